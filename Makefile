@@ -1,0 +1,142 @@
+# b4you top-level build.  `make help` lists the targets.
+#
+# Objects and binaries go to $(BUILD) (build/ or build-<sanitizers>/), never
+# next to the sources.  Every .c file under a component's folder is part of
+# it, so adding a file needs no Makefile edit.
+
+SHELL    := /bin/bash
+CC       ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+else
+BUILD    ?= build-$(subst $(comma),-,$(SANITIZE))
+endif
+comma    := ,
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
+
+PKGS     := libevent libevent_pthreads libmariadb libcjson openssl libcurl libargon2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
+            -Wno-missing-field-initializers
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -pthread -fno-strict-aliasing $(WARN) \
+            -Ilibcommon/include $(PKG_CFLAGS) -MMD -MP
+LDLIBS   += $(PKG_LIBS) -pthread -lm
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+CFLAGS   += -DB4_VERSION='"$(VERSION)"'
+
+# name:folder for every binary
+BINARIES := b4-api:svc-api b4-backoffice:svc-backoffice b4-checkout:svc-checkout \
+            b4-worker:workers b4-gateway:gateway \
+            b4-acquirer-sandbox:sandbox b4-migrate:tools/migrate
+bin_name  = $(word 1,$(subst :, ,$1))
+bin_dir   = $(word 2,$(subst :, ,$1))
+
+LIB_SRC  := $(wildcard libcommon/src/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB      := $(BUILD)/lib/libb4common.a
+
+ALL_BINS := $(foreach b,$(BINARIES),$(if $(wildcard $(call bin_dir,$b)/*.c),$(BUILD)/bin/$(call bin_name,$b)))
+
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# Integration tests: tests/integration/test_*.c, each linked with the harness.
+HARNESS_SRC := $(wildcard tests/integration/harness/*.c)
+HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
+ITEST_SRC := $(wildcard tests/integration/test_*.c)
+ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+
+.PHONY: all help deps test test-unit test-integration run clean fmt lint bench fuzz
+all: $(LIB) $(ALL_BINS)
+
+help:
+	@echo "make            build libcommon and every binary into $(BUILD)/"
+	@echo "make run        install what is missing, build, start MariaDB + all services (Ctrl-C stops all)"
+	@echo "make test       install what is missing, build, run unit and integration tests"
+	@echo "make SANITIZE=address,undefined test   the same under ASan/UBSan"
+	@echo "make bench      benchmarks (see docs/BENCHMARKS.md)"
+	@echo "make fuzz       run the fuzz drivers for longer"
+	@echo "make fmt | lint clang-format the tree | check formatting"
+	@echo "make clean      remove build outputs (var/ is kept; rm -rf var to reset data)"
+
+deps:
+	$(Q)deploy/dev/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# One rule per binary: all .c files of its folder.
+define bin_rule
+$(BUILD)/bin/$(call bin_name,$1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(call bin_dir,$1)/*.c)) $(LIB)
+	@mkdir -p $$(dir $$@)
+	@echo "  LD    $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach b,$(BINARIES),$(eval $(call bin_rule,$b)))
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(HARNESS_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST  $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/integration/harness $(LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
+
+$(BUILD)/obj/tests/integration/harness/%.o: tests/integration/harness/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -Itests/integration/harness -c -o $@ $<
+
+tests: $(UNIT_BIN) $(ITEST_BIN)
+
+# make test: the whole suite, the same command CI runs.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+test-unit: all $(UNIT_BIN)
+	$(Q)BUILD=$(BUILD) tests/run.sh unit
+
+test-integration: all $(ITEST_BIN)
+	$(Q)BUILD=$(BUILD) tests/run.sh integration
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) deploy/dev/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+fuzz: deps
+	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long
+
+FMT_FILES = $(shell git ls-files '*.c' '*.h')
+fmt:
+	$(Q)clang-format -i $(FMT_FILES)
+
+lint:
+	$(Q)clang-format --dry-run --Werror $(FMT_FILES)
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

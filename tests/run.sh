@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs the test suites and closes with "N passed, N failed".
+#
+#   tests/run.sh [all|unit|integration|fuzz] [NAME_FILTER]
+#
+# Unit tests are cmocka binaries under $BUILD/tests/unit.  Integration tests
+# are cmocka binaries under $BUILD/tests/integration; this script starts one
+# private MariaDB for them (ephemeral port, under var/test-*) and each test
+# creates its own database in it, then starts the real binaries it needs.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+BUILD=${BUILD:-build}
+mode=${1:-all}
+filter=${2:-}
+
+passed=0
+failed=0
+failed_names=()
+
+run_cmocka() {
+	local bin=$1 out rc p f
+	out=$(mktemp)
+	echo "=== $bin"
+	"$bin" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		# crashed or failed in setup: count the binary as one failure
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -eq 0 ] || failed_names+=("$bin")
+	rm -f "$out"
+}
+
+run_dir() {
+	local dir=$1 bin
+	[ -d "$dir" ] || return 0
+	while IFS= read -r bin; do
+		[ -n "$filter" ] && [[ "$bin" != *"$filter"* ]] && continue
+		run_cmocka "$bin"
+	done < <(find "$dir" -type f -name 'test_*' -perm -u+x | sort)
+}
+
+db_dir=""
+cleanup() {
+	if [ -n "$db_dir" ]; then
+		deploy/dev/mariadb.sh stop "$db_dir" >/dev/null 2>&1 || true
+		rm -rf "$(dirname "$db_dir")"
+	fi
+}
+trap cleanup EXIT
+
+start_db() {
+	local run_dir
+	run_dir="var/test-$$"
+	db_dir="$run_dir/db"
+	mkdir -p "$run_dir"
+	B4_TEST_DB_PORT=$(deploy/dev/mariadb.sh start "$db_dir" 0) || {
+		echo "tests: could not start MariaDB" >&2
+		failed=$((failed + 1))
+		return 1
+	}
+	export B4_TEST_DB_PORT
+	export B4_TEST_DB_SOCKET="$top/$db_dir/mysqld.sock"
+	export B4_TEST_VAR="$top/$run_dir"
+	export B4_TEST_BUILD="$top/$BUILD"
+	export B4_TEST_TOP="$top"
+}
+
+case "$mode" in
+all | unit) run_dir "$BUILD/tests/unit" ;;
+esac
+case "$mode" in
+all | integration)
+	if start_db; then
+		run_dir "$BUILD/tests/integration"
+	fi
+	;;
+esac
+case "$mode" in
+all | fuzz)
+	[ -x tests/fuzz/run.sh ] && [ -z "$filter" ] && {
+		out=$(BUILD=$BUILD tests/fuzz/run.sh short 2>&1)
+		rc=$?
+		echo "$out" | tail -n 20
+		if [ $rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=(fuzz); fi
+	}
+	;;
+esac
+
+if [ "${#failed_names[@]}" -gt 0 ]; then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
