@@ -164,6 +164,11 @@ static int ensure_connected(struct b4_db *db)
 	return do_connect(db);
 }
 
+bool b4_db_is_connected(const struct b4_db *db)
+{
+	return db->mysql != NULL;
+}
+
 bool b4_db_ping(struct b4_db *db)
 {
 	if (ensure_connected(db) < 0)

@@ -47,6 +47,8 @@ struct b4_db *b4_db_connect(const struct b4_db_config *cfg);
  * is down.  Returns NULL only when out of memory. */
 struct b4_db *b4_db_new(const struct b4_db_config *cfg);
 void b4_db_close(struct b4_db *db); /* accepts NULL */
+/* True when the handle holds an open connection (no round trip). */
+bool b4_db_is_connected(const struct b4_db *db);
 /* True when the server answers; reconnects a broken connection first. */
 bool b4_db_ping(struct b4_db *db);
 /* Server or client error number of the last failed call (0 if none). */
