@@ -264,8 +264,16 @@ static void append_number(struct b4_buf *out, double v)
 		b4_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
 	else if (v == (double)(int64_t)v && fabs(v) < 1e15)
 		b4_buf_printf(out, "%lld", (long long)v);
-	else
-		b4_buf_printf(out, "%.17g", v);
+	else {
+		/* shortest text that reads back as the same double */
+		char text[32];
+		for (int precision = 6; precision <= 17; precision++) {
+			snprintf(text, sizeof(text), "%.*g", precision, v);
+			if (strtod(text, NULL) == v)
+				break;
+		}
+		b4_buf_puts(out, text);
+	}
 }
 
 static void append_help(struct b4_buf *out, const char *help)
