@@ -527,6 +527,10 @@ static void test_webhook_header_forms(void **state)
 	assert_true(b4_crypto_webhook_verify(wh_secret, buf, wh_body, strlen(wh_body), t, 300));
 	snprintf(buf, sizeof(buf), "t=%lld,v0=abc,v1=%s,v1=%s", (long long)t, zeros, sig);
 	assert_true(b4_crypto_webhook_verify(wh_secret, buf, wh_body, strlen(wh_body), t, 300));
+	snprintf(buf, sizeof(buf), "t=%lld,v1=%s,v1=%s", (long long)t, sig, zeros);
+	assert_true(b4_crypto_webhook_verify(wh_secret, buf, wh_body, strlen(wh_body), t, 300));
+	snprintf(buf, sizeof(buf), "t=%lld,v1=%s,v1=%s", (long long)t, zeros, zeros);
+	assert_false(b4_crypto_webhook_verify(wh_secret, buf, wh_body, strlen(wh_body), t, 300));
 
 	const char *bad[] = {
 	    "",
@@ -844,6 +848,19 @@ static void test_field_wrong_key_id(void **state)
 	b4_crypto_secret_free(plain, len);
 	free(text);
 	b4_crypto_keyring_cleanup(&only_k2);
+	b4_crypto_keyring_cleanup(&ring);
+
+	/* The "v1.<id>." prefix is authenticated: relabelling fails even with equal keys. */
+	assert_int_equal(
+	    b4_crypto_keyring_init(&ring, "k1:" KEY_A_HEX ",k3:" KEY_A_B64, "k1", err, sizeof(err)),
+	    0);
+	assert_int_equal(b4_crypto_encrypt_field(&ring, "secret", 6, NULL, &text), 0);
+	text[4] = '3';
+	assert_int_equal(b4_crypto_decrypt_field(&ring, text, NULL, &plain, &len), -1);
+	text[4] = '1';
+	assert_int_equal(b4_crypto_decrypt_field(&ring, text, NULL, &plain, &len), 0);
+	b4_crypto_secret_free(plain, len);
+	free(text);
 	b4_crypto_keyring_cleanup(&ring);
 }
 
