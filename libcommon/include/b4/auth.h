@@ -135,8 +135,9 @@ bool b4_auth_password_needs_rehash(const char *encoded);
 /*
  * May a caller holding have_role ("member", "admin", or NULL when not signed
  * in) call a route that requires required_role?  PUBLIC allows everyone;
- * MEMBER allows "member" and "admin"; ADMIN allows "admin".  Unknown role
- * strings and unknown required values allow nothing beyond PUBLIC routes.
+ * MEMBER allows "member" and "admin"; ADMIN allows "admin" (exact,
+ * case-sensitive).  An unknown role string passes only PUBLIC routes; an
+ * unknown required_role value allows no one.
  */
 bool b4_auth_role_allows(const char *have_role, enum b4_role required_role);
 
