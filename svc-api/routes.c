@@ -2,6 +2,6 @@
 #include "api.h"
 
 const struct b4_route api_routes[] = {
-	{"GET", "/v1/me", api_me, B4_ROUTE_MEMBER},
+	{"GET", "/v1/me", api_me, B4_ROLE_MEMBER},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -5,6 +5,6 @@
 void backoffice_users_list(struct b4_req *req);
 
 const struct b4_route backoffice_routes[] = {
-	{"GET", "/v1/users", backoffice_users_list, B4_ROUTE_ADMIN},
+	{"GET", "/v1/users", backoffice_users_list, B4_ROLE_ADMIN},
 };
 const size_t backoffice_nroutes = sizeof(backoffice_routes) / sizeof(backoffice_routes[0]);

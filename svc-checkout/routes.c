@@ -4,6 +4,6 @@
 void checkout_offer_get(struct b4_req *req);
 
 const struct b4_route checkout_routes[] = {
-	{"GET", "/v1/offers/:code", checkout_offer_get, B4_ROUTE_PUBLIC},
+	{"GET", "/v1/offers/:code", checkout_offer_get, B4_ROLE_PUBLIC},
 };
 const size_t checkout_nroutes = sizeof(checkout_routes) / sizeof(checkout_routes[0]);

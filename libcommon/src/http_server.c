@@ -441,7 +441,7 @@ static void handle(struct server *srv, struct job *job)
 	}
 	req->route = &cfg->routes[index];
 	job->route_label = req->route->pattern;
-	if (req->route->role != B4_ROUTE_PUBLIC) {
+	if (req->route->role != B4_ROLE_PUBLIC) {
 		if (!cfg->authenticate) {
 			b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
 				      "Authentication is required.");

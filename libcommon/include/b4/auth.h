@@ -12,11 +12,7 @@
 #include <stdint.h>
 
 /* Who may call a route; each role can do everything the ones before it can. */
-enum b4_role {
-	B4_ROLE_PUBLIC = 0, /* anyone, no token */
-	B4_ROLE_MEMBER = 1, /* "member" or "admin" */
-	B4_ROLE_ADMIN = 2,  /* "admin" only */
-};
+#include "b4/role.h"
 
 /* ---- principal --------------------------------------------------------- */
 

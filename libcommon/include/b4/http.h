@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "b4/arena.h"
+#include "b4/auth.h"
 #include "b4/buf.h"
 #include "b4/json.h"
 #include "b4/router.h"
@@ -36,7 +37,7 @@ struct b4_header {
 /* The authenticated caller, when the route needed one. */
 struct b4_caller {
 	char user_id[37];
-	enum b4_route_role role;
+	enum b4_role role;
 	char email[256];
 };
 
@@ -57,7 +58,7 @@ struct b4_req {
 
 	const struct b4_route *route;
 	struct b4_route_params params;
-	struct b4_caller caller; /* valid when authenticated */
+	struct b4_principal caller; /* valid when authenticated */
 	bool authenticated;
 
 	struct b4_db *db; /* this worker's connection, or NULL without a DB */
@@ -122,7 +123,7 @@ char *b4_error_body(const struct b4_error *err, const char *request_id, size_t *
 /* Decides whether the caller may use a route of the given role: on success
  * fills req->caller, sets req->authenticated and returns 0; otherwise it
  * answers (401/403) and returns -1. */
-typedef int b4_authenticate_fn(struct b4_req *req, enum b4_route_role role);
+typedef int b4_authenticate_fn(struct b4_req *req, enum b4_role role);
 
 struct b4_server_config {
 	const char *service; /* "b4-api": metrics and logs */

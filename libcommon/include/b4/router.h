@@ -10,17 +10,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "b4/role.h"
+
 struct b4_req;
 typedef void b4_handler_fn(struct b4_req *req);
 
-/* Who may call a route.  Admin includes member rights. */
-enum b4_route_role { B4_ROUTE_PUBLIC = 0, B4_ROUTE_MEMBER = 1, B4_ROUTE_ADMIN = 2 };
 
 struct b4_route {
 	const char *method;  /* "GET", "POST", ... */
 	const char *pattern; /* "/v1/products/:id" */
 	b4_handler_fn *handler;
-	enum b4_route_role role;
+	enum b4_role role; /* who may call it */
 };
 
 #define B4_ROUTE_MAX_PARAMS 6

@@ -41,6 +41,10 @@ struct b4_settings {
 	const char *db_password;
 	const char *db_name;
 	double db_timeout;
+	const char *jwt_secret;
+	const char *jwt_issuer;
+	const char *jwt_audience;
+	double jwt_ttl;
 	struct b4_db_config db; /* built from the db_* fields */
 };
 
@@ -60,7 +64,19 @@ struct b4_service {
 	void (*worker_stop)(void *app);
 };
 
+/* Runs the service.  When svc->authenticate is NULL and a route needs a
+ * role, the built-in JWT check is used (Authorization: Bearer, B4_JWT_*
+ * settings; start-up refuses a secret shorter than 32 bytes). */
 int b4_service_main(const struct b4_service *svc, int argc, char **argv);
+
+/* The process's token settings, for services that issue tokens (login).
+ * Valid after start-up; NULL when the service has no JWT secret. */
+const struct b4_jwt_config *b4_service_jwt(void);
+
+/* The built-in authenticate hook: verifies the bearer token and the role.
+ * 401 authentication_error without a valid token, 403 permission_error
+ * when the role is not enough. */
+int b4_service_authenticate(struct b4_req *req, enum b4_role role);
 
 /* Loads only the common settings plus extra (for tools such as b4-migrate
  * that do not serve HTTP).  Returns like b4_config_load. */

@@ -207,7 +207,7 @@ static int read_port_file(const char *path, const char *key)
 
 static void print_log_tail(const char *path)
 {
-	char cmd[1200];
+	char cmd[2200];
 	snprintf(cmd, sizeof(cmd), "tail -n 20 '%s' >&2", path);
 	if (system(cmd) != 0)
 		fprintf(stderr, "harness: (no log at %s)\n", path);
