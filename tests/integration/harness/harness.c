@@ -251,6 +251,9 @@ int h_start_args(struct h_proc *p, const char *binary, const char *db, const cha
 		setenv("B4_GATEWAY_ADMIN_PORT", "0", 1);
 		setenv("B4_LOG_LEVEL", "info", 1);
 		setenv("B4_WORKERS", "4", 1);
+		setenv("B4_JWT_SECRET", H_JWT_SECRET, 1);
+		setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
+		setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
 		snprintf(port_env, sizeof(port_env), "B4_PORT_FILE=%s", p->port_file);
 		putenv(port_env);
 		if (db) {
