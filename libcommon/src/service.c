@@ -1,6 +1,7 @@
 /* service.c - shared start-up of the HTTP services; see b4/service.h. */
 #include "b4/service.h"
 #include "b4/auth.h"
+#include "b4/httpc.h"
 #include "b4/log.h"
 
 #include <mysql.h>
@@ -207,6 +208,11 @@ int b4_service_main(const struct b4_service *svc, int argc, char **argv)
 		return 2;
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		fprintf(stderr, "%s: cannot initialise the MariaDB client library\n", svc->name);
+		return 1;
+	}
+	if (b4_httpc_global_init() < 0) {
+		fprintf(stderr, "%s: cannot initialise libcurl\n", svc->name);
+		mysql_library_end();
 		return 1;
 	}
 	if (svc->init && svc->init(&settings, &app) < 0) {
