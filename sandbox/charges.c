@@ -303,13 +303,26 @@ static int charge_boleto(struct b4_req *req, const struct charge_input *in,
 	return 0;
 }
 
-/* Sleeps for the never-answers card, in steps so a long hold is exact. */
-static void hold(int64_t seconds)
+/* Holds the request for the never-answers card; ends early when the
+ * sandbox is stopping. */
+static void hold(struct sbx_app *app, int64_t seconds)
 {
-	struct timespec left = {.tv_sec = (time_t)seconds};
+	int64_t steps = seconds * 10;
+	bool stopping = false;
 
-	while (nanosleep(&left, &left) < 0)
-		;
+	pthread_mutex_lock(&app->lock);
+	app->waiters++;
+	pthread_mutex_unlock(&app->lock);
+	for (int64_t i = 0; i < steps && !stopping; i++) {
+		struct timespec step = {.tv_nsec = 100 * 1000000L};
+		nanosleep(&step, NULL);
+		pthread_mutex_lock(&app->lock);
+		stopping = app->stopping;
+		pthread_mutex_unlock(&app->lock);
+	}
+	pthread_mutex_lock(&app->lock);
+	app->waiters--;
+	pthread_mutex_unlock(&app->lock);
 }
 
 void sbx_charge_create(struct b4_req *req)
@@ -371,7 +384,7 @@ void sbx_charge_create(struct b4_req *req)
 		 * hold (checkout's reconciliation) already finds it */
 		b4_log_info("holding the answer (never-answers test card)",
 			    B4_LI("seconds", app->hang_seconds));
-		hold(app->hang_seconds);
+		hold(app, app->hang_seconds);
 	}
 	sbx_reply(req, slot, 201, out);
 	return;

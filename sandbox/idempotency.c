@@ -71,7 +71,7 @@ enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
 	unsigned char hash[32];
 	struct timespec deadline;
 	struct sbx_idem *e;
-	int status = 0;
+	int status = 0, rc;
 	char *replay = NULL;
 
 	*slot = NULL;
@@ -114,7 +114,10 @@ enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
 			free(replay);
 			return SBX_IDEM_ANSWERED;
 		}
-		if (pthread_cond_timedwait(&app->idem_cond, &app->lock, &deadline) == ETIMEDOUT) {
+		app->waiters++;
+		rc = pthread_cond_timedwait(&app->idem_cond, &app->lock, &deadline);
+		app->waiters--;
+		if (rc == ETIMEDOUT || app->stopping) {
 			e = find(app, key);
 			if (e && !e->done) {
 				pthread_mutex_unlock(&app->lock);

@@ -123,9 +123,22 @@ static void sandbox_cleanup(void *arg)
 {
 	struct sbx_app *app = arg;
 
+	int waiters;
+
 	if (!app)
 		return;
+	pthread_mutex_lock(&app->lock);
+	app->stopping = true;
+	waiters = app->waiters;
+	pthread_cond_broadcast(&app->idem_cond);
+	pthread_mutex_unlock(&app->lock);
 	sbx_callbacks_stop(app);
+	if (waiters > 0) {
+		/* handlers still waiting (drain time over) point into app; the
+		 * process exits right after this, so leave it allocated */
+		b4_log_warn("stopping with requests still held", B4_LI("held", waiters));
+		return;
+	}
 	sbx_idem_free_all(app);
 	sbx_store_free_all(app);
 	pthread_cond_destroy(&app->events_cond);

@@ -97,6 +97,7 @@ struct sbx_app {
 	struct sbx_idem *idem;
 	struct sbx_event *events;
 	uint64_t boleto_seq;
+	int waiters; /* handlers in a long wait (hold, idempotency) */
 	bool stopping;
 	pthread_t thread;
 	bool thread_started;
