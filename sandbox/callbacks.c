@@ -47,7 +47,7 @@ char *sbx_charge_mark_paid(struct sbx_charge *charge)
 	snprintf(charge->status, sizeof(charge->status), "paid");
 	free(charge->paid_event);
 	charge->paid_event =
-		sbx_event_body(charge, type, charge->amount_cents, NULL, charge->paid_event_id);
+	    sbx_event_body(charge, type, charge->amount_cents, NULL, charge->paid_event_id);
 	return charge->paid_event ? strdup(charge->paid_event) : NULL;
 }
 
@@ -58,14 +58,14 @@ long sbx_event_deliver(struct sbx_app *app, const char *url, const char *body)
 	const char *headers[] = {"Content-Type: application/json", sig_header,
 				 "User-Agent: b4-acquirer-sandbox", NULL};
 	struct b4_httpc_request hreq = {
-		.method = "POST",
-		.url = url,
-		.headers = headers,
-		.body = body,
-		.body_len = strlen(body),
-		.connect_timeout_ms = 2000,
-		.timeout_ms = CALLBACK_TIMEOUT_MS,
-		.max_response_bytes = 64 * 1024,
+	    .method = "POST",
+	    .url = url,
+	    .headers = headers,
+	    .body = body,
+	    .body_len = strlen(body),
+	    .connect_timeout_ms = 2000,
+	    .timeout_ms = CALLBACK_TIMEOUT_MS,
+	    .max_response_bytes = 64 * 1024,
 	};
 	struct b4_httpc_response resp;
 	long status;
@@ -199,7 +199,8 @@ static void *callbacks_main(void *arg)
 					event_free(e);
 				} else {
 					b4_log_info("callback will be retried",
-						    B4_LS("event_id", e->id), B4_LI("status", status),
+						    B4_LS("event_id", e->id),
+						    B4_LI("status", status),
 						    B4_LI("attempts", e->attempts));
 					e->next = NULL;
 					sbx_event_queue(app, e->id, e->url, e->body, e->attempts);

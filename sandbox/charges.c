@@ -16,12 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_INSTALLMENTS     12
-#define PIX_DEFAULT_SECONDS  3600
-#define PIX_MAX_SECONDS	     (30 * 86400)
-#define BOLETO_DUE_DAYS	     3
-#define LIST_MAX	     100
-#define TXID_ALPHABET	     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define MAX_INSTALLMENTS    12
+#define PIX_DEFAULT_SECONDS 3600
+#define PIX_MAX_SECONDS	    (30 * 86400)
+#define BOLETO_DUE_DAYS	    3
+#define LIST_MAX	    100
+#define TXID_ALPHABET	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 /* What a test card does (API.md); any other valid card is approved. */
 enum card_outcome { CARD_APPROVED, CARD_DECLINED, CARD_NO_FUNDS, CARD_ERROR, CARD_HANG };
@@ -133,10 +133,11 @@ struct charge_input {
 	int64_t expires_in_seconds;
 };
 
-static const char *const charge_fields[] = {"reference",   "amount_cents",	 "method",
-					    "installments", "card_token",	 "customer",
-					    "description",  "expires_in_seconds", "callback_url",
-					    NULL};
+static const char *const charge_fields[] = {"reference",    "amount_cents",
+					    "method",	    "installments",
+					    "card_token",   "customer",
+					    "description",  "expires_in_seconds",
+					    "callback_url", NULL};
 static const char *const customer_fields[] = {"name", "document", "email", NULL};
 
 static bool url_is_http(const char *url)
@@ -163,11 +164,11 @@ static int charge_input_read(struct b4_req *req, struct charge_input *in)
 	    b4_json_get_int(body, "amount_cents", B4_JSON_REQUIRED, 1,
 			    B4_BR_BOLETO_MAX_AMOUNT_CENTS, &in->amount_cents, &err) < 0 ||
 	    b4_json_get_enum(body, "method", B4_JSON_REQUIRED, method_names, &in->method, &err) <
-		    0 ||
+		0 ||
 	    b4_json_get_int(body, "installments", B4_JSON_OPTIONAL, 1, MAX_INSTALLMENTS,
 			    &in->installments, &err) < 0 ||
 	    b4_json_get_str(body, "card_token", B4_JSON_OPTIONAL, 1, 64, &in->card_token, &err) <
-		    0 ||
+		0 ||
 	    b4_json_get_object(body, "customer", B4_JSON_OPTIONAL, &customer, &err) < 0 ||
 	    b4_json_get_str(body, "customer.name", B4_JSON_OPTIONAL, 1, 200, &text, &err) < 0 ||
 	    b4_json_get_str(body, "customer.document", B4_JSON_OPTIONAL, 1, 32, &text, &err) < 0 ||
@@ -207,8 +208,8 @@ out_error:
 }
 
 /* Fills the card part of charge from its token; answers 422 when unknown. */
-static int charge_card(struct b4_req *req, const struct charge_input *in,
-		       struct sbx_charge *charge, enum card_outcome *outcome)
+static int charge_card(struct b4_req *req, const struct charge_input *in, struct sbx_charge *charge,
+		       enum card_outcome *outcome)
 {
 	struct sbx_app *app = req->app;
 	const struct sbx_card *card;
@@ -247,17 +248,16 @@ static int charge_card(struct b4_req *req, const struct charge_input *in,
 	return 0;
 }
 
-static int charge_pix(struct b4_req *req, const struct charge_input *in,
-		      struct sbx_charge *charge)
+static int charge_pix(struct b4_req *req, const struct charge_input *in, struct sbx_charge *charge)
 {
 	struct sbx_app *app = req->app;
 	struct b4_br_pix pix = {
-		.key = app->pix_key,
-		.merchant_name = "B4YOU SANDBOX",
-		.merchant_city = "SAO PAULO",
-		.txid = charge->txid,
-		.amount_cents = in->amount_cents,
-		.single_use = true,
+	    .key = app->pix_key,
+	    .merchant_name = "B4YOU SANDBOX",
+	    .merchant_city = "SAO PAULO",
+	    .txid = charge->txid,
+	    .amount_cents = in->amount_cents,
+	    .single_use = true,
 	};
 
 	if (b4_crypto_random_code(charge->txid, B4_BR_PIX_TXID_MAX, TXID_ALPHABET) < 0 ||
@@ -498,7 +498,8 @@ void sbx_refund_create(struct b4_req *req)
 	}
 	charge->refunded_cents += amount;
 	snprintf(charge->status, sizeof(charge->status), "%s",
-		 charge->refunded_cents == charge->amount_cents ? "refunded" : "partially_refunded");
+		 charge->refunded_cents == charge->amount_cents ? "refunded"
+								: "partially_refunded");
 	if (charge->callback_url[0]) {
 		event = sbx_event_body(charge, "refund.succeeded", amount, NULL, event_id);
 		if (event)

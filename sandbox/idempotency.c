@@ -78,9 +78,9 @@ enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
 	if (!key)
 		return SBX_IDEM_PROCEED;
 	if (!key_is_valid(key)) {
-		b4_req_errorf(req, 400, "invalid_request_error", "invalid_idempotency_key",
-			      "Idempotency-Key", "Idempotency-Key must be 1 to %d printable characters.",
-			      SBX_IDEM_KEY_MAX);
+		b4_req_errorf(
+		    req, 400, "invalid_request_error", "invalid_idempotency_key", "Idempotency-Key",
+		    "Idempotency-Key must be 1 to %d printable characters.", SBX_IDEM_KEY_MAX);
 		return SBX_IDEM_ANSWERED;
 	}
 	request_hash(req, hash);
@@ -121,9 +121,10 @@ enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
 			e = find(app, key);
 			if (e && !e->done) {
 				pthread_mutex_unlock(&app->lock);
-				b4_req_errorf(req, 409, "invalid_request_error",
-					      "idempotency_in_progress", "Idempotency-Key",
-					      "A request with this Idempotency-Key is still running.");
+				b4_req_errorf(
+				    req, 409, "invalid_request_error", "idempotency_in_progress",
+				    "Idempotency-Key",
+				    "A request with this Idempotency-Key is still running.");
 				return SBX_IDEM_ANSWERED;
 			}
 		}

@@ -16,11 +16,11 @@
 
 #include "b4/http.h"
 
-#define SBX_TOKEN_LEN	    36 /* "tok_" + 32 hex */
-#define SBX_URL_MAX	    2048
-#define SBX_REFERENCE_MAX   100
-#define SBX_IDEM_KEY_MAX    255
-#define SBX_CALLBACK_TRIES  6 /* first attempt + retries */
+#define SBX_TOKEN_LEN	   36 /* "tok_" + 32 hex */
+#define SBX_URL_MAX	   2048
+#define SBX_REFERENCE_MAX  100
+#define SBX_IDEM_KEY_MAX   255
+#define SBX_CALLBACK_TRIES 6 /* first attempt + retries */
 
 /* A tokenized card.  The number lives only here, in memory. */
 struct sbx_card {
@@ -89,7 +89,7 @@ struct sbx_app {
 	bool fail_all;
 	int64_t auto_pay_seconds;
 
-	pthread_mutex_t lock; /* everything below */
+	pthread_mutex_t lock;	    /* everything below */
 	pthread_cond_t idem_cond;   /* an in-progress idempotent request finished */
 	pthread_cond_t events_cond; /* new event queued, or stopping */
 	struct sbx_card *cards;

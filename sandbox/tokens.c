@@ -42,12 +42,11 @@ static bool prefix_in(long prefix, long low, long high)
 static const struct {
 	long low, high;
 } elo_bins[] = {
-	{401178, 401179}, {431274, 431274}, {438935, 438935}, {451416, 451416},
-	{457393, 457393}, {457631, 457632}, {504175, 504175}, {506699, 506778},
-	{509000, 509999}, {627780, 627780}, {636297, 636297}, {636368, 636368},
-	{650031, 650033}, {650035, 650051}, {650405, 650439}, {650485, 650538},
-	{650541, 650598}, {650700, 650718}, {650720, 650727}, {650901, 650920},
-	{651652, 651679}, {655000, 655019}, {655021, 655058},
+    {401178, 401179}, {431274, 431274}, {438935, 438935}, {451416, 451416}, {457393, 457393},
+    {457631, 457632}, {504175, 504175}, {506699, 506778}, {509000, 509999}, {627780, 627780},
+    {636297, 636297}, {636368, 636368}, {650031, 650033}, {650035, 650051}, {650405, 650439},
+    {650485, 650538}, {650541, 650598}, {650700, 650718}, {650720, 650727}, {650901, 650920},
+    {651652, 651679}, {655000, 655019}, {655021, 655058},
 };
 static const long hipercard_bins[] = {606282, 384100, 384140, 384160, 637095,
 				      637568, 637599, 637609, 637612};
@@ -131,8 +130,8 @@ static void card_error(struct b4_req *req, const char *code, const char *param, 
 	b4_req_errorf(req, 422, "invalid_request_error", code, param, "%s", msg);
 }
 
-static const char *const token_fields[] = {"number", "holder_name", "exp_month", "exp_year",
-					   "cvv", NULL};
+static const char *const token_fields[] = {"number",   "holder_name", "exp_month",
+					   "exp_year", "cvv",	      NULL};
 
 void sbx_token_create(struct b4_req *req)
 {
@@ -173,7 +172,8 @@ void sbx_token_create(struct b4_req *req)
 	}
 	brand = brand_of(card->number);
 	if (!brand) {
-		card_error(req, "invalid_card_number", "number", "This card brand is not accepted.");
+		card_error(req, "invalid_card_number", "number",
+			   "This card brand is not accepted.");
 		goto out_free_card;
 	}
 	if (exp_month < 1 || exp_month > 12) {
