@@ -16,7 +16,7 @@ comma    := ,
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
-PKGS     := libevent libevent_pthreads libmariadb libcjson openssl libcurl libargon2
+PKGS     := libevent libevent_pthreads libevent_openssl libmariadb libcjson openssl libcurl libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
