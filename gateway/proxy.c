@@ -1089,6 +1089,7 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 	r->rt = w->rt;
 	r->rt->refs++;
 	r->start_us = now;
+	w->retry_tokens += cfg->retry_budget_ratio;
 	r->deadline_total_us = now + (uint64_t)cfg->total_timeout_ms * 1000;
 	r->method_id = h->method_id;
 	r->client_minor = h->minor_version;
@@ -1493,7 +1494,8 @@ static void up_failed(struct gw_conn *c, bool timeout, bool connect_phase)
 	retry = r->attempts < cfg->max_attempts && now < r->deadline_total_us &&
 		!r->got_response_byte &&
 		(connect_phase || !r->sent || r->replayable) && !r->body_streaming;
-	if (retry && r->attempts >= 1 && !retry_budget_take(w, cfg, now))
+	/* a refused connect adds no load upstream; everything else spends budget */
+	if (retry && (timeout || !connect_phase) && !retry_budget_take(w, cfg, now))
 		retry = false;
 	if (retry) {
 		if (r->sent && !r->replayable)
