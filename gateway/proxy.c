@@ -347,6 +347,7 @@ static void access_log(struct gw_conn *c, uint64_t now)
 /* ---------------------------------------------------------------- runtime */
 
 static void runtime_maybe_free(struct gw_runtime *rt);
+static void runtime_unref(struct gw_runtime *rt);
 static void uconn_free(struct gw_uconn *u);
 static void hc_timer_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -424,6 +425,7 @@ static void instance_close_idle(struct gw_instance *in)
 static void runtime_retire(struct gw_runtime *rt)
 {
 	rt->retired = true;
+	rt->refs++; /* closing the idle connections below drops references */
 	for (size_t p = 0; p < rt->cfg->npools; p++) {
 		struct gw_pool *pool = &rt->pools[p];
 		if (pool->hc_timer) {
@@ -435,7 +437,7 @@ static void runtime_retire(struct gw_runtime *rt)
 			instance_close_idle(&pool->inst[i]);
 		}
 	}
-	runtime_maybe_free(rt);
+	runtime_unref(rt);
 }
 
 static void runtime_maybe_free(struct gw_runtime *rt)
@@ -1831,7 +1833,8 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
-	(void)what;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* TLS handshake done */
 	conn_free(arg);
 }
 
