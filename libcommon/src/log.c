@@ -1,8 +1,7 @@
-/* TEMPORARY private stub of the lead's libcommon log module (branch gateway).
- * Delete when main's "libcommon core" is merged. */
+/* log.c - JSON-lines logging; see b4/log.h. */
 #include "b4/log.h"
+#include "b4/buf.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,114 +9,99 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *log_service = "b4";
+static char log_service[64] = "b4";
 static enum b4_log_level log_min = B4_LOG_INFO;
 static _Thread_local char log_request_id[129];
 
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
 void b4_log_init(const char *service, enum b4_log_level min_level)
 {
-	log_service = service;
+	snprintf(log_service, sizeof(log_service), "%s", service);
 	log_min = min_level;
+}
+
+int b4_log_level_parse(const char *text, enum b4_log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(text, level_names[i]) == 0) {
+			*out = (enum b4_log_level)i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 void b4_log_set_request_id(const char *request_id)
 {
-	if (!request_id) {
+	if (!request_id)
 		log_request_id[0] = '\0';
-		return;
-	}
-	snprintf(log_request_id, sizeof(log_request_id), "%s", request_id);
+	else
+		snprintf(log_request_id, sizeof(log_request_id), "%s", request_id);
 }
 
-static size_t put_json_str(char *out, size_t cap, size_t pos, const char *s)
+static void write_all(int fd, const char *data, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	if (pos < cap)
-		out[pos] = '"';
-	pos++;
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[7];
-		size_t n = 0;
-		if (c == '"' || c == '\\') {
-			esc[n++] = '\\';
-			esc[n++] = (char)c;
-		} else if (c < 0x20) {
-			esc[n++] = '\\';
-			esc[n++] = 'u';
-			esc[n++] = '0';
-			esc[n++] = '0';
-			esc[n++] = hex[c >> 4];
-			esc[n++] = hex[c & 15];
-		} else {
-			esc[n++] = (char)c;
-		}
-		for (size_t i = 0; i < n; i++, pos++)
-			if (pos < cap)
-				out[pos] = esc[i];
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n <= 0)
+			return; /* nowhere left to report a failed log write */
+		data += n;
+		len -= (size_t)n;
 	}
-	if (pos < cap)
-		out[pos] = '"';
-	return pos + 1;
 }
 
 void b4_log(enum b4_log_level level, const char *msg, ...)
 {
-	static const char *names[] = {"debug", "info", "warn", "error"};
-	char line[4096];
-	size_t cap = sizeof(line) - 2, pos = 0;
+	struct b4_buf line;
 	struct timeval tv;
 	struct tm tm;
+	char stamp[40];
+	const char *key;
 	va_list ap;
 
 	if (level < log_min)
 		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	pos = (size_t)snprintf(line, cap,
-			       "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"%s\","
-			       "\"service\":",
-			       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			       tm.tm_sec, (int)(tv.tv_usec / 1000), names[level]);
-	pos = put_json_str(line, cap, pos, log_service);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+
+	b4_buf_init(&line);
+	b4_buf_printf(&line, "{\"time\":\"%s.%03dZ\",\"level\":\"%s\",\"service\":", stamp,
+		      (int)(tv.tv_usec / 1000), level_names[level]);
+	b4_buf_json_string(&line, log_service, strlen(log_service));
 	if (log_request_id[0]) {
-		pos += (size_t)snprintf(line + (pos < cap ? pos : cap), pos < cap ? cap - pos : 0,
-					",\"request_id\":");
-		pos = put_json_str(line, cap, pos, log_request_id);
+		b4_buf_puts(&line, ",\"request_id\":");
+		b4_buf_json_string(&line, log_request_id, strlen(log_request_id));
 	}
-	pos += (size_t)snprintf(line + (pos < cap ? pos : cap), pos < cap ? cap - pos : 0, ",\"msg\":");
-	pos = put_json_str(line, cap, pos, msg);
+	b4_buf_puts(&line, ",\"msg\":");
+	b4_buf_json_string(&line, msg, strlen(msg));
+
 	va_start(ap, msg);
-	for (;;) {
-		const char *key = va_arg(ap, const char *);
-		int type;
-		if (!key)
-			break;
-		type = va_arg(ap, int);
-		if (pos < cap)
-			line[pos] = ',';
-		pos++;
-		pos = put_json_str(line, cap, pos, key);
-		if (pos < cap)
-			line[pos] = ':';
-		pos++;
+	while ((key = va_arg(ap, const char *)) != NULL) {
+		int type = va_arg(ap, int);
+		b4_buf_puts(&line, ",");
+		b4_buf_json_string(&line, key, strlen(key));
+		b4_buf_puts(&line, ":");
 		if (type == 's') {
-			pos = put_json_str(line, cap, pos, va_arg(ap, const char *));
+			const char *value = va_arg(ap, const char *);
+			if (value)
+				b4_buf_json_string(&line, value, strlen(value));
+			else
+				b4_buf_puts(&line, "null");
 		} else if (type == 'i') {
-			long long v = va_arg(ap, long long);
-			pos += (size_t)snprintf(line + (pos < cap ? pos : cap),
-						pos < cap ? cap - pos : 0, "%lld", v);
+			b4_buf_printf(&line, "%lld", va_arg(ap, long long));
+		} else if (type == 'd') {
+			b4_buf_printf(&line, "%.6g", va_arg(ap, double));
 		} else {
-			double v = va_arg(ap, double);
-			pos += (size_t)snprintf(line + (pos < cap ? pos : cap),
-						pos < cap ? cap - pos : 0, "%.3f", v);
+			/* an unknown type means the arguments are misaligned: stop */
+			b4_buf_puts(&line, "null");
+			break;
 		}
 	}
 	va_end(ap);
-	if (pos > cap)
-		pos = cap;
-	line[pos++] = '}';
-	line[pos++] = '\n';
-	fwrite(line, 1, pos, stdout);
-	fflush(stdout);
+	b4_buf_puts(&line, "}\n");
+	if (!b4_buf_failed(&line))
+		write_all(STDOUT_FILENO, line.data, line.len);
+	b4_buf_cleanup(&line);
 }

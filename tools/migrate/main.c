@@ -1,0 +1,82 @@
+/* main.c - b4-migrate: create the database if needed, apply migrations,
+ * optionally load a seed file.  Used by `make run`, the tests and deploys. */
+#include "b4/db.h"
+#include "b4/log.h"
+#include "b4/service.h"
+
+#include <mysql.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Database names go into DDL as identifiers, which cannot be bound: accept
+ * only [A-Za-z0-9_]. */
+static bool name_is_safe(const char *name)
+{
+	if (!*name || strlen(name) > 64)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct b4_settings settings;
+	const char *dir = NULL, *seed = NULL;
+	bool create = false;
+	struct b4_config_opt extra[] = {
+		{"migrations-dir", "B4_MIGRATIONS_DIR", B4_CFG_STR, "db/migrations",
+		 "folder of NNNN_name.sql files", &dir, 0, 0, NULL, false},
+		{"seed", "B4_SEED_FILE", B4_CFG_STR, NULL, "SQL file to run after migrating", &seed,
+		 0, 0, NULL, false},
+		{"create-database", "B4_CREATE_DATABASE", B4_CFG_FLAG, NULL,
+		 "create the database when it does not exist", &create, 0, 0, NULL, false},
+	};
+	struct b4_db *db;
+	int applied = 0, rc = 1;
+
+	switch (b4_settings_load("b4-migrate", &settings, 0, extra, sizeof(extra) / sizeof(extra[0]),
+				 argc, argv)) {
+	case B4_CONFIG_EXIT: return 0;
+	case B4_CONFIG_ERROR: return 2;
+	case B4_CONFIG_OK: break;
+	}
+	if (!name_is_safe(settings.db.database)) {
+		fprintf(stderr, "b4-migrate: B4_DB_NAME: use letters, digits and _ only\n");
+		return 2;
+	}
+	mysql_library_init(0, NULL, NULL);
+	if (create) {
+		struct b4_db_config server = settings.db;
+		char sql[160];
+		server.database = NULL;
+		db = b4_db_connect(&server);
+		if (!db)
+			goto out_end;
+		snprintf(sql, sizeof(sql),
+			 "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+			 settings.db.database);
+		if (b4_db_exec(db, sql, "") < 0) {
+			fprintf(stderr, "b4-migrate: cannot create database: %s\n", b4_db_error(db));
+			b4_db_close(db);
+			goto out_end;
+		}
+		b4_db_close(db);
+	}
+	db = b4_db_connect(&settings.db);
+	if (!db)
+		goto out_end;
+	if (b4_db_migrate(db, dir, &applied) < 0)
+		goto out_close;
+	if (seed && b4_db_run_file(db, seed) < 0)
+		goto out_close;
+	b4_log_info("migrations done", B4_LI("applied", applied), B4_LS("seed", seed));
+	rc = 0;
+out_close:
+	b4_db_close(db);
+out_end:
+	mysql_library_end();
+	return rc;
+}
