@@ -156,6 +156,10 @@ struct gw_conn {
 	enum conn_state state;
 	bool head_timer_armed;
 	bool client_paused;
+	int busy;	  /* callbacks of this connection on the stack */
+	bool zombie;	  /* freed while busy: destroyed when the last one returns */
+	bool in_input;	  /* process_input is on the stack */
+	bool input_again; /* more input to look at when it returns */
 	struct gw_req req;
 	struct gw_conn *prev, *next;
 };
@@ -748,6 +752,43 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void up_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void process_input(struct gw_conn *c);
+static void conn_enter(struct gw_conn *c);
+static void conn_leave(struct gw_conn *c);
+static void conn_destroy(struct gw_conn *c);
+
+static void conn_free(struct gw_conn *c)
+{
+	if (c->busy > 0) {
+		if (!c->zombie) {
+			c->zombie = true;
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+			evtimer_del(c->timer);
+			evtimer_del(c->up_timer);
+		}
+		return;
+	}
+	conn_destroy(c);
+}
+
+static void conn_enter(struct gw_conn *c)
+{
+	c->busy++;
+}
+
+static void conn_leave(struct gw_conn *c)
+{
+	if (--c->busy == 0 && c->zombie)
+		conn_destroy(c);
+}
+
+static void conn_read_cb_body(struct bufferevent *bev, void *arg);
+static void conn_write_cb_body(struct bufferevent *bev, void *arg);
+static void conn_event_cb_body(struct bufferevent *bev, short what, void *arg);
+static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg);
+static void up_read_cb_body(struct bufferevent *bev, void *arg);
+static void up_write_cb_body(struct bufferevent *bev, void *arg);
+static void up_event_cb_body(struct bufferevent *bev, short what, void *arg);
+static void up_timer_cb_body(evutil_socket_t fd, short what, void *arg);
 static void start_attempt(struct gw_conn *c);
 static void finish_request(struct gw_conn *c, bool keep_client);
 
@@ -1280,7 +1321,7 @@ static void pump_request_body(struct gw_conn *c)
 	}
 }
 
-static void process_input(struct gw_conn *c)
+static void process_input_once(struct gw_conn *c)
 {
 	struct gw_worker *w = c->w;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -1332,6 +1373,23 @@ static void process_input(struct gw_conn *c)
 		evbuffer_drain(in, len);
 		return;
 	}
+}
+
+/* Looks at the client's input.  Requests answered at once (404, 429, ...)
+ * finish inside this call and ask for the next pipelined one: that is a
+ * loop here, never a recursion. */
+static void process_input(struct gw_conn *c)
+{
+	if (c->in_input) {
+		c->input_again = true;
+		return;
+	}
+	c->in_input = true;
+	do {
+		c->input_again = false;
+		process_input_once(c);
+	} while (c->input_again && !c->zombie);
+	c->in_input = false;
 }
 
 /* ---------------------------------------------------------------- attempts */
@@ -1515,7 +1573,7 @@ static void up_failed(struct gw_conn *c, bool timeout, bool connect_phase)
 			     false);
 }
 
-static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
+static void up_timer_cb_body(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw_conn *c = arg;
 	struct gw_req *r = &c->req;
@@ -1672,7 +1730,7 @@ static void pump_response(struct gw_conn *c)
 	response_done(c);
 }
 
-static void up_read_cb(struct bufferevent *bev, void *arg)
+static void up_read_cb_body(struct bufferevent *bev, void *arg)
 {
 	struct gw_conn *c = arg;
 	struct gw_req *r = &c->req;
@@ -1728,7 +1786,7 @@ static void up_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void up_write_cb(struct bufferevent *bev, void *arg)
+static void up_write_cb_body(struct bufferevent *bev, void *arg)
 {
 	struct gw_conn *c = arg;
 	(void)bev;
@@ -1739,7 +1797,7 @@ static void up_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void up_event_cb(struct bufferevent *bev, short what, void *arg)
+static void up_event_cb_body(struct bufferevent *bev, short what, void *arg)
 {
 	struct gw_conn *c = arg;
 	struct gw_req *r = &c->req;
@@ -1771,7 +1829,7 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* ---------------------------------------------------------------- client callbacks */
 
-static void conn_free(struct gw_conn *c)
+static void conn_destroy(struct gw_conn *c)
 {
 	struct gw_worker *w = c->w;
 	if (c->req.active) {
@@ -1808,13 +1866,13 @@ static void conn_free(struct gw_conn *c)
 		event_base_loopexit(w->base, NULL);
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+static void conn_read_cb_body(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	process_input(arg);
 }
 
-static void conn_write_cb(struct bufferevent *bev, void *arg)
+static void conn_write_cb_body(struct bufferevent *bev, void *arg)
 {
 	struct gw_conn *c = arg;
 	struct gw_req *r = &c->req;
@@ -1830,7 +1888,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_event_cb_body(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
@@ -1838,7 +1896,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(arg);
 }
 
-static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw_conn *c = arg;
 	(void)fd;
@@ -2165,4 +2223,71 @@ void gw_worker_stop(struct gw_worker *w)
 struct gw_stats *gw_worker_stats(struct gw_worker *w)
 {
 	return &w->stats;
+}
+
+/* Every callback that reaches a client connection runs between enter and
+ * leave, so a conn_free deep in the call chain only marks it. */
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_read_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_write_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_event_cb_body(bev, what, arg);
+	conn_leave(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_timer_cb_body(fd, what, arg);
+	conn_leave(c);
+}
+
+static void up_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_read_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void up_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_write_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_event_cb_body(bev, what, arg);
+	conn_leave(c);
+}
+
+static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_timer_cb_body(fd, what, arg);
+	conn_leave(c);
 }

@@ -712,6 +712,74 @@ static void test_settings_and_check_config(void **state)
 	assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
 }
 
+static void test_pipelined_requests_in_order(void **state)
+{
+	struct gw_response r;
+	char *batch = malloc(3000 * 64);
+	size_t len = 0;
+	int fd;
+	(void)state;
+
+	assert_int_equal(start_one(&f, NULL, NULL), 0);
+	/* many answered by the gateway itself (404) between proxied ones */
+	for (int i = 0; i < 3000; i++)
+		len += (size_t)sprintf(batch + len, i % 100 == 0 ? "GET /api/p%d HTTP/1.1\r\nHost: t\r\n\r\n"
+								  : "GET /no%d HTTP/1.1\r\nHost: t\r\n\r\n",
+				       i);
+	fd = gw_connect(f.gw.http_port);
+	assert_int_equal(gw_send_all(fd, batch, len), 0);
+	for (int i = 0; i < 3000; i++) {
+		char want[64];
+		assert_int_equal(gw_read_response(fd, &r, 5000), 0);
+		if (i % 100 == 0) {
+			assert_int_equal(r.status, 200);
+			snprintf(want, sizeof(want), "A GET /p%d 0", i);
+			assert_string_equal(r.body, want);
+		} else {
+			assert_int_equal(r.status, 404);
+		}
+	}
+	close(fd);
+	free(batch);
+	assert_int_equal(atomic_load(&f.a->requests), 30);
+}
+
+static void test_connection_cap(void **state)
+{
+	struct gw_response r;
+	int fds[3], extra;
+	(void)state;
+
+	assert_int_equal(start_one(&f, NULL, ", \"threads\": 1, \"limits\": {\"max_connections\": 3}"), 0);
+	for (int i = 0; i < 3; i++) {
+		fds[i] = gw_connect(f.gw.http_port);
+		assert_int_equal(gw_send_str(fds[i], "GET /api/c HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+		assert_int_equal(gw_read_response(fds[i], &r, 5000), 0);
+		assert_int_equal(r.status, 200);
+	}
+	/* over the cap: accepted by the kernel, closed by the gateway */
+	extra = gw_connect(f.gw.http_port);
+	assert_true(extra >= 0);
+	gw_send_str(extra, "GET /api/c HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_true(gw_wait_closed(extra, 3000));
+	close(extra);
+	/* a slot frees up */
+	close(fds[0]);
+	{
+		long long deadline = gw_now_ms() + 3000;
+		bool ok = false;
+		while (!ok && gw_now_ms() < deadline) {
+			if (gw_request(f.gw.http_port, "GET", "/api/c", NULL, NULL, &r) == 0 && r.status == 200)
+				ok = true;
+			else
+				gw_sleep_ms(20);
+		}
+		assert_true(ok);
+	}
+	close(fds[1]);
+	close(fds[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +798,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_chunked_bodies_pass_intact, teardown),
 		cmocka_unit_test_teardown(test_admin_and_metrics, teardown),
 		cmocka_unit_test_teardown(test_settings_and_check_config, teardown),
+		cmocka_unit_test_teardown(test_pipelined_requests_in_order, teardown),
+		cmocka_unit_test_teardown(test_connection_cap, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -571,7 +571,7 @@ static ssize_t recv_deadline(int fd, char *buf, size_t cap, long long deadline)
 /* Per-fd leftover bytes would need state; these tests read one response at
  * a time and never pipeline, so a response is read byte-exactly: the head
  * byte by byte is too slow, so read greedily and keep the rest here. */
-static __thread char leftover[65536];
+static __thread char leftover[262144];
 static __thread size_t leftover_len;
 static __thread int leftover_fd = -1;
 
