@@ -110,7 +110,7 @@ SQL
 	;;
 stop)
 	if pid=$(running_pid); then
-		kill -TERM "$pid"
+		kill -TERM "$pid" 2>/dev/null || exit 0
 		for _ in $(seq 1 300); do
 			kill -0 "$pid" 2>/dev/null || exit 0
 			sleep 0.1
