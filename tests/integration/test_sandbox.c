@@ -46,7 +46,8 @@ static struct {
 	pthread_mutex_t lock;
 	struct caught items[MAX_CAUGHT];
 	int count;
-	int fail_next; /* answer 500 to this many more requests */
+	int fail_next;	      /* answer 500 to this many more callbacks ... */
+	char fail_charge[40]; /* ... about this charge */
 	volatile int stop;
 } rcv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -108,7 +109,7 @@ static void serve_one(int fd)
 		c->body = strndup(buf + head_len, len - head_len);
 		rcv.count++;
 	}
-	if (rcv.fail_next > 0) {
+	if (rcv.fail_next > 0 && strstr(buf + head_len, rcv.fail_charge)) {
 		rcv.fail_next--;
 		status = 500;
 	}
@@ -912,6 +913,7 @@ static void test_failed_callback_is_retried(void **state)
 	snprintf(path, sizeof(path), "/control/pix/%s/pay", h_json_str(&charge, "pix.txid"));
 	pthread_mutex_lock(&rcv.lock);
 	rcv.fail_next = 2;
+	snprintf(rcv.fail_charge, sizeof(rcv.fail_charge), "%s", charge_id);
 	pthread_mutex_unlock(&rcv.lock);
 	post(&pay, &sandbox, path, NULL, NULL);
 	assert_int_equal(pay.status, 200);
