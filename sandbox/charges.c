@@ -107,12 +107,6 @@ cJSON *sbx_charge_json(const struct sbx_charge *charge)
 
 void sbx_store_free_all(struct sbx_app *app)
 {
-	while (app->cards) {
-		struct sbx_card *c = app->cards;
-		app->cards = c->next;
-		OPENSSL_cleanse(c, sizeof(*c));
-		free(c);
-	}
 	while (app->charges) {
 		struct sbx_charge *c = app->charges;
 		app->charges = c->next;
@@ -212,21 +206,17 @@ static int charge_card(struct b4_req *req, const struct charge_input *in, struct
 		       enum card_outcome *outcome)
 {
 	struct sbx_app *app = req->app;
-	const struct sbx_card *card;
+	struct sbx_card card;
 
-	pthread_mutex_lock(&app->lock);
-	card = sbx_card_find(app, in->card_token);
-	if (card) {
-		*outcome = card_outcome(card->number);
-		snprintf(charge->brand, sizeof(charge->brand), "%s", card->brand);
-		snprintf(charge->last4, sizeof(charge->last4), "%s", card->last4);
-	}
-	pthread_mutex_unlock(&app->lock);
-	if (!card) {
+	if (sbx_card_from_token(app, in->card_token, &card) < 0) {
 		b4_req_errorf(req, 422, "invalid_request_error", "invalid_card_token", "card_token",
 			      "Unknown card token.");
 		return -1;
 	}
+	*outcome = card_outcome(card.number);
+	snprintf(charge->brand, sizeof(charge->brand), "%s", card.brand);
+	snprintf(charge->last4, sizeof(charge->last4), "%s", card.last4);
+	OPENSSL_cleanse(&card, sizeof(card));
 	switch (*outcome) {
 	case CARD_APPROVED:
 	case CARD_HANG:

@@ -104,6 +104,12 @@ static int sandbox_init(const struct b4_settings *settings, void **out)
 	app->auto_pay_seconds = opt_auto_pay_seconds;
 	/* boleto free fields stay unique across restarts of the sandbox */
 	app->boleto_seq = (uint64_t)sbx_now() * 1000u;
+	if (sbx_tokens_init(app) < 0) {
+		fprintf(stderr, "b4-acquirer-sandbox: cannot derive the card token key\n");
+		OPENSSL_cleanse(app->secret, sizeof(app->secret));
+		free(app);
+		return -1;
+	}
 	pthread_mutex_init(&app->lock, NULL);
 	pthread_cond_init(&app->idem_cond, NULL);
 	pthread_cond_init(&app->events_cond, NULL);
@@ -112,6 +118,8 @@ static int sandbox_init(const struct b4_settings *settings, void **out)
 		pthread_cond_destroy(&app->events_cond);
 		pthread_cond_destroy(&app->idem_cond);
 		pthread_mutex_destroy(&app->lock);
+		b4_crypto_keyring_cleanup(&app->token_keys);
+		OPENSSL_cleanse(app->secret, sizeof(app->secret));
 		free(app);
 		return -1;
 	}
@@ -147,6 +155,7 @@ static void sandbox_cleanup(void *arg)
 	pthread_cond_destroy(&app->events_cond);
 	pthread_cond_destroy(&app->idem_cond);
 	pthread_mutex_destroy(&app->lock);
+	b4_crypto_keyring_cleanup(&app->token_keys);
 	OPENSSL_cleanse(app->secret, sizeof(app->secret));
 	free(app);
 }

@@ -14,23 +14,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "b4/crypto.h"
 #include "b4/http.h"
 
-#define SBX_TOKEN_LEN	   36 /* "tok_" + 32 hex */
 #define SBX_URL_MAX	   2048
 #define SBX_REFERENCE_MAX  100
 #define SBX_IDEM_KEY_MAX   255
 #define SBX_CALLBACK_TRIES 6 /* first attempt + retries */
 
-/* A tokenized card.  The number lives only here, in memory. */
+/* A card decoded from its token (the number never leaves memory). */
 struct sbx_card {
-	char token[SBX_TOKEN_LEN + 1];
 	char number[20];
 	char brand[16];
-	char bin[7];
 	char last4[5];
-	char fingerprint[65];
-	struct sbx_card *next;
 };
 
 enum sbx_method { SBX_CARD, SBX_PIX, SBX_BOLETO };
@@ -88,11 +84,11 @@ struct sbx_app {
 	int64_t hang_seconds;
 	bool fail_all;
 	int64_t auto_pay_seconds;
+	struct b4_keyring token_keys; /* one key derived from the secret */
 
 	pthread_mutex_t lock;	    /* everything below */
 	pthread_cond_t idem_cond;   /* an in-progress idempotent request finished */
 	pthread_cond_t events_cond; /* new event queued, or stopping */
-	struct sbx_card *cards;
 	struct sbx_charge *charges; /* newest first */
 	struct sbx_idem *idem;
 	struct sbx_event *events;
@@ -133,8 +129,11 @@ void sbx_idem_free_all(struct sbx_app *app);
 
 /* --- cards and charges (tokens.c, charges.c) ------------------------------ */
 
-/* Finds a token's card; call with app->lock held. */
-const struct sbx_card *sbx_card_find(struct sbx_app *app, const char *token);
+/* Derives the token key from the secret into app->token_keys. */
+int sbx_tokens_init(struct sbx_app *app);
+/* Decodes a card token into *card.  Returns 0, or -1 when the token was not
+ * made by a sandbox with this secret.  Wipe *card after use. */
+int sbx_card_from_token(const struct sbx_app *app, const char *token, struct sbx_card *card);
 /* Finds a charge by id, pix txid or boleto barcode; with app->lock held. */
 struct sbx_charge *sbx_charge_find(struct sbx_app *app, const char *id);
 struct sbx_charge *sbx_charge_find_txid(struct sbx_app *app, const char *txid);

@@ -27,10 +27,11 @@
 #include "b4/crypto.h"
 #include "b4/httpc.h"
 
-#define SECRET	   "sandbox-test-secret-0123456789abcdef-0123456789"
-#define AUTH	   "Authorization: Bearer " SECRET
-#define WAIT_MS	   15000
-#define MAX_CAUGHT 64
+#define SECRET	     "sandbox-test-secret-0123456789abcdef-0123456789"
+#define AUTH	     "Authorization: Bearer " SECRET
+#define OTHER_SECRET "another-sandbox-secret-0123456789abcdef-012345"
+#define WAIT_MS	     15000
+#define MAX_CAUGHT   64
 
 /* ---- a tiny HTTP receiver standing in for checkout's callback URL ---- */
 
@@ -406,6 +407,7 @@ static void test_tokens(void **state)
 		assert_string_equal(h_json_str(&r, "last4"), cards[i].number + n - 4);
 		assert_int_equal(strlen(h_json_str(&r, "fingerprint")), 64);
 		assert_int_equal(strncmp(h_json_str(&r, "token"), "tok_", 4), 0);
+		assert_true(strlen(h_json_str(&r, "token")) <= 64);
 		assert_null(strstr(r.body, cards[i].number));
 		h_resp_free(&r);
 	}
@@ -559,6 +561,9 @@ static void test_charge_input_is_checked(void **state)
 	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\"}", 400, "card_token"},
 	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\",\"card_token\":"
 	     "\"tok_nope\"}",
+	     422, "card_token"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\",\"card_token\":"
+	     "\"tok_v1.s.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
 	     422, "card_token"},
 	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"pix\",\"installments\":2}",
 	     422, "installments"},
@@ -953,10 +958,11 @@ static void test_unpaid_pix_expires(void **state)
 	h_resp_free(&charge);
 }
 
-static void test_fail_all_and_auto_pay(void **state)
+static void test_fail_all_failover_and_auto_pay(void **state)
 {
 	static const char *const fail_env[] = {"B4_ACQUIRER_SECRET=" SECRET,
 					       "B4_SANDBOX_FAIL_ALL=true", NULL};
+	static const char *const other_env[] = {"B4_ACQUIRER_SECRET=" OTHER_SECRET, NULL};
 	static const char *const auto_env[] = {"B4_ACQUIRER_SECRET=" SECRET,
 					       "B4_SANDBOX_AUTO_PAY_SECONDS=1", NULL};
 	struct h_proc p;
@@ -973,6 +979,23 @@ static void test_fail_all_and_auto_pay(void **state)
 	post(&r, &p, "/v1/charges", body, "fail-all-1");
 	assert_int_equal(r.status, 503);
 	h_resp_free(&r);
+	assert_int_equal(h_stop(&p, SIGTERM, 10000), 0);
+	/* checkout fails over: the next sandbox (same secret) takes that token */
+	post(&r, &sandbox, "/v1/charges", body, "fail-all-1");
+	assert_int_equal(r.status, 201);
+	assert_string_equal(h_json_str(&r, "status"), "approved");
+	assert_string_equal(h_json_str(&r, "card.last4"), "1111");
+	h_resp_free(&r);
+
+	/* a sandbox with another secret does not accept it */
+	assert_int_equal(h_start(&p, "b4-acquirer-sandbox", NULL, other_env), 0);
+	{
+		const char *headers[] = {"Authorization: Bearer " OTHER_SECRET, NULL};
+		assert_int_equal(h_http(&r, "POST", h_url(&p, "/v1/charges"), body, headers), 0);
+		assert_int_equal(r.status, 422);
+		assert_string_equal(h_json_str(&r, "error.code"), "invalid_card_token");
+		h_resp_free(&r);
+	}
 	assert_int_equal(h_stop(&p, SIGTERM, 10000), 0);
 
 	assert_int_equal(h_start(&p, "b4-acquirer-sandbox", NULL, auto_env), 0);
@@ -1037,7 +1060,7 @@ int main(void)
 	    cmocka_unit_test(test_refunds),
 	    cmocka_unit_test(test_failed_callback_is_retried),
 	    cmocka_unit_test(test_unpaid_pix_expires),
-	    cmocka_unit_test(test_fail_all_and_auto_pay),
+	    cmocka_unit_test(test_fail_all_failover_and_auto_pay),
 	    cmocka_unit_test(test_short_secret_stops_startup),
 	    cmocka_unit_test(test_logs_hold_no_card_number),
 	};
