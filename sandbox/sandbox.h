@@ -1,8 +1,8 @@
 /* sandbox.h - b4-acquirer-sandbox: private declarations.
  *
- * The sandbox keeps all its state (card tokens, charges, idempotency
- * records, pending callbacks) in memory, in one struct sbx_app guarded by
- * one mutex.  Handlers run on worker threads; one background thread sends
+ * The sandbox keeps its state (charges, idempotency records, pending
+ * callbacks) in memory, in one struct sbx_app guarded by one mutex; card
+ * tokens carry their card encrypted, so no card is kept at all.  Handlers run on worker threads; one background thread sends
  * queued callbacks with backoff, expires unpaid Pix/boleto charges and, when
  * configured, pays them automatically.  Nothing here ever logs a card
  * number or a CVV.
