@@ -129,14 +129,14 @@ static void sweep_charges(struct sbx_app *app, int64_t now)
 		    now < c->expires_at) {
 			body = sbx_charge_mark_paid(c);
 			b4_log_info("charge paid automatically", B4_LS("charge_id", c->id));
-			if (body && c->callback_url[0])
+			if (body && c->callback_url)
 				sbx_event_queue(app, c->paid_event_id, c->callback_url, body, 0);
 			else
 				free(body);
 		} else if (now >= c->expires_at) {
 			snprintf(c->status, sizeof(c->status), "expired");
 			b4_log_info("charge expired", B4_LS("charge_id", c->id));
-			if (!c->callback_url[0])
+			if (!c->callback_url)
 				continue;
 			body = sbx_event_body(c, "charge.expired", c->amount_cents, NULL, event_id);
 			if (body)

@@ -43,26 +43,44 @@ static const char *const method_names[] = {"card", "pix", "boleto", NULL};
 
 struct sbx_charge *sbx_charge_find(struct sbx_app *app, const char *id)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next)
-		if (strcmp(c->id, id) == 0)
-			return c;
-	return NULL;
+	return sbx_map_get(&app->charges_by_id, id);
 }
 
 struct sbx_charge *sbx_charge_find_txid(struct sbx_app *app, const char *txid)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next)
-		if (c->method == SBX_PIX && strcmp(c->txid, txid) == 0)
-			return c;
-	return NULL;
+	return sbx_map_get(&app->charges_by_txid, txid);
 }
 
 struct sbx_charge *sbx_charge_find_barcode(struct sbx_app *app, const char *barcode)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next)
-		if (c->method == SBX_BOLETO && strcmp(c->barcode, barcode) == 0)
-			return c;
-	return NULL;
+	return sbx_map_get(&app->charges_by_barcode, barcode);
+}
+
+/* Adds charge to the list and the indexes; with app->lock held.  Returns
+ * 0, or -1 out of memory (then nothing was added). */
+static int charge_insert(struct sbx_app *app, struct sbx_charge *charge)
+{
+	struct sbx_charge *same = sbx_map_get(&app->charges_by_reference, charge->reference);
+
+	if (sbx_map_put(&app->charges_by_id, charge->id, charge) < 0)
+		return -1;
+	if (sbx_map_put(&app->charges_by_reference, charge->reference, charge) < 0 ||
+	    (charge->method == SBX_PIX &&
+	     sbx_map_put(&app->charges_by_txid, charge->txid, charge) < 0) ||
+	    (charge->method == SBX_BOLETO &&
+	     sbx_map_put(&app->charges_by_barcode, charge->barcode, charge) < 0)) {
+		sbx_map_remove(&app->charges_by_id, charge->id);
+		sbx_map_remove(&app->charges_by_txid, charge->txid);
+		if (same)
+			sbx_map_put(&app->charges_by_reference, same->reference, same);
+		else
+			sbx_map_remove(&app->charges_by_reference, charge->reference);
+		return -1;
+	}
+	charge->next_same_reference = same;
+	charge->next = app->charges;
+	app->charges = charge;
+	return 0;
 }
 
 cJSON *sbx_charge_json(const struct sbx_charge *charge)
@@ -111,8 +129,14 @@ void sbx_store_free_all(struct sbx_app *app)
 		struct sbx_charge *c = app->charges;
 		app->charges = c->next;
 		free(c->paid_event);
+		free(c->pix_payload);
+		free(c->callback_url);
 		free(c);
 	}
+	sbx_map_cleanup(&app->charges_by_id);
+	sbx_map_cleanup(&app->charges_by_txid);
+	sbx_map_cleanup(&app->charges_by_barcode);
+	sbx_map_cleanup(&app->charges_by_reference);
 }
 
 /* --- creating a charge ---------------------------------------------------- */
@@ -250,8 +274,11 @@ static int charge_pix(struct b4_req *req, const struct charge_input *in, struct 
 	    .single_use = true,
 	};
 
+	char payload[B4_BR_PIX_PAYLOAD_MAX];
+
 	if (b4_crypto_random_code(charge->txid, B4_BR_PIX_TXID_MAX, TXID_ALPHABET) < 0 ||
-	    b4_br_pix_build(&pix, charge->pix_payload, sizeof(charge->pix_payload)) < 0) {
+	    b4_br_pix_build(&pix, payload, sizeof(payload)) < 0 ||
+	    !(charge->pix_payload = strdup(payload))) {
 		b4_req_errorf(req, 500, "api_error", "pix_failure", NULL,
 			      "Could not build the Pix code.");
 		return -1;
@@ -345,8 +372,10 @@ void sbx_charge_create(struct b4_req *req)
 	charge->amount_cents = in.amount_cents;
 	charge->installments = in.installments;
 	charge->created_at = sbx_now();
-	if (in.callback_url)
-		snprintf(charge->callback_url, sizeof(charge->callback_url), "%s", in.callback_url);
+	if (in.callback_url && !(charge->callback_url = strdup(in.callback_url))) {
+		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");
+		goto out_free_charge;
+	}
 	switch (charge->method) {
 	case SBX_CARD:
 		rc = charge_card(req, &in, charge, &outcome);
@@ -362,8 +391,11 @@ void sbx_charge_create(struct b4_req *req)
 		goto out_free_charge;
 
 	pthread_mutex_lock(&app->lock);
-	charge->next = app->charges;
-	app->charges = charge;
+	if (charge_insert(app, charge) < 0) {
+		pthread_mutex_unlock(&app->lock);
+		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");
+		goto out_free_charge;
+	}
 	out = sbx_charge_json(charge);
 	b4_log_info("charge created", B4_LS("charge_id", charge->id),
 		    B4_LS("method", method_names[charge->method]), B4_LS("status", charge->status),
@@ -380,6 +412,8 @@ void sbx_charge_create(struct b4_req *req)
 	return;
 
 out_free_charge:
+	free(charge->pix_payload);
+	free(charge->callback_url);
 	free(charge);
 out_release:
 	sbx_idem_release(req, slot);
@@ -420,11 +454,14 @@ void sbx_charge_list(struct b4_req *req)
 	out = cJSON_CreateObject();
 	data = cJSON_AddArrayToObject(out, "data");
 	pthread_mutex_lock(&app->lock);
-	for (struct sbx_charge *c = app->charges; c && count < LIST_MAX; c = c->next) {
-		if (reference && strcmp(c->reference, reference) != 0)
-			continue;
-		cJSON_AddItemToArray(data, sbx_charge_json(c));
-		count++;
+	if (reference) {
+		for (struct sbx_charge *c = sbx_map_get(&app->charges_by_reference, reference);
+		     c && count < LIST_MAX; c = c->next_same_reference, count++)
+			cJSON_AddItemToArray(data, sbx_charge_json(c));
+	} else {
+		for (struct sbx_charge *c = app->charges; c && count < LIST_MAX;
+		     c = c->next, count++)
+			cJSON_AddItemToArray(data, sbx_charge_json(c));
 	}
 	pthread_mutex_unlock(&app->lock);
 	b4_req_send_json(req, 200, out);
@@ -490,7 +527,7 @@ void sbx_refund_create(struct b4_req *req)
 	snprintf(charge->status, sizeof(charge->status), "%s",
 		 charge->refunded_cents == charge->amount_cents ? "refunded"
 								: "partially_refunded");
-	if (charge->callback_url[0]) {
+	if (charge->callback_url) {
 		event = sbx_event_body(charge, "refund.succeeded", amount, NULL, event_id);
 		if (event)
 			sbx_event_queue(app, event_id, charge->callback_url, event, 0);

@@ -2,10 +2,9 @@
  *
  * The sandbox keeps its state (charges, idempotency records, pending
  * callbacks) in memory, in one struct sbx_app guarded by one mutex; card
- * tokens carry their card encrypted, so no card is kept at all.  Handlers run on worker threads; one background thread sends
- * queued callbacks with backoff, expires unpaid Pix/boleto charges and, when
- * configured, pays them automatically.  Nothing here ever logs a card
- * number or a CVV.
+ * tokens carry their card encrypted, so no card is kept at all.  Handlers run on worker threads;
+ * one background thread sends queued callbacks with backoff, expires unpaid Pix/boleto charges and,
+ * when configured, pays them automatically.  Nothing here ever logs a card number or a CVV.
  */
 #ifndef B4_SANDBOX_H
 #define B4_SANDBOX_H
@@ -21,6 +20,14 @@
 #define SBX_REFERENCE_MAX  100
 #define SBX_IDEM_KEY_MAX   255
 #define SBX_CALLBACK_TRIES 6 /* first attempt + retries */
+
+/* A string-keyed hash map (map.c); keys point into the values. */
+struct sbx_map_node;
+struct sbx_map {
+	struct sbx_map_node **buckets;
+	size_t nbuckets;
+	size_t count;
+};
 
 /* A card decoded from its token (the number never leaves memory). */
 struct sbx_card {
@@ -43,16 +50,17 @@ struct sbx_charge {
 	char brand[16];
 	char last4[5];
 	char txid[26];
-	char pix_payload[512];
+	char *pix_payload;  /* malloc'd BR Code, or NULL */
 	int64_t expires_at; /* pix: unix time; boleto: end of the due date */
 	char barcode[45];
 	char digitable_line[48];
 	char due_date[11];
-	char callback_url[SBX_URL_MAX + 1];
+	char *callback_url;	/* malloc'd, or NULL: no callbacks */
 	char paid_event_id[37]; /* the pix.paid / boleto.paid event, resent on a second pay */
 	char *paid_event;	/* its body (malloc'd), or NULL */
 	int64_t created_at;
-	struct sbx_charge *next;
+	struct sbx_charge *next;		/* all charges, newest first */
+	struct sbx_charge *next_same_reference; /* older charge with this reference */
 };
 
 /* The first answer stored per Idempotency-Key. */
@@ -63,7 +71,7 @@ struct sbx_idem {
 	int status;
 	char *body; /* malloc'd JSON text when done */
 	int64_t created_at;
-	struct sbx_idem *next;
+	struct sbx_idem *prev, *next; /* oldest first */
 };
 
 /* A callback waiting for (another) delivery attempt. */
@@ -90,7 +98,12 @@ struct sbx_app {
 	pthread_cond_t idem_cond;   /* an in-progress idempotent request finished */
 	pthread_cond_t events_cond; /* new event queued, or stopping */
 	struct sbx_charge *charges; /* newest first */
-	struct sbx_idem *idem;
+	struct sbx_map charges_by_id;
+	struct sbx_map charges_by_txid;
+	struct sbx_map charges_by_barcode;
+	struct sbx_map charges_by_reference; /* the newest one */
+	struct sbx_idem *idem_oldest, *idem_newest;
+	struct sbx_map idem_by_key;
 	struct sbx_event *events;
 	uint64_t boleto_seq;
 	int waiters; /* handlers in a long wait (hold, idempotency) */
@@ -108,6 +121,17 @@ bool sbx_authorized(struct b4_req *req);
 /* Current unix time and ISO-8601 UTC text of a unix time (out[21]). */
 int64_t sbx_now(void);
 void sbx_iso_time(int64_t unix_time, char out[21]);
+
+/* --- map (map.c) ----------------------------------------------------------- */
+
+/* Maps key (not copied: it must live as long as the entry) to value,
+ * replacing an entry with an equal key.  Returns 0, or -1 out of memory. */
+int sbx_map_put(struct sbx_map *map, const char *key, void *value);
+/* The value for key, or NULL. */
+void *sbx_map_get(const struct sbx_map *map, const char *key);
+void sbx_map_remove(struct sbx_map *map, const char *key);
+/* Frees the map's own memory (not the values). */
+void sbx_map_cleanup(struct sbx_map *map);
 
 /* --- idempotency (idempotency.c) ------------------------------------------ */
 
