@@ -76,6 +76,9 @@ long sbx_event_deliver(struct sbx_app *app, const char *url, const char *body)
 	snprintf(sig_header, sizeof(sig_header), "X-Acquirer-Signature: %s", signature);
 	b4_httpc_do(&hreq, &resp);
 	status = resp.status;
+	b4_metrics_add(
+	    app->callbacks_total,
+	    (const char *const[]){status >= 200 && status < 300 ? "delivered" : "failed"}, 1);
 	if (status == 0)
 		b4_log_warn("callback not answered", B4_LS("error", resp.error));
 	b4_httpc_response_cleanup(&resp);
@@ -119,12 +122,18 @@ static void event_free(struct sbx_event *e)
 /* Expires and auto-pays pending Pix/boleto charges; with app->lock held. */
 static void sweep_charges(struct sbx_app *app, int64_t now)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next) {
+	struct sbx_charge **link = &app->pending;
+
+	while (*link) {
+		struct sbx_charge *c = *link;
 		char event_id[37];
 		char *body;
 
-		if (c->method == SBX_CARD || strcmp(c->status, "pending") != 0)
+		if (strcmp(c->status, "pending") != 0) {
+			*link = c->next_pending; /* paid or expired: off the list */
 			continue;
+		}
+		link = &c->next_pending;
 		if (app->auto_pay_seconds > 0 && now - c->created_at >= app->auto_pay_seconds &&
 		    now < c->expires_at) {
 			body = sbx_charge_mark_paid(c);

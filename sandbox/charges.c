@@ -80,6 +80,10 @@ static int charge_insert(struct sbx_app *app, struct sbx_charge *charge)
 	charge->next_same_reference = same;
 	charge->next = app->charges;
 	app->charges = charge;
+	if (charge->method != SBX_CARD) {
+		charge->next_pending = app->pending;
+		app->pending = charge;
+	}
 	return 0;
 }
 
@@ -255,6 +259,7 @@ static int charge_card(struct b4_req *req, const struct charge_input *in, struct
 		snprintf(charge->decline_code, sizeof(charge->decline_code), "insufficient_funds");
 		break;
 	case CARD_ERROR:
+		b4_metrics_add(app->charges_total, (const char *const[]){"card", "error"}, 1);
 		b4_req_errorf(req, 500, "api_error", "acquirer_error", NULL,
 			      "The acquirer failed to process the charge.");
 		return -1;
@@ -355,6 +360,7 @@ void sbx_charge_create(struct b4_req *req)
 	if (!sbx_authorized(req) || sbx_idem_begin(req, &slot) != SBX_IDEM_PROCEED)
 		return;
 	if (app->fail_all) {
+		b4_metrics_add(app->charges_total, (const char *const[]){"any", "unavailable"}, 1);
 		b4_req_errorf(req, 503, "api_error", "acquirer_unavailable", NULL,
 			      "The acquirer is unavailable (B4_SANDBOX_FAIL_ALL).");
 		goto out_release;
@@ -391,6 +397,8 @@ void sbx_charge_create(struct b4_req *req)
 		goto out_free_charge;
 
 	pthread_mutex_lock(&app->lock);
+	b4_metrics_add(app->charges_total,
+		       (const char *const[]){method_names[charge->method], charge->status}, 1);
 	if (charge_insert(app, charge) < 0) {
 		pthread_mutex_unlock(&app->lock);
 		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");

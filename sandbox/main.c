@@ -110,6 +110,12 @@ static int sandbox_init(const struct b4_settings *settings, void **out)
 		free(app);
 		return -1;
 	}
+	app->charges_total = b4_metrics_counter("sandbox_charges_total",
+						"Charges created, by method and first status",
+						(const char *const[]){"method", "status", NULL});
+	app->callbacks_total =
+	    b4_metrics_counter("sandbox_callbacks_total", "Callback attempts, by result",
+			       (const char *const[]){"result", NULL});
 	pthread_mutex_init(&app->lock, NULL);
 	pthread_cond_init(&app->idem_cond, NULL);
 	pthread_cond_init(&app->events_cond, NULL);

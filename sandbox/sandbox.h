@@ -15,6 +15,7 @@
 
 #include "b4/crypto.h"
 #include "b4/http.h"
+#include "b4/metrics.h"
 
 #define SBX_URL_MAX	   2048
 #define SBX_REFERENCE_MAX  100
@@ -61,6 +62,7 @@ struct sbx_charge {
 	int64_t created_at;
 	struct sbx_charge *next;		/* all charges, newest first */
 	struct sbx_charge *next_same_reference; /* older charge with this reference */
+	struct sbx_charge *next_pending;	/* pix/boleto created pending */
 };
 
 /* The first answer stored per Idempotency-Key. */
@@ -98,6 +100,7 @@ struct sbx_app {
 	pthread_cond_t idem_cond;   /* an in-progress idempotent request finished */
 	pthread_cond_t events_cond; /* new event queued, or stopping */
 	struct sbx_charge *charges; /* newest first */
+	struct sbx_charge *pending; /* pix/boleto not yet swept out of pending */
 	struct sbx_map charges_by_id;
 	struct sbx_map charges_by_txid;
 	struct sbx_map charges_by_barcode;
@@ -109,6 +112,8 @@ struct sbx_app {
 	int waiters; /* handlers in a long wait (hold, idempotency) */
 	bool stopping;
 	pthread_t thread;
+	struct b4_metric *charges_total;   /* {method, status} */
+	struct b4_metric *callbacks_total; /* {result} */
 	bool thread_started;
 };
 

@@ -1026,6 +1026,35 @@ static void test_short_secret_stops_startup(void **state)
 	assert_int_equal(WEXITSTATUS(rc), 2);
 }
 
+/* After the tests above: the sandbox's own metrics, valid for promtool. */
+static void test_metrics(void **state)
+{
+	struct h_resp r;
+	char path[2200], cmd[2400];
+	FILE *f;
+	(void)state;
+
+	assert_int_equal(h_http(&r, "GET", h_url(&sandbox, "/metrics"), NULL, NULL), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(
+	    strstr(r.body, "sandbox_charges_total{method=\"card\",status=\"approved\"}"));
+	assert_non_null(
+	    strstr(r.body, "sandbox_charges_total{method=\"card\",status=\"declined\"}"));
+	assert_non_null(
+	    strstr(r.body, "sandbox_charges_total{method=\"card\",status=\"error\"} 1"));
+	assert_non_null(strstr(r.body, "sandbox_charges_total{method=\"pix\",status=\"pending\"}"));
+	assert_non_null(strstr(r.body, "sandbox_callbacks_total{result=\"delivered\"}"));
+	assert_non_null(strstr(r.body, "sandbox_callbacks_total{result=\"failed\"} 2"));
+	snprintf(path, sizeof(path), "%s/metrics-sandbox.txt", h_var());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(r.body, 1, r.body_len, f);
+	fclose(f);
+	h_resp_free(&r);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' >&2", path);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Runs last: every card number used above stayed out of the logs. */
 static void test_logs_hold_no_card_number(void **state)
 {
@@ -1062,6 +1091,7 @@ int main(void)
 	    cmocka_unit_test(test_unpaid_pix_expires),
 	    cmocka_unit_test(test_fail_all_failover_and_auto_pay),
 	    cmocka_unit_test(test_short_secret_stops_startup),
+	    cmocka_unit_test(test_metrics),
 	    cmocka_unit_test(test_logs_hold_no_card_number),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
