@@ -705,6 +705,7 @@ static struct gw_uconn *uconn_new(struct gw_instance *in, struct gw_conn *client
 		free(u);
 		return NULL;
 	}
+	bufferevent_disable(u->bev, EV_WRITE); /* on by default; conn_flush writes */
 	in->nconns++;
 	in->pool->rt->refs++;
 	GW_SET(in->stats->active, in->nconns - in->nidle);
@@ -726,6 +727,7 @@ static void uconn_to_idle(struct gw_uconn *u, uint64_t now)
 	GW_SET(in->stats->idle, in->nidle);
 	GW_SET(in->stats->active, in->nconns - in->nidle);
 	bufferevent_setcb(u->bev, idle_read_cb, NULL, idle_event_cb, u);
+	bufferevent_disable(u->bev, EV_WRITE);
 	bufferevent_enable(u->bev, EV_READ);
 }
 
@@ -775,8 +777,63 @@ static void conn_enter(struct gw_conn *c)
 	c->busy++;
 }
 
+static void conn_write_cb_body(struct bufferevent *bev, void *arg);
+static void up_write_cb_body(struct bufferevent *bev, void *arg);
+
+/* Writes queued output straight to the sockets once the callbacks are done.
+ * Plain sockets keep EV_WRITE disabled: a write that completes costs no
+ * epoll_ctl and no extra loop turn.  Only a partial write hands the rest to
+ * libevent (EV_WRITE on), whose write callback switches back when drained.
+ * A drained buffer runs what the write callback would have run. */
+/* Socket bufferevents freeze the start of their output so only their own
+ * write path drains it; do what that path does. */
+static void direct_write(struct bufferevent *bev)
+{
+	struct evbuffer *o = bufferevent_get_output(bev);
+	evbuffer_unfreeze(o, 1);
+	evbuffer_write(o, bufferevent_getfd(bev));
+	evbuffer_freeze(o, 1);
+}
+
+static void conn_flush(struct gw_conn *c)
+{
+	for (int round = 0; round < 16 && !c->zombie; round++) {
+		struct gw_req *r = &c->req;
+		bool again = false;
+		if (r->up && r->up->connected) {
+			struct bufferevent *ub = r->up->bev;
+			struct evbuffer *o = bufferevent_get_output(ub);
+			if (evbuffer_get_length(o) > 0) {
+				direct_write(ub);
+				if (evbuffer_get_length(o) > 0) {
+					bufferevent_enable(ub, EV_WRITE);
+				} else if (r->body_streaming && c->client_paused) {
+					up_write_cb_body(ub, c);
+					again = true;
+				}
+			}
+		}
+		if (!c->tls && !c->zombie) {
+			struct evbuffer *o = bufferevent_get_output(c->bev);
+			if (evbuffer_get_length(o) > 0) {
+				direct_write(c->bev);
+				if (evbuffer_get_length(o) > 0) {
+					bufferevent_enable(c->bev, EV_WRITE);
+				} else if (c->state == CS_CLOSING || r->up_paused) {
+					conn_write_cb_body(c->bev, c);
+					again = true;
+				}
+			}
+		}
+		if (!again)
+			break;
+	}
+}
+
 static void conn_leave(struct gw_conn *c)
 {
+	if (c->busy == 1 && !c->zombie)
+		conn_flush(c);
 	if (--c->busy == 0 && c->zombie)
 		conn_destroy(c);
 }
@@ -1459,7 +1516,7 @@ static void send_request(struct gw_conn *c)
 	r->sent = true;
 	r->sent_us = now;
 	r->ustate = US_WAIT_HEAD;
-	bufferevent_enable(r->up->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(r->up->bev, EV_READ); /* written by conn_flush */
 	arm_up_timer(c, 2, cfg->first_byte_timeout_ms, now);
 	if (r->body_streaming)
 		pump_request_body(c);
@@ -1789,7 +1846,8 @@ static void up_read_cb_body(struct bufferevent *bev, void *arg)
 static void up_write_cb_body(struct bufferevent *bev, void *arg)
 {
 	struct gw_conn *c = arg;
-	(void)bev;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE); /* back to direct writes */
 	if (c->req.body_streaming && c->client_paused) {
 		c->client_paused = false;
 		bufferevent_enable(c->bev, EV_READ);
@@ -1876,6 +1934,8 @@ static void conn_write_cb_body(struct bufferevent *bev, void *arg)
 {
 	struct gw_conn *c = arg;
 	struct gw_req *r = &c->req;
+	if (!c->tls && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE); /* back to direct writes */
 	if (c->state == CS_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			conn_start_linger(c);
@@ -2010,7 +2070,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	high = cfg->max_header_bytes > 65536 ? cfg->max_header_bytes : 65536;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (!tls)
+		bufferevent_disable(c->bev, EV_WRITE); /* on by default; conn_flush writes */
+	bufferevent_enable(c->bev, tls ? EV_READ | EV_WRITE : EV_READ);
 	c->state = CS_HEAD;
 	set_timer_ms(c->timer, cfg->client_header_timeout_ms);
 	c->head_timer_armed = true;
