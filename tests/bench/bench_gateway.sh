@@ -6,7 +6,7 @@
 # alternate (direct, gateway, nginx) for B4_BENCH_ROUNDS rounds and prints
 # the median requests/s, p50 and p99 of each and the ratios.
 #
-#   make bench-gateway            (or BUILD=build tests/bench/gateway.sh)
+#   make bench-gateway            (or BUILD=build tests/bench/bench_gateway.sh)
 #   B4_BENCH_SECONDS=10 B4_BENCH_ROUNDS=3 B4_BENCH_CONNECTIONS=64 B4_BENCH_THREADS=2
 set -euo pipefail
 
