@@ -1235,7 +1235,23 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 
 	group = match_rate_group(cfg, h->target.ptr, h->target.len);
 	if (group >= 0) {
-		int wait = gw_ratelimit_take(&cfg->rates[group], group, c->client_ip, now);
+		/* behind a trusted proxy the client is the last X-Forwarded-For hop */
+		char client[64];
+		snprintf(client, sizeof(client), "%s", c->client_ip);
+		if (c->trusted && h->known.forwarded_for >= 0) {
+			const struct gw_str *v = &h->headers[h->known.forwarded_for].value;
+			size_t end = v->len, start;
+			while (end > 0 && (v->ptr[end - 1] == ' ' || v->ptr[end - 1] == ','))
+				end--;
+			start = end;
+			while (start > 0 && v->ptr[start - 1] != ',' && v->ptr[start - 1] != ' ')
+				start--;
+			if (end > start && end - start < sizeof(client)) {
+				memcpy(client, v->ptr + start, end - start);
+				client[end - start] = '\0';
+			}
+		}
+		int wait = gw_ratelimit_take(&cfg->rates[group], group, client, now);
 		if (wait > 0) {
 			GW_INC(w->stats.rate_limited, 1);
 			evbuffer_drain(in, h->head_len);
