@@ -1,5 +1,6 @@
 /* Strict HTTP/1.1 head and chunked-body parsing; see http_parse.h. */
 #include "http_parse.h"
+#include "b4/crypto.h"
 
 #include <string.h>
 
@@ -456,17 +457,6 @@ void gw_chunked_init(struct gw_chunked *c)
 	c->state = CH_SIZE;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 ssize_t gw_chunked_feed(struct gw_chunked *c, const char *buf, size_t len, size_t max_trailer,
 			bool *is_data)
 {
@@ -487,7 +477,7 @@ ssize_t gw_chunked_feed(struct gw_chunked *c, const char *buf, size_t len, size_
 		unsigned char ch = (unsigned char)buf[i];
 		switch (c->state) {
 		case CH_SIZE: {
-			int v = hexval(ch);
+			int v = b4_crypto_hex_value(ch);
 			if (v >= 0) {
 				if (c->remaining >> 56)
 					return -1;

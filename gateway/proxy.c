@@ -5,6 +5,7 @@
  * entry points are gw_worker_reload/drain/stop, which post to the loop
  * through a mutex-protected mailbox and event_active. */
 #include "gateway.h"
+#include "b4/http.h"
 #include "http_parse.h"
 
 #include <arpa/inet.h>
@@ -896,38 +897,6 @@ static bool peer_trusted(const struct gw_conn *c, const struct gw_config *cfg)
 	return false;
 }
 
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 413:
-		return "Content Too Large";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	default:
-		return "Unknown";
-	}
-}
-
 static void req_reset(struct gw_conn *c)
 {
 	struct gw_req *r = &c->req;
@@ -961,7 +930,7 @@ static void send_error(struct gw_conn *c, int status, const char *type, const ch
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %d\r\nX-Request-Id: %s\r\n",
-			    status, status_text(status), n, r->request_id);
+			    status, b4_http_reason(status), n, r->request_id);
 	if (retry_after > 0)
 		evbuffer_add_printf(out, "Retry-After: %d\r\n", retry_after);
 	if (close)

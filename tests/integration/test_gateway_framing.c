@@ -208,7 +208,7 @@ static void test_valid_chunked_passes_intact(void **state)
 				 0);
 		/* in two pieces, split inside the framing */
 		assert_int_equal(gw_send_all(fd, bodies[i], 3), 0);
-		gw_sleep_ms(20);
+		h_sleep_ms(20);
 		assert_int_equal(gw_send_str(fd, bodies[i] + 3), 0);
 		assert_int_equal(gw_read_response(fd, &r, 5000), 0);
 		assert_int_equal(r.status, 200);
@@ -250,18 +250,18 @@ static void test_slow_head_times_out(void **state)
 {
 	struct gw_response r;
 	int fd = gw_connect(gw.http_port);
-	long long start = gw_now_ms();
+	long long start = h_now_ms();
 	bool closed = false;
 	(void)state;
 	assert_int_equal(gw_send_str(fd, "GET /api/x HTTP/1.1\r\n"), 0);
 	/* one byte every 200 ms; the limit is 3 s for the whole head */
-	while (gw_now_ms() - start < 8000) {
+	while (h_now_ms() - start < 8000) {
 		if (gw_send_str(fd, "X") != 0) {
 			closed = true;
 			break;
 		}
-		gw_sleep_ms(200);
-		if (gw_now_ms() - start > 3500)
+		h_sleep_ms(200);
+		if (h_now_ms() - start > 3500)
 			break;
 	}
 	if (!closed) {

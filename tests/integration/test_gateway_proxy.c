@@ -382,11 +382,11 @@ static void test_timeout_gives_504(void **state)
 
 static bool wait_metric(int admin_port, const char *sample, double want, int timeout_ms)
 {
-	long long deadline = gw_now_ms() + timeout_ms;
-	while (gw_now_ms() < deadline) {
+	long long deadline = h_now_ms() + timeout_ms;
+	while (h_now_ms() < deadline) {
 		if (gw_metric(admin_port, sample) == want)
 			return true;
-		gw_sleep_ms(50);
+		h_sleep_ms(50);
 	}
 	return false;
 }
@@ -792,14 +792,14 @@ static void test_connection_cap(void **state)
 	/* a slot frees up */
 	close(fds[0]);
 	{
-		long long deadline = gw_now_ms() + 3000;
+		long long deadline = h_now_ms() + 3000;
 		bool ok = false;
-		while (!ok && gw_now_ms() < deadline) {
+		while (!ok && h_now_ms() < deadline) {
 			if (gw_request(f.gw.http_port, "GET", "/api/c", NULL, NULL, &r) == 0 &&
 			    r.status == 200)
 				ok = true;
 			else
-				gw_sleep_ms(20);
+				h_sleep_ms(20);
 		}
 		assert_true(ok);
 	}
