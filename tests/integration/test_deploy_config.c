@@ -30,19 +30,20 @@ static char *slurp(const char *rel)
 	return text;
 }
 
-static int run(const char *fmt, const char *arg)
+/* Runs `promtool <what>` inside deploy/observability. */
+static int promtool(const char *what)
 {
 	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), fmt, h_top(), arg);
+	snprintf(cmd, sizeof(cmd), "cd '%s/deploy/observability' && promtool %s >&2", h_top(), what);
 	return system(cmd);
 }
 
 static void test_prometheus_config_and_rules(void **state)
 {
 	(void)state;
-	assert_int_equal(run("promtool check config '%s/%s' >&2", "deploy/observability/prometheus.yml"), 0);
-	assert_int_equal(run("promtool check rules '%s/%s' >&2", "deploy/observability/alerts.yml"), 0);
-	assert_int_equal(run("cd '%s/%s' && promtool test rules alerts_test.yml >&2", "deploy/observability"), 0);
+	assert_int_equal(promtool("check config prometheus.yml"), 0);
+	assert_int_equal(promtool("check rules alerts.yml"), 0);
+	assert_int_equal(promtool("test rules alerts_test.yml"), 0);
 }
 
 static void test_ecs_tasks_drain_before_kill(void **state)
