@@ -1,0 +1,223 @@
+/* tokens.c - POST /v1/tokens: card tokenization.
+ *
+ * The number is checked (Luhn, a known brand), the expiry must not have
+ * passed and the CVV is 3 or 4 digits.  The card stays in memory under its
+ * token (reusable, e.g. for one-click upsell); the answer carries only the
+ * brand, BIN, last four digits and an HMAC fingerprint.  The CVV is
+ * checked and forgotten. */
+#include "sandbox.h"
+#include "b4/crypto.h"
+#include "b4/log.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static bool luhn_is_valid(const char *digits)
+{
+	size_t n = strlen(digits);
+	int sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int d = digits[n - 1 - i] - '0';
+		if (i % 2 == 1) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return sum % 10 == 0;
+}
+
+static bool prefix_in(long prefix, long low, long high)
+{
+	return prefix >= low && prefix <= high;
+}
+
+/* Elo and Hipercard BIN ranges (their numbers start like Visa's or
+ * Discover's, so they are matched first). */
+static const struct {
+	long low, high;
+} elo_bins[] = {
+	{401178, 401179}, {431274, 431274}, {438935, 438935}, {451416, 451416},
+	{457393, 457393}, {457631, 457632}, {504175, 504175}, {506699, 506778},
+	{509000, 509999}, {627780, 627780}, {636297, 636297}, {636368, 636368},
+	{650031, 650033}, {650035, 650051}, {650405, 650439}, {650485, 650538},
+	{650541, 650598}, {650700, 650718}, {650720, 650727}, {650901, 650920},
+	{651652, 651679}, {655000, 655019}, {655021, 655058},
+};
+static const long hipercard_bins[] = {606282, 384100, 384140, 384160, 637095,
+				      637568, 637599, 637609, 637612};
+
+/* The brand of a card number (digits), or NULL when not accepted. */
+static const char *brand_of(const char *digits)
+{
+	char head[7];
+	long bin6, bin4, bin2;
+
+	memcpy(head, digits, 6);
+	head[6] = '\0';
+	bin6 = strtol(head, NULL, 10);
+	bin4 = bin6 / 100;
+	bin2 = bin6 / 10000;
+	for (size_t i = 0; i < sizeof(elo_bins) / sizeof(elo_bins[0]); i++)
+		if (prefix_in(bin6, elo_bins[i].low, elo_bins[i].high))
+			return "elo";
+	for (size_t i = 0; i < sizeof(hipercard_bins) / sizeof(hipercard_bins[0]); i++)
+		if (bin6 == hipercard_bins[i])
+			return "hipercard";
+	if (digits[0] == '4')
+		return "visa";
+	if (prefix_in(bin2, 51, 55) || prefix_in(bin4, 2221, 2720))
+		return "mastercard";
+	if (bin2 == 34 || bin2 == 37)
+		return "amex";
+	return NULL;
+}
+
+/* Copies the digits of text (spaces and dashes dropped) into out[20].
+ * Returns false on any other character or a length outside 12..19. */
+static bool card_digits(const char *text, char out[20])
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p; p++) {
+		if (*p == ' ' || *p == '-')
+			continue;
+		if (*p < '0' || *p > '9' || n == 19)
+			return false;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return n >= 12;
+}
+
+static bool expiry_is_future(int64_t month, int64_t year)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	if (year < 100)
+		year += 2000;
+	return year > tm.tm_year + 1900 || (year == tm.tm_year + 1900 && month >= tm.tm_mon + 1);
+}
+
+static bool cvv_is_valid(const char *cvv)
+{
+	size_t n = strlen(cvv);
+
+	if (n < 3 || n > 4)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (cvv[i] < '0' || cvv[i] > '9')
+			return false;
+	return true;
+}
+
+const struct sbx_card *sbx_card_find(struct sbx_app *app, const char *token)
+{
+	for (const struct sbx_card *c = app->cards; c; c = c->next)
+		if (strcmp(c->token, token) == 0)
+			return c;
+	return NULL;
+}
+
+static void card_error(struct b4_req *req, const char *code, const char *param, const char *msg)
+{
+	b4_req_errorf(req, 422, "invalid_request_error", code, param, "%s", msg);
+}
+
+static const char *const token_fields[] = {"number", "holder_name", "exp_month", "exp_year",
+					   "cvv", NULL};
+
+void sbx_token_create(struct b4_req *req)
+{
+	struct sbx_app *app = req->app;
+	struct sbx_idem *slot;
+	const cJSON *body;
+	const char *number = NULL, *holder = NULL, *cvv = NULL, *brand;
+	int64_t exp_month = 0, exp_year = 0;
+	struct b4_error err;
+	unsigned char mac[32];
+	struct sbx_card *card;
+	cJSON *out;
+
+	if (!sbx_authorized(req) || sbx_idem_begin(req, &slot) != SBX_IDEM_PROCEED)
+		return;
+	body = b4_req_json_body(req);
+	if (!body)
+		goto out_release;
+	if (b4_json_reject_unknown(body, token_fields, NULL, &err) < 0 ||
+	    b4_json_get_str(body, "number", B4_JSON_REQUIRED, 1, 40, &number, &err) < 0 ||
+	    b4_json_get_str(body, "holder_name", B4_JSON_REQUIRED, 1, 100, &holder, &err) < 0 ||
+	    b4_json_get_int(body, "exp_month", B4_JSON_REQUIRED, INT32_MIN, INT32_MAX, &exp_month,
+			    &err) < 0 ||
+	    b4_json_get_int(body, "exp_year", B4_JSON_REQUIRED, INT32_MIN, INT32_MAX, &exp_year,
+			    &err) < 0 ||
+	    b4_json_get_str(body, "cvv", B4_JSON_REQUIRED, 1, 8, &cvv, &err) < 0) {
+		b4_req_send_error(req, &err);
+		goto out_release;
+	}
+	card = calloc(1, sizeof(*card));
+	if (!card) {
+		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");
+		goto out_release;
+	}
+	if (!card_digits(number, card->number) || !luhn_is_valid(card->number)) {
+		card_error(req, "invalid_card_number", "number", "The card number is not valid.");
+		goto out_free_card;
+	}
+	brand = brand_of(card->number);
+	if (!brand) {
+		card_error(req, "invalid_card_number", "number", "This card brand is not accepted.");
+		goto out_free_card;
+	}
+	if (exp_month < 1 || exp_month > 12) {
+		card_error(req, "invalid_expiry", "exp_month", "exp_month must be 1 to 12.");
+		goto out_free_card;
+	}
+	if (exp_year < 0 || exp_year > 9999 || !expiry_is_future(exp_month, exp_year)) {
+		card_error(req, "invalid_expiry", "exp_year", "The card has expired.");
+		goto out_free_card;
+	}
+	if (!cvv_is_valid(cvv)) {
+		card_error(req, "invalid_cvv", "cvv", "The CVV must be 3 or 4 digits.");
+		goto out_free_card;
+	}
+	if (b4_crypto_token_hex(card->token + 4, 16) < 0 ||
+	    b4_crypto_hmac_sha256(app->secret, strlen(app->secret), card->number,
+				  strlen(card->number), mac) < 0) {
+		b4_req_errorf(req, 503, "api_error", "crypto_failure", NULL,
+			      "Could not create the token.");
+		goto out_free_card;
+	}
+	memcpy(card->token, "tok_", 4);
+	b4_crypto_hex_encode(mac, sizeof(mac), card->fingerprint, sizeof(card->fingerprint));
+	snprintf(card->brand, sizeof(card->brand), "%s", brand);
+	memcpy(card->bin, card->number, 6);
+	memcpy(card->last4, card->number + strlen(card->number) - 4, 4);
+
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "token", card->token);
+	cJSON_AddStringToObject(out, "brand", card->brand);
+	cJSON_AddStringToObject(out, "bin", card->bin);
+	cJSON_AddStringToObject(out, "last4", card->last4);
+	cJSON_AddStringToObject(out, "fingerprint", card->fingerprint);
+	pthread_mutex_lock(&app->lock);
+	card->next = app->cards;
+	app->cards = card;
+	pthread_mutex_unlock(&app->lock);
+	b4_log_info("card tokenized", B4_LS("brand", brand), B4_LS("last4", card->last4));
+	sbx_reply(req, slot, 201, out);
+	return;
+
+out_free_card:
+	OPENSSL_cleanse(card, sizeof(*card));
+	free(card);
+out_release:
+	sbx_idem_release(req, slot);
+}
