@@ -139,6 +139,9 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 			 const struct checkout_fraud_input *in, cJSON **reasons);
 
 /* util */
+/* The first member name that appears twice in one object of the tree, or
+ * NULL: such bodies are refused, as parsers disagree on which copy wins. */
+const char *checkout_json_duplicate(const cJSON *node);
 bool checkout_code_is_valid(const char *code);
 /* Sends an error whose body also carries order_id. */
 void checkout_send_order_error(struct b4_req *req, int status, const char *type, const char *code,

@@ -338,3 +338,21 @@ void checkout_send_order_error(struct b4_req *req, int status, const char *type,
 	cJSON_AddStringToObject(root, "request_id", req->request_id);
 	b4_req_send_json(req, status, root);
 }
+
+const char *checkout_json_duplicate(const cJSON *node)
+{
+	const cJSON *a, *b;
+
+	cJSON_ArrayForEach(a, node)
+	{
+		const char *inner;
+		if (cJSON_IsObject(node))
+			for (b = a->next; b; b = b->next)
+				if (a->string && b->string && !strcmp(a->string, b->string))
+					return a->string;
+		inner = checkout_json_duplicate(a);
+		if (inner)
+			return inner;
+	}
+	return NULL;
+}

@@ -404,6 +404,18 @@ static int tx1_body(struct b4_db *db, void *varg)
 	return 0;
 }
 
+/* tx1 with its database error logged before the rollback clears it. */
+static int tx1_run(struct b4_db *db, void *varg)
+{
+	struct tx1_arg *arg = varg;
+	int rc = tx1_body(db, varg);
+
+	if (rc < 0 && arg->failure == TX1_DB)
+		b4_log_error("order not written", B4_LS("order_id", arg->o->order_id),
+			     B4_LI("errno", b4_db_errno(db)), B4_LS("error", b4_db_error(db)));
+	return rc;
+}
+
 /* ---- the acquirer ---------------------------------------------------------- */
 
 static char *charge_request(struct checkout_order *o, const struct checkout_acquirer *acq)
@@ -630,7 +642,7 @@ void checkout_order_run(struct checkout_order *o)
 	if (claimed != 0)
 		goto out_free;
 	checkout_metric_started(o->method);
-	if (b4_db_tx(o->req->db, tx1_body, &t1) < 0) {
+	if (b4_db_tx(o->req->db, tx1_run, &t1) < 0) {
 		idem_release(o);
 		if (t1.failure == TX1_COUPON_USED_UP)
 			b4_req_errorf(o->req, 422, "invalid_request_error", "coupon_used_up",

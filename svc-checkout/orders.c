@@ -137,6 +137,11 @@ void checkout_order_create(struct b4_req *req)
 
 	if (!body)
 		return;
+	if (checkout_json_duplicate(body)) {
+		b4_req_errorf(req, 400, "invalid_request_error", "duplicate_field",
+			      checkout_json_duplicate(body), "a field appears twice");
+		return;
+	}
 	o = b4_arena_calloc(req->arena, 1, sizeof(*o));
 	o->app = req->app;
 	o->req = req;

@@ -36,6 +36,11 @@ void checkout_order_upsell(struct b4_req *req)
 
 	if (!body)
 		return;
+	if (checkout_json_duplicate(body)) {
+		b4_req_errorf(req, 400, "invalid_request_error", "duplicate_field",
+			      checkout_json_duplicate(body), "a field appears twice");
+		return;
+	}
 	token = b4_req_query(req, "access_token");
 	if (b4_json_reject_unknown(body, allowed, NULL, &err) < 0 ||
 	    b4_json_get_str(body, "offer_code", B4_JSON_REQUIRED, 1, 10, &code, &err) < 0 ||
@@ -87,7 +92,8 @@ void checkout_order_upsell(struct b4_req *req)
 			"this offer is not the order's upsell");
 		return;
 	}
-	o->method = method >= 0 ? methods[method] : parent_method;
+	/* a literal, not a pointer into res (freed below) */
+	o->method = method >= 0 ? methods[method] : !strcmp(parent_method, "card") ? "card" : "pix";
 	if (!strcmp(parent_method, "boleto")) {
 		b4_db_result_free(res);
 		invalid(req, "upsell_not_available", NULL, "boleto orders have no upsell");
