@@ -89,18 +89,12 @@ static int apply_event(struct b4_db *db, void *varg)
 			ev->outcome = ev->paid ? "paid" : "ignored";
 		}
 	} else if (!strcmp(ev->type, "charge.expired")) {
-		n = b4_db_exec(db,
-			       "UPDATE orders SET status = 'expired' WHERE id = ?"
-			       " AND status = 'waiting_payment'",
-			       "s", ev->order_id);
+		n = checkout_order_advance(db, ev->order_id, "waiting_payment", "expired");
 		if (n < 0)
 			return -1;
 		ev->outcome = n == 1 ? "expired" : "ignored";
 	} else if (!strcmp(ev->type, "refund.succeeded")) {
-		n = b4_db_exec(db,
-			       "UPDATE orders SET status = 'refunded' WHERE id = ?"
-			       " AND status = 'refund_requested'",
-			       "s", ev->order_id);
+		n = checkout_order_advance(db, ev->order_id, "refund_requested", "refunded");
 		if (n < 0)
 			return -1;
 		if (n == 1) {

@@ -143,8 +143,22 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
  * NULL: such bodies are refused, as parsers disagree on which copy wins. */
 const char *checkout_json_duplicate(const cJSON *node);
 bool checkout_code_is_valid(const char *code);
-/* Sends an error whose body also carries order_id. */
-void checkout_send_order_error(struct b4_req *req, int status, const char *type, const char *code,
-			       const char *message, const char *order_id);
+/* An error body in the API shape whose error also names order_id (a
+ * refused order); the caller sends or stores it. */
+cJSON *checkout_order_error_body(const struct b4_req *req, const char *type, const char *code,
+				 const char *message, const char *order_id);
+/* Answers 422 invalid_request_error naming param. */
+void checkout_invalid(struct b4_req *req, const char *code, const char *param, const char *message);
+/* A plausible email: one '@', a dot in the domain, no spaces or brackets. */
+bool checkout_email_is_valid(const char *email);
+/* Enqueues job `type` with payload {"order_id"} and dedup key
+ * "<dedup_prefix>:<order id>", after delay_seconds.  Returns 0 or -1. */
+int checkout_enqueue_order_job(struct b4_db *db, const char *type, const char *dedup_prefix,
+			       const char *order_id, int64_t delay_seconds);
+/* Moves order_id from status `from` to `to` (never anything else: the
+ * state machine only goes forward).  Returns 1 moved, 0 not in `from`,
+ * -1 DB error. */
+int checkout_order_advance(struct b4_db *db, const char *order_id, const char *from,
+			   const char *to);
 
 #endif

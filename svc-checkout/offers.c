@@ -324,8 +324,8 @@ void checkout_offer_coupon(struct b4_req *req)
 	b4_req_send_json(req, 200, body);
 }
 
-void checkout_send_order_error(struct b4_req *req, int status, const char *type, const char *code,
-			       const char *message, const char *order_id)
+cJSON *checkout_order_error_body(const struct b4_req *req, const char *type, const char *code,
+				 const char *message, const char *order_id)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *err = cJSON_AddObjectToObject(root, "error");
@@ -336,7 +336,26 @@ void checkout_send_order_error(struct b4_req *req, int status, const char *type,
 	if (order_id)
 		cJSON_AddStringToObject(err, "order_id", order_id);
 	cJSON_AddStringToObject(root, "request_id", req->request_id);
-	b4_req_send_json(req, status, root);
+	return root;
+}
+
+void checkout_invalid(struct b4_req *req, const char *code, const char *param, const char *message)
+{
+	b4_req_errorf(req, 422, "invalid_request_error", code, param, "%s", message);
+}
+
+bool checkout_email_is_valid(const char *email)
+{
+	const char *at = strchr(email, '@');
+	const char *dot;
+
+	if (!at || at == email || strchr(at + 1, '@'))
+		return false;
+	for (const char *p = email; *p; p++)
+		if ((unsigned char)*p <= ' ' || strchr("<>,;\"", *p))
+			return false;
+	dot = strrchr(at, '.');
+	return dot && dot > at + 1 && dot[1] != '\0';
 }
 
 const char *checkout_json_duplicate(const cJSON *node)

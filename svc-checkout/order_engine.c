@@ -488,7 +488,6 @@ static int tx2_body(struct b4_db *db, void *varg)
 	struct checkout_order *o = arg->o;
 	const char *acq_id = arg->charge ? jstr(arg->charge, "id") : NULL;
 	const char *acq_name = arg->acq ? arg->acq->name : o->app->acquirers[0].name;
-	char payload[96], dedup[96];
 	int64_t n;
 
 	arg->paid = false;
@@ -521,10 +520,7 @@ static int tx2_body(struct b4_db *db, void *varg)
 			    : "acquirer_unavailable",
 			o->charge_id) < 0)
 			return -1;
-		n = b4_db_exec(db,
-			       "UPDATE orders SET status = 'refused' WHERE id = ?"
-			       " AND status = 'waiting_payment'",
-			       "s", o->order_id);
+		n = checkout_order_advance(db, o->order_id, "waiting_payment", "refused");
 		if (n < 0)
 			return -1;
 		if (n == 1 && checkout_enqueue_event(db, "refused-payment", o->order_id) < 0)
@@ -559,16 +555,12 @@ static int tx2_body(struct b4_db *db, void *varg)
 		if (checkout_enqueue_event(db, pix ? "generated-pix" : "generated-billet",
 					   o->order_id) < 0)
 			return -1;
-		snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", o->order_id);
-		snprintf(dedup, sizeof(dedup), "expire:%s", o->order_id);
-		return b4_queue_enqueue(db, "order.expire", payload, dedup, delay) < 0 ? -1 : 0;
+		return checkout_enqueue_order_job(db, "order.expire", "expire", o->order_id, delay);
 	}
 	case RESULT_UNKNOWN:
 		/* the acquirer may or may not have charged: the expiry job
 		 * reconciles by reference before giving up on the order */
-		snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", o->order_id);
-		snprintf(dedup, sizeof(dedup), "expire:%s", o->order_id);
-		return b4_queue_enqueue(db, "order.expire", payload, dedup, 900) < 0 ? -1 : 0;
+		return checkout_enqueue_order_job(db, "order.expire", "expire", o->order_id, 900);
 	}
 	return -1;
 }
@@ -657,16 +649,9 @@ void checkout_order_run(struct checkout_order *o)
 	if (t1.refuse) {
 		b4_log_warn("order refused by antifraud", B4_LS("order_id", o->order_id),
 			    B4_LI("score", o->fraud_score));
-		body = cJSON_CreateObject();
-		{
-			cJSON *err = cJSON_AddObjectToObject(body, "error");
-			cJSON_AddStringToObject(err, "type", "card_error");
-			cJSON_AddStringToObject(err, "code", "fraud_suspected");
-			cJSON_AddStringToObject(err, "message",
-						"the payment was refused by the risk analysis");
-			cJSON_AddStringToObject(err, "order_id", o->order_id);
-			cJSON_AddStringToObject(body, "request_id", o->req->request_id);
-		}
+		body = checkout_order_error_body(o->req, "card_error", "fraud_suspected",
+						 "the payment was refused by the risk analysis",
+						 o->order_id);
 		idem_finish(o, 402, body);
 		goto out_free;
 	}
@@ -688,29 +673,16 @@ void checkout_order_run(struct checkout_order *o)
 		checkout_metric_succeeded(o->method, o->total_cents);
 	if (result == RESULT_DECLINED) {
 		const char *code = jstr(charge, "decline_code");
-		body = cJSON_CreateObject();
-		{
-			cJSON *err = cJSON_AddObjectToObject(body, "error");
-			cJSON_AddStringToObject(err, "type", "card_error");
-			cJSON_AddStringToObject(err, "code", code ? code : "card_declined");
-			cJSON_AddStringToObject(err, "message", "the card was declined");
-			cJSON_AddStringToObject(err, "order_id", o->order_id);
-			cJSON_AddStringToObject(body, "request_id", o->req->request_id);
-		}
+		body =
+		    checkout_order_error_body(o->req, "card_error", code ? code : "card_declined",
+					      "the card was declined", o->order_id);
 		idem_finish(o, 402, body);
 		goto out_free;
 	}
 	if (result == RESULT_FAILED) {
-		body = cJSON_CreateObject();
-		{
-			cJSON *err = cJSON_AddObjectToObject(body, "error");
-			cJSON_AddStringToObject(err, "type", "api_error");
-			cJSON_AddStringToObject(err, "code", "acquirer_unavailable");
-			cJSON_AddStringToObject(err, "message",
-						"no payment provider could take the payment");
-			cJSON_AddStringToObject(err, "order_id", o->order_id);
-			cJSON_AddStringToObject(body, "request_id", o->req->request_id);
-		}
+		body = checkout_order_error_body(o->req, "api_error", "acquirer_unavailable",
+						 "no payment provider could take the payment",
+						 o->order_id);
 		idem_finish(o, 502, body);
 		goto out_free;
 	}

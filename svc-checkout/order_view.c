@@ -169,11 +169,28 @@ int checkout_enqueue_event(struct b4_db *db, const char *event, const char *orde
 	return rc;
 }
 
+int checkout_enqueue_order_job(struct b4_db *db, const char *type, const char *dedup_prefix,
+			       const char *order_id, int64_t delay_seconds)
+{
+	char payload[96], dedup[96];
+
+	snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order_id);
+	snprintf(dedup, sizeof(dedup), "%s:%s", dedup_prefix, order_id);
+	return b4_queue_enqueue(db, type, payload, dedup, delay_seconds) < 0 ? -1 : 0;
+}
+
+int checkout_order_advance(struct b4_db *db, const char *order_id, const char *from, const char *to)
+{
+	int64_t n = b4_db_exec(db, "UPDATE orders SET status = ? WHERE id = ? AND status = ?",
+			       "sss", to, order_id, from);
+
+	return n < 0 ? -1 : n > 0;
+}
+
 int checkout_order_mark_paid(struct b4_db *db, const char *order_id)
 {
 	struct b4_db_result *res;
 	int64_t moved, guarantee_days;
-	char payload[96], dedup[96];
 
 	moved = b4_db_exec(db,
 			   "UPDATE orders SET status = 'paid', paid_at = UTC_TIMESTAMP(6)"
@@ -197,12 +214,9 @@ int checkout_order_mark_paid(struct b4_db *db, const char *order_id)
 		return -1;
 	if (checkout_enqueue_event(db, "approved-payment", order_id) < 0)
 		return -1;
-	snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order_id);
-	snprintf(dedup, sizeof(dedup), "invoice:%s", order_id);
-	if (b4_queue_enqueue(db, "invoice.issue", payload, dedup, 0) < 0)
-		return -1;
-	snprintf(dedup, sizeof(dedup), "commission:%s", order_id);
-	if (b4_queue_enqueue(db, "commission.release", payload, dedup, guarantee_days * 86400) < 0)
+	if (checkout_enqueue_order_job(db, "invoice.issue", "invoice", order_id, 0) < 0 ||
+	    checkout_enqueue_order_job(db, "commission.release", "commission", order_id,
+				       guarantee_days * 86400) < 0)
 		return -1;
 	return 1;
 }

@@ -16,20 +16,6 @@ void checkout_order_create(struct b4_req *req);
 void checkout_order_get(struct b4_req *req);
 void checkout_order_delivery(struct b4_req *req);
 
-static bool email_ok(const char *email)
-{
-	const char *at = strchr(email, '@');
-	const char *dot;
-
-	if (!at || at == email || strchr(at + 1, '@'))
-		return false;
-	for (const char *p = email; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == ',' || *p == ';')
-			return false;
-	dot = strrchr(at, '.');
-	return dot && dot > at + 1 && dot[1] != '\0';
-}
-
 /* Keeps the digits of a phone ("+55 (11) 98765-4321"); 10..13 digits. */
 static int phone_normalize(const char *text, char out[20])
 {
@@ -46,11 +32,6 @@ static int phone_normalize(const char *text, char out[20])
 	}
 	out[n] = '\0';
 	return n >= 10 ? 0 : -1;
-}
-
-static void invalid(struct b4_req *req, const char *code, const char *param, const char *msg)
-{
-	b4_req_errorf(req, 422, "invalid_request_error", code, param, "%s", msg);
 }
 
 /* Resolves the affiliate: the explicit ref, else the session's attribution
@@ -180,19 +161,20 @@ void checkout_order_create(struct b4_req *req)
 	o->method = methods[method];
 	o->installments = (int)installments;
 	/* the buyer */
-	if (!email_ok(email)) {
-		invalid(req, "invalid_email", "customer.email", "email is not a valid address");
+	if (!checkout_email_is_valid(email)) {
+		checkout_invalid(req, "invalid_email", "customer.email",
+				 "email is not a valid address");
 		return;
 	}
 	if (b4_br_document_normalize(document, o->document, sizeof(o->document),
 				     &o->document_type) < 0) {
-		invalid(req, "invalid_document", "customer.document",
-			"document is not a valid CPF or CNPJ");
+		checkout_invalid(req, "invalid_document", "customer.document",
+				 "document is not a valid CPF or CNPJ");
 		return;
 	}
 	if (phone_normalize(phone, o->phone) < 0) {
-		invalid(req, "invalid_phone", "customer.phone",
-			"phone needs 10 to 13 digits (area code and number)");
+		checkout_invalid(req, "invalid_phone", "customer.phone",
+				 "phone needs 10 to 13 digits (area code and number)");
 		return;
 	}
 	snprintf(o->full_name, sizeof(o->full_name), "%s", full_name);
@@ -208,34 +190,35 @@ void checkout_order_create(struct b4_req *req)
 	if (found < 0)
 		goto out_db_error;
 	if (found == 0) {
-		invalid(req, "offer_not_found", "offer_code", "no active offer with this code");
+		checkout_invalid(req, "offer_not_found", "offer_code",
+				 "no active offer with this code");
 		return;
 	}
 	if (!checkout_offer_allows(&o->main, o->method)) {
-		invalid(req, "payment_method_not_allowed", "payment.method",
-			"the offer does not accept this payment method");
+		checkout_invalid(req, "payment_method_not_allowed", "payment.method",
+				 "the offer does not accept this payment method");
 		return;
 	}
 	if (strcmp(o->method, "card") == 0) {
 		if (!card_token) {
-			invalid(req, "card_token_required", "payment.card_token",
-				"card payments need a card_token from /v1/card-tokens");
+			checkout_invalid(req, "card_token_required", "payment.card_token",
+					 "card payments need a card_token from /v1/card-tokens");
 			return;
 		}
 		if (o->installments > o->main.max_installments) {
-			invalid(req, "too_many_installments", "payment.installments",
-				"more installments than the offer allows");
+			checkout_invalid(req, "too_many_installments", "payment.installments",
+					 "more installments than the offer allows");
 			return;
 		}
 	} else {
 		if (card_token) {
-			invalid(req, "card_token_not_allowed", "payment.card_token",
-				"card_token is only for card payments");
+			checkout_invalid(req, "card_token_not_allowed", "payment.card_token",
+					 "card_token is only for card payments");
 			return;
 		}
 		if (o->installments != 1) {
-			invalid(req, "installments_not_allowed", "payment.installments",
-				"Pix and boleto are paid at once");
+			checkout_invalid(req, "installments_not_allowed", "payment.installments",
+					 "Pix and boleto are paid at once");
 			return;
 		}
 	}
@@ -258,8 +241,8 @@ void checkout_order_create(struct b4_req *req)
 		}
 		b4_db_result_free(res);
 		if (!found) {
-			invalid(req, "invalid_card_token", "payment.card_token",
-				"unknown or expired card token");
+			checkout_invalid(req, "invalid_card_token", "payment.card_token",
+					 "unknown or expired card token");
 			return;
 		}
 	}
@@ -277,8 +260,8 @@ void checkout_order_create(struct b4_req *req)
 		if (found < 0)
 			goto out_db_error;
 		if (found == 0) {
-			invalid(req, "bump_not_found", "bump_codes",
-				"a bump code is not an active offer");
+			checkout_invalid(req, "bump_not_found", "bump_codes",
+					 "a bump code is not an active offer");
 			return;
 		}
 		res = b4_db_query(
@@ -289,14 +272,14 @@ void checkout_order_create(struct b4_req *req)
 		found = (int)b4_db_rows(res);
 		b4_db_result_free(res);
 		if (!found) {
-			invalid(req, "bump_not_in_offer", "bump_codes",
-				"a bump does not belong to this offer");
+			checkout_invalid(req, "bump_not_in_offer", "bump_codes",
+					 "a bump does not belong to this offer");
 			return;
 		}
 		for (size_t k = 0; k < o->nbumps; k++)
 			if (!strcmp(o->bumps[k].id, b->id)) {
-				invalid(req, "duplicate_bump", "bump_codes",
-					"a bump is listed twice");
+				checkout_invalid(req, "duplicate_bump", "bump_codes",
+						 "a bump is listed twice");
 				return;
 			}
 		o->nbumps++;
@@ -322,8 +305,8 @@ void checkout_order_create(struct b4_req *req)
 		}
 		b4_db_result_free(res);
 		if (!found) {
-			invalid(req, "session_not_found", "session_id",
-				"no checkout session with this id for the offer");
+			checkout_invalid(req, "session_not_found", "session_id",
+					 "no checkout session with this id for the offer");
 			return;
 		}
 		snprintf(o->session_id, sizeof(o->session_id), "%s", session_id);
@@ -354,7 +337,7 @@ void checkout_order_create(struct b4_req *req)
 		}
 	}
 	if (checkout_order_price(o) < 0) {
-		invalid(req, "invalid_amount", NULL, "the order cannot be priced");
+		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
 		return;
 	}
 	/* antifraud, before anything is written */

@@ -49,16 +49,21 @@ int checkout_affiliation_by_ref(struct b4_db *db, const struct checkout_offer *o
 	return found;
 }
 
-static bool email_is_plausible(const char *email)
+/* Loads the offer named by the body's offer_code, or answers 422/503. */
+static int offer_from_body(struct b4_req *req, const char *code, struct checkout_offer *offer)
 {
-	const char *at = strchr(email, '@');
+	int found = checkout_offer_load(req->db, code, false, offer);
 
-	if (!at || at == email || strchr(at + 1, '@') || !strchr(at + 1, '.'))
-		return false;
-	for (const char *p = email; *p; p++)
-		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '<' || *p == '>')
-			return false;
-	return at[strlen(at) - 1] != '.' && at[1] != '.';
+	if (found < 0) {
+		b4_req_db_error(req);
+		return -1;
+	}
+	if (found == 0) {
+		checkout_invalid(req, "offer_not_found", "offer_code",
+				 "no active offer with this code");
+		return -1;
+	}
+	return 0;
 }
 
 void checkout_session_create(struct b4_req *req)
@@ -70,7 +75,6 @@ void checkout_session_create(struct b4_req *req)
 	struct checkout_offer offer;
 	struct b4_error err;
 	char id[37], affiliation_id[37] = "";
-	int found;
 	cJSON *out;
 
 	if (!body)
@@ -85,19 +89,13 @@ void checkout_session_create(struct b4_req *req)
 		b4_req_send_error(req, &err);
 		return;
 	}
-	if (email && !email_is_plausible(email)) {
+	if (email && !checkout_email_is_valid(email)) {
 		b4_req_errorf(req, 422, "invalid_request_error", "invalid_email", "email",
 			      "email is not a valid address");
 		return;
 	}
-	found = checkout_offer_load(req->db, code, false, &offer);
-	if (found < 0)
-		goto out_db_error;
-	if (found == 0) {
-		b4_req_errorf(req, 422, "invalid_request_error", "offer_not_found", "offer_code",
-			      "no active offer with this code");
+	if (offer_from_body(req, code, &offer) < 0)
 		return;
-	}
 	/* An unknown or stale ref never blocks the sale: the session is simply
 	 * not attributed. */
 	if (ref && checkout_affiliation_by_ref(req->db, &offer, ref, affiliation_id) < 0)
@@ -223,14 +221,8 @@ void checkout_event_create(struct b4_req *req)
 			      "timestamp must be an RFC 3339 time");
 		return;
 	}
-	found = checkout_offer_load(req->db, code, false, &offer);
-	if (found < 0)
-		goto out_db_error;
-	if (found == 0) {
-		b4_req_errorf(req, 422, "invalid_request_error", "offer_not_found", "offer_code",
-			      "no active offer with this code");
+	if (offer_from_body(req, code, &offer) < 0)
 		return;
-	}
 	if (session_id) {
 		struct b4_db_result *res = b4_db_query(
 		    req->db, "SELECT 1 FROM checkout_sessions WHERE id = ? AND offer_id = ?", "ss",

@@ -13,11 +13,6 @@ void checkout_order_upsell(struct b4_req *req);
 int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
 int checkout_order_price(struct checkout_order *o);
 
-static void invalid(struct b4_req *req, const char *code, const char *param, const char *msg)
-{
-	b4_req_errorf(req, 422, "invalid_request_error", code, param, "%s", msg);
-}
-
 void checkout_order_upsell(struct b4_req *req)
 {
 	static const char *const allowed[] = {"offer_code", "installments", "payment_method",
@@ -76,7 +71,8 @@ void checkout_order_upsell(struct b4_req *req)
 		goto out_db_error;
 	if (b4_db_rows(res) == 0) {
 		b4_db_result_free(res);
-		invalid(req, "upsell_not_available", NULL, "an upsell follows a main order only");
+		checkout_invalid(req, "upsell_not_available", NULL,
+				 "an upsell follows a main order only");
 		return;
 	}
 	parent_status = b4_db_str(res, 0, 0);
@@ -88,15 +84,15 @@ void checkout_order_upsell(struct b4_req *req)
 	    checkout_offer_load(req->db, parent_offer.upsell_offer_id, true, &o->main) != 1 ||
 	    strcmp(o->main.code, code) != 0) {
 		b4_db_result_free(res);
-		invalid(req, "not_the_upsell", "offer_code",
-			"this offer is not the order's upsell");
+		checkout_invalid(req, "not_the_upsell", "offer_code",
+				 "this offer is not the order's upsell");
 		return;
 	}
 	/* a literal, not a pointer into res (freed below) */
 	o->method = method >= 0 ? methods[method] : !strcmp(parent_method, "card") ? "card" : "pix";
 	if (!strcmp(parent_method, "boleto")) {
 		b4_db_result_free(res);
-		invalid(req, "upsell_not_available", NULL, "boleto orders have no upsell");
+		checkout_invalid(req, "upsell_not_available", NULL, "boleto orders have no upsell");
 		return;
 	}
 	if (!strcmp(o->method, "card")) {
@@ -104,7 +100,7 @@ void checkout_order_upsell(struct b4_req *req)
 		if (strcmp(parent_method, "card") != 0 || !parent_offer.upsell_one_click ||
 		    b4_db_is_null(res, 0, 11)) {
 			b4_db_result_free(res);
-			invalid(
+			checkout_invalid(
 			    req, "one_click_not_allowed", "payment_method",
 			    "one-click card upsell needs a main order paid by card and an upsell"
 			    " that allows it");
@@ -118,25 +114,26 @@ void checkout_order_upsell(struct b4_req *req)
 			 b4_db_str(res, 0, 15));
 		if (installments > o->main.max_installments) {
 			b4_db_result_free(res);
-			invalid(req, "too_many_installments", "installments",
-				"more installments than the offer allows");
+			checkout_invalid(req, "too_many_installments", "installments",
+					 "more installments than the offer allows");
 			return;
 		}
 	} else if (installments != 1) {
 		b4_db_result_free(res);
-		invalid(req, "installments_not_allowed", "installments", "Pix is paid at once");
+		checkout_invalid(req, "installments_not_allowed", "installments",
+				 "Pix is paid at once");
 		return;
 	}
 	if (strcmp(parent_status, "paid") != 0 &&
 	    !(strcmp(parent_method, "pix") == 0 && strcmp(parent_status, "waiting_payment") == 0)) {
 		b4_db_result_free(res);
-		invalid(req, "upsell_not_available", NULL, "the main order is not paid");
+		checkout_invalid(req, "upsell_not_available", NULL, "the main order is not paid");
 		return;
 	}
 	if (!checkout_offer_allows(&o->main, o->method)) {
 		b4_db_result_free(res);
-		invalid(req, "payment_method_not_allowed", "payment_method",
-			"the upsell offer does not accept this payment method");
+		checkout_invalid(req, "payment_method_not_allowed", "payment_method",
+				 "the upsell offer does not accept this payment method");
 		return;
 	}
 	o->installments = (int)installments;
@@ -193,7 +190,7 @@ void checkout_order_upsell(struct b4_req *req)
 		return;
 	}
 	if (checkout_order_price(o) < 0) {
-		invalid(req, "invalid_amount", NULL, "the order cannot be priced");
+		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
 		return;
 	}
 	checkout_order_run(o);
