@@ -32,72 +32,63 @@ static int64_t count_recent(struct b4_db *db, const char *sql, const char *value
 	return n;
 }
 
+/* The velocity rules: how many recent orders (or charges) share a value. */
+struct velocity_rule {
+	const char *rule;
+	const char *what; /* "orders from this email" */
+	const char *sql;  /* one string parameter, then the window in seconds */
+	int points;
+};
+
+static const struct velocity_rule velocity_rules[] = {
+    {"velocity_email", "orders from this email",
+     "SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"
+     " WHERE c.email = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
+     40},
+    {"velocity_document", "orders from this document",
+     "SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"
+     " WHERE c.document_bidx = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
+     40},
+    {"velocity_ip", "orders from this IP",
+     "SELECT COUNT(*) FROM orders WHERE client_ip = ?"
+     " AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
+     40},
+    {"velocity_card", "orders with this card",
+     "SELECT COUNT(*) FROM charges WHERE card_fingerprint = ?"
+     " AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
+     80},
+    {"card_declines", "declined charges with this card",
+     "SELECT COUNT(*) FROM charges WHERE card_fingerprint = ? AND status = 'declined'"
+     " AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
+     40},
+};
+
 int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 			 const struct checkout_fraud_input *in, cJSON **reasons)
 {
+	const char *values[] = {in->email, in->document_bidx, in->client_ip, in->card_fingerprint,
+				in->card_fingerprint};
+	const int64_t limits[] = {app->fraud_email_max, app->fraud_document_max, app->fraud_ip_max,
+				  app->fraud_card_max, 3};
 	int score = 0;
-	int64_t n;
 	char detail[128];
 
 	*reasons = cJSON_CreateArray();
-	n = count_recent(
-	    db,
-	    "SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"
-	    " WHERE c.email = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
-	    in->email, app->fraud_window_seconds);
-	if (n < 0)
-		goto out_db_error;
-	if (n >= app->fraud_email_max) {
-		snprintf(detail, sizeof(detail), "%lld orders from this email in %llds",
-			 (long long)n, (long long)app->fraud_window_seconds);
-		add_reason(*reasons, &score, "velocity_email", 40, detail);
-	}
-	n = count_recent(db,
-			 "SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"
-			 " WHERE c.document_bidx = ?"
-			 " AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
-			 in->document_bidx, app->fraud_window_seconds);
-	if (n < 0)
-		goto out_db_error;
-	if (n >= app->fraud_document_max) {
-		snprintf(detail, sizeof(detail), "%lld orders from this document in %llds",
-			 (long long)n, (long long)app->fraud_window_seconds);
-		add_reason(*reasons, &score, "velocity_document", 40, detail);
-	}
-	n = count_recent(db,
-			 "SELECT COUNT(*) FROM orders WHERE client_ip = ?"
-			 " AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
-			 in->client_ip, app->fraud_window_seconds);
-	if (n < 0)
-		goto out_db_error;
-	if (n >= app->fraud_ip_max) {
-		snprintf(detail, sizeof(detail), "%lld orders from this IP in %llds", (long long)n,
-			 (long long)app->fraud_window_seconds);
-		add_reason(*reasons, &score, "velocity_ip", 40, detail);
-	}
-	if (in->card_fingerprint && in->card_fingerprint[0]) {
-		n = count_recent(db,
-				 "SELECT COUNT(*) FROM charges WHERE card_fingerprint = ?"
-				 " AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
-				 in->card_fingerprint, app->fraud_window_seconds);
-		if (n < 0)
-			goto out_db_error;
-		if (n >= app->fraud_card_max) {
-			snprintf(detail, sizeof(detail), "%lld orders with this card in %llds",
-				 (long long)n, (long long)app->fraud_window_seconds);
-			add_reason(*reasons, &score, "velocity_card", 80, detail);
+	for (size_t k = 0; k < sizeof(velocity_rules) / sizeof(velocity_rules[0]); k++) {
+		int64_t n;
+		if (!values[k] || !values[k][0])
+			continue;
+		n = count_recent(db, velocity_rules[k].sql, values[k], app->fraud_window_seconds);
+		if (n < 0) {
+			cJSON_Delete(*reasons);
+			*reasons = NULL;
+			return -1;
 		}
-		n = count_recent(db,
-				 "SELECT COUNT(*) FROM charges WHERE card_fingerprint = ?"
-				 " AND status = 'declined'"
-				 " AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND",
-				 in->card_fingerprint, app->fraud_window_seconds);
-		if (n < 0)
-			goto out_db_error;
-		if (n >= 3) {
-			snprintf(detail, sizeof(detail), "%lld declined charges with this card",
-				 (long long)n);
-			add_reason(*reasons, &score, "card_declines", 40, detail);
+		if (n >= limits[k]) {
+			snprintf(detail, sizeof(detail), "%lld %s in %llds", (long long)n,
+				 velocity_rules[k].what, (long long)app->fraud_window_seconds);
+			add_reason(*reasons, &score, velocity_rules[k].rule,
+				   velocity_rules[k].points, detail);
 		}
 	}
 	if (in->offer_price_cents > 0 && in->total_cents > in->offer_price_cents * 10) {
@@ -111,8 +102,4 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 		    *reasons, &score, "email_mismatch", 20,
 		    "the buyer email differs from the one the checkout session started with");
 	return score;
-out_db_error:
-	cJSON_Delete(*reasons);
-	*reasons = NULL;
-	return -1;
 }

@@ -53,7 +53,7 @@ static int start_checkout(struct h_proc *p, const char *acquirers, const char *e
 			  const char *extra2)
 {
 	static char port_env[64], cb_env[128], acq_env[512];
-	const char *env[8];
+	const char *env[10];
 	int port = free_port(), n = 0;
 
 	snprintf(port_env, sizeof(port_env), "B4_PORT=%d", port);
@@ -64,6 +64,8 @@ static int start_checkout(struct h_proc *p, const char *acquirers, const char *e
 	env[n++] = cb_env;
 	env[n++] = acq_env;
 	env[n++] = "B4_ACQUIRER_TIMEOUT=1s";
+	/* every test order comes from 127.0.0.1 */
+	env[n++] = "B4_FRAUD_IP_MAX=100000";
 	if (extra1)
 		env[n++] = extra1;
 	if (extra2)
