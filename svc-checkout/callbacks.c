@@ -161,7 +161,7 @@ void checkout_callback(struct b4_req *req)
 			      "X-Acquirer-Signature", "the callback signature does not verify");
 		return;
 	}
-	body = b4_req_json_body(req);
+	body = checkout_json_body(req);
 	if (!body)
 		return;
 	if (b4_json_get_str(body, "id", B4_JSON_REQUIRED, 1, 64, &ev.event_id, &err) < 0 ||

@@ -142,6 +142,9 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 /* The first member name that appears twice in one object of the tree, or
  * NULL: such bodies are refused, as parsers disagree on which copy wins. */
 const char *checkout_json_duplicate(const cJSON *node);
+/* b4_req_json_body that also refuses a repeated field (400); NULL when
+ * it answered. */
+const cJSON *checkout_json_body(struct b4_req *req);
 bool checkout_code_is_valid(const char *code);
 /* An error body in the API shape whose error also names order_id (a
  * refused order); the caller sends or stores it. */

@@ -375,3 +375,16 @@ const char *checkout_json_duplicate(const cJSON *node)
 	}
 	return NULL;
 }
+
+const cJSON *checkout_json_body(struct b4_req *req)
+{
+	const cJSON *body = b4_req_json_body(req);
+	const char *twice = body ? checkout_json_duplicate(body) : NULL;
+
+	if (twice) {
+		b4_req_errorf(req, 400, "invalid_request_error", "duplicate_field", twice,
+			      "a field appears twice");
+		return NULL;
+	}
+	return body;
+}

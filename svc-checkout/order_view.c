@@ -42,6 +42,15 @@ void checkout_metric_succeeded(const char *method, int64_t total_cents)
 		b4_metrics_add(m_value, v, (double)total_cents);
 }
 
+/* Adds the cell as a string, or null when it is NULL. */
+static void add_cell(cJSON *obj, const char *name, const struct b4_db_result *res, size_t col)
+{
+	if (b4_db_is_null(res, 0, col))
+		cJSON_AddNullToObject(obj, name);
+	else
+		cJSON_AddStringToObject(obj, name, b4_db_str(res, 0, col));
+}
+
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 
 cJSON *checkout_order_json(struct b4_db *db, const char *order_id, const char *access_token)
@@ -118,10 +127,7 @@ cJSON *checkout_order_json(struct b4_db *db, const char *order_id, const char *a
 	if (access_token)
 		cJSON_AddStringToObject(o, "access_token", access_token);
 	cJSON_AddStringToObject(o, "created_at", b4_db_str(res, 0, 8));
-	if (b4_db_is_null(res, 0, 9))
-		cJSON_AddNullToObject(o, "paid_at");
-	else
-		cJSON_AddStringToObject(o, "paid_at", b4_db_str(res, 0, 9));
+	add_cell(o, "paid_at", res, 9);
 out_free:
 	b4_db_result_free(res);
 	b4_db_result_free(items);
@@ -151,10 +157,7 @@ int checkout_enqueue_event(struct b4_db *db, const char *event, const char *orde
 	payload = cJSON_CreateObject();
 	cJSON_AddStringToObject(payload, "event", event);
 	cJSON_AddStringToObject(payload, "owner_id", b4_db_str(res, 0, 0));
-	if (b4_db_is_null(res, 0, 1))
-		cJSON_AddNullToObject(payload, "affiliate_id");
-	else
-		cJSON_AddStringToObject(payload, "affiliate_id", b4_db_str(res, 0, 1));
+	add_cell(payload, "affiliate_id", res, 1);
 	cJSON_AddStringToObject(payload, "product_id", b4_db_str(res, 0, 2));
 	cJSON_AddItemToObject(payload, "data", data);
 	b4_db_result_free(res);

@@ -102,7 +102,8 @@ void checkout_order_create(struct b4_req *req)
 						      NULL};
 	static const char *const payment_fields[] = {"method", "card_token", "installments", NULL};
 	static const char *const methods[] = {"card", "pix", "boleto", NULL};
-	const cJSON *body = b4_req_json_body(req), *bumps = NULL, *customer = NULL, *payment = NULL;
+	const cJSON *body = checkout_json_body(req), *bumps = NULL, *customer = NULL,
+		    *payment = NULL;
 	const char *code = NULL, *session_id = NULL, *coupon = NULL, *ref = NULL;
 	const char *full_name = NULL, *email = NULL, *document = NULL, *phone = NULL,
 		   *card_token = NULL;
@@ -118,11 +119,6 @@ void checkout_order_create(struct b4_req *req)
 
 	if (!body)
 		return;
-	if (checkout_json_duplicate(body)) {
-		b4_req_errorf(req, 400, "invalid_request_error", "duplicate_field",
-			      checkout_json_duplicate(body), "a field appears twice");
-		return;
-	}
 	o = b4_arena_calloc(req->arena, 1, sizeof(*o));
 	o->app = req->app;
 	o->req = req;

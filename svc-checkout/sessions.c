@@ -70,7 +70,7 @@ void checkout_session_create(struct b4_req *req)
 {
 	static const char *const allowed[] = {"offer_code", "email",	    "ref", "utm_source",
 					      "utm_medium", "utm_campaign", NULL};
-	const cJSON *body = b4_req_json_body(req);
+	const cJSON *body = checkout_json_body(req);
 	const char *code = NULL, *email = NULL, *ref = NULL, *src = NULL, *med = NULL, *camp = NULL;
 	struct checkout_offer offer;
 	struct b4_error err;
@@ -182,7 +182,7 @@ static int rfc3339_to_utc(const char *text, char out[64])
 
 void checkout_event_create(struct b4_req *req)
 {
-	const cJSON *body = b4_req_json_body(req);
+	const cJSON *body = checkout_json_body(req);
 	const char *event_id = NULL, *session_id = NULL, *code = NULL, *timestamp = NULL;
 	int name_index = -1;
 	struct checkout_offer offer;

@@ -18,7 +18,7 @@ void checkout_order_upsell(struct b4_req *req)
 	static const char *const allowed[] = {"offer_code", "installments", "payment_method",
 					      "access_token", NULL};
 	static const char *const methods[] = {"card", "pix", NULL};
-	const cJSON *body = b4_req_json_body(req);
+	const cJSON *body = checkout_json_body(req);
 	const char *code = NULL, *token = NULL, *parent_method, *parent_status;
 	struct checkout_order *o;
 	struct checkout_offer parent_offer;
@@ -31,11 +31,6 @@ void checkout_order_upsell(struct b4_req *req)
 
 	if (!body)
 		return;
-	if (checkout_json_duplicate(body)) {
-		b4_req_errorf(req, 400, "invalid_request_error", "duplicate_field",
-			      checkout_json_duplicate(body), "a field appears twice");
-		return;
-	}
 	token = b4_req_query(req, "access_token");
 	if (b4_json_reject_unknown(body, allowed, NULL, &err) < 0 ||
 	    b4_json_get_str(body, "offer_code", B4_JSON_REQUIRED, 1, 10, &code, &err) < 0 ||

@@ -893,9 +893,12 @@ static void test_refused_input_changes_nothing(void **state)
 	{
 		struct h_resp r;
 		assert_int_equal(post(&r, &checkout, "/v1/card-tokens", NULL,
-				      "{\"number\":\"4111111111111112\",\"holder_name\":\"M\","
+				      "{\"number\":\"4111111111111112\",\"holder_name\":\"Maria\","
 				      "\"exp_month\":12,\"exp_year\":2031,\"cvv\":\"123\"}"),
 				 422);
+		/* the acquirer's Luhn check, mapped to the field */
+		assert_string_equal(h_json_str(&r, "error.code"), "invalid_card_number");
+		assert_string_equal(h_json_str(&r, "error.param"), "number");
 		h_resp_free(&r);
 	}
 	after = db_fingerprint();
