@@ -87,6 +87,12 @@ static int apply_event(struct b4_db *db, void *varg)
 				return -1;
 			ev->paid = n == 1;
 			ev->outcome = ev->paid ? "paid" : "ignored";
+			if (!ev->paid)
+				/* money arrived for an order that is no longer
+				 * waiting (expired, refused): someone must refund it */
+				b4_log_warn("payment for an order not waiting payment",
+					    B4_LS("order_id", ev->order_id),
+					    B4_LS("event_id", ev->event_id));
 		}
 	} else if (!strcmp(ev->type, "charge.expired")) {
 		n = checkout_order_advance(db, ev->order_id, "waiting_payment", "expired");

@@ -331,6 +331,24 @@ void checkout_order_create(struct b4_req *req)
 				      "the coupon cannot be used: %s", reason);
 			return;
 		}
+		/* an affiliate's own coupon attributes the sale when no ref or
+		 * session did */
+		if (!o->affiliate_id[0]) {
+			char coupon_affiliation[37] = "";
+			res = b4_db_query(req->db,
+					  "SELECT affiliation_id FROM coupons WHERE id = ?"
+					  " AND affiliation_id IS NOT NULL",
+					  "s", o->coupon_id);
+			if (!res)
+				goto out_db_error;
+			if (b4_db_rows(res) == 1)
+				snprintf(coupon_affiliation, sizeof(coupon_affiliation), "%s",
+					 b4_db_str(res, 0, 0));
+			b4_db_result_free(res);
+			if (coupon_affiliation[0] &&
+			    resolve_affiliate(o, NULL, coupon_affiliation, true) < 0)
+				goto out_db_error;
+		}
 	}
 	if (checkout_order_price(o) < 0) {
 		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");

@@ -613,7 +613,8 @@ static void test_boleto_order_has_valid_line(void **state)
 {
 	struct h_resp r;
 	struct b4_br_boleto boleto;
-	char barcode[45];
+	char barcode[45], order[37], path[200], sql[200];
+	char *charge_id;
 	(void)state;
 
 	assert_int_equal(
@@ -630,7 +631,36 @@ static void test_boleto_order_has_valid_line(void **state)
 	    sql_int("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'generated-billet:%s'",
 		    h_json_str(&r, "id")),
 	    1);
+	snprintf(order, sizeof(order), "%s", h_json_str(&r, "id"));
 	h_resp_free(&r);
+
+	/* the buyer pays the boleto */
+	snprintf(path, sizeof(path), "/control/boleto/%s/pay", barcode);
+	assert_int_equal(sandbox_call(&r, "POST", path), 200);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "callback_status")->valueint, 200);
+	h_resp_free(&r);
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM orders WHERE id = '%s' AND status = 'paid'", order), 1);
+
+	/* then disputes it: the order ends in chargeback, every split reversed */
+	snprintf(sql, sizeof(sql), "SELECT acquirer_charge_id FROM charges WHERE order_id = '%s'",
+		 order);
+	charge_id = h_sql_value(db, sql);
+	snprintf(path, sizeof(path), "/control/charges/%s/chargeback", charge_id);
+	assert_int_equal(sandbox_call(&r, "POST", path), 200);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "callback_status")->valueint, 200);
+	h_resp_free(&r);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM orders WHERE id = '%s'"
+				 " AND status = 'chargeback'",
+				 order),
+			 1);
+	assert_int_equal(sql_int("SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'"
+				 " AND status = 'reversed'",
+				 order),
+			 29700);
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'chargeback:%s'", order), 1);
+	free(charge_id);
 }
 
 struct burst_arg {
