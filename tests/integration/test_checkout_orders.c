@@ -550,6 +550,15 @@ static void test_pix_order_callback_and_replay(void **state)
 	assert_int_equal(
 	    sql_int("SELECT SUM(amount_cents) FROM splits WHERE order_id = '%s'", order), 29700);
 
+	/* pix -> pix upsell after the payment */
+	snprintf(path, sizeof(path), "/v1/orders/%s/upsell?access_token=%s", order, access);
+	assert_int_equal(post(&r, &checkout, path, new_key(), "{\"offer_code\":\"DEMOUPSEL1\"}"),
+			 201);
+	assert_string_equal(h_json_str(&r, "payment_method"), "pix");
+	assert_string_equal(h_json_str(&r, "status"), "waiting_payment");
+	assert_non_null(h_json_str(&r, "pix.payload"));
+	h_resp_free(&r);
+
 	/* the same event again (the sandbox resends it) changes nothing */
 	jobs_before = sql_int("SELECT COUNT(*) FROM jobs");
 	{
@@ -661,6 +670,78 @@ static void test_boleto_order_has_valid_line(void **state)
 	assert_int_equal(
 	    sql_int("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'chargeback:%s'", order), 1);
 	free(charge_id);
+}
+
+static void test_coupon_rules_and_affiliate_coupon(void **state)
+{
+	struct h_resp r;
+	char *token = tokenize(&checkout, "4111111111111111");
+	char card[256];
+	(void)state;
+
+	assert_int_equal(
+	    h_sql(
+		db,
+		"INSERT INTO coupons (id, product_id, code, percent_bps, amount_cents,"
+		" payment_methods, max_uses, once_per_customer, affiliation_id) VALUES"
+		" ('01900000-0000-7000-8000-000000000411', '01900000-0000-7000-8000-000000000101',"
+		"  'PIXONLY', 500, NULL, 'pix', NULL, 0, NULL),"
+		" ('01900000-0000-7000-8000-000000000412', '01900000-0000-7000-8000-000000000101',"
+		"  'ONCE', NULL, 1000, 'card,pix,boleto', NULL, 1, NULL),"
+		" ('01900000-0000-7000-8000-000000000413', '01900000-0000-7000-8000-000000000101',"
+		"  'LIMITED', NULL, 1000, 'card,pix,boleto', 1, 0, NULL),"
+		" ('01900000-0000-7000-8000-000000000414', '01900000-0000-7000-8000-000000000101',"
+		"  'ANDRE15', 1500, NULL, 'card,pix,boleto', NULL, 0,"
+		"  '01900000-0000-7000-8000-000000000301')"),
+	    0);
+	snprintf(card, sizeof(card), "{\"method\":\"card\",\"card_token\":\"%s\"}", token);
+
+	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
+			      order_body("c1@example.com", 201, card, ",\"coupon\":\"PIXONLY\"")),
+			 422);
+	assert_string_equal(h_json_str(&r, "error.code"), "payment_method_not_eligible");
+	h_resp_free(&r);
+	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
+			      order_body("c1@example.com", 201, "{\"method\":\"pix\"}",
+					 ",\"coupon\":\"PIXONLY\"")),
+			 201);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "total_cents")->valueint, 29700 - 1485);
+	h_resp_free(&r);
+
+	/* once per customer: the same CPF cannot use it twice */
+	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
+			      order_body("c2@example.com", 202, card, ",\"coupon\":\"ONCE\"")),
+			 201);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "discount_cents")->valueint, 1000);
+	h_resp_free(&r);
+	assert_int_equal(
+	    post(&r, &checkout, "/v1/orders", new_key(),
+		 order_body("c2-again@example.com", 202, card, ",\"coupon\":\"ONCE\"")),
+	    422);
+	assert_string_equal(h_json_str(&r, "error.code"), "already_used_by_customer");
+	h_resp_free(&r);
+
+	/* max uses */
+	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
+			      order_body("c3@example.com", 203, card, ",\"coupon\":\"LIMITED\"")),
+			 201);
+	h_resp_free(&r);
+	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
+			      order_body("c4@example.com", 204, card, ",\"coupon\":\"LIMITED\"")),
+			 422);
+	assert_string_equal(h_json_str(&r, "error.code"), "coupon_used_up");
+	h_resp_free(&r);
+
+	/* the affiliate's coupon attributes the sale without a ref */
+	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
+			      order_body("c5@example.com", 205, card, ",\"coupon\":\"ANDRE15\"")),
+			 201);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM orders WHERE id = '%s'"
+				 " AND affiliate_id = '01900000-0000-7000-8000-000000000002'",
+				 h_json_str(&r, "id")),
+			 1);
+	h_resp_free(&r);
+	free(token);
 }
 
 struct burst_arg {
@@ -995,6 +1076,7 @@ int main(void)
 	    cmocka_unit_test(test_declined_card_refuses_order),
 	    cmocka_unit_test(test_pix_order_callback_and_replay),
 	    cmocka_unit_test(test_boleto_order_has_valid_line),
+	    cmocka_unit_test(test_coupon_rules_and_affiliate_coupon),
 	    cmocka_unit_test(test_fifty_concurrent_requests_one_order),
 	    cmocka_unit_test(test_timeout_then_retry_charges_once),
 	    cmocka_unit_test(test_failover_to_next_acquirer),
