@@ -82,8 +82,8 @@ static int tls_get(int port, int max_version, const char *path, char *cn, size_t
 	}
 	if (version)
 		snprintf(version, vcap, "%s", SSL_get_version(ssl));
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-		 path);
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
 	if (SSL_write(ssl, req, (int)strlen(req)) <= 0)
 		goto out;
 	for (;;) {
@@ -150,9 +150,8 @@ static void test_tls_termination_and_cert_reload(void **state)
 			 sizeof(version), NULL, 0);
 	assert_int_equal(status, 200);
 	assert_string_equal(version, "TLSv1.2");
-	assert_int_equal(tls_get(gw.https_port, TLS1_1_VERSION, "/api/v1/x", NULL, 0, NULL, 0,
-				 NULL, 0),
-			 -1);
+	assert_int_equal(
+	    tls_get(gw.https_port, TLS1_1_VERSION, "/api/v1/x", NULL, 0, NULL, 0, NULL, 0), -1);
 
 	/* plain HTTP on the plain listener still works */
 	{
@@ -398,9 +397,9 @@ int main(void)
 {
 	const char *v = getenv("B4_TEST_VAR");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_tls_termination_and_cert_reload, teardown),
-		cmocka_unit_test_teardown(test_sighup_reload_under_traffic, teardown),
-		cmocka_unit_test_teardown(test_sigterm_drains, teardown),
+	    cmocka_unit_test_teardown(test_tls_termination_and_cert_reload, teardown),
+	    cmocka_unit_test_teardown(test_sighup_reload_under_traffic, teardown),
+	    cmocka_unit_test_teardown(test_sigterm_drains, teardown),
 	};
 	snprintf(var, sizeof(var), "%s", v && *v ? v : "/tmp");
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -211,8 +211,8 @@ static void *conn_main(void *arg)
 
 		if (strcmp(path, "/healthz") == 0) {
 			atomic_fetch_add(&b->health_checks, 1);
-			const char *st = atomic_load(&b->health_fail) ? "503 Service Unavailable"
-								      : "200 OK";
+			const char *st =
+			    atomic_load(&b->health_fail) ? "503 Service Unavailable" : "200 OK";
 			int n = snprintf(resp, sizeof(resp),
 					 "HTTP/1.1 %s\r\nContent-Length: 2\r\n\r\nok", st);
 			send(fd, resp, (size_t)n, MSG_NOSIGNAL);
@@ -237,7 +237,8 @@ static void *conn_main(void *arg)
 			break;
 		if (strncmp(path, "/slow/", 6) == 0) {
 			int ms = atoi(path + 6);
-			for (int waited = 0; waited < ms && !atomic_load(&b->stopping); waited += 10)
+			for (int waited = 0; waited < ms && !atomic_load(&b->stopping);
+			     waited += 10)
 				gw_sleep_ms(10);
 		}
 		if (strcmp(path, "/chunked") == 0) {
@@ -246,9 +247,9 @@ static void *conn_main(void *arg)
 						"6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";
 			send(fd, c, sizeof(c) - 1, MSG_NOSIGNAL);
 		} else if (strcmp(path, "/close") == 0) {
-			int n = snprintf(resp, sizeof(resp),
-					 "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n%s until close",
-					 b->name);
+			int n = snprintf(
+			    resp, sizeof(resp),
+			    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n%s until close", b->name);
 			send(fd, resp, (size_t)n, MSG_NOSIGNAL);
 			break;
 		} else {
@@ -665,7 +666,7 @@ int gw_read_response(int fd, struct gw_response *r, int timeout_ms)
 			if (sz == 0) {
 				while (!memmem(buf + pos - 2, len - pos + 2, "\r\n\r\n", 4)) {
 					ssize_t n =
-						rd_some(fd, buf + len, sizeof(buf) - len, deadline);
+					    rd_some(fd, buf + len, sizeof(buf) - len, deadline);
 					if (n <= 0)
 						return -1;
 					len += (size_t)n;

@@ -35,8 +35,8 @@ struct gw_backend {
 	int fds[GW_BACKEND_MAX_CONNS];
 	pthread_t threads[GW_BACKEND_MAX_CONNS];
 	int nconns;
-	char last_head[16384];	 /* raw head of the last non-health request */
-	char last_body[65536];	 /* its decoded body */
+	char last_head[16384]; /* raw head of the last non-health request */
+	char last_body[65536]; /* its decoded body */
 	size_t last_body_len;
 	char last_raw_body[65536]; /* its body bytes as received (chunk framing kept) */
 	size_t last_raw_body_len;
