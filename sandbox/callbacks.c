@@ -47,7 +47,7 @@ char *sbx_charge_mark_paid(struct sbx_charge *charge)
 	snprintf(charge->status, sizeof(charge->status), "paid");
 	free(charge->paid_event);
 	charge->paid_event =
-		sbx_event_body(charge, type, charge->amount_cents, NULL, charge->paid_event_id);
+	    sbx_event_body(charge, type, charge->amount_cents, NULL, charge->paid_event_id);
 	return charge->paid_event ? strdup(charge->paid_event) : NULL;
 }
 
@@ -58,14 +58,14 @@ long sbx_event_deliver(struct sbx_app *app, const char *url, const char *body)
 	const char *headers[] = {"Content-Type: application/json", sig_header,
 				 "User-Agent: b4-acquirer-sandbox", NULL};
 	struct b4_httpc_request hreq = {
-		.method = "POST",
-		.url = url,
-		.headers = headers,
-		.body = body,
-		.body_len = strlen(body),
-		.connect_timeout_ms = 2000,
-		.timeout_ms = CALLBACK_TIMEOUT_MS,
-		.max_response_bytes = 64 * 1024,
+	    .method = "POST",
+	    .url = url,
+	    .headers = headers,
+	    .body = body,
+	    .body_len = strlen(body),
+	    .connect_timeout_ms = 2000,
+	    .timeout_ms = CALLBACK_TIMEOUT_MS,
+	    .max_response_bytes = 64 * 1024,
 	};
 	struct b4_httpc_response resp;
 	long status;
@@ -76,6 +76,9 @@ long sbx_event_deliver(struct sbx_app *app, const char *url, const char *body)
 	snprintf(sig_header, sizeof(sig_header), "X-Acquirer-Signature: %s", signature);
 	b4_httpc_do(&hreq, &resp);
 	status = resp.status;
+	b4_metrics_add(
+	    app->callbacks_total,
+	    (const char *const[]){status >= 200 && status < 300 ? "delivered" : "failed"}, 1);
 	if (status == 0)
 		b4_log_warn("callback not answered", B4_LS("error", resp.error));
 	b4_httpc_response_cleanup(&resp);
@@ -119,24 +122,30 @@ static void event_free(struct sbx_event *e)
 /* Expires and auto-pays pending Pix/boleto charges; with app->lock held. */
 static void sweep_charges(struct sbx_app *app, int64_t now)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next) {
+	struct sbx_charge **link = &app->pending;
+
+	while (*link) {
+		struct sbx_charge *c = *link;
 		char event_id[37];
 		char *body;
 
-		if (c->method == SBX_CARD || strcmp(c->status, "pending") != 0)
+		if (strcmp(c->status, "pending") != 0) {
+			*link = c->next_pending; /* paid or expired: off the list */
 			continue;
+		}
+		link = &c->next_pending;
 		if (app->auto_pay_seconds > 0 && now - c->created_at >= app->auto_pay_seconds &&
 		    now < c->expires_at) {
 			body = sbx_charge_mark_paid(c);
 			b4_log_info("charge paid automatically", B4_LS("charge_id", c->id));
-			if (body && c->callback_url[0])
+			if (body && c->callback_url)
 				sbx_event_queue(app, c->paid_event_id, c->callback_url, body, 0);
 			else
 				free(body);
 		} else if (now >= c->expires_at) {
 			snprintf(c->status, sizeof(c->status), "expired");
 			b4_log_info("charge expired", B4_LS("charge_id", c->id));
-			if (!c->callback_url[0])
+			if (!c->callback_url)
 				continue;
 			body = sbx_event_body(c, "charge.expired", c->amount_cents, NULL, event_id);
 			if (body)
@@ -199,7 +208,8 @@ static void *callbacks_main(void *arg)
 					event_free(e);
 				} else {
 					b4_log_info("callback will be retried",
-						    B4_LS("event_id", e->id), B4_LI("status", status),
+						    B4_LS("event_id", e->id),
+						    B4_LI("status", status),
 						    B4_LI("attempts", e->attempts));
 					e->next = NULL;
 					sbx_event_queue(app, e->id, e->url, e->body, e->attempts);

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_INSTALLMENTS     12
-#define PIX_DEFAULT_SECONDS  3600
-#define PIX_MAX_SECONDS	     (30 * 86400)
-#define BOLETO_DUE_DAYS	     3
-#define LIST_MAX	     100
-#define TXID_ALPHABET	     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define MAX_INSTALLMENTS    12
+#define PIX_DEFAULT_SECONDS 3600
+#define PIX_MAX_SECONDS	    (30 * 86400)
+#define BOLETO_DUE_DAYS	    3
+#define LIST_MAX	    100
+#define TXID_ALPHABET	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 /* What a test card does (API.md); any other valid card is approved. */
 enum card_outcome { CARD_APPROVED, CARD_DECLINED, CARD_NO_FUNDS, CARD_ERROR, CARD_HANG };
@@ -43,26 +43,48 @@ static const char *const method_names[] = {"card", "pix", "boleto", NULL};
 
 struct sbx_charge *sbx_charge_find(struct sbx_app *app, const char *id)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next)
-		if (strcmp(c->id, id) == 0)
-			return c;
-	return NULL;
+	return sbx_map_get(&app->charges_by_id, id);
 }
 
 struct sbx_charge *sbx_charge_find_txid(struct sbx_app *app, const char *txid)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next)
-		if (c->method == SBX_PIX && strcmp(c->txid, txid) == 0)
-			return c;
-	return NULL;
+	return sbx_map_get(&app->charges_by_txid, txid);
 }
 
 struct sbx_charge *sbx_charge_find_barcode(struct sbx_app *app, const char *barcode)
 {
-	for (struct sbx_charge *c = app->charges; c; c = c->next)
-		if (c->method == SBX_BOLETO && strcmp(c->barcode, barcode) == 0)
-			return c;
-	return NULL;
+	return sbx_map_get(&app->charges_by_barcode, barcode);
+}
+
+/* Adds charge to the list and the indexes; with app->lock held.  Returns
+ * 0, or -1 out of memory (then nothing was added). */
+static int charge_insert(struct sbx_app *app, struct sbx_charge *charge)
+{
+	struct sbx_charge *same = sbx_map_get(&app->charges_by_reference, charge->reference);
+
+	if (sbx_map_put(&app->charges_by_id, charge->id, charge) < 0)
+		return -1;
+	if (sbx_map_put(&app->charges_by_reference, charge->reference, charge) < 0 ||
+	    (charge->method == SBX_PIX &&
+	     sbx_map_put(&app->charges_by_txid, charge->txid, charge) < 0) ||
+	    (charge->method == SBX_BOLETO &&
+	     sbx_map_put(&app->charges_by_barcode, charge->barcode, charge) < 0)) {
+		sbx_map_remove(&app->charges_by_id, charge->id);
+		sbx_map_remove(&app->charges_by_txid, charge->txid);
+		if (same)
+			sbx_map_put(&app->charges_by_reference, same->reference, same);
+		else
+			sbx_map_remove(&app->charges_by_reference, charge->reference);
+		return -1;
+	}
+	charge->next_same_reference = same;
+	charge->next = app->charges;
+	app->charges = charge;
+	if (charge->method != SBX_CARD) {
+		charge->next_pending = app->pending;
+		app->pending = charge;
+	}
+	return 0;
 }
 
 cJSON *sbx_charge_json(const struct sbx_charge *charge)
@@ -107,18 +129,18 @@ cJSON *sbx_charge_json(const struct sbx_charge *charge)
 
 void sbx_store_free_all(struct sbx_app *app)
 {
-	while (app->cards) {
-		struct sbx_card *c = app->cards;
-		app->cards = c->next;
-		OPENSSL_cleanse(c, sizeof(*c));
-		free(c);
-	}
 	while (app->charges) {
 		struct sbx_charge *c = app->charges;
 		app->charges = c->next;
 		free(c->paid_event);
+		free(c->pix_payload);
+		free(c->callback_url);
 		free(c);
 	}
+	sbx_map_cleanup(&app->charges_by_id);
+	sbx_map_cleanup(&app->charges_by_txid);
+	sbx_map_cleanup(&app->charges_by_barcode);
+	sbx_map_cleanup(&app->charges_by_reference);
 }
 
 /* --- creating a charge ---------------------------------------------------- */
@@ -133,10 +155,11 @@ struct charge_input {
 	int64_t expires_in_seconds;
 };
 
-static const char *const charge_fields[] = {"reference",   "amount_cents",	 "method",
-					    "installments", "card_token",	 "customer",
-					    "description",  "expires_in_seconds", "callback_url",
-					    NULL};
+static const char *const charge_fields[] = {"reference",    "amount_cents",
+					    "method",	    "installments",
+					    "card_token",   "customer",
+					    "description",  "expires_in_seconds",
+					    "callback_url", NULL};
 static const char *const customer_fields[] = {"name", "document", "email", NULL};
 
 static bool url_is_http(const char *url)
@@ -163,11 +186,11 @@ static int charge_input_read(struct b4_req *req, struct charge_input *in)
 	    b4_json_get_int(body, "amount_cents", B4_JSON_REQUIRED, 1,
 			    B4_BR_BOLETO_MAX_AMOUNT_CENTS, &in->amount_cents, &err) < 0 ||
 	    b4_json_get_enum(body, "method", B4_JSON_REQUIRED, method_names, &in->method, &err) <
-		    0 ||
+		0 ||
 	    b4_json_get_int(body, "installments", B4_JSON_OPTIONAL, 1, MAX_INSTALLMENTS,
 			    &in->installments, &err) < 0 ||
 	    b4_json_get_str(body, "card_token", B4_JSON_OPTIONAL, 1, 64, &in->card_token, &err) <
-		    0 ||
+		0 ||
 	    b4_json_get_object(body, "customer", B4_JSON_OPTIONAL, &customer, &err) < 0 ||
 	    b4_json_get_str(body, "customer.name", B4_JSON_OPTIONAL, 1, 200, &text, &err) < 0 ||
 	    b4_json_get_str(body, "customer.document", B4_JSON_OPTIONAL, 1, 32, &text, &err) < 0 ||
@@ -207,25 +230,21 @@ out_error:
 }
 
 /* Fills the card part of charge from its token; answers 422 when unknown. */
-static int charge_card(struct b4_req *req, const struct charge_input *in,
-		       struct sbx_charge *charge, enum card_outcome *outcome)
+static int charge_card(struct b4_req *req, const struct charge_input *in, struct sbx_charge *charge,
+		       enum card_outcome *outcome)
 {
 	struct sbx_app *app = req->app;
-	const struct sbx_card *card;
+	struct sbx_card card;
 
-	pthread_mutex_lock(&app->lock);
-	card = sbx_card_find(app, in->card_token);
-	if (card) {
-		*outcome = card_outcome(card->number);
-		snprintf(charge->brand, sizeof(charge->brand), "%s", card->brand);
-		snprintf(charge->last4, sizeof(charge->last4), "%s", card->last4);
-	}
-	pthread_mutex_unlock(&app->lock);
-	if (!card) {
+	if (sbx_card_from_token(app, in->card_token, &card) < 0) {
 		b4_req_errorf(req, 422, "invalid_request_error", "invalid_card_token", "card_token",
 			      "Unknown card token.");
 		return -1;
 	}
+	*outcome = card_outcome(card.number);
+	snprintf(charge->brand, sizeof(charge->brand), "%s", card.brand);
+	snprintf(charge->last4, sizeof(charge->last4), "%s", card.last4);
+	OPENSSL_cleanse(&card, sizeof(card));
 	switch (*outcome) {
 	case CARD_APPROVED:
 	case CARD_HANG:
@@ -240,6 +259,7 @@ static int charge_card(struct b4_req *req, const struct charge_input *in,
 		snprintf(charge->decline_code, sizeof(charge->decline_code), "insufficient_funds");
 		break;
 	case CARD_ERROR:
+		b4_metrics_add(app->charges_total, (const char *const[]){"card", "error"}, 1);
 		b4_req_errorf(req, 500, "api_error", "acquirer_error", NULL,
 			      "The acquirer failed to process the charge.");
 		return -1;
@@ -247,21 +267,23 @@ static int charge_card(struct b4_req *req, const struct charge_input *in,
 	return 0;
 }
 
-static int charge_pix(struct b4_req *req, const struct charge_input *in,
-		      struct sbx_charge *charge)
+static int charge_pix(struct b4_req *req, const struct charge_input *in, struct sbx_charge *charge)
 {
 	struct sbx_app *app = req->app;
 	struct b4_br_pix pix = {
-		.key = app->pix_key,
-		.merchant_name = "B4YOU SANDBOX",
-		.merchant_city = "SAO PAULO",
-		.txid = charge->txid,
-		.amount_cents = in->amount_cents,
-		.single_use = true,
+	    .key = app->pix_key,
+	    .merchant_name = "B4YOU SANDBOX",
+	    .merchant_city = "SAO PAULO",
+	    .txid = charge->txid,
+	    .amount_cents = in->amount_cents,
+	    .single_use = true,
 	};
 
+	char payload[B4_BR_PIX_PAYLOAD_MAX];
+
 	if (b4_crypto_random_code(charge->txid, B4_BR_PIX_TXID_MAX, TXID_ALPHABET) < 0 ||
-	    b4_br_pix_build(&pix, charge->pix_payload, sizeof(charge->pix_payload)) < 0) {
+	    b4_br_pix_build(&pix, payload, sizeof(payload)) < 0 ||
+	    !(charge->pix_payload = strdup(payload))) {
 		b4_req_errorf(req, 500, "api_error", "pix_failure", NULL,
 			      "Could not build the Pix code.");
 		return -1;
@@ -303,13 +325,26 @@ static int charge_boleto(struct b4_req *req, const struct charge_input *in,
 	return 0;
 }
 
-/* Sleeps for the never-answers card, in steps so a long hold is exact. */
-static void hold(int64_t seconds)
+/* Holds the request for the never-answers card; ends early when the
+ * sandbox is stopping. */
+static void hold(struct sbx_app *app, int64_t seconds)
 {
-	struct timespec left = {.tv_sec = (time_t)seconds};
+	int64_t steps = seconds * 10;
+	bool stopping = false;
 
-	while (nanosleep(&left, &left) < 0)
-		;
+	pthread_mutex_lock(&app->lock);
+	app->waiters++;
+	pthread_mutex_unlock(&app->lock);
+	for (int64_t i = 0; i < steps && !stopping; i++) {
+		struct timespec step = {.tv_nsec = 100 * 1000000L};
+		nanosleep(&step, NULL);
+		pthread_mutex_lock(&app->lock);
+		stopping = app->stopping;
+		pthread_mutex_unlock(&app->lock);
+	}
+	pthread_mutex_lock(&app->lock);
+	app->waiters--;
+	pthread_mutex_unlock(&app->lock);
 }
 
 void sbx_charge_create(struct b4_req *req)
@@ -325,6 +360,7 @@ void sbx_charge_create(struct b4_req *req)
 	if (!sbx_authorized(req) || sbx_idem_begin(req, &slot) != SBX_IDEM_PROCEED)
 		return;
 	if (app->fail_all) {
+		b4_metrics_add(app->charges_total, (const char *const[]){"any", "unavailable"}, 1);
 		b4_req_errorf(req, 503, "api_error", "acquirer_unavailable", NULL,
 			      "The acquirer is unavailable (B4_SANDBOX_FAIL_ALL).");
 		goto out_release;
@@ -342,8 +378,10 @@ void sbx_charge_create(struct b4_req *req)
 	charge->amount_cents = in.amount_cents;
 	charge->installments = in.installments;
 	charge->created_at = sbx_now();
-	if (in.callback_url)
-		snprintf(charge->callback_url, sizeof(charge->callback_url), "%s", in.callback_url);
+	if (in.callback_url && !(charge->callback_url = strdup(in.callback_url))) {
+		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");
+		goto out_free_charge;
+	}
 	switch (charge->method) {
 	case SBX_CARD:
 		rc = charge_card(req, &in, charge, &outcome);
@@ -359,8 +397,13 @@ void sbx_charge_create(struct b4_req *req)
 		goto out_free_charge;
 
 	pthread_mutex_lock(&app->lock);
-	charge->next = app->charges;
-	app->charges = charge;
+	b4_metrics_add(app->charges_total,
+		       (const char *const[]){method_names[charge->method], charge->status}, 1);
+	if (charge_insert(app, charge) < 0) {
+		pthread_mutex_unlock(&app->lock);
+		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");
+		goto out_free_charge;
+	}
 	out = sbx_charge_json(charge);
 	b4_log_info("charge created", B4_LS("charge_id", charge->id),
 		    B4_LS("method", method_names[charge->method]), B4_LS("status", charge->status),
@@ -371,12 +414,14 @@ void sbx_charge_create(struct b4_req *req)
 		 * hold (checkout's reconciliation) already finds it */
 		b4_log_info("holding the answer (never-answers test card)",
 			    B4_LI("seconds", app->hang_seconds));
-		hold(app->hang_seconds);
+		hold(app, app->hang_seconds);
 	}
 	sbx_reply(req, slot, 201, out);
 	return;
 
 out_free_charge:
+	free(charge->pix_payload);
+	free(charge->callback_url);
 	free(charge);
 out_release:
 	sbx_idem_release(req, slot);
@@ -417,11 +462,14 @@ void sbx_charge_list(struct b4_req *req)
 	out = cJSON_CreateObject();
 	data = cJSON_AddArrayToObject(out, "data");
 	pthread_mutex_lock(&app->lock);
-	for (struct sbx_charge *c = app->charges; c && count < LIST_MAX; c = c->next) {
-		if (reference && strcmp(c->reference, reference) != 0)
-			continue;
-		cJSON_AddItemToArray(data, sbx_charge_json(c));
-		count++;
+	if (reference) {
+		for (struct sbx_charge *c = sbx_map_get(&app->charges_by_reference, reference);
+		     c && count < LIST_MAX; c = c->next_same_reference, count++)
+			cJSON_AddItemToArray(data, sbx_charge_json(c));
+	} else {
+		for (struct sbx_charge *c = app->charges; c && count < LIST_MAX;
+		     c = c->next, count++)
+			cJSON_AddItemToArray(data, sbx_charge_json(c));
 	}
 	pthread_mutex_unlock(&app->lock);
 	b4_req_send_json(req, 200, out);
@@ -485,8 +533,9 @@ void sbx_refund_create(struct b4_req *req)
 	}
 	charge->refunded_cents += amount;
 	snprintf(charge->status, sizeof(charge->status), "%s",
-		 charge->refunded_cents == charge->amount_cents ? "refunded" : "partially_refunded");
-	if (charge->callback_url[0]) {
+		 charge->refunded_cents == charge->amount_cents ? "refunded"
+								: "partially_refunded");
+	if (charge->callback_url) {
 		event = sbx_event_body(charge, "refund.succeeded", amount, NULL, event_id);
 		if (event)
 			sbx_event_queue(app, event_id, charge->callback_url, event, 0);

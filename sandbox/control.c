@@ -68,7 +68,7 @@ static int pay_locked(struct b4_req *req, struct sbx_charge *charge, struct cont
 		return -1;
 	}
 	memcpy(r->event_id, charge->paid_event_id, sizeof(r->event_id));
-	snprintf(r->url, sizeof(r->url), "%s", charge->callback_url);
+	snprintf(r->url, sizeof(r->url), "%s", charge->callback_url ? charge->callback_url : "");
 	r->charge = sbx_charge_json(charge);
 	return 0;
 }
@@ -152,7 +152,7 @@ void sbx_control_chargeback(struct b4_req *req)
 	snprintf(charge->status, sizeof(charge->status), "chargeback");
 	r.body = sbx_event_body(charge, "charge.chargeback",
 				charge->amount_cents - charge->refunded_cents, NULL, r.event_id);
-	snprintf(r.url, sizeof(r.url), "%s", charge->callback_url);
+	snprintf(r.url, sizeof(r.url), "%s", charge->callback_url ? charge->callback_url : "");
 	r.charge = sbx_charge_json(charge);
 	b4_log_info("chargeback opened (control)", B4_LS("charge_id", charge->id));
 	pthread_mutex_unlock(&app->lock);

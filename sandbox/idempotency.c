@@ -39,29 +39,34 @@ static void request_hash(const struct b4_req *req, unsigned char out[32])
 	b4_buf_cleanup(&buf);
 }
 
-/* Drops finished records older than the TTL; with app->lock held. */
+/* Takes e off the list and the index and frees it; with app->lock held. */
+static void unlink_free(struct sbx_app *app, struct sbx_idem *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		app->idem_oldest = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		app->idem_newest = e->prev;
+	sbx_map_remove(&app->idem_by_key, e->key);
+	free(e->body);
+	free(e);
+}
+
+/* Drops finished records older than the TTL, oldest first; with app->lock
+ * held. */
 static void prune(struct sbx_app *app, int64_t now)
 {
-	struct sbx_idem **link = &app->idem;
-
-	while (*link) {
-		struct sbx_idem *e = *link;
-		if (e->done && now - e->created_at > IDEM_TTL_SECONDS) {
-			*link = e->next;
-			free(e->body);
-			free(e);
-			continue;
-		}
-		link = &e->next;
-	}
+	while (app->idem_oldest && app->idem_oldest->done &&
+	       now - app->idem_oldest->created_at > IDEM_TTL_SECONDS)
+		unlink_free(app, app->idem_oldest);
 }
 
 static struct sbx_idem *find(struct sbx_app *app, const char *key)
 {
-	for (struct sbx_idem *e = app->idem; e; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
+	return sbx_map_get(&app->idem_by_key, key);
 }
 
 enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
@@ -71,16 +76,16 @@ enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
 	unsigned char hash[32];
 	struct timespec deadline;
 	struct sbx_idem *e;
-	int status = 0;
+	int status = 0, rc;
 	char *replay = NULL;
 
 	*slot = NULL;
 	if (!key)
 		return SBX_IDEM_PROCEED;
 	if (!key_is_valid(key)) {
-		b4_req_errorf(req, 400, "invalid_request_error", "invalid_idempotency_key",
-			      "Idempotency-Key", "Idempotency-Key must be 1 to %d printable characters.",
-			      SBX_IDEM_KEY_MAX);
+		b4_req_errorf(
+		    req, 400, "invalid_request_error", "invalid_idempotency_key", "Idempotency-Key",
+		    "Idempotency-Key must be 1 to %d printable characters.", SBX_IDEM_KEY_MAX);
 		return SBX_IDEM_ANSWERED;
 	}
 	request_hash(req, hash);
@@ -114,13 +119,17 @@ enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
 			free(replay);
 			return SBX_IDEM_ANSWERED;
 		}
-		if (pthread_cond_timedwait(&app->idem_cond, &app->lock, &deadline) == ETIMEDOUT) {
+		app->waiters++;
+		rc = pthread_cond_timedwait(&app->idem_cond, &app->lock, &deadline);
+		app->waiters--;
+		if (rc == ETIMEDOUT || app->stopping) {
 			e = find(app, key);
 			if (e && !e->done) {
 				pthread_mutex_unlock(&app->lock);
-				b4_req_errorf(req, 409, "invalid_request_error",
-					      "idempotency_in_progress", "Idempotency-Key",
-					      "A request with this Idempotency-Key is still running.");
+				b4_req_errorf(
+				    req, 409, "invalid_request_error", "idempotency_in_progress",
+				    "Idempotency-Key",
+				    "A request with this Idempotency-Key is still running.");
 				return SBX_IDEM_ANSWERED;
 			}
 		}
@@ -134,8 +143,18 @@ enum sbx_idem_result sbx_idem_begin(struct b4_req *req, struct sbx_idem **slot)
 	memcpy(e->key, key, strlen(key) + 1);
 	memcpy(e->request_hash, hash, sizeof(hash));
 	e->created_at = sbx_now();
-	e->next = app->idem;
-	app->idem = e;
+	if (sbx_map_put(&app->idem_by_key, e->key, e) < 0) {
+		pthread_mutex_unlock(&app->lock);
+		free(e);
+		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");
+		return SBX_IDEM_ANSWERED;
+	}
+	e->prev = app->idem_newest;
+	if (app->idem_newest)
+		app->idem_newest->next = e;
+	else
+		app->idem_oldest = e;
+	app->idem_newest = e;
 	pthread_mutex_unlock(&app->lock);
 	*slot = e;
 	return SBX_IDEM_PROCEED;
@@ -148,14 +167,7 @@ void sbx_idem_release(struct b4_req *req, struct sbx_idem *slot)
 	if (!slot)
 		return;
 	pthread_mutex_lock(&app->lock);
-	for (struct sbx_idem **link = &app->idem; *link; link = &(*link)->next) {
-		if (*link == slot) {
-			*link = slot->next;
-			free(slot->body);
-			free(slot);
-			break;
-		}
-	}
+	unlink_free(app, slot);
 	pthread_cond_broadcast(&app->idem_cond);
 	pthread_mutex_unlock(&app->lock);
 }
@@ -190,10 +202,12 @@ void sbx_reply(struct b4_req *req, struct sbx_idem *slot, int status, cJSON *bod
 
 void sbx_idem_free_all(struct sbx_app *app)
 {
-	while (app->idem) {
-		struct sbx_idem *e = app->idem;
-		app->idem = e->next;
+	while (app->idem_oldest) {
+		struct sbx_idem *e = app->idem_oldest;
+		app->idem_oldest = e->next;
 		free(e->body);
 		free(e);
 	}
+	app->idem_newest = NULL;
+	sbx_map_cleanup(&app->idem_by_key);
 }

@@ -1,11 +1,10 @@
 /* sandbox.h - b4-acquirer-sandbox: private declarations.
  *
- * The sandbox keeps all its state (card tokens, charges, idempotency
- * records, pending callbacks) in memory, in one struct sbx_app guarded by
- * one mutex.  Handlers run on worker threads; one background thread sends
- * queued callbacks with backoff, expires unpaid Pix/boleto charges and, when
- * configured, pays them automatically.  Nothing here ever logs a card
- * number or a CVV.
+ * The sandbox keeps its state (charges, idempotency records, pending
+ * callbacks) in memory, in one struct sbx_app guarded by one mutex; card
+ * tokens carry their card encrypted, so no card is kept at all.  Handlers run on worker threads;
+ * one background thread sends queued callbacks with backoff, expires unpaid Pix/boleto charges and,
+ * when configured, pays them automatically.  Nothing here ever logs a card number or a CVV.
  */
 #ifndef B4_SANDBOX_H
 #define B4_SANDBOX_H
@@ -14,23 +13,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "b4/crypto.h"
 #include "b4/http.h"
+#include "b4/metrics.h"
 
-#define SBX_TOKEN_LEN	    36 /* "tok_" + 32 hex */
-#define SBX_URL_MAX	    2048
-#define SBX_REFERENCE_MAX   100
-#define SBX_IDEM_KEY_MAX    255
-#define SBX_CALLBACK_TRIES  6 /* first attempt + retries */
+#define SBX_URL_MAX	   2048
+#define SBX_REFERENCE_MAX  100
+#define SBX_IDEM_KEY_MAX   255
+#define SBX_CALLBACK_TRIES 6 /* first attempt + retries */
 
-/* A tokenized card.  The number lives only here, in memory. */
+/* A string-keyed hash map (map.c); keys point into the values. */
+struct sbx_map_node;
+struct sbx_map {
+	struct sbx_map_node **buckets;
+	size_t nbuckets;
+	size_t count;
+};
+
+/* A card decoded from its token (the number never leaves memory). */
 struct sbx_card {
-	char token[SBX_TOKEN_LEN + 1];
 	char number[20];
 	char brand[16];
-	char bin[7];
 	char last4[5];
-	char fingerprint[65];
-	struct sbx_card *next;
 };
 
 enum sbx_method { SBX_CARD, SBX_PIX, SBX_BOLETO };
@@ -47,16 +51,18 @@ struct sbx_charge {
 	char brand[16];
 	char last4[5];
 	char txid[26];
-	char pix_payload[512];
+	char *pix_payload;  /* malloc'd BR Code, or NULL */
 	int64_t expires_at; /* pix: unix time; boleto: end of the due date */
 	char barcode[45];
 	char digitable_line[48];
 	char due_date[11];
-	char callback_url[SBX_URL_MAX + 1];
+	char *callback_url;	/* malloc'd, or NULL: no callbacks */
 	char paid_event_id[37]; /* the pix.paid / boleto.paid event, resent on a second pay */
 	char *paid_event;	/* its body (malloc'd), or NULL */
 	int64_t created_at;
-	struct sbx_charge *next;
+	struct sbx_charge *next;		/* all charges, newest first */
+	struct sbx_charge *next_same_reference; /* older charge with this reference */
+	struct sbx_charge *next_pending;	/* pix/boleto created pending */
 };
 
 /* The first answer stored per Idempotency-Key. */
@@ -67,7 +73,7 @@ struct sbx_idem {
 	int status;
 	char *body; /* malloc'd JSON text when done */
 	int64_t created_at;
-	struct sbx_idem *next;
+	struct sbx_idem *prev, *next; /* oldest first */
 };
 
 /* A callback waiting for (another) delivery attempt. */
@@ -88,17 +94,26 @@ struct sbx_app {
 	int64_t hang_seconds;
 	bool fail_all;
 	int64_t auto_pay_seconds;
+	struct b4_keyring token_keys; /* one key derived from the secret */
 
-	pthread_mutex_t lock; /* everything below */
+	pthread_mutex_t lock;	    /* everything below */
 	pthread_cond_t idem_cond;   /* an in-progress idempotent request finished */
 	pthread_cond_t events_cond; /* new event queued, or stopping */
-	struct sbx_card *cards;
 	struct sbx_charge *charges; /* newest first */
-	struct sbx_idem *idem;
+	struct sbx_charge *pending; /* pix/boleto not yet swept out of pending */
+	struct sbx_map charges_by_id;
+	struct sbx_map charges_by_txid;
+	struct sbx_map charges_by_barcode;
+	struct sbx_map charges_by_reference; /* the newest one */
+	struct sbx_idem *idem_oldest, *idem_newest;
+	struct sbx_map idem_by_key;
 	struct sbx_event *events;
 	uint64_t boleto_seq;
+	int waiters; /* handlers in a long wait (hold, idempotency) */
 	bool stopping;
 	pthread_t thread;
+	struct b4_metric *charges_total;   /* {method, status} */
+	struct b4_metric *callbacks_total; /* {result} */
 	bool thread_started;
 };
 
@@ -111,6 +126,17 @@ bool sbx_authorized(struct b4_req *req);
 /* Current unix time and ISO-8601 UTC text of a unix time (out[21]). */
 int64_t sbx_now(void);
 void sbx_iso_time(int64_t unix_time, char out[21]);
+
+/* --- map (map.c) ----------------------------------------------------------- */
+
+/* Maps key (not copied: it must live as long as the entry) to value,
+ * replacing an entry with an equal key.  Returns 0, or -1 out of memory. */
+int sbx_map_put(struct sbx_map *map, const char *key, void *value);
+/* The value for key, or NULL. */
+void *sbx_map_get(const struct sbx_map *map, const char *key);
+void sbx_map_remove(struct sbx_map *map, const char *key);
+/* Frees the map's own memory (not the values). */
+void sbx_map_cleanup(struct sbx_map *map);
 
 /* --- idempotency (idempotency.c) ------------------------------------------ */
 
@@ -132,8 +158,11 @@ void sbx_idem_free_all(struct sbx_app *app);
 
 /* --- cards and charges (tokens.c, charges.c) ------------------------------ */
 
-/* Finds a token's card; call with app->lock held. */
-const struct sbx_card *sbx_card_find(struct sbx_app *app, const char *token);
+/* Derives the token key from the secret into app->token_keys. */
+int sbx_tokens_init(struct sbx_app *app);
+/* Decodes a card token into *card.  Returns 0, or -1 when the token was not
+ * made by a sandbox with this secret.  Wipe *card after use. */
+int sbx_card_from_token(const struct sbx_app *app, const char *token, struct sbx_card *card);
 /* Finds a charge by id, pix txid or boleto barcode; with app->lock held. */
 struct sbx_charge *sbx_charge_find(struct sbx_app *app, const char *id);
 struct sbx_charge *sbx_charge_find_txid(struct sbx_app *app, const char *txid);

@@ -1,10 +1,13 @@
 /* tokens.c - POST /v1/tokens: card tokenization.
  *
  * The number is checked (Luhn, a known brand), the expiry must not have
- * passed and the CVV is 3 or 4 digits.  The card stays in memory under its
- * token (reusable, e.g. for one-click upsell); the answer carries only the
- * brand, BIN, last four digits and an HMAC fingerprint.  The CVV is
- * checked and forgotten. */
+ * passed and the CVV is 3 or 4 digits.  The token carries the number
+ * itself, encrypted (AES-256-GCM under a key derived from
+ * B4_ACQUIRER_SECRET), so the sandbox stores no card at all, a token stays
+ * valid across restarts and is accepted by every sandbox sharing the secret
+ * (multi-acquirer failover).  Tokens are reusable (one-click upsell).  The
+ * answer carries only the brand, BIN, last four digits and an HMAC
+ * fingerprint; the CVV is checked and forgotten. */
 #include "sandbox.h"
 #include "b4/crypto.h"
 #include "b4/log.h"
@@ -42,12 +45,11 @@ static bool prefix_in(long prefix, long low, long high)
 static const struct {
 	long low, high;
 } elo_bins[] = {
-	{401178, 401179}, {431274, 431274}, {438935, 438935}, {451416, 451416},
-	{457393, 457393}, {457631, 457632}, {504175, 504175}, {506699, 506778},
-	{509000, 509999}, {627780, 627780}, {636297, 636297}, {636368, 636368},
-	{650031, 650033}, {650035, 650051}, {650405, 650439}, {650485, 650538},
-	{650541, 650598}, {650700, 650718}, {650720, 650727}, {650901, 650920},
-	{651652, 651679}, {655000, 655019}, {655021, 655058},
+    {401178, 401179}, {431274, 431274}, {438935, 438935}, {451416, 451416}, {457393, 457393},
+    {457631, 457632}, {504175, 504175}, {506699, 506778}, {509000, 509999}, {627780, 627780},
+    {636297, 636297}, {636368, 636368}, {650031, 650033}, {650035, 650051}, {650405, 650439},
+    {650485, 650538}, {650541, 650598}, {650700, 650718}, {650720, 650727}, {650901, 650920},
+    {651652, 651679}, {655000, 655019}, {655021, 655058},
 };
 static const long hipercard_bins[] = {606282, 384100, 384140, 384160, 637095,
 				      637568, 637599, 637609, 637612};
@@ -118,12 +120,83 @@ static bool cvv_is_valid(const char *cvv)
 	return true;
 }
 
-const struct sbx_card *sbx_card_find(struct sbx_app *app, const char *token)
+#define TOKEN_PREFIX	 "tok_"
+#define TOKEN_PREFIX_LEN 4
+#define TOKEN_MAX	 64 /* checkout keeps tokens in VARCHAR(64) */
+#define TOKEN_AAD	 "b4-acquirer-sandbox card token"
+
+int sbx_tokens_init(struct sbx_app *app)
 {
-	for (const struct sbx_card *c = app->cards; c; c = c->next)
-		if (strcmp(c->token, token) == 0)
-			return c;
-	return NULL;
+	static const char label[] = "b4-acquirer-sandbox card token key";
+	unsigned char key[32];
+	char config[2 + 64 + 1];
+	int rc = -1;
+
+	if (b4_crypto_hmac_sha256(app->secret, strlen(app->secret), label, sizeof(label) - 1,
+				  key) == 0) {
+		memcpy(config, "s:", 2);
+		b4_crypto_hex_encode(key, sizeof(key), config + 2, sizeof(config) - 2);
+		rc = b4_crypto_keyring_init(&app->token_keys, config, NULL, NULL, 0);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(config, sizeof(config));
+	return rc;
+}
+
+/* Writes the token of a card number (12..19 digits): "tok_" and the
+ * AES-GCM field text of its length byte and 64-bit value.  Returns 0 or
+ * -1. */
+static int token_encode(const struct sbx_app *app, const char *digits, char out[TOKEN_MAX + 1])
+{
+	unsigned char packed[9];
+	uint64_t value = strtoull(digits, NULL, 10);
+	char *text = NULL;
+	int rc = -1;
+
+	packed[0] = (unsigned char)strlen(digits);
+	for (int i = 0; i < 8; i++)
+		packed[1 + i] = (unsigned char)(value >> (56 - 8 * i));
+	if (b4_crypto_encrypt_field(&app->token_keys, packed, sizeof(packed), TOKEN_AAD, &text) ==
+		0 &&
+	    TOKEN_PREFIX_LEN + strlen(text) <= TOKEN_MAX) {
+		snprintf(out, TOKEN_MAX + 1, TOKEN_PREFIX "%s", text);
+		rc = 0;
+	}
+	free(text);
+	OPENSSL_cleanse(packed, sizeof(packed));
+	return rc;
+}
+
+int sbx_card_from_token(const struct sbx_app *app, const char *token, struct sbx_card *card)
+{
+	char *plain = NULL;
+	size_t len = 0;
+	uint64_t value = 0;
+	int digits;
+	const char *brand;
+
+	memset(card, 0, sizeof(*card));
+	if (strncmp(token, TOKEN_PREFIX, TOKEN_PREFIX_LEN) != 0 ||
+	    b4_crypto_decrypt_field(&app->token_keys, token + TOKEN_PREFIX_LEN, TOKEN_AAD, &plain,
+				    &len) < 0)
+		return -1;
+	if (len != 9 || plain[0] < 12 || plain[0] > 19) {
+		b4_crypto_secret_free(plain, len);
+		return -1;
+	}
+	digits = plain[0];
+	for (int i = 0; i < 8; i++)
+		value = value << 8 | (unsigned char)plain[1 + i];
+	b4_crypto_secret_free(plain, len);
+	snprintf(card->number, sizeof(card->number), "%0*llu", digits, (unsigned long long)value);
+	brand = strlen(card->number) == (size_t)digits ? brand_of(card->number) : NULL;
+	if (!brand) {
+		OPENSSL_cleanse(card, sizeof(*card));
+		return -1;
+	}
+	snprintf(card->brand, sizeof(card->brand), "%s", brand);
+	memcpy(card->last4, card->number + digits - 4, 4);
+	return 0;
 }
 
 static void card_error(struct b4_req *req, const char *code, const char *param, const char *msg)
@@ -131,8 +204,8 @@ static void card_error(struct b4_req *req, const char *code, const char *param, 
 	b4_req_errorf(req, 422, "invalid_request_error", code, param, "%s", msg);
 }
 
-static const char *const token_fields[] = {"number", "holder_name", "exp_month", "exp_year",
-					   "cvv", NULL};
+static const char *const token_fields[] = {"number",   "holder_name", "exp_month",
+					   "exp_year", "cvv",	      NULL};
 
 void sbx_token_create(struct b4_req *req)
 {
@@ -143,7 +216,7 @@ void sbx_token_create(struct b4_req *req)
 	int64_t exp_month = 0, exp_year = 0;
 	struct b4_error err;
 	unsigned char mac[32];
-	struct sbx_card *card;
+	char digits[20], token[TOKEN_MAX + 1], fingerprint[65], bin[7] = "";
 	cJSON *out;
 
 	if (!sbx_authorized(req) || sbx_idem_begin(req, &slot) != SBX_IDEM_PROCEED)
@@ -162,62 +235,52 @@ void sbx_token_create(struct b4_req *req)
 		b4_req_send_error(req, &err);
 		goto out_release;
 	}
-	card = calloc(1, sizeof(*card));
-	if (!card) {
-		b4_req_errorf(req, 503, "api_error", "out_of_memory", NULL, "Out of memory.");
-		goto out_release;
-	}
-	if (!card_digits(number, card->number) || !luhn_is_valid(card->number)) {
+	if (!card_digits(number, digits) || !luhn_is_valid(digits)) {
 		card_error(req, "invalid_card_number", "number", "The card number is not valid.");
-		goto out_free_card;
+		goto out_wipe;
 	}
-	brand = brand_of(card->number);
+	brand = brand_of(digits);
 	if (!brand) {
-		card_error(req, "invalid_card_number", "number", "This card brand is not accepted.");
-		goto out_free_card;
+		card_error(req, "invalid_card_number", "number",
+			   "This card brand is not accepted.");
+		goto out_wipe;
 	}
 	if (exp_month < 1 || exp_month > 12) {
 		card_error(req, "invalid_expiry", "exp_month", "exp_month must be 1 to 12.");
-		goto out_free_card;
+		goto out_wipe;
 	}
 	if (exp_year < 0 || exp_year > 9999 || !expiry_is_future(exp_month, exp_year)) {
 		card_error(req, "invalid_expiry", "exp_year", "The card has expired.");
-		goto out_free_card;
+		goto out_wipe;
 	}
 	if (!cvv_is_valid(cvv)) {
 		card_error(req, "invalid_cvv", "cvv", "The CVV must be 3 or 4 digits.");
-		goto out_free_card;
+		goto out_wipe;
 	}
-	if (b4_crypto_token_hex(card->token + 4, 16) < 0 ||
-	    b4_crypto_hmac_sha256(app->secret, strlen(app->secret), card->number,
-				  strlen(card->number), mac) < 0) {
+	if (token_encode(app, digits, token) < 0 ||
+	    b4_crypto_hmac_sha256(app->secret, strlen(app->secret), digits, strlen(digits), mac) <
+		0) {
 		b4_req_errorf(req, 503, "api_error", "crypto_failure", NULL,
 			      "Could not create the token.");
-		goto out_free_card;
+		goto out_wipe;
 	}
-	memcpy(card->token, "tok_", 4);
-	b4_crypto_hex_encode(mac, sizeof(mac), card->fingerprint, sizeof(card->fingerprint));
-	snprintf(card->brand, sizeof(card->brand), "%s", brand);
-	memcpy(card->bin, card->number, 6);
-	memcpy(card->last4, card->number + strlen(card->number) - 4, 4);
+	b4_crypto_hex_encode(mac, sizeof(mac), fingerprint, sizeof(fingerprint));
+	memcpy(bin, digits, 6);
 
 	out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "token", card->token);
-	cJSON_AddStringToObject(out, "brand", card->brand);
-	cJSON_AddStringToObject(out, "bin", card->bin);
-	cJSON_AddStringToObject(out, "last4", card->last4);
-	cJSON_AddStringToObject(out, "fingerprint", card->fingerprint);
-	pthread_mutex_lock(&app->lock);
-	card->next = app->cards;
-	app->cards = card;
-	pthread_mutex_unlock(&app->lock);
-	b4_log_info("card tokenized", B4_LS("brand", brand), B4_LS("last4", card->last4));
+	cJSON_AddStringToObject(out, "token", token);
+	cJSON_AddStringToObject(out, "brand", brand);
+	cJSON_AddStringToObject(out, "bin", bin);
+	cJSON_AddStringToObject(out, "last4", digits + strlen(digits) - 4);
+	cJSON_AddStringToObject(out, "fingerprint", fingerprint);
+	b4_log_info("card tokenized", B4_LS("brand", brand),
+		    B4_LS("last4", digits + strlen(digits) - 4));
+	OPENSSL_cleanse(digits, sizeof(digits));
 	sbx_reply(req, slot, 201, out);
 	return;
 
-out_free_card:
-	OPENSSL_cleanse(card, sizeof(*card));
-	free(card);
+out_wipe:
+	OPENSSL_cleanse(digits, sizeof(digits));
 out_release:
 	sbx_idem_release(req, slot);
 }

@@ -27,10 +27,11 @@
 #include "b4/crypto.h"
 #include "b4/httpc.h"
 
-#define SECRET	   "sandbox-test-secret-0123456789abcdef-0123456789"
-#define AUTH	   "Authorization: Bearer " SECRET
-#define WAIT_MS	   15000
-#define MAX_CAUGHT 64
+#define SECRET	     "sandbox-test-secret-0123456789abcdef-0123456789"
+#define AUTH	     "Authorization: Bearer " SECRET
+#define OTHER_SECRET "another-sandbox-secret-0123456789abcdef-012345"
+#define WAIT_MS	     15000
+#define MAX_CAUGHT   64
 
 /* ---- a tiny HTTP receiver standing in for checkout's callback URL ---- */
 
@@ -46,7 +47,8 @@ static struct {
 	pthread_mutex_t lock;
 	struct caught items[MAX_CAUGHT];
 	int count;
-	int fail_next; /* answer 500 to this many more requests */
+	int fail_next;	      /* answer 500 to this many more callbacks ... */
+	char fail_charge[40]; /* ... about this charge */
 	volatile int stop;
 } rcv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -108,7 +110,7 @@ static void serve_one(int fd)
 		c->body = strndup(buf + head_len, len - head_len);
 		rcv.count++;
 	}
-	if (rcv.fail_next > 0) {
+	if (rcv.fail_next > 0 && strstr(buf + head_len, rcv.fail_charge)) {
 		rcv.fail_next--;
 		status = 500;
 	}
@@ -200,8 +202,8 @@ static int receiver_count(void)
 static struct h_proc sandbox;
 static char callback_url[128];
 
-static const char *const sandbox_env[] = {"B4_ACQUIRER_SECRET=" SECRET,
-					  "B4_SANDBOX_HANG_SECONDS=3", NULL};
+static const char *const sandbox_env[] = {"B4_ACQUIRER_SECRET=" SECRET, "B4_SANDBOX_HANG_SECONDS=3",
+					  NULL};
 
 static int group_setup(void **state)
 {
@@ -215,10 +217,15 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+	int status;
 	(void)state;
-	h_stop(&sandbox, SIGTERM, 10000);
+
+	/* a clean exit: under the sanitizers, no leak or error report */
+	status = h_stop(&sandbox, SIGTERM, 10000);
 	receiver_stop();
-	return 0;
+	if (status != 0)
+		fprintf(stderr, "b4-acquirer-sandbox exited with status %d\n", status);
+	return status == 0 ? 0 : -1;
 }
 
 static long long json_int(const struct h_resp *r, const char *name)
@@ -284,8 +291,8 @@ static const char *new_reference(void)
 	return ref;
 }
 
-static void card_charge(struct h_resp *r, const char *number, const char *reference,
-			int64_t amount, const char *key)
+static void card_charge(struct h_resp *r, const char *number, const char *reference, int64_t amount,
+			const char *key)
 {
 	char body[768];
 
@@ -304,7 +311,8 @@ static void async_charge(struct h_resp *r, const char *method, int64_t amount,
 	char body[768], expires[64] = "";
 
 	if (expires_in_seconds > 0)
-		snprintf(expires, sizeof(expires), ",\"expires_in_seconds\":%d", expires_in_seconds);
+		snprintf(expires, sizeof(expires), ",\"expires_in_seconds\":%d",
+			 expires_in_seconds);
 	snprintf(body, sizeof(body),
 		 "{\"reference\":\"%s\",\"amount_cents\":%lld,\"method\":\"%s\","
 		 "\"customer\":{\"name\":\"Ana Souza\",\"document\":\"52998224725\","
@@ -345,14 +353,14 @@ static void assert_callback(int i, const char *type, const char *charge_id, long
 static void test_every_route_needs_the_bearer(void **state)
 {
 	static const char *const routes[][2] = {
-		{"POST", "/v1/tokens"},
-		{"POST", "/v1/charges"},
-		{"GET", "/v1/charges"},
-		{"GET", "/v1/charges/0190"},
-		{"POST", "/v1/charges/0190/refunds"},
-		{"POST", "/control/pix/ABC/pay"},
-		{"POST", "/control/boleto/123/pay"},
-		{"POST", "/control/charges/0190/chargeback"},
+	    {"POST", "/v1/tokens"},
+	    {"POST", "/v1/charges"},
+	    {"GET", "/v1/charges"},
+	    {"GET", "/v1/charges/0190"},
+	    {"POST", "/v1/charges/0190/refunds"},
+	    {"POST", "/control/pix/ABC/pay"},
+	    {"POST", "/control/boleto/123/pay"},
+	    {"POST", "/control/charges/0190/chargeback"},
 	};
 	const char *wrong[] = {"Authorization: Bearer " SECRET "x", NULL};
 	const char *jwt_like[] = {"Authorization: Bearer not-the-secret", NULL};
@@ -377,9 +385,9 @@ static void test_tokens(void **state)
 	static const struct {
 		const char *number, *brand;
 	} cards[] = {
-		{"4111111111111111", "visa"},	   {"5555555555554444", "mastercard"},
-		{"378282246310005", "amex"},	   {"6362970000457013", "elo"},
-		{"6062825624254001", "hipercard"},
+	    {"4111111111111111", "visa"},      {"5555555555554444", "mastercard"},
+	    {"378282246310005", "amex"},       {"6362970000457013", "elo"},
+	    {"6062825624254001", "hipercard"},
 	};
 	struct h_resp r;
 	char fingerprint[80];
@@ -399,6 +407,7 @@ static void test_tokens(void **state)
 		assert_string_equal(h_json_str(&r, "last4"), cards[i].number + n - 4);
 		assert_int_equal(strlen(h_json_str(&r, "fingerprint")), 64);
 		assert_int_equal(strncmp(h_json_str(&r, "token"), "tok_", 4), 0);
+		assert_true(strlen(h_json_str(&r, "token")) <= 64);
 		assert_null(strstr(r.body, cards[i].number));
 		h_resp_free(&r);
 	}
@@ -424,27 +433,27 @@ static void test_invalid_cards_are_422(void **state)
 	static const struct {
 		const char *body, *code, *param;
 	} bad[] = {
-		{"{\"number\":\"4111111111111112\",\"holder_name\":\"A\",\"exp_month\":1,"
-		 "\"exp_year\":2099,\"cvv\":\"123\"}",
-		 "invalid_card_number", "number"},
-		{"{\"number\":\"4111-1111-1111\",\"holder_name\":\"A\",\"exp_month\":1,"
-		 "\"exp_year\":2099,\"cvv\":\"123\"}",
-		 "invalid_card_number", "number"},
-		{"{\"number\":\"41111111111111x1\",\"holder_name\":\"A\",\"exp_month\":1,"
-		 "\"exp_year\":2099,\"cvv\":\"123\"}",
-		 "invalid_card_number", "number"},
-		{"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":1,"
-		 "\"exp_year\":2020,\"cvv\":\"123\"}",
-		 "invalid_expiry", "exp_year"},
-		{"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":13,"
-		 "\"exp_year\":2099,\"cvv\":\"123\"}",
-		 "invalid_expiry", "exp_month"},
-		{"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":1,"
-		 "\"exp_year\":2099,\"cvv\":\"12\"}",
-		 "invalid_cvv", "cvv"},
-		{"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":1,"
-		 "\"exp_year\":2099,\"cvv\":\"12a\"}",
-		 "invalid_cvv", "cvv"},
+	    {"{\"number\":\"4111111111111112\",\"holder_name\":\"A\",\"exp_month\":1,"
+	     "\"exp_year\":2099,\"cvv\":\"123\"}",
+	     "invalid_card_number", "number"},
+	    {"{\"number\":\"4111-1111-1111\",\"holder_name\":\"A\",\"exp_month\":1,"
+	     "\"exp_year\":2099,\"cvv\":\"123\"}",
+	     "invalid_card_number", "number"},
+	    {"{\"number\":\"41111111111111x1\",\"holder_name\":\"A\",\"exp_month\":1,"
+	     "\"exp_year\":2099,\"cvv\":\"123\"}",
+	     "invalid_card_number", "number"},
+	    {"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":1,"
+	     "\"exp_year\":2020,\"cvv\":\"123\"}",
+	     "invalid_expiry", "exp_year"},
+	    {"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":13,"
+	     "\"exp_year\":2099,\"cvv\":\"123\"}",
+	     "invalid_expiry", "exp_month"},
+	    {"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":1,"
+	     "\"exp_year\":2099,\"cvv\":\"12\"}",
+	     "invalid_cvv", "cvv"},
+	    {"{\"number\":\"4111111111111111\",\"holder_name\":\"A\",\"exp_month\":1,"
+	     "\"exp_year\":2099,\"cvv\":\"12a\"}",
+	     "invalid_cvv", "cvv"},
 	};
 	struct h_resp r;
 	(void)state;
@@ -476,11 +485,11 @@ static void test_test_card_outcomes(void **state)
 		long status;
 		const char *charge_status, *decline_code;
 	} cards[] = {
-		{"4111111111111111", 201, "approved", NULL},
-		{"5555555555554444", 201, "approved", NULL},
-		{"4000000000000002", 201, "declined", "card_declined"},
-		{"4000000000009995", 201, "declined", "insufficient_funds"},
-		{"4000000000000119", 500, NULL, NULL},
+	    {"4111111111111111", 201, "approved", NULL},
+	    {"5555555555554444", 201, "approved", NULL},
+	    {"4000000000000002", 201, "declined", "card_declined"},
+	    {"4000000000009995", 201, "declined", "insufficient_funds"},
+	    {"4000000000000119", 500, NULL, NULL},
 	};
 	(void)state;
 
@@ -533,9 +542,9 @@ static void test_charge_get_and_list_by_reference(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 1);
 	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id")
-			->valuestring,
-		id);
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id")
+		->valuestring,
+	    id);
 	h_resp_free(&r);
 }
 
@@ -546,21 +555,24 @@ static void test_charge_input_is_checked(void **state)
 		long status;
 		const char *param;
 	} bad[] = {
-		{"{\"amount_cents\":100,\"method\":\"pix\"}", 400, "reference"},
-		{"{\"reference\":\"r\",\"amount_cents\":0,\"method\":\"pix\"}", 422, "amount_cents"},
-		{"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"cash\"}", 422, "method"},
-		{"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\"}", 400, "card_token"},
-		{"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\",\"card_token\":"
-		 "\"tok_nope\"}",
-		 422, "card_token"},
-		{"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"pix\",\"installments\":2}", 422,
-		 "installments"},
-		{"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"pix\",\"callback_url\":"
-		 "\"ftp://x\"}",
-		 422, "callback_url"},
-		{"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"pix\",\"customer\":"
-		 "{\"cpf\":\"1\"}}",
-		 400, "customer.cpf"},
+	    {"{\"amount_cents\":100,\"method\":\"pix\"}", 400, "reference"},
+	    {"{\"reference\":\"r\",\"amount_cents\":0,\"method\":\"pix\"}", 422, "amount_cents"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"cash\"}", 422, "method"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\"}", 400, "card_token"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\",\"card_token\":"
+	     "\"tok_nope\"}",
+	     422, "card_token"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"card\",\"card_token\":"
+	     "\"tok_v1.s.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+	     422, "card_token"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"pix\",\"installments\":2}",
+	     422, "installments"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"pix\",\"callback_url\":"
+	     "\"ftp://x\"}",
+	     422, "callback_url"},
+	    {"{\"reference\":\"r\",\"amount_cents\":100,\"method\":\"pix\",\"customer\":"
+	     "{\"cpf\":\"1\"}}",
+	     400, "customer.cpf"},
 	};
 	(void)state;
 
@@ -636,8 +648,7 @@ static void test_never_answers_card_is_one_approved_charge(void **state)
 {
 	char body[768], key[64], key_header[100], path[200], reference[64];
 	const char *headers[] = {AUTH, key_header, "Content-Type: application/json", NULL};
-	struct b4_httpc_request hreq = {.method = "POST", .headers = headers,
-					.timeout_ms = 1000};
+	struct b4_httpc_request hreq = {.method = "POST", .headers = headers, .timeout_ms = 1000};
 	struct b4_httpc_response resp;
 	struct h_resp r, retry;
 	(void)state;
@@ -663,10 +674,10 @@ static void test_never_answers_card_is_one_approved_charge(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 1);
 	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0),
-				    "status")
-			->valuestring,
-		"approved");
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0),
+				"status")
+		->valuestring,
+	    "approved");
 
 	/* the retry waits for the first answer and replays it */
 	post(&retry, &sandbox, "/v1/charges", body, key);
@@ -674,9 +685,9 @@ static void test_never_answers_card_is_one_approved_charge(void **state)
 	assert_string_equal(h_resp_header(&retry, "Idempotent-Replayed"), "true");
 	assert_string_equal(h_json_str(&retry, "status"), "approved");
 	assert_string_equal(
-		h_json_str(&retry, "id"),
-		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id")
-			->valuestring);
+	    h_json_str(&retry, "id"),
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id")
+		->valuestring);
 	h_resp_free(&r);
 	h_resp_free(&retry);
 
@@ -726,9 +737,8 @@ static void test_boleto_charge_has_a_valid_line(void **state)
 	(void)state;
 
 	async_charge(&r, "boleto", 45678, 0);
-	assert_int_equal(b4_br_boleto_parse_line(h_json_str(&r, "boleto.digitable_line"), &boleto,
-						 barcode),
-			 0);
+	assert_int_equal(
+	    b4_br_boleto_parse_line(h_json_str(&r, "boleto.digitable_line"), &boleto, barcode), 0);
 	assert_string_equal(barcode, h_json_str(&r, "boleto.barcode"));
 	assert_int_equal(b4_br_boleto_parse_barcode(barcode, &boleto), 0);
 	assert_int_equal(boleto.amount_cents, 45678);
@@ -736,9 +746,9 @@ static void test_boleto_charge_has_a_valid_line(void **state)
 	gmtime_r(&when, &tm);
 	strftime(due, sizeof(due), "%Y-%m-%d", &tm);
 	assert_string_equal(h_json_str(&r, "boleto.due_date"), due);
-	assert_int_equal(b4_br_boleto_factor_from_date(tm.tm_year + 1900, tm.tm_mon + 1,
-						       tm.tm_mday, &factor),
-			 0);
+	assert_int_equal(
+	    b4_br_boleto_factor_from_date(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &factor),
+	    0);
 	assert_int_equal(boleto.due_factor, factor);
 	h_resp_free(&r);
 }
@@ -908,6 +918,7 @@ static void test_failed_callback_is_retried(void **state)
 	snprintf(path, sizeof(path), "/control/pix/%s/pay", h_json_str(&charge, "pix.txid"));
 	pthread_mutex_lock(&rcv.lock);
 	rcv.fail_next = 2;
+	snprintf(rcv.fail_charge, sizeof(rcv.fail_charge), "%s", charge_id);
 	pthread_mutex_unlock(&rcv.lock);
 	post(&pay, &sandbox, path, NULL, NULL);
 	assert_int_equal(pay.status, 200);
@@ -947,10 +958,11 @@ static void test_unpaid_pix_expires(void **state)
 	h_resp_free(&charge);
 }
 
-static void test_fail_all_and_auto_pay(void **state)
+static void test_fail_all_failover_and_auto_pay(void **state)
 {
 	static const char *const fail_env[] = {"B4_ACQUIRER_SECRET=" SECRET,
 					       "B4_SANDBOX_FAIL_ALL=true", NULL};
+	static const char *const other_env[] = {"B4_ACQUIRER_SECRET=" OTHER_SECRET, NULL};
 	static const char *const auto_env[] = {"B4_ACQUIRER_SECRET=" SECRET,
 					       "B4_SANDBOX_AUTO_PAY_SECONDS=1", NULL};
 	struct h_proc p;
@@ -967,6 +979,23 @@ static void test_fail_all_and_auto_pay(void **state)
 	post(&r, &p, "/v1/charges", body, "fail-all-1");
 	assert_int_equal(r.status, 503);
 	h_resp_free(&r);
+	assert_int_equal(h_stop(&p, SIGTERM, 10000), 0);
+	/* checkout fails over: the next sandbox (same secret) takes that token */
+	post(&r, &sandbox, "/v1/charges", body, "fail-all-1");
+	assert_int_equal(r.status, 201);
+	assert_string_equal(h_json_str(&r, "status"), "approved");
+	assert_string_equal(h_json_str(&r, "card.last4"), "1111");
+	h_resp_free(&r);
+
+	/* a sandbox with another secret does not accept it */
+	assert_int_equal(h_start(&p, "b4-acquirer-sandbox", NULL, other_env), 0);
+	{
+		const char *headers[] = {"Authorization: Bearer " OTHER_SECRET, NULL};
+		assert_int_equal(h_http(&r, "POST", h_url(&p, "/v1/charges"), body, headers), 0);
+		assert_int_equal(r.status, 422);
+		assert_string_equal(h_json_str(&r, "error.code"), "invalid_card_token");
+		h_resp_free(&r);
+	}
 	assert_int_equal(h_stop(&p, SIGTERM, 10000), 0);
 
 	assert_int_equal(h_start(&p, "b4-acquirer-sandbox", NULL, auto_env), 0);
@@ -997,12 +1026,41 @@ static void test_short_secret_stops_startup(void **state)
 	assert_int_equal(WEXITSTATUS(rc), 2);
 }
 
+/* After the tests above: the sandbox's own metrics, valid for promtool. */
+static void test_metrics(void **state)
+{
+	struct h_resp r;
+	char path[2200], cmd[2400];
+	FILE *f;
+	(void)state;
+
+	assert_int_equal(h_http(&r, "GET", h_url(&sandbox, "/metrics"), NULL, NULL), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(
+	    strstr(r.body, "sandbox_charges_total{method=\"card\",status=\"approved\"}"));
+	assert_non_null(
+	    strstr(r.body, "sandbox_charges_total{method=\"card\",status=\"declined\"}"));
+	assert_non_null(
+	    strstr(r.body, "sandbox_charges_total{method=\"card\",status=\"error\"} 1"));
+	assert_non_null(strstr(r.body, "sandbox_charges_total{method=\"pix\",status=\"pending\"}"));
+	assert_non_null(strstr(r.body, "sandbox_callbacks_total{result=\"delivered\"}"));
+	assert_non_null(strstr(r.body, "sandbox_callbacks_total{result=\"failed\"} 2"));
+	snprintf(path, sizeof(path), "%s/metrics-sandbox.txt", h_var());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(r.body, 1, r.body_len, f);
+	fclose(f);
+	h_resp_free(&r);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' >&2", path);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Runs last: every card number used above stayed out of the logs. */
 static void test_logs_hold_no_card_number(void **state)
 {
 	static const char *const numbers[] = {
-		"4111111111111111", "4111 1111 1111 1111", "5555555555554444", "4000000000000002",
-		"4000000000009995", "4000000000000119",	   "4000000000003220", "378282246310005",
+	    "4111111111111111", "4111 1111 1111 1111", "5555555555554444", "4000000000000002",
+	    "4000000000009995", "4000000000000119",    "4000000000003220", "378282246310005",
 	};
 	(void)state;
 
@@ -1016,24 +1074,25 @@ static void test_logs_hold_no_card_number(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_route_needs_the_bearer),
-		cmocka_unit_test(test_tokens),
-		cmocka_unit_test(test_invalid_cards_are_422),
-		cmocka_unit_test(test_test_card_outcomes),
-		cmocka_unit_test(test_charge_get_and_list_by_reference),
-		cmocka_unit_test(test_charge_input_is_checked),
-		cmocka_unit_test(test_idempotent_replay),
-		cmocka_unit_test(test_never_answers_card_is_one_approved_charge),
-		cmocka_unit_test(test_pix_charge_has_a_valid_br_code),
-		cmocka_unit_test(test_boleto_charge_has_a_valid_line),
-		cmocka_unit_test(test_control_pix_pay_sends_a_signed_callback),
-		cmocka_unit_test(test_control_boleto_pay_and_chargeback),
-		cmocka_unit_test(test_refunds),
-		cmocka_unit_test(test_failed_callback_is_retried),
-		cmocka_unit_test(test_unpaid_pix_expires),
-		cmocka_unit_test(test_fail_all_and_auto_pay),
-		cmocka_unit_test(test_short_secret_stops_startup),
-		cmocka_unit_test(test_logs_hold_no_card_number),
+	    cmocka_unit_test(test_every_route_needs_the_bearer),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_invalid_cards_are_422),
+	    cmocka_unit_test(test_test_card_outcomes),
+	    cmocka_unit_test(test_charge_get_and_list_by_reference),
+	    cmocka_unit_test(test_charge_input_is_checked),
+	    cmocka_unit_test(test_idempotent_replay),
+	    cmocka_unit_test(test_never_answers_card_is_one_approved_charge),
+	    cmocka_unit_test(test_pix_charge_has_a_valid_br_code),
+	    cmocka_unit_test(test_boleto_charge_has_a_valid_line),
+	    cmocka_unit_test(test_control_pix_pay_sends_a_signed_callback),
+	    cmocka_unit_test(test_control_boleto_pay_and_chargeback),
+	    cmocka_unit_test(test_refunds),
+	    cmocka_unit_test(test_failed_callback_is_retried),
+	    cmocka_unit_test(test_unpaid_pix_expires),
+	    cmocka_unit_test(test_fail_all_failover_and_auto_pay),
+	    cmocka_unit_test(test_short_secret_stops_startup),
+	    cmocka_unit_test(test_metrics),
+	    cmocka_unit_test(test_logs_hold_no_card_number),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
