@@ -498,6 +498,21 @@ static void test_declined_card_refuses_order(void **state)
 	    sql_int("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'refused-payment:%s'", order), 1);
 	h_resp_free(&r);
 	free(token);
+
+	/* the only acquirer fails (5xx): 502, the order refused, nothing charged */
+	token = tokenize(&checkout, "4000000000000119");
+	snprintf(payment, sizeof(payment), "{\"method\":\"card\",\"card_token\":\"%s\"}", token);
+	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
+			      order_body("acquirer-down@example.com", 22, payment, NULL)),
+			 502);
+	assert_string_equal(h_json_str(&r, "error.code"), "acquirer_unavailable");
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM orders o JOIN charges c ON c.order_id = o.id"
+		    " WHERE o.id = '%s' AND o.status = 'refused' AND c.status = 'error'",
+		    h_json_str(&r, "error.order_id")),
+	    1);
+	h_resp_free(&r);
+	free(token);
 }
 
 static void test_pix_order_callback_and_replay(void **state)
