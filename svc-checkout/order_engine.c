@@ -206,19 +206,24 @@ struct tx1_arg {
 	enum tx1_failure failure;
 };
 
-static int insert_split(struct b4_db *db, const char *order_id, const char *party,
-			const char *user_id, int64_t amount_cents)
+/* Inserts a row keyed by a new UUIDv7: sql binds (id, order_id, a, b, cents). */
+static int insert_with_id(struct b4_db *db, const char *sql, const char *order_id, const char *a,
+			  const char *b, int64_t cents)
 {
 	char id[37];
 
 	if (b4_crypto_uuid7(id) < 0)
 		return -1;
-	return b4_db_exec(db,
-			  "INSERT INTO splits (id, order_id, party, user_id, amount_cents)"
-			  " VALUES (?, ?, ?, ?, ?)",
-			  "ssssi", id, order_id, party, user_id, amount_cents) < 0
-		   ? -1
-		   : 0;
+	return b4_db_exec(db, sql, "ssssi", id, order_id, a, b, cents) < 0 ? -1 : 0;
+}
+
+static int insert_split(struct b4_db *db, const char *order_id, const char *party,
+			const char *user_id, int64_t amount_cents)
+{
+	return insert_with_id(db,
+			      "INSERT INTO splits (id, order_id, party, user_id, amount_cents)"
+			      " VALUES (?, ?, ?, ?, ?)",
+			      order_id, party, user_id, amount_cents);
 }
 
 /* Splits the total: platform -> affiliate -> co-producers -> producer. */
@@ -320,16 +325,10 @@ out_free:
 static int insert_item(struct b4_db *db, const char *order_id, const char *offer_id,
 		       const char *type, int64_t price)
 {
-	char id[37];
-
-	if (b4_crypto_uuid7(id) < 0)
-		return -1;
-	return b4_db_exec(db,
-			  "INSERT INTO order_items (id, order_id, offer_id, type, price_cents)"
-			  " VALUES (?, ?, ?, ?, ?)",
-			  "ssssi", id, order_id, offer_id, type, price) < 0
-		   ? -1
-		   : 0;
+	return insert_with_id(db,
+			      "INSERT INTO order_items (id, order_id, offer_id, type, price_cents)"
+			      " VALUES (?, ?, ?, ?, ?)",
+			      order_id, offer_id, type, price);
 }
 
 static int tx1_body(struct b4_db *db, void *varg)
