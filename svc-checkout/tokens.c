@@ -45,6 +45,7 @@ void checkout_card_token_create(struct b4_req *req)
 	const cJSON *body = checkout_json_body(req);
 	const struct checkout_acquirer *order[CHECKOUT_MAX_ACQUIRERS];
 	const char *number = NULL, *holder = NULL, *cvv = NULL;
+	char digits[24] = "";
 	int64_t exp_month = 0, exp_year = 0;
 	struct b4_error err;
 	cJSON *fwd, *token = NULL, *out;
@@ -56,7 +57,7 @@ void checkout_card_token_create(struct b4_req *req)
 	if (!body)
 		return;
 	if (b4_json_reject_unknown(body, allowed, NULL, &err) < 0 ||
-	    b4_json_get_str(body, "number", B4_JSON_REQUIRED, 12, 19, &number, &err) < 0 ||
+	    b4_json_get_str(body, "number", B4_JSON_REQUIRED, 12, 23, &number, &err) < 0 ||
 	    b4_json_get_str(body, "holder_name", B4_JSON_REQUIRED, 2, 100, &holder, &err) < 0 ||
 	    b4_json_get_int(body, "exp_month", B4_JSON_REQUIRED, 1, 12, &exp_month, &err) < 0 ||
 	    b4_json_get_int(body, "exp_year", B4_JSON_REQUIRED, 2000, 2100, &exp_year, &err) < 0 ||
@@ -64,7 +65,17 @@ void checkout_card_token_create(struct b4_req *req)
 		b4_req_send_error(req, &err);
 		return;
 	}
-	if (!digits_only(number, 12, 19)) {
+	/* "4111 1111 1111 1111" as typed: spaces and dashes dropped */
+	for (size_t i = 0, n = 0; n < sizeof(digits) - 1; i++) {
+		if (number[i] == ' ' || number[i] == '-')
+			continue;
+		digits[n++] = number[i];
+		digits[n] = '\0';
+		if (!number[i])
+			break;
+	}
+	if (!digits_only(digits, 12, 19)) {
+		OPENSSL_cleanse(digits, sizeof(digits));
 		b4_req_errorf(req, 422, "card_error", "invalid_card_number", "number",
 			      "the card number is not valid");
 		return;
@@ -79,7 +90,8 @@ void checkout_card_token_create(struct b4_req *req)
 		return;
 	}
 	fwd = cJSON_CreateObject();
-	cJSON_AddStringToObject(fwd, "number", number);
+	cJSON_AddStringToObject(fwd, "number", digits);
+	OPENSSL_cleanse(digits, sizeof(digits));
 	cJSON_AddStringToObject(fwd, "holder_name", holder);
 	cJSON_AddNumberToObject(fwd, "exp_month", (double)exp_month);
 	cJSON_AddNumberToObject(fwd, "exp_year", (double)exp_year);

@@ -867,7 +867,7 @@ static void test_failover_to_next_acquirer(void **state)
 	assert_int_equal(h_sql(db, "UPDATE settings SET value = '[\"down\",\"sandbox\"]'"
 				   " WHERE name = 'acquirer_priority'"),
 			 0);
-	token = tokenize(&multi, "4111111111111111");
+	token = tokenize(&multi, "4111 1111 1111 1111"); /* as typed */
 	snprintf(payment, sizeof(payment), "{\"method\":\"card\",\"card_token\":\"%s\"}", token);
 	assert_int_equal(post(&r, &multi, "/v1/orders", new_key(),
 			      order_body("failover@example.com", 71, payment, NULL)),
