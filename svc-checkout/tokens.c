@@ -66,11 +66,11 @@ void checkout_card_token_create(struct b4_req *req)
 		return;
 	}
 	/* "4111 1111 1111 1111" as typed: spaces and dashes dropped */
-	for (size_t i = 0, n = 0; n < sizeof(digits) - 1; i++) {
+	for (size_t i = 0, len = 0; len < sizeof(digits) - 1; i++) {
 		if (number[i] == ' ' || number[i] == '-')
 			continue;
-		digits[n++] = number[i];
-		digits[n] = '\0';
+		digits[len++] = number[i];
+		digits[len] = '\0';
 		if (!number[i])
 			break;
 	}
