@@ -67,6 +67,7 @@ struct checkout_offer {
  * product is active and not blocked.  Returns 1 found, 0 not found, -1 on a
  * database error. */
 int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out);
+/* Does the offer accept payment method ("card", "pix", "boleto")? */
 bool checkout_offer_allows(const struct checkout_offer *offer, const char *method);
 /* Evaluates coupon `code` for the offer at amount_cents.  method and
  * customer_id may be NULL (not known yet).  Returns 1 valid (discount and
@@ -89,6 +90,7 @@ enum checkout_acq_outcome {
 	CHECKOUT_ACQ_UNAVAILABLE, /* nothing happened there: try another one */
 	CHECKOUT_ACQ_UNKNOWN,	  /* timed out and could not be reconciled */
 };
+/* The configured acquirer called name, or NULL. */
 const struct checkout_acquirer *checkout_acquirer_find(const struct checkout_app *app,
 						       const char *name);
 /* Acquirer names in the settings row acquirer_priority order, restricted to
@@ -118,6 +120,10 @@ int checkout_enqueue_event(struct b4_db *db, const char *event, const char *orde
 /* Moves a waiting order to paid with its jobs and metrics (in the caller's
  * transaction).  Returns 1 moved, 0 not waiting, -1 DB error. */
 int checkout_order_mark_paid(struct b4_db *db, const char *order_id);
+/* The operators' metrics, labelled by payment_method:
+ * api_checkouts_started_total (valid orders submitted),
+ * api_checkouts_succeeded_total and api_checkout_value_total (cents) when
+ * an order is paid.  Init once before the server starts. */
 void checkout_metrics_init(void);
 void checkout_metric_started(const char *method);
 void checkout_metric_succeeded(const char *method, int64_t total_cents);

@@ -69,5 +69,12 @@ void checkout_order_run(struct checkout_order *o);
 /* Reads the Idempotency-Key header into o and hashes body; answers 400 and
  * returns -1 when missing or malformed. */
 int checkout_idem_prepare(struct checkout_order *o, const char *scope, const cJSON *body);
+/* Prices the order on the server (never from client totals): items, the
+ * coupon discount already in o, installments at B4_MONTHLY_RATE_BP.
+ * Returns 0, or -1 when the amounts do not work out. */
+int checkout_order_price(struct checkout_order *o);
+/* Checks token against order :id (SHA-256, constant-time compare) and
+ * copies the id into order_id.  Returns 0, or 1 after answering 400/404. */
+int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
 
 #endif

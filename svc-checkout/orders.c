@@ -73,8 +73,6 @@ static int resolve_affiliate(struct checkout_order *o, const char *ref,
 	return 0;
 }
 
-/* Prices the order on the server: items, coupon, installments. */
-int checkout_order_price(struct checkout_order *o);
 int checkout_order_price(struct checkout_order *o)
 {
 	struct b4_installment plan;
@@ -374,9 +372,6 @@ out_db_error:
 	b4_req_db_error(req);
 }
 
-/* Loads order :id when ?access_token= (or the body's) matches.  Returns 1
- * (answered 4xx when not), 0 ok. */
-int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
 int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37])
 {
 	const char *id = b4_req_param(req, "id");

@@ -10,8 +10,6 @@
 #include <string.h>
 
 void checkout_order_upsell(struct b4_req *req);
-int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
-int checkout_order_price(struct checkout_order *o);
 
 void checkout_order_upsell(struct b4_req *req)
 {
