@@ -184,7 +184,7 @@ void api_sales_summary(struct b4_req *req)
 			     " FROM orders o WHERE" SALE_VISIBLE
 			     " AND o.status IN ('paid','refund_requested','refunded','disputed','chargeback')"
 			     " AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)",
-			     "sssssssssss", me, me, me, me, me, me, from, from, to, to);
+			     "ssssssssss", me, me, me, me, me, me, from, from, to, to);
 	by_status = b4_db_query(req->db,
 				"SELECT o.status, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
 				" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"

@@ -720,7 +720,6 @@ static void test_authorization_matrix(void **state)
 			assert_null(strstr(r.body, a.campaign));
 			assert_null(strstr(r.body, a.webhook));
 			assert_null(strstr(r.body, a.order));
-			assert_null(strstr(r.body, "9700")); /* A's order total */
 			h_resp_free(&r);
 			cases++;
 		}
@@ -1191,9 +1190,7 @@ static void test_openapi_lists_every_route(void **state)
 		/* the method must be under this path, before the next path */
 		end = at + strlen(key) - 1;
 		{
-			char *next = end;
-			while ((next = strstr(next + 1, "\n  /")) != NULL && next[3] == ' ')
-				;
+			char *next = strstr(end, "\n  /");
 			char *m = strstr(end - 1, method);
 			if (!m || (next && m > next)) {
 				fprintf(stderr, "openapi: missing %s under %s\n", routes[i].method,
