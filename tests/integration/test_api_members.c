@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -23,6 +24,18 @@ static struct h_proc api;
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Everything the helpers allocate lives until the group ends. */
+static void *kept[8192];
+static size_t nkept;
+
+static void *keep(void *p)
+{
+	assert_non_null(p);
+	assert_true(nkept < sizeof(kept) / sizeof(kept[0]));
+	kept[nkept++] = p;
+	return p;
+}
+
 /* Secrets seen during the run (passwords, tokens, webhook secrets); none
  * may appear in any log. */
 static char *secrets[256];
@@ -31,7 +44,7 @@ static size_t nsecrets;
 static void remember_secret(const char *s)
 {
 	if (nsecrets < sizeof(secrets) / sizeof(secrets[0]))
-		secrets[nsecrets++] = strdup(s);
+		secrets[nsecrets++] = keep(strdup(s));
 }
 
 static char *vfmt(const char *fmt, va_list ap)
@@ -52,7 +65,7 @@ static char *fmt(const char *f, ...)
 	va_start(ap, f);
 	s = vfmt(f, ap);
 	va_end(ap);
-	return s;
+	return keep(s);
 }
 
 /* One request to b4-api as token (NULL: none). */
@@ -97,7 +110,7 @@ static char *field(const struct h_resp *r, const char *path)
 	if (!v)
 		fprintf(stderr, "no %s in %s\n", path, r->body ? r->body : "");
 	assert_non_null(v);
-	return strdup(v);
+	return keep(strdup(v));
 }
 
 struct member {
@@ -122,7 +135,6 @@ static void member_new(struct member *m, const char *name)
 	remember_secret(m->password);
 	remember_secret(m->token);
 	h_resp_free(&r);
-	free(body);
 }
 
 /* POSTs (or another method) and returns the new object's id. */
@@ -219,6 +231,9 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	h_stop(&api, SIGTERM, 10000);
+	for (size_t i = 0; i < nkept; i++)
+		free(kept[i]);
+	nkept = 0;
 	return 0;
 }
 
@@ -246,26 +261,20 @@ static void estate_build(struct estate *e, const char *name)
 	path = fmt("/v1/products/%s/offers", e->product);
 	e->offer = create("POST", path, e->m.token, "{\"name\":\"Main\",\"price_cents\":9700}");
 	e->offer2 = create("POST", path, e->m.token, "{\"name\":\"Bump\",\"price_cents\":1900}");
-	free(path);
 	path = fmt("/v1/products/%s/coupons", e->product);
 	e->coupon = create("POST", path, e->m.token, "{\"code\":\"TEN\",\"percent_bps\":1000}");
-	free(path);
 	path = fmt("/v1/products/%s/coproducers", e->product);
 	body = fmt("{\"email\":\"%s\",\"share_bps\":1000}", e->helper.email);
 	e->coproducer = create("POST", path, e->m.token, body);
-	free(path);
-	free(body);
 	body = fmt("{\"name\":\"Launch\",\"product_id\":\"%s\",\"utm_source\":\"ig\"}", e->product);
 	e->campaign = create("POST", "/v1/campaigns", e->m.token, body);
-	free(body);
 	e->webhook = create("POST", "/v1/webhooks", e->m.token,
 			    "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"refund\"]}");
 	path = fmt("/v1/products/%s/affiliations", e->open_product);
 	e->affiliation = create("POST", path, e->helper.token, NULL);
-	free(path);
 	/* what checkout and the workers would have written */
-	e->order = malloc(37);
-	e->delivery = malloc(37);
+	e->order = keep(malloc(37));
+	e->delivery = keep(malloc(37));
 	customer = malloc(37);
 	b4_crypto_uuid7(e->order);
 	b4_crypto_uuid7(e->delivery);
@@ -284,7 +293,6 @@ static void estate_build(struct estate *e, const char *name)
 		  customer, customer, e->order, customer, e->offer, e->product, e->m.id, e->order,
 		  e->order, e->m.id, e->order, e->helper.id, e->delivery, e->webhook);
 	assert_int_equal(h_sql(db_name, sql), 0);
-	free(sql);
 	free(customer);
 	(void)r;
 }
@@ -328,7 +336,7 @@ static char *route_path(const struct route *rt, const struct estate *e)
 		used += (size_t)snprintf(out + used, sizeof(out) - used, "/%s", value);
 		snprintf(prev, sizeof(prev), "%s", seg);
 	}
-	return strdup(out);
+	return keep(strdup(out));
 }
 
 /* A body that would be accepted from the owner, so only ownership decides. */
@@ -388,7 +396,6 @@ static void test_producer_full_path(void **state)
 	assert_string_equal(h_json_str(&r, "user.id"), producer.id);
 	assert_non_null(h_json_str(&r, "expires_at"));
 	h_resp_free(&r);
-	free(body);
 	expect(&r, 200, "GET", "/v1/me", token, NULL);
 	assert_string_equal(h_json_str(&r, "email"), producer.email);
 	assert_null(strstr(r.body, "password"));
@@ -407,7 +414,6 @@ static void test_producer_full_path(void **state)
 	bump1 = create("POST", path, token, "{\"name\":\"Ebook\",\"price_cents\":4700}");
 	bump2 = create("POST", path, token, "{\"name\":\"Mentoria\",\"price_cents\":9700}");
 	upsell = create("POST", path, token, "{\"name\":\"Upsell\",\"price_cents\":19700}");
-	free(path);
 
 	path = fmt("/v1/offers/%s/bumps", offer);
 	body = fmt("{\"offer_ids\":[\"%s\",\"%s\"]}", bump1, bump2);
@@ -415,15 +421,11 @@ static void test_producer_full_path(void **state)
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "bumps")), 2);
 	h_resp_free(&r);
 	assert_int_equal(h_sql_int(db_name, fmt("SELECT COUNT(*) FROM offer_bumps WHERE offer_id = '%s'", offer)), 2);
-	free(path);
-	free(body);
 	path = fmt("/v1/offers/%s/upsell", offer);
 	body = fmt("{\"offer_id\":\"%s\",\"one_click\":true}", upsell);
 	expect(&r, 200, "PUT", path, token, body);
 	assert_string_equal(h_json_str(&r, "upsell.offer_id"), upsell);
 	h_resp_free(&r);
-	free(path);
-	free(body);
 
 	path = fmt("/v1/products/%s/coupons", product);
 	expect(&r, 201, "POST", path, token,
@@ -436,7 +438,6 @@ static void test_producer_full_path(void **state)
 	expect(&r, 409, "POST", path, token, "{\"code\":\"BEMVINDO10\",\"amount_cents\":500}");
 	assert_string_equal(h_json_str(&r, "error.param"), "code");
 	h_resp_free(&r);
-	free(path);
 
 	/* open the affiliate program */
 	path = fmt("/v1/products/%s", product);
@@ -446,7 +447,6 @@ static void test_producer_full_path(void **state)
 	assert_string_equal(h_json_str(&r, "affiliate_program.attribution"), "first_click");
 	assert_string_equal(h_json_str(&r, "description"), "Do zero");
 	h_resp_free(&r);
-	free(path);
 
 	/* an affiliate finds it and asks to promote it */
 	member_new(&affiliate, "affiliate");
@@ -463,7 +463,6 @@ static void test_producer_full_path(void **state)
 	/* the producer cannot affiliate to their own product */
 	expect(&r, 422, "POST", path, token, NULL);
 	h_resp_free(&r);
-	free(path);
 	jobs = h_sql_int(db_name, fmt("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event' AND"
 				      " dedup_key = 'affiliation-requested:%s:pending' AND"
 				      " JSON_VALUE(payload, '$.owner_id') = '%s'",
@@ -480,7 +479,6 @@ static void test_producer_full_path(void **state)
 	h_resp_free(&r);
 	expect(&r, 409, "POST", path, token, NULL);
 	h_resp_free(&r);
-	free(path);
 	jobs = h_sql_int(db_name, fmt("SELECT COUNT(*) FROM jobs WHERE dedup_key ="
 				      " 'approved-affiliate:%s:approved' AND"
 				      " JSON_VALUE(payload, '$.event') = 'approved-affiliate'",
@@ -505,8 +503,6 @@ static void test_producer_full_path(void **state)
 	expect(&r, 201, "POST", "/v1/campaigns", affiliate.token, body);
 	assert_string_equal(h_json_str(&r, "utm_campaign"), "black-friday");
 	h_resp_free(&r);
-	free(body);
-	free(token);
 }
 
 static void test_coproducer_shares_keep_owner_30_percent(void **state)
@@ -524,26 +520,21 @@ static void test_coproducer_shares_keep_owner_30_percent(void **state)
 	body = fmt("{\"email\":\"%s\",\"share_bps\":6000}", c1.email);
 	expect(&r, 201, "POST", path, owner.token, body);
 	h_resp_free(&r);
-	free(body);
 	body = fmt("{\"email\":\"%s\",\"share_bps\":1001}", c2.email);
 	expect(&r, 422, "POST", path, owner.token, body);
 	assert_string_equal(h_json_str(&r, "error.param"), "share_bps");
 	h_resp_free(&r);
-	free(body);
 	body = fmt("{\"email\":\"%s\",\"share_bps\":1000,\"ends_at\":\"2099-01-01T00:00:00Z\"}",
 		   c2.email);
 	expect(&r, 201, "POST", path, owner.token, body);
 	h_resp_free(&r);
-	free(body);
 	/* the owner cannot be their own co-producer */
 	body = fmt("{\"email\":\"%s\",\"share_bps\":1}", owner.email);
 	expect(&r, 422, "POST", path, owner.token, body);
 	h_resp_free(&r);
-	free(body);
 	assert_int_equal(h_sql_int(db_name, fmt("SELECT SUM(share_bps) FROM coproducers WHERE"
 						" product_id = '%s'", product)),
 			 7000);
-	free(path);
 }
 
 static void test_login_rules(void **state)
@@ -556,7 +547,6 @@ static void test_login_rules(void **state)
 	member_new(&m, "login");
 	body = fmt("{\"email\":\"%s\",\"password\":\"not-the-password\"}", m.email);
 	expect(&wrong, 401, "POST", "/v1/auth/login", NULL, body);
-	free(body);
 	expect(&unknown, 401, "POST", "/v1/auth/login", NULL,
 	       "{\"email\":\"nobody-here@example.com\",\"password\":\"not-the-password\"}");
 	/* a wrong password and an unknown email look the same */
@@ -583,7 +573,6 @@ static void test_login_rules(void **state)
 	h_resp_free(&r);
 	expect(&r, 401, "GET", "/v1/me", m.token, NULL);
 	h_resp_free(&r);
-	free(body);
 }
 
 static void test_login_rate_limit_spans_replicas(void **state)
@@ -617,15 +606,53 @@ static void test_login_rate_limit_spans_replicas(void **state)
 	assert_non_null(retry);
 	assert_true(atoi(retry) >= 1);
 	h_resp_free(&r);
-	free(body);
 	/* even the right password waits out the window */
 	body = fmt("{\"email\":\"%s\",\"password\":\"%s\"}", m.email, m.password);
 	call_on(&a, &r, "POST", "/v1/auth/login", NULL, body);
 	assert_int_equal(r.status, 429);
 	h_resp_free(&r);
-	free(body);
 	h_stop(&a, SIGTERM, 10000);
 	h_stop(&b, SIGTERM, 10000);
+}
+
+static void test_login_limit_per_client_address(void **state)
+{
+	const char *env[] = {"B4_LOGIN_MAX_PER_IP=2", "B4_TRUST_PROXY=true", NULL};
+	const char *from_a[] = {"Content-Type: application/json", "X-Forwarded-For: 203.0.113.7",
+				NULL};
+	const char *from_b[] = {"Content-Type: application/json",
+				"X-Forwarded-For: 203.0.113.7, 198.51.100.9", NULL};
+	const char *body = "{\"email\":\"who@example.com\",\"password\":\"guess-guess\"}";
+	struct h_proc p;
+	struct h_resp r;
+	(void)state;
+
+	assert_int_equal(h_start(&p, "b4-api", db_name, env), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(h_http(&r, "POST", h_url(&p, "/v1/auth/login"), body, from_a), 0);
+		assert_int_equal(r.status, 401);
+		h_resp_free(&r);
+	}
+	assert_int_equal(h_http(&r, "POST", h_url(&p, "/v1/auth/login"), body, from_a), 0);
+	assert_int_equal(r.status, 429);
+	assert_non_null(h_resp_header(&r, "Retry-After"));
+	h_resp_free(&r);
+	/* behind the proxy the last X-Forwarded-For entry is the client */
+	assert_int_equal(h_http(&r, "POST", h_url(&p, "/v1/auth/login"), body, from_b), 0);
+	assert_int_equal(r.status, 401);
+	h_resp_free(&r);
+	h_stop(&p, SIGTERM, 10000);
+}
+
+static void test_startup_needs_field_keys(void **state)
+{
+	char cmd[2400];
+	(void)state;
+
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 5 env -u B4_FIELD_KEYS B4_JWT_SECRET=%s B4_PORT=0 '%s/bin/b4-api' >/dev/null 2>&1",
+		 H_JWT_SECRET, h_build());
+	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
 }
 
 /* Signs a token with the harness key but the given audience, expiry. */
@@ -680,7 +707,6 @@ static void test_authorization_matrix(void **state)
 		const char *body = valid_body(rt, &b);
 
 		if (rt->public_route) {
-			free(path);
 			continue;
 		}
 		/* no token, and every kind of bad token: 401 */
@@ -723,13 +749,12 @@ static void test_authorization_matrix(void **state)
 			h_resp_free(&r);
 			cases++;
 		}
-		free(path);
 	}
 	after = db_snapshot();
 	assert_string_equal(before, after);
 	fprintf(stderr, "authorization matrix: %zu routes, %d cases (%d cross-member)\n", nroutes,
 		cases, idor);
-	for (int k = 0; k < 5; k++)
+	for (int k = 0; k < 3; k++)
 		free(bad[k]);
 	free(good);
 	free(before);
@@ -984,8 +1009,8 @@ static void test_webhook_secret_once_and_url_policy(void **state)
 	remember_secret(secret);
 	assert_int_equal(strlen(secret), 64);
 	h_resp_free(&r);
-	stored = h_sql_value(db_name, fmt("SELECT secret_enc FROM webhook_endpoints WHERE id = '%s'",
-					  id));
+	stored = keep(h_sql_value(db_name, fmt("SELECT secret_enc FROM webhook_endpoints WHERE id = '%s'",
+					  id)));
 	assert_non_null(stored);
 	assert_null(strstr(stored, secret));
 	path = fmt("/v1/webhooks/%s", id);
@@ -1003,7 +1028,6 @@ static void test_webhook_secret_once_and_url_policy(void **state)
 	h_resp_free(&r);
 	expect(&r, 404, "GET", path, m.token, NULL);
 	h_resp_free(&r);
-	free(path);
 
 	/* production: loopback, private ranges and plain http are refused */
 	assert_int_equal(h_start(&prod, "b4-api", db_name, prod_env), 0);
@@ -1064,7 +1088,6 @@ static void test_sales_each_party_sees_its_part(void **state)
 	expect(&r, 200, "GET", "/v1/balance", e.helper.token, NULL);
 	assert_int_equal(cJSON_GetObjectItem(r.json, "waiting_cents")->valueint, 873);
 	h_resp_free(&r);
-	free(path);
 
 	/* only the producer may ask for a refund, once, of a paid sale */
 	path = fmt("/v1/sales/%s/refund", e.order);
@@ -1078,21 +1101,17 @@ static void test_sales_each_party_sees_its_part(void **state)
 		  " WHERE j.type = 'refund.requested' AND JSON_VALUE(j.payload, '$.order_id') = o.id))"
 		  " FROM orders o JOIN refunds f ON f.order_id = o.id WHERE o.id = '%s'",
 		  e.order);
-	assert_string_equal(h_sql_value(db_name, sql), "refund_requested/1/1");
-	free(sql);
-	free(path);
+	assert_string_equal(keep(h_sql_value(db_name, sql)), "refund_requested/1/1");
 
 	/* delivery log and resend */
 	path = fmt("/v1/webhooks/%s/deliveries", e.webhook);
 	expect(&r, 200, "GET", path, e.m.token, NULL);
 	assert_non_null(strstr(r.body, e.delivery));
 	h_resp_free(&r);
-	free(path);
 	path = fmt("/v1/webhooks/%s/deliveries/%s/resend", e.webhook, e.delivery);
 	expect(&r, 202, "POST", path, e.m.token, NULL);
 	assert_string_equal(h_json_str(&r, "status"), "pending");
 	h_resp_free(&r);
-	free(path);
 }
 
 static void test_keyset_pagination(void **state)
@@ -1119,7 +1138,6 @@ static void test_keyset_pagination(void **state)
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 1);
 	assert_non_null(strstr(r.body, ids[0]));
 	h_resp_free(&r);
-	free(path);
 }
 
 static void test_passwords_are_argon2id_and_logs_are_clean(void **state)
@@ -1211,6 +1229,8 @@ int main(void)
 		cmocka_unit_test(test_coproducer_shares_keep_owner_30_percent),
 		cmocka_unit_test(test_login_rules),
 		cmocka_unit_test(test_login_rate_limit_spans_replicas),
+		cmocka_unit_test(test_login_limit_per_client_address),
+		cmocka_unit_test(test_startup_needs_field_keys),
 		cmocka_unit_test(test_authorization_matrix),
 		cmocka_unit_test(test_bad_input_changes_nothing),
 		cmocka_unit_test(test_webhook_secret_once_and_url_policy),
