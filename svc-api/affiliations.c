@@ -8,13 +8,30 @@
 
 #define REF_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
+static cJSON *marketplace_json(const struct b4_db_result *res, size_t i)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "id", b4_db_str(res, i, 0));
+	cJSON_AddStringToObject(p, "name", b4_db_str(res, i, 1));
+	api_add_str_or_null(p, "description", res, i, 2);
+	cJSON_AddStringToObject(p, "type", b4_db_str(res, i, 3));
+	cJSON_AddStringToObject(p, "producer_name", b4_db_str(res, i, 4));
+	cJSON_AddNumberToObject(p, "commission_bps", (double)b4_db_i64(res, i, 5));
+	cJSON_AddNumberToObject(p, "cookie_days", (double)b4_db_i64(res, i, 6));
+	cJSON_AddStringToObject(p, "attribution", b4_db_str(res, i, 7));
+	if (b4_db_is_null(res, i, 8))
+		cJSON_AddNullToObject(p, "min_price_cents");
+	else
+		cJSON_AddNumberToObject(p, "min_price_cents", (double)b4_db_i64(res, i, 8));
+	return p;
+}
+
 void api_marketplace(struct b4_req *req)
 {
 	const char *after = NULL;
 	struct b4_db_result *res;
 	int limit;
-	cJSON *data;
-	size_t n;
 
 	if (b4_req_page(req, &limit, &after) < 0)
 		return;
@@ -26,30 +43,7 @@ void api_marketplace(struct b4_req *req)
 			  " WHERE p.status = 'active' AND p.affiliate_enabled = 1 AND p.blocked = 0"
 			  " AND (? IS NULL OR p.id < ?) ORDER BY p.id DESC LIMIT ?",
 			  "ssI", after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++) {
-		cJSON *p = cJSON_CreateObject();
-		cJSON_AddStringToObject(p, "id", b4_db_str(res, i, 0));
-		cJSON_AddStringToObject(p, "name", b4_db_str(res, i, 1));
-		api_add_str_or_null(p, "description", res, i, 2);
-		cJSON_AddStringToObject(p, "type", b4_db_str(res, i, 3));
-		cJSON_AddStringToObject(p, "producer_name", b4_db_str(res, i, 4));
-		cJSON_AddNumberToObject(p, "commission_bps", (double)b4_db_i64(res, i, 5));
-		cJSON_AddNumberToObject(p, "cookie_days", (double)b4_db_i64(res, i, 6));
-		cJSON_AddStringToObject(p, "attribution", b4_db_str(res, i, 7));
-		if (b4_db_is_null(res, i, 8))
-			cJSON_AddNullToObject(p, "min_price_cents");
-		else
-			cJSON_AddNumberToObject(p, "min_price_cents", (double)b4_db_i64(res, i, 8));
-		cJSON_AddItemToArray(data, p);
-	}
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, marketplace_json);
 }
 
 #define AFFILIATION_SELECT                                                                        \
@@ -178,13 +172,7 @@ void api_affiliation_request(struct b4_req *req)
 		return;
 	}
 	res = b4_db_query(req->db, AFFILIATION_SELECT " WHERE a.id = ?", "s", id);
-	if (!res || b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_db_error(req);
-		return;
-	}
-	b4_req_send_json(req, 201, affiliation_json(res, 0));
-	b4_db_result_free(res);
+	api_send_one(req, res, 201, affiliation_json, "affiliation");
 }
 
 static const char *const as_values[] = {"affiliate", "producer", NULL};
@@ -198,8 +186,6 @@ void api_affiliation_list(struct b4_req *req)
 	struct b4_db_result *res;
 	bool as_producer = false, known = false;
 	int limit;
-	cJSON *data;
-	size_t n;
 
 	if (as) {
 		for (int i = 0; as_values[i]; i++)
@@ -235,16 +221,7 @@ void api_affiliation_list(struct b4_req *req)
 							   " AND (? IS NULL OR a.id < ?)"
 							   " ORDER BY a.id DESC LIMIT ?",
 			  "sssssI", req->caller.user_id, status, status, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, affiliation_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, affiliation_json);
 }
 
 struct decide_tx {
@@ -259,24 +236,13 @@ static int decide_write(struct b4_db *db, void *arg)
 	char affiliate_id[37], product_id[37];
 	cJSON *data;
 
-	t->not_found = t->wrong_state = false;
 	res = b4_db_query(db,
 			  "SELECT a.status, a.affiliate_id, a.product_id FROM affiliations a"
 			  " JOIN products p ON p.id = a.product_id"
 			  " WHERE a.id = ? AND p.producer_id = ? FOR UPDATE",
 			  "ss", t->id, t->producer_id);
-	if (!res)
+	if (!res || !api_row_in_state(res, "pending", &t->not_found, &t->wrong_state))
 		return -1;
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		t->not_found = true;
-		return -1;
-	}
-	if (strcmp(b4_db_str(res, 0, 0), "pending") != 0) {
-		b4_db_result_free(res);
-		t->wrong_state = true;
-		return -1;
-	}
 	memcpy(affiliate_id, b4_db_str(res, 0, 1), 37);
 	memcpy(product_id, b4_db_str(res, 0, 2), 37);
 	b4_db_result_free(res);
@@ -317,13 +283,7 @@ static void decide(struct b4_req *req, const char *status, const char *event)
 		return;
 	}
 	res = b4_db_query(req->db, AFFILIATION_SELECT " WHERE a.id = ?", "s", id);
-	if (!res || b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_db_error(req);
-		return;
-	}
-	b4_req_send_json(req, 200, affiliation_json(res, 0));
-	b4_db_result_free(res);
+	api_send_one(req, res, 200, affiliation_json, "affiliation");
 }
 
 void api_affiliation_approve(struct b4_req *req)

@@ -65,6 +65,25 @@ int api_enqueue_event(struct b4_db *db, const char *event, const char *owner_id,
 		      const char *product_id, const char *object_id, const char *state, cJSON *data);
 /* Does the caller own product_id?  1 yes, 0 no, -1 DB error. */
 int api_owns_product(struct b4_req *req, const char *product_id);
+/* True when product_id (may be NULL) is the caller's; otherwise answers
+ * 404 (or 503) and returns false. */
+bool api_require_product(struct b4_req *req, const char *product_id);
+
+/* For a row locked FOR UPDATE: true when res has a row whose first column
+ * is `state`; otherwise frees res, sets *not_found (no row) or
+ * *wrong_state, and returns false.  res must not be NULL. */
+bool api_row_in_state(struct b4_db_result *res, const char *state, bool *not_found,
+		      bool *wrong_state);
+
+/* Turns one result row into its JSON object. */
+typedef cJSON *api_row_fn(const struct b4_db_result *res, size_t row);
+/* Answers a list page from res (the query asked for limit + 1 rows; the
+ * extra row only sets has_more) and frees res.  NULL res answers 503. */
+void api_send_page(struct b4_req *req, struct b4_db_result *res, size_t limit, api_row_fn *fn);
+/* Answers status with the first row of res, 404 naming `what` when there is
+ * none, 503 when res is NULL; frees res. */
+void api_send_one(struct b4_req *req, struct b4_db_result *res, int status, api_row_fn *fn,
+		  const char *what);
 
 /* ---- users.c ---- */
 /* The public profile of user id, or NULL (not found or DB error: *db_failed). */

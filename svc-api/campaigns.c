@@ -34,15 +34,7 @@ static void campaign_send(struct b4_req *req, const char *id, int status)
 
 	res = b4_db_query(req->db, CAMPAIGN_COLS " WHERE id = ? AND owner_id = ?", "ss", id,
 			  req->caller.user_id);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	if (b4_db_rows(res) == 0)
-		b4_req_not_found(req, "campaign");
-	else
-		b4_req_send_json(req, status, campaign_json(res, 0));
-	b4_db_result_free(res);
+	api_send_one(req, res, status, campaign_json, "campaign");
 }
 
 /* May the caller track product_id?  Owner or approved affiliate.  1/0/-1. */
@@ -126,8 +118,6 @@ void api_campaign_list(struct b4_req *req)
 	const char *after = NULL;
 	struct b4_db_result *res;
 	int limit;
-	cJSON *data;
-	size_t n;
 
 	if (b4_req_page(req, &limit, &after) < 0)
 		return;
@@ -135,16 +125,7 @@ void api_campaign_list(struct b4_req *req)
 			  CAMPAIGN_COLS " WHERE owner_id = ? AND (? IS NULL OR id < ?)"
 				       " ORDER BY id DESC LIMIT ?",
 			  "sssI", req->caller.user_id, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, campaign_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, campaign_json);
 }
 
 void api_campaign_get(struct b4_req *req)

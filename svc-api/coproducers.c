@@ -4,6 +4,7 @@
 #include "b4/crypto.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,16 +91,9 @@ void api_coproducer_create(struct b4_req *req)
 	struct b4_error err;
 	char id[37], ends_at[32], email[255];
 	bool has_end;
-	int owns;
 
-	if (!product_id || (owns = api_owns_product(req, product_id)) == 0) {
-		b4_req_not_found(req, "product");
+	if (!api_require_product(req, product_id))
 		return;
-	}
-	if (owns < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	if (!(body = api_body(req, coproducer_fields, false)))
 		return;
 	if (b4_json_get_str(body, "email", B4_JSON_REQUIRED, 3, 254, &email_in, &err) < 0 ||
@@ -147,42 +141,20 @@ void api_coproducer_create(struct b4_req *req)
 	}
 	res = b4_db_query(req->db, COPRODUCER_SELECT " WHERE c.id = ?", "ss", req->caller.user_id,
 			  id);
-	if (!res || b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_db_error(req);
-		return;
-	}
-	b4_req_send_json(req, 201, coproducer_json(res, 0));
-	b4_db_result_free(res);
+	api_send_one(req, res, 201, coproducer_json, "coproducer");
 }
 
 void api_coproducer_list(struct b4_req *req)
 {
 	const char *product_id = api_id_param(req, "id");
 	struct b4_db_result *res;
-	cJSON *data;
-	int owns;
 
-	if (!product_id || (owns = api_owns_product(req, product_id)) == 0) {
-		b4_req_not_found(req, "product");
+	if (!api_require_product(req, product_id))
 		return;
-	}
-	if (owns < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	/* at most a handful per product (shares bound them): no paging */
 	res = b4_db_query(req->db, COPRODUCER_SELECT " WHERE c.product_id = ? ORDER BY c.id DESC",
 			  "ss", req->caller.user_id, product_id);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	for (size_t i = 0; i < b4_db_rows(res); i++)
-		cJSON_AddItemToArray(data, coproducer_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, false));
+	api_send_page(req, res, SIZE_MAX, coproducer_json);
 }
 
 void api_coproducer_delete(struct b4_req *req)

@@ -58,15 +58,7 @@ static void coupon_send(struct b4_req *req, const char *id, int status)
 	struct b4_db_result *res;
 
 	res = b4_db_query(req->db, COUPON_SELECT " WHERE c.id = ?", "ss", req->caller.user_id, id);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	if (b4_db_rows(res) == 0)
-		b4_req_not_found(req, "coupon");
-	else
-		b4_req_send_json(req, status, coupon_json(res, 0));
-	b4_db_result_free(res);
+	api_send_one(req, res, status, coupon_json, "coupon");
 }
 
 static bool code_is_valid(const char *code)
@@ -129,16 +121,9 @@ void api_coupon_create(struct b4_req *req)
 	int64_t percent_bps = 0, amount_cents = 0;
 	bool has_percent, has_amount;
 	char id[37];
-	int owns;
 
-	if (!product_id || (owns = api_owns_product(req, product_id)) == 0) {
-		b4_req_not_found(req, "product");
+	if (!api_require_product(req, product_id))
 		return;
-	}
-	if (owns < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	if (!(body = api_body(req, create_fields, false)))
 		return;
 	if (b4_json_get_str(body, "code", B4_JSON_REQUIRED, 3, 40, &code, &err) < 0 ||
@@ -212,34 +197,17 @@ void api_coupon_list(struct b4_req *req)
 	const char *product_id = api_id_param(req, "id");
 	const char *after = NULL;
 	struct b4_db_result *res;
-	int limit, owns;
-	cJSON *data;
-	size_t n;
+	int limit;
 
-	if (!product_id || (owns = api_owns_product(req, product_id)) == 0) {
-		b4_req_not_found(req, "product");
+	if (!api_require_product(req, product_id))
 		return;
-	}
-	if (owns < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	if (b4_req_page(req, &limit, &after) < 0)
 		return;
 	res = b4_db_query(req->db,
 			  COUPON_SELECT " WHERE c.product_id = ? AND (? IS NULL OR c.id < ?)"
 				       " ORDER BY c.id DESC LIMIT ?",
 			  "ssssI", req->caller.user_id, product_id, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, coupon_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, coupon_json);
 }
 
 void api_coupon_get(struct b4_req *req)

@@ -135,16 +135,9 @@ void api_offer_create(struct b4_req *req)
 			  .allow_coupon = true, .active = true};
 	struct b4_error err;
 	char id[37], code[11];
-	int owns;
 
-	if (!product_id || (owns = api_owns_product(req, product_id)) == 0) {
-		b4_req_not_found(req, "product");
+	if (!api_require_product(req, product_id))
 		return;
-	}
-	if (owns < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	if (!(body = api_body(req, offer_fields, false)))
 		return;
 	if (offer_read(body, true, &o, &err) < 0) {
@@ -176,34 +169,17 @@ void api_offer_list(struct b4_req *req)
 	const char *product_id = api_id_param(req, "id");
 	const char *after = NULL;
 	struct b4_db_result *res;
-	int limit, owns;
-	cJSON *data;
-	size_t n;
+	int limit;
 
-	if (!product_id || (owns = api_owns_product(req, product_id)) == 0) {
-		b4_req_not_found(req, "product");
+	if (!api_require_product(req, product_id))
 		return;
-	}
-	if (owns < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	if (b4_req_page(req, &limit, &after) < 0)
 		return;
 	res = b4_db_query(req->db,
 			  "SELECT " OFFER_COLS OFFER_MINE " WHERE o.product_id = ?"
 			  " AND (? IS NULL OR o.id < ?) ORDER BY o.id DESC LIMIT ?",
 			  "ssssI", req->caller.user_id, product_id, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, offer_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, offer_json);
 }
 
 void api_offer_get(struct b4_req *req)
@@ -282,6 +258,18 @@ static int offer_is_mine(struct b4_req *req, const char *other)
 	return mine;
 }
 
+/* True when id is the caller's offer; otherwise answers 404 (or 503). */
+static bool offer_require(struct b4_req *req, const char *id)
+{
+	int mine = offer_is_mine(req, id);
+
+	if (mine < 0)
+		b4_req_db_error(req);
+	else if (mine == 0)
+		b4_req_not_found(req, "offer");
+	return mine > 0;
+}
+
 struct bumps_tx {
 	const char *offer_id;
 	const char *ids[5];
@@ -313,14 +301,8 @@ void api_offer_bumps(struct b4_req *req)
 	struct b4_error err;
 	int mine;
 
-	if (!id || (mine = offer_is_mine(req, id)) == 0) {
-		b4_req_not_found(req, "offer");
+	if (!id || !offer_require(req, id))
 		return;
-	}
-	if (mine < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	if (!(body = api_body(req, bumps_fields, false)))
 		return;
 	if (b4_json_get_array(body, "offer_ids", B4_JSON_REQUIRED, 5, &arr, &err) < 0) {
@@ -370,14 +352,8 @@ void api_offer_upsell(struct b4_req *req)
 	bool one_click = false;
 	int mine;
 
-	if (!id || (mine = offer_is_mine(req, id)) == 0) {
-		b4_req_not_found(req, "offer");
+	if (!id || !offer_require(req, id))
 		return;
-	}
-	if (mine < 0) {
-		b4_req_db_error(req);
-		return;
-	}
 	if (!(body = api_body(req, upsell_fields, false)))
 		return;
 	if (!b4_json_is_null(body, "offer_id") &&

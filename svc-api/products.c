@@ -129,15 +129,7 @@ static void product_send(struct b4_req *req, const char *id, int status)
 	res = b4_db_query(req->db,
 			  "SELECT " PRODUCT_COLS " FROM products WHERE id = ? AND producer_id = ?",
 			  "ss", id, req->caller.user_id);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	if (b4_db_rows(res) == 0)
-		b4_req_not_found(req, "product");
-	else
-		b4_req_send_json(req, status, product_json(res, 0));
-	b4_db_result_free(res);
+	api_send_one(req, res, status, product_json, "product");
 }
 
 void api_product_create(struct b4_req *req)
@@ -173,8 +165,6 @@ void api_product_list(struct b4_req *req)
 	const char *after = NULL;
 	struct b4_db_result *res;
 	int limit;
-	cJSON *data;
-	size_t n;
 
 	if (b4_req_page(req, &limit, &after) < 0)
 		return;
@@ -182,16 +172,7 @@ void api_product_list(struct b4_req *req)
 			  "SELECT " PRODUCT_COLS " FROM products WHERE producer_id = ?"
 			  " AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
 			  "sssI", req->caller.user_id, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, product_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, product_json);
 }
 
 void api_product_get(struct b4_req *req)

@@ -67,8 +67,6 @@ void api_sales_list(struct b4_req *req)
 	struct b4_db_result *res;
 	bool known = false;
 	int limit;
-	cJSON *data;
-	size_t n;
 
 	if (status) {
 		for (int i = 0; order_statuses[i]; i++)
@@ -95,16 +93,7 @@ void api_sales_list(struct b4_req *req)
 				    " AND (? IS NULL OR o.id < ?) ORDER BY o.id DESC LIMIT ?",
 			  "ssssssssssssssssI", me, me, me, me, me, me, status, status, product_id,
 			  product_id, from, from, to, to, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, sale_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, sale_json);
 }
 
 void api_sale_get(struct b4_req *req)
@@ -254,23 +243,12 @@ static int refund_write(struct b4_db *db, void *arg)
 	char *text, dedup[96];
 	int rc;
 
-	t->not_found = t->wrong_state = false;
 	res = b4_db_query(db,
 			  "SELECT status, total_cents FROM orders WHERE id = ? AND producer_id = ?"
 			  " FOR UPDATE",
 			  "ss", t->order_id, t->producer_id);
-	if (!res)
+	if (!res || !api_row_in_state(res, "paid", &t->not_found, &t->wrong_state))
 		return -1;
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		t->not_found = true;
-		return -1;
-	}
-	if (strcmp(b4_db_str(res, 0, 0), "paid") != 0) {
-		b4_db_result_free(res);
-		t->wrong_state = true;
-		return -1;
-	}
 	amount = b4_db_i64(res, 0, 1);
 	b4_db_result_free(res);
 	if (b4_db_exec(db,

@@ -277,3 +277,57 @@ int api_owns_product(struct b4_req *req, const char *product_id)
 	b4_db_result_free(res);
 	return owns;
 }
+
+bool api_require_product(struct b4_req *req, const char *product_id)
+{
+	int owns = product_id ? api_owns_product(req, product_id) : 0;
+
+	if (owns < 0)
+		b4_req_db_error(req);
+	else if (owns == 0)
+		b4_req_not_found(req, "product");
+	return owns > 0;
+}
+
+void api_send_page(struct b4_req *req, struct b4_db_result *res, size_t limit, api_row_fn *fn)
+{
+	cJSON *data;
+	size_t n;
+
+	if (!res) {
+		b4_req_db_error(req);
+		return;
+	}
+	data = cJSON_CreateArray();
+	n = b4_db_rows(res);
+	for (size_t i = 0; i < n && i < limit; i++)
+		cJSON_AddItemToArray(data, fn(res, i));
+	b4_db_result_free(res);
+	b4_req_send_json(req, 200, api_list(data, n > limit));
+}
+
+void api_send_one(struct b4_req *req, struct b4_db_result *res, int status, api_row_fn *fn,
+		  const char *what)
+{
+	if (!res) {
+		b4_req_db_error(req);
+		return;
+	}
+	if (b4_db_rows(res) == 0)
+		b4_req_not_found(req, what);
+	else
+		b4_req_send_json(req, status, fn(res, 0));
+	b4_db_result_free(res);
+}
+
+bool api_row_in_state(struct b4_db_result *res, const char *state, bool *not_found,
+		      bool *wrong_state)
+{
+	*not_found = b4_db_rows(res) == 0;
+	*wrong_state = !*not_found && strcmp(b4_db_str(res, 0, 0), state) != 0;
+	if (*not_found || *wrong_state) {
+		b4_db_result_free(res);
+		return false;
+	}
+	return true;
+}

@@ -186,8 +186,6 @@ void api_webhook_list(struct b4_req *req)
 	const char *after = NULL;
 	struct b4_db_result *res;
 	int limit;
-	cJSON *data;
-	size_t n;
 
 	if (b4_req_page(req, &limit, &after) < 0)
 		return;
@@ -195,16 +193,7 @@ void api_webhook_list(struct b4_req *req)
 			  WEBHOOK_COLS " WHERE" WEBHOOK_MINE " AND (? IS NULL OR id < ?)"
 				       " ORDER BY id DESC LIMIT ?",
 			  "sssI", req->caller.user_id, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, webhook_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, webhook_json);
 }
 
 void api_webhook_get(struct b4_req *req)
@@ -311,8 +300,7 @@ void api_webhook_deliveries(struct b4_req *req)
 	const char *after = NULL;
 	struct b4_db_result *res;
 	int limit;
-	cJSON *data, *w;
-	size_t n;
+	cJSON *w;
 
 	if (!id) {
 		b4_req_not_found(req, "webhook");
@@ -327,16 +315,7 @@ void api_webhook_deliveries(struct b4_req *req)
 			  DELIVERY_COLS " WHERE d.endpoint_id = ? AND (? IS NULL OR d.id < ?)"
 				       " ORDER BY d.id DESC LIMIT ?",
 			  "ssssI", req->caller.user_id, id, after, after, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	data = cJSON_CreateArray();
-	n = b4_db_rows(res);
-	for (size_t i = 0; i < n && i < (size_t)limit; i++)
-		cJSON_AddItemToArray(data, delivery_json(res, i));
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, api_list(data, n > (size_t)limit));
+	api_send_page(req, res, (size_t)limit, delivery_json);
 }
 
 struct resend_tx {
@@ -400,11 +379,5 @@ void api_webhook_resend(struct b4_req *req)
 	}
 	res = b4_db_query(req->db, DELIVERY_COLS " WHERE d.id = ?", "ss", req->caller.user_id,
 			  delivery_id);
-	if (!res || b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_db_error(req);
-		return;
-	}
-	b4_req_send_json(req, 202, delivery_json(res, 0));
-	b4_db_result_free(res);
+	api_send_one(req, res, 202, delivery_json, "delivery");
 }
