@@ -116,8 +116,8 @@ static bool email_normalize(const char *in, char out[255])
 	       out[n - 1] != '.' && out[at + 1] != '.';
 }
 
-/* Runs fn with one hashing slot held (bounded argon2id concurrency); waits
- * at most 10 s for a slot.  Returns false when no slot came. */
+/* Takes one hashing slot (bounded argon2id concurrency), waiting at most
+ * 10 s; when none comes answers 503 with Retry-After and returns false. */
 static bool hash_slot_acquire(struct b4_req *req)
 {
 	struct api_app *app = req->app;
@@ -265,14 +265,21 @@ static int limit_hit(struct b4_req *req, const char *scope, const char *kind, co
 	int64_t window = now - now % app->login_window_seconds;
 	struct b4_db_result *res;
 	char hash[65];
-	int64_t count;
+	int64_t count, inserted;
 
 	if (b4_pii_blind_index(kind, key, hash) < 0)
 		return -1;
-	if (b4_db_exec(req->db,
-		       "INSERT INTO login_attempts (scope, key_hash, window_start, attempts)"
-		       " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE attempts = attempts + 1",
-		       "ssi", scope, hash, window) < 0)
+	inserted = b4_db_exec(req->db,
+			      "INSERT INTO login_attempts (scope, key_hash, window_start, attempts)"
+			      " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE attempts = attempts + 1",
+			      "ssi", scope, hash, window);
+	if (inserted < 0)
+		return -1;
+	/* a new row (1 affected, not 2): sweep a few expired windows so the
+	 * table stays small without a separate job */
+	if (inserted == 1 &&
+	    b4_db_exec(req->db, "DELETE FROM login_attempts WHERE window_start < ? LIMIT 100", "i",
+		       window - app->login_window_seconds) < 0)
 		return -1;
 	res = b4_db_query(req->db,
 			  "SELECT attempts FROM login_attempts WHERE scope = ? AND key_hash = ?"
@@ -302,6 +309,27 @@ static const char *client_address(struct b4_req *req)
 	while (*last == ' ')
 		last++;
 	return *last ? b4_arena_strndup(req->arena, last, 63) : req->client_ip;
+}
+
+/* After a good login with a hash made under older argon2 parameters,
+ * stores a new hash; a failure here only logs (the login still counts). */
+static void rehash(struct b4_req *req, const char *user_id, const char *encoded,
+		   const char *password)
+{
+	char hash[B4_AUTH_PASSWORD_HASH_MAX];
+	int rc;
+
+	struct api_app *app = req->app;
+
+	/* never wait for a slot here: the login has its answer already */
+	if (!b4_auth_password_needs_rehash(encoded) || sem_trywait(&app->hash_slots) != 0)
+		return;
+	rc = b4_auth_password_hash(password, hash, sizeof(hash));
+	hash_slot_release(req);
+	if (rc < 0 || b4_db_exec(req->db, "UPDATE users SET password_hash = ? WHERE id = ?", "ss",
+				 hash, user_id) < 0)
+		b4_log_warn("password rehash failed", B4_LS("user_id", user_id));
+	OPENSSL_cleanse(hash, sizeof(hash));
 }
 
 static const char *const login_fields[] = {"email", "password", NULL};
@@ -380,6 +408,7 @@ void api_login(struct b4_req *req)
 			      "This account is blocked.");
 		return;
 	}
+	rehash(req, b4_db_str(res, 0, 0), b4_db_str(res, 0, 1), password);
 	user = api_user_json(req->db, b4_db_str(res, 0, 0), &ok);
 	out = cJSON_CreateObject();
 	if (!user || add_token(out, b4_db_str(res, 0, 0), b4_db_str(res, 0, 2),

@@ -573,6 +573,23 @@ static void test_login_rules(void **state)
 	h_resp_free(&r);
 	expect(&r, 401, "GET", "/v1/me", m.token, NULL);
 	h_resp_free(&r);
+
+	/* a hash made with older, weaker parameters is upgraded at login */
+	remember_secret("old-params-password-1");
+	assert_int_equal(h_sql(db_name,
+			       "INSERT INTO users (id, email, password_hash, full_name) VALUES"
+			       " ('01900000-0000-7000-8000-0000000000aa', 'old-hash@example.com',"
+			       " '$argon2id$v=19$m=4096,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$"
+			       "zA3IUbMVoYF3bFmex6iKExHeCvup3QeJGljiJwRIvHQ', 'Old Hash')"),
+			 0);
+	expect(&r, 200, "POST", "/v1/auth/login", NULL,
+	       "{\"email\":\"old-hash@example.com\",\"password\":\"old-params-password-1\"}");
+	remember_secret(h_json_str(&r, "token"));
+	h_resp_free(&r);
+	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM users WHERE email ="
+					    " 'old-hash@example.com' AND password_hash LIKE"
+					    " '$argon2id$v=19$m=19456,t=2,p=1$%'"),
+			 1);
 }
 
 static void test_login_rate_limit_spans_replicas(void **state)
