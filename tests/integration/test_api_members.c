@@ -537,6 +537,39 @@ static void test_coproducer_shares_keep_owner_30_percent(void **state)
 			 7000);
 }
 
+static void test_signup_document_is_encrypted(void **state)
+{
+	struct h_resp r;
+	char *email = fmt("doc%d@example.com", (int)getpid());
+	char *body = fmt("{\"email\":\"%s\",\"password\":\"a-long-password-1\","
+			 "\"full_name\":\"Dora Doc\",\"document\":\"529.982.247-25\"}",
+			 email);
+	char *sql;
+	(void)state;
+
+	remember_secret("a-long-password-1");
+	remember_secret("52998224725");
+	expect(&r, 201, "POST", "/v1/auth/signup", NULL, body);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "user"),
+						     "has_document")));
+	assert_null(strstr(r.body, "52998224725"));
+	remember_secret(h_json_str(&r, "token"));
+	h_resp_free(&r);
+	sql = fmt("SELECT COUNT(*) FROM users WHERE email = '%s' AND document_enc NOT LIKE"
+		  " '%%52998224725%%' AND document_enc NOT LIKE '%%529.982%%'"
+		  " AND LENGTH(document_bidx) = 64",
+		  email);
+	assert_int_equal(h_sql_int(db_name, sql), 1);
+	/* the same email again (any case) is a conflict on that field */
+	email[0] = 'D';
+	body = fmt("{\"email\":\"%s\",\"password\":\"a-long-password-1\","
+		   "\"full_name\":\"Dora Again\"}",
+		   email);
+	expect(&r, 409, "POST", "/v1/auth/signup", NULL, body);
+	assert_string_equal(h_json_str(&r, "error.param"), "email");
+	h_resp_free(&r);
+}
+
 static void test_login_rules(void **state)
 {
 	struct member m;
@@ -1244,6 +1277,7 @@ int main(void)
 		cmocka_unit_test(test_openapi_lists_every_route),
 		cmocka_unit_test(test_producer_full_path),
 		cmocka_unit_test(test_coproducer_shares_keep_owner_30_percent),
+		cmocka_unit_test(test_signup_document_is_encrypted),
 		cmocka_unit_test(test_login_rules),
 		cmocka_unit_test(test_login_rate_limit_spans_replicas),
 		cmocka_unit_test(test_login_limit_per_client_address),
