@@ -131,15 +131,8 @@ void api_affiliation_request(struct b4_req *req)
 			  "SELECT producer_id FROM products WHERE id = ? AND status = 'active'"
 			  " AND affiliate_enabled = 1 AND blocked = 0",
 			  "s", product_id);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "product"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "product");
-		return;
-	}
 	t.producer_id = b4_arena_strdup(req->arena, b4_db_str(res, 0, 0));
 	b4_db_result_free(res);
 	if (strcmp(t.producer_id, req->caller.user_id) == 0) {

@@ -75,6 +75,13 @@ bool api_require_product(struct b4_req *req, const char *product_id);
 bool api_row_in_state(struct b4_db_result *res, const char *state, bool *not_found,
 		      bool *wrong_state);
 
+/* True when res holds a row; otherwise answers 503 (NULL res) or 404
+ * naming `what`, frees res and returns false. */
+bool api_found(struct b4_req *req, struct b4_db_result *res, const char *what);
+/* GET /.../:id: 404 for a malformed id, else send(req, id, 200). */
+void api_get_by_id(struct b4_req *req, const char *what,
+		   void (*send)(struct b4_req *req, const char *id, int status));
+
 /* Turns one result row into its JSON object. */
 typedef cJSON *api_row_fn(const struct b4_db_result *res, size_t row);
 /* Answers a list page from res (the query asked for limit + 1 rows; the

@@ -130,13 +130,7 @@ void api_campaign_list(struct b4_req *req)
 
 void api_campaign_get(struct b4_req *req)
 {
-	const char *id = api_id_param(req, "id");
-
-	if (!id) {
-		b4_req_not_found(req, "campaign");
-		return;
-	}
-	campaign_send(req, id, 200);
+	api_get_by_id(req, "campaign", campaign_send);
 }
 
 void api_campaign_update(struct b4_req *req)
@@ -154,15 +148,8 @@ void api_campaign_update(struct b4_req *req)
 		return;
 	res = b4_db_query(req->db, CAMPAIGN_COLS " WHERE id = ? AND owner_id = ?", "ss", id,
 			  req->caller.user_id);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "campaign"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "campaign");
-		return;
-	}
 	c.product_id = NULL;
 	c.name = b4_arena_strdup(req->arena, b4_db_str(res, 0, 2));
 	for (int i = 0; i < 3; i++)

@@ -212,13 +212,7 @@ void api_coupon_list(struct b4_req *req)
 
 void api_coupon_get(struct b4_req *req)
 {
-	const char *id = api_id_param(req, "id");
-
-	if (!id) {
-		b4_req_not_found(req, "coupon");
-		return;
-	}
-	coupon_send(req, id, 200);
+	api_get_by_id(req, "coupon", coupon_send);
 }
 
 void api_coupon_update(struct b4_req *req)
@@ -236,15 +230,8 @@ void api_coupon_update(struct b4_req *req)
 	if (!(body = api_body(req, update_fields, false)))
 		return;
 	res = b4_db_query(req->db, COUPON_SELECT " WHERE c.id = ?", "ss", req->caller.user_id, id);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "coupon"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "coupon");
-		return;
-	}
 	memset(&c, 0, sizeof(c));
 	snprintf(c.methods, sizeof(c.methods), "%s", b4_db_str(res, 0, 5));
 	c.min_amount_cents = b4_db_i64(res, 0, 6);

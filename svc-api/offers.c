@@ -93,15 +93,8 @@ static void offer_send(struct b4_req *req, const char *id, int status)
 
 	res = b4_db_query(req->db, "SELECT " OFFER_COLS OFFER_MINE " WHERE o.id = ?", "ss",
 			  req->caller.user_id, id);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "offer"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "offer");
-		return;
-	}
 	bumps = b4_db_query(req->db,
 			    "SELECT b.bump_offer_id, o.code, o.name, o.price_cents FROM offer_bumps b"
 			    " JOIN offers o ON o.id = b.bump_offer_id WHERE b.offer_id = ?"
@@ -184,13 +177,7 @@ void api_offer_list(struct b4_req *req)
 
 void api_offer_get(struct b4_req *req)
 {
-	const char *id = api_id_param(req, "id");
-
-	if (!id) {
-		b4_req_not_found(req, "offer");
-		return;
-	}
-	offer_send(req, id, 200);
+	api_get_by_id(req, "offer", offer_send);
 }
 
 void api_offer_update(struct b4_req *req)
@@ -209,15 +196,8 @@ void api_offer_update(struct b4_req *req)
 		return;
 	res = b4_db_query(req->db, "SELECT " OFFER_COLS OFFER_MINE " WHERE o.id = ?", "ss",
 			  req->caller.user_id, id);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "offer"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "offer");
-		return;
-	}
 	o.name = b4_arena_strdup(req->arena, b4_db_str(res, 0, 3));
 	o.price_cents = b4_db_i64(res, 0, 4);
 	o.max_installments = b4_db_i64(res, 0, 5);

@@ -177,13 +177,7 @@ void api_product_list(struct b4_req *req)
 
 void api_product_get(struct b4_req *req)
 {
-	const char *id = api_id_param(req, "id");
-
-	if (!id) {
-		b4_req_not_found(req, "product");
-		return;
-	}
-	product_send(req, id, 200);
+	api_get_by_id(req, "product", product_send);
 }
 
 void api_product_update(struct b4_req *req)
@@ -204,15 +198,8 @@ void api_product_update(struct b4_req *req)
 	res = b4_db_query(req->db,
 			  "SELECT " PRODUCT_COLS " FROM products WHERE id = ? AND producer_id = ?",
 			  "ss", id, req->caller.user_id);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "product"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "product");
-		return;
-	}
 	p.name = b4_arena_strdup(req->arena, b4_db_str(res, 0, 1));
 	p.description = b4_db_is_null(res, 0, 2) ? NULL
 						  : b4_arena_strdup(req->arena, b4_db_str(res, 0, 2));

@@ -109,15 +109,8 @@ void api_sale_get(struct b4_req *req)
 	}
 	res = b4_db_query(req->db, SALE_COLS " WHERE o.id = ? AND" SALE_VISIBLE, "sssssss", me, me,
 			  me, id, me, me, me);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "sale"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "sale");
-		return;
-	}
 	sale = sale_json(res, 0);
 	b4_db_result_free(res);
 	items = b4_db_query(req->db,

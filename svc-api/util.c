@@ -331,3 +331,28 @@ bool api_row_in_state(struct b4_db_result *res, const char *state, bool *not_fou
 	}
 	return true;
 }
+
+bool api_found(struct b4_req *req, struct b4_db_result *res, const char *what)
+{
+	if (!res) {
+		b4_req_db_error(req);
+		return false;
+	}
+	if (b4_db_rows(res) == 0) {
+		b4_db_result_free(res);
+		b4_req_not_found(req, what);
+		return false;
+	}
+	return true;
+}
+
+void api_get_by_id(struct b4_req *req, const char *what,
+		   void (*send)(struct b4_req *req, const char *id, int status))
+{
+	const char *id = api_id_param(req, "id");
+
+	if (!id)
+		b4_req_not_found(req, what);
+	else
+		send(req, id, 200);
+}

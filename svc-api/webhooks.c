@@ -357,15 +357,8 @@ void api_webhook_resend(struct b4_req *req)
 	res = b4_db_query(req->db, DELIVERY_COLS " WHERE d.id = ? AND d.endpoint_id = ?"
 						 " AND e.deleted_at IS NULL",
 			  "sss", req->caller.user_id, delivery_id, id);
-	if (!res) {
-		b4_req_db_error(req);
+	if (!api_found(req, res, "delivery"))
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "delivery");
-		return;
-	}
 	b4_db_result_free(res);
 	/* each resend is a new attempt: its dedup key is unique */
 	b4_crypto_uuid7(unique);

@@ -182,23 +182,32 @@ struct route {
 static struct route routes[128];
 static size_t nroutes;
 
-static void routes_load(void)
+/* The whole file as a NUL-terminated string the caller frees. */
+static char *read_text(const char *path)
 {
-	char path[2048], *text, *p;
-	FILE *f;
+	FILE *f = fopen(path, "r");
+	char *text;
 	long len;
 
-	if (nroutes)
-		return;
-	snprintf(path, sizeof(path), "%s/svc-api/routes.c", h_top());
-	f = fopen(path, "r");
 	assert_non_null(f);
 	fseek(f, 0, SEEK_END);
 	len = ftell(f);
 	fseek(f, 0, SEEK_SET);
 	text = calloc(1, (size_t)len + 1);
+	assert_non_null(text);
 	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
 	fclose(f);
+	return text;
+}
+
+static void routes_load(void)
+{
+	char path[2048], *text, *p;
+
+	if (nroutes)
+		return;
+	snprintf(path, sizeof(path), "%s/svc-api/routes.c", h_top());
+	text = read_text(path);
 	p = strstr(text, "api_routes[] = {");
 	assert_non_null(p);
 	while ((p = strstr(p, "{\"")) != NULL) {
@@ -1212,21 +1221,12 @@ static void test_passwords_are_argon2id_and_logs_are_clean(void **state)
 static void test_openapi_lists_every_route(void **state)
 {
 	char path[2048], *spec;
-	FILE *f;
-	long len;
 	int missing = 0;
 	(void)state;
 
 	routes_load();
 	snprintf(path, sizeof(path), "%s/docs/openapi.yaml", h_top());
-	f = fopen(path, "r");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	spec = calloc(1, (size_t)len + 1);
-	assert_int_equal(fread(spec, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	spec = read_text(path);
 	for (size_t i = 0; i < nroutes; i++) {
 		char key[300], method[16], *at, *end;
 		size_t used;
