@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "b4/auth.h"
@@ -577,6 +578,60 @@ static void test_signup_document_is_encrypted(void **state)
 	expect(&r, 409, "POST", "/v1/auth/signup", NULL, body);
 	assert_string_equal(h_json_str(&r, "error.param"), "email");
 	h_resp_free(&r);
+}
+
+/* Forty co-producers of 35% asked for at once: the product row lock lets
+ * exactly two in (70%), never a third past the cap. */
+static void test_concurrent_coproducers_respect_the_cap(void **state)
+{
+	enum { RACERS = 40 };
+	struct member owner;
+	char *product, *path, *sql;
+	pid_t pids[RACERS];
+	int admitted = 0, gate[2];
+	(void)state;
+
+	member_new(&owner, "racer");
+	/* the racers only need to exist: plain rows, no sign-up cost */
+	sql = fmt("INSERT INTO users (id, email, password_hash, full_name)"
+		  " SELECT CONCAT('01900000-0000-7000-9000-', LPAD(seq, 12, '0')),"
+		  " CONCAT('racer', seq, '-%d@example.com'), '$argon2id$v=19$m=19456,t=2,p=1$"
+		  "bnNiN0QyMUloWFZmVDJCeg$BjTcV8vZQF5tz5ZiI1F3CSZCKR+jMl4q2WG1urZHg3Y', 'Racer'"
+		  " FROM seq_1_to_%d",
+		  (int)getpid(), RACERS);
+	assert_int_equal(h_sql(db_name, sql), 0);
+	product = create("POST", "/v1/products", owner.token, "{\"name\":\"R\",\"type\":\"course\"}");
+	path = fmt("/v1/products/%s/coproducers", product);
+	/* every racer waits at the gate (a pipe) until all are ready */
+	assert_int_equal(pipe(gate), 0);
+	for (int i = 0; i < RACERS; i++) {
+		char *body = fmt("{\"email\":\"racer%d-%d@example.com\",\"share_bps\":3500}", i + 1,
+				 (int)getpid());
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct h_resp r;
+			char c;
+			close(gate[1]);
+			if (read(gate[0], &c, 1) != 0)
+				_exit(3);
+			call(&r, "POST", path, owner.token, body);
+			_exit(r.status == 201 ? 0 : r.status == 422 ? 1 : 2);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (int i = 0; i < RACERS; i++) {
+		int status;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_true(WEXITSTATUS(status) <= 1);
+		admitted += WEXITSTATUS(status) == 0;
+	}
+	assert_int_equal(h_sql_int(db_name, fmt("SELECT SUM(share_bps) FROM coproducers WHERE"
+						" product_id = '%s'", product)),
+			 7000);
+	assert_int_equal(admitted, 2);
 }
 
 static void test_login_rules(void **state)
@@ -1277,6 +1332,7 @@ int main(void)
 		cmocka_unit_test(test_openapi_lists_every_route),
 		cmocka_unit_test(test_producer_full_path),
 		cmocka_unit_test(test_coproducer_shares_keep_owner_30_percent),
+		cmocka_unit_test(test_concurrent_coproducers_respect_the_cap),
 		cmocka_unit_test(test_signup_document_is_encrypted),
 		cmocka_unit_test(test_login_rules),
 		cmocka_unit_test(test_login_rate_limit_spans_replicas),
