@@ -48,8 +48,15 @@ PY
 	return 1
 }
 
+# Reads the pid once: mariadbd removes its pid file while shutting down.
+running_pid() {
+	local pid
+	pid=$(cat "$pidfile" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
 is_running() {
-	[ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+	running_pid >/dev/null
 }
 
 client() {
@@ -64,13 +71,20 @@ start)
 		exit 0
 	fi
 	if [ ! -d "$dir/data/mysql" ]; then
-		rm -rf "$dir/data"
-		mariadb-install-db --no-defaults --datadir="$dir/data" "${user_opt[@]}" \
-			--auth-root-authentication-method=normal --skip-test-db \
-			>"$dir/install.log" 2>&1 || {
+		# a bootstrap on a loaded machine has been seen to fail once; a
+		# second try on a clean directory is cheap, so retry before failing
+		for attempt in 1 2; do
+			rm -rf "$dir/data"
+			if mariadb-install-db --no-defaults --datadir="$dir/data" "${user_opt[@]}" \
+				--auth-root-authentication-method=normal --skip-test-db \
+				>"$dir/install.log" 2>&1; then
+				break
+			fi
+			echo "mariadb.sh: mariadb-install-db failed (attempt $attempt):" >&2
 			cat "$dir/install.log" >&2
-			exit 1
-		}
+			[ "$attempt" = 2 ] && exit 1
+			sleep 1
+		done
 	fi
 	if [ "$port" = 0 ]; then
 		port=$(free_port)
@@ -102,9 +116,8 @@ SQL
 	exit 1
 	;;
 stop)
-	if is_running; then
-		pid=$(cat "$pidfile")
-		kill -TERM "$pid"
+	if pid=$(running_pid); then
+		kill -TERM "$pid" 2>/dev/null || exit 0
 		for _ in $(seq 1 300); do
 			kill -0 "$pid" 2>/dev/null || exit 0
 			sleep 0.1
