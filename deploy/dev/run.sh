@@ -67,7 +67,7 @@ start() {
 	pids+=($!)
 }
 start b4-acquirer-sandbox B4_PORT=8090
-start b4-api B4_PORT=8081
+start b4-api B4_PORT=8081 B4_TRUST_PROXY=true
 start b4-backoffice B4_PORT=8082
 start b4-checkout B4_PORT=8083
 start b4-worker B4_PORT=8084

@@ -1,0 +1,310 @@
+/* sales.c - the member's sales dashboard: orders where the caller is the
+ * producer, a co-producer or the affiliate, each seeing only their own
+ * part (co-producers and affiliates never see the order total or anyone
+ * else's split), commissions balance, and the producer's refund request. */
+#include "api.h"
+#include "b4/crypto.h"
+#include "b4/queue.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The caller's relation to the order (producer first), and their own
+ * split amount net of reversals.  Binds: caller x 6. */
+#define SALE_COLS                                                                                 \
+	"SELECT o.id, o.status, o.payment_method, o.installments, o.total_cents,"                 \
+	" o.subtotal_cents, o.discount_cents, o.interest_cents, o.product_id, p.name,"            \
+	" o.created_at, o.paid_at,"                                                               \
+	" CASE WHEN o.producer_id = ? THEN 'producer' WHEN o.affiliate_id = ? THEN 'affiliate'"  \
+	" ELSE 'coproducer' END,"                                                                 \
+	" (SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0) FROM splits s"              \
+	"  WHERE s.order_id = o.id AND s.user_id = ?),"                                           \
+	" cu.full_name, cu.email"                                                                 \
+	" FROM orders o JOIN products p ON p.id = o.product_id"                                   \
+	" JOIN customers cu ON cu.id = o.customer_id"
+#define SALE_VISIBLE                                                                              \
+	" (o.producer_id = ? OR o.affiliate_id = ? OR EXISTS (SELECT 1 FROM splits s2"            \
+	"  WHERE s2.order_id = o.id AND s2.user_id = ? AND s2.party = 'coproducer'))"
+
+static const char *const order_statuses[] = {"waiting_payment", "paid",	   "refused",
+					      "expired",	 "refund_requested", "refunded",
+					      "disputed",	 "chargeback",	     NULL};
+
+static cJSON *sale_json(const struct b4_db_result *res, size_t row)
+{
+	cJSON *s = cJSON_CreateObject();
+	bool producer = strcmp(b4_db_str(res, row, 12), "producer") == 0;
+
+	cJSON_AddStringToObject(s, "id", b4_db_str(res, row, 0));
+	cJSON_AddStringToObject(s, "status", b4_db_str(res, row, 1));
+	cJSON_AddStringToObject(s, "payment_method", b4_db_str(res, row, 2));
+	cJSON_AddNumberToObject(s, "installments", (double)b4_db_i64(res, row, 3));
+	cJSON_AddStringToObject(s, "product_id", b4_db_str(res, row, 8));
+	cJSON_AddStringToObject(s, "product_name", b4_db_str(res, row, 9));
+	cJSON_AddStringToObject(s, "role", b4_db_str(res, row, 12));
+	cJSON_AddNumberToObject(s, "my_amount_cents", (double)b4_db_i64(res, row, 13));
+	if (producer) {
+		cJSON *customer;
+		cJSON_AddNumberToObject(s, "total_cents", (double)b4_db_i64(res, row, 4));
+		cJSON_AddNumberToObject(s, "subtotal_cents", (double)b4_db_i64(res, row, 5));
+		cJSON_AddNumberToObject(s, "discount_cents", (double)b4_db_i64(res, row, 6));
+		cJSON_AddNumberToObject(s, "interest_cents", (double)b4_db_i64(res, row, 7));
+		customer = cJSON_AddObjectToObject(s, "customer");
+		cJSON_AddStringToObject(customer, "full_name", b4_db_str(res, row, 14));
+		cJSON_AddStringToObject(customer, "email", b4_db_str(res, row, 15));
+	}
+	api_add_time(s, "created_at", res, row, 10);
+	api_add_time(s, "paid_at", res, row, 11);
+	return s;
+}
+
+void api_sales_list(struct b4_req *req)
+{
+	const char *me = req->caller.user_id;
+	const char *status = b4_req_query(req, "status");
+	const char *product_id = b4_req_query(req, "product_id");
+	const char *from = NULL, *to = NULL, *after = NULL;
+	struct b4_db_result *res;
+	bool known = false;
+	int limit;
+
+	if (status) {
+		for (int i = 0; order_statuses[i]; i++)
+			known = known || strcmp(status, order_statuses[i]) == 0;
+		if (!known) {
+			b4_req_errorf(req, 400, "invalid_request_error", "invalid_value", "status",
+				      "Unknown order status.");
+			return;
+		}
+	}
+	if (product_id && !api_id_is_valid(product_id)) {
+		b4_req_errorf(req, 400, "invalid_request_error", "invalid_value", "product_id",
+			      "product_id must be a product id.");
+		return;
+	}
+	if (api_query_time(req, "from", &from) < 0 || api_query_time(req, "to", &to) < 0 ||
+	    b4_req_page(req, &limit, &after) < 0)
+		return;
+	res = b4_db_query(req->db,
+			  SALE_COLS " WHERE" SALE_VISIBLE " AND (? IS NULL OR o.status = ?)"
+				    " AND (? IS NULL OR o.product_id = ?)"
+				    " AND (? IS NULL OR o.created_at >= ?)"
+				    " AND (? IS NULL OR o.created_at < ?)"
+				    " AND (? IS NULL OR o.id < ?) ORDER BY o.id DESC LIMIT ?",
+			  "ssssssssssssssssI", me, me, me, me, me, me, status, status, product_id,
+			  product_id, from, from, to, to, after, after, limit + 1);
+	api_send_page(req, res, (size_t)limit, sale_json);
+}
+
+void api_sale_get(struct b4_req *req)
+{
+	const char *me = req->caller.user_id;
+	const char *id = api_id_param(req, "id");
+	struct b4_db_result *res, *items;
+	cJSON *sale, *arr;
+
+	if (!id) {
+		b4_req_not_found(req, "sale");
+		return;
+	}
+	res = b4_db_query(req->db, SALE_COLS " WHERE o.id = ? AND" SALE_VISIBLE, "sssssss", me, me,
+			  me, id, me, me, me);
+	if (!api_found(req, res, "sale"))
+		return;
+	sale = sale_json(res, 0);
+	b4_db_result_free(res);
+	items = b4_db_query(req->db,
+			    "SELECT i.type, f.code, f.name, i.price_cents FROM order_items i"
+			    " JOIN offers f ON f.id = i.offer_id WHERE i.order_id = ? ORDER BY i.id",
+			    "s", id);
+	if (!items) {
+		cJSON_Delete(sale);
+		b4_req_db_error(req);
+		return;
+	}
+	arr = cJSON_AddArrayToObject(sale, "items");
+	for (size_t i = 0; i < b4_db_rows(items); i++) {
+		cJSON *it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "type", b4_db_str(items, i, 0));
+		cJSON_AddStringToObject(it, "offer_code", b4_db_str(items, i, 1));
+		cJSON_AddStringToObject(it, "offer_name", b4_db_str(items, i, 2));
+		if (cJSON_GetObjectItemCaseSensitive(sale, "total_cents"))
+			cJSON_AddNumberToObject(it, "price_cents", (double)b4_db_i64(items, i, 3));
+		cJSON_AddItemToArray(arr, it);
+	}
+	b4_db_result_free(items);
+	b4_req_send_json(req, 200, sale);
+}
+
+/* Adds {key: count, ...} grouped by column col of res rows (col 0 key). */
+static void add_counts(cJSON *obj, const char *name, const struct b4_db_result *res)
+{
+	cJSON *o = cJSON_AddObjectToObject(obj, name);
+
+	for (size_t i = 0; i < b4_db_rows(res); i++)
+		cJSON_AddNumberToObject(o, b4_db_str(res, i, 0), (double)b4_db_i64(res, i, 1));
+}
+
+void api_sales_summary(struct b4_req *req)
+{
+	const char *me = req->caller.user_id;
+	const char *from = NULL, *to = NULL;
+	struct b4_db_result *totals, *by_status, *by_method;
+	cJSON *out;
+
+	if (api_query_time(req, "from", &from) < 0 || api_query_time(req, "to", &to) < 0)
+		return;
+	/* gross: the order totals of the caller's own products plus, for
+	 * other roles, their own split; net: the caller's splits after
+	 * reversals.  Only orders that were paid at some point count. */
+	totals = b4_db_query(req->db,
+			     "SELECT COALESCE(SUM(CASE WHEN o.producer_id = ? THEN o.total_cents ELSE"
+			     " (SELECT COALESCE(SUM(s.amount_cents), 0) FROM splits s WHERE"
+			     " s.order_id = o.id AND s.user_id = ?) END), 0),"
+			     " COALESCE(SUM((SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0)"
+			     " FROM splits s WHERE s.order_id = o.id AND s.user_id = ?)), 0), COUNT(*)"
+			     " FROM orders o WHERE" SALE_VISIBLE
+			     " AND o.status IN ('paid','refund_requested','refunded','disputed','chargeback')"
+			     " AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)",
+			     "ssssssssss", me, me, me, me, me, me, from, from, to, to);
+	by_status = b4_db_query(req->db,
+				"SELECT o.status, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
+				" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
+				" GROUP BY o.status ORDER BY o.status",
+				"sssssss", me, me, me, from, from, to, to);
+	by_method = b4_db_query(req->db,
+				"SELECT o.payment_method, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
+				" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
+				" GROUP BY o.payment_method ORDER BY o.payment_method",
+				"sssssss", me, me, me, from, from, to, to);
+	if (!totals || !by_status || !by_method) {
+		b4_db_result_free(totals);
+		b4_db_result_free(by_status);
+		b4_db_result_free(by_method);
+		b4_req_db_error(req);
+		return;
+	}
+	out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out, "gross_cents", (double)b4_db_i64(totals, 0, 0));
+	cJSON_AddNumberToObject(out, "net_cents", (double)b4_db_i64(totals, 0, 1));
+	cJSON_AddNumberToObject(out, "paid_count", (double)b4_db_i64(totals, 0, 2));
+	add_counts(out, "count_by_status", by_status);
+	add_counts(out, "count_by_payment_method", by_method);
+	b4_db_result_free(totals);
+	b4_db_result_free(by_status);
+	b4_db_result_free(by_method);
+	b4_req_send_json(req, 200, out);
+}
+
+void api_balance(struct b4_req *req)
+{
+	struct b4_db_result *res;
+	cJSON *out;
+
+	res = b4_db_query(req->db,
+			  "SELECT COALESCE(SUM(CASE WHEN status = 'waiting' THEN amount_cents -"
+			  " reversed_cents END), 0), COALESCE(SUM(CASE WHEN status = 'released' THEN"
+			  " amount_cents - reversed_cents END), 0), COALESCE(SUM(reversed_cents +"
+			  " CASE WHEN status = 'reversed' THEN amount_cents - reversed_cents ELSE 0 END),"
+			  " 0) FROM splits WHERE user_id = ?",
+			  "s", req->caller.user_id);
+	if (!res) {
+		b4_req_db_error(req);
+		return;
+	}
+	out = cJSON_CreateObject();
+	cJSON_AddNumberToObject(out, "waiting_cents", (double)b4_db_i64(res, 0, 0));
+	cJSON_AddNumberToObject(out, "released_cents", (double)b4_db_i64(res, 0, 1));
+	cJSON_AddNumberToObject(out, "reversed_cents", (double)b4_db_i64(res, 0, 2));
+	cJSON_AddStringToObject(out, "currency", "BRL");
+	b4_db_result_free(res);
+	b4_req_send_json(req, 200, out);
+}
+
+struct refund_tx {
+	const char *order_id, *producer_id, *reason;
+	char refund_id[37];
+	bool not_found, wrong_state;
+};
+
+static int refund_write(struct b4_db *db, void *arg)
+{
+	struct refund_tx *t = arg;
+	struct b4_db_result *res;
+	int64_t amount;
+	cJSON *payload;
+	char *text, dedup[96];
+	int rc;
+
+	res = b4_db_query(db,
+			  "SELECT status, total_cents FROM orders WHERE id = ? AND producer_id = ?"
+			  " FOR UPDATE",
+			  "ss", t->order_id, t->producer_id);
+	if (!res || !api_row_in_state(res, "paid", &t->not_found, &t->wrong_state))
+		return -1;
+	amount = b4_db_i64(res, 0, 1);
+	b4_db_result_free(res);
+	if (b4_db_exec(db,
+		       "UPDATE orders SET status = 'refund_requested' WHERE id = ? AND status = 'paid'",
+		       "s", t->order_id) != 1)
+		return -1;
+	b4_crypto_uuid7(t->refund_id);
+	if (b4_db_exec(db,
+		       "INSERT INTO refunds (id, order_id, amount_cents, reason, requested_by)"
+		       " VALUES (?, ?, ?, ?, ?)",
+		       "ssiss", t->refund_id, t->order_id, amount, t->reason, t->producer_id) < 0)
+		return -1;
+	payload = cJSON_CreateObject();
+	cJSON_AddStringToObject(payload, "refund_id", t->refund_id);
+	cJSON_AddStringToObject(payload, "order_id", t->order_id);
+	cJSON_AddNumberToObject(payload, "amount_cents", (double)amount);
+	cJSON_AddStringToObject(payload, "requested_by", t->producer_id);
+	text = cJSON_PrintUnformatted(payload);
+	cJSON_Delete(payload);
+	if (!text)
+		return -1;
+	snprintf(dedup, sizeof(dedup), "refund.requested:%s", t->refund_id);
+	rc = b4_queue_enqueue(db, "refund.requested", text, dedup, 0);
+	cJSON_free(text);
+	return rc < 0 ? -1 : 0;
+}
+
+static const char *const refund_fields[] = {"reason", NULL};
+
+void api_sale_refund(struct b4_req *req)
+{
+	const char *id = api_id_param(req, "id");
+	const cJSON *body;
+	struct refund_tx t = {0};
+	struct b4_error err;
+	cJSON *out;
+
+	if (!id) {
+		b4_req_not_found(req, "sale");
+		return;
+	}
+	if (!(body = api_body(req, refund_fields, false)))
+		return;
+	if (b4_json_get_str(body, "reason", B4_JSON_REQUIRED, 1, 500, &t.reason, &err) < 0) {
+		api_fail(req, &err);
+		return;
+	}
+	t.order_id = id;
+	t.producer_id = req->caller.user_id;
+	if (b4_db_tx(req->db, refund_write, &t) < 0) {
+		if (t.not_found)
+			b4_req_not_found(req, "sale");
+		else if (t.wrong_state)
+			b4_req_errorf(req, 409, "conflict", "not_refundable", NULL,
+				      "Only a paid sale can be refunded.");
+		else
+			b4_req_db_error(req);
+		return;
+	}
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "id", t.refund_id);
+	cJSON_AddStringToObject(out, "order_id", id);
+	cJSON_AddStringToObject(out, "status", "requested");
+	cJSON_AddStringToObject(out, "order_status", "refund_requested");
+	b4_req_send_json(req, 202, out);
+}

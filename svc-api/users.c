@@ -1,0 +1,426 @@
+/* users.c - accounts: sign-up, login (rate limited), GET /v1/me, and the
+ * authenticate hook that refuses blocked users. */
+#include "api.h"
+#include "b4/auth.h"
+#include "b4/br.h"
+#include "b4/crypto.h"
+#include "b4/log.h"
+#include "b4/pii.h"
+#include "b4/service.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+int api_authenticate(struct b4_req *req, enum b4_role role)
+{
+	struct b4_db_result *res;
+	bool active;
+
+	if (b4_service_authenticate(req, role) < 0)
+		return -1;
+	if (!req->db)
+		return 0;
+	/* a token outlives a block: check the account on every request */
+	res = b4_db_query(req->db, "SELECT status FROM users WHERE id = ?", "s",
+			  req->caller.user_id);
+	if (!res) {
+		req->authenticated = false;
+		b4_req_db_error(req);
+		return -1;
+	}
+	active = b4_db_rows(res) == 1 && strcmp(b4_db_str(res, 0, 0), "active") == 0;
+	b4_db_result_free(res);
+	if (!active) {
+		req->authenticated = false;
+		memset(&req->caller, 0, sizeof(req->caller));
+		b4_req_set_header(req, "WWW-Authenticate", "Bearer");
+		b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
+			      "A valid bearer token is required.");
+		return -1;
+	}
+	return 0;
+}
+
+cJSON *api_user_json(struct b4_db *db, const char *id, bool *db_failed)
+{
+	struct b4_db_result *res;
+	cJSON *user;
+
+	*db_failed = false;
+	res = b4_db_query(db,
+			  "SELECT id, email, full_name, role, status, created_at, document_bidx IS NOT NULL"
+			  " FROM users WHERE id = ?",
+			  "s", id);
+	if (!res) {
+		*db_failed = true;
+		return NULL;
+	}
+	if (b4_db_rows(res) == 0) {
+		b4_db_result_free(res);
+		return NULL;
+	}
+	user = cJSON_CreateObject();
+	cJSON_AddStringToObject(user, "id", b4_db_str(res, 0, 0));
+	cJSON_AddStringToObject(user, "email", b4_db_str(res, 0, 1));
+	cJSON_AddStringToObject(user, "full_name", b4_db_str(res, 0, 2));
+	cJSON_AddStringToObject(user, "role", b4_db_str(res, 0, 3));
+	cJSON_AddStringToObject(user, "status", b4_db_str(res, 0, 4));
+	cJSON_AddBoolToObject(user, "has_document", b4_db_i64(res, 0, 6) != 0);
+	api_add_time(user, "created_at", res, 0, 5);
+	b4_db_result_free(res);
+	return user;
+}
+
+void api_me(struct b4_req *req)
+{
+	bool failed;
+	cJSON *user = api_user_json(req->db, req->caller.user_id, &failed);
+
+	if (!user) {
+		if (failed)
+			b4_req_db_error(req);
+		else
+			b4_req_not_found(req, "user");
+		return;
+	}
+	b4_req_send_json(req, 200, user);
+}
+
+/* Lower-cases and checks an email: one '@', something on both sides, a dot
+ * in the domain, no spaces or controls.  Writes into out (255 bytes). */
+static bool email_normalize(const char *in, char out[255])
+{
+	size_t n = strlen(in), at = 0, ats = 0;
+
+	if (n < 3 || n > 254)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c <= ' ' || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' ||
+		    c == ',' || c == ';')
+			return false;
+		if (c == '@') {
+			at = i;
+			ats++;
+		}
+		out[i] = (char)tolower(c);
+	}
+	out[n] = '\0';
+	return ats == 1 && at > 0 && at < n - 3 && strchr(out + at, '.') &&
+	       out[n - 1] != '.' && out[at + 1] != '.';
+}
+
+/* Takes one hashing slot (bounded argon2id concurrency), waiting at most
+ * 10 s; when none comes answers 503 with Retry-After and returns false. */
+static bool hash_slot_acquire(struct b4_req *req)
+{
+	struct api_app *app = req->app;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	while (sem_timedwait(&app->hash_slots, &deadline) != 0) {
+		if (errno != EINTR) {
+			b4_req_set_header(req, "Retry-After", "1");
+			b4_req_errorf(req, 503, "api_error", "busy", NULL,
+				      "Too many logins at once; try again shortly.");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void hash_slot_release(struct b4_req *req)
+{
+	struct api_app *app = req->app;
+
+	sem_post(&app->hash_slots);
+}
+
+/* Signs a token for the user and adds token and expires_at to out. */
+static int add_token(cJSON *out, const char *user_id, const char *role, const char *email)
+{
+	const struct b4_jwt_config *jwt = b4_service_jwt();
+	struct b4_principal p;
+	char *token = NULL, expires[32];
+	int64_t now = (int64_t)time(NULL);
+	time_t exp;
+	struct tm tm;
+
+	if (!jwt)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.user_id, sizeof(p.user_id), "%s", user_id);
+	snprintf(p.role, sizeof(p.role), "%s", role);
+	snprintf(p.email, sizeof(p.email), "%s", email);
+	if (b4_auth_jwt_sign(jwt, &p, now, &token) < 0)
+		return -1;
+	exp = (time_t)(now + jwt->ttl_seconds);
+	gmtime_r(&exp, &tm);
+	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(out, "token", token);
+	cJSON_AddStringToObject(out, "expires_at", expires);
+	OPENSSL_cleanse(token, strlen(token));
+	free(token);
+	return 0;
+}
+
+static const char *const signup_fields[] = {"email", "password", "full_name", "document", NULL};
+
+void api_signup(struct b4_req *req)
+{
+	const cJSON *body = api_body(req, signup_fields, false);
+	const char *email_in = NULL, *password = NULL, *full_name = NULL, *document = NULL;
+	char email[255], digits[32], bidx[65], hash[B4_AUTH_PASSWORD_HASH_MAX], id[37];
+	char *document_enc = NULL;
+	enum b4_br_document_type doc_type;
+	struct b4_error err;
+	int64_t rc;
+	bool failed;
+	cJSON *user, *out;
+
+	if (!body)
+		return;
+	if (b4_json_get_str(body, "email", B4_JSON_REQUIRED, 3, 254, &email_in, &err) < 0 ||
+	    b4_json_get_str(body, "password", B4_JSON_REQUIRED, 10, 256, &password, &err) < 0 ||
+	    b4_json_get_str(body, "full_name", B4_JSON_REQUIRED, 1, 200, &full_name, &err) < 0 ||
+	    b4_json_get_str(body, "document", B4_JSON_OPTIONAL, 11, 18, &document, &err) < 0) {
+		api_fail(req, &err);
+		return;
+	}
+	if (!email_normalize(email_in, email)) {
+		b4_req_errorf(req, 422, "invalid_request_error", "invalid_email", "email",
+			      "The field 'email' must be an email address.");
+		return;
+	}
+	if (document) {
+		if (b4_br_document_normalize(document, digits, sizeof(digits), &doc_type) < 0) {
+			b4_req_errorf(req, 422, "invalid_request_error", "invalid_document",
+				      "document", "The field 'document' must be a valid CPF or CNPJ.");
+			return;
+		}
+		if (b4_pii_blind_index("document", digits, bidx) < 0 ||
+		    !(document_enc = b4_pii_encrypt("users.document", digits))) {
+			OPENSSL_cleanse(digits, sizeof(digits));
+			b4_req_errorf(req, 500, "api_error", "internal", NULL, "Cannot store the document.");
+			return;
+		}
+		OPENSSL_cleanse(digits, sizeof(digits));
+	}
+	if (!hash_slot_acquire(req)) {
+		free(document_enc);
+		return;
+	}
+	rc = b4_auth_password_hash(password, hash, sizeof(hash));
+	hash_slot_release(req);
+	if (rc < 0 || b4_crypto_uuid7(id) < 0) {
+		free(document_enc);
+		b4_req_errorf(req, 500, "api_error", "internal", NULL, "Cannot create the account.");
+		return;
+	}
+	rc = b4_db_exec(req->db,
+			"INSERT INTO users (id, email, password_hash, full_name, document_enc, document_bidx)"
+			" VALUES (?, ?, ?, ?, ?, ?)",
+			"ssssss", id, email, hash, full_name, document_enc, document ? bidx : NULL);
+	free(document_enc);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc < 0) {
+		if (b4_db_is_duplicate(req->db))
+			b4_req_errorf(req, 409, "conflict", "email_taken", "email",
+				      "An account with this email already exists.");
+		else
+			b4_req_db_error(req);
+		return;
+	}
+	user = api_user_json(req->db, id, &failed);
+	if (!user) {
+		b4_req_db_error(req);
+		return;
+	}
+	out = cJSON_CreateObject();
+	cJSON_AddItemToObject(out, "user", user);
+	if (add_token(out, id, "member", email) < 0) {
+		cJSON_Delete(out);
+		b4_req_errorf(req, 500, "api_error", "internal", NULL, "Cannot issue a token.");
+		return;
+	}
+	b4_log_info("signup", B4_LS("user_id", id));
+	b4_req_send_json(req, 201, out);
+}
+
+/* Counts one attempt for (scope, key) in the current window and tells
+ * whether it is over max; *retry_after gets the seconds left in the window.
+ * Returns 1 over the limit, 0 fine, -1 DB error. */
+static int limit_hit(struct b4_req *req, const char *scope, const char *kind, const char *key,
+		     int64_t max, int64_t *retry_after)
+{
+	struct api_app *app = req->app;
+	int64_t now = (int64_t)time(NULL);
+	int64_t window = now - now % app->login_window_seconds;
+	struct b4_db_result *res;
+	char hash[65];
+	int64_t count, inserted;
+
+	if (b4_pii_blind_index(kind, key, hash) < 0)
+		return -1;
+	inserted = b4_db_exec(req->db,
+			      "INSERT INTO login_attempts (scope, key_hash, window_start, attempts)"
+			      " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE attempts = attempts + 1",
+			      "ssi", scope, hash, window);
+	if (inserted < 0)
+		return -1;
+	/* a new row (1 affected, not 2): sweep a few expired windows so the
+	 * table stays small without a separate job */
+	if (inserted == 1 &&
+	    b4_db_exec(req->db, "DELETE FROM login_attempts WHERE window_start < ? LIMIT 100", "i",
+		       window - app->login_window_seconds) < 0)
+		return -1;
+	res = b4_db_query(req->db,
+			  "SELECT attempts FROM login_attempts WHERE scope = ? AND key_hash = ?"
+			  " AND window_start = ?",
+			  "ssi", scope, hash, window);
+	if (!res)
+		return -1;
+	count = b4_db_rows(res) ? b4_db_i64(res, 0, 0) : 0;
+	b4_db_result_free(res);
+	*retry_after = window + app->login_window_seconds - now;
+	if (*retry_after < 1)
+		*retry_after = 1;
+	return count > max ? 1 : 0;
+}
+
+/* The client's address: the peer, or behind a trusted proxy the last
+ * X-Forwarded-For entry (the one the proxy itself appended). */
+static const char *client_address(struct b4_req *req)
+{
+	struct api_app *app = req->app;
+	const char *xff, *last;
+
+	if (!app->trust_proxy || !(xff = b4_req_header(req, "X-Forwarded-For")))
+		return req->client_ip;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	while (*last == ' ')
+		last++;
+	return *last ? b4_arena_strndup(req->arena, last, 63) : req->client_ip;
+}
+
+/* After a good login with a hash made under older argon2 parameters,
+ * stores a new hash; a failure here only logs (the login still counts). */
+static void rehash(struct b4_req *req, const char *user_id, const char *encoded,
+		   const char *password)
+{
+	char hash[B4_AUTH_PASSWORD_HASH_MAX];
+	int rc;
+
+	struct api_app *app = req->app;
+
+	/* never wait for a slot here: the login has its answer already */
+	if (!b4_auth_password_needs_rehash(encoded) || sem_trywait(&app->hash_slots) != 0)
+		return;
+	rc = b4_auth_password_hash(password, hash, sizeof(hash));
+	hash_slot_release(req);
+	if (rc < 0 || b4_db_exec(req->db, "UPDATE users SET password_hash = ? WHERE id = ?", "ss",
+				 hash, user_id) < 0)
+		b4_log_warn("password rehash failed", B4_LS("user_id", user_id));
+	OPENSSL_cleanse(hash, sizeof(hash));
+}
+
+static const char *const login_fields[] = {"email", "password", NULL};
+
+static void bad_credentials(struct b4_req *req)
+{
+	b4_req_errorf(req, 401, "authentication_error", "invalid_credentials", NULL,
+		      "Email or password is wrong.");
+}
+
+void api_login(struct b4_req *req)
+{
+	struct api_app *app = req->app;
+	const cJSON *body = api_body(req, login_fields, false);
+	const char *email_in = NULL, *password = NULL;
+	char email[255], retry[24];
+	struct b4_error err;
+	struct b4_db_result *res;
+	int64_t retry_after = 0;
+	int hit;
+	bool ok = false;
+	cJSON *out, *user;
+
+	if (!body)
+		return;
+	if (b4_json_get_str(body, "email", B4_JSON_REQUIRED, 1, 254, &email_in, &err) < 0 ||
+	    b4_json_get_str(body, "password", B4_JSON_REQUIRED, 1, 256, &password, &err) < 0) {
+		api_fail(req, &err);
+		return;
+	}
+	if (!email_normalize(email_in, email))
+		snprintf(email, sizeof(email), "%s", "invalid");
+	hit = limit_hit(req, "ip", "login_ip", client_address(req), app->login_max_per_ip,
+			&retry_after);
+	if (hit == 0)
+		hit = limit_hit(req, "email", "login_email", email, app->login_max_per_email,
+				&retry_after);
+	if (hit < 0) {
+		b4_req_db_error(req);
+		return;
+	}
+	if (hit > 0) {
+		snprintf(retry, sizeof(retry), "%lld", (long long)retry_after);
+		b4_req_set_header(req, "Retry-After", retry);
+		b4_req_errorf(req, 429, "rate_limit_error", "too_many_attempts", NULL,
+			      "Too many login attempts; try again later.");
+		return;
+	}
+	res = b4_db_query(req->db,
+			  "SELECT id, password_hash, role, status, email FROM users WHERE email = ?", "s",
+			  email);
+	if (!res) {
+		b4_req_db_error(req);
+		return;
+	}
+	if (!hash_slot_acquire(req)) {
+		b4_db_result_free(res);
+		return;
+	}
+	/* an unknown email costs the same time as a wrong password */
+	if (b4_db_rows(res) == 0)
+		b4_auth_password_dummy_verify(password);
+	else
+		ok = b4_auth_password_verify(b4_db_str(res, 0, 1), password);
+	hash_slot_release(req);
+	if (!ok) {
+		b4_db_result_free(res);
+		b4_log_info("login refused");
+		bad_credentials(req);
+		return;
+	}
+	if (strcmp(b4_db_str(res, 0, 3), "active") != 0) {
+		b4_log_info("login refused: blocked", B4_LS("user_id", b4_db_str(res, 0, 0)));
+		b4_db_result_free(res);
+		b4_req_errorf(req, 403, "permission_error", "account_blocked", NULL,
+			      "This account is blocked.");
+		return;
+	}
+	rehash(req, b4_db_str(res, 0, 0), b4_db_str(res, 0, 1), password);
+	user = api_user_json(req->db, b4_db_str(res, 0, 0), &ok);
+	out = cJSON_CreateObject();
+	if (!user || add_token(out, b4_db_str(res, 0, 0), b4_db_str(res, 0, 2),
+			       b4_db_str(res, 0, 4)) < 0) {
+		b4_db_result_free(res);
+		cJSON_Delete(user);
+		cJSON_Delete(out);
+		b4_req_errorf(req, 500, "api_error", "internal", NULL, "Cannot issue a token.");
+		return;
+	}
+	cJSON_AddItemToObject(out, "user", user);
+	b4_log_info("login", B4_LS("user_id", b4_db_str(res, 0, 0)));
+	b4_db_result_free(res);
+	b4_req_send_json(req, 200, out);
+}
