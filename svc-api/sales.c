@@ -263,8 +263,8 @@ static int refund_write(struct b4_db *db, void *arg)
 	cJSON_Delete(payload);
 	if (!text)
 		return -1;
-	snprintf(dedup, sizeof(dedup), "refund.requested:%s", t->refund_id);
-	rc = b4_queue_enqueue(db, "refund.requested", text, dedup, 0);
+	snprintf(dedup, sizeof(dedup), "refund:%s", t->refund_id);
+	rc = b4_queue_enqueue(db, "refund.process", text, dedup, 0);
 	cJSON_free(text);
 	return rc < 0 ? -1 : 0;
 }

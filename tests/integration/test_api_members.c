@@ -1212,7 +1212,7 @@ static void test_sales_each_party_sees_its_part(void **state)
 	expect(&r, 409, "POST", path, e.m.token, "{\"reason\":\"again\"}");
 	h_resp_free(&r);
 	sql = fmt("SELECT CONCAT(o.status, '/', COUNT(f.id), '/', (SELECT COUNT(*) FROM jobs j"
-		  " WHERE j.type = 'refund.requested' AND JSON_VALUE(j.payload, '$.order_id') = o.id))"
+		  " WHERE j.type = 'refund.process' AND JSON_VALUE(j.payload, '$.order_id') = o.id))"
 		  " FROM orders o JOIN refunds f ON f.order_id = o.id WHERE o.id = '%s'",
 		  e.order);
 	assert_string_equal(keep(h_sql_value(db_name, sql)), "refund_requested/1/1");
