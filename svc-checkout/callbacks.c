@@ -15,7 +15,7 @@
 void checkout_callback(struct b4_req *req);
 
 struct callback_event {
-	const struct checkout_acquirer *acq;
+	const struct b4_acquirer *acq;
 	const char *event_id;
 	const char *type;
 	const char *charge_id;
@@ -154,13 +154,13 @@ void checkout_callback(struct b4_req *req)
 	cJSON *out;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.acq = name ? checkout_acquirer_find(app, name) : NULL;
+	ev.acq = name ? b4_acquirers_find(&app->acquirers, name) : NULL;
 	if (!ev.acq) {
 		b4_req_not_found(req, "acquirer");
 		return;
 	}
-	if (!app->acquirer_secret[0] || !signature ||
-	    !b4_crypto_webhook_verify(app->acquirer_secret, signature, req->body, req->body_len,
+	if (!app->acquirers.secret[0] || !signature ||
+	    !b4_crypto_webhook_verify(app->acquirers.secret, signature, req->body, req->body_len,
 				      (int64_t)time(NULL), 300)) {
 		b4_log_warn("acquirer callback with a bad signature", B4_LS("acquirer", name));
 		b4_req_errorf(req, 401, "authentication_error", "invalid_signature",

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "b4/acquirer.h"
 #include "b4/http.h"
 
 struct b4_db;
@@ -12,24 +13,15 @@ struct b4_db;
 extern const struct b4_route checkout_routes[];
 extern const size_t checkout_nroutes;
 
-#define CHECKOUT_MAX_ACQUIRERS 8
 #define CHECKOUT_MAX_BUMPS     5
-
-struct checkout_acquirer {
-	char name[33];
-	char url[256];
-};
 
 /* The service context (req->app), read-only after init. */
 struct checkout_app {
-	struct checkout_acquirer acquirers[CHECKOUT_MAX_ACQUIRERS];
-	size_t nacquirers;
-	const char *acquirer_secret;
+	struct b4_acquirers acquirers; /* list, secret, timeout per call */
 	const char *callback_url; /* base URL; "" = none */
 	int64_t monthly_rate_bp;
 	int64_t platform_fee_bp;
 	int64_t platform_fee_cents;
-	double acquirer_timeout; /* seconds per acquirer call */
 	int64_t fraud_threshold; /* score at or above which an order is refused */
 	int64_t fraud_window_seconds;
 	int64_t fraud_card_max; /* orders per card fingerprint in the window */
@@ -90,23 +82,15 @@ enum checkout_acq_outcome {
 	CHECKOUT_ACQ_UNAVAILABLE, /* nothing happened there: try another one */
 	CHECKOUT_ACQ_UNKNOWN,	  /* timed out and could not be reconciled */
 };
-/* The configured acquirer called name, or NULL. */
-const struct checkout_acquirer *checkout_acquirer_find(const struct checkout_app *app,
-						       const char *name);
-/* Acquirer names in the settings row acquirer_priority order, restricted to
- * configured ones (all configured ones when the row is missing).  Returns the
- * count written into names (at most CHECKOUT_MAX_ACQUIRERS), -1 DB error. */
-int checkout_acquirer_priority(struct b4_db *db, const struct checkout_app *app,
-			       const struct checkout_acquirer **out);
 /* POST /v1/tokens.  On CHECKOUT_ACQ_ANSWERED *token is the answer (caller
  * deletes); on REJECTED *token is the error answer or NULL. */
 enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *app,
-						     const struct checkout_acquirer *acq,
+						     const struct b4_acquirer *acq,
 						     const char *body, int *status, cJSON **token);
 /* POST /v1/charges with Idempotency-Key idem_key; on a timeout looks the
  * charge up by reference.  *charge (caller deletes) on ANSWERED. */
 enum checkout_acq_outcome checkout_acquirer_charge(const struct checkout_app *app,
-						   const struct checkout_acquirer *acq,
+						   const struct b4_acquirer *acq,
 						   const char *idem_key, const char *reference,
 						   const char *body, cJSON **charge);
 

@@ -14,7 +14,7 @@ static const struct b4_config_opt checkout_opts[] = {
     {"acquirers", "B4_ACQUIRERS", B4_CFG_STR, "sandbox=http://127.0.0.1:8090",
      "acquirers as name=url[,name=url...]", &acquirers_setting, 0, 0, NULL, false},
     {"acquirer-secret", "B4_ACQUIRER_SECRET", B4_CFG_STR, "",
-     "shared secret with the acquirers (>= 32 bytes)", &app_storage.acquirer_secret, 0, 0, NULL,
+     "shared secret with the acquirers (>= 32 bytes)", &app_storage.acquirers.secret, 0, 0, NULL,
      true},
     {"checkout-callback-url", "B4_CHECKOUT_CALLBACK_URL", B4_CFG_STR, "",
      "base URL acquirers post callbacks to (<url>/v1/acquirers/<name>/callbacks)",
@@ -29,7 +29,7 @@ static const struct b4_config_opt checkout_opts[] = {
      "platform fixed fee per order, cents", &app_storage.platform_fee_cents, 0, 100000, NULL,
      false},
     {"acquirer-timeout", "B4_ACQUIRER_TIMEOUT", B4_CFG_SECONDS, "10s",
-     "time allowed for one acquirer call", &app_storage.acquirer_timeout, 0, 120, NULL, false},
+     "time allowed for one acquirer call", &app_storage.acquirers.timeout, 0, 120, NULL, false},
     {"fraud-threshold", "B4_FRAUD_THRESHOLD", B4_CFG_INT, "70",
      "antifraud score at or above which an order is refused", &app_storage.fraud_threshold, 1,
      1000000, NULL, false},
@@ -54,48 +54,17 @@ static const struct b4_config_opt checkout_opts[] = {
      &app_storage.boleto_days, 1, 30, NULL, false},
 };
 
-/* Parses "name=url[,name=url...]" into app. */
-static int parse_acquirers(struct checkout_app *app, const char *text)
-{
-	const char *p = text;
-
-	app->nacquirers = 0;
-	while (*p) {
-		const char *end = strchr(p, ',');
-		const char *eq;
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		struct checkout_acquirer *a;
-
-		eq = memchr(p, '=', len);
-		if (!eq || eq == p || app->nacquirers == CHECKOUT_MAX_ACQUIRERS)
-			return -1;
-		a = &app->acquirers[app->nacquirers];
-		if ((size_t)(eq - p) >= sizeof(a->name) ||
-		    len - (size_t)(eq - p) - 1 >= sizeof(a->url))
-			return -1;
-		memcpy(a->name, p, (size_t)(eq - p));
-		a->name[eq - p] = '\0';
-		memcpy(a->url, eq + 1, len - (size_t)(eq - p) - 1);
-		a->url[len - (size_t)(eq - p) - 1] = '\0';
-		if (strncmp(a->url, "http://", 7) != 0 && strncmp(a->url, "https://", 8) != 0)
-			return -1;
-		app->nacquirers++;
-		p = end ? end + 1 : p + len;
-	}
-	return app->nacquirers > 0 ? 0 : -1;
-}
-
 static int checkout_init(const struct b4_settings *settings, void **app)
 {
-	if (parse_acquirers(&app_storage, acquirers_setting) < 0) {
+	if (b4_acquirers_parse(&app_storage.acquirers, acquirers_setting) < 0) {
 		fprintf(stderr,
 			"b4-checkout: B4_ACQUIRERS must be name=http(s)://url[,name=url...]\n");
 		return -1;
 	}
 	/* Without a secret the offer pages still work (payments answer 503);
 	 * production refuses to start without one. */
-	if ((app_storage.acquirer_secret[0] || settings->env == B4_ENV_PRODUCTION) &&
-	    strlen(app_storage.acquirer_secret) < 32) {
+	if ((app_storage.acquirers.secret[0] || settings->env == B4_ENV_PRODUCTION) &&
+	    strlen(app_storage.acquirers.secret) < 32) {
 		fprintf(stderr, "b4-checkout: B4_ACQUIRER_SECRET must be at least 32 bytes\n");
 		return -1;
 	}

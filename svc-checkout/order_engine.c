@@ -335,7 +335,7 @@ static int tx1_body(struct b4_db *db, void *varg)
 {
 	struct tx1_arg *arg = varg;
 	struct checkout_order *o = arg->o;
-	const struct checkout_acquirer *first = &o->app->acquirers[0];
+	const struct b4_acquirer *first = &o->app->acquirers.list[0];
 
 	arg->failure = TX1_DB;
 	if (!o->parent_order_id[0] && upsert_customer(db, o) < 0)
@@ -417,7 +417,7 @@ static int tx1_run(struct b4_db *db, void *varg)
 
 /* ---- the acquirer ---------------------------------------------------------- */
 
-static char *charge_request(struct checkout_order *o, const struct checkout_acquirer *acq)
+static char *charge_request(struct checkout_order *o, const struct b4_acquirer *acq)
 {
 	cJSON *body = cJSON_CreateObject(), *customer;
 	char *text, callback[512];
@@ -476,7 +476,7 @@ enum charge_result {
 struct tx2_arg {
 	struct checkout_order *o;
 	enum charge_result result;
-	const struct checkout_acquirer *acq;
+	const struct b4_acquirer *acq;
 	const cJSON *charge;
 	bool paid;
 };
@@ -486,7 +486,7 @@ static int tx2_body(struct b4_db *db, void *varg)
 	struct tx2_arg *arg = varg;
 	struct checkout_order *o = arg->o;
 	const char *acq_id = arg->charge ? jstr(arg->charge, "id") : NULL;
-	const char *acq_name = arg->acq ? arg->acq->name : o->app->acquirers[0].name;
+	const char *acq_name = arg->acq ? arg->acq->name : o->app->acquirers.list[0].name;
 	int64_t n;
 
 	arg->paid = false;
@@ -569,8 +569,8 @@ static int tx2_body(struct b4_db *db, void *varg)
 static enum charge_result call_acquirers(struct checkout_order *o, struct tx2_arg *t2,
 					 cJSON **charge)
 {
-	const struct checkout_acquirer *order[CHECKOUT_MAX_ACQUIRERS];
-	int n = checkout_acquirer_priority(o->req->db, o->app, order);
+	const struct b4_acquirer *order[B4_ACQUIRERS_MAX];
+	int n = b4_acquirers_priority(o->req->db, &o->app->acquirers, order);
 
 	*charge = NULL;
 	if (n < 0)
@@ -624,7 +624,7 @@ void checkout_order_run(struct checkout_order *o)
 		goto out_free;
 	}
 	b4_crypto_hex_encode(digest, 32, o->access_token_hash, sizeof(o->access_token_hash));
-	if (!o->app->acquirer_secret[0]) {
+	if (!o->app->acquirers.secret[0]) {
 		b4_req_errorf(o->req, 503, "api_error", "acquirer_not_configured", NULL,
 			      "payments are not configured");
 		goto out_free;

@@ -43,7 +43,7 @@ void checkout_card_token_create(struct b4_req *req)
 					      "exp_year", "cvv",	 NULL};
 	const struct checkout_app *app = req->app;
 	const cJSON *body = checkout_json_body(req);
-	const struct checkout_acquirer *order[CHECKOUT_MAX_ACQUIRERS];
+	const struct b4_acquirer *order[B4_ACQUIRERS_MAX];
 	const char *number = NULL, *holder = NULL, *cvv = NULL;
 	char digits[24] = "";
 	int64_t exp_month = 0, exp_year = 0;
@@ -52,7 +52,7 @@ void checkout_card_token_create(struct b4_req *req)
 	char *text;
 	int n, status = 0;
 	enum checkout_acq_outcome outcome = CHECKOUT_ACQ_UNAVAILABLE;
-	const struct checkout_acquirer *used = NULL;
+	const struct b4_acquirer *used = NULL;
 
 	if (!body)
 		return;
@@ -84,7 +84,7 @@ void checkout_card_token_create(struct b4_req *req)
 		b4_req_errorf(req, 422, "card_error", "invalid_cvv", "cvv", "the CVV is not valid");
 		return;
 	}
-	n = checkout_acquirer_priority(req->db, app, order);
+	n = b4_acquirers_priority(req->db, &app->acquirers, order);
 	if (n < 0) {
 		b4_req_db_error(req);
 		return;
