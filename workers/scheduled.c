@@ -246,8 +246,9 @@ int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 			  " WHERE s.abandoned_at IS NULL AND s.email IS NOT NULL AND s.email <> ''"
 			  " AND s.updated_at <= CURRENT_TIMESTAMP(6) - INTERVAL ? MICROSECOND"
 			  " AND NOT EXISTS (SELECT 1 FROM orders x"
-			  "  WHERE (x.session_id = s.id OR x.id = s.order_id)"
-			  "  AND x.status IN (" PAID_STATES "))"
+			  "  WHERE x.session_id = s.id AND x.status IN (" PAID_STATES "))"
+			  " AND (s.order_id IS NULL OR NOT EXISTS (SELECT 1 FROM orders y"
+			  "  WHERE y.id = s.order_id AND y.status IN (" PAID_STATES ")))"
 			  " ORDER BY s.updated_at LIMIT ?",
 			  "ii", (int64_t)(worker_abandoned_cart_delay * 1e6), (int64_t)SCAN_BATCH);
 	if (!res) {

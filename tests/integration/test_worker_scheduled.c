@@ -202,6 +202,16 @@ static void test_abandoned_cart_fires_once(void **state)
 		      " ('0190f000-0000-7000-8000-000000000003', '" OFFER "', NULL,"
 		      "  NULL, NULL, CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
 		0);
+	/* a session that points at its paid order (rather than the reverse) */
+	add_order("0190d000-0000-7000-8000-000000000022", "refunded", "pix", "NULL",
+		  "CURRENT_TIMESTAMP(6)");
+	assert_int_equal(
+		h_sql(db_name,
+		      "INSERT INTO checkout_sessions (id, offer_id, email, order_id, updated_at) VALUES"
+		      " ('0190f000-0000-7000-8000-000000000004', '" OFFER "', 'paid2@example.com',"
+		      "  '0190d000-0000-7000-8000-000000000022',"
+		      "  CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
+		0);
 	add_order("0190d000-0000-7000-8000-000000000021", "paid", "card", "NULL",
 		  "CURRENT_TIMESTAMP(6)");
 	assert_int_equal(h_sql(db_name, "UPDATE orders SET session_id ="
