@@ -13,6 +13,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "b4/db.h"
+#include "b4/queue.h"
+
 static const char *db_name;
 
 static int group_setup(void **state)
@@ -169,6 +172,84 @@ static void test_failing_job_backs_off_then_dead(void **state)
 	assert_int_equal(h_stop(&a, SIGTERM, 10000), 0);
 }
 
+/* The test's own connection, as a producer or the back-office has. */
+static struct b4_db *connect_db(void)
+{
+	struct b4_db_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.socket = getenv("B4_TEST_DB_SOCKET");
+	cfg.host = "127.0.0.1";
+	cfg.port = h_db_port();
+	cfg.user = "b4";
+	cfg.password = "b4dev";
+	cfg.database = db_name;
+	cfg.connect_timeout = cfg.read_timeout = cfg.write_timeout = 10;
+	return b4_db_connect(&cfg);
+}
+
+static void test_dead_job_is_retryable_and_enqueue_dedups(void **state)
+{
+	struct b4_db *db = connect_db();
+	long long id;
+	(void)state;
+
+	assert_non_null(db);
+	/* one job per dedup key, whatever the number of enqueues */
+	assert_int_equal(b4_queue_enqueue(db, "test.record", "{\"fail\": true}", "k:1", 0), 1);
+	assert_int_equal(b4_queue_enqueue(db, "test.record", "{\"fail\": true}", "k:1", 0), 0);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs"), 1);
+	assert_int_equal(h_sql(db_name, "UPDATE jobs SET status = 'dead', attempts = 10,"
+					" last_error = 'boom'"),
+			 0);
+	id = count("SELECT id FROM jobs");
+	assert_int_equal(b4_queue_retry(db, (uint64_t)id), 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'ready' AND attempts = 0"
+			       " AND run_at <= CURRENT_TIMESTAMP(6)"),
+			 1);
+	/* only dead (or done) jobs can be retried */
+	assert_int_equal(b4_queue_retry(db, (uint64_t)id), 0);
+	assert_int_equal(b4_queue_retry(db, 999999), 0);
+	b4_db_close(db);
+}
+
+static double metric_value(const char *text, const char *series)
+{
+	const char *p = strstr(text, series);
+
+	return p ? atof(p + strlen(series)) : -1;
+}
+
+static void test_metrics_show_depth_and_oldest_age_per_type(void **state)
+{
+	const char *env[] = {"B4_WORKER_TYPES=test.record", "B4_WORKER_POLL=20ms", NULL};
+	struct h_proc a;
+	struct h_resp r;
+	long long deadline;
+	double depth = -1, age = -1;
+	(void)state;
+
+	/* ready for two minutes, of a type this worker does not consume */
+	assert_int_equal(h_sql(db_name, "INSERT INTO jobs (type, payload, run_at) VALUES"
+					" ('order.expire', '{}', CURRENT_TIMESTAMP(6) - INTERVAL 2 MINUTE),"
+					" ('order.expire', '{}', CURRENT_TIMESTAMP(6)),"
+					" ('order.expire', '{}', CURRENT_TIMESTAMP(6) + INTERVAL 1 HOUR)"),
+			 0);
+	start_worker(&a, env);
+	deadline = h_now_ms() + 10000;
+	while (h_now_ms() < deadline && depth != 2) {
+		assert_int_equal(h_http(&r, "GET", h_url(&a, "/metrics"), NULL, NULL), 0);
+		depth = metric_value(r.body, "worker_queue_depth{type=\"order.expire\"} ");
+		age = metric_value(r.body, "worker_queue_oldest_age_seconds{type=\"order.expire\"} ");
+		h_resp_free(&r);
+		h_sleep_ms(100);
+	}
+	assert_true(depth == 2); /* the future one is not ready */
+	assert_true(age >= 120 && age < 3600);
+	assert_int_equal(h_stop(&a, SIGTERM, 10000), 0);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'ready'"), 3);
+}
+
 static void test_sigterm_finishes_short_job(void **state)
 {
 	const char *env[] = {"B4_WORKER_TYPES=test.record", "B4_DRAIN_SECONDS=10s",
@@ -226,6 +307,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failing_job_backs_off_then_dead, reset, stop_all),
 		cmocka_unit_test_setup_teardown(test_sigterm_finishes_short_job, reset, stop_all),
 		cmocka_unit_test_setup_teardown(test_sigterm_gives_back_long_job, reset, stop_all),
+		cmocka_unit_test_setup_teardown(test_dead_job_is_retryable_and_enqueue_dedups, reset,
+						stop_all),
+		cmocka_unit_test_setup_teardown(test_metrics_show_depth_and_oldest_age_per_type, reset,
+						stop_all),
 		cmocka_unit_test(test_unknown_type_refused_at_start),
 	};
 
