@@ -14,6 +14,7 @@
  * delivery is failed (resendable with b4_queue_webhook_resend).
  */
 #include "handlers.h"
+#include "worker.h"
 
 #include "b4/crypto.h"
 #include "b4/db.h"
@@ -37,6 +38,14 @@ static const int retry_schedule[] = {30, 120, 600, 1800, 3600, 7200, 14400, 2880
 
 int webhook_init(const struct b4_settings *settings)
 {
+	/* a POST must end well inside the job's lease, or another worker
+	 * could take the job over while it is still being sent */
+	if (worker_webhook_timeout + 5 > worker_config.lease_seconds) {
+		fprintf(stderr, "b4-worker: B4_WEBHOOK_TIMEOUT: must be at least 5 s shorter than"
+				" B4_WORKER_LEASE (%.0f s)\n",
+			worker_config.lease_seconds);
+		return -1;
+	}
 	/* loopback receivers are allowed only where members are developers */
 	guard = settings->env == B4_ENV_PRODUCTION ? B4_NETGUARD_PRODUCTION
 						   : B4_NETGUARD_DEVELOPMENT;
@@ -85,7 +94,10 @@ static int fanout_tx(struct b4_db *db, void *arg)
 		/* first run: the id is kept with the job so a re-run reuses it */
 		if (b4_crypto_uuid7(event_id) < 0)
 			goto out;
-		iso_now(created_at);
+		if (f->created_at && strlen(f->created_at) < sizeof(created_at))
+			snprintf(created_at, sizeof(created_at), "%s", f->created_at);
+		else
+			iso_now(created_at);
 		if (b4_db_exec(db,
 			       "UPDATE jobs SET payload = JSON_SET(payload, '$.event_id', ?,"
 			       " '$.created_at', ?) WHERE id = ?",

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CLAIM_MAX 64
 
@@ -29,12 +30,23 @@ int b4_queue_enqueue(struct b4_db *db, const char *type, const char *payload_jso
 	return affected > 0 ? 1 : 0;
 }
 
+static const char *utc_now(char out[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
+}
+
 int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
 			   const char *affiliate_id, const char *product_id,
 			   const char *data_json, const char *dedup_key)
 {
 	cJSON *payload = cJSON_CreateObject();
 	cJSON *data = data_json ? cJSON_Parse(data_json) : NULL;
+	char created_at[32];
 	char *text = NULL;
 	int rc = -1;
 
@@ -44,6 +56,9 @@ int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owne
 	    !cJSON_AddStringToObject(payload, "owner_id", owner_id) ||
 	    (affiliate_id && !cJSON_AddStringToObject(payload, "affiliate_id", affiliate_id)) ||
 	    (product_id && !cJSON_AddStringToObject(payload, "product_id", product_id)))
+		goto out_free;
+	/* the event's time is the producer's commit, not the fan-out's */
+	if (!cJSON_AddStringToObject(payload, "created_at", utc_now(created_at)))
 		goto out_free;
 	cJSON_AddItemToObject(payload, "data", data);
 	data = NULL; /* owned by payload now */

@@ -185,7 +185,10 @@ static void test_signed_fanout_to_producer_and_affiliate(void **state)
 	assert_int_equal(strlen(cJSON_GetObjectItem(pbody, "id")->valuestring), 36);
 	assert_string_equal(cJSON_GetObjectItem(pbody, "id")->valuestring,
 			    cJSON_GetObjectItem(abody, "id")->valuestring);
-	assert_non_null(cJSON_GetObjectItem(pbody, "created_at"));
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(pbody, "created_at")));
+	assert_int_equal(strlen(cJSON_GetObjectItem(pbody, "created_at")->valuestring), 20);
+	assert_string_equal(cJSON_GetObjectItem(pbody, "created_at")->valuestring,
+			    cJSON_GetObjectItem(abody, "created_at")->valuestring);
 	assert_int_equal(
 		cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pbody, "data"), "order"),
 				    "total_cents")
