@@ -96,14 +96,15 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 		snprintf(err, errcap, "payload needs order_id");
 		return WORKER_FATAL;
 	}
-	released = b4_db_exec(ctx->db,
-			      "UPDATE splits s JOIN orders o ON o.id = s.order_id"
-			      " JOIN products p ON p.id = o.product_id"
-			      " SET s.status = 'released', s.released_at = CURRENT_TIMESTAMP(6)"
-			      " WHERE s.order_id = ? AND s.status = 'waiting' AND o.status = 'paid'"
-			      " AND COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY)"
-			      "  <= CURRENT_TIMESTAMP(6)",
-			      "s", order_id);
+	released =
+	    b4_db_exec(ctx->db,
+		       "UPDATE splits s JOIN orders o ON o.id = s.order_id"
+		       " JOIN products p ON p.id = o.product_id"
+		       " SET s.status = 'released', s.released_at = CURRENT_TIMESTAMP(6)"
+		       " WHERE s.order_id = ? AND s.status = 'waiting' AND o.status = 'paid'"
+		       " AND COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY)"
+		       "  <= CURRENT_TIMESTAMP(6)",
+		       "s", order_id);
 	if (released < 0)
 		goto out_db_error;
 	res = b4_db_query(ctx->db,
@@ -170,9 +171,9 @@ static const char *cell(const struct b4_db_result *res, size_t row, const char *
 
 static cJSON *abandoned_data(const struct b4_db_result *res, size_t row)
 {
-	static const char *const fields[] = {"session_id", "email", "offer_code", "product_id",
-					      "utm_source", "utm_medium", "utm_campaign",
-					      "created_at"};
+	static const char *const fields[] = {"session_id",   "email",	   "offer_code",
+					     "product_id",   "utm_source", "utm_medium",
+					     "utm_campaign", "created_at"};
 	cJSON *data = cJSON_CreateObject(), *checkout = cJSON_CreateObject();
 
 	if (!data || !checkout || !cJSON_AddItemToObject(data, "checkout", checkout)) {

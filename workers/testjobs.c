@@ -14,11 +14,12 @@
 
 static int record(struct worker_ctx *ctx, const struct b4_job *job, const char *what)
 {
-	return b4_db_exec(ctx->db,
-			  "INSERT INTO test_job_runs (job_id, owner, attempt, what) VALUES (?, ?, ?, ?)",
-			  "usIs", job->id, ctx->owner, job->attempts, what) < 0
-		       ? -1
-		       : 0;
+	return b4_db_exec(
+		   ctx->db,
+		   "INSERT INTO test_job_runs (job_id, owner, attempt, what) VALUES (?, ?, ?, ?)",
+		   "usIs", job->id, ctx->owner, job->attempts, what) < 0
+		   ? -1
+		   : 0;
 }
 
 int test_record_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)

@@ -41,14 +41,15 @@ int webhook_init(const struct b4_settings *settings)
 	/* a POST must end well inside the job's lease, or another worker
 	 * could take the job over while it is still being sent */
 	if (worker_webhook_timeout + 5 > worker_config.lease_seconds) {
-		fprintf(stderr, "b4-worker: B4_WEBHOOK_TIMEOUT: must be at least 5 s shorter than"
-				" B4_WORKER_LEASE (%.0f s)\n",
+		fprintf(stderr,
+			"b4-worker: B4_WEBHOOK_TIMEOUT: must be at least 5 s shorter than"
+			" B4_WORKER_LEASE (%.0f s)\n",
 			worker_config.lease_seconds);
 		return -1;
 	}
 	/* loopback receivers are allowed only where members are developers */
-	guard = settings->env == B4_ENV_PRODUCTION ? B4_NETGUARD_PRODUCTION
-						   : B4_NETGUARD_DEVELOPMENT;
+	guard =
+	    settings->env == B4_ENV_PRODUCTION ? B4_NETGUARD_PRODUCTION : B4_NETGUARD_DEVELOPMENT;
 	return 0;
 }
 
@@ -61,9 +62,9 @@ struct fanout {
 	const char *affiliate_id;
 	const char *product_id;
 	const cJSON *data;
-	const char *event_id;	/* from the payload, or NULL the first time */
+	const char *event_id; /* from the payload, or NULL the first time */
 	const char *created_at;
-	int created;		/* deliveries created by this run */
+	int created; /* deliveries created by this run */
 	char err[200];
 };
 
@@ -135,7 +136,8 @@ static int fanout_tx(struct b4_db *db, void *arg)
 			       " (id, endpoint_id, event_id, event, payload, next_attempt_at)"
 			       " VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6))"
 			       " ON DUPLICATE KEY UPDATE id = id",
-			       "sssss", delivery_id, b4_db_str(res, r, 0), event_id, f->event, text);
+			       "sssss", delivery_id, b4_db_str(res, r, 0), event_id, f->event,
+			       text);
 		if (n < 0)
 			goto out;
 		if (n == 0)
@@ -177,8 +179,8 @@ int webhook_event_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 	f.event_id = opt_str(payload, "event_id");
 	f.created_at = opt_str(payload, "created_at");
 	f.data = cJSON_GetObjectItemCaseSensitive(payload, "data");
-	if (!f.event || !f.owner_id || !cJSON_IsObject(f.data) ||
-	    strlen(f.event) > 64 || (f.event_id && strlen(f.event_id) != 36)) {
+	if (!f.event || !f.owner_id || !cJSON_IsObject(f.data) || strlen(f.event) > 64 ||
+	    (f.event_id && strlen(f.event_id) != 36)) {
 		snprintf(err, errcap, "payload needs event, owner_id and a data object");
 		rc = WORKER_FATAL;
 		goto out_free_payload;
@@ -188,8 +190,8 @@ int webhook_event_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 		rc = WORKER_RETRY;
 		goto out_free_payload;
 	}
-	b4_log_info("webhook event fanned out", B4_LS("event", f.event), B4_LI("job_id", (long long)job->id),
-		    B4_LI("deliveries", f.created));
+	b4_log_info("webhook event fanned out", B4_LS("event", f.event),
+		    B4_LI("job_id", (long long)job->id), B4_LI("deliveries", f.created));
 out_free_payload:
 	cJSON_Delete(payload);
 	return rc;
@@ -199,8 +201,8 @@ out_free_payload:
 
 struct attempt {
 	const char *delivery_id;
-	int number;		/* this delivery's attempt number (1-based, across resends) */
-	long status_code;	/* 0: no HTTP answer */
+	int number;	  /* this delivery's attempt number (1-based, across resends) */
+	long status_code; /* 0: no HTTP answer */
 	unsigned duration_ms;
 	char excerpt[201];
 	char error[256];
@@ -225,14 +227,15 @@ static int attempt_tx(struct b4_db *db, void *arg)
 		       "sIsIss", a->delivery_id, a->number, code, (int)a->duration_ms,
 		       a->status_code > 0 ? a->excerpt : NULL, a->error[0] ? a->error : NULL) < 0)
 		return -1;
-	if (b4_db_exec(db,
-		       "UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?,"
-		       " last_error = ?,"
-		       " next_attempt_at = IF(? = 'pending',"
-		       "  CURRENT_TIMESTAMP(6) + INTERVAL ? MICROSECOND, NULL)"
-		       " WHERE id = ?",
-		       "sIsssis", a->new_status, a->number, code, a->error[0] ? a->error : NULL,
-		       a->new_status, (int64_t)(a->retry_seconds * 1e6), a->delivery_id) < 0)
+	if (b4_db_exec(
+		db,
+		"UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status_code = ?,"
+		" last_error = ?,"
+		" next_attempt_at = IF(? = 'pending',"
+		"  CURRENT_TIMESTAMP(6) + INTERVAL ? MICROSECOND, NULL)"
+		" WHERE id = ?",
+		"sIsssis", a->new_status, a->number, code, a->error[0] ? a->error : NULL,
+		a->new_status, (int64_t)(a->retry_seconds * 1e6), a->delivery_id) < 0)
 		return -1;
 	return 0;
 }
@@ -272,9 +275,14 @@ static void post(const char *url, const char *secret, const char *event, const c
 		 const char *delivery_id, const char *body, struct attempt *a)
 {
 	char signature[B4_CRYPTO_WEBHOOK_HEADER_MAX], sig_header[128], event_header[96],
-		id_header[64], delivery_header[64], why[200];
-	const char *headers[] = {"Content-Type: application/json", "User-Agent: b4you-webhooks/1",
-				 sig_header, event_header, id_header, delivery_header, NULL};
+	    id_header[64], delivery_header[64], why[200];
+	const char *headers[] = {"Content-Type: application/json",
+				 "User-Agent: b4you-webhooks/1",
+				 sig_header,
+				 event_header,
+				 id_header,
+				 delivery_header,
+				 NULL};
 	struct b4_httpc_request req;
 	struct b4_httpc_response resp;
 	long timeout_ms = (long)(worker_webhook_timeout * 1000);
@@ -311,14 +319,15 @@ static void post(const char *url, const char *secret, const char *event, const c
 			     resp.body_len);
 	if (resp.status == 0)
 		snprintf(a->error, sizeof(a->error), "%s",
-			 resp.timed_out ? "timeout" : resp.error[0] ? resp.error : "network error");
+			 resp.timed_out	 ? "timeout"
+			 : resp.error[0] ? resp.error
+					 : "network error");
 	else if (resp.status < 200 || resp.status > 299)
 		snprintf(a->error, sizeof(a->error), "HTTP %ld", resp.status);
 	b4_httpc_response_cleanup(&resp);
 }
 
-int webhook_deliver_job(struct worker_ctx *ctx, const struct b4_job *job, char *err,
-			size_t errcap)
+int webhook_deliver_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
 {
 	cJSON *payload = cJSON_Parse(job->payload);
 	const char *delivery_id = opt_str(payload, "delivery_id");
@@ -332,12 +341,13 @@ int webhook_deliver_job(struct worker_ctx *ctx, const struct b4_job *job, char *
 		rc = WORKER_FATAL;
 		goto out_free_payload;
 	}
-	res = b4_db_query(ctx->db,
-			  "SELECT d.status, d.attempts, d.payload, d.event, d.event_id,"
-			  " e.url, e.secret_enc, e.active"
-			  " FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
-			  " WHERE d.id = ?",
-			  "s", delivery_id);
+	res = b4_db_query(
+	    ctx->db,
+	    "SELECT d.status, d.attempts, d.payload, d.event, d.event_id,"
+	    " e.url, e.secret_enc, e.active"
+	    " FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
+	    " WHERE d.id = ?",
+	    "s", delivery_id);
 	if (!res) {
 		snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
 		rc = WORKER_RETRY;
@@ -373,8 +383,8 @@ int webhook_deliver_job(struct worker_ctx *ctx, const struct b4_job *job, char *
 		a.new_status = "failed";
 	} else {
 		a.new_status = "pending";
-		a.retry_seconds = jittered(retry_schedule[job->attempts - 1]) *
-				  worker_webhook_backoff_scale;
+		a.retry_seconds =
+		    jittered(retry_schedule[job->attempts - 1]) * worker_webhook_backoff_scale;
 	}
 	if (b4_db_tx(ctx->db, attempt_tx, &a) < 0) {
 		/* the POST happened but is not logged: retrying may send it
@@ -383,9 +393,9 @@ int webhook_deliver_job(struct worker_ctx *ctx, const struct b4_job *job, char *
 		rc = WORKER_RETRY;
 		goto out_free_secret;
 	}
-	b4_log_info("webhook attempt", B4_LS("delivery_id", delivery_id), B4_LI("attempt", a.number),
-		    B4_LI("status_code", a.status_code), B4_LI("duration_ms", a.duration_ms),
-		    B4_LS("result", a.new_status));
+	b4_log_info("webhook attempt", B4_LS("delivery_id", delivery_id),
+		    B4_LI("attempt", a.number), B4_LI("status_code", a.status_code),
+		    B4_LI("duration_ms", a.duration_ms), B4_LS("result", a.new_status));
 	if (strcmp(a.new_status, "pending") == 0) {
 		snprintf(err, errcap, "%s", a.error);
 		ctx->retry_seconds = a.retry_seconds;

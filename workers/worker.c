@@ -178,7 +178,8 @@ static void run_job(struct consumer *c, struct b4_db *db, struct b4_job *job)
 		if (!err[0])
 			snprintf(err, sizeof(err), "failed");
 		if (ctx.retry_seconds < 0)
-			ctx.retry_seconds = b4_queue_backoff(job->attempts, worker_config.backoff_scale);
+			ctx.retry_seconds =
+			    b4_queue_backoff(job->attempts, worker_config.backoff_scale);
 		outcome = record_result(db, RESULT_FAIL, job, c->owner, err, ctx.retry_seconds,
 					rc == WORKER_FATAL);
 		if (outcome == 1)
@@ -195,7 +196,8 @@ static void run_job(struct consumer *c, struct b4_db *db, struct b4_job *job)
 			    B4_LS("type", job->type), B4_LI("job_id", (long long)job->id));
 	else if (outcome < 0)
 		b4_log_error("cannot record a job result", B4_LS("type", job->type),
-			     B4_LI("job_id", (long long)job->id), B4_LS("db_error", b4_db_error(db)));
+			     B4_LI("job_id", (long long)job->id),
+			     B4_LS("db_error", b4_db_error(db)));
 	set_current(c, 0);
 	if (slot < rt->nenabled)
 		atomic_fetch_sub(&rt->running[slot], 1);
@@ -218,9 +220,11 @@ static void *consumer_main(void *arg)
 
 		if (n < 0) {
 			if (!db_warned)
-				b4_log_warn("cannot claim jobs", B4_LS("db_error", b4_db_error(db)));
+				b4_log_warn("cannot claim jobs",
+					    B4_LS("db_error", b4_db_error(db)));
 			db_warned = true;
-			sleep_on(rt, worker_config.poll_seconds > 0.2 ? worker_config.poll_seconds : 0.2);
+			sleep_on(rt, worker_config.poll_seconds > 0.2 ? worker_config.poll_seconds
+								      : 0.2);
 			continue;
 		}
 		db_warned = false;
@@ -304,10 +308,11 @@ static void *monitor_main(void *arg)
 		schedule_periodic(rt, db);
 		/* done jobs are kept a week for inspection, then pruned */
 		if (tick++ % 600 == 0)
-			b4_db_exec(db,
-				   "DELETE FROM jobs WHERE status = 'done'"
-				   " AND updated_at < CURRENT_TIMESTAMP(6) - INTERVAL 7 DAY LIMIT 10000",
-				   "");
+			b4_db_exec(
+			    db,
+			    "DELETE FROM jobs WHERE status = 'done'"
+			    " AND updated_at < CURRENT_TIMESTAMP(6) - INTERVAL 7 DAY LIMIT 10000",
+			    "");
 		sleep_on(rt, worker_config.lease_seconds < 10 ? 0.25 : 1.0);
 	}
 	b4_db_close(db);
@@ -361,7 +366,8 @@ static int select_types(struct runtime *rt)
 			snprintf(name, sizeof(name), "%.*s", (int)len, list);
 			h = worker_handler_find(name);
 			if (!h || !handler_allowed(h, s) || len > B4_QUEUE_TYPE_MAX) {
-				fprintf(stderr, "b4-worker: B4_WORKER_TYPES: unknown job type '%s'\n",
+				fprintf(stderr,
+					"b4-worker: B4_WORKER_TYPES: unknown job type '%s'\n",
 					name);
 				return -1;
 			}
@@ -442,11 +448,12 @@ int worker_runtime_init(const struct b4_settings *settings, void **app)
 	rt->dead = b4_metrics_counter("worker_jobs_dead_total",
 				      "Jobs that failed for good (max attempts or permanent).",
 				      type_label);
-	rt->duration = b4_metrics_histogram("worker_job_duration_seconds",
-					    "Time one job run took.", type_label, NULL, 0);
+	rt->duration = b4_metrics_histogram("worker_job_duration_seconds", "Time one job run took.",
+					    type_label, NULL, 0);
 	rt->depth = b4_metrics_gauge("worker_queue_depth", "Jobs ready to run now.", type_label);
-	rt->oldest = b4_metrics_gauge("worker_queue_oldest_age_seconds",
-				      "How long the oldest ready job has been waiting.", type_label);
+	rt->oldest =
+	    b4_metrics_gauge("worker_queue_oldest_age_seconds",
+			     "How long the oldest ready job has been waiting.", type_label);
 	b4_metrics_gauge_fn("worker_jobs_running", "Jobs running in this process now.", gauge_busy,
 			    rt);
 	rt->nconsumers = (int)worker_config.concurrency;
@@ -457,7 +464,8 @@ int worker_runtime_init(const struct b4_settings *settings, void **app)
 		return -1;
 	}
 	b4_log_info("consumers started", B4_LI("concurrency", rt->nconsumers),
-		    B4_LI("types", (long long)rt->nenabled), B4_LS("type_list", worker_config.types));
+		    B4_LI("types", (long long)rt->nenabled),
+		    B4_LS("type_list", worker_config.types));
 	*app = rt;
 	return 0;
 
@@ -511,7 +519,8 @@ void worker_runtime_cleanup(void *app)
 		double waited;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		waited = (double)(now.tv_sec - start.tv_sec) +
+			 (double)(now.tv_nsec - start.tv_nsec) / 1e9;
 		if (all_finished(rt) || waited >= rt->settings->drain_seconds)
 			break;
 		struct timespec pause = {0, 20 * 1000000L};
@@ -522,7 +531,8 @@ void worker_runtime_cleanup(void *app)
 
 		/* the unfinished handlers still run on their threads; their jobs
 		 * are back in the queue, so the process ends here */
-		b4_log_warn("drain time over; running jobs given back", B4_LI("released", released));
+		b4_log_warn("drain time over; running jobs given back",
+			    B4_LI("released", released));
 		_exit(0);
 	}
 	for (int i = 0; i < rt->nconsumers; i++)

@@ -9,11 +9,11 @@
 #include "b4/service.h"
 
 struct worker_config {
-	int64_t concurrency;	/* consumer threads = jobs at once */
-	const char *types;	/* comma list, "" or "all" = every type */
+	int64_t concurrency; /* consumer threads = jobs at once */
+	const char *types;   /* comma list, "" or "all" = every type */
 	double lease_seconds;
 	double poll_seconds;
-	double backoff_scale;	/* multiplies the default retry backoff */
+	double backoff_scale; /* multiplies the default retry backoff */
 };
 
 extern struct worker_config worker_config;

@@ -41,8 +41,8 @@ static const char *utc_now(char out[32])
 }
 
 int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
-			   const char *affiliate_id, const char *product_id,
-			   const char *data_json, const char *dedup_key)
+			   const char *affiliate_id, const char *product_id, const char *data_json,
+			   const char *dedup_key)
 {
 	cJSON *payload = cJSON_CreateObject();
 	cJSON *data = data_json ? cJSON_Parse(data_json) : NULL;
@@ -115,8 +115,8 @@ static bool type_wanted(const char *type, const char *const *types, size_t ntype
  * never wait on each other and never both get one row. */
 #define TYPE_SLOTS 16
 
-static struct b4_db_result *claim_select(struct b4_db *db, const char *const *types,
-					 size_t ntypes, int64_t limit)
+static struct b4_db_result *claim_select(struct b4_db *db, const char *const *types, size_t ntypes,
+					 int64_t limit)
 {
 	const char *t[TYPE_SLOTS];
 
@@ -133,12 +133,12 @@ static struct b4_db_result *claim_select(struct b4_db *db, const char *const *ty
 			   " WHERE status = 'ready' AND run_at <= CURRENT_TIMESTAMP(6)"
 			   " AND type IN (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 			   " ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
-			   "ssssssssssssssssi", t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8],
-			   t[9], t[10], t[11], t[12], t[13], t[14], t[15], limit);
+			   "ssssssssssssssssi", t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7],
+			   t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15], limit);
 }
 
-int b4_queue_claim(struct b4_db *db, const char *owner, const char *const *types,
-		   size_t ntypes, double lease_seconds, struct b4_job *jobs, int max)
+int b4_queue_claim(struct b4_db *db, const char *owner, const char *const *types, size_t ntypes,
+		   double lease_seconds, struct b4_job *jobs, int max)
 {
 	struct b4_db_result *res = NULL;
 	uint64_t ids[CLAIM_MAX];
@@ -196,10 +196,11 @@ out_rollback:
 
 int b4_queue_complete(struct b4_db *db, const struct b4_job *job, const char *owner)
 {
-	int64_t n = b4_db_exec(db,
-			       "UPDATE jobs SET status = 'done', leased_until = NULL, last_error = NULL"
-			       " WHERE id = ? AND status = 'running' AND lease_owner = ?",
-			       "us", job->id, owner);
+	int64_t n =
+	    b4_db_exec(db,
+		       "UPDATE jobs SET status = 'done', leased_until = NULL, last_error = NULL"
+		       " WHERE id = ? AND status = 'running' AND lease_owner = ?",
+		       "us", job->id, owner);
 
 	return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
@@ -222,16 +223,17 @@ double b4_queue_backoff(int attempts, double scale)
 	return delay * scale;
 }
 
-int b4_queue_fail(struct b4_db *db, const struct b4_job *job, const char *owner,
-		  const char *error, double retry_seconds, int permanent)
+int b4_queue_fail(struct b4_db *db, const struct b4_job *job, const char *owner, const char *error,
+		  double retry_seconds, int permanent)
 {
 	int64_t n;
 
 	if (permanent || job->attempts >= job->max_attempts) {
-		n = b4_db_exec(db,
-			       "UPDATE jobs SET status = 'dead', leased_until = NULL, last_error = ?"
-			       " WHERE id = ? AND status = 'running' AND lease_owner = ?",
-			       "sus", error ? error : "failed", job->id, owner);
+		n = b4_db_exec(
+		    db,
+		    "UPDATE jobs SET status = 'dead', leased_until = NULL, last_error = ?"
+		    " WHERE id = ? AND status = 'running' AND lease_owner = ?",
+		    "sus", error ? error : "failed", job->id, owner);
 		return n < 0 ? -1 : n > 0 ? 2 : 0;
 	}
 	if (retry_seconds < 0)
@@ -248,11 +250,12 @@ int b4_queue_fail(struct b4_db *db, const struct b4_job *job, const char *owner,
 
 int b4_queue_release(struct b4_db *db, const struct b4_job *job, const char *owner)
 {
-	int64_t n = b4_db_exec(db,
-			       "UPDATE jobs SET status = 'ready', leased_until = NULL, lease_owner = NULL,"
-			       " attempts = GREATEST(attempts, 1) - 1, run_at = CURRENT_TIMESTAMP(6)"
-			       " WHERE id = ? AND status = 'running' AND lease_owner = ?",
-			       "us", job->id, owner);
+	int64_t n =
+	    b4_db_exec(db,
+		       "UPDATE jobs SET status = 'ready', leased_until = NULL, lease_owner = NULL,"
+		       " attempts = GREATEST(attempts, 1) - 1, run_at = CURRENT_TIMESTAMP(6)"
+		       " WHERE id = ? AND status = 'running' AND lease_owner = ?",
+		       "us", job->id, owner);
 
 	return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
@@ -309,11 +312,12 @@ int64_t b4_queue_reap(struct b4_db *db)
 
 int b4_queue_retry(struct b4_db *db, uint64_t job_id)
 {
-	int64_t n = b4_db_exec(db,
-			       "UPDATE jobs SET status = 'ready', attempts = 0, leased_until = NULL,"
-			       " lease_owner = NULL, run_at = CURRENT_TIMESTAMP(6)"
-			       " WHERE id = ? AND status IN ('dead', 'done')",
-			       "u", job_id);
+	int64_t n =
+	    b4_db_exec(db,
+		       "UPDATE jobs SET status = 'ready', attempts = 0, leased_until = NULL,"
+		       " lease_owner = NULL, run_at = CURRENT_TIMESTAMP(6)"
+		       " WHERE id = ? AND status IN ('dead', 'done')",
+		       "u", job_id);
 
 	return n < 0 ? -1 : n > 0 ? 1 : 0;
 }

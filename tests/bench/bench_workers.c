@@ -25,8 +25,8 @@
 #include <string.h>
 
 #define PRODUCER "01900000-0000-7000-8000-000000000001"
-#define PRODUCT "01900000-0000-7000-8000-000000000101"
-#define OFFER "01900000-0000-7000-8000-000000000201"
+#define PRODUCT	 "01900000-0000-7000-8000-000000000101"
+#define OFFER	 "01900000-0000-7000-8000-000000000201"
 #define CUSTOMER "0190c000-0000-7000-8000-00000000bec0"
 
 static struct b4_db *db;
@@ -93,11 +93,12 @@ static int throughput(int n)
 		if (b4_crypto_uuid7(delivery) < 0 || b4_crypto_uuid7(event_id) < 0)
 			return -1;
 		snprintf(payload, sizeof(payload), "{\"delivery_id\":\"%s\"}", delivery);
-		if (b4_db_exec(db,
-			       "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event, payload)"
-			       " VALUES (?, ?, ?, 'approved-payment',"
-			       " '{\"id\":\"bench\",\"event\":\"approved-payment\",\"data\":{}}')",
-			       "sss", delivery, endpoint, event_id) != 1 ||
+		if (b4_db_exec(
+			db,
+			"INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event, payload)"
+			" VALUES (?, ?, ?, 'approved-payment',"
+			" '{\"id\":\"bench\",\"event\":\"approved-payment\",\"data\":{}}')",
+			"sss", delivery, endpoint, event_id) != 1 ||
 		    b4_queue_enqueue(db, "webhook.deliver", payload, NULL, 0) != 1)
 			return -1;
 	}
@@ -133,12 +134,13 @@ static int latency(int m, double rate)
 		long long due = rcv_now_us() + (long long)(1e6 / rate);
 
 		if (b4_crypto_uuid7(order_id) < 0 ||
-		    b4_db_exec(db,
-			       "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id,"
-			       " payment_method, subtotal_cents, total_cents, access_token_hash)"
-			       " VALUES (?, '" CUSTOMER "', '" OFFER "', '" PRODUCT "', '" PRODUCER
-			       "', 'pix', 29700, 29700, REPEAT('0', 64))",
-			       "s", order_id) != 1)
+		    b4_db_exec(
+			db,
+			"INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id,"
+			" payment_method, subtotal_cents, total_cents, access_token_hash)"
+			" VALUES (?, '" CUSTOMER "', '" OFFER "', '" PRODUCT "', '" PRODUCER
+			"', 'pix', 29700, 29700, REPEAT('0', 64))",
+			"s", order_id) != 1)
 			return -1;
 		/* the payment: order paid and its event, one transaction */
 		snprintf(data, sizeof(data), "{\"order\":{\"id\":\"%s\",\"seq\":%d}}", order_id, i);
@@ -163,7 +165,7 @@ static int latency(int m, double rate)
 	for (size_t r = base; r < rcv.n; r++) {
 		cJSON *body = cJSON_Parse(rcv.reqs[r].body);
 		cJSON *seq = cJSON_GetObjectItem(
-			cJSON_GetObjectItem(cJSON_GetObjectItem(body, "data"), "order"), "seq");
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(body, "data"), "order"), "seq");
 
 		if (cJSON_IsNumber(seq) && seq->valueint >= 0 && seq->valueint < m)
 			lat[seq->valueint] = rcv.reqs[r].at_us - committed[seq->valueint];

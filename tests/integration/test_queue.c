@@ -86,8 +86,9 @@ static void test_two_workers_never_run_one_job_twice(void **state)
 	struct h_proc a, b;
 	(void)state;
 
-	assert_int_equal(h_sql(db_name, "INSERT INTO jobs (type, payload)"
-					" SELECT 'test.record', '{\"sleep_ms\": 10}' FROM seq_1_to_300"),
+	assert_int_equal(h_sql(db_name,
+			       "INSERT INTO jobs (type, payload)"
+			       " SELECT 'test.record', '{\"sleep_ms\": 10}' FROM seq_1_to_300"),
 			 0);
 	start_worker(&a, env);
 	start_worker(&b, env);
@@ -97,8 +98,8 @@ static void test_two_workers_never_run_one_job_twice(void **state)
 
 	/* every job started exactly once and finished exactly once */
 	assert_int_equal(count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'"), 300);
-	assert_int_equal(count("SELECT COUNT(DISTINCT job_id) FROM test_job_runs WHERE what = 'start'"),
-			 300);
+	assert_int_equal(
+	    count("SELECT COUNT(DISTINCT job_id) FROM test_job_runs WHERE what = 'start'"), 300);
 	assert_int_equal(count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'done'"), 300);
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE attempts <> 1"), 0);
 	/* both processes took part (owner is host:pid:thread) */
@@ -118,7 +119,8 @@ static void test_sigkilled_worker_job_runs_again_once(void **state)
 					" VALUES ('test.record', '{\"sleep_ms\": 1500}')"),
 			 0);
 	start_worker(&a, env);
-	assert_true(wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
+	assert_true(
+	    wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
 	assert_int_equal(h_stop(&a, SIGKILL, 5000), 128 + SIGKILL);
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'running'"), 1);
 
@@ -230,17 +232,19 @@ static void test_metrics_show_depth_and_oldest_age_per_type(void **state)
 	(void)state;
 
 	/* ready for two minutes, of a type this worker does not consume */
-	assert_int_equal(h_sql(db_name, "INSERT INTO jobs (type, payload, run_at) VALUES"
-					" ('order.expire', '{}', CURRENT_TIMESTAMP(6) - INTERVAL 2 MINUTE),"
-					" ('order.expire', '{}', CURRENT_TIMESTAMP(6)),"
-					" ('order.expire', '{}', CURRENT_TIMESTAMP(6) + INTERVAL 1 HOUR)"),
+	assert_int_equal(h_sql(db_name,
+			       "INSERT INTO jobs (type, payload, run_at) VALUES"
+			       " ('order.expire', '{}', CURRENT_TIMESTAMP(6) - INTERVAL 2 MINUTE),"
+			       " ('order.expire', '{}', CURRENT_TIMESTAMP(6)),"
+			       " ('order.expire', '{}', CURRENT_TIMESTAMP(6) + INTERVAL 1 HOUR)"),
 			 0);
 	start_worker(&a, env);
 	deadline = h_now_ms() + 10000;
 	while (h_now_ms() < deadline && depth != 2) {
 		assert_int_equal(h_http(&r, "GET", h_url(&a, "/metrics"), NULL, NULL), 0);
 		depth = metric_value(r.body, "worker_queue_depth{type=\"order.expire\"} ");
-		age = metric_value(r.body, "worker_queue_oldest_age_seconds{type=\"order.expire\"} ");
+		age =
+		    metric_value(r.body, "worker_queue_oldest_age_seconds{type=\"order.expire\"} ");
 		h_resp_free(&r);
 		h_sleep_ms(100);
 	}
@@ -261,7 +265,8 @@ static void test_sigterm_finishes_short_job(void **state)
 					" VALUES ('test.record', '{\"sleep_ms\": 700}')"),
 			 0);
 	start_worker(&a, env);
-	assert_true(wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
+	assert_true(
+	    wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
 	assert_int_equal(h_stop(&a, SIGTERM, 15000), 0);
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'done'"), 1);
 	assert_int_equal(count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'done'"), 1);
@@ -278,7 +283,8 @@ static void test_sigterm_gives_back_long_job(void **state)
 					" VALUES ('test.record', '{\"sleep_ms\": 30000}')"),
 			 0);
 	start_worker(&a, env);
-	assert_true(wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
+	assert_true(
+	    wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
 	assert_int_equal(h_stop(&a, SIGTERM, 10000), 0);
 	/* released: ready again at once, the interrupted attempt not counted */
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'ready' AND attempts = 0"
@@ -294,7 +300,8 @@ static void test_unknown_type_refused_at_start(void **state)
 
 	snprintf(cmd, sizeof(cmd),
 		 "B4_ENV=test B4_WORKER_TYPES=no.such B4_FIELD_KEYS=%s B4_BLIND_INDEX_KEY=%s"
-		 " B4_PORT=0 '%s/bin/b4-worker' 2>&1 | grep -q \"B4_WORKER_TYPES: unknown job type 'no.such'\"",
+		 " B4_PORT=0 '%s/bin/b4-worker' 2>&1 | grep -q \"B4_WORKER_TYPES: unknown job type "
+		 "'no.such'\"",
 		 H_FIELD_KEYS, H_BLIND_INDEX_KEY, h_build());
 	assert_int_equal(system(cmd), 0);
 }
@@ -302,16 +309,18 @@ static void test_unknown_type_refused_at_start(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_two_workers_never_run_one_job_twice, reset, stop_all),
-		cmocka_unit_test_setup_teardown(test_sigkilled_worker_job_runs_again_once, reset, stop_all),
-		cmocka_unit_test_setup_teardown(test_failing_job_backs_off_then_dead, reset, stop_all),
-		cmocka_unit_test_setup_teardown(test_sigterm_finishes_short_job, reset, stop_all),
-		cmocka_unit_test_setup_teardown(test_sigterm_gives_back_long_job, reset, stop_all),
-		cmocka_unit_test_setup_teardown(test_dead_job_is_retryable_and_enqueue_dedups, reset,
-						stop_all),
-		cmocka_unit_test_setup_teardown(test_metrics_show_depth_and_oldest_age_per_type, reset,
-						stop_all),
-		cmocka_unit_test(test_unknown_type_refused_at_start),
+	    cmocka_unit_test_setup_teardown(test_two_workers_never_run_one_job_twice, reset,
+					    stop_all),
+	    cmocka_unit_test_setup_teardown(test_sigkilled_worker_job_runs_again_once, reset,
+					    stop_all),
+	    cmocka_unit_test_setup_teardown(test_failing_job_backs_off_then_dead, reset, stop_all),
+	    cmocka_unit_test_setup_teardown(test_sigterm_finishes_short_job, reset, stop_all),
+	    cmocka_unit_test_setup_teardown(test_sigterm_gives_back_long_job, reset, stop_all),
+	    cmocka_unit_test_setup_teardown(test_dead_job_is_retryable_and_enqueue_dedups, reset,
+					    stop_all),
+	    cmocka_unit_test_setup_teardown(test_metrics_show_depth_and_oldest_age_per_type, reset,
+					    stop_all),
+	    cmocka_unit_test(test_unknown_type_refused_at_start),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#define PRODUCER "01900000-0000-7000-8000-000000000001"
-#define AFFILIATE "01900000-0000-7000-8000-000000000002"
-#define PRODUCT "01900000-0000-7000-8000-000000000101"
-#define OFFER "01900000-0000-7000-8000-000000000201"
+#define PRODUCER    "01900000-0000-7000-8000-000000000001"
+#define AFFILIATE   "01900000-0000-7000-8000-000000000002"
+#define PRODUCT	    "01900000-0000-7000-8000-000000000101"
+#define OFFER	    "01900000-0000-7000-8000-000000000201"
 #define AFFILIATION "01900000-0000-7000-8000-000000000301"
-#define CUSTOMER "0190c000-0000-7000-8000-000000000001"
+#define CUSTOMER    "0190c000-0000-7000-8000-000000000001"
 
 static const char *db_name;
 static struct h_proc worker;
@@ -177,8 +177,9 @@ static void test_commission_release_after_guarantee_unless_refunded(void **state
 					    " ('0190d000-0000-7000-8000-000000000011',"
 					    " '0190d000-0000-7000-8000-000000000013')"),
 			 3);
-	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM splits WHERE status = 'waiting'"
-					    " AND order_id = '0190d000-0000-7000-8000-000000000012'"),
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM splits WHERE status = 'waiting'"
+				   " AND order_id = '0190d000-0000-7000-8000-000000000012'"),
 			 1);
 	assert_true(h_sql_int(db_name, "SELECT COUNT(*) FROM splits s JOIN orders o"
 				       " ON o.id = s.order_id WHERE s.id ="
@@ -192,26 +193,26 @@ static void test_abandoned_cart_fires_once(void **state)
 	(void)state;
 
 	assert_int_equal(
-		h_sql(db_name,
-		      "INSERT INTO checkout_sessions (id, offer_id, email, affiliation_id, utm_source,"
-		      " updated_at) VALUES"
-		      " ('0190f000-0000-7000-8000-000000000001', '" OFFER "', 'lost@example.com',"
-		      "  '" AFFILIATION "', 'insta', CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR),"
-		      " ('0190f000-0000-7000-8000-000000000002', '" OFFER "', 'paid@example.com',"
-		      "  NULL, NULL, CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR),"
-		      " ('0190f000-0000-7000-8000-000000000003', '" OFFER "', NULL,"
-		      "  NULL, NULL, CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
-		0);
+	    h_sql(db_name,
+		  "INSERT INTO checkout_sessions (id, offer_id, email, affiliation_id, utm_source,"
+		  " updated_at) VALUES"
+		  " ('0190f000-0000-7000-8000-000000000001', '" OFFER "', 'lost@example.com',"
+		  "  '" AFFILIATION "', 'insta', CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR),"
+		  " ('0190f000-0000-7000-8000-000000000002', '" OFFER "', 'paid@example.com',"
+		  "  NULL, NULL, CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR),"
+		  " ('0190f000-0000-7000-8000-000000000003', '" OFFER "', NULL,"
+		  "  NULL, NULL, CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
+	    0);
 	/* a session that points at its paid order (rather than the reverse) */
 	add_order("0190d000-0000-7000-8000-000000000022", "refunded", "pix", "NULL",
 		  "CURRENT_TIMESTAMP(6)");
 	assert_int_equal(
-		h_sql(db_name,
-		      "INSERT INTO checkout_sessions (id, offer_id, email, order_id, updated_at) VALUES"
-		      " ('0190f000-0000-7000-8000-000000000004', '" OFFER "', 'paid2@example.com',"
-		      "  '0190d000-0000-7000-8000-000000000022',"
-		      "  CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
-		0);
+	    h_sql(db_name,
+		  "INSERT INTO checkout_sessions (id, offer_id, email, order_id, updated_at) VALUES"
+		  " ('0190f000-0000-7000-8000-000000000004', '" OFFER "', 'paid2@example.com',"
+		  "  '0190d000-0000-7000-8000-000000000022',"
+		  "  CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
+	    0);
 	add_order("0190d000-0000-7000-8000-000000000021", "paid", "card", "NULL",
 		  "CURRENT_TIMESTAMP(6)");
 	assert_int_equal(h_sql(db_name, "UPDATE orders SET session_id ="
@@ -225,7 +226,8 @@ static void test_abandoned_cart_fires_once(void **state)
 	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'cron.abandoned_cart'"
 			       " AND status = 'done'",
 			       3, 15000));
-	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"), 1);
+	assert_int_equal(
+	    h_sql_int(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"), 1);
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM checkout_sessions"
 					    " WHERE abandoned_at IS NOT NULL"),
 			 1);
@@ -237,18 +239,19 @@ static void test_abandoned_cart_fires_once(void **state)
 				       " JSON_VALUE(payload, '$.data.checkout.offer_code'))"
 				       " FROM jobs WHERE type = 'webhook.event'");
 	assert_non_null(payload);
-	assert_string_equal(payload, "abandoned-cart|" PRODUCER "|" AFFILIATE
-				     "|0190f000-0000-7000-8000-000000000001|lost@example.com|DEMOOFFER1");
+	assert_string_equal(payload,
+			    "abandoned-cart|" PRODUCER "|" AFFILIATE
+			    "|0190f000-0000-7000-8000-000000000001|lost@example.com|DEMOOFFER1");
 	free(payload);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_pix_and_boleto_expiry, stop_worker),
-		cmocka_unit_test_teardown(test_commission_release_after_guarantee_unless_refunded,
-					  stop_worker),
-		cmocka_unit_test_teardown(test_abandoned_cart_fires_once, stop_worker),
+	    cmocka_unit_test_teardown(test_pix_and_boleto_expiry, stop_worker),
+	    cmocka_unit_test_teardown(test_commission_release_after_guarantee_unless_refunded,
+				      stop_worker),
+	    cmocka_unit_test_teardown(test_abandoned_cart_fires_once, stop_worker),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

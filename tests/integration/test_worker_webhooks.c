@@ -21,7 +21,7 @@
 #include "b4/pii.h"
 #include "b4/queue.h"
 
-#define PRODUCER "01900000-0000-7000-8000-000000000001"
+#define PRODUCER  "01900000-0000-7000-8000-000000000001"
 #define AFFILIATE "01900000-0000-7000-8000-000000000002"
 
 static const char *db_name;
@@ -96,21 +96,22 @@ static void add_endpoint(const char *id, const char *owner, const char *path, co
 
 	assert_non_null(enc);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", rcv.port, path);
-	assert_int_equal(b4_db_exec(db,
-				    "INSERT INTO webhook_endpoints (id, owner_id, url, events, secret_enc,"
-				    " active) VALUES (?, ?, ?, ?, ?, ?)",
-				    "sssssB", id, owner, url, events, enc, active),
-			 1);
+	assert_int_equal(
+	    b4_db_exec(db,
+		       "INSERT INTO webhook_endpoints (id, owner_id, url, events, secret_enc,"
+		       " active) VALUES (?, ?, ?, ?, ?, ?)",
+		       "sssssB", id, owner, url, events, enc, active),
+	    1);
 	free(enc);
 }
 
 static void emit(const char *event, const char *affiliate, const char *dedup)
 {
 	assert_int_equal(b4_db_begin(db), 0);
-	assert_int_equal(b4_queue_webhook_event(db, event, PRODUCER, affiliate, NULL,
-						"{\"order\":{\"id\":\"o-1\",\"total_cents\":19700}}",
-						dedup),
-			 1);
+	assert_int_equal(
+	    b4_queue_webhook_event(db, event, PRODUCER, affiliate, NULL,
+				   "{\"order\":{\"id\":\"o-1\",\"total_cents\":19700}}", dedup),
+	    1);
 	assert_int_equal(b4_db_commit(db), 0);
 }
 
@@ -190,10 +191,10 @@ static void test_signed_fanout_to_producer_and_affiliate(void **state)
 	assert_string_equal(cJSON_GetObjectItem(pbody, "created_at")->valuestring,
 			    cJSON_GetObjectItem(abody, "created_at")->valuestring);
 	assert_int_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pbody, "data"), "order"),
-				    "total_cents")
-			->valueint,
-		19700);
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pbody, "data"), "order"),
+				"total_cents")
+		->valueint,
+	    19700);
 	cJSON_Delete(pbody);
 	cJSON_Delete(abody);
 	/* the attempt is logged */
@@ -231,7 +232,8 @@ static void test_500_twice_then_200_three_attempts_one_event(void **state)
 	assert_int_equal(rcv_count(&rcv), 3);
 	/* one event id across the three attempts: the receiver's effect is one */
 	for (size_t i = 1; i < 3; i++) {
-		cJSON *first = cJSON_Parse(rcv.reqs[0].body), *again = cJSON_Parse(rcv.reqs[i].body);
+		cJSON *first = cJSON_Parse(rcv.reqs[0].body),
+		      *again = cJSON_Parse(rcv.reqs[i].body);
 
 		assert_string_equal(cJSON_GetObjectItem(first, "id")->valuestring,
 				    cJSON_GetObjectItem(again, "id")->valuestring);
@@ -273,8 +275,8 @@ static void test_redirect_not_followed(void **state)
 		     "[\"approved-payment\"]", "whsec_redirect", true);
 	start_worker(NULL);
 	emit("approved-payment", NULL, NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM webhook_attempts WHERE status_code = 302", 2,
-			       20000));
+	assert_true(
+	    wait_count("SELECT COUNT(*) FROM webhook_attempts WHERE status_code = 302", 2, 20000));
 	char *status = h_sql_value(db_name, "SELECT status FROM webhook_deliveries");
 
 	assert_null(find_request("/ok", 0));
@@ -304,21 +306,23 @@ static void test_private_target_refused_in_production(void **state)
 static void test_fanout_is_idempotent_per_event_id(void **state)
 {
 	(void)state;
-	add_endpoint("0190a000-0000-7000-8000-000000000051", PRODUCER, "/ok",
-		     "[\"refund\"]", "whsec_idem", true);
+	add_endpoint("0190a000-0000-7000-8000-000000000051", PRODUCER, "/ok", "[\"refund\"]",
+		     "whsec_idem", true);
 	/* the same event (same id) enqueued twice, as a re-run would see it */
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(h_sql(db_name, "INSERT INTO jobs (type, payload) VALUES ('webhook.event',"
-						" '{\"event\":\"refund\",\"owner_id\":\"" PRODUCER "\","
-						"\"event_id\":\"0190b000-0000-7000-8000-000000000001\","
-						"\"created_at\":\"2026-01-01T00:00:00Z\",\"data\":{}}')"),
+		assert_int_equal(h_sql(db_name,
+				       "INSERT INTO jobs (type, payload) VALUES ('webhook.event',"
+				       " '{\"event\":\"refund\",\"owner_id\":\"" PRODUCER "\","
+				       "\"event_id\":\"0190b000-0000-7000-8000-000000000001\","
+				       "\"created_at\":\"2026-01-01T00:00:00Z\",\"data\":{}}')"),
 				 0);
 	start_worker(NULL);
 	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'done'", 3, 10000));
 	h_sleep_ms(300);
 	assert_int_equal(count("SELECT COUNT(*) FROM webhook_deliveries"), 1);
 	assert_int_equal(rcv_count(&rcv), 1);
-	assert_non_null(strstr(rcv.reqs[0].body, "\"id\":\"0190b000-0000-7000-8000-000000000001\""));
+	assert_non_null(
+	    strstr(rcv.reqs[0].body, "\"id\":\"0190b000-0000-7000-8000-000000000001\""));
 }
 
 static void test_bad_event_payload_is_dead_at_once(void **state)
@@ -328,21 +332,21 @@ static void test_bad_event_payload_is_dead_at_once(void **state)
 					" '{\"event\":\"refund\"}')"),
 			 0);
 	start_worker(NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'dead' AND attempts = 1", 1,
-			       10000));
+	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'dead' AND attempts = 1",
+			       1, 10000));
 }
 
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, reset, stop_worker)
 	const struct CMUnitTest tests[] = {
-		T(test_signed_fanout_to_producer_and_affiliate),
-		T(test_500_twice_then_200_three_attempts_one_event),
-		T(test_hanging_receiver_times_out_and_is_retried),
-		T(test_redirect_not_followed),
-		T(test_private_target_refused_in_production),
-		T(test_fanout_is_idempotent_per_event_id),
-		T(test_bad_event_payload_is_dead_at_once),
+	    T(test_signed_fanout_to_producer_and_affiliate),
+	    T(test_500_twice_then_200_three_attempts_one_event),
+	    T(test_hanging_receiver_times_out_and_is_retried),
+	    T(test_redirect_not_followed),
+	    T(test_private_target_refused_in_production),
+	    T(test_fanout_is_idempotent_per_event_id),
+	    T(test_bad_event_payload_is_dead_at_once),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, group_setup, NULL);

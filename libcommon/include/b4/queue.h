@@ -21,7 +21,7 @@
 
 struct b4_db;
 
-#define B4_QUEUE_TYPE_MAX 64
+#define B4_QUEUE_TYPE_MAX  64
 #define B4_QUEUE_OWNER_MAX 64
 
 /* One claimed job.  payload is malloc'd JSON text owned by the job
@@ -30,7 +30,7 @@ struct b4_job {
 	uint64_t id;
 	char type[B4_QUEUE_TYPE_MAX + 1];
 	char *payload;
-	int attempts;	  /* including the current one (1 on the first run) */
+	int attempts; /* including the current one (1 on the first run) */
 	int max_attempts;
 };
 
@@ -52,8 +52,8 @@ int b4_queue_enqueue(struct b4_db *db, const char *type, const char *payload_jso
  * Returns like b4_queue_enqueue; -1 also for a data_json that is not an
  * object. */
 int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
-			   const char *affiliate_id, const char *product_id,
-			   const char *data_json, const char *dedup_key);
+			   const char *affiliate_id, const char *product_id, const char *data_json,
+			   const char *dedup_key);
 
 /* Resends one webhook delivery (members' and back-office "resend"): sets it
  * pending and enqueues a "webhook.deliver" job with a fresh attempt budget.
@@ -67,8 +67,8 @@ int b4_queue_webhook_resend(struct b4_db *db, const char *delivery_id);
  * leased_until = now + lease_seconds, lease_owner = owner.  Fills jobs[]
  * and returns how many were claimed (0..max), or -1 on a database error.
  * The caller cleans up each claimed job with b4_queue_job_cleanup. */
-int b4_queue_claim(struct b4_db *db, const char *owner, const char *const *types,
-		   size_t ntypes, double lease_seconds, struct b4_job *jobs, int max);
+int b4_queue_claim(struct b4_db *db, const char *owner, const char *const *types, size_t ntypes,
+		   double lease_seconds, struct b4_job *jobs, int max);
 
 /* Marks a job done.  Only the current lease owner can: returns 1 when
  * marked, 0 when the lease was lost (the job was taken over), -1 on a
@@ -80,8 +80,8 @@ int b4_queue_complete(struct b4_db *db, const struct b4_job *job, const char *ow
  * backoff, b4_queue_backoff); otherwise (or when permanent) it is dead
  * with `error` kept as last_error.  Returns 1 when rescheduled, 2 when
  * dead, 0 when the lease was lost, -1 on a database error. */
-int b4_queue_fail(struct b4_db *db, const struct b4_job *job, const char *owner,
-		  const char *error, double retry_seconds, int permanent);
+int b4_queue_fail(struct b4_db *db, const struct b4_job *job, const char *owner, const char *error,
+		  double retry_seconds, int permanent);
 
 /* Gives a running job back (status ready, run now, the attempt not
  * counted) - used on shutdown.  Returns like b4_queue_complete. */
