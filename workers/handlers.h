@@ -45,6 +45,10 @@ struct worker_ctx {
 	const char *owner;			/* lease owner id of this thread */
 	double retry_seconds;			/* set >= 0 to choose the next delay */
 	const atomic_bool *stopping;		/* true once SIGTERM arrived */
+	/* A handler that marked its job done itself, in the transaction of
+	 * its own writes (b4_queue_complete with ctx->owner returned 1), sets
+	 * this and returns WORKER_DONE: one commit less per job. */
+	bool completed;
 };
 
 typedef int b4_job_fn(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap);

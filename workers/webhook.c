@@ -64,7 +64,9 @@ struct fanout {
 	const cJSON *data;
 	const char *event_id; /* from the payload, or NULL the first time */
 	const char *created_at;
-	int created; /* deliveries created by this run */
+	int created;	   /* deliveries created by this run */
+	const char *owner; /* the job is marked done in the same transaction */
+	bool completed;
 	char err[200];
 };
 
@@ -85,9 +87,10 @@ static int fanout_tx(struct b4_db *db, void *arg)
 	struct b4_db_result *res = NULL;
 	cJSON *body = NULL;
 	char *text = NULL;
-	int rc = -1;
+	int rc = -1, n_done;
 
 	f->created = 0;
+	f->completed = false;
 	if (f->event_id) {
 		snprintf(event_id, sizeof(event_id), "%s", f->event_id);
 		snprintf(created_at, sizeof(created_at), "%s", f->created_at ? f->created_at : "");
@@ -147,6 +150,10 @@ static int fanout_tx(struct b4_db *db, void *arg)
 			goto out;
 		f->created++;
 	}
+	n_done = b4_queue_complete(db, f->job, f->owner);
+	if (n_done < 0)
+		goto out;
+	f->completed = n_done == 1;
 	rc = 0;
 out:
 	if (rc < 0)
@@ -172,6 +179,7 @@ int webhook_event_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 
 	memset(&f, 0, sizeof(f));
 	f.job = job;
+	f.owner = ctx->owner;
 	f.event = opt_str(payload, "event");
 	f.owner_id = opt_str(payload, "owner_id");
 	f.affiliate_id = opt_str(payload, "affiliate_id");
@@ -190,6 +198,7 @@ int webhook_event_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 		rc = WORKER_RETRY;
 		goto out_free_payload;
 	}
+	ctx->completed = f.completed;
 	b4_log_info("webhook event fanned out", B4_LS("event", f.event),
 		    B4_LI("job_id", (long long)job->id), B4_LI("deliveries", f.created));
 out_free_payload:
@@ -208,11 +217,14 @@ struct attempt {
 	char error[256];
 	const char *new_status; /* succeeded, pending or failed */
 	double retry_seconds;
+	const struct b4_job *job; /* marked done with the log when final */
+	const char *owner;
+	bool completed;
 };
 
 static int attempt_tx(struct b4_db *db, void *arg)
 {
-	const struct attempt *a = arg;
+	struct attempt *a = arg;
 	const char *code = NULL;
 	char code_text[24];
 
@@ -237,6 +249,14 @@ static int attempt_tx(struct b4_db *db, void *arg)
 		"sIsssis", a->new_status, a->number, code, a->error[0] ? a->error : NULL,
 		a->new_status, (int64_t)(a->retry_seconds * 1e6), a->delivery_id) < 0)
 		return -1;
+	a->completed = false;
+	if (strcmp(a->new_status, "pending") != 0) {
+		int done = b4_queue_complete(db, a->job, a->owner);
+
+		if (done < 0)
+			return -1;
+		a->completed = done == 1;
+	}
 	return 0;
 }
 
@@ -375,6 +395,8 @@ int webhook_deliver_job(struct worker_ctx *ctx, const struct b4_job *job, char *
 	memset(&a, 0, sizeof(a));
 	a.delivery_id = delivery_id;
 	a.number = (int)b4_db_i64(res, 0, 1) + 1;
+	a.job = job;
+	a.owner = ctx->owner;
 	post(b4_db_str(res, 0, 5), secret, b4_db_str(res, 0, 3), b4_db_str(res, 0, 4), delivery_id,
 	     b4_db_str(res, 0, 2), &a);
 	if (!a.error[0]) {
@@ -396,6 +418,7 @@ int webhook_deliver_job(struct worker_ctx *ctx, const struct b4_job *job, char *
 	b4_log_info("webhook attempt", B4_LS("delivery_id", delivery_id),
 		    B4_LI("attempt", a.number), B4_LI("status_code", a.status_code),
 		    B4_LI("duration_ms", a.duration_ms), B4_LS("result", a.new_status));
+	ctx->completed = a.completed;
 	if (strcmp(a.new_status, "pending") == 0) {
 		snprintf(err, errcap, "%s", a.error);
 		ctx->retry_seconds = a.retry_seconds;

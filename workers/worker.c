@@ -169,7 +169,9 @@ static void run_job(struct consumer *c, struct b4_db *db, struct b4_job *job)
 	if (h)
 		b4_metrics_observe(rt->duration, labels, seconds);
 	if (rc == WORKER_DONE) {
-		outcome = record_result(db, RESULT_COMPLETE, job, c->owner, NULL, 0, false);
+		outcome = ctx.completed
+			      ? 1
+			      : record_result(db, RESULT_COMPLETE, job, c->owner, NULL, 0, false);
 		if (outcome == 1)
 			b4_metrics_add(rt->processed, labels, 1);
 	} else if (rc == WORKER_RETRY && ctx.retry_seconds == 0 && atomic_load(&rt->stopping)) {
