@@ -130,7 +130,7 @@ bench: deps
 # b4-gateway against the same backend directly and through nginx (docs/BENCHMARKS.md)
 bench-gateway: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) tests/bench/gateway.sh
+	$(Q)BUILD=$(BUILD) tests/bench/bench_gateway.sh
 
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long

@@ -13,7 +13,7 @@
 #include <openssl/err.h>
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -276,8 +276,7 @@ static int get_double(struct jctx *j, const cJSON *obj, const char *key, const c
 	return 0;
 }
 
-static int get_bool(struct jctx *j, const cJSON *obj, const char *key, const char *where,
-		    bool *out)
+static int get_bool(struct jctx *j, const cJSON *obj, const char *key, const char *where, bool *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!v)
@@ -290,8 +289,8 @@ static int get_bool(struct jctx *j, const cJSON *obj, const char *key, const cha
 	return 0;
 }
 
-static int get_str(struct jctx *j, const cJSON *obj, const char *key, const char *where,
-		   char *out, size_t outlen, bool required)
+static int get_str(struct jctx *j, const cJSON *obj, const char *key, const char *where, char *out,
+		   size_t outlen, bool required)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!v) {
@@ -316,7 +315,8 @@ static int parse_listener(struct jctx *j, const cJSON *o, const char *where,
 	static const char *const keys[] = {"host", "port", "tls", NULL};
 	memset(l, 0, sizeof(*l));
 	snprintf(l->host, sizeof(l->host), "0.0.0.0");
-	if (check_keys(j, o, where, keys) || get_str(j, o, "host", where, l->host, sizeof(l->host), false) ||
+	if (check_keys(j, o, where, keys) ||
+	    get_str(j, o, "host", where, l->host, sizeof(l->host), false) ||
 	    get_int(j, o, "port", where, 0, 65535, &l->port) ||
 	    get_bool(j, o, "tls", where, &l->tls))
 		return -1;
@@ -325,10 +325,10 @@ static int parse_listener(struct jctx *j, const cJSON *o, const char *where,
 
 static int parse_pool(struct jctx *j, const cJSON *o, struct gw_pool_cfg *p)
 {
-	static const char *const keys[] = {"instances", "balance", "max_connections", "max_idle",
-					   "health_check", "passive", NULL};
-	static const char *const hkeys[] = {"path", "interval_ms", "timeout_ms", "rise", "fall",
-					    NULL};
+	static const char *const keys[] = {
+	    "instances", "balance", "max_connections", "max_idle", "health_check", "passive", NULL};
+	static const char *const hkeys[] = {"path", "interval_ms", "timeout_ms",
+					    "rise", "fall",	   NULL};
 	static const char *const pkeys[] = {"failures", "base_ejection_ms", "max_ejection_ms",
 					    NULL};
 	char where[128], balance[32] = "";
@@ -411,20 +411,19 @@ static int parse_pool(struct jctx *j, const cJSON *o, struct gw_pool_cfg *p)
 
 static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 {
-	static const char *const keys[] = {"listeners", "admin", "threads", "tls", "routes",
-					   "upstreams", "limits", "timeouts", "retry",
-					   "rate_limits", "trusted_proxies", "access_log",
-					   "drain_seconds", NULL};
+	static const char *const keys[] = {
+	    "listeners",       "admin",	     "threads",	      "tls",   "routes",
+	    "upstreams",       "limits",     "timeouts",      "retry", "rate_limits",
+	    "trusted_proxies", "access_log", "drain_seconds", NULL};
 	static const char *const admin_keys[] = {"host", "port", NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
 	static const char *const route_keys[] = {"name", "prefix", "strip_prefix", "upstream",
 						 NULL};
 	static const char *const limit_keys[] = {"max_header_bytes", "max_body_bytes",
 						 "request_buffer_bytes", "max_connections", NULL};
-	static const char *const timeout_keys[] = {"connect_ms",	"first_byte_ms",
-						   "total_ms",		"client_header_ms",
-						   "client_body_ms",	"keepalive_ms",
-						   "upstream_idle_ms", NULL};
+	static const char *const timeout_keys[] = {
+	    "connect_ms",     "first_byte_ms", "total_ms",	   "client_header_ms",
+	    "client_body_ms", "keepalive_ms",  "upstream_idle_ms", NULL};
 	static const char *const retry_keys[] = {"max_attempts", "budget_ratio",
 						 "budget_min_per_sec", NULL};
 	static const char *const rate_keys[] = {"name", "prefix", "rate_per_sec", "burst", NULL};
@@ -480,7 +479,8 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 				return -1;
 			}
 			if (strlen(it->string) >= GW_NAME_MAX) {
-				set_err(j->err, j->errlen, "upstreams.%s: name too long", it->string);
+				set_err(j->err, j->errlen, "upstreams.%s: name too long",
+					it->string);
 				return -1;
 			}
 			pool_defaults(&c->pools[c->npools], it->string);
@@ -533,27 +533,26 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 		}
 	}
 	o = cJSON_GetObjectItemCaseSensitive(root, "limits");
-	if (o && (check_keys(j, o, "limits", limit_keys) ||
-		  get_size(j, o, "max_header_bytes", "limits", 1024, 1048576,
-			   &c->max_header_bytes) ||
-		  get_size(j, o, "max_body_bytes", "limits", 0, 1e12, &c->max_body_bytes) ||
-		  get_size(j, o, "request_buffer_bytes", "limits", 0, 64 * 1048576.0,
-			   &c->request_buffer_bytes) ||
-		  get_int(j, o, "max_connections", "limits", 1, 1000000, &c->max_connections)))
+	if (o &&
+	    (check_keys(j, o, "limits", limit_keys) ||
+	     get_size(j, o, "max_header_bytes", "limits", 1024, 1048576, &c->max_header_bytes) ||
+	     get_size(j, o, "max_body_bytes", "limits", 0, 1e12, &c->max_body_bytes) ||
+	     get_size(j, o, "request_buffer_bytes", "limits", 0, 64 * 1048576.0,
+		      &c->request_buffer_bytes) ||
+	     get_int(j, o, "max_connections", "limits", 1, 1000000, &c->max_connections)))
 		return -1;
 	o = cJSON_GetObjectItemCaseSensitive(root, "timeouts");
-	if (o && (check_keys(j, o, "timeouts", timeout_keys) ||
-		  get_int(j, o, "connect_ms", "timeouts", 1, 3600000, &c->connect_timeout_ms) ||
-		  get_int(j, o, "first_byte_ms", "timeouts", 1, 3600000,
-			  &c->first_byte_timeout_ms) ||
-		  get_int(j, o, "total_ms", "timeouts", 1, 3600000, &c->total_timeout_ms) ||
-		  get_int(j, o, "client_header_ms", "timeouts", 1, 3600000,
-			  &c->client_header_timeout_ms) ||
-		  get_int(j, o, "client_body_ms", "timeouts", 1, 3600000,
-			  &c->client_body_timeout_ms) ||
-		  get_int(j, o, "keepalive_ms", "timeouts", 1, 3600000, &c->keepalive_timeout_ms) ||
-		  get_int(j, o, "upstream_idle_ms", "timeouts", 1, 3600000,
-			  &c->upstream_idle_timeout_ms)))
+	if (o &&
+	    (check_keys(j, o, "timeouts", timeout_keys) ||
+	     get_int(j, o, "connect_ms", "timeouts", 1, 3600000, &c->connect_timeout_ms) ||
+	     get_int(j, o, "first_byte_ms", "timeouts", 1, 3600000, &c->first_byte_timeout_ms) ||
+	     get_int(j, o, "total_ms", "timeouts", 1, 3600000, &c->total_timeout_ms) ||
+	     get_int(j, o, "client_header_ms", "timeouts", 1, 3600000,
+		     &c->client_header_timeout_ms) ||
+	     get_int(j, o, "client_body_ms", "timeouts", 1, 3600000, &c->client_body_timeout_ms) ||
+	     get_int(j, o, "keepalive_ms", "timeouts", 1, 3600000, &c->keepalive_timeout_ms) ||
+	     get_int(j, o, "upstream_idle_ms", "timeouts", 1, 3600000,
+		     &c->upstream_idle_timeout_ms)))
 		return -1;
 	o = cJSON_GetObjectItemCaseSensitive(root, "retry");
 	if (o && (check_keys(j, o, "retry", retry_keys) ||
@@ -615,9 +614,9 @@ static int build_defaults(struct gw_config *c, char *err, size_t errlen)
 	static const struct {
 		const char *name, *env, *def;
 	} svc[] = {
-		{"api", "B4_API_UPSTREAM", "127.0.0.1:8081"},
-		{"backoffice", "B4_BACKOFFICE_UPSTREAM", "127.0.0.1:8082"},
-		{"checkout", "B4_CHECKOUT_UPSTREAM", "127.0.0.1:8083"},
+	    {"api", "B4_API_UPSTREAM", "127.0.0.1:8081"},
+	    {"backoffice", "B4_BACKOFFICE_UPSTREAM", "127.0.0.1:8082"},
+	    {"checkout", "B4_CHECKOUT_UPSTREAM", "127.0.0.1:8083"},
 	};
 	c->npools = c->nroutes = 0;
 	for (size_t i = 0; i < 3; i++) {
@@ -672,7 +671,7 @@ static SSL_CTX *build_ssl_ctx(const struct gw_config *c, char *err, size_t errle
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-					 SSL_OP_NO_COMPRESSION);
+				     SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {

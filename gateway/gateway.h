@@ -11,13 +11,13 @@
 
 #include <openssl/ssl.h>
 
-#define GW_MAX_ROUTES 32
-#define GW_MAX_POOLS 16
-#define GW_MAX_INSTANCES 16 /* per pool */
+#define GW_MAX_ROUTES	   32
+#define GW_MAX_POOLS	   16
+#define GW_MAX_INSTANCES   16 /* per pool */
 #define GW_MAX_RATE_GROUPS 8
-#define GW_MAX_TRUSTED 32
-#define GW_MAX_LISTENERS 4
-#define GW_NAME_MAX 64
+#define GW_MAX_TRUSTED	   32
+#define GW_MAX_LISTENERS   4
+#define GW_NAME_MAX	   64
 
 enum gw_balance { GW_BALANCE_ROUND_ROBIN, GW_BALANCE_LEAST_OUTSTANDING };
 
@@ -35,8 +35,8 @@ struct gw_pool_cfg {
 	struct gw_instance_cfg instances[GW_MAX_INSTANCES];
 	size_t ninstances;
 	enum gw_balance balance;
-	int max_connections;  /* per instance and thread */
-	int max_idle;	      /* idle keep-alive connections kept per instance and thread */
+	int max_connections; /* per instance and thread */
+	int max_idle;	     /* idle keep-alive connections kept per instance and thread */
 	char health_path[128];
 	int health_interval_ms; /* 0 disables active checks */
 	int health_timeout_ms;
@@ -103,9 +103,9 @@ struct gw_config {
 	int keepalive_timeout_ms;
 	int upstream_idle_timeout_ms;
 	/* retries */
-	int max_attempts;	  /* total tries, 1 = no retry */
+	int max_attempts;	   /* total tries, 1 = no retry */
 	double retry_budget_ratio; /* retries allowed per request */
-	int retry_budget_min;	  /* retries always allowed per second */
+	int retry_budget_min;	   /* retries always allowed per second */
 	/* TLS */
 	char tls_cert[512];
 	char tls_key[512];
@@ -155,7 +155,7 @@ struct gw_instance_stats {
 	struct gw_hist latency;
 };
 
-#define GW_MAX_STAT_ROUTES 64
+#define GW_MAX_STAT_ROUTES    64
 #define GW_MAX_STAT_INSTANCES 128
 
 struct gw_stats {
@@ -173,10 +173,11 @@ struct gw_stats {
 
 /* single-writer relaxed increments: plain loads and stores, no lock prefix */
 #define GW_INC(field, n)                                                                           \
-	atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
+	atomic_store_explicit(&(field),                                                            \
+			      atomic_load_explicit(&(field), memory_order_relaxed) + (n),          \
 			      memory_order_relaxed)
 #define GW_SET(field, v) atomic_store_explicit(&(field), (v), memory_order_relaxed)
-#define GW_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+#define GW_GET(field)	 atomic_load_explicit(&(field), memory_order_relaxed)
 
 void gw_hist_observe(struct gw_hist *h, double seconds);
 struct gw_route_stats *gw_stats_route(struct gw_stats *st, const char *name);
@@ -212,8 +213,7 @@ int gw_ratelimit_take(const struct gw_rate_cfg *group, int group_index, const ch
 		      uint64_t now_us);
 
 /* Prometheus text of all workers' statistics; malloc'd, caller frees. */
-char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draining,
-			size_t *len);
+char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draining, size_t *len);
 
 /* Process-wide state read by the workers. */
 extern atomic_bool gw_draining;

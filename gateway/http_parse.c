@@ -1,21 +1,21 @@
 /* Strict HTTP/1.1 head and chunked-body parsing; see http_parse.h. */
 #include "http_parse.h"
+#include "b4/crypto.h"
 
 #include <string.h>
 
 /* tchar of RFC 9110 5.6.2 */
 static const unsigned char tchar_table[256] = {
-	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
-	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1,  ['|'] = 1,
-	['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,  ['5'] = 1,
-	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,  ['C'] = 1,
-	['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,  ['J'] = 1,
-	['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,  ['Q'] = 1,
-	['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,  ['X'] = 1,
-	['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,  ['e'] = 1,
-	['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1,
-	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,  ['s'] = 1,
-	['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,  ['z'] = 1,
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 static bool is_tchar(unsigned char c)
@@ -104,9 +104,11 @@ static enum gw_method method_id(const struct gw_str *m)
 		const char *name;
 		enum gw_method id;
 	} methods[] = {
-		{"GET", GW_METHOD_GET},	    {"HEAD", GW_METHOD_HEAD},	    {"POST", GW_METHOD_POST},
-		{"PUT", GW_METHOD_PUT},	    {"DELETE", GW_METHOD_DELETE},   {"OPTIONS", GW_METHOD_OPTIONS},
-		{"PATCH", GW_METHOD_PATCH}, {"CONNECT", GW_METHOD_CONNECT}, {"TRACE", GW_METHOD_TRACE},
+	    {"GET", GW_METHOD_GET},	  {"HEAD", GW_METHOD_HEAD},
+	    {"POST", GW_METHOD_POST},	  {"PUT", GW_METHOD_PUT},
+	    {"DELETE", GW_METHOD_DELETE}, {"OPTIONS", GW_METHOD_OPTIONS},
+	    {"PATCH", GW_METHOD_PATCH},	  {"CONNECT", GW_METHOD_CONNECT},
+	    {"TRACE", GW_METHOD_TRACE},
 	};
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		size_t n = strlen(methods[i].name);
@@ -284,7 +286,8 @@ static int parse_fields(const char *buf, size_t pos, size_t end, bool is_request
 		switch (lower((unsigned char)h->name.ptr[0])) {
 		case 'c':
 			if (gw_str_ieq(&h->name, "content-length")) {
-				if (seen_cl || parse_content_length(h->value, &out->content_length) != 0)
+				if (seen_cl ||
+				    parse_content_length(h->value, &out->content_length) != 0)
 					return GW_PARSE_BAD;
 				seen_cl = true;
 			} else if (gw_str_ieq(&h->name, "connection")) {
@@ -309,7 +312,8 @@ static int parse_fields(const char *buf, size_t pos, size_t end, bool is_request
 			if (gw_str_ieq(&h->name, "upgrade")) {
 				out->flags |= GW_HF_UPGRADE;
 				if (for_each_token(h->value, upgrade_token, out) != 0)
-					out->flags |= GW_HF_UPGRADE_H2C; /* unparseable: assume the worst */
+					out->flags |=
+					    GW_HF_UPGRADE_H2C; /* unparseable: assume the worst */
 			}
 			break;
 		case 'e':
@@ -410,8 +414,8 @@ int gw_parse_response(const char *buf, size_t len, size_t max_head, bool head_re
 bool gw_is_hop_by_hop(const struct gw_message_head *head, const struct gw_str *name)
 {
 	static const char *const fixed[] = {
-		"connection", "keep-alive", "proxy-connection", "te",
-		"transfer-encoding", "upgrade", "http2-settings", "trailer",
+	    "connection",	 "keep-alive", "proxy-connection", "te",
+	    "transfer-encoding", "upgrade",    "http2-settings",   "trailer",
 	};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (gw_str_ieq(name, fixed[i]))
@@ -421,8 +425,8 @@ bool gw_is_hop_by_hop(const struct gw_message_head *head, const struct gw_str *n
 		if (t->len != name->len)
 			continue;
 		size_t k = 0;
-		while (k < t->len && lower((unsigned char)t->ptr[k]) ==
-					     lower((unsigned char)name->ptr[k]))
+		while (k < t->len &&
+		       lower((unsigned char)t->ptr[k]) == lower((unsigned char)name->ptr[k]))
 			k++;
 		if (k == t->len)
 			return true;
@@ -433,16 +437,16 @@ bool gw_is_hop_by_hop(const struct gw_message_head *head, const struct gw_str *n
 /* ---- chunked ---- */
 
 enum {
-	CH_SIZE,	   /* hex digits of the chunk size */
-	CH_EXT,		   /* chunk extensions up to CR */
-	CH_SIZE_LF,	   /* LF after the size line */
-	CH_DATA,	   /* chunk data */
-	CH_DATA_CR,	   /* CR after data */
-	CH_DATA_LF,	   /* LF after data */
-	CH_TRAILER_START,  /* start of a trailer line or the final CRLF */
-	CH_TRAILER_LINE,   /* inside a trailer line */
-	CH_TRAILER_LF,	   /* LF ending a trailer line */
-	CH_END_LF,	   /* LF of the final empty line */
+	CH_SIZE,	  /* hex digits of the chunk size */
+	CH_EXT,		  /* chunk extensions up to CR */
+	CH_SIZE_LF,	  /* LF after the size line */
+	CH_DATA,	  /* chunk data */
+	CH_DATA_CR,	  /* CR after data */
+	CH_DATA_LF,	  /* LF after data */
+	CH_TRAILER_START, /* start of a trailer line or the final CRLF */
+	CH_TRAILER_LINE,  /* inside a trailer line */
+	CH_TRAILER_LF,	  /* LF ending a trailer line */
+	CH_END_LF,	  /* LF of the final empty line */
 };
 
 #define CH_MAX_SIZE_LINE 4096
@@ -451,17 +455,6 @@ void gw_chunked_init(struct gw_chunked *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->state = CH_SIZE;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 ssize_t gw_chunked_feed(struct gw_chunked *c, const char *buf, size_t len, size_t max_trailer,
@@ -484,7 +477,7 @@ ssize_t gw_chunked_feed(struct gw_chunked *c, const char *buf, size_t len, size_
 		unsigned char ch = (unsigned char)buf[i];
 		switch (c->state) {
 		case CH_SIZE: {
-			int v = hexval(ch);
+			int v = b4_crypto_hex_value(ch);
 			if (v >= 0) {
 				if (c->remaining >> 56)
 					return -1;

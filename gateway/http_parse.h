@@ -19,8 +19,8 @@
 
 /* Parse results: > 0 is the head length, 0 means "need more bytes". */
 #define GW_PARSE_INCOMPLETE 0
-#define GW_PARSE_BAD -400		/* malformed or ambiguous: answer 400 and close */
-#define GW_PARSE_TOO_LARGE -431 /* head over the limit or too many fields */
+#define GW_PARSE_BAD	    -400 /* malformed or ambiguous: answer 400 and close */
+#define GW_PARSE_TOO_LARGE  -431 /* head over the limit or too many fields */
 
 struct gw_str {
 	const char *ptr;
@@ -53,11 +53,11 @@ enum gw_method {
 };
 
 /* Flags found while parsing the fields. */
-#define GW_HF_CONN_CLOSE 0x01	   /* Connection: close */
-#define GW_HF_CONN_KEEPALIVE 0x02  /* Connection: keep-alive */
+#define GW_HF_CONN_CLOSE      0x01 /* Connection: close */
+#define GW_HF_CONN_KEEPALIVE  0x02 /* Connection: keep-alive */
 #define GW_HF_EXPECT_CONTINUE 0x04 /* Expect: 100-continue */
-#define GW_HF_UPGRADE 0x08	   /* an Upgrade field is present */
-#define GW_HF_UPGRADE_H2C 0x10	   /* Upgrade names h2c */
+#define GW_HF_UPGRADE	      0x08 /* an Upgrade field is present */
+#define GW_HF_UPGRADE_H2C     0x10 /* Upgrade names h2c */
 #define GW_HF_IDEMPOTENCY_KEY 0x20 /* Idempotency-Key present */
 
 /* Index of well-known fields; -1 when absent. */

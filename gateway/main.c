@@ -108,8 +108,9 @@ static int bind_socket(const char *host, int port, int *out_port)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		getsockname(fd, (struct sockaddr *)&ss, &sl);
-		*out_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-							  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+		*out_port =
+		    ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						  : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 out_free:
 	freeaddrinfo(res);
@@ -257,11 +258,15 @@ struct worker_thread_arg {
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},   {"check-config", no_argument, NULL, 'k'},
-		{"port", required_argument, NULL, 'p'},	    {"admin-port", required_argument, NULL, 'a'},
-		{"port-file", required_argument, NULL, 'f'}, {"threads", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 'k'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"admin-port", required_argument, NULL, 'a'},
+	    {"port-file", required_argument, NULL, 'f'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *port_file = getenv("B4_PORT_FILE");
 	const char *env;
@@ -388,8 +393,9 @@ int main(int argc, char **argv)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		getsockname(evhttp_bound_socket_get_fd(admin_sock), (struct sockaddr *)&ss, &sl);
-		admin_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-							   : ((struct sockaddr_in6 *)&ss)->sin6_port);
+		admin_port =
+		    ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						  : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 
 	for (size_t t = 0; t < nworkers; t++) {

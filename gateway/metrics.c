@@ -57,8 +57,7 @@ static void hist_add(struct hist_sum *s, struct gw_hist *h)
 	s->sum_us += GW_GET(h->sum_us);
 }
 
-static void hist_put(struct out *o, const char *name, const char *labels,
-		     const struct hist_sum *s)
+static void hist_put(struct out *o, const char *name, const char *labels, const struct hist_sum *s)
 {
 	uint64_t cum = 0;
 	for (size_t i = 0; i < GW_HIST_BUCKETS; i++) {
@@ -134,33 +133,40 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 		open += GW_GET(st->open_connections);
 	}
 	reloads /= nworkers ? nworkers : 1;
-	put(&o, "# HELP b4_gateway_connections_accepted_total Client connections accepted.\n"
-		"# TYPE b4_gateway_connections_accepted_total counter\n"
-		"b4_gateway_connections_accepted_total %llu\n",
+	put(&o,
+	    "# HELP b4_gateway_connections_accepted_total Client connections accepted.\n"
+	    "# TYPE b4_gateway_connections_accepted_total counter\n"
+	    "b4_gateway_connections_accepted_total %llu\n",
 	    (unsigned long long)accepted);
-	put(&o, "# HELP b4_gateway_open_connections Client connections open now.\n"
-		"# TYPE b4_gateway_open_connections gauge\n"
-		"b4_gateway_open_connections %lld\n",
+	put(&o,
+	    "# HELP b4_gateway_open_connections Client connections open now.\n"
+	    "# TYPE b4_gateway_open_connections gauge\n"
+	    "b4_gateway_open_connections %lld\n",
 	    open);
-	put(&o, "# HELP b4_gateway_route_not_found_total Requests that matched no route.\n"
-		"# TYPE b4_gateway_route_not_found_total counter\n"
-		"b4_gateway_route_not_found_total %llu\n",
+	put(&o,
+	    "# HELP b4_gateway_route_not_found_total Requests that matched no route.\n"
+	    "# TYPE b4_gateway_route_not_found_total counter\n"
+	    "b4_gateway_route_not_found_total %llu\n",
 	    (unsigned long long)not_found);
-	put(&o, "# HELP b4_gateway_bad_requests_total Requests refused as malformed or ambiguous.\n"
-		"# TYPE b4_gateway_bad_requests_total counter\n"
-		"b4_gateway_bad_requests_total %llu\n",
+	put(&o,
+	    "# HELP b4_gateway_bad_requests_total Requests refused as malformed or ambiguous.\n"
+	    "# TYPE b4_gateway_bad_requests_total counter\n"
+	    "b4_gateway_bad_requests_total %llu\n",
 	    (unsigned long long)bad);
-	put(&o, "# HELP b4_gateway_rate_limited_total Requests refused by rate limiting.\n"
-		"# TYPE b4_gateway_rate_limited_total counter\n"
-		"b4_gateway_rate_limited_total %llu\n",
+	put(&o,
+	    "# HELP b4_gateway_rate_limited_total Requests refused by rate limiting.\n"
+	    "# TYPE b4_gateway_rate_limited_total counter\n"
+	    "b4_gateway_rate_limited_total %llu\n",
 	    (unsigned long long)limited);
-	put(&o, "# HELP b4_gateway_config_reloads_total Configuration reloads applied.\n"
-		"# TYPE b4_gateway_config_reloads_total counter\n"
-		"b4_gateway_config_reloads_total %llu\n",
+	put(&o,
+	    "# HELP b4_gateway_config_reloads_total Configuration reloads applied.\n"
+	    "# TYPE b4_gateway_config_reloads_total counter\n"
+	    "b4_gateway_config_reloads_total %llu\n",
 	    (unsigned long long)reloads);
-	put(&o, "# HELP b4_gateway_draining Whether the gateway is draining (1) or not (0).\n"
-		"# TYPE b4_gateway_draining gauge\n"
-		"b4_gateway_draining %d\n",
+	put(&o,
+	    "# HELP b4_gateway_draining Whether the gateway is draining (1) or not (0).\n"
+	    "# TYPE b4_gateway_draining gauge\n"
+	    "b4_gateway_draining %d\n",
 	    draining ? 1 : 0);
 
 	if (nworkers == 0)
@@ -179,12 +185,12 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			for (int cl = 1; cl <= 5; cl++) {
 				uint64_t v = 0;
 				for (size_t k = 0; k < nworkers; k++) {
-					struct gw_route_stats *rs =
-						find_route(gw_worker_stats(workers[k]),
-							       s0->routes[i].name);
+					struct gw_route_stats *rs = find_route(
+					    gw_worker_stats(workers[k]), s0->routes[i].name);
 					v += GW_GET(rs->by_class[cl]);
 				}
-				put(&o, "b4_gateway_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+				put(&o,
+				    "b4_gateway_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
 				    name, classes[cl], (unsigned long long)v);
 			}
 		}
@@ -196,8 +202,8 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			char labels[GW_NAME_MAX * 2 + 16], name[GW_NAME_MAX * 2];
 			for (size_t k = 0; k < nworkers; k++)
 				hist_add(&hs, &find_route(gw_worker_stats(workers[k]),
-							      s0->routes[i].name)
-						       ->latency);
+							  s0->routes[i].name)
+						   ->latency);
 			esc(name, sizeof(name), s0->routes[i].name);
 			snprintf(labels, sizeof(labels), "route=\"%s\"", name);
 			hist_put(&o, "b4_gateway_request_duration_seconds", labels, &hs);
@@ -210,9 +216,11 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			const char *name, *help;
 			int which;
 		} counters[] = {
-			{"b4_gateway_upstream_requests_total", "Attempts sent to an upstream instance.", 0},
-			{"b4_gateway_upstream_failures_total", "Failed attempts (connect, reset, timeout).", 1},
-			{"b4_gateway_upstream_retries_total", "Attempts that were retries.", 2},
+		    {"b4_gateway_upstream_requests_total", "Attempts sent to an upstream instance.",
+		     0},
+		    {"b4_gateway_upstream_failures_total",
+		     "Failed attempts (connect, reset, timeout).", 1},
+		    {"b4_gateway_upstream_retries_total", "Attempts that were retries.", 2},
 		};
 		for (size_t m = 0; m < 3; m++) {
 			put(&o, "# HELP %s %s\n# TYPE %s counter\n", counters[m].name,
@@ -223,15 +231,15 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 				uint64_t v = 0;
 				for (size_t k = 0; k < nworkers; k++) {
 					struct gw_instance_stats *is = find_instance(
-						gw_worker_stats(workers[k]), is0->pool, is0->instance);
+					    gw_worker_stats(workers[k]), is0->pool, is0->instance);
 					v += counters[m].which == 0   ? GW_GET(is->requests)
 					     : counters[m].which == 1 ? GW_GET(is->failures)
 								      : GW_GET(is->retries);
 				}
 				esc(pool, sizeof(pool), is0->pool);
 				esc(inst, sizeof(inst), is0->instance);
-				put(&o, "%s{pool=\"%s\",instance=\"%s\"} %llu\n", counters[m].name, pool,
-				    inst, (unsigned long long)v);
+				put(&o, "%s{pool=\"%s\",instance=\"%s\"} %llu\n", counters[m].name,
+				    pool, inst, (unsigned long long)v);
 			}
 		}
 		put(&o, "# HELP b4_gateway_upstream_duration_seconds Time from attempt start to "
@@ -242,9 +250,9 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			struct hist_sum hs = {0};
 			char labels[512], pool[GW_NAME_MAX * 2], inst[320];
 			for (size_t k = 0; k < nworkers; k++)
-				hist_add(&hs, &find_instance(gw_worker_stats(workers[k]),
-								 is0->pool, is0->instance)
-						       ->latency);
+				hist_add(&hs, &find_instance(gw_worker_stats(workers[k]), is0->pool,
+							     is0->instance)
+						   ->latency);
 			esc(pool, sizeof(pool), is0->pool);
 			esc(inst, sizeof(inst), is0->instance);
 			snprintf(labels, sizeof(labels), "pool=\"%s\",instance=\"%s\"", pool, inst);
@@ -258,7 +266,7 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			char pool[GW_NAME_MAX * 2], inst[320];
 			for (size_t k = 0; k < nworkers; k++) {
 				struct gw_instance_stats *is = find_instance(
-					gw_worker_stats(workers[k]), is0->pool, is0->instance);
+				    gw_worker_stats(workers[k]), is0->pool, is0->instance);
 				idle += GW_GET(is->idle);
 				active += GW_GET(is->active);
 			}
@@ -280,12 +288,12 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			char pool[GW_NAME_MAX * 2], inst[320];
 			for (size_t k = 0; k < nworkers; k++)
 				healthy &= GW_GET(find_instance(gw_worker_stats(workers[k]),
-								    is0->pool, is0->instance)
-							  ->healthy);
+								is0->pool, is0->instance)
+						      ->healthy);
 			esc(pool, sizeof(pool), is0->pool);
 			esc(inst, sizeof(inst), is0->instance);
-			put(&o, "b4_gateway_upstream_healthy{pool=\"%s\",instance=\"%s\"} %d\n", pool,
-			    inst, healthy);
+			put(&o, "b4_gateway_upstream_healthy{pool=\"%s\",instance=\"%s\"} %d\n",
+			    pool, inst, healthy);
 		}
 		put(&o, "# HELP b4_gateway_upstream_ejected Whether some worker has ejected the "
 			"instance after failures (1) or not (0).\n"
@@ -296,12 +304,12 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			char pool[GW_NAME_MAX * 2], inst[320];
 			for (size_t k = 0; k < nworkers; k++)
 				ejected |= GW_GET(find_instance(gw_worker_stats(workers[k]),
-								    is0->pool, is0->instance)
-							  ->ejected);
+								is0->pool, is0->instance)
+						      ->ejected);
 			esc(pool, sizeof(pool), is0->pool);
 			esc(inst, sizeof(inst), is0->instance);
-			put(&o, "b4_gateway_upstream_ejected{pool=\"%s\",instance=\"%s\"} %d\n", pool,
-			    inst, ejected);
+			put(&o, "b4_gateway_upstream_ejected{pool=\"%s\",instance=\"%s\"} %d\n",
+			    pool, inst, ejected);
 		}
 	}
 out:

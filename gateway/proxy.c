@@ -5,6 +5,7 @@
  * entry points are gw_worker_reload/drain/stop, which post to the loop
  * through a mutex-protected mailbox and event_active. */
 #include "gateway.h"
+#include "b4/http.h"
 #include "http_parse.h"
 
 #include <arpa/inet.h>
@@ -26,10 +27,10 @@
 
 #include "b4/log.h"
 
-#define UP_OUT_HIGH (256 * 1024) /* pause the producer above this much queued output */
+#define UP_OUT_HIGH	(256 * 1024) /* pause the producer above this much queued output */
 #define CLIENT_OUT_HIGH (256 * 1024)
-#define MAX_TRAILER 8192
-#define LINGER_MS 2000
+#define MAX_TRAILER	8192
+#define LINGER_MS	2000
 
 struct gw_worker;
 struct gw_runtime;
@@ -109,7 +110,7 @@ struct gw_req {
 	enum gw_method method_id;
 	int client_minor;
 	bool client_close;
-	bool retry_safe;      /* method or Idempotency-Key makes a replay safe */
+	bool retry_safe; /* method or Idempotency-Key makes a replay safe */
 	struct evbuffer *up_head;
 	struct evbuffer *body; /* body read before sending (kept for replay) */
 	enum gw_body_kind body_kind;
@@ -147,8 +148,8 @@ struct gw_req {
 struct gw_conn {
 	struct gw_worker *w;
 	struct bufferevent *bev;
-	struct event *timer;	 /* client side: header, body, idle, linger */
-	struct event *up_timer;	 /* upstream phases */
+	struct event *timer;	/* client side: header, body, idle, linger */
+	struct event *up_timer; /* upstream phases */
 	char client_ip[INET6_ADDRSTRLEN];
 	struct sockaddr_storage peer;
 	bool tls;
@@ -196,7 +197,7 @@ atomic_bool gw_draining;
 atomic_int gw_workers_done;
 
 const double gw_hist_bounds[GW_HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-						0.1,	0.25,  0.5,    1,     2.5,  5,     10};
+						0.1,	0.25,  0.5,    1,     2.5,  5,	   10};
 
 uint64_t gw_now_us(void)
 {
@@ -334,8 +335,9 @@ static void access_log(struct gw_conn *c, uint64_t now)
 		     "\"total_ms\":%.3f,\"retries\":%d}\n",
 		     ts, r->request_id, r->method, path, r->route ? r->route->name : "",
 		     r->upstream_label ? r->upstream_label : "", r->status,
-		     (unsigned long long)r->bytes_out, c->client_ip, r->connect_ms, r->first_byte_ms,
-		     (double)(now - r->start_us) / 1000.0, r->attempts > 1 ? r->attempts - 1 : 0);
+		     (unsigned long long)r->bytes_out, c->client_ip, r->connect_ms,
+		     r->first_byte_ms, (double)(now - r->start_us) / 1000.0,
+		     r->attempts > 1 ? r->attempts - 1 : 0);
 	if (n <= 0)
 		return;
 	if ((size_t)n >= sizeof(line))
@@ -705,6 +707,7 @@ static struct gw_uconn *uconn_new(struct gw_instance *in, struct gw_conn *client
 		free(u);
 		return NULL;
 	}
+	bufferevent_disable(u->bev, EV_WRITE); /* on by default; conn_flush writes */
 	in->nconns++;
 	in->pool->rt->refs++;
 	GW_SET(in->stats->active, in->nconns - in->nidle);
@@ -726,6 +729,7 @@ static void uconn_to_idle(struct gw_uconn *u, uint64_t now)
 	GW_SET(in->stats->idle, in->nidle);
 	GW_SET(in->stats->active, in->nconns - in->nidle);
 	bufferevent_setcb(u->bev, idle_read_cb, NULL, idle_event_cb, u);
+	bufferevent_disable(u->bev, EV_WRITE);
 	bufferevent_enable(u->bev, EV_READ);
 }
 
@@ -775,8 +779,63 @@ static void conn_enter(struct gw_conn *c)
 	c->busy++;
 }
 
+static void conn_write_cb_body(struct bufferevent *bev, void *arg);
+static void up_write_cb_body(struct bufferevent *bev, void *arg);
+
+/* Writes queued output straight to the sockets once the callbacks are done.
+ * Plain sockets keep EV_WRITE disabled: a write that completes costs no
+ * epoll_ctl and no extra loop turn.  Only a partial write hands the rest to
+ * libevent (EV_WRITE on), whose write callback switches back when drained.
+ * A drained buffer runs what the write callback would have run. */
+/* Socket bufferevents freeze the start of their output so only their own
+ * write path drains it; do what that path does. */
+static void direct_write(struct bufferevent *bev)
+{
+	struct evbuffer *o = bufferevent_get_output(bev);
+	evbuffer_unfreeze(o, 1);
+	evbuffer_write(o, bufferevent_getfd(bev));
+	evbuffer_freeze(o, 1);
+}
+
+static void conn_flush(struct gw_conn *c)
+{
+	for (int round = 0; round < 16 && !c->zombie; round++) {
+		struct gw_req *r = &c->req;
+		bool again = false;
+		if (r->up && r->up->connected) {
+			struct bufferevent *ub = r->up->bev;
+			struct evbuffer *o = bufferevent_get_output(ub);
+			if (evbuffer_get_length(o) > 0) {
+				direct_write(ub);
+				if (evbuffer_get_length(o) > 0) {
+					bufferevent_enable(ub, EV_WRITE);
+				} else if (r->body_streaming && c->client_paused) {
+					up_write_cb_body(ub, c);
+					again = true;
+				}
+			}
+		}
+		if (!c->tls && !c->zombie) {
+			struct evbuffer *o = bufferevent_get_output(c->bev);
+			if (evbuffer_get_length(o) > 0) {
+				direct_write(c->bev);
+				if (evbuffer_get_length(o) > 0) {
+					bufferevent_enable(c->bev, EV_WRITE);
+				} else if (c->state == CS_CLOSING || r->up_paused) {
+					conn_write_cb_body(c->bev, c);
+					again = true;
+				}
+			}
+		}
+		if (!again)
+			break;
+	}
+}
+
 static void conn_leave(struct gw_conn *c)
 {
+	if (c->busy == 1 && !c->zombie)
+		conn_flush(c);
 	if (--c->busy == 0 && c->zombie)
 		conn_destroy(c);
 }
@@ -838,25 +897,6 @@ static bool peer_trusted(const struct gw_conn *c, const struct gw_config *cfg)
 	return false;
 }
 
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
-	}
-}
-
 static void req_reset(struct gw_conn *c)
 {
 	struct gw_req *r = &c->req;
@@ -890,7 +930,7 @@ static void send_error(struct gw_conn *c, int status, const char *type, const ch
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %d\r\nX-Request-Id: %s\r\n",
-			    status, status_text(status), n, r->request_id);
+			    status, b4_http_reason(status), n, r->request_id);
 	if (retry_after > 0)
 		evbuffer_add_printf(out, "Retry-After: %d\r\n", retry_after);
 	if (close)
@@ -1077,7 +1117,8 @@ static void build_upstream_head(struct gw_conn *c, const struct gw_message_head 
 			continue;
 		if (gw_str_ieq(&f->name, "expect") || gw_str_ieq(&f->name, "x-forwarded-for") ||
 		    gw_str_ieq(&f->name, "x-forwarded-proto") ||
-		    gw_str_ieq(&f->name, "x-forwarded-host") || gw_str_ieq(&f->name, "x-request-id"))
+		    gw_str_ieq(&f->name, "x-forwarded-host") ||
+		    gw_str_ieq(&f->name, "x-request-id"))
 			continue;
 		add_header(out, f->name.ptr, f->name.len, f->value.ptr, f->value.len);
 	}
@@ -1169,8 +1210,8 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 	if (!r->route) {
 		GW_INC(w->stats.not_found, 1);
 		evbuffer_drain(in, h->head_len);
-		fail_request(c, 404, "not_found", "route_not_found",
-			     "no route for this path", 0, false);
+		fail_request(c, 404, "not_found", "route_not_found", "no route for this path", 0,
+			     false);
 		return;
 	}
 	r->rstats = r->rt->route_stats[route_index];
@@ -1178,7 +1219,23 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 
 	group = match_rate_group(cfg, h->target.ptr, h->target.len);
 	if (group >= 0) {
-		int wait = gw_ratelimit_take(&cfg->rates[group], group, c->client_ip, now);
+		/* behind a trusted proxy the client is the last X-Forwarded-For hop */
+		char client[64];
+		snprintf(client, sizeof(client), "%s", c->client_ip);
+		if (c->trusted && h->known.forwarded_for >= 0) {
+			const struct gw_str *v = &h->headers[h->known.forwarded_for].value;
+			size_t end = v->len, start;
+			while (end > 0 && (v->ptr[end - 1] == ' ' || v->ptr[end - 1] == ','))
+				end--;
+			start = end;
+			while (start > 0 && v->ptr[start - 1] != ',' && v->ptr[start - 1] != ' ')
+				start--;
+			if (end > start && end - start < sizeof(client)) {
+				memcpy(client, v->ptr + start, end - start);
+				client[end - start] = '\0';
+			}
+		}
+		int wait = gw_ratelimit_take(&cfg->rates[group], group, client, now);
 		if (wait > 0) {
 			GW_INC(w->stats.rate_limited, 1);
 			evbuffer_drain(in, h->head_len);
@@ -1279,10 +1336,9 @@ static void pump_request_body(struct gw_conn *c)
 					seglen = avail - n;
 				while (off < seglen && !r->chunk.done) {
 					bool is_data;
-					ssize_t k = gw_chunked_feed(&r->chunk,
-								    (char *)v[i].iov_base + off,
-								    seglen - off, MAX_TRAILER,
-								    &is_data);
+					ssize_t k =
+					    gw_chunked_feed(&r->chunk, (char *)v[i].iov_base + off,
+							    seglen - off, MAX_TRAILER, &is_data);
 					if (k < 0) {
 						GW_INC(c->w->stats.bad_requests, 1);
 						fail_request(c, 400, "invalid_request_error",
@@ -1336,7 +1392,8 @@ static void process_input_once(struct gw_conn *c)
 			c->head_timer_armed = true;
 			set_timer_ms(c->timer, cur_cfg(c)->client_header_timeout_ms);
 		}
-		rc = gw_parse_request((const char *)evbuffer_pullup(in, (ev_ssize_t)(len < max_head ? len : max_head)),
+		rc = gw_parse_request((const char *)evbuffer_pullup(
+					  in, (ev_ssize_t)(len < max_head ? len : max_head)),
 				      len < max_head ? len : max_head, max_head, &w->scratch);
 		if (rc == GW_PARSE_INCOMPLETE && len >= max_head)
 			rc = GW_PARSE_TOO_LARGE;
@@ -1459,7 +1516,7 @@ static void send_request(struct gw_conn *c)
 	r->sent = true;
 	r->sent_us = now;
 	r->ustate = US_WAIT_HEAD;
-	bufferevent_enable(r->up->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(r->up->bev, EV_READ); /* written by conn_flush */
 	arm_up_timer(c, 2, cfg->first_byte_timeout_ms, now);
 	if (r->body_streaming)
 		pump_request_body(c);
@@ -1477,9 +1534,12 @@ static void start_attempt(struct gw_conn *c)
 
 	in = pool_pick(r->pool, r->tried, now);
 	if (!in) {
-		if (r->attempts > 0)
-			fail_request(c, 502, "api_error", "upstream_unavailable",
-				     "upstream failed", 0, false);
+		if (pool_has_eligible(r->pool, now))
+			fail_request(c, 503, "api_error", "upstream_busy",
+				     "upstream connection limit reached", 1, false);
+		else if (r->attempts > 0)
+			fail_request(c, 502, "api_error", "upstream_unavailable", "upstream failed",
+				     0, false);
 		else
 			fail_request(c, 503, "api_error", "no_healthy_upstream",
 				     "no healthy upstream instance", 1, false);
@@ -1552,8 +1612,8 @@ static void up_failed(struct gw_conn *c, bool timeout, bool connect_phase)
 		return;
 	}
 	retry = r->attempts < cfg->max_attempts && now < r->deadline_total_us &&
-		!r->got_response_byte &&
-		(connect_phase || !r->sent || r->replayable) && !r->body_streaming;
+		!r->got_response_byte && (connect_phase || !r->sent || r->replayable) &&
+		!r->body_streaming;
 	/* a refused connect adds no load upstream; everything else spends budget */
 	if (retry && (timeout || !connect_phase) && !retry_budget_take(w, cfg, now))
 		retry = false;
@@ -1789,7 +1849,8 @@ static void up_read_cb_body(struct bufferevent *bev, void *arg)
 static void up_write_cb_body(struct bufferevent *bev, void *arg)
 {
 	struct gw_conn *c = arg;
-	(void)bev;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE); /* back to direct writes */
 	if (c->req.body_streaming && c->client_paused) {
 		c->client_paused = false;
 		bufferevent_enable(c->bev, EV_READ);
@@ -1876,6 +1937,8 @@ static void conn_write_cb_body(struct bufferevent *bev, void *arg)
 {
 	struct gw_conn *c = arg;
 	struct gw_req *r = &c->req;
+	if (!c->tls && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE); /* back to direct writes */
 	if (c->state == CS_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			conn_start_linger(c);
@@ -1956,7 +2019,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	c->w = w;
 	c->tls = tls;
-	memcpy(&c->peer, addr, (size_t)socklen < sizeof(c->peer) ? (size_t)socklen : sizeof(c->peer));
+	memcpy(&c->peer, addr,
+	       (size_t)socklen < sizeof(c->peer) ? (size_t)socklen : sizeof(c->peer));
 	if (addr->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, c->client_ip,
 			  sizeof(c->client_ip));
@@ -2010,7 +2074,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	high = cfg->max_header_bytes > 65536 ? cfg->max_header_bytes : 65536;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (!tls)
+		bufferevent_disable(c->bev, EV_WRITE); /* on by default; conn_flush writes */
+	bufferevent_enable(c->bev, tls ? EV_READ | EV_WRITE : EV_READ);
 	c->state = CS_HEAD;
 	set_timer_ms(c->timer, cfg->client_header_timeout_ms);
 	c->head_timer_armed = true;
@@ -2121,8 +2187,8 @@ struct gw_worker *gw_worker_new(int index, struct gw_config *cfg, const int *fds
 		goto out_free;
 	w->max_conns = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
 	for (size_t i = 0; i < nfds && i < GW_MAX_LISTENERS; i++) {
-		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE,
-						     0, fds[i]);
+		w->listeners[i] =
+		    evconnlistener_new(w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE, 0, fds[i]);
 		if (!w->listeners[i])
 			goto out_free;
 		w->listener_tls[i] = cfg->listeners[i].tls;

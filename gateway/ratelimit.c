@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RL_SHARDS 64
-#define RL_SLOTS 1024
-#define RL_PROBE 16
+#define RL_SHARDS  64
+#define RL_SLOTS   1024
+#define RL_PROBE   16
 #define RL_KEY_MAX 112
 
 struct rl_entry {

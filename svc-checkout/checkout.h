@@ -2,9 +2,172 @@
 #ifndef B4_SVC_CHECKOUT_H
 #define B4_SVC_CHECKOUT_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "b4/http.h"
+
+struct b4_db;
 
 extern const struct b4_route checkout_routes[];
 extern const size_t checkout_nroutes;
+
+#define CHECKOUT_MAX_ACQUIRERS 8
+#define CHECKOUT_MAX_BUMPS     5
+
+struct checkout_acquirer {
+	char name[33];
+	char url[256];
+};
+
+/* The service context (req->app), read-only after init. */
+struct checkout_app {
+	struct checkout_acquirer acquirers[CHECKOUT_MAX_ACQUIRERS];
+	size_t nacquirers;
+	const char *acquirer_secret;
+	const char *callback_url; /* base URL; "" = none */
+	int64_t monthly_rate_bp;
+	int64_t platform_fee_bp;
+	int64_t platform_fee_cents;
+	double acquirer_timeout; /* seconds per acquirer call */
+	int64_t fraud_threshold; /* score at or above which an order is refused */
+	int64_t fraud_window_seconds;
+	int64_t fraud_card_max; /* orders per card fingerprint in the window */
+	int64_t fraud_email_max;
+	int64_t fraud_document_max;
+	int64_t fraud_ip_max;
+	int64_t pix_expires_seconds;
+	int64_t boleto_days;
+};
+
+/* One offer with its product, as checkout needs it. */
+struct checkout_offer {
+	char id[37];
+	char product_id[37];
+	char producer_id[37];
+	char code[11];
+	char name[201];
+	char product_name[201];
+	char producer_name[201];
+	int64_t price_cents;
+	int max_installments;
+	int interest_free_installments;
+	char methods[32]; /* "card,pix,boleto" */
+	bool allow_coupon;
+	char upsell_offer_id[37]; /* "" when none */
+	bool upsell_one_click;
+	int guarantee_days;
+	bool affiliate_enabled;
+	int affiliate_commission_bps;
+	int affiliate_cookie_days;
+};
+
+/* offers.c */
+/* Loads the active offer `code` (or, with by_id, the offer of that id) whose
+ * product is active and not blocked.  Returns 1 found, 0 not found, -1 on a
+ * database error. */
+int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out);
+/* Does the offer accept payment method ("card", "pix", "boleto")? */
+bool checkout_offer_allows(const struct checkout_offer *offer, const char *method);
+/* Evaluates coupon `code` for the offer at amount_cents.  method and
+ * customer_id may be NULL (not known yet).  Returns 1 valid (discount and
+ * coupon id filled), 0 invalid (*reason set to a static code), -1 on a
+ * database error. */
+int checkout_coupon_eval(struct b4_db *db, const struct checkout_offer *offer, const char *code,
+			 const char *method, int64_t amount_cents, const char *customer_id,
+			 int64_t *discount_cents, char coupon_id[37], const char **reason);
+
+/* sessions.c */
+/* Finds the approved affiliation of `ref` for product_id in an enabled
+ * program.  Returns 1 found, 0 none, -1 DB error. */
+int checkout_affiliation_by_ref(struct b4_db *db, const struct checkout_offer *offer,
+				const char *ref, char affiliation_id[37]);
+
+/* acquirer.c - the acquirer protocol of docs/ACQUIRER.md */
+enum checkout_acq_outcome {
+	CHECKOUT_ACQ_ANSWERED,	  /* *charge holds the acquirer's charge */
+	CHECKOUT_ACQ_REJECTED,	  /* 4xx: the request itself was refused */
+	CHECKOUT_ACQ_UNAVAILABLE, /* nothing happened there: try another one */
+	CHECKOUT_ACQ_UNKNOWN,	  /* timed out and could not be reconciled */
+};
+/* The configured acquirer called name, or NULL. */
+const struct checkout_acquirer *checkout_acquirer_find(const struct checkout_app *app,
+						       const char *name);
+/* Acquirer names in the settings row acquirer_priority order, restricted to
+ * configured ones (all configured ones when the row is missing).  Returns the
+ * count written into names (at most CHECKOUT_MAX_ACQUIRERS), -1 DB error. */
+int checkout_acquirer_priority(struct b4_db *db, const struct checkout_app *app,
+			       const struct checkout_acquirer **out);
+/* POST /v1/tokens.  On CHECKOUT_ACQ_ANSWERED *token is the answer (caller
+ * deletes); on REJECTED *token is the error answer or NULL. */
+enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *app,
+						     const struct checkout_acquirer *acq,
+						     const char *body, int *status, cJSON **token);
+/* POST /v1/charges with Idempotency-Key idem_key; on a timeout looks the
+ * charge up by reference.  *charge (caller deletes) on ANSWERED. */
+enum checkout_acq_outcome checkout_acquirer_charge(const struct checkout_app *app,
+						   const struct checkout_acquirer *acq,
+						   const char *idem_key, const char *reference,
+						   const char *body, cJSON **charge);
+
+/* orders.c */
+/* The order as the API shows it, read from the database; NULL when missing
+ * or on error.  access_token is added when not NULL. */
+cJSON *checkout_order_json(struct b4_db *db, const char *order_id, const char *access_token);
+/* Enqueues the webhook.event job for `event` about order_id (in the caller's
+ * transaction).  Returns 0 or -1. */
+int checkout_enqueue_event(struct b4_db *db, const char *event, const char *order_id);
+/* Moves a waiting order to paid with its jobs and metrics (in the caller's
+ * transaction).  Returns 1 moved, 0 not waiting, -1 DB error. */
+int checkout_order_mark_paid(struct b4_db *db, const char *order_id);
+/* The operators' metrics, labelled by payment_method:
+ * api_checkouts_started_total (valid orders submitted),
+ * api_checkouts_succeeded_total and api_checkout_value_total (cents) when
+ * an order is paid.  Init once before the server starts. */
+void checkout_metrics_init(void);
+void checkout_metric_started(const char *method);
+void checkout_metric_succeeded(const char *method, int64_t total_cents);
+
+/* fraud.c */
+struct checkout_fraud_input {
+	const char *email;
+	const char *document_bidx;
+	const char *client_ip;
+	const char *card_fingerprint; /* may be NULL */
+	const char *session_email;    /* may be NULL */
+	int64_t total_cents;
+	int64_t offer_price_cents;
+};
+/* Scores an order with explainable rules.  *reasons is a JSON array
+ * (caller deletes) of {rule, points, detail}.  Returns the score, or -1 on
+ * a DB error. */
+int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
+			 const struct checkout_fraud_input *in, cJSON **reasons);
+
+/* util */
+/* The first member name that appears twice in one object of the tree, or
+ * NULL: such bodies are refused, as parsers disagree on which copy wins. */
+const char *checkout_json_duplicate(const cJSON *node);
+/* b4_req_json_body that also refuses a repeated field (400); NULL when
+ * it answered. */
+const cJSON *checkout_json_body(struct b4_req *req);
+bool checkout_code_is_valid(const char *code);
+/* An error body in the API shape whose error also names order_id (a
+ * refused order); the caller sends or stores it. */
+cJSON *checkout_order_error_body(const struct b4_req *req, const char *type, const char *code,
+				 const char *message, const char *order_id);
+/* Answers 422 invalid_request_error naming param. */
+void checkout_invalid(struct b4_req *req, const char *code, const char *param, const char *message);
+/* A plausible email: one '@', a dot in the domain, no spaces or brackets. */
+bool checkout_email_is_valid(const char *email);
+/* Enqueues job `type` with payload {"order_id"} and dedup key
+ * "<dedup_prefix>:<order id>", after delay_seconds.  Returns 0 or -1. */
+int checkout_enqueue_order_job(struct b4_db *db, const char *type, const char *dedup_prefix,
+			       const char *order_id, int64_t delay_seconds);
+/* Moves order_id from status `from` to `to` (never anything else: the
+ * state machine only goes forward).  Returns 1 moved, 0 not in `from`,
+ * -1 DB error. */
+int checkout_order_advance(struct b4_db *db, const char *order_id, const char *from,
+			   const char *to);
 
 #endif

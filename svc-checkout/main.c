@@ -1,14 +1,128 @@
 /* main.c - b4-checkout: the public transparent checkout. */
 #include "checkout.h"
+#include "b4/pii.h"
 #include "b4/service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct checkout_app app_storage;
+static const char *acquirers_setting;
+
+static const struct b4_config_opt checkout_opts[] = {
+    {"acquirers", "B4_ACQUIRERS", B4_CFG_STR, "sandbox=http://127.0.0.1:8090",
+     "acquirers as name=url[,name=url...]", &acquirers_setting, 0, 0, NULL, false},
+    {"acquirer-secret", "B4_ACQUIRER_SECRET", B4_CFG_STR, "",
+     "shared secret with the acquirers (>= 32 bytes)", &app_storage.acquirer_secret, 0, 0, NULL,
+     true},
+    {"checkout-callback-url", "B4_CHECKOUT_CALLBACK_URL", B4_CFG_STR, "",
+     "base URL acquirers post callbacks to (<url>/v1/acquirers/<name>/callbacks)",
+     &app_storage.callback_url, 0, 0, NULL, false},
+    {"monthly-rate-bp", "B4_MONTHLY_RATE_BP", B4_CFG_INT, "299",
+     "monthly interest of installment plans, basis points", &app_storage.monthly_rate_bp, 0, 10000,
+     NULL, false},
+    {"platform-fee-bp", "B4_PLATFORM_FEE_BP", B4_CFG_INT, "990",
+     "platform fee, basis points of the amount charged", &app_storage.platform_fee_bp, 0, 10000,
+     NULL, false},
+    {"platform-fee-cents", "B4_PLATFORM_FEE_CENTS", B4_CFG_INT, "100",
+     "platform fixed fee per order, cents", &app_storage.platform_fee_cents, 0, 100000, NULL,
+     false},
+    {"acquirer-timeout", "B4_ACQUIRER_TIMEOUT", B4_CFG_SECONDS, "10s",
+     "time allowed for one acquirer call", &app_storage.acquirer_timeout, 0, 120, NULL, false},
+    {"fraud-threshold", "B4_FRAUD_THRESHOLD", B4_CFG_INT, "70",
+     "antifraud score at or above which an order is refused", &app_storage.fraud_threshold, 1,
+     1000000, NULL, false},
+    {"fraud-window", "B4_FRAUD_WINDOW_SECONDS", B4_CFG_INT, "3600",
+     "seconds of history the velocity rules look at", &app_storage.fraud_window_seconds, 1, 2592000,
+     NULL, false},
+    {"fraud-card-max", "B4_FRAUD_CARD_MAX", B4_CFG_INT, "5",
+     "orders per card fingerprint in the window before the velocity rule fires",
+     &app_storage.fraud_card_max, 1, 1000000, NULL, false},
+    {"fraud-email-max", "B4_FRAUD_EMAIL_MAX", B4_CFG_INT, "5",
+     "orders per buyer email in the window before the velocity rule fires",
+     &app_storage.fraud_email_max, 1, 1000000, NULL, false},
+    {"fraud-document-max", "B4_FRAUD_DOCUMENT_MAX", B4_CFG_INT, "5",
+     "orders per buyer CPF/CNPJ in the window before the velocity rule fires",
+     &app_storage.fraud_document_max, 1, 1000000, NULL, false},
+    {"fraud-ip-max", "B4_FRAUD_IP_MAX", B4_CFG_INT, "30",
+     "orders per client IP in the window before the velocity rule fires", &app_storage.fraud_ip_max,
+     1, 1000000, NULL, false},
+    {"pix-expires", "B4_PIX_EXPIRES_SECONDS", B4_CFG_INT, "1800",
+     "seconds a Pix code stays payable", &app_storage.pix_expires_seconds, 60, 604800, NULL, false},
+    {"boleto-days", "B4_BOLETO_DAYS", B4_CFG_INT, "3", "days until a boleto is due",
+     &app_storage.boleto_days, 1, 30, NULL, false},
+};
+
+/* Parses "name=url[,name=url...]" into app. */
+static int parse_acquirers(struct checkout_app *app, const char *text)
+{
+	const char *p = text;
+
+	app->nacquirers = 0;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		const char *eq;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		struct checkout_acquirer *a;
+
+		eq = memchr(p, '=', len);
+		if (!eq || eq == p || app->nacquirers == CHECKOUT_MAX_ACQUIRERS)
+			return -1;
+		a = &app->acquirers[app->nacquirers];
+		if ((size_t)(eq - p) >= sizeof(a->name) ||
+		    len - (size_t)(eq - p) - 1 >= sizeof(a->url))
+			return -1;
+		memcpy(a->name, p, (size_t)(eq - p));
+		a->name[eq - p] = '\0';
+		memcpy(a->url, eq + 1, len - (size_t)(eq - p) - 1);
+		a->url[len - (size_t)(eq - p) - 1] = '\0';
+		if (strncmp(a->url, "http://", 7) != 0 && strncmp(a->url, "https://", 8) != 0)
+			return -1;
+		app->nacquirers++;
+		p = end ? end + 1 : p + len;
+	}
+	return app->nacquirers > 0 ? 0 : -1;
+}
+
+static int checkout_init(const struct b4_settings *settings, void **app)
+{
+	if (parse_acquirers(&app_storage, acquirers_setting) < 0) {
+		fprintf(stderr,
+			"b4-checkout: B4_ACQUIRERS must be name=http(s)://url[,name=url...]\n");
+		return -1;
+	}
+	/* Without a secret the offer pages still work (payments answer 503);
+	 * production refuses to start without one. */
+	if ((app_storage.acquirer_secret[0] || settings->env == B4_ENV_PRODUCTION) &&
+	    strlen(app_storage.acquirer_secret) < 32) {
+		fprintf(stderr, "b4-checkout: B4_ACQUIRER_SECRET must be at least 32 bytes\n");
+		return -1;
+	}
+	if (b4_pii_init("b4-checkout") < 0)
+		return -1;
+	checkout_metrics_init();
+	*app = &app_storage;
+	return 0;
+}
+
+static void checkout_cleanup(void *app)
+{
+	(void)app;
+	b4_pii_cleanup();
+}
 
 int main(int argc, char **argv)
 {
 	struct b4_service svc = {
-		.name = "b4-checkout",
-		.default_port = 8083,
-		.routes = checkout_routes,
-		.nroutes = checkout_nroutes,
+	    .name = "b4-checkout",
+	    .default_port = 8083,
+	    .routes = checkout_routes,
+	    .nroutes = checkout_nroutes,
+	    .extra_opts = checkout_opts,
+	    .nextra_opts = sizeof(checkout_opts) / sizeof(checkout_opts[0]),
+	    .init = checkout_init,
+	    .cleanup = checkout_cleanup,
 	};
 
 	return b4_service_main(&svc, argc, argv);

@@ -71,13 +71,20 @@ start)
 		exit 0
 	fi
 	if [ ! -d "$dir/data/mysql" ]; then
-		rm -rf "$dir/data"
-		mariadb-install-db --no-defaults --datadir="$dir/data" "${user_opt[@]}" \
-			--auth-root-authentication-method=normal --skip-test-db \
-			>"$dir/install.log" 2>&1 || {
+		# a bootstrap on a loaded machine has been seen to fail once; a
+		# second try on a clean directory is cheap, so retry before failing
+		for attempt in 1 2; do
+			rm -rf "$dir/data"
+			if mariadb-install-db --no-defaults --datadir="$dir/data" "${user_opt[@]}" \
+				--auth-root-authentication-method=normal --skip-test-db \
+				>"$dir/install.log" 2>&1; then
+				break
+			fi
+			echo "mariadb.sh: mariadb-install-db failed (attempt $attempt):" >&2
 			cat "$dir/install.log" >&2
-			exit 1
-		}
+			[ "$attempt" = 2 ] && exit 1
+			sleep 1
+		done
 	fi
 	if [ "$port" = 0 ]; then
 		port=$(free_port)

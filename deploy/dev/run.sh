@@ -74,7 +74,7 @@ start b4-worker B4_PORT=8084
 start b4-gateway B4_GATEWAY_PORT=8080 B4_GATEWAY_ADMIN_PORT=9080
 
 # Wait until everything answers its health check (or report who did not).
-for pair in b4-api:8081 b4-backoffice:8082 b4-checkout:8083 b4-worker:8084 b4-gateway:9080; do
+for pair in b4-acquirer-sandbox:8090 b4-api:8081 b4-backoffice:8082 b4-checkout:8083 b4-worker:8084 b4-gateway:9080; do
 	name=${pair%%:*}
 	port=${pair##*:}
 	[ -x "$bin/$name" ] || continue

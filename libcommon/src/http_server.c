@@ -95,7 +95,7 @@ static const char *method_of(struct evhttp_request *evreq)
 	return "OTHER";
 }
 
-static const char *reason_of(int status)
+const char *b4_http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
@@ -108,17 +108,19 @@ static const char *reason_of(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	}
-	return "Status";
+	return "Unknown";
 }
 
 static double seconds_since(const struct timespec *start)
@@ -156,7 +158,7 @@ static void reply_now(struct evhttp_request *evreq, int status, const char *cont
 		evhttp_add_header(out, "Retry-After", "1");
 	if (buf)
 		evbuffer_add(buf, body, len);
-	evhttp_send_reply(evreq, status, reason_of(status), buf);
+	evhttp_send_reply(evreq, status, b4_http_reason(status), buf);
 	if (buf)
 		evbuffer_free(buf);
 }
@@ -226,7 +228,7 @@ static void write_answer(struct job *job)
 	if (buf && req->resp_body.len)
 		evbuffer_add(buf, req->resp_body.data, req->resp_body.len);
 	/* also when the client left: a detached request is freed by this call */
-	evhttp_send_reply(job->evreq, req->status, reason_of(req->status), buf);
+	evhttp_send_reply(job->evreq, req->status, b4_http_reason(req->status), buf);
 	if (buf)
 		evbuffer_free(buf);
 

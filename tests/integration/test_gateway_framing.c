@@ -52,81 +52,78 @@ struct bad_case {
 /* Each is a complete attempt; the gateway must refuse it before anything
  * is sent upstream. */
 static const struct bad_case bad_cases[] = {
-	{"TE and CL together",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
-	 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-	{"CL and TE together (other order)",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-	 "Content-Length: 5\r\n\r\n0\r\n\r\n"},
-	{"repeated CL, same value",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"},
-	{"repeated CL, different values",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"},
-	{"CL list", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 5\r\n\r\nhello"},
-	{"CL not a number", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5a\r\n\r\nhello"},
-	{"CL negative", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: -5\r\n\r\nhello"},
-	{"CL plus sign", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello"},
-	{"CL hex", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0x5\r\n\r\nhello"},
-	{"CL empty", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length:\r\n\r\n"},
-	{"CL overflow",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n"},
-	{"TE gzip, chunked",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"},
-	{"TE chunked, gzip (chunked not final)",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"},
-	{"TE identity", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n"},
-	{"TE unknown", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
-	{"TE repeated",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-	 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-	{"TE in HTTP/1.0",
-	 "POST /api/x HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-	{"TE with vertical tab",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:\x0b" "chunked\r\n\r\n0\r\n\r\n"},
-	{"obs-fold", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n"},
-	{"obs-fold with tab", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\r\n\tc\r\n\r\n"},
-	{"obs-fold hiding TE",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\r\n Transfer-Encoding: chunked\r\n"
-	 "Content-Length: 3\r\n\r\nabc"},
-	{"space before colon",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length : 5\r\n\r\nhello"},
-	{"tab before colon",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding\t: chunked\r\n\r\n0\r\n\r\n"},
-	{"bare CR in a value", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\rc\r\n\r\n"},
-	{"bare CR ending a line", "GET /api/x HTTP/1.1\r\nHost: t\rX-A: b\r\n\r\n"},
-	{"bare LF line endings", "GET /api/x HTTP/1.1\nHost: t\n\n"},
-	{"bare LF in the headers", "GET /api/x HTTP/1.1\r\nHost: t\nX-A: b\r\n\r\n"},
-	{"NUL in a value", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n"},
-	{"chunk size not hex",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
-	{"chunk size with 0x",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n"},
-	{"chunk size with +",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n"},
-	{"chunk size with -",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"},
-	{"chunk size empty",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\r\nhello\r\n0\r\n\r\n"},
-	{"chunk size overflow",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-	 "10000000000000005\r\nhello\r\n0\r\n\r\n"},
-	{"chunk size with leading space",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n"},
-	{"chunk data longer than its size",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n"},
-	{"chunk size line with bare LF",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n"},
-	{"last chunk with bare LF",
-	 "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\n\n"},
-	{"missing Host in HTTP/1.1", "GET /api/x HTTP/1.1\r\nX-A: b\r\n\r\n"},
-	{"two Host fields", "GET /api/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
-	{"absolute-form target", "GET http://evil/api/x HTTP/1.1\r\nHost: t\r\n\r\n"},
-	{"two spaces in the request line", "GET  /api/x HTTP/1.1\r\nHost: t\r\n\r\n"},
-	{"unknown version", "GET /api/x HTTP/1.2\r\nHost: t\r\n\r\n"},
-	{"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
-	{"space in the target", "GET /api/x y HTTP/1.1\r\nHost: t\r\n\r\n"},
-	{"empty header name", "GET /api/x HTTP/1.1\r\nHost: t\r\n: v\r\n\r\n"},
-	{"CONNECT", "CONNECT evil:443 HTTP/1.1\r\nHost: evil:443\r\n\r\n"},
+    {"TE and CL together", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+			   "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+    {"CL and TE together (other order)",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+     "Content-Length: 5\r\n\r\n0\r\n\r\n"},
+    {"repeated CL, same value",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"},
+    {"repeated CL, different values",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"},
+    {"CL list", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 5\r\n\r\nhello"},
+    {"CL not a number", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 5a\r\n\r\nhello"},
+    {"CL negative", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: -5\r\n\r\nhello"},
+    {"CL plus sign", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello"},
+    {"CL hex", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 0x5\r\n\r\nhello"},
+    {"CL empty", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length:\r\n\r\n"},
+    {"CL overflow",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n"},
+    {"TE gzip, chunked",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"},
+    {"TE chunked, gzip (chunked not final)",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"},
+    {"TE identity", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n"},
+    {"TE unknown",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
+    {"TE repeated", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+    {"TE in HTTP/1.0",
+     "POST /api/x HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+    {"TE with vertical tab", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:\x0b"
+			     "chunked\r\n\r\n0\r\n\r\n"},
+    {"obs-fold", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n"},
+    {"obs-fold with tab", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\r\n\tc\r\n\r\n"},
+    {"obs-fold hiding TE",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\r\n Transfer-Encoding: chunked\r\n"
+     "Content-Length: 3\r\n\r\nabc"},
+    {"space before colon", "POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length : 5\r\n\r\nhello"},
+    {"tab before colon",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding\t: chunked\r\n\r\n0\r\n\r\n"},
+    {"bare CR in a value", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: b\rc\r\n\r\n"},
+    {"bare CR ending a line", "GET /api/x HTTP/1.1\r\nHost: t\rX-A: b\r\n\r\n"},
+    {"bare LF line endings", "GET /api/x HTTP/1.1\nHost: t\n\n"},
+    {"bare LF in the headers", "GET /api/x HTTP/1.1\r\nHost: t\nX-A: b\r\n\r\n"},
+    {"NUL in a value", "GET /api/x HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n"},
+    {"chunk size not hex", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+			   "chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
+    {"chunk size with 0x", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+			   "chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n"},
+    {"chunk size with +", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+			  "chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n"},
+    {"chunk size with -", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+			  "chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"},
+    {"chunk size empty",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\r\nhello\r\n0\r\n\r\n"},
+    {"chunk size overflow", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+			    "10000000000000005\r\nhello\r\n0\r\n\r\n"},
+    {"chunk size with leading space", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+				      "chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n"},
+    {"chunk data longer than its size", "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+					"chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n"},
+    {"chunk size line with bare LF",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n"},
+    {"last chunk with bare LF",
+     "POST /api/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\n\n"},
+    {"missing Host in HTTP/1.1", "GET /api/x HTTP/1.1\r\nX-A: b\r\n\r\n"},
+    {"two Host fields", "GET /api/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+    {"absolute-form target", "GET http://evil/api/x HTTP/1.1\r\nHost: t\r\n\r\n"},
+    {"two spaces in the request line", "GET  /api/x HTTP/1.1\r\nHost: t\r\n\r\n"},
+    {"unknown version", "GET /api/x HTTP/1.2\r\nHost: t\r\n\r\n"},
+    {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
+    {"space in the target", "GET /api/x y HTTP/1.1\r\nHost: t\r\n\r\n"},
+    {"empty header name", "GET /api/x HTTP/1.1\r\nHost: t\r\n: v\r\n\r\n"},
+    {"CONNECT", "CONNECT evil:443 HTTP/1.1\r\nHost: evil:443\r\n\r\n"},
 };
 
 static void check_refused(const char *name, const char *raw, size_t len)
@@ -193,11 +190,11 @@ static void test_smuggled_second_request(void **state)
 static void test_valid_chunked_passes_intact(void **state)
 {
 	static const char *const bodies[] = {
-		"5\r\nhello\r\n0\r\n\r\n",
-		"5;name=value\r\nhello\r\n1;a;b=\"c\"\r\n!\r\n0\r\n\r\n",
-		"A\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\nChecksum: x\r\nOther: y\r\n\r\n",
-		"000005\r\nhello\r\n0000\r\n\r\n",
-		"0\r\n\r\n",
+	    "5\r\nhello\r\n0\r\n\r\n",
+	    "5;name=value\r\nhello\r\n1;a;b=\"c\"\r\n!\r\n0\r\n\r\n",
+	    "A\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\nChecksum: x\r\nOther: y\r\n\r\n",
+	    "000005\r\nhello\r\n0000\r\n\r\n",
+	    "0\r\n\r\n",
 	};
 	static const char *const decoded[] = {"hello", "hello!", "0123456789abcdefghij", "hello",
 					      ""};
@@ -211,7 +208,7 @@ static void test_valid_chunked_passes_intact(void **state)
 				 0);
 		/* in two pieces, split inside the framing */
 		assert_int_equal(gw_send_all(fd, bodies[i], 3), 0);
-		gw_sleep_ms(20);
+		h_sleep_ms(20);
 		assert_int_equal(gw_send_str(fd, bodies[i] + 3), 0);
 		assert_int_equal(gw_read_response(fd, &r, 5000), 0);
 		assert_int_equal(r.status, 200);
@@ -253,18 +250,18 @@ static void test_slow_head_times_out(void **state)
 {
 	struct gw_response r;
 	int fd = gw_connect(gw.http_port);
-	long long start = gw_now_ms();
+	long long start = h_now_ms();
 	bool closed = false;
 	(void)state;
 	assert_int_equal(gw_send_str(fd, "GET /api/x HTTP/1.1\r\n"), 0);
 	/* one byte every 200 ms; the limit is 3 s for the whole head */
-	while (gw_now_ms() - start < 8000) {
+	while (h_now_ms() - start < 8000) {
 		if (gw_send_str(fd, "X") != 0) {
 			closed = true;
 			break;
 		}
-		gw_sleep_ms(200);
-		if (gw_now_ms() - start > 3500)
+		h_sleep_ms(200);
+		if (h_now_ms() - start > 3500)
 			break;
 	}
 	if (!closed) {
@@ -278,11 +275,11 @@ static void test_slow_head_times_out(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ambiguous_framing_refused),
-		cmocka_unit_test(test_smuggled_second_request),
-		cmocka_unit_test(test_valid_chunked_passes_intact),
-		cmocka_unit_test(test_h2c_upgrade_never_forwarded),
-		cmocka_unit_test(test_slow_head_times_out),
+	    cmocka_unit_test(test_ambiguous_framing_refused),
+	    cmocka_unit_test(test_smuggled_second_request),
+	    cmocka_unit_test(test_valid_chunked_passes_intact),
+	    cmocka_unit_test(test_h2c_upgrade_never_forwarded),
+	    cmocka_unit_test(test_slow_head_times_out),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

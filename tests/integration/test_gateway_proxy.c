@@ -31,7 +31,8 @@ static void make_config(char *out, size_t cap, const char *instances, const char
 		 "               \"upstream\": \"api\"}],"
 		 " \"upstreams\": {\"api\": {\"instances\": [%s]%s}},"
 		 " \"rate_limits\": [], \"trusted_proxies\": []%s}",
-		 instances, pool_opts ? pool_opts : DEFAULT_POOL, top_opts ? top_opts : DEFAULT_TOP);
+		 instances, pool_opts ? pool_opts : DEFAULT_POOL,
+		 top_opts ? top_opts : DEFAULT_TOP);
 }
 
 struct fixture {
@@ -94,7 +95,8 @@ static void test_routing_and_prefix_strip(void **state)
 	(void)state;
 
 	assert_int_equal(start_one(&f, NULL, NULL), 0);
-	assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/products?limit=5", NULL, NULL, &r), 0);
+	assert_int_equal(
+	    gw_request(f.gw.http_port, "GET", "/api/v1/products?limit=5", NULL, NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "A GET /v1/products?limit=5 0");
 
@@ -142,9 +144,9 @@ static void test_request_id_kept_or_generated(void **state)
 	assert_non_null(strstr(head, "X-Request-Id: abc.DEF_123-x\r\n"));
 
 	/* invalid: replaced by a generated one, the same upstream and back */
-	assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/x",
-				    "X-Request-Id: bad/id\r\n", NULL, &r),
-			 0);
+	assert_int_equal(
+	    gw_request(f.gw.http_port, "GET", "/api/v1/x", "X-Request-Id: bad/id\r\n", NULL, &r),
+	    0);
 	assert_true(gw_header(&r, "X-Request-Id", rid, sizeof(rid)));
 	assert_string_not_equal(rid, "bad/id");
 	assert_int_equal(strlen(rid), 32);
@@ -216,8 +218,8 @@ static void test_forwarded_and_hop_by_hop(void **state)
 		assert_int_equal(gw_gateway_start(&f.gw, cfg, NULL), 0);
 	}
 	assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/x",
-				    "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n", NULL,
-				    &r),
+				    "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n",
+				    NULL, &r),
 			 0);
 	gw_backend_last_head(f.a, head, sizeof(head));
 	assert_non_null(strstr(head, "X-Forwarded-For: 6.6.6.6, 127.0.0.1\r\n"));
@@ -236,7 +238,8 @@ static void test_keepalive_reuse(void **state)
 		int fd = gw_connect(f.gw.http_port);
 		assert_true(fd >= 0);
 		for (int i = 0; i < 3; i++) {
-			assert_int_equal(gw_send_str(fd, "GET /api/v1/ping HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+			assert_int_equal(
+			    gw_send_str(fd, "GET /api/v1/ping HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
 			assert_int_equal(gw_read_response(fd, &r, 5000), 0);
 			assert_int_equal(r.status, 200);
 		}
@@ -270,9 +273,11 @@ static void test_load_balancing_two_instances(void **state)
 
 	/* least outstanding spreads too */
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(start_two(&f, 1, 1, DEFAULT_POOL ", \"balance\": \"least_outstanding\"", NULL), 0);
+	assert_int_equal(
+	    start_two(&f, 1, 1, DEFAULT_POOL ", \"balance\": \"least_outstanding\"", NULL), 0);
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/lb", NULL, NULL, &r), 0);
+		assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/lb", NULL, NULL, &r),
+				 0);
 		assert_int_equal(r.status, 200);
 	}
 	assert_true(atomic_load(&f.a->requests) >= 5);
@@ -290,21 +295,24 @@ static void test_failover_when_instance_killed(void **state)
 	assert_int_equal(start_two(&f, 1, 1, NULL, NULL), 0);
 	fd = gw_connect(f.gw.http_port);
 	for (int i = 0; i < 10; i++) {
-		assert_int_equal(gw_send_str(fd, "GET /api/v1/warm HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+		assert_int_equal(gw_send_str(fd, "GET /api/v1/warm HTTP/1.1\r\nHost: t\r\n\r\n"),
+				 0);
 		assert_int_equal(gw_read_response(fd, &r, 5000), 0);
 	}
 	assert_true(atomic_load(&f.a->requests) > 0);
 	gw_backend_stop(f.a); /* like kill -9: listener and pooled connections gone */
 	b_before = atomic_load(&f.b->requests);
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(gw_send_str(fd, "GET /api/v1/after HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
+		assert_int_equal(gw_send_str(fd, "GET /api/v1/after HTTP/1.1\r\nHost: t\r\n\r\n"),
+				 0);
 		assert_int_equal(gw_read_response(fd, &r, 5000), 0);
 		assert_int_equal(r.status, 200);
 		assert_memory_equal(r.body, "B ", 2);
 	}
 	close(fd);
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/fresh", NULL, NULL, &r), 0);
+		assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/fresh", NULL, NULL, &r),
+				 0);
 		assert_int_equal(r.status, 200);
 	}
 	assert_int_equal(atomic_load(&f.b->requests) - b_before, 40);
@@ -364,9 +372,8 @@ static void test_timeout_gives_504(void **state)
 
 	/* total timeout */
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(start_one(&f, NULL,
-				   ", \"timeouts\": {\"first_byte_ms\": 5000, \"total_ms\": 400}"),
-			 0);
+	assert_int_equal(
+	    start_one(&f, NULL, ", \"timeouts\": {\"first_byte_ms\": 5000, \"total_ms\": 400}"), 0);
 	assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/slow/3000", NULL, NULL, &r), 0);
 	assert_int_equal(r.status, 504);
 	assert_int_equal(atomic_load(&f.a->requests), 1); /* no retry after the deadline */
@@ -375,11 +382,11 @@ static void test_timeout_gives_504(void **state)
 
 static bool wait_metric(int admin_port, const char *sample, double want, int timeout_ms)
 {
-	long long deadline = gw_now_ms() + timeout_ms;
-	while (gw_now_ms() < deadline) {
+	long long deadline = h_now_ms() + timeout_ms;
+	while (h_now_ms() < deadline) {
 		if (gw_metric(admin_port, sample) == want)
 			return true;
-		gw_sleep_ms(50);
+		h_sleep_ms(50);
 	}
 	return false;
 }
@@ -476,9 +483,10 @@ static void test_limits_413_431(void **state)
 	int fd;
 	(void)state;
 
-	assert_int_equal(start_one(&f, NULL,
-				   ", \"limits\": {\"max_header_bytes\": 4096, \"max_body_bytes\": 1000}"),
-			 0);
+	assert_int_equal(
+	    start_one(&f, NULL,
+		      ", \"limits\": {\"max_header_bytes\": 4096, \"max_body_bytes\": 1000}"),
+	    0);
 	/* 431: a head over the limit, then the connection closes */
 	big = malloc(8192);
 	memset(big, 'a', 6000);
@@ -534,33 +542,43 @@ static void test_rate_limit_429(void **state)
 	gw_gateway_stop(&f.gw, 5000);
 	{
 		char cfg[4096];
-		snprintf(cfg, sizeof(cfg),
-			 "{\"routes\": [{\"prefix\": \"/api\", \"upstream\": \"api\"}],"
-			 " \"upstreams\": {\"api\": {\"instances\": [\"127.0.0.1:%d\"],"
-			 "   \"health_check\": {\"interval_ms\": 0}}},"
-			 " \"rate_limits\": ["
-			 "   {\"name\": \"auth\", \"prefix\": \"/api/v1/auth/\", \"rate_per_sec\": 0.2,"
-			 "    \"burst\": 2},"
-			 "   {\"name\": \"default\", \"prefix\": \"/\", \"rate_per_sec\": 1000,"
-			 "    \"burst\": 1000}]}",
-			 f.a->port);
+		snprintf(
+		    cfg, sizeof(cfg),
+		    "{\"routes\": [{\"prefix\": \"/api\", \"upstream\": \"api\"}],"
+		    " \"upstreams\": {\"api\": {\"instances\": [\"127.0.0.1:%d\"],"
+		    "   \"health_check\": {\"interval_ms\": 0}}},"
+		    " \"rate_limits\": ["
+		    "   {\"name\": \"auth\", \"prefix\": \"/api/v1/auth/\", \"rate_per_sec\": 0.2,"
+		    "    \"burst\": 2},"
+		    "   {\"name\": \"default\", \"prefix\": \"/\", \"rate_per_sec\": 1000,"
+		    "    \"burst\": 1000}]}",
+		    f.a->port);
 		assert_int_equal(gw_gateway_start(&f.gw, cfg, NULL), 0);
 	}
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(gw_request(f.gw.http_port, "POST", "/api/v1/auth/login", NULL, "{}", &r), 0);
+		assert_int_equal(
+		    gw_request(f.gw.http_port, "POST", "/api/v1/auth/login", NULL, "{}", &r), 0);
 		assert_int_equal(r.status, 200);
 	}
-	assert_int_equal(gw_request(f.gw.http_port, "POST", "/api/v1/auth/login", NULL, "{}", &r), 0);
+	assert_int_equal(gw_request(f.gw.http_port, "POST", "/api/v1/auth/login", NULL, "{}", &r),
+			 0);
 	assert_int_equal(r.status, 429);
 	assert_true(gw_header(&r, "Retry-After", v, sizeof(v)));
 	assert_true(atoi(v) >= 1);
 	assert_non_null(strstr(r.body, "\"type\":\"rate_limit_error\""));
+	/* behind a trusted proxy (loopback by default) each forwarded client has
+	 * its own bucket */
+	assert_int_equal(gw_request(f.gw.http_port, "POST", "/api/v1/auth/login",
+				    "X-Forwarded-For: 203.0.113.7\r\n", "{}", &r),
+			 0);
+	assert_int_equal(r.status, 200);
 	/* other paths are in the looser group */
 	for (int i = 0; i < 10; i++) {
-		assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/products", NULL, NULL, &r), 0);
+		assert_int_equal(
+		    gw_request(f.gw.http_port, "GET", "/api/v1/products", NULL, NULL, &r), 0);
 		assert_int_equal(r.status, 200);
 	}
-	assert_int_equal(atomic_load(&f.a->requests), 12);
+	assert_int_equal(atomic_load(&f.a->requests), 13);
 	stop_all(&f);
 }
 
@@ -627,14 +645,16 @@ static void test_admin_and_metrics(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(gw_admin_get(f.gw.admin_port, "/readyz", &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_int_equal(gw_metric(f.gw.admin_port, "b4_gateway_requests_total{route=\"api\",code=\"2xx\"}"), 5);
+	assert_int_equal(
+	    gw_metric(f.gw.admin_port, "b4_gateway_requests_total{route=\"api\",code=\"2xx\"}"), 5);
 	assert_int_equal(gw_metric(f.gw.admin_port, "b4_gateway_route_not_found_total"), 1);
-	assert_int_equal(gw_metric(f.gw.admin_port,
-				   "b4_gateway_request_duration_seconds_count{route=\"api\"}"),
-			 5);
+	assert_int_equal(
+	    gw_metric(f.gw.admin_port, "b4_gateway_request_duration_seconds_count{route=\"api\"}"),
+	    5);
 	assert_int_equal(gw_admin_get(f.gw.admin_port, "/metrics", &r), 0);
 	assert_int_equal(r.status, 200);
-	snprintf(path, sizeof(path), "%s/gw-metrics-%d.txt", getenv("B4_TEST_VAR") ? getenv("B4_TEST_VAR") : "/tmp", (int)getpid());
+	snprintf(path, sizeof(path), "%s/gw-metrics-%d.txt",
+		 getenv("B4_TEST_VAR") ? getenv("B4_TEST_VAR") : "/tmp", (int)getpid());
 	out = fopen(path, "w");
 	assert_non_null(out);
 	fwrite(r.body, 1, r.body_len, out);
@@ -652,8 +672,9 @@ static void test_admin_and_metrics(void **state)
 		bool found = false;
 		assert_non_null(lf);
 		while (fgets(line, sizeof(line), lf))
-			if (strstr(line, "\"msg\":\"access\"") && strstr(line, "\"route\":\"api\"") &&
-			    strstr(line, "\"status\":200") && strstr(line, "\"upstream\":\"127.0.0.1:") &&
+			if (strstr(line, "\"msg\":\"access\"") &&
+			    strstr(line, "\"route\":\"api\"") && strstr(line, "\"status\":200") &&
+			    strstr(line, "\"upstream\":\"127.0.0.1:") &&
 			    strstr(line, "\"first_byte_ms\":") && strstr(line, "\"retries\":0") &&
 			    strstr(line, "\"request_id\":\"") &&
 			    strstr(line, "\"service\":\"b4-gateway\""))
@@ -689,8 +710,10 @@ static void test_settings_and_check_config(void **state)
 	assert_memory_equal(out, "b4-gateway ", 11);
 	snprintf(cmd, sizeof(cmd), "B4_GATEWAY_PORT=abc %s/bin/b4-gateway 2>&1", build);
 	assert_int_equal(run_capture(cmd, out, sizeof(out)), 2);
-	assert_non_null(strstr(out, "b4-gateway: B4_GATEWAY_PORT: expected an integer 0..65535, got \"abc\""));
-	snprintf(cmd, sizeof(cmd), "B4_API_UPSTREAM=nope %s/bin/b4-gateway --check-config 2>&1", build);
+	assert_non_null(
+	    strstr(out, "b4-gateway: B4_GATEWAY_PORT: expected an integer 0..65535, got \"abc\""));
+	snprintf(cmd, sizeof(cmd), "B4_API_UPSTREAM=nope %s/bin/b4-gateway --check-config 2>&1",
+		 build);
 	assert_int_equal(run_capture(cmd, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "B4_API_UPSTREAM"));
 	snprintf(cmd, sizeof(cmd), "%s/bin/b4-gateway --check-config 2>&1", build);
@@ -707,8 +730,9 @@ static void test_settings_and_check_config(void **state)
 	assert_int_equal(run_capture(cmd, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "config.bogus: unknown setting"));
 
-	snprintf(cmd, sizeof(cmd), "%s/bin/b4-gateway --check-config --config %s/deploy/dev/gateway.json 2>&1",
-		 build, getenv("B4_TEST_TOP"));
+	snprintf(cmd, sizeof(cmd),
+		 "%s/bin/b4-gateway --check-config --config %s/deploy/dev/gateway.json 2>&1", build,
+		 getenv("B4_TEST_TOP"));
 	assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
 }
 
@@ -723,8 +747,9 @@ static void test_pipelined_requests_in_order(void **state)
 	assert_int_equal(start_one(&f, NULL, NULL), 0);
 	/* many answered by the gateway itself (404) between proxied ones */
 	for (int i = 0; i < 3000; i++)
-		len += (size_t)sprintf(batch + len, i % 100 == 0 ? "GET /api/p%d HTTP/1.1\r\nHost: t\r\n\r\n"
-								  : "GET /no%d HTTP/1.1\r\nHost: t\r\n\r\n",
+		len += (size_t)sprintf(batch + len,
+				       i % 100 == 0 ? "GET /api/p%d HTTP/1.1\r\nHost: t\r\n\r\n"
+						    : "GET /no%d HTTP/1.1\r\nHost: t\r\n\r\n",
 				       i);
 	fd = gw_connect(f.gw.http_port);
 	assert_int_equal(gw_send_all(fd, batch, len), 0);
@@ -750,7 +775,8 @@ static void test_connection_cap(void **state)
 	int fds[3], extra;
 	(void)state;
 
-	assert_int_equal(start_one(&f, NULL, ", \"threads\": 1, \"limits\": {\"max_connections\": 3}"), 0);
+	assert_int_equal(
+	    start_one(&f, NULL, ", \"threads\": 1, \"limits\": {\"max_connections\": 3}"), 0);
 	for (int i = 0; i < 3; i++) {
 		fds[i] = gw_connect(f.gw.http_port);
 		assert_int_equal(gw_send_str(fds[i], "GET /api/c HTTP/1.1\r\nHost: t\r\n\r\n"), 0);
@@ -766,13 +792,14 @@ static void test_connection_cap(void **state)
 	/* a slot frees up */
 	close(fds[0]);
 	{
-		long long deadline = gw_now_ms() + 3000;
+		long long deadline = h_now_ms() + 3000;
 		bool ok = false;
-		while (!ok && gw_now_ms() < deadline) {
-			if (gw_request(f.gw.http_port, "GET", "/api/c", NULL, NULL, &r) == 0 && r.status == 200)
+		while (!ok && h_now_ms() < deadline) {
+			if (gw_request(f.gw.http_port, "GET", "/api/c", NULL, NULL, &r) == 0 &&
+			    r.status == 200)
 				ok = true;
 			else
-				gw_sleep_ms(20);
+				h_sleep_ms(20);
 		}
 		assert_true(ok);
 	}
@@ -783,23 +810,23 @@ static void test_connection_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_routing_and_prefix_strip, teardown),
-		cmocka_unit_test_teardown(test_request_id_kept_or_generated, teardown),
-		cmocka_unit_test_teardown(test_forwarded_and_hop_by_hop, teardown),
-		cmocka_unit_test_teardown(test_keepalive_reuse, teardown),
-		cmocka_unit_test_teardown(test_load_balancing_two_instances, teardown),
-		cmocka_unit_test_teardown(test_failover_when_instance_killed, teardown),
-		cmocka_unit_test_teardown(test_post_not_retried_after_send, teardown),
-		cmocka_unit_test_teardown(test_timeout_gives_504, teardown),
-		cmocka_unit_test_teardown(test_health_check_ejection_and_return, teardown),
-		cmocka_unit_test_teardown(test_passive_ejection_and_no_healthy_503, teardown),
-		cmocka_unit_test_teardown(test_limits_413_431, teardown),
-		cmocka_unit_test_teardown(test_rate_limit_429, teardown),
-		cmocka_unit_test_teardown(test_chunked_bodies_pass_intact, teardown),
-		cmocka_unit_test_teardown(test_admin_and_metrics, teardown),
-		cmocka_unit_test_teardown(test_settings_and_check_config, teardown),
-		cmocka_unit_test_teardown(test_pipelined_requests_in_order, teardown),
-		cmocka_unit_test_teardown(test_connection_cap, teardown),
+	    cmocka_unit_test_teardown(test_routing_and_prefix_strip, teardown),
+	    cmocka_unit_test_teardown(test_request_id_kept_or_generated, teardown),
+	    cmocka_unit_test_teardown(test_forwarded_and_hop_by_hop, teardown),
+	    cmocka_unit_test_teardown(test_keepalive_reuse, teardown),
+	    cmocka_unit_test_teardown(test_load_balancing_two_instances, teardown),
+	    cmocka_unit_test_teardown(test_failover_when_instance_killed, teardown),
+	    cmocka_unit_test_teardown(test_post_not_retried_after_send, teardown),
+	    cmocka_unit_test_teardown(test_timeout_gives_504, teardown),
+	    cmocka_unit_test_teardown(test_health_check_ejection_and_return, teardown),
+	    cmocka_unit_test_teardown(test_passive_ejection_and_no_healthy_503, teardown),
+	    cmocka_unit_test_teardown(test_limits_413_431, teardown),
+	    cmocka_unit_test_teardown(test_rate_limit_429, teardown),
+	    cmocka_unit_test_teardown(test_chunked_bodies_pass_intact, teardown),
+	    cmocka_unit_test_teardown(test_admin_and_metrics, teardown),
+	    cmocka_unit_test_teardown(test_settings_and_check_config, teardown),
+	    cmocka_unit_test_teardown(test_pipelined_requests_in_order, teardown),
+	    cmocka_unit_test_teardown(test_connection_cap, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,8 +82,8 @@ static int tls_get(int port, int max_version, const char *path, char *cn, size_t
 	}
 	if (version)
 		snprintf(version, vcap, "%s", SSL_get_version(ssl));
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-		 path);
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
 	if (SSL_write(ssl, req, (int)strlen(req)) <= 0)
 		goto out;
 	for (;;) {
@@ -150,9 +150,8 @@ static void test_tls_termination_and_cert_reload(void **state)
 			 sizeof(version), NULL, 0);
 	assert_int_equal(status, 200);
 	assert_string_equal(version, "TLSv1.2");
-	assert_int_equal(tls_get(gw.https_port, TLS1_1_VERSION, "/api/v1/x", NULL, 0, NULL, 0,
-				 NULL, 0),
-			 -1);
+	assert_int_equal(
+	    tls_get(gw.https_port, TLS1_1_VERSION, "/api/v1/x", NULL, 0, NULL, 0, NULL, 0), -1);
 
 	/* plain HTTP on the plain listener still works */
 	{
@@ -165,15 +164,15 @@ static void test_tls_termination_and_cert_reload(void **state)
 	assert_int_equal(make_cert("second", cert, key), 0);
 	kill(gw.pid, SIGHUP);
 	{
-		long long deadline = gw_now_ms() + 5000;
+		long long deadline = h_now_ms() + 5000;
 		bool seen = false;
-		while (gw_now_ms() < deadline && !seen) {
+		while (h_now_ms() < deadline && !seen) {
 			if (tls_get(gw.https_port, 0, "/api/v1/x", cn, sizeof(cn), NULL, 0, NULL,
 				    0) == 200 &&
 			    strcmp(cn, "second") == 0)
 				seen = true;
 			else
-				gw_sleep_ms(50);
+				h_sleep_ms(50);
 		}
 		assert_true(seen);
 	}
@@ -185,7 +184,7 @@ static void test_tls_termination_and_cert_reload(void **state)
 		fclose(f);
 	}
 	kill(gw.pid, SIGHUP);
-	gw_sleep_ms(300);
+	h_sleep_ms(300);
 	status = tls_get(gw.https_port, 0, "/api/v1/x", cn, sizeof(cn), NULL, 0, NULL, 0);
 	assert_int_equal(status, 200);
 	assert_string_equal(cn, "second");
@@ -213,7 +212,7 @@ static void *traffic_main(void *arg)
 			if (fd < 0) {
 				atomic_fetch_add(&t->failed, 1);
 				snprintf(t->last_error, sizeof(t->last_error), "connect");
-				gw_sleep_ms(5);
+				h_sleep_ms(5);
 				continue;
 			}
 		}
@@ -266,13 +265,13 @@ static void test_sighup_reload_under_traffic(void **state)
 	t.port = gw.http_port;
 	pthread_create(&th[0], NULL, traffic_main, &t);
 	pthread_create(&th[1], NULL, traffic_main, &t);
-	gw_sleep_ms(300);
+	h_sleep_ms(300);
 
 	/* to B */
 	reload_config(cfg, sizeof(cfg), bb->port);
 	assert_int_equal(gw_gateway_write_config(&gw, cfg), 0);
 	kill(gw.pid, SIGHUP);
-	gw_sleep_ms(400);
+	h_sleep_ms(400);
 	b_at_switch = atomic_load(&bb->requests);
 	assert_true(b_at_switch > 0);
 
@@ -281,14 +280,14 @@ static void test_sighup_reload_under_traffic(void **state)
 						      "\"upstream\": \"missing\"}]}"),
 			 0);
 	kill(gw.pid, SIGHUP);
-	gw_sleep_ms(300);
+	h_sleep_ms(300);
 	assert_true(atomic_load(&bb->requests) > b_at_switch);
 
 	/* and back to A */
 	reload_config(cfg, sizeof(cfg), ba->port);
 	assert_int_equal(gw_gateway_write_config(&gw, cfg), 0);
 	kill(gw.pid, SIGHUP);
-	gw_sleep_ms(400);
+	h_sleep_ms(400);
 
 	atomic_store(&t.stop, 1);
 	pthread_join(th[0], NULL);
@@ -359,18 +358,18 @@ static void test_sigterm_drains(void **state)
 
 	s.port = gw.http_port;
 	pthread_create(&th, NULL, slow_main, &s);
-	gw_sleep_ms(200);
-	start = gw_now_ms();
+	h_sleep_ms(200);
+	start = h_now_ms();
 	kill(gw.pid, SIGTERM);
 	/* readyz goes 503 while in-flight work finishes */
 	{
-		long long deadline = gw_now_ms() + 2000;
+		long long deadline = h_now_ms() + 2000;
 		bool not_ready = false;
-		while (gw_now_ms() < deadline && !not_ready) {
+		while (h_now_ms() < deadline && !not_ready) {
 			if (gw_admin_get(gw.admin_port, "/readyz", &r) == 0 && r.status == 503)
 				not_ready = true;
 			else
-				gw_sleep_ms(20);
+				h_sleep_ms(20);
 		}
 		assert_true(not_ready);
 	}
@@ -391,16 +390,16 @@ static void test_sigterm_drains(void **state)
 	assert_true(s.closed);
 	rc = gw_gateway_stop(&gw, 6000);
 	assert_int_equal(rc, 0);
-	assert_true(gw_now_ms() - start < 5500);
+	assert_true(h_now_ms() - start < 5500);
 }
 
 int main(void)
 {
 	const char *v = getenv("B4_TEST_VAR");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_tls_termination_and_cert_reload, teardown),
-		cmocka_unit_test_teardown(test_sighup_reload_under_traffic, teardown),
-		cmocka_unit_test_teardown(test_sigterm_drains, teardown),
+	    cmocka_unit_test_teardown(test_tls_termination_and_cert_reload, teardown),
+	    cmocka_unit_test_teardown(test_sighup_reload_under_traffic, teardown),
+	    cmocka_unit_test_teardown(test_sigterm_drains, teardown),
 	};
 	snprintf(var, sizeof(var), "%s", v && *v ? v : "/tmp");
 	return cmocka_run_group_tests(tests, NULL, NULL);

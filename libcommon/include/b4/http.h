@@ -114,6 +114,9 @@ bool b4_request_id_is_valid(const char *text);
 /* Writes a new random request id (32 hex chars) into out[33]. */
 void b4_request_id_generate(char out[33]);
 
+/* The reason phrase of an HTTP status ("Not Found"), "Unknown" if unlisted. */
+const char *b4_http_reason(int status);
+
 /* Builds the error body (used by the server and the gateway alike);
  * returns a malloc'd string. */
 char *b4_error_body(const struct b4_error *err, const char *request_id, size_t *len);

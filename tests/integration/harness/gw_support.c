@@ -18,20 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-long long gw_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void gw_sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* ---------------------------------------------------------------- backend */
 
 struct conn_arg {
@@ -211,8 +197,8 @@ static void *conn_main(void *arg)
 
 		if (strcmp(path, "/healthz") == 0) {
 			atomic_fetch_add(&b->health_checks, 1);
-			const char *st = atomic_load(&b->health_fail) ? "503 Service Unavailable"
-								      : "200 OK";
+			const char *st =
+			    atomic_load(&b->health_fail) ? "503 Service Unavailable" : "200 OK";
 			int n = snprintf(resp, sizeof(resp),
 					 "HTTP/1.1 %s\r\nContent-Length: 2\r\n\r\nok", st);
 			send(fd, resp, (size_t)n, MSG_NOSIGNAL);
@@ -237,8 +223,9 @@ static void *conn_main(void *arg)
 			break;
 		if (strncmp(path, "/slow/", 6) == 0) {
 			int ms = atoi(path + 6);
-			for (int waited = 0; waited < ms && !atomic_load(&b->stopping); waited += 10)
-				gw_sleep_ms(10);
+			for (int waited = 0; waited < ms && !atomic_load(&b->stopping);
+			     waited += 10)
+				h_sleep_ms(10);
 		}
 		if (strcmp(path, "/chunked") == 0) {
 			static const char c[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
@@ -246,9 +233,9 @@ static void *conn_main(void *arg)
 						"6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";
 			send(fd, c, sizeof(c) - 1, MSG_NOSIGNAL);
 		} else if (strcmp(path, "/close") == 0) {
-			int n = snprintf(resp, sizeof(resp),
-					 "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n%s until close",
-					 b->name);
+			int n = snprintf(
+			    resp, sizeof(resp),
+			    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n%s until close", b->name);
 			send(fd, resp, (size_t)n, MSG_NOSIGNAL);
 			break;
 		} else {
@@ -397,12 +384,6 @@ void gw_backend_last_head(struct gw_backend *b, char *out, size_t cap)
 
 /* ---------------------------------------------------------------- gateway */
 
-static const char *test_var(void)
-{
-	const char *v = getenv("B4_TEST_VAR");
-	return v && *v ? v : "/tmp";
-}
-
 int gw_gateway_write_config(struct gw_gateway *gw, const char *config_json)
 {
 	char tmp[600];
@@ -420,88 +401,40 @@ int gw_gateway_write_config(struct gw_gateway *gw, const char *config_json)
 int gw_gateway_start(struct gw_gateway *gw, const char *config_json, const char *const *extra_env)
 {
 	static atomic_int seq;
-	const char *build = getenv("B4_TEST_BUILD");
-	char bin[600], port_file[600];
-	int n = atomic_fetch_add(&seq, 1);
-	long long deadline;
+	char config_env[600];
+	const char *env[32];
+	size_t n = 0;
 
 	signal(SIGPIPE, SIG_IGN); /* tests write to sockets the gateway may close */
 	memset(gw, 0, sizeof(*gw));
-	snprintf(bin, sizeof(bin), "%s/bin/b4-gateway", build && *build ? build : "build");
-	snprintf(port_file, sizeof(port_file), "%s/gw-%d-%d.ports", test_var(), (int)getpid(), n);
-	snprintf(gw->log_path, sizeof(gw->log_path), "%s/gw-%d-%d.log", test_var(), (int)getpid(),
-		 n);
-	unlink(port_file);
 	if (config_json) {
-		snprintf(gw->config_path, sizeof(gw->config_path), "%s/gw-%d-%d.json", test_var(),
-			 (int)getpid(), n);
+		snprintf(gw->config_path, sizeof(gw->config_path), "%s/gw-%d-%d.json", h_var(),
+			 (int)getpid(), atomic_fetch_add(&seq, 1));
 		if (gw_gateway_write_config(gw, config_json) != 0)
 			return -1;
 	}
-	gw->pid = fork();
-	if (gw->pid < 0)
+	/* an empty B4_GATEWAY_CONFIG means the built-in defaults */
+	snprintf(config_env, sizeof(config_env), "B4_GATEWAY_CONFIG=%s", gw->config_path);
+	env[n++] = config_env;
+	for (size_t i = 0; extra_env && extra_env[i] && n < 31; i++)
+		env[n++] = extra_env[i];
+	env[n] = NULL;
+	if (h_start(&gw->proc, "b4-gateway", NULL, env) < 0)
 		return -1;
-	if (gw->pid == 0) {
-		int fd = open(gw->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		unsetenv("B4_GATEWAY_CONFIG");
-		setenv("B4_GATEWAY_PORT", "0", 1);
-		setenv("B4_GATEWAY_ADMIN_PORT", "0", 1);
-		setenv("B4_PORT_FILE", port_file, 1);
-		if (config_json)
-			setenv("B4_GATEWAY_CONFIG", gw->config_path, 1);
-		for (size_t i = 0; extra_env && extra_env[i]; i++)
-			putenv((char *)extra_env[i]);
-		execl(bin, "b4-gateway", (char *)NULL);
-		_exit(127);
-	}
-	deadline = gw_now_ms() + 10000;
-	while (gw_now_ms() < deadline) {
-		FILE *f = fopen(port_file, "r");
-		int status;
-		if (f) {
-			char line[64];
-			while (fgets(line, sizeof(line), f)) {
-				sscanf(line, "http=%d", &gw->http_port);
-				sscanf(line, "https=%d", &gw->https_port);
-				sscanf(line, "admin=%d", &gw->admin_port);
-			}
-			fclose(f);
-			if (gw->admin_port > 0)
-				return 0;
-		}
-		if (waitpid(gw->pid, &status, WNOHANG) == gw->pid) {
-			gw->pid = 0;
-			return -1;
-		}
-		gw_sleep_ms(20);
-	}
-	gw_gateway_stop(gw, 1000);
-	return -1;
+	gw->pid = gw->proc.pid;
+	gw->http_port = gw->proc.port;
+	gw->https_port = gw->proc.https_port > 0 ? gw->proc.https_port : 0;
+	gw->admin_port = gw->proc.admin_port;
+	gw->log_path = gw->proc.log_path;
+	return 0;
 }
 
 int gw_gateway_stop(struct gw_gateway *gw, int timeout_ms)
 {
-	long long deadline = gw_now_ms() + timeout_ms;
-	int status;
-	if (gw->pid <= 0)
-		return -1;
-	kill(gw->pid, SIGTERM);
-	while (gw_now_ms() < deadline) {
-		if (waitpid(gw->pid, &status, WNOHANG) == gw->pid) {
-			gw->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		gw_sleep_ms(10);
-	}
-	kill(gw->pid, SIGKILL);
-	waitpid(gw->pid, &status, 0);
+	int status = h_stop(&gw->proc, SIGTERM, timeout_ms);
+
 	gw->pid = 0;
-	return 128 + SIGKILL;
+	return status < 0 ? 128 + SIGKILL : status;
 }
 
 /* ---------------------------------------------------------------- client */
@@ -550,7 +483,7 @@ static ssize_t recv_deadline(int fd, char *buf, size_t cap, long long deadline)
 {
 	for (;;) {
 		struct pollfd p = {fd, POLLIN, 0};
-		long long left = deadline - gw_now_ms();
+		long long left = deadline - h_now_ms();
 		int rc;
 		if (left <= 0)
 			return -1;
@@ -602,7 +535,7 @@ static void push_back(int fd, const char *buf, size_t n)
 
 int gw_read_response(int fd, struct gw_response *r, int timeout_ms)
 {
-	long long deadline = gw_now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	static __thread char buf[131072];
 	size_t len = 0, head_len;
 	char *e;
@@ -634,7 +567,7 @@ int gw_read_response(int fd, struct gw_response *r, int timeout_ms)
 	/* 1xx: skip and read the final response */
 	if (r->status >= 100 && r->status < 200) {
 		push_back(fd, buf + head_len, len - head_len);
-		return gw_read_response(fd, r, (int)(deadline - gw_now_ms()));
+		return gw_read_response(fd, r, (int)(deadline - h_now_ms()));
 	}
 	memmove(buf, buf + head_len, len - head_len);
 	len -= head_len;
@@ -665,7 +598,7 @@ int gw_read_response(int fd, struct gw_response *r, int timeout_ms)
 			if (sz == 0) {
 				while (!memmem(buf + pos - 2, len - pos + 2, "\r\n\r\n", 4)) {
 					ssize_t n =
-						rd_some(fd, buf + len, sizeof(buf) - len, deadline);
+					    rd_some(fd, buf + len, sizeof(buf) - len, deadline);
 					if (n <= 0)
 						return -1;
 					len += (size_t)n;
@@ -708,7 +641,7 @@ int gw_read_response(int fd, struct gw_response *r, int timeout_ms)
 
 bool gw_wait_closed(int fd, int timeout_ms)
 {
-	long long deadline = gw_now_ms() + timeout_ms;
+	long long deadline = h_now_ms() + timeout_ms;
 	char buf[4096];
 	if (leftover_fd == fd)
 		leftover_len = 0;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "harness.h"
+
 #define GW_BACKEND_MAX_CONNS 512
 
 /* A backend instance.  Paths it understands (after the gateway's strip):
@@ -35,8 +37,8 @@ struct gw_backend {
 	int fds[GW_BACKEND_MAX_CONNS];
 	pthread_t threads[GW_BACKEND_MAX_CONNS];
 	int nconns;
-	char last_head[16384];	 /* raw head of the last non-health request */
-	char last_body[65536];	 /* its decoded body */
+	char last_head[16384]; /* raw head of the last non-health request */
+	char last_body[65536]; /* its decoded body */
 	size_t last_body_len;
 	char last_raw_body[65536]; /* its body bytes as received (chunk framing kept) */
 	size_t last_raw_body_len;
@@ -52,12 +54,13 @@ void gw_backend_free(struct gw_backend *b);
 void gw_backend_last_head(struct gw_backend *b, char *out, size_t cap);
 
 struct gw_gateway {
-	pid_t pid;
+	struct h_proc proc; /* the running binary (harness.h) */
+	pid_t pid;	    /* proc.pid, for signals */
 	int http_port;
 	int https_port;
 	int admin_port;
 	char config_path[512];
-	char log_path[512];
+	const char *log_path; /* proc.log_path */
 };
 
 /* Writes config_json (may be NULL: no file, defaults) to a file under
@@ -104,7 +107,5 @@ int gw_admin_get(int port, const char *path, struct gw_response *r);
 double gw_metric(int admin_port, const char *sample_prefix);
 
 /* Milliseconds from a monotonic clock. */
-long long gw_now_ms(void);
-void gw_sleep_ms(int ms);
 
 #endif

@@ -278,6 +278,7 @@ int h_start_args(struct h_proc *p, const char *binary, const char *db, const cha
 		if (port > 0) {
 			p->port = port;
 			p->admin_port = read_port_file(p->port_file, "admin");
+			p->https_port = read_port_file(p->port_file, "https");
 			return 0;
 		}
 		if (!h_alive(p)) {

@@ -44,6 +44,7 @@ struct h_proc {
 	char port_file[2048];
 	int port;
 	int admin_port;
+	int https_port; /* the gateway's TLS listener, when it has one */
 };
 
 /* Starts $B4_TEST_BUILD/bin/<binary> with the test database settings,

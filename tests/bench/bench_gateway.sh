@@ -6,7 +6,7 @@
 # alternate (direct, gateway, nginx) for B4_BENCH_ROUNDS rounds and prints
 # the median requests/s, p50 and p99 of each and the ratios.
 #
-#   make bench-gateway            (or BUILD=build tests/bench/gateway.sh)
+#   make bench-gateway            (or BUILD=build tests/bench/bench_gateway.sh)
 #   B4_BENCH_SECONDS=10 B4_BENCH_ROUNDS=3 B4_BENCH_CONNECTIONS=64 B4_BENCH_THREADS=2
 set -euo pipefail
 
@@ -124,25 +124,45 @@ to_ms() {
 	awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v=v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v=v*1000 } printf "%.3f\n", v }'
 }
 
-run_wrk() { # name url
-	local out
-	out=$(wrk -t"$wrk_threads" -c"$conns" -d"${seconds}s" --latency "$2")
+# CPU time (user+system, clock ticks) of the given processes.
+cpu_ticks() {
+	local t=0 p
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+	done
+	echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+run_wrk() { # name url pids-of-the-proxy...
+	local out name=$1 url=$2 t0 t1 reqs cpu_us
+	shift 2
+	t0=$(cpu_ticks "$@")
+	out=$(wrk -t"$wrk_threads" -c"$conns" -d"${seconds}s" --latency "$url")
+	t1=$(cpu_ticks "$@")
+	reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+	# CPU per request of the proxy itself: a figure that depends less on
+	# what else shares the machine than requests/s does
+	cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", n ? d * 1e6 / hz / n : 0 }')
 	local rps p50 p99 errors
 	rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
 	p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
 	p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
 	errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-	echo "$1 $rps $p50 $p99" >>"$dir/results"
-	printf "  %-8s %10s req/s  p50 %8s ms  p99 %8s ms  %s\n" "$1" "$rps" "$p50" "$p99" "$errors"
+	echo "$name $rps $p50 $p99 $cpu_us" >>"$dir/results"
+	printf "  %-8s %10s req/s  p50 %8s ms  p99 %8s ms  cpu %6s us/req  %s\n" "$name" "$rps" "$p50" "$p99" "$cpu_us" "$errors"
 }
 
-echo "bench: wrk -t$wrk_threads -c$conns -d${seconds}s --latency, $rounds rounds, $(nproc) cores, $workers gateway threads / nginx workers"
+gateway_pid=${pids[0]}
+backend_pids=$(pgrep -P "$(cat "$dir/backend/nginx.pid")" | tr '\n' ' ')
+proxy_pids=$(pgrep -P "$(cat "$dir/proxy/nginx.pid")" | tr '\n' ' ')
+echo "bench: wrk -t$wrk_threads -c$conns -d${seconds}s --latency, $rounds rounds, $(nproc) cores, $workers gateway threads / nginx workers, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$dir/results"
 for r in $(seq "$rounds"); do
 	echo "round $r"
-	run_wrk direct "http://127.0.0.1:$backend_port/v1/ping"
-	run_wrk gateway "http://127.0.0.1:$gateway_port/api/v1/ping"
-	run_wrk nginx "http://127.0.0.1:$proxy_port/api/v1/ping"
+	run_wrk direct "http://127.0.0.1:$backend_port/v1/ping" $backend_pids
+	run_wrk gateway "http://127.0.0.1:$gateway_port/api/v1/ping" "$gateway_pid"
+	run_wrk nginx "http://127.0.0.1:$proxy_port/api/v1/ping" $proxy_pids
 done
 
 median() { # name column
@@ -150,14 +170,16 @@ median() { # name column
 }
 echo
 echo "median of $rounds rounds:"
-printf "| target | requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n"
+printf "| target | requests/s | p50 ms | p99 ms | CPU us/request (server or proxy) |\n|---|---|---|---|---|\n"
 for n in direct gateway nginx; do
-	printf "| %s | %s | %s | %s |\n" "$n" "$(median $n 2)" "$(median $n 3)" "$(median $n 4)"
+	printf "| %s | %s | %s | %s | %s |\n" "$n" "$(median $n 2)" "$(median $n 3)" "$(median $n 4)" "$(median $n 5)"
 done
 g_rps=$(median gateway 2)
 n_rps=$(median nginx 2)
 g_p99=$(median gateway 4)
 n_p99=$(median nginx 4)
 d_rps=$(median direct 2)
-awk -v g="$g_rps" -v n="$n_rps" -v gp="$g_p99" -v np="$n_p99" -v d="$d_rps" 'BEGIN {
-	printf "\nratios: gateway/nginx rps %.2f, gateway/nginx p99 %.2f, gateway/direct rps %.2f, nginx/direct rps %.2f\n", g/n, gp/np, g/d, n/d }'
+g_cpu=$(median gateway 5)
+n_cpu=$(median nginx 5)
+awk -v g="$g_rps" -v n="$n_rps" -v gp="$g_p99" -v np="$n_p99" -v d="$d_rps" -v gc="$g_cpu" -v nc="$n_cpu" 'BEGIN {
+	printf "\nratios: gateway/nginx rps %.2f, gateway/nginx p99 %.2f, gateway/nginx CPU per request %.2f, gateway/direct rps %.2f, nginx/direct rps %.2f\n", g/n, gp/np, (nc ? gc/nc : 0), g/d, n/d }'

@@ -1,0 +1,80 @@
+/* order_engine.h - the order pipeline shared by POST /orders and the
+ * one-click upsell: idempotency claim, the first transaction, the acquirer
+ * call and the second transaction. */
+#ifndef B4_SVC_CHECKOUT_ORDER_ENGINE_H
+#define B4_SVC_CHECKOUT_ORDER_ENGINE_H
+
+#include "checkout.h"
+#include "b4/br.h"
+
+struct checkout_order {
+	const struct checkout_app *app;
+	struct b4_req *req;
+	/* idempotency */
+	char scope[64];
+	const char *idem_key;
+	char request_hash[65];
+	/* what is bought */
+	struct checkout_offer main;
+	const char *item_type; /* "main" or "upsell" */
+	struct checkout_offer bumps[CHECKOUT_MAX_BUMPS];
+	size_t nbumps;
+	const char *method; /* "card", "pix", "boleto" */
+	int installments;
+	/* card */
+	char card_token[65];
+	char card_brand[17];
+	char card_bin[7];
+	char card_last4[5];
+	char card_fingerprint[65];
+	/* buyer */
+	char customer_id[37]; /* set for an upsell (existing customer) */
+	char full_name[201];
+	char email[255];
+	char document[B4_BR_CNPJ_LEN + 1];
+	enum b4_br_document_type document_type;
+	char document_bidx[65];
+	char phone[20]; /* digits, "" when none */
+	/* attribution, coupon, links */
+	char session_id[37];
+	char session_email[255];
+	char affiliation_id[37];
+	char affiliate_id[37];
+	int affiliate_bps;
+	char coupon_id[37];
+	char parent_order_id[37];
+	/* prices, server-computed */
+	int64_t subtotal_cents;
+	int64_t discount_cents;
+	int64_t interest_cents;
+	int64_t total_cents;
+	/* antifraud */
+	int fraud_score;
+	char *fraud_reasons; /* JSON text, malloc'd */
+	/* created */
+	char order_id[37];
+	char charge_id[37];
+	char access_token[65];
+	char access_token_hash[65];
+};
+
+/* Looks up the Idempotency-Key of o (scope, idem_key and request_hash set):
+ * answers a replay, 422 or 409 itself and returns 1; returns 0 when the key
+ * is unused (a stale claim without an order is dropped); -1 after answering
+ * a DB error. */
+int checkout_idem_check(struct checkout_order *o);
+/* Runs the whole pipeline for a validated order and answers.  Frees
+ * o->fraud_reasons. */
+void checkout_order_run(struct checkout_order *o);
+/* Reads the Idempotency-Key header into o and hashes body; answers 400 and
+ * returns -1 when missing or malformed. */
+int checkout_idem_prepare(struct checkout_order *o, const char *scope, const cJSON *body);
+/* Prices the order on the server (never from client totals): items, the
+ * coupon discount already in o, installments at B4_MONTHLY_RATE_BP.
+ * Returns 0, or -1 when the amounts do not work out. */
+int checkout_order_price(struct checkout_order *o);
+/* Checks token against order :id (SHA-256, constant-time compare) and
+ * copies the id into order_id.  Returns 0, or 1 after answering 400/404. */
+int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
+
+#endif

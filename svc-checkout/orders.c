@@ -1,0 +1,500 @@
+/* orders.c - POST /v1/orders (validation, pricing, attribution, antifraud;
+ * the pipeline is in order_engine.c), GET /v1/orders/:id and the thank-you
+ * data GET /v1/orders/:id/delivery. */
+#include "order_engine.h"
+#include "b4/crypto.h"
+#include "b4/db.h"
+#include "b4/money.h"
+#include "b4/pii.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void checkout_order_create(struct b4_req *req);
+void checkout_order_get(struct b4_req *req);
+void checkout_order_delivery(struct b4_req *req);
+
+/* Keeps the digits of a phone ("+55 (11) 98765-4321"); 10..13 digits. */
+static int phone_normalize(const char *text, char out[20])
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p; p++) {
+		if (isdigit((unsigned char)*p)) {
+			if (n >= 13)
+				return -1;
+			out[n++] = *p;
+		} else if (!strchr(" +()-.", *p)) {
+			return -1;
+		}
+	}
+	out[n] = '\0';
+	return n >= 10 ? 0 : -1;
+}
+
+/* Resolves the affiliate: the explicit ref, else the session's attribution
+ * within the program's cookie window, else none.  Returns 0 or -1 (DB). */
+static int resolve_affiliate(struct checkout_order *o, const char *ref,
+			     const char *session_affiliation, bool session_in_window)
+{
+	struct b4_db_result *res;
+	int found = 0;
+
+	o->affiliation_id[0] = '\0';
+	if (!o->main.affiliate_enabled)
+		return 0;
+	if (ref) {
+		found = checkout_affiliation_by_ref(o->req->db, &o->main, ref, o->affiliation_id);
+		if (found < 0)
+			return -1;
+	}
+	if (!found && session_affiliation && session_affiliation[0] && session_in_window)
+		snprintf(o->affiliation_id, sizeof(o->affiliation_id), "%s", session_affiliation);
+	if (!o->affiliation_id[0])
+		return 0;
+	res = b4_db_query(o->req->db,
+			  "SELECT a.affiliate_id, COALESCE(a.commission_bps, ?) FROM affiliations a"
+			  " JOIN users u ON u.id = a.affiliate_id"
+			  " WHERE a.id = ? AND a.product_id = ? AND a.status = 'approved'"
+			  " AND u.status = 'active'",
+			  "Iss", o->main.affiliate_commission_bps, o->affiliation_id,
+			  o->main.product_id);
+	if (!res)
+		return -1;
+	if (b4_db_rows(res) == 1) {
+		snprintf(o->affiliate_id, sizeof(o->affiliate_id), "%s", b4_db_str(res, 0, 0));
+		o->affiliate_bps = (int)b4_db_i64(res, 0, 1);
+	} else {
+		o->affiliation_id[0] = '\0';
+	}
+	b4_db_result_free(res);
+	return 0;
+}
+
+int checkout_order_price(struct checkout_order *o)
+{
+	struct b4_installment plan;
+	int64_t base;
+
+	o->subtotal_cents = o->main.price_cents;
+	for (size_t k = 0; k < o->nbumps; k++)
+		if (b4_money_add(o->subtotal_cents, o->bumps[k].price_cents, &o->subtotal_cents) <
+		    0)
+			return -1;
+	base = o->subtotal_cents - o->discount_cents;
+	if (b4_money_installment(base, o->installments, o->main.interest_free_installments,
+				 (int)o->app->monthly_rate_bp, &plan) < 0)
+		return -1;
+	o->interest_cents = plan.interest_cents;
+	o->total_cents = plan.total_cents;
+	return 0;
+}
+
+void checkout_order_create(struct b4_req *req)
+{
+	static const char *const allowed[] = {"offer_code", "session_id", "bump_codes", "coupon",
+					      "ref",	    "customer",	  "payment",	NULL};
+	static const char *const customer_fields[] = {"full_name", "email", "document", "phone",
+						      NULL};
+	static const char *const payment_fields[] = {"method", "card_token", "installments", NULL};
+	static const char *const methods[] = {"card", "pix", "boleto", NULL};
+	const cJSON *body = checkout_json_body(req), *bumps = NULL, *customer = NULL,
+		    *payment = NULL;
+	const char *code = NULL, *session_id = NULL, *coupon = NULL, *ref = NULL;
+	const char *full_name = NULL, *email = NULL, *document = NULL, *phone = NULL,
+		   *card_token = NULL;
+	char session_affiliation[37] = "";
+	bool session_in_window = false;
+	struct checkout_order *o;
+	struct checkout_fraud_input fraud;
+	struct b4_error err;
+	int64_t installments = 1;
+	int method = 0, found, rc;
+	cJSON *reasons = NULL;
+	const cJSON *item;
+
+	if (!body)
+		return;
+	o = b4_arena_calloc(req->arena, 1, sizeof(*o));
+	o->app = req->app;
+	o->req = req;
+	o->item_type = "main";
+	if (checkout_idem_prepare(o, "orders", body) < 0)
+		return;
+	rc = checkout_idem_check(o);
+	if (rc != 0)
+		return;
+	if (b4_json_reject_unknown(body, allowed, NULL, &err) < 0 ||
+	    b4_json_get_str(body, "offer_code", B4_JSON_REQUIRED, 1, 10, &code, &err) < 0 ||
+	    b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &session_id, &err) < 0 ||
+	    b4_json_get_array(body, "bump_codes", B4_JSON_OPTIONAL, CHECKOUT_MAX_BUMPS, &bumps,
+			      &err) < 0 ||
+	    b4_json_get_str(body, "coupon", B4_JSON_OPTIONAL, 1, 40, &coupon, &err) < 0 ||
+	    b4_json_get_str(body, "ref", B4_JSON_OPTIONAL, 1, 16, &ref, &err) < 0 ||
+	    b4_json_get_object(body, "customer", B4_JSON_REQUIRED, &customer, &err) < 0 ||
+	    b4_json_reject_unknown(customer, customer_fields, "customer.", &err) < 0 ||
+	    b4_json_get_str(body, "customer.full_name", B4_JSON_REQUIRED, 2, 200, &full_name,
+			    &err) < 0 ||
+	    b4_json_get_str(body, "customer.email", B4_JSON_REQUIRED, 3, 254, &email, &err) < 0 ||
+	    b4_json_get_str(body, "customer.document", B4_JSON_REQUIRED, 11, 32, &document, &err) <
+		0 ||
+	    b4_json_get_str(body, "customer.phone", B4_JSON_REQUIRED, 10, 25, &phone, &err) < 0 ||
+	    b4_json_get_object(body, "payment", B4_JSON_REQUIRED, &payment, &err) < 0 ||
+	    b4_json_reject_unknown(payment, payment_fields, "payment.", &err) < 0 ||
+	    b4_json_get_enum(body, "payment.method", B4_JSON_REQUIRED, methods, &method, &err) <
+		0 ||
+	    b4_json_get_str(body, "payment.card_token", B4_JSON_OPTIONAL, 1, 64, &card_token,
+			    &err) < 0 ||
+	    b4_json_get_int(body, "payment.installments", B4_JSON_OPTIONAL, 1, 12, &installments,
+			    &err) < 0) {
+		b4_req_send_error(req, &err);
+		return;
+	}
+	o->method = methods[method];
+	o->installments = (int)installments;
+	/* the buyer */
+	if (!checkout_email_is_valid(email)) {
+		checkout_invalid(req, "invalid_email", "customer.email",
+				 "email is not a valid address");
+		return;
+	}
+	if (b4_br_document_normalize(document, o->document, sizeof(o->document),
+				     &o->document_type) < 0) {
+		checkout_invalid(req, "invalid_document", "customer.document",
+				 "document is not a valid CPF or CNPJ");
+		return;
+	}
+	if (phone_normalize(phone, o->phone) < 0) {
+		checkout_invalid(req, "invalid_phone", "customer.phone",
+				 "phone needs 10 to 13 digits (area code and number)");
+		return;
+	}
+	snprintf(o->full_name, sizeof(o->full_name), "%s", full_name);
+	snprintf(o->email, sizeof(o->email), "%s", email);
+	for (char *p = o->email; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (b4_pii_blind_index("document", o->document, o->document_bidx) < 0) {
+		b4_req_errorf(req, 500, "api_error", "internal_error", NULL, "keys are not loaded");
+		return;
+	}
+	/* the offer, its methods and installments */
+	found = checkout_offer_load(req->db, code, false, &o->main);
+	if (found < 0)
+		goto out_db_error;
+	if (found == 0) {
+		checkout_invalid(req, "offer_not_found", "offer_code",
+				 "no active offer with this code");
+		return;
+	}
+	if (!checkout_offer_allows(&o->main, o->method)) {
+		checkout_invalid(req, "payment_method_not_allowed", "payment.method",
+				 "the offer does not accept this payment method");
+		return;
+	}
+	if (strcmp(o->method, "card") == 0) {
+		if (!card_token) {
+			checkout_invalid(req, "card_token_required", "payment.card_token",
+					 "card payments need a card_token from /v1/card-tokens");
+			return;
+		}
+		if (o->installments > o->main.max_installments) {
+			checkout_invalid(req, "too_many_installments", "payment.installments",
+					 "more installments than the offer allows");
+			return;
+		}
+	} else {
+		if (card_token) {
+			checkout_invalid(req, "card_token_not_allowed", "payment.card_token",
+					 "card_token is only for card payments");
+			return;
+		}
+		if (o->installments != 1) {
+			checkout_invalid(req, "installments_not_allowed", "payment.installments",
+					 "Pix and boleto are paid at once");
+			return;
+		}
+	}
+	if (card_token) {
+		struct b4_db_result *res = b4_db_query(
+		    req->db,
+		    "SELECT brand, bin, last4, fingerprint FROM card_tokens WHERE token = ?"
+		    " AND created_at > UTC_TIMESTAMP(6) - INTERVAL 1 DAY",
+		    "s", card_token);
+		if (!res)
+			goto out_db_error;
+		found = (int)b4_db_rows(res);
+		if (found) {
+			snprintf(o->card_token, sizeof(o->card_token), "%s", card_token);
+			snprintf(o->card_brand, sizeof(o->card_brand), "%s", b4_db_str(res, 0, 0));
+			snprintf(o->card_bin, sizeof(o->card_bin), "%s", b4_db_str(res, 0, 1));
+			snprintf(o->card_last4, sizeof(o->card_last4), "%s", b4_db_str(res, 0, 2));
+			snprintf(o->card_fingerprint, sizeof(o->card_fingerprint), "%s",
+				 b4_db_str(res, 0, 3));
+		}
+		b4_db_result_free(res);
+		if (!found) {
+			checkout_invalid(req, "invalid_card_token", "payment.card_token",
+					 "unknown or expired card token");
+			return;
+		}
+	}
+	/* order bumps: offers bound to the main offer, each once */
+	cJSON_ArrayForEach(item, bumps)
+	{
+		struct b4_db_result *res;
+		struct checkout_offer *b = &o->bumps[o->nbumps];
+		if (!cJSON_IsString(item)) {
+			b4_req_errorf(req, 400, "invalid_request_error", "invalid_type",
+				      "bump_codes", "bump_codes is a list of offer codes");
+			return;
+		}
+		found = checkout_offer_load(req->db, item->valuestring, false, b);
+		if (found < 0)
+			goto out_db_error;
+		if (found == 0) {
+			checkout_invalid(req, "bump_not_found", "bump_codes",
+					 "a bump code is not an active offer");
+			return;
+		}
+		res = b4_db_query(
+		    req->db, "SELECT 1 FROM offer_bumps WHERE offer_id = ? AND bump_offer_id = ?",
+		    "ss", o->main.id, b->id);
+		if (!res)
+			goto out_db_error;
+		found = (int)b4_db_rows(res);
+		b4_db_result_free(res);
+		if (!found) {
+			checkout_invalid(req, "bump_not_in_offer", "bump_codes",
+					 "a bump does not belong to this offer");
+			return;
+		}
+		for (size_t k = 0; k < o->nbumps; k++)
+			if (!strcmp(o->bumps[k].id, b->id)) {
+				checkout_invalid(req, "duplicate_bump", "bump_codes",
+						 "a bump is listed twice");
+				return;
+			}
+		o->nbumps++;
+	}
+	/* the session (cart) and its attribution */
+	if (session_id) {
+		struct b4_db_result *res =
+		    b4_db_query(req->db,
+				"SELECT s.affiliation_id, s.email, (? = 0 OR s.created_at >"
+				" UTC_TIMESTAMP(6) - INTERVAL ? DAY) FROM checkout_sessions s"
+				" WHERE s.id = ? AND s.offer_id = ?",
+				"IIss", o->main.affiliate_cookie_days,
+				o->main.affiliate_cookie_days, session_id, o->main.id);
+		if (!res)
+			goto out_db_error;
+		found = (int)b4_db_rows(res);
+		if (found) {
+			snprintf(session_affiliation, sizeof(session_affiliation), "%s",
+				 b4_db_str(res, 0, 0));
+			snprintf(o->session_email, sizeof(o->session_email), "%s",
+				 b4_db_str(res, 0, 1));
+			session_in_window = b4_db_i64(res, 0, 2) != 0;
+		}
+		b4_db_result_free(res);
+		if (!found) {
+			checkout_invalid(req, "session_not_found", "session_id",
+					 "no checkout session with this id for the offer");
+			return;
+		}
+		snprintf(o->session_id, sizeof(o->session_id), "%s", session_id);
+	}
+	if (resolve_affiliate(o, ref, session_affiliation, session_in_window) < 0)
+		goto out_db_error;
+	/* the coupon, on the main offer's price */
+	if (coupon) {
+		const char *reason = NULL;
+		char customer_id[37] = "";
+		struct b4_db_result *res =
+		    b4_db_query(req->db, "SELECT id FROM customers WHERE document_bidx = ?", "s",
+				o->document_bidx);
+		if (!res)
+			goto out_db_error;
+		if (b4_db_rows(res))
+			snprintf(customer_id, sizeof(customer_id), "%s", b4_db_str(res, 0, 0));
+		b4_db_result_free(res);
+		found = checkout_coupon_eval(
+		    req->db, &o->main, coupon, o->method, o->main.price_cents,
+		    customer_id[0] ? customer_id : NULL, &o->discount_cents, o->coupon_id, &reason);
+		if (found < 0)
+			goto out_db_error;
+		if (found == 0) {
+			b4_req_errorf(req, 422, "invalid_request_error", reason, "coupon",
+				      "the coupon cannot be used: %s", reason);
+			return;
+		}
+		/* an affiliate's own coupon attributes the sale when no ref or
+		 * session did */
+		if (!o->affiliate_id[0]) {
+			char coupon_affiliation[37] = "";
+			res = b4_db_query(req->db,
+					  "SELECT affiliation_id FROM coupons WHERE id = ?"
+					  " AND affiliation_id IS NOT NULL",
+					  "s", o->coupon_id);
+			if (!res)
+				goto out_db_error;
+			if (b4_db_rows(res) == 1)
+				snprintf(coupon_affiliation, sizeof(coupon_affiliation), "%s",
+					 b4_db_str(res, 0, 0));
+			b4_db_result_free(res);
+			if (coupon_affiliation[0] &&
+			    resolve_affiliate(o, NULL, coupon_affiliation, true) < 0)
+				goto out_db_error;
+		}
+	}
+	if (checkout_order_price(o) < 0) {
+		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
+		return;
+	}
+	/* antifraud, before anything is written */
+	memset(&fraud, 0, sizeof(fraud));
+	fraud.email = o->email;
+	fraud.document_bidx = o->document_bidx;
+	fraud.client_ip = req->client_ip;
+	fraud.card_fingerprint = o->card_fingerprint;
+	fraud.session_email = o->session_email;
+	fraud.total_cents = o->total_cents;
+	fraud.offer_price_cents = o->main.price_cents;
+	o->fraud_score = checkout_fraud_score(req->db, o->app, &fraud, &reasons);
+	if (o->fraud_score < 0)
+		goto out_db_error;
+	o->fraud_reasons = cJSON_PrintUnformatted(reasons);
+	cJSON_Delete(reasons);
+	checkout_order_run(o);
+	return;
+out_db_error:
+	b4_req_db_error(req);
+}
+
+int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37])
+{
+	const char *id = b4_req_param(req, "id");
+	struct b4_db_result *res;
+	unsigned char digest[32];
+	char hash[65];
+	bool ok;
+
+	if (!token || !*token) {
+		b4_req_errorf(req, 400, "invalid_request_error", "access_token_required",
+			      "access_token", "access_token is required");
+		return 1;
+	}
+	if (!id || strlen(id) != 36) {
+		b4_req_not_found(req, "order");
+		return 1;
+	}
+	res = b4_db_query(req->db, "SELECT access_token_hash FROM orders WHERE id = ?", "s", id);
+	if (!res) {
+		b4_req_db_error(req);
+		return 1;
+	}
+	b4_crypto_sha256(token, strlen(token), digest);
+	b4_crypto_hex_encode(digest, 32, hash, sizeof(hash));
+	ok = b4_db_rows(res) == 1 && b4_crypto_equal(b4_db_str(res, 0, 0), hash, 64);
+	b4_db_result_free(res);
+	if (!ok) {
+		b4_req_not_found(req, "order");
+		return 1;
+	}
+	snprintf(order_id, 37, "%s", id);
+	return 0;
+}
+
+void checkout_order_get(struct b4_req *req)
+{
+	char id[37];
+	cJSON *order;
+
+	if (checkout_order_authorize(req, b4_req_query(req, "access_token"), id))
+		return;
+	order = checkout_order_json(req->db, id, NULL);
+	if (!order) {
+		b4_req_db_error(req);
+		return;
+	}
+	b4_req_send_json(req, 200, order);
+}
+
+void checkout_order_delivery(struct b4_req *req)
+{
+	struct b4_db_result *res;
+	struct checkout_offer upsell;
+	char id[37];
+	cJSON *out, *order, *access;
+	const char *status;
+	int found;
+
+	if (checkout_order_authorize(req, b4_req_query(req, "access_token"), id))
+		return;
+	order = checkout_order_json(req->db, id, NULL);
+	res =
+	    b4_db_query(req->db,
+			"SELECT p.id, p.name, p.type, f.upsell_offer_id FROM order_items i"
+			" JOIN offers f ON f.id = i.offer_id JOIN products p ON p.id = f.product_id"
+			" WHERE i.order_id = ? ORDER BY i.type, i.id",
+			"s", id);
+	if (!order || !res) {
+		cJSON_Delete(order);
+		b4_db_result_free(res);
+		b4_req_db_error(req);
+		return;
+	}
+	status = cJSON_GetObjectItemCaseSensitive(order, "status")->valuestring;
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "order_id", id);
+	cJSON_AddStringToObject(out, "status", status);
+	cJSON_AddItemToObject(
+	    out, "items", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(order, "items"), true));
+	cJSON_AddNumberToObject(
+	    out, "total_cents",
+	    cJSON_GetObjectItemCaseSensitive(order, "total_cents")->valuedouble);
+	cJSON_AddNumberToObject(
+	    out, "installments",
+	    cJSON_GetObjectItemCaseSensitive(order, "installments")->valuedouble);
+	cJSON_AddStringToObject(
+	    out, "payment_method",
+	    cJSON_GetObjectItemCaseSensitive(order, "payment_method")->valuestring);
+	access = cJSON_AddArrayToObject(out, "access");
+	/* what the buyer may open, once paid */
+	if (!strcmp(status, "paid"))
+		for (size_t r = 0; r < b4_db_rows(res); r++) {
+			cJSON *a = cJSON_CreateObject();
+			cJSON_AddStringToObject(a, "product_id", b4_db_str(res, r, 0));
+			cJSON_AddStringToObject(a, "product_name", b4_db_str(res, r, 1));
+			cJSON_AddStringToObject(a, "type", b4_db_str(res, r, 2));
+			cJSON_AddItemToArray(access, a);
+		}
+	/* the upsell offer, shown on the thank-you page (main item first) */
+	found = 0;
+	if (b4_db_rows(res) > 0 && !b4_db_is_null(res, 0, 3) &&
+	    !cJSON_GetObjectItemCaseSensitive(order, "parent_order_id"))
+		found = checkout_offer_load(req->db, b4_db_str(res, 0, 3), true, &upsell);
+	if (found == 1) {
+		struct b4_db_result *main = b4_db_query(
+		    req->db,
+		    "SELECT f.upsell_one_click FROM orders o JOIN offers f ON f.id = o.offer_id"
+		    " WHERE o.id = ?",
+		    "s", id);
+		cJSON *u = cJSON_AddObjectToObject(out, "upsell");
+		cJSON_AddStringToObject(u, "offer_code", upsell.code);
+		cJSON_AddStringToObject(u, "name", upsell.name);
+		cJSON_AddStringToObject(u, "product_name", upsell.product_name);
+		cJSON_AddNumberToObject(u, "price_cents", (double)upsell.price_cents);
+		cJSON_AddBoolToObject(
+		    u, "one_click",
+		    main && b4_db_rows(main) && b4_db_i64(main, 0, 0) &&
+			!strcmp(
+			    cJSON_GetObjectItemCaseSensitive(order, "payment_method")->valuestring,
+			    "card"));
+		b4_db_result_free(main);
+	}
+	b4_db_result_free(res);
+	cJSON_Delete(order);
+	b4_req_send_json(req, 200, out);
+}
