@@ -17,64 +17,88 @@ double worker_abandoned_cart_delay = 3600.0;
  * one of these was not abandoned. */
 #define PAID_STATES "'paid','refund_requested','refunded','disputed','chargeback'"
 
-/* The payload's order_id (a UUID), or NULL. */
-static char *order_id_of(const struct b4_job *job)
+/* Copies the payload's order_id (a UUID) into out; -1 when missing. */
+static int order_id_of(const struct b4_job *job, char out[37], char *err, size_t errcap)
 {
 	cJSON *payload = cJSON_Parse(job->payload);
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(payload, "order_id");
-	char *out = NULL;
+	int rc = -1;
 
-	if (cJSON_IsString(id) && strlen(id->valuestring) == 36)
-		out = strdup(id->valuestring);
+	if (cJSON_IsString(id) && strlen(id->valuestring) == 36) {
+		memcpy(out, id->valuestring, 37);
+		rc = 0;
+	} else {
+		snprintf(err, errcap, "payload needs order_id");
+	}
 	cJSON_Delete(payload);
-	return out;
+	return rc;
+}
+
+static int db_failed(struct worker_ctx *ctx, char *err, size_t errcap)
+{
+	snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
+	return WORKER_RETRY;
 }
 
 /* order.expire {order_id}: a Pix or boleto order still waiting after its
  * expires_at becomes expired.  Run early (clock skew), it asks to run
- * again when the order is due. */
+ * again when the order is due; paid, already expired or gone: nothing. */
 int order_expire_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
 {
-	char *order_id = order_id_of(job);
-	struct b4_db_result *res = NULL;
+	char order_id[37];
+	struct b4_db_result *res;
 	int64_t n;
 	int rc = WORKER_DONE;
 
-	if (!order_id) {
-		snprintf(err, errcap, "payload needs order_id");
+	if (order_id_of(job, order_id, err, errcap) < 0)
 		return WORKER_FATAL;
-	}
 	n = b4_db_exec(ctx->db,
 		       "UPDATE orders SET status = 'expired' WHERE id = ?"
 		       " AND status = 'waiting_payment'"
 		       " AND (expires_at IS NULL OR expires_at <= CURRENT_TIMESTAMP(6))",
 		       "s", order_id);
 	if (n < 0)
-		goto out_db_error;
+		return db_failed(ctx, err, errcap);
 	if (n > 0) {
 		b4_log_info("order expired", B4_LS("order_id", order_id));
-		goto out_free;
+		return WORKER_DONE;
 	}
 	res = b4_db_query(ctx->db,
 			  "SELECT TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(6), expires_at)"
 			  " FROM orders WHERE id = ? AND status = 'waiting_payment'",
 			  "s", order_id);
 	if (!res)
-		goto out_db_error;
+		return db_failed(ctx, err, errcap);
 	if (b4_db_rows(res) == 1) { /* not due yet */
 		ctx->retry_seconds = (double)b4_db_i64(res, 0, 0) / 1e6 + 0.5;
 		snprintf(err, errcap, "not due yet");
 		rc = WORKER_RETRY;
 	}
-	goto out_free; /* paid, already expired, or gone: nothing to do */
-
-out_db_error:
-	snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
-	rc = WORKER_RETRY;
-out_free:
 	b4_db_result_free(res);
-	free(order_id);
 	return rc;
+}
+
+/* What commission.release does next, from the order's status and its
+ * waiting splits (row of the query below). */
+static int release_outcome(struct worker_ctx *ctx, const struct b4_db_result *res, char *err,
+			   size_t errcap)
+{
+	const char *status = b4_db_str(res, 0, 0);
+	double wait = (double)b4_db_i64(res, 0, 1) / 1e6;
+
+	if (b4_db_i64(res, 0, 2) == 0)
+		return WORKER_DONE; /* nothing waiting */
+	if (strcmp(status, "refund_requested") == 0 || strcmp(status, "disputed") == 0) {
+		ctx->retry_seconds = 86400;
+		snprintf(err, errcap, "held: order is %s", status);
+		return WORKER_RETRY;
+	}
+	if (strcmp(status, "paid") == 0) {
+		ctx->retry_seconds = wait > 1 ? wait + 0.5 : 1;
+		snprintf(err, errcap, "guarantee period not over");
+		return WORKER_RETRY;
+	}
+	return WORKER_DONE; /* refunded, chargeback: the reversal owns the splits */
 }
 
 /* commission.release {order_id}: once the product's guarantee days since
@@ -86,16 +110,13 @@ out_free:
 int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, char *err,
 			   size_t errcap)
 {
-	char *order_id = order_id_of(job);
-	struct b4_db_result *res = NULL;
-	const char *status;
+	char order_id[37];
+	struct b4_db_result *res;
 	int64_t released;
-	int rc = WORKER_DONE;
+	int rc;
 
-	if (!order_id) {
-		snprintf(err, errcap, "payload needs order_id");
+	if (order_id_of(job, order_id, err, errcap) < 0)
 		return WORKER_FATAL;
-	}
 	released =
 	    b4_db_exec(ctx->db,
 		       "UPDATE splits s JOIN orders o ON o.id = s.order_id"
@@ -106,7 +127,10 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 		       "  <= CURRENT_TIMESTAMP(6)",
 		       "s", order_id);
 	if (released < 0)
-		goto out_db_error;
+		return db_failed(ctx, err, errcap);
+	if (released > 0)
+		b4_log_info("commissions released", B4_LS("order_id", order_id),
+			    B4_LI("splits", released));
 	res = b4_db_query(ctx->db,
 			  "SELECT o.status, MIN(TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(6),"
 			  "  COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY))),"
@@ -116,38 +140,14 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 			  " WHERE o.id = ? GROUP BY o.status",
 			  "s", order_id);
 	if (!res)
-		goto out_db_error;
+		return db_failed(ctx, err, errcap);
 	if (b4_db_rows(res) == 0) {
 		snprintf(err, errcap, "no such order");
 		rc = WORKER_FATAL;
-		goto out_free;
+	} else {
+		rc = release_outcome(ctx, res, err, errcap);
 	}
-	if (released > 0)
-		b4_log_info("commissions released", B4_LS("order_id", order_id),
-			    B4_LI("splits", released));
-	status = b4_db_str(res, 0, 0);
-	if (b4_db_i64(res, 0, 2) == 0)
-		goto out_free; /* nothing waiting */
-	if (strcmp(status, "refund_requested") == 0 || strcmp(status, "disputed") == 0) {
-		ctx->retry_seconds = 86400;
-		snprintf(err, errcap, "held: order is %s", status);
-		rc = WORKER_RETRY;
-	} else if (strcmp(status, "paid") == 0) {
-		double wait = (double)b4_db_i64(res, 0, 1) / 1e6;
-
-		ctx->retry_seconds = wait > 1 ? wait + 0.5 : 1;
-		snprintf(err, errcap, "guarantee period not over");
-		rc = WORKER_RETRY;
-	}
-	/* refunded, chargeback: the reversal owns the splits */
-	goto out_free;
-
-out_db_error:
-	snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
-	rc = WORKER_RETRY;
-out_free:
 	b4_db_result_free(res);
-	free(order_id);
 	return rc;
 }
 
@@ -252,16 +252,13 @@ int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 			  "  WHERE y.id = s.order_id AND y.status IN (" PAID_STATES ")))"
 			  " ORDER BY s.updated_at LIMIT ?",
 			  "ii", (int64_t)(worker_abandoned_cart_delay * 1e6), (int64_t)SCAN_BATCH);
-	if (!res) {
-		snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
-		return WORKER_RETRY;
-	}
+	if (!res)
+		return db_failed(ctx, err, errcap);
 	a.res = res;
 	for (a.row = 0; a.row < b4_db_rows(res) && !worker_is_stopping(ctx); a.row++)
 		if (b4_db_tx(ctx->db, abandon_tx, &a) < 0) {
-			snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
 			b4_db_result_free(res);
-			return WORKER_RETRY;
+			return db_failed(ctx, err, errcap);
 		}
 	if (a.fired > 0)
 		b4_log_info("abandoned carts", B4_LI("fired", a.fired));

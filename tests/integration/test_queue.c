@@ -3,6 +3,7 @@
  * after its lease and completes once, failures back off and end dead,
  * SIGTERM finishes or gives back running jobs, metrics. */
 #include "harness.h"
+#include "test_worker_support.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -31,21 +32,6 @@ static int group_setup(void **state)
 			      " at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))");
 }
 
-/* Every worker a test starts, so a failed test cannot leave one running
- * into the next. */
-static struct h_proc *started[8];
-static size_t nstarted;
-
-static int stop_all(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < nstarted; i++)
-		if (h_alive(started[i]))
-			h_stop(started[i], SIGKILL, 5000);
-	nstarted = 0;
-	return 0;
-}
-
 static int reset(void **state)
 {
 	(void)state;
@@ -60,23 +46,10 @@ static long long count(const char *sql)
 }
 
 /* Waits until the SQL count reaches want (bounded). */
-static bool wait_count(const char *sql, long long want, int timeout_ms)
-{
-	long long deadline = h_now_ms() + timeout_ms;
-
-	while (h_now_ms() < deadline) {
-		if (count(sql) >= want)
-			return true;
-		h_sleep_ms(50);
-	}
-	return count(sql) >= want;
-}
-
 static void start_worker(struct h_proc *p, const char *const *env)
 {
 	assert_int_equal(h_start(p, "b4-worker", db_name, env), 0);
-	if (nstarted < sizeof(started) / sizeof(started[0]))
-		started[nstarted++] = p;
+	tw_track(p);
 }
 
 static void test_two_workers_never_run_one_job_twice(void **state)
@@ -92,7 +65,8 @@ static void test_two_workers_never_run_one_job_twice(void **state)
 			 0);
 	start_worker(&a, env);
 	start_worker(&b, env);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'done'", 300, 60000));
+	assert_true(
+	    tw_wait_sql(db_name, "SELECT COUNT(*) FROM jobs WHERE status = 'done'", 300, 60000));
 	assert_int_equal(h_stop(&a, SIGTERM, 10000), 0);
 	assert_int_equal(h_stop(&b, SIGTERM, 10000), 0);
 
@@ -119,13 +93,14 @@ static void test_sigkilled_worker_job_runs_again_once(void **state)
 					" VALUES ('test.record', '{\"sleep_ms\": 1500}')"),
 			 0);
 	start_worker(&a, env);
-	assert_true(
-	    wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
+	assert_true(tw_wait_sql(db_name, "SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'",
+				1, 10000));
 	assert_int_equal(h_stop(&a, SIGKILL, 5000), 128 + SIGKILL);
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'running'"), 1);
 
 	start_worker(&b, env);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'done'", 1, 20000));
+	assert_true(
+	    tw_wait_sql(db_name, "SELECT COUNT(*) FROM jobs WHERE status = 'done'", 1, 20000));
 	assert_int_equal(h_stop(&b, SIGTERM, 10000), 0);
 
 	assert_int_equal(count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'"), 2);
@@ -150,7 +125,8 @@ static void test_failing_job_backs_off_then_dead(void **state)
 					" VALUES ('test.record', '{\"fail\": true}', 3)"),
 			 0);
 	start_worker(&a, env);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'dead'", 1, 20000));
+	assert_true(
+	    tw_wait_sql(db_name, "SELECT COUNT(*) FROM jobs WHERE status = 'dead'", 1, 20000));
 
 	assert_int_equal(count("SELECT attempts FROM jobs"), 3);
 	assert_int_equal(count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'"), 3);
@@ -174,25 +150,9 @@ static void test_failing_job_backs_off_then_dead(void **state)
 	assert_int_equal(h_stop(&a, SIGTERM, 10000), 0);
 }
 
-/* The test's own connection, as a producer or the back-office has. */
-static struct b4_db *connect_db(void)
-{
-	struct b4_db_config cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.socket = getenv("B4_TEST_DB_SOCKET");
-	cfg.host = "127.0.0.1";
-	cfg.port = h_db_port();
-	cfg.user = "b4";
-	cfg.password = "b4dev";
-	cfg.database = db_name;
-	cfg.connect_timeout = cfg.read_timeout = cfg.write_timeout = 10;
-	return b4_db_connect(&cfg);
-}
-
 static void test_dead_job_is_retryable_and_enqueue_dedups(void **state)
 {
-	struct b4_db *db = connect_db();
+	struct b4_db *db = tw_connect(db_name);
 	long long id;
 	(void)state;
 
@@ -254,38 +214,35 @@ static void test_metrics_show_depth_and_oldest_age_per_type(void **state)
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'ready'"), 3);
 }
 
+/* A worker with drain_env runs one job sleeping sleep_ms and gets SIGTERM
+ * once the job started; it must exit 0 in time. */
+static void sigterm_during_job(const char *drain_env, const char *payload)
+{
+	const char *env[] = {"B4_WORKER_TYPES=test.record", drain_env, "B4_WORKER_POLL=20ms", NULL};
+	char sql[256];
+	struct h_proc a;
+
+	snprintf(sql, sizeof(sql), "INSERT INTO jobs (type, payload) VALUES ('test.record', '%s')",
+		 payload);
+	assert_int_equal(h_sql(db_name, sql), 0);
+	start_worker(&a, env);
+	assert_true(tw_wait_sql(db_name, "SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'",
+				1, 10000));
+	assert_int_equal(h_stop(&a, SIGTERM, 15000), 0);
+}
+
 static void test_sigterm_finishes_short_job(void **state)
 {
-	const char *env[] = {"B4_WORKER_TYPES=test.record", "B4_DRAIN_SECONDS=10s",
-			     "B4_WORKER_POLL=20ms", NULL};
-	struct h_proc a;
 	(void)state;
-
-	assert_int_equal(h_sql(db_name, "INSERT INTO jobs (type, payload)"
-					" VALUES ('test.record', '{\"sleep_ms\": 700}')"),
-			 0);
-	start_worker(&a, env);
-	assert_true(
-	    wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
-	assert_int_equal(h_stop(&a, SIGTERM, 15000), 0);
+	sigterm_during_job("B4_DRAIN_SECONDS=10s", "{\"sleep_ms\": 700}");
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'done'"), 1);
 	assert_int_equal(count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'done'"), 1);
 }
 
 static void test_sigterm_gives_back_long_job(void **state)
 {
-	const char *env[] = {"B4_WORKER_TYPES=test.record", "B4_DRAIN_SECONDS=1s",
-			     "B4_WORKER_POLL=20ms", NULL};
-	struct h_proc a;
 	(void)state;
-
-	assert_int_equal(h_sql(db_name, "INSERT INTO jobs (type, payload)"
-					" VALUES ('test.record', '{\"sleep_ms\": 30000}')"),
-			 0);
-	start_worker(&a, env);
-	assert_true(
-	    wait_count("SELECT COUNT(*) FROM test_job_runs WHERE what = 'start'", 1, 10000));
-	assert_int_equal(h_stop(&a, SIGTERM, 10000), 0);
+	sigterm_during_job("B4_DRAIN_SECONDS=1s", "{\"sleep_ms\": 30000}");
 	/* released: ready again at once, the interrupted attempt not counted */
 	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE status = 'ready' AND attempts = 0"
 			       " AND lease_owner IS NULL"),
@@ -310,16 +267,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_two_workers_never_run_one_job_twice, reset,
-					    stop_all),
+					    tw_stop_all),
 	    cmocka_unit_test_setup_teardown(test_sigkilled_worker_job_runs_again_once, reset,
-					    stop_all),
-	    cmocka_unit_test_setup_teardown(test_failing_job_backs_off_then_dead, reset, stop_all),
-	    cmocka_unit_test_setup_teardown(test_sigterm_finishes_short_job, reset, stop_all),
-	    cmocka_unit_test_setup_teardown(test_sigterm_gives_back_long_job, reset, stop_all),
+					    tw_stop_all),
+	    cmocka_unit_test_setup_teardown(test_failing_job_backs_off_then_dead, reset,
+					    tw_stop_all),
+	    cmocka_unit_test_setup_teardown(test_sigterm_finishes_short_job, reset, tw_stop_all),
+	    cmocka_unit_test_setup_teardown(test_sigterm_gives_back_long_job, reset, tw_stop_all),
 	    cmocka_unit_test_setup_teardown(test_dead_job_is_retryable_and_enqueue_dedups, reset,
-					    stop_all),
+					    tw_stop_all),
 	    cmocka_unit_test_setup_teardown(test_metrics_show_depth_and_oldest_age_per_type, reset,
-					    stop_all),
+					    tw_stop_all),
 	    cmocka_unit_test(test_unknown_type_refused_at_start),
 	};
 

@@ -2,6 +2,7 @@
  * Pix/boleto expiry, commission release after the guarantee days (not
  * when refunded), abandoned-cart events. */
 #include "harness.h"
+#include "test_worker_support.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -21,7 +22,6 @@
 
 static const char *db_name;
 static struct h_proc worker;
-static bool worker_running;
 
 static int group_setup(void **state)
 {
@@ -34,15 +34,6 @@ static int group_setup(void **state)
 			      " 'buyer@example.com', 'Bia Buyer', 'x', REPEAT('a', 64), 'cpf')");
 }
 
-static int stop_worker(void **state)
-{
-	(void)state;
-	if (worker_running)
-		h_stop(&worker, SIGKILL, 5000);
-	worker_running = false;
-	return 0;
-}
-
 static void start_worker(const char *types, const char *extra)
 {
 	char types_env[256];
@@ -50,7 +41,7 @@ static void start_worker(const char *types, const char *extra)
 
 	snprintf(types_env, sizeof(types_env), "B4_WORKER_TYPES=%s", types);
 	assert_int_equal(h_start(&worker, "b4-worker", db_name, env), 0);
-	worker_running = true;
+	tw_track(&worker);
 }
 
 /* Inserts an order; status, method and the SQL of expires_at / paid_at. */
@@ -90,18 +81,6 @@ static void add_split(const char *id, const char *order_id, const char *party, c
 	assert_int_equal(h_sql(db_name, sql), 0);
 }
 
-static bool wait_count(const char *sql, long long want, int timeout_ms)
-{
-	long long deadline = h_now_ms() + timeout_ms;
-
-	while (h_now_ms() < deadline) {
-		if (h_sql_int(db_name, sql) >= want)
-			return true;
-		h_sleep_ms(50);
-	}
-	return h_sql_int(db_name, sql) >= want;
-}
-
 static char *order_status(const char *id)
 {
 	char sql[128];
@@ -132,9 +111,10 @@ static void test_pix_and_boleto_expiry(void **state)
 	add_job("order.expire", "0190d000-0000-7000-8000-000000000002");
 	add_job("order.expire", "0190d000-0000-7000-8000-000000000003");
 	start_worker("order.expire", NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'order.expire'"
-			       " AND status = 'done'",
-			       3, 15000));
+	assert_true(tw_wait_sql(db_name,
+				"SELECT COUNT(*) FROM jobs WHERE type = 'order.expire'"
+				" AND status = 'done'",
+				3, 15000));
 	assert_status("0190d000-0000-7000-8000-000000000001", "expired");
 	/* run before its time, it waited for expires_at */
 	assert_status("0190d000-0000-7000-8000-000000000002", "expired");
@@ -169,9 +149,10 @@ static void test_commission_release_after_guarantee_unless_refunded(void **state
 	add_job("commission.release", "0190d000-0000-7000-8000-000000000012");
 	add_job("commission.release", "0190d000-0000-7000-8000-000000000013");
 	start_worker("commission.release", NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'commission.release'"
-			       " AND status = 'done'",
-			       3, 15000));
+	assert_true(tw_wait_sql(db_name,
+				"SELECT COUNT(*) FROM jobs WHERE type = 'commission.release'"
+				" AND status = 'done'",
+				3, 15000));
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM splits WHERE status = 'released'"
 					    " AND released_at IS NOT NULL AND order_id IN"
 					    " ('0190d000-0000-7000-8000-000000000011',"
@@ -221,11 +202,13 @@ static void test_abandoned_cart_fires_once(void **state)
 			 0);
 	/* webhook.event is left to another process: the event stays visible */
 	start_worker("cron.abandoned_cart", "B4_ABANDONED_CART_DELAY=2s");
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'", 1, 15000));
+	assert_true(tw_wait_sql(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'",
+				1, 15000));
 	/* several more scans (one per second) fire nothing new */
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'cron.abandoned_cart'"
-			       " AND status = 'done'",
-			       3, 15000));
+	assert_true(tw_wait_sql(db_name,
+				"SELECT COUNT(*) FROM jobs WHERE type = 'cron.abandoned_cart'"
+				" AND status = 'done'",
+				3, 15000));
 	assert_int_equal(
 	    h_sql_int(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"), 1);
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM checkout_sessions"
@@ -248,10 +231,10 @@ static void test_abandoned_cart_fires_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_pix_and_boleto_expiry, stop_worker),
+	    cmocka_unit_test_teardown(test_pix_and_boleto_expiry, tw_stop_all),
 	    cmocka_unit_test_teardown(test_commission_release_after_guarantee_unless_refunded,
-				      stop_worker),
-	    cmocka_unit_test_teardown(test_abandoned_cart_fires_once, stop_worker),
+				      tw_stop_all),
+	    cmocka_unit_test_teardown(test_abandoned_cart_fires_once, tw_stop_all),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -4,6 +4,7 @@
  * id, redirects are not followed, private targets are refused in
  * production, fan-out is idempotent, resend delivers again. */
 #include "harness.h"
+#include "test_worker_support.h"
 #include "test_worker_receiver.h"
 
 #include <setjmp.h>
@@ -28,11 +29,9 @@ static const char *db_name;
 static struct receiver rcv;
 static struct b4_db *db; /* the test's own connection, as a producer would have */
 static struct h_proc worker;
-static bool worker_running;
 
 static int group_setup(void **state)
 {
-	struct b4_db_config cfg;
 	(void)state;
 
 	db_name = h_db_create("b4_webhooks", true);
@@ -42,15 +41,7 @@ static int group_setup(void **state)
 	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
 	if (b4_pii_init("test") < 0)
 		return -1;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.socket = getenv("B4_TEST_DB_SOCKET");
-	cfg.host = "127.0.0.1";
-	cfg.port = h_db_port();
-	cfg.user = "b4";
-	cfg.password = "b4dev";
-	cfg.database = db_name;
-	cfg.connect_timeout = cfg.read_timeout = cfg.write_timeout = 10;
-	db = b4_db_connect(&cfg);
+	db = tw_connect(db_name);
 	return db ? 0 : -1;
 }
 
@@ -65,15 +56,6 @@ static int reset(void **state)
 	return h_sql(db_name, "DELETE FROM jobs");
 }
 
-static int stop_worker(void **state)
-{
-	(void)state;
-	if (worker_running)
-		h_stop(&worker, SIGKILL, 5000);
-	worker_running = false;
-	return 0;
-}
-
 static void start_worker(const char *const *extra)
 {
 	const char *env[16] = {"B4_WORKER_POLL=20ms", "B4_WEBHOOK_BACKOFF_SCALE=0.01",
@@ -84,7 +66,7 @@ static void start_worker(const char *const *extra)
 		env[n++] = extra[i];
 	env[n] = NULL;
 	assert_int_equal(h_start(&worker, "b4-worker", db_name, env), 0);
-	worker_running = true;
+	tw_track(&worker);
 }
 
 /* Creates an endpoint of owner for url path on the receiver. */
@@ -115,21 +97,19 @@ static void emit(const char *event, const char *affiliate, const char *dedup)
 	assert_int_equal(b4_db_commit(db), 0);
 }
 
+/* One endpoint of the producer on path, subscribed to approved-payment; a
+ * worker (with extra env); one approved-payment event. */
+static void one_endpoint_one_event(const char *endpoint_id, const char *path,
+				   const char *const *env)
+{
+	add_endpoint(endpoint_id, PRODUCER, path, "[\"approved-payment\"]", "whsec_one", true);
+	start_worker(env);
+	emit("approved-payment", NULL, NULL);
+}
+
 static long long count(const char *sql)
 {
 	return h_sql_int(db_name, sql);
-}
-
-static bool wait_count(const char *sql, long long want, int timeout_ms)
-{
-	long long deadline = h_now_ms() + timeout_ms;
-
-	while (h_now_ms() < deadline) {
-		if (count(sql) >= want)
-			return true;
-		h_sleep_ms(30);
-	}
-	return count(sql) >= want;
 }
 
 static const struct rcv_request *find_request(const char *path, size_t nth)
@@ -160,8 +140,9 @@ static void test_signed_fanout_to_producer_and_affiliate(void **state)
 	start_worker(NULL);
 	emit("approved-payment", AFFILIATE, "approved-payment:o-1");
 	assert_true(rcv_wait(&rcv, 2, 10000));
-	assert_true(wait_count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'succeeded'",
-			       2, 10000));
+	assert_true(tw_wait_sql(
+	    db_name, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'succeeded'", 2,
+	    10000));
 	h_sleep_ms(300); /* anything else would have arrived by now */
 	assert_int_equal(rcv_count(&rcv), 2);
 	assert_int_equal(count("SELECT COUNT(*) FROM webhook_deliveries"), 2);
@@ -223,12 +204,10 @@ static void test_signed_fanout_to_producer_and_affiliate(void **state)
 static void test_500_twice_then_200_three_attempts_one_event(void **state)
 {
 	(void)state;
-	add_endpoint("0190a000-0000-7000-8000-000000000011", PRODUCER, "/flaky",
-		     "[\"approved-payment\"]", "whsec_flaky", true);
-	start_worker(NULL);
-	emit("approved-payment", NULL, NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'succeeded'",
-			       1, 20000));
+	one_endpoint_one_event("0190a000-0000-7000-8000-000000000011", "/flaky", NULL);
+	assert_true(tw_wait_sql(
+	    db_name, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'succeeded'", 1,
+	    20000));
 	assert_int_equal(rcv_count(&rcv), 3);
 	/* one event id across the three attempts: the receiver's effect is one */
 	for (size_t i = 1; i < 3; i++) {
@@ -254,12 +233,10 @@ static void test_hanging_receiver_times_out_and_is_retried(void **state)
 	const char *env[] = {"B4_WEBHOOK_TIMEOUT=1s", NULL};
 	(void)state;
 
-	add_endpoint("0190a000-0000-7000-8000-000000000021", PRODUCER, "/hang",
-		     "[\"approved-payment\"]", "whsec_hang", true);
-	start_worker(env);
-	emit("approved-payment", NULL, NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'succeeded'",
-			       1, 20000));
+	one_endpoint_one_event("0190a000-0000-7000-8000-000000000021", "/hang", env);
+	assert_true(tw_wait_sql(
+	    db_name, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'succeeded'", 1,
+	    20000));
 	assert_int_equal(count("SELECT COUNT(*) FROM webhook_attempts WHERE attempt = 1"
 			       " AND status_code IS NULL AND error = 'timeout'"),
 			 1);
@@ -271,12 +248,9 @@ static void test_hanging_receiver_times_out_and_is_retried(void **state)
 static void test_redirect_not_followed(void **state)
 {
 	(void)state;
-	add_endpoint("0190a000-0000-7000-8000-000000000031", PRODUCER, "/redirect",
-		     "[\"approved-payment\"]", "whsec_redirect", true);
-	start_worker(NULL);
-	emit("approved-payment", NULL, NULL);
-	assert_true(
-	    wait_count("SELECT COUNT(*) FROM webhook_attempts WHERE status_code = 302", 2, 20000));
+	one_endpoint_one_event("0190a000-0000-7000-8000-000000000031", "/redirect", NULL);
+	assert_true(tw_wait_sql(
+	    db_name, "SELECT COUNT(*) FROM webhook_attempts WHERE status_code = 302", 2, 20000));
 	char *status = h_sql_value(db_name, "SELECT status FROM webhook_deliveries");
 
 	assert_null(find_request("/ok", 0));
@@ -291,11 +265,8 @@ static void test_private_target_refused_in_production(void **state)
 	char *error;
 	(void)state;
 
-	add_endpoint("0190a000-0000-7000-8000-000000000041", PRODUCER, "/ok",
-		     "[\"approved-payment\"]", "whsec_prod", true);
-	start_worker(env);
-	emit("approved-payment", NULL, NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM webhook_attempts", 1, 10000));
+	one_endpoint_one_event("0190a000-0000-7000-8000-000000000041", "/ok", env);
+	assert_true(tw_wait_sql(db_name, "SELECT COUNT(*) FROM webhook_attempts", 1, 10000));
 	error = h_sql_value(db_name, "SELECT error FROM webhook_attempts WHERE attempt = 1");
 	assert_non_null(error);
 	assert_non_null(strstr(error, "refused"));
@@ -317,7 +288,8 @@ static void test_fanout_is_idempotent_per_event_id(void **state)
 				       "\"created_at\":\"2026-01-01T00:00:00Z\",\"data\":{}}')"),
 				 0);
 	start_worker(NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'done'", 3, 10000));
+	assert_true(
+	    tw_wait_sql(db_name, "SELECT COUNT(*) FROM jobs WHERE status = 'done'", 3, 10000));
 	h_sleep_ms(300);
 	assert_int_equal(count("SELECT COUNT(*) FROM webhook_deliveries"), 1);
 	assert_int_equal(rcv_count(&rcv), 1);
@@ -332,13 +304,13 @@ static void test_bad_event_payload_is_dead_at_once(void **state)
 					" '{\"event\":\"refund\"}')"),
 			 0);
 	start_worker(NULL);
-	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE status = 'dead' AND attempts = 1",
-			       1, 10000));
+	assert_true(tw_wait_sql(
+	    db_name, "SELECT COUNT(*) FROM jobs WHERE status = 'dead' AND attempts = 1", 1, 10000));
 }
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, reset, stop_worker)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, reset, tw_stop_all)
 	const struct CMUnitTest tests[] = {
 	    T(test_signed_fanout_to_producer_and_affiliate),
 	    T(test_500_twice_then_200_three_attempts_one_event),
