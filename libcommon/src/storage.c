@@ -129,6 +129,9 @@ struct b4_storage *b4_storage_new(const struct b4_storage_config *cfg, char *err
 	}
 	st->backend = cfg->backend;
 	st->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+	st->list_page_size = cfg->list_page_size > 0 && cfg->list_page_size <= 1000
+				     ? cfg->list_page_size
+				     : 0;
 	if (cfg->backend == B4_STORAGE_LOCAL) {
 		const char *dir = cfg->dir && *cfg->dir ? cfg->dir : "var/objects";
 		size_t len = strlen(dir);

@@ -14,6 +14,7 @@ struct b4_storage {
 	char *credentials; /* "ACCESS:SECRET" */
 	char *session_token;
 	long timeout_ms;
+	int list_page_size;
 };
 
 /* Fills the s3 fields of st from cfg; 0, or -1 with err set. */

@@ -380,7 +380,10 @@ int b4_storage_s3_list(struct b4_storage *st, const char *prefix, char ***keys, 
 			query_escape(&url, token);
 			b4_buf_puts(&url, "&");
 		}
-		b4_buf_puts(&url, "list-type=2&prefix=");
+		b4_buf_puts(&url, "list-type=2&");
+		if (st->list_page_size > 0)
+			b4_buf_printf(&url, "max-keys=%d&", st->list_page_size);
+		b4_buf_puts(&url, "prefix=");
 		query_escape(&url, prefix);
 		free(token);
 		token = NULL;

@@ -39,6 +39,7 @@ struct b4_storage_config {
 	const char *secret_access_key;
 	const char *session_token; /* NULL/"" when none */
 	long timeout_ms;	   /* per request; 0: 30000 */
+	int list_page_size;	   /* ListObjectsV2 max-keys; 0: the server's (1000) */
 };
 
 struct b4_storage;
