@@ -18,13 +18,14 @@
 #include "b4/storage.h"
 
 #define PAGE_ROWS 1000
-#define MAX_ROWS 1000000
+#define MAX_ROWS  1000000
 
 int report_init(const struct b4_settings *settings)
 {
 	(void)settings;
 	if (!b4_storage_default()) {
-		fprintf(stderr, "b4-worker: object storage settings are wrong (see the log line)\n");
+		fprintf(stderr,
+			"b4-worker: object storage settings are wrong (see the log line)\n");
 		return -1;
 	}
 	return 0;
@@ -52,10 +53,10 @@ static void csv_cell(struct b4_buf *out, const char *text, bool first)
 }
 
 static const char *const columns[] = {
-	"order_id",	"created_at",	  "paid_at",	    "status",	      "payment_method",
-	"installments", "product_id",	  "product_name",   "producer_id",    "affiliate_id",
-	"customer_name", "customer_email", "subtotal_cents", "discount_cents", "interest_cents",
-	"total_cents",	"currency",
+    "order_id",	     "created_at",     "paid_at",	 "status",	   "payment_method",
+    "installments",  "product_id",     "product_name",	 "producer_id",	   "affiliate_id",
+    "customer_name", "customer_email", "subtotal_cents", "discount_cents", "interest_cents",
+    "total_cents",   "currency",
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
@@ -84,9 +85,9 @@ static bool one_of(const char *text, const char *const *values)
 /* Reads filters from obj (may be NULL).  Returns 0, or -1 with err set. */
 static int parse_filters(const cJSON *obj, struct filters *f, char *err, size_t errcap)
 {
-	static const char *const statuses[] = {"waiting_payment", "paid", "refused", "expired",
-					       "refund_requested", "refunded", "disputed",
-					       "chargeback", NULL};
+	static const char *const statuses[] = {
+	    "waiting_payment", "paid",	   "refused",	 "expired", "refund_requested",
+	    "refunded",	       "disputed", "chargeback", NULL};
 	static const char *const methods[] = {"card", "pix", "boleto", NULL};
 	const cJSON *item;
 
@@ -129,34 +130,33 @@ static int parse_filters(const cJSON *obj, struct filters *f, char *err, size_t 
 }
 
 /* Appends every matching order to csv; *rows gets the count.  0 or -1. */
-static int write_rows(struct b4_db *db, const struct filters *f, struct b4_buf *csv,
-		      int64_t *rows)
+static int write_rows(struct b4_db *db, const struct filters *f, struct b4_buf *csv, int64_t *rows)
 {
 	char after[40] = "";
 
 	*rows = 0;
 	for (;;) {
 		struct b4_db_result *res = b4_db_query(
-			db,
-			"SELECT o.id, DATE_FORMAT(o.created_at, '%Y-%m-%d %H:%i:%s'),"
-			" IFNULL(DATE_FORMAT(o.paid_at, '%Y-%m-%d %H:%i:%s'), ''), o.status,"
-			" o.payment_method, o.installments, o.product_id, p.name, o.producer_id,"
-			" IFNULL(o.affiliate_id, ''), c.full_name, c.email, o.subtotal_cents,"
-			" o.discount_cents, o.interest_cents, o.total_cents, o.currency"
-			" FROM orders o JOIN products p ON p.id = o.product_id"
-			" JOIN customers c ON c.id = o.customer_id"
-			" WHERE o.id > ?"
-			" AND (? IS NULL OR o.status = ?)"
-			" AND (? IS NULL OR o.payment_method = ?)"
-			" AND (? IS NULL OR o.producer_id = ?)"
-			" AND (? IS NULL OR o.affiliate_id = ?)"
-			" AND (? IS NULL OR c.email = ?)"
-			" AND (? IS NULL OR o.created_at >= ?)"
-			" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
-			" ORDER BY o.id LIMIT 1000",
-			"sssssssssssssss", after, f->status, f->status, f->payment_method,
-			f->payment_method, f->producer_id, f->producer_id, f->affiliate_id,
-			f->affiliate_id, f->email, f->email, f->from, f->from, f->to, f->to);
+		    db,
+		    "SELECT o.id, DATE_FORMAT(o.created_at, '%Y-%m-%d %H:%i:%s'),"
+		    " IFNULL(DATE_FORMAT(o.paid_at, '%Y-%m-%d %H:%i:%s'), ''), o.status,"
+		    " o.payment_method, o.installments, o.product_id, p.name, o.producer_id,"
+		    " IFNULL(o.affiliate_id, ''), c.full_name, c.email, o.subtotal_cents,"
+		    " o.discount_cents, o.interest_cents, o.total_cents, o.currency"
+		    " FROM orders o JOIN products p ON p.id = o.product_id"
+		    " JOIN customers c ON c.id = o.customer_id"
+		    " WHERE o.id > ?"
+		    " AND (? IS NULL OR o.status = ?)"
+		    " AND (? IS NULL OR o.payment_method = ?)"
+		    " AND (? IS NULL OR o.producer_id = ?)"
+		    " AND (? IS NULL OR o.affiliate_id = ?)"
+		    " AND (? IS NULL OR c.email = ?)"
+		    " AND (? IS NULL OR o.created_at >= ?)"
+		    " AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
+		    " ORDER BY o.id LIMIT 1000",
+		    "sssssssssssssss", after, f->status, f->status, f->payment_method,
+		    f->payment_method, f->producer_id, f->producer_id, f->affiliate_id,
+		    f->affiliate_id, f->email, f->email, f->from, f->from, f->to, f->to);
 		size_t n;
 
 		if (!res)

@@ -25,7 +25,7 @@
 #include "b4/storage.h"
 
 #define NFSE_NAMESPACE "http://www.sped.fazenda.gov.br/nfse"
-#define DPS_ID_LEN 45
+#define DPS_ID_LEN     45
 
 const char *worker_nfse_issuer_document = "11222333000181";
 const char *worker_nfse_issuer_name = "B4YOU DEMONSTRACAO LTDA";
@@ -80,7 +80,8 @@ int invoice_init(const struct b4_settings *settings)
 	if (!b4_pii_ready() && b4_pii_init("b4-worker") < 0)
 		return -1;
 	if (!b4_storage_default()) {
-		fprintf(stderr, "b4-worker: object storage settings are wrong (see the log line)\n");
+		fprintf(stderr,
+			"b4-worker: object storage settings are wrong (see the log line)\n");
 		return -1;
 	}
 	return 0;
@@ -138,7 +139,7 @@ struct dps_data {
 	char issued_at[32];  /* "2026-11-29T03:20:00" (UTC) */
 	char issued_day[16]; /* "2026-11-29" */
 	int64_t subtotal_cents, discount_cents, interest_cents, total_cents;
-	char taker_type[8]; /* "CPF" | "CNPJ" */
+	char taker_type[8];   /* "CPF" | "CNPJ" */
 	char *taker_document; /* plain; wiped with b4_pii_free */
 	char *taker_name;
 	char *taker_email;
@@ -232,12 +233,12 @@ static char *dps_xml(const struct dps_data *d, size_t *len)
 /* ---- the claim ----------------------------------------------------------- */
 
 enum claim_outcome {
-	CLAIM_ISSUED,	   /* the invoice row exists (now or before) */
-	CLAIM_NOT_FOUND,   /* no such order */
-	CLAIM_NOT_PAID,	   /* never paid: the job should not exist */
-	CLAIM_SKIPPED,	   /* refunded/charged back before the invoice */
-	CLAIM_WAIT,	   /* guarantee period not over yet */
-	CLAIM_DUPLICATE,   /* a concurrent run inserted it first */
+	CLAIM_ISSUED,	 /* the invoice row exists (now or before) */
+	CLAIM_NOT_FOUND, /* no such order */
+	CLAIM_NOT_PAID,	 /* never paid: the job should not exist */
+	CLAIM_SKIPPED,	 /* refunded/charged back before the invoice */
+	CLAIM_WAIT,	 /* guarantee period not over yet */
+	CLAIM_DUPLICATE, /* a concurrent run inserted it first */
 };
 
 struct claim {
@@ -300,9 +301,9 @@ static int claim_tx(struct b4_db *db, void *arg)
 	if (b4_db_exec(db, "INSERT IGNORE INTO invoice_sequences (series) VALUES (?)", "s",
 		       series) < 0)
 		return -1;
-	res = b4_db_query(db,
-			  "SELECT next_number FROM invoice_sequences WHERE series = ? FOR UPDATE",
-			  "s", series);
+	res =
+	    b4_db_query(db, "SELECT next_number FROM invoice_sequences WHERE series = ? FOR UPDATE",
+			"s", series);
 	if (!res)
 		return -1;
 	number = b4_db_rows(res) ? b4_db_i64(res, 0, 0) : 0;
@@ -322,8 +323,9 @@ static int claim_tx(struct b4_db *db, void *arg)
 			c->outcome = CLAIM_DUPLICATE;
 		return -1;
 	}
-	if (b4_db_exec(db, "UPDATE invoice_sequences SET next_number = next_number + 1"
-			   " WHERE series = ?",
+	if (b4_db_exec(db,
+		       "UPDATE invoice_sequences SET next_number = next_number + 1"
+		       " WHERE series = ?",
 		       "s", series) != 1)
 		return -1;
 	c->outcome = CLAIM_ISSUED;

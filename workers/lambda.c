@@ -14,7 +14,7 @@
 #include "b4/log.h"
 #include "handlers.h"
 
-#define RUNTIME_PATH "/2018-06-01/runtime"
+#define RUNTIME_PATH	"/2018-06-01/runtime"
 #define MAX_EVENT_BYTES ((size_t)6 * 1024 * 1024 + 1024) /* Lambda's payload limit */
 #define NEXT_TIMEOUT_MS (24L * 3600 * 1000)		 /* /next blocks until an event */
 
@@ -33,12 +33,12 @@ static bool runtime_post(const struct runtime *rt, const char *path, const char 
 	char url[512], type_header[160];
 	const char *headers[3] = {"Content-Type: application/json", NULL, NULL};
 	struct b4_httpc_request req = {
-		.method = "POST",
-		.url = url,
-		.headers = headers,
-		.body = body,
-		.body_len = strlen(body),
-		.timeout_ms = 10000,
+	    .method = "POST",
+	    .url = url,
+	    .headers = headers,
+	    .body = body,
+	    .body_len = strlen(body),
+	    .timeout_ms = 10000,
 	};
 	struct b4_httpc_response resp;
 	bool ok;
@@ -81,8 +81,7 @@ static void init_error(const struct runtime *rt, const char *message, const char
 }
 
 /* Runs the handler on one job payload; returns its worker_result. */
-static int run_job(struct runtime *rt, const char *payload, int attempts, char *err,
-		   size_t errcap)
+static int run_job(struct runtime *rt, const char *payload, int attempts, char *err, size_t errcap)
 {
 	struct b4_job job = {.id = 0, .attempts = attempts, .max_attempts = 0};
 	int rc;
@@ -111,8 +110,8 @@ static void handle_sqs(struct runtime *rt, const cJSON *records, struct b4_buf *
 		const cJSON *body = cJSON_GetObjectItemCaseSensitive(record, "body");
 		const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(record, "attributes");
 		const cJSON *count =
-			attrs ? cJSON_GetObjectItemCaseSensitive(attrs, "ApproximateReceiveCount")
-			      : NULL;
+		    attrs ? cJSON_GetObjectItemCaseSensitive(attrs, "ApproximateReceiveCount")
+			  : NULL;
 		const char *message_id = cJSON_IsString(id) ? id->valuestring : "";
 		char err[512];
 		int attempts = cJSON_IsString(count) ? atoi(count->valuestring) : 1;
@@ -248,10 +247,10 @@ int worker_lambda_run(const char *handler_name, const struct b4_settings *settin
 	for (;;) {
 		char url[400], request_id[128];
 		struct b4_httpc_request req = {
-			.method = "GET",
-			.url = url,
-			.timeout_ms = NEXT_TIMEOUT_MS,
-			.max_response_bytes = MAX_EVENT_BYTES,
+		    .method = "GET",
+		    .url = url,
+		    .timeout_ms = NEXT_TIMEOUT_MS,
+		    .max_response_bytes = MAX_EVENT_BYTES,
 		};
 		struct b4_httpc_response resp;
 		bool answered;
@@ -272,8 +271,8 @@ int worker_lambda_run(const char *handler_name, const struct b4_settings *settin
 			b4_httpc_response_cleanup(&resp);
 			break;
 		}
-		answered = handle_invocation(&rt, request_id, resp.body ? resp.body : "",
-					     resp.body_len);
+		answered =
+		    handle_invocation(&rt, request_id, resp.body ? resp.body : "", resp.body_len);
 		b4_httpc_response_cleanup(&resp);
 		if (!answered)
 			break;

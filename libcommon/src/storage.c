@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DIR_MODE 0750
+#define DIR_MODE  0750
 #define FILE_MODE 0640
 
 static bool key_char_ok(char c)
@@ -129,9 +129,8 @@ struct b4_storage *b4_storage_new(const struct b4_storage_config *cfg, char *err
 	}
 	st->backend = cfg->backend;
 	st->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
-	st->list_page_size = cfg->list_page_size > 0 && cfg->list_page_size <= 1000
-				     ? cfg->list_page_size
-				     : 0;
+	st->list_page_size =
+	    cfg->list_page_size > 0 && cfg->list_page_size <= 1000 ? cfg->list_page_size : 0;
 	if (cfg->backend == B4_STORAGE_LOCAL) {
 		const char *dir = cfg->dir && *cfg->dir ? cfg->dir : "var/objects";
 		size_t len = strlen(dir);
@@ -219,8 +218,8 @@ struct b4_storage *b4_storage_from_env(char *err, size_t err_cap)
 	cfg.dir = env_or("B4_STORAGE_DIR", "var/objects");
 	cfg.bucket = env_or("B4_S3_BUCKET", NULL);
 	cfg.endpoint = env_or("B4_S3_ENDPOINT", NULL);
-	cfg.region = env_or("B4_S3_REGION",
-			    env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1")));
+	cfg.region =
+	    env_or("B4_S3_REGION", env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1")));
 	cfg.access_key_id = env_or("AWS_ACCESS_KEY_ID", NULL);
 	cfg.secret_access_key = env_or("AWS_SECRET_ACCESS_KEY", NULL);
 	cfg.session_token = env_or("AWS_SESSION_TOKEN", NULL);

@@ -9,8 +9,8 @@ struct b4_storage {
 	char *dir;
 	/* s3 */
 	char *bucket;
-	char *base_url; /* "http://host:port/bucket" or "https://bucket.host" */
-	char *sigv4;	/* "aws:amz:<region>:s3" */
+	char *base_url;	   /* "http://host:port/bucket" or "https://bucket.host" */
+	char *sigv4;	   /* "aws:amz:<region>:s3" */
 	char *credentials; /* "ACCESS:SECRET" */
 	char *session_token;
 	long timeout_ms;

@@ -130,8 +130,8 @@ static void query_escape(struct b4_buf *out, const char *text)
 
 /* One signed request.  Returns 0 when S3 answered (resp->status says
  * how), -1 when it did not (logged). */
-static int s3_request(struct b4_storage *st, const char *method, const char *url,
-		      const void *body, size_t len, const char *content_type, size_t max_bytes,
+static int s3_request(struct b4_storage *st, const char *method, const char *url, const void *body,
+		      size_t len, const char *content_type, size_t max_bytes,
 		      struct b4_httpc_response *resp)
 {
 	unsigned char digest[B4_CRYPTO_SHA256_LEN];
@@ -139,16 +139,16 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 	const char *headers[4];
 	size_t nheaders = 0;
 	struct b4_httpc_request req = {
-		.method = method,
-		.url = url,
-		.body = body,
-		.body_len = len,
-		.connect_timeout_ms = 2000,
-		.timeout_ms = st->timeout_ms,
-		.retries = 2, /* PUT/GET/HEAD of one object are safe to repeat */
-		.max_response_bytes = max_bytes,
-		.aws_sigv4 = st->sigv4,
-		.aws_credentials = st->credentials,
+	    .method = method,
+	    .url = url,
+	    .body = body,
+	    .body_len = len,
+	    .connect_timeout_ms = 2000,
+	    .timeout_ms = st->timeout_ms,
+	    .retries = 2, /* PUT/GET/HEAD of one object are safe to repeat */
+	    .max_response_bytes = max_bytes,
+	    .aws_sigv4 = st->sigv4,
+	    .aws_credentials = st->credentials,
 	};
 	int rc;
 
@@ -181,8 +181,7 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 }
 
 /* Logs an unexpected S3 answer with its error code (never the request). */
-static void s3_log_failure(const char *what, const char *key,
-			   const struct b4_httpc_response *resp)
+static void s3_log_failure(const char *what, const char *key, const struct b4_httpc_response *resp)
 {
 	char code[64] = "";
 	const char *start = resp->body ? strstr(resp->body, "<Code>") : NULL;
@@ -192,8 +191,7 @@ static void s3_log_failure(const char *what, const char *key,
 		if (end && (size_t)(end - start - 6) < sizeof(code))
 			snprintf(code, sizeof(code), "%.*s", (int)(end - start - 6), start + 6);
 	}
-	b4_log_error(what, B4_LS("key", key), B4_LI("status", resp->status),
-		     B4_LS("code", code));
+	b4_log_error(what, B4_LS("key", key), B4_LI("status", resp->status), B4_LS("code", code));
 }
 
 static char *object_url(const struct b4_storage *st, const char *key)
@@ -282,8 +280,8 @@ int b4_storage_s3_exists(struct b4_storage *st, const char *key)
 /* Copies the XML text between open and close tags starting at from,
  * decoding the five predefined entities.  Returns the position after the
  * close tag, or NULL when the element is absent. */
-static const char *xml_text(const char *from, const char *end, const char *open,
-			    const char *close, struct b4_buf *out)
+static const char *xml_text(const char *from, const char *end, const char *open, const char *close,
+			    struct b4_buf *out)
 {
 	const char *start = strstr(from, open), *stop;
 
@@ -298,7 +296,10 @@ static const char *xml_text(const char *from, const char *end, const char *open,
 		static const struct {
 			const char *entity;
 			char c;
-		} entities[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
+		} entities[] = {{"&amp;", '&'},
+				{"&lt;", '<'},
+				{"&gt;", '>'},
+				{"&quot;", '"'},
 				{"&apos;", '\''}};
 		bool decoded = false;
 		if (*p == '&') {
@@ -401,7 +402,8 @@ int b4_storage_s3_list(struct b4_storage *st, const char *prefix, char ***keys, 
 		parsed = parse_list_page(resp.body ? resp.body : "", resp.body_len, &list, &token);
 		b4_httpc_response_cleanup(&resp);
 		if (parsed < 0) {
-			b4_log_error("storage: s3 list answer not understood", B4_LS("prefix", prefix));
+			b4_log_error("storage: s3 list answer not understood",
+				     B4_LS("prefix", prefix));
 			goto out_free;
 		}
 		if (!token) {

@@ -13,11 +13,11 @@
 #include "b4/crypto.h"
 #include "b4/pii.h"
 
-#define SEED_PRODUCT "01900000-0000-7000-8000-000000000101"
-#define SEED_OFFER "01900000-0000-7000-8000-000000000201"
+#define SEED_PRODUCT  "01900000-0000-7000-8000-000000000101"
+#define SEED_OFFER    "01900000-0000-7000-8000-000000000201"
 #define SEED_PRODUCER "01900000-0000-7000-8000-000000000001"
-#define CPF_TAKER "52998224725"
-#define CNPJ_TAKER "11444777000161"
+#define CPF_TAKER     "52998224725"
+#define CNPJ_TAKER    "11444777000161"
 
 static const char *db_name;
 static char objects_dir[1200];
@@ -158,19 +158,26 @@ static void test_paid_order_gets_one_wellformed_invoice_even_when_run_twice(void
 	rapi_stop(&api);
 
 	/* one row, one document */
-	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order), 1);
-	assert_int_equal(count_sql("SELECT amount_cents FROM invoices WHERE order_id = '%s'", order),
-			 29700 - 2970 + 1234);
-	dps_id = h_sql_value(db_name, "SELECT dps_id FROM invoices ORDER BY created_at DESC LIMIT 1");
+	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order),
+			 1);
+	assert_int_equal(
+	    count_sql("SELECT amount_cents FROM invoices WHERE order_id = '%s'", order),
+	    29700 - 2970 + 1234);
+	dps_id =
+	    h_sql_value(db_name, "SELECT dps_id FROM invoices ORDER BY created_at DESC LIMIT 1");
 	assert_non_null(dps_id);
 	assert_int_equal(strlen(dps_id), 45);
 	/* DPS + municipality + CNPJ issuer (2) + document + series 00001 + number */
-	assert_memory_equal(dps_id, "DPS3550308211222333000181" "00001", 30);
+	assert_memory_equal(dps_id,
+			    "DPS3550308211222333000181"
+			    "00001",
+			    30);
 	{
 		char storage_key[100], *stored;
 		snprintf(storage_key, sizeof(storage_key), "invoices/%s.xml", order);
-		stored = h_sql_value(db_name, "SELECT storage_key FROM invoices ORDER BY created_at DESC"
-					      " LIMIT 1");
+		stored =
+		    h_sql_value(db_name, "SELECT storage_key FROM invoices ORDER BY created_at DESC"
+					 " LIMIT 1");
 		assert_string_equal(stored, storage_key);
 		free(stored);
 	}
@@ -206,7 +213,8 @@ static void test_paid_order_gets_one_wellformed_invoice_even_when_run_twice(void
 	assert_int_equal(fread(again, 1, 65535, f), len);
 	fclose(f);
 	assert_string_equal(first_xml, again);
-	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order), 1);
+	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order),
+			 1);
 	/* the plain CPF never reaches the logs */
 	assert_false(h_logs_contain(CPF_TAKER));
 	free(first_xml);
@@ -270,8 +278,8 @@ static void test_guarantee_end_products_wait_for_the_guarantee(void **state)
 	sql_or_fail(sql);
 	make_customer(customer, "11144477735", "cpf", "Joao Garantia");
 	make_order(fresh, customer, product, offer, "paid", "UTC_TIMESTAMP(6)", 50000, 0, 0);
-	make_order(old, customer, product, offer, "paid", "UTC_TIMESTAMP(6) - INTERVAL 8 DAY", 50000,
-		   0, 0);
+	make_order(old, customer, product, offer, "paid", "UTC_TIMESTAMP(6) - INTERVAL 8 DAY",
+		   50000, 0, 0);
 	snprintf(p1, sizeof(p1), "{\"order_id\":\"%s\"}", fresh);
 	snprintf(p2, sizeof(p2), "{\"order_id\":\"%s\"}", old);
 	run_invoice_jobs(&api, payloads, 2);
@@ -281,7 +289,8 @@ static void test_guarantee_end_products_wait_for_the_guarantee(void **state)
 	assert_non_null(post);
 	assert_string_equal(post->error_type, "Job.Retry");
 	assert_non_null(strstr(post->body, "guarantee"));
-	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", fresh), 0);
+	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", fresh),
+			 0);
 	assert_int_equal(access(xml_path(fresh), F_OK), -1);
 	/* paid 8 days ago with a 7-day guarantee: issued */
 	assert_non_null(rapi_find(&api, "/invocation/req-2/response"));
@@ -324,7 +333,8 @@ static void test_unpaid_refunded_and_bad_payloads_issue_nothing(void **state)
 	assert_non_null(post);
 	assert_string_equal(post->error_type, "Job.Fatal");
 	rapi_stop(&api);
-	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", waiting), 0);
+	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", waiting),
+			 0);
 	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", refunded),
 			 0);
 }
@@ -354,7 +364,8 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 	after = h_sql_value(db_name, sql);
 	assert_string_equal(before, after);
 	assert_xpath(order, "string(//*[local-name()='infDPS']/@Id)", before);
-	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order), 1);
+	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order),
+			 1);
 	free(before);
 	free(after);
 }
@@ -362,11 +373,11 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_paid_order_gets_one_wellformed_invoice_even_when_run_twice),
-		cmocka_unit_test(test_numbers_are_unique_per_order_and_cnpj_taker),
-		cmocka_unit_test(test_guarantee_end_products_wait_for_the_guarantee),
-		cmocka_unit_test(test_unpaid_refunded_and_bad_payloads_issue_nothing),
-		cmocka_unit_test(test_lost_document_is_rewritten_with_the_same_number),
+	    cmocka_unit_test(test_paid_order_gets_one_wellformed_invoice_even_when_run_twice),
+	    cmocka_unit_test(test_numbers_are_unique_per_order_and_cnpj_taker),
+	    cmocka_unit_test(test_guarantee_end_products_wait_for_the_guarantee),
+	    cmocka_unit_test(test_unpaid_refunded_and_bad_payloads_issue_nothing),
+	    cmocka_unit_test(test_lost_document_is_rewritten_with_the_same_number),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

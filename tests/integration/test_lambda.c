@@ -12,10 +12,10 @@
 #include "b4/crypto.h"
 #include "b4/pii.h"
 
-#define SEED_PRODUCT "01900000-0000-7000-8000-000000000101"
-#define SEED_OFFER "01900000-0000-7000-8000-000000000201"
+#define SEED_PRODUCT  "01900000-0000-7000-8000-000000000101"
+#define SEED_OFFER    "01900000-0000-7000-8000-000000000201"
 #define SEED_PRODUCER "01900000-0000-7000-8000-000000000001"
-#define SEED_ADMIN "01900000-0000-7000-8000-000000000003"
+#define SEED_ADMIN    "01900000-0000-7000-8000-000000000003"
 
 static const char *db_name;
 static char objects_dir[1200];
@@ -44,8 +44,8 @@ static void sql_or_fail(const char *sql)
 		fail_msg("SQL failed: %s", sql);
 }
 
-static void make_paid_order(char id[37], const char *document, const char *name,
-			    const char *email, const char *method, long long total)
+static void make_paid_order(char id[37], const char *document, const char *name, const char *email,
+			    const char *method, long long total)
 {
 	char sql[2048], bidx[65], customer[37];
 	char *enc = b4_pii_encrypt("customers.document_enc", document);
@@ -115,7 +115,8 @@ static void test_sqs_batch_reports_only_the_failed_records(void **state)
 	rapi_stop(&api);
 	{
 		char sql[200];
-		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order);
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM invoices WHERE order_id = '%s'",
+			 order);
 		assert_int_equal(h_sql_int(db_name, sql), 1);
 	}
 }
@@ -174,8 +175,8 @@ static void test_report_export_writes_guarded_csv(void **state)
 	(void)state;
 
 	RAPI_REQUIRE_LAMBDA_HOOK();
-	make_paid_order(a, "11144477735", "=HYPERLINK(\"http://evil\",\"x\")", "formula@example.com",
-			"card", 29700);
+	make_paid_order(a, "11144477735", "=HYPERLINK(\"http://evil\",\"x\")",
+			"formula@example.com", "card", 29700);
 	make_paid_order(b, "39053344705", "Silva, Ana \"Aninha\"", "quote@example.com", "card",
 			4700);
 	make_paid_order(c, "71428793860", "Pix Only", "pix@example.com", "pix", 9700);
@@ -252,10 +253,10 @@ static void test_report_export_rejects_unknown_filters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sqs_batch_reports_only_the_failed_records),
-		cmocka_unit_test(test_bad_event_and_unknown_handler),
-		cmocka_unit_test(test_report_export_writes_guarded_csv),
-		cmocka_unit_test(test_report_export_rejects_unknown_filters),
+	    cmocka_unit_test(test_sqs_batch_reports_only_the_failed_records),
+	    cmocka_unit_test(test_bad_event_and_unknown_handler),
+	    cmocka_unit_test(test_report_export_writes_guarded_csv),
+	    cmocka_unit_test(test_report_export_rejects_unknown_filters),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -123,11 +123,13 @@ static __attribute__((unused)) void *rapi_main(void *arg)
 				}
 			} else if (strcmp(method, "POST") == 0 && api->nposts < RAPI_MAX) {
 				struct rapi_post *p = &api->posts[api->nposts++];
-				static const char needle[] = "\r\nLambda-Runtime-Function-Error-Type:";
+				static const char needle[] =
+				    "\r\nLambda-Runtime-Function-Error-Type:";
 				const char *type = strcasestr(req, needle);
 				snprintf(p->path, sizeof(p->path), "%s", path);
 				if (type && (size_t)(type - req) < head_len)
-					sscanf(type + sizeof(needle) - 1, " %63[^\r\n]", p->error_type);
+					sscanf(type + sizeof(needle) - 1, " %63[^\r\n]",
+					       p->error_type);
 				p->body = strndup(req + head_len, total - head_len);
 				rapi_reply(fd, 202, "", "{\"status\":\"OK\"}");
 			} else {
@@ -153,7 +155,8 @@ static __attribute__((unused)) int rapi_start(struct rapi *api, const char *cons
 		api->events[api->nevents++] = events[i];
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	api->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (api->listen_fd < 0 || bind(api->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	if (api->listen_fd < 0 ||
+	    bind(api->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    listen(api->listen_fd, 16) < 0 ||
 	    getsockname(api->listen_fd, (struct sockaddr *)&addr, &alen) < 0)
 		return -1;
@@ -206,13 +209,13 @@ static __attribute__((unused)) bool rapi_worker_has_lambda(void)
 }
 
 /* Skips the calling test, loudly, when the hook is missing. */
-#define RAPI_REQUIRE_LAMBDA_HOOK()                                                              \
-	do {                                                                                    \
-		if (!rapi_worker_has_lambda()) {                                                \
-			fprintf(stderr, "SKIP: b4-worker has no --lambda hook in workers/main.c"  \
-					" (worker_lambda_requested/worker_lambda_main)\n");       \
-			skip();                                                                 \
-		}                                                                               \
+#define RAPI_REQUIRE_LAMBDA_HOOK()                                                                 \
+	do {                                                                                       \
+		if (!rapi_worker_has_lambda()) {                                                   \
+			fprintf(stderr, "SKIP: b4-worker has no --lambda hook in workers/main.c"   \
+					" (worker_lambda_requested/worker_lambda_main)\n");        \
+			skip();                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* Runs `b4-worker --lambda handler` against api with the test database

@@ -111,14 +111,14 @@ static struct b4_storage *open_s3_paged(const char *access_key, int page_size)
 {
 	char err[256] = "";
 	struct b4_storage_config cfg = {
-		.backend = B4_STORAGE_S3,
-		.bucket = BUCKET,
-		.endpoint = endpoint,
-		.region = "us-east-1",
-		.path_style = true,
-		.access_key_id = access_key,
-		.secret_access_key = "S3RVER",
-		.list_page_size = page_size,
+	    .backend = B4_STORAGE_S3,
+	    .bucket = BUCKET,
+	    .endpoint = endpoint,
+	    .region = "us-east-1",
+	    .path_style = true,
+	    .access_key_id = access_key,
+	    .secret_access_key = "S3RVER",
+	    .list_page_size = page_size,
 	};
 	struct b4_storage *st = b4_storage_new(&cfg, err, sizeof(err));
 	if (!st)
@@ -284,9 +284,13 @@ static void test_invoice_job_writes_to_s3(void **state)
 	const char *db;
 	char customer[37], order[37], sql[2048], bidx[65], payload[128], key[100], s3_env[2][128];
 	const char *events[] = {payload};
-	const char *env[] = {"B4_STORAGE=s3", "B4_S3_BUCKET=" BUCKET, "B4_S3_PATH_STYLE=true",
-			     "AWS_ACCESS_KEY_ID=S3RVER", "AWS_SECRET_ACCESS_KEY=S3RVER",
-			     s3_env[0], NULL};
+	const char *env[] = {"B4_STORAGE=s3",
+			     "B4_S3_BUCKET=" BUCKET,
+			     "B4_S3_PATH_STYLE=true",
+			     "AWS_ACCESS_KEY_ID=S3RVER",
+			     "AWS_SECRET_ACCESS_KEY=S3RVER",
+			     s3_env[0],
+			     NULL};
 	struct b4_storage *st;
 	struct rapi api;
 	char *enc, *data = NULL;
@@ -338,13 +342,13 @@ static void test_invoice_job_writes_to_s3(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_put_get_exists_roundtrip),
-		cmocka_unit_test(test_large_object_roundtrip),
-		cmocka_unit_test(test_list_by_prefix_sorted),
-		cmocka_unit_test(test_list_follows_continuation_tokens),
-		cmocka_unit_test(test_unknown_access_key_is_refused),
-		cmocka_unit_test(test_settings_from_aws_environment),
-		cmocka_unit_test(test_invoice_job_writes_to_s3),
+	    cmocka_unit_test(test_put_get_exists_roundtrip),
+	    cmocka_unit_test(test_large_object_roundtrip),
+	    cmocka_unit_test(test_list_by_prefix_sorted),
+	    cmocka_unit_test(test_list_follows_continuation_tokens),
+	    cmocka_unit_test(test_unknown_access_key_is_refused),
+	    cmocka_unit_test(test_settings_from_aws_environment),
+	    cmocka_unit_test(test_invoice_job_writes_to_s3),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

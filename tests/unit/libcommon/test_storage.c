@@ -75,7 +75,8 @@ static void test_key_rules(void **state)
 	char long_key[B4_STORAGE_KEY_MAX + 2];
 	(void)state;
 
-	assert_true(b4_storage_key_is_valid("invoices/2026/01900000-0000-7000-8000-0000000000aa.xml"));
+	assert_true(
+	    b4_storage_key_is_valid("invoices/2026/01900000-0000-7000-8000-0000000000aa.xml"));
 	assert_true(b4_storage_key_is_valid("reports/r_1.csv"));
 	assert_true(b4_storage_key_is_valid("a"));
 	assert_false(b4_storage_key_is_valid(NULL));
@@ -166,8 +167,9 @@ static void test_get_and_exists_of_missing_key(void **state)
 static void test_list_prefix_sorted_without_temp_files(void **state)
 {
 	struct b4_storage *st = open_local("list");
-	static const char *const keys[] = {"reports/b.csv", "invoices/2026/x.xml", "reports/a.csv",
-					   "reports/sub/c.csv", "reportsX.csv", "top.txt"};
+	static const char *const keys[] = {"reports/b.csv", "invoices/2026/x.xml",
+					   "reports/a.csv", "reports/sub/c.csv",
+					   "reportsX.csv",  "top.txt"};
 	char tmp_path[600], **found = NULL;
 	size_t count = 0;
 	FILE *f;
@@ -217,7 +219,7 @@ static void test_list_prefix_sorted_without_temp_files(void **state)
 /* ---- atomic write ---------------------------------------------------- */
 
 #define BIG_LEN (256 * 1024)
-#define ROUNDS 120
+#define ROUNDS	120
 
 struct writer_arg {
 	struct b4_storage *st;
@@ -307,10 +309,10 @@ static void test_failed_put_leaves_no_temp_file(void **state)
 
 static void clear_env(void)
 {
-	static const char *const names[] = {"B4_STORAGE",	 "B4_STORAGE_DIR",   "B4_S3_BUCKET",
-					    "B4_S3_ENDPOINT",	 "B4_S3_REGION",     "B4_S3_PATH_STYLE",
-					    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-					    "AWS_SESSION_TOKEN", "AWS_REGION",       "AWS_DEFAULT_REGION"};
+	static const char *const names[] = {
+	    "B4_STORAGE",	 "B4_STORAGE_DIR",   "B4_S3_BUCKET",	  "B4_S3_ENDPOINT",
+	    "B4_S3_REGION",	 "B4_S3_PATH_STYLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+	    "AWS_SESSION_TOKEN", "AWS_REGION",	     "AWS_DEFAULT_REGION"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unsetenv(names[i]);
 }
@@ -367,13 +369,13 @@ static void test_settings_from_environment(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_rules),
-		cmocka_unit_test(test_put_get_roundtrip_binary_and_overwrite),
-		cmocka_unit_test(test_get_and_exists_of_missing_key),
-		cmocka_unit_test(test_list_prefix_sorted_without_temp_files),
-		cmocka_unit_test(test_atomic_write_readers_never_see_partial_object),
-		cmocka_unit_test(test_failed_put_leaves_no_temp_file),
-		cmocka_unit_test(test_settings_from_environment),
+	    cmocka_unit_test(test_key_rules),
+	    cmocka_unit_test(test_put_get_roundtrip_binary_and_overwrite),
+	    cmocka_unit_test(test_get_and_exists_of_missing_key),
+	    cmocka_unit_test(test_list_prefix_sorted_without_temp_files),
+	    cmocka_unit_test(test_atomic_write_readers_never_see_partial_object),
+	    cmocka_unit_test(test_failed_put_leaves_no_temp_file),
+	    cmocka_unit_test(test_settings_from_environment),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
