@@ -7,8 +7,8 @@
 /* Add a line per job type.  {type, run, max_concurrency, timeout_seconds,
  * init, cleanup, test_only} */
 const struct worker_handler worker_handlers[] = {
-	{"webhook.event", webhook_event_job, 0, 0, webhook_init, NULL, false},
-	{"webhook.deliver", webhook_deliver_job, 0, 0, NULL, NULL, false},
+	{"webhook.event", webhook_event_job, 0, 0, NULL, NULL, false},
+	{"webhook.deliver", webhook_deliver_job, 0, 0, webhook_init, NULL, false},
 	{"order.expire", order_expire_job, 0, 0, NULL, NULL, false},
 	{"commission.release", commission_release_job, 0, 0, NULL, NULL, false},
 	{"cron.abandoned_cart", abandoned_cart_job, 1, 0, NULL, NULL, false},

@@ -86,7 +86,9 @@ int b4_queue_claim(struct b4_db *db, const char *owner, const char *const *types
 		return 0;
 	if (max > CLAIM_MAX)
 		max = CLAIM_MAX;
-	if (b4_db_begin(db) < 0)
+	/* no gap locks: a claim must not deadlock with completions */
+	if (b4_db_exec(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "") < 0 ||
+	    b4_db_begin(db) < 0)
 		return -1;
 	res = claim_select(db, types, ntypes, max);
 	if (!res)
@@ -192,29 +194,54 @@ int b4_queue_release(struct b4_db *db, const struct b4_job *job, const char *own
 	return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
 
+int b4_queue_extend(struct b4_db *db, const struct b4_job *job, const char *owner,
+		    double lease_seconds)
+{
+	int64_t n = b4_db_exec(db,
+			       "UPDATE jobs SET"
+			       " leased_until = CURRENT_TIMESTAMP(6) + INTERVAL ? MICROSECOND"
+			       " WHERE id = ? AND status = 'running' AND lease_owner = ?",
+			       "ius", (int64_t)(lease_seconds * 1e6), job->id, owner);
+
+	return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
+/* The expired jobs are found without locking, then each is taken back by
+ * primary key with the condition checked again: locking the lease index
+ * first would deadlock with completions, which lock the row first. */
 int64_t b4_queue_reap(struct b4_db *db)
 {
-	int64_t dead, ready;
+	struct b4_db_result *res;
+	int64_t ready = 0;
+	bool failed = false;
 
-	dead = b4_db_exec(db,
-			  "UPDATE jobs SET status = 'dead', leased_until = NULL,"
-			  " last_error = 'lease expired'"
-			  " WHERE status = 'running' AND leased_until < CURRENT_TIMESTAMP(6)"
-			  " AND attempts >= max_attempts",
+	res = b4_db_query(db,
+			  "SELECT id FROM jobs WHERE status = 'running'"
+			  " AND leased_until < CURRENT_TIMESTAMP(6) LIMIT 1000",
 			  "");
-	if (dead < 0)
+	if (!res)
 		return -1;
-	ready = b4_db_exec(db,
-			   "UPDATE jobs SET status = 'ready', leased_until = NULL, lease_owner = NULL,"
-			   " last_error = 'lease expired', run_at = CURRENT_TIMESTAMP(6)"
-			   " WHERE status = 'running' AND leased_until < CURRENT_TIMESTAMP(6)",
-			   "");
-	if (ready < 0)
-		return -1;
-	if (dead + ready > 0)
-		b4_log_warn("queue: expired leases reclaimed", B4_LI("ready", ready),
-			    B4_LI("dead", dead));
-	return dead + ready;
+	for (size_t r = 0; r < b4_db_rows(res); r++) {
+		uint64_t id = (uint64_t)b4_db_i64(res, r, 0);
+		int64_t n;
+
+		n = b4_db_exec(db,
+			       "UPDATE jobs SET"
+			       " status = IF(attempts >= max_attempts, 'dead', 'ready'),"
+			       " leased_until = NULL, lease_owner = NULL,"
+			       " last_error = 'lease expired', run_at = CURRENT_TIMESTAMP(6)"
+			       " WHERE id = ? AND status = 'running'"
+			       " AND leased_until < CURRENT_TIMESTAMP(6)",
+			       "u", id);
+		if (n > 0)
+			ready += n;
+		else if (n < 0 && !b4_db_is_retryable(db))
+			failed = true;
+	}
+	b4_db_result_free(res);
+	if (ready > 0)
+		b4_log_warn("queue: expired leases reclaimed", B4_LI("jobs", ready));
+	return failed && ready == 0 ? -1 : ready;
 }
 
 int b4_queue_retry(struct b4_db *db, uint64_t job_id)

@@ -68,6 +68,12 @@ int b4_queue_fail(struct b4_db *db, const struct b4_job *job, const char *owner,
  * counted) - used on shutdown.  Returns like b4_queue_complete. */
 int b4_queue_release(struct b4_db *db, const struct b4_job *job, const char *owner);
 
+/* Moves the lease of a running job to now + lease_seconds (a long job's
+ * heartbeat, or a type with its own timeout).  Returns like
+ * b4_queue_complete. */
+int b4_queue_extend(struct b4_db *db, const struct b4_job *job, const char *owner,
+		    double lease_seconds);
+
 /* Returns running jobs whose lease expired to ready (their attempt stays
  * counted; a job that already used max_attempts becomes dead with
  * last_error "lease expired").  Returns the number of jobs touched, or
@@ -79,7 +85,7 @@ int64_t b4_queue_reap(struct b4_db *db);
  * database error. */
 int b4_queue_retry(struct b4_db *db, uint64_t job_id);
 
-/* Default backoff before attempt `attempts`+1, in seconds: base * 2^(n-1)
+/* Default backoff after failed attempt n, in seconds: 5 * 2^(n-1)
  * capped at 1 h, with +-20% jitter; never below 1 s * scale.  scale
  * multiplies the result (tests use a small one). */
 double b4_queue_backoff(int attempts, double scale);
