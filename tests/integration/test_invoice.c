@@ -370,6 +370,54 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 	free(after);
 }
 
+/* Through the queue, the way checkout enqueues it: the job runs, and run
+ * again (at-least-once delivery) it issues nothing new. */
+static void test_queued_job_issues_once(void **state)
+{
+	char customer[37], order[37], sql[1024];
+	const char *env[] = {storage_env, "B4_WORKER_TYPES=invoice.issue", "B4_WORKER_POLL=20ms",
+			     NULL};
+	struct h_proc worker;
+	long long deadline;
+	(void)state;
+
+	make_customer(customer, "86288366757", "cpf", "Fila");
+	make_order(order, customer, SEED_PRODUCT, SEED_OFFER, "paid", "UTC_TIMESTAMP(6)", 29700, 0,
+		   0);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO jobs (type, payload, dedup_key) VALUES ('invoice.issue',"
+		 " '{\"order_id\":\"%s\"}', 'invoice:%s')",
+		 order, order);
+	sql_or_fail(sql);
+	assert_int_equal(h_start(&worker, "b4-worker", db_name, env), 0);
+	for (int round = 0; round < 2; round++) {
+		deadline = h_now_ms() + 15000;
+		while (h_now_ms() < deadline &&
+		       count_sql("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'invoice:%s'"
+				 " AND status = 'done'",
+				 order) != 1)
+			h_sleep_ms(50);
+		assert_int_equal(
+		    count_sql("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'invoice:%s'"
+			      " AND status = 'done'",
+			      order),
+		    1);
+		assert_int_equal(
+		    count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order), 1);
+		/* delivered again, as after a lost acknowledgement */
+		snprintf(sql, sizeof(sql),
+			 "UPDATE jobs SET status = 'ready', run_at = UTC_TIMESTAMP(6)"
+			 " WHERE dedup_key = 'invoice:%s'",
+			 order);
+		if (round == 0)
+			sql_or_fail(sql);
+	}
+	assert_int_equal(h_stop(&worker, SIGTERM, 10000), 0);
+	assert_int_equal(
+	    count_sql("SELECT attempts FROM jobs WHERE dedup_key = 'invoice:%s'", order), 2);
+	assert_int_equal(access(xml_path(order), F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +426,7 @@ int main(void)
 	    cmocka_unit_test(test_guarantee_end_products_wait_for_the_guarantee),
 	    cmocka_unit_test(test_unpaid_refunded_and_bad_payloads_issue_nothing),
 	    cmocka_unit_test(test_lost_document_is_rewritten_with_the_same_number),
+	    cmocka_unit_test(test_queued_job_issues_once),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
