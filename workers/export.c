@@ -176,21 +176,6 @@ static int write_rows(struct b4_db *db, const struct filters *f, struct b4_buf *
 	}
 }
 
-static bool report_id_is_valid(const char *id)
-{
-	size_t len = strlen(id);
-
-	if (len == 0 || len > 36)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = id[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 static void mark_failed(struct b4_db *db, const char *report_id, const char *error)
 {
 	b4_db_exec(db,
@@ -211,7 +196,7 @@ int report_export_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 	int rc = WORKER_RETRY;
 
 	id_item = payload ? cJSON_GetObjectItemCaseSensitive(payload, "report_id") : NULL;
-	if (!cJSON_IsString(id_item) || !report_id_is_valid(id_item->valuestring)) {
+	if (!cJSON_IsString(id_item) || !worker_id_is_valid(id_item->valuestring, 36)) {
 		snprintf(err, errcap, "payload needs report_id");
 		cJSON_Delete(payload);
 		return WORKER_FATAL;

@@ -397,15 +397,16 @@ out_free_result:
 	return rc;
 }
 
-static bool order_id_is_valid(const char *id)
+bool worker_id_is_valid(const char *id, size_t max_len)
 {
 	size_t len = strlen(id);
 
-	if (len == 0 || len > 36)
+	if (len == 0 || len > max_len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = id[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '-' || c == '_'))
 			return false;
 	}
 	return true;
@@ -424,7 +425,7 @@ int invoice_issue_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 	int exists, rc = WORKER_RETRY;
 
 	order_item = payload ? cJSON_GetObjectItemCaseSensitive(payload, "order_id") : NULL;
-	if (!cJSON_IsString(order_item) || !order_id_is_valid(order_item->valuestring)) {
+	if (!cJSON_IsString(order_item) || !worker_id_is_valid(order_item->valuestring, 36)) {
 		snprintf(err, errcap, "payload needs order_id (a UUID)");
 		cJSON_Delete(payload);
 		return WORKER_FATAL;

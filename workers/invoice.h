@@ -3,6 +3,8 @@
 #ifndef WORKERS_INVOICE_H
 #define WORKERS_INVOICE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "handlers.h"
@@ -34,5 +36,9 @@ int report_init(const struct b4_settings *settings);
  * producer_id, affiliate_id, email, from, to}}: writes the matching orders
  * as CSV to reports/<report_id>.csv and marks the reports row done. */
 b4_job_fn report_export_job;
+
+/* Is id 1..max_len characters of [A-Za-z0-9_-] (an id that is safe in a
+ * storage key or a URL path)? */
+bool worker_id_is_valid(const char *id, size_t max_len);
 
 #endif

@@ -13,6 +13,7 @@
 #include "b4/httpc.h"
 #include "b4/log.h"
 #include "handlers.h"
+#include "invoice.h"
 
 #define RUNTIME_PATH	"/2018-06-01/runtime"
 #define MAX_EVENT_BYTES ((size_t)6 * 1024 * 1024 + 1024) /* Lambda's payload limit */
@@ -140,21 +141,6 @@ static void handle_sqs(struct runtime *rt, const cJSON *records, struct b4_buf *
 	b4_buf_puts(response, "]}");
 }
 
-static bool request_id_is_safe(const char *id)
-{
-	size_t len = strlen(id);
-
-	if (len == 0 || len > 100)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = id[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 /* Handles one invocation: answers /response or /error.  Returns false
  * when the Runtime API could not be told. */
 static bool handle_invocation(struct runtime *rt, const char *request_id, const char *event,
@@ -266,7 +252,7 @@ int worker_lambda_run(const char *handler_name, const struct b4_settings *settin
 		}
 		if (!b4_httpc_header(&resp, "Lambda-Runtime-Aws-Request-Id", request_id,
 				     sizeof(request_id)) ||
-		    !request_id_is_safe(request_id)) {
+		    !worker_id_is_valid(request_id, 100)) {
 			b4_log_error("lambda: invocation without a usable request id");
 			b4_httpc_response_cleanup(&resp);
 			break;

@@ -1,6 +1,7 @@
 /* storage.c - object storage handle and the local directory backend; see
  * b4/storage.h.  The S3 backend is in storage_s3.c. */
 #include "b4/storage.h"
+#include "b4/config.h"
 #include "b4/crypto.h"
 #include "b4/log.h"
 #include "storage_internal.h"
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -179,47 +179,51 @@ static const char *env_or(const char *name, const char *fallback)
 	return v && *v ? v : fallback;
 }
 
-static int parse_bool(const char *text, bool *out)
+static const char *env_get(const char *name)
 {
-	static const char *const yes[] = {"1", "true", "yes", "on"};
-	static const char *const no[] = {"0", "false", "no", "off"};
-
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(text, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(text, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -1;
+	return getenv(name);
 }
 
 struct b4_storage *b4_storage_from_env(char *err, size_t err_cap)
 {
+	static const char *const backends[] = {"local", "s3", NULL};
 	struct b4_storage_config cfg = {0};
-	const char *backend = env_or("B4_STORAGE", "local");
-	const char *path_style = env_or("B4_S3_PATH_STYLE", "false");
+	const char *backend = NULL;
+	const char *region_default =
+	    env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1"));
+	const struct b4_config_opt opts[] = {
+	    {"storage", "B4_STORAGE", B4_CFG_STR, "local", "object storage backend", &backend, 0, 0,
+	     backends, false},
+	    {"storage-dir", "B4_STORAGE_DIR", B4_CFG_STR, "var/objects", "local object directory",
+	     &cfg.dir, 0, 0, NULL, false},
+	    {"s3-bucket", "B4_S3_BUCKET", B4_CFG_STR, NULL, "S3 bucket", &cfg.bucket, 0, 0, NULL,
+	     false},
+	    {"s3-endpoint", "B4_S3_ENDPOINT", B4_CFG_STR, NULL, "S3 endpoint URL", &cfg.endpoint, 0,
+	     0, NULL, false},
+	    {"s3-region", "B4_S3_REGION", B4_CFG_STR, region_default, "S3 region", &cfg.region, 0,
+	     0, NULL, false},
+	    {"s3-path-style", "B4_S3_PATH_STYLE", B4_CFG_BOOL, "false",
+	     "path-style S3 URLs (endpoint/bucket/key)", &cfg.path_style, 0, 0, NULL, false},
+	};
+	FILE *errf = fmemopen(err, err_cap, "w");
+	enum b4_config_result loaded;
+	char *argv[] = {(char *)"storage", NULL};
 
-	if (strcmp(backend, "local") == 0) {
-		cfg.backend = B4_STORAGE_LOCAL;
-	} else if (strcmp(backend, "s3") == 0) {
-		cfg.backend = B4_STORAGE_S3;
-	} else {
-		snprintf(err, err_cap, "B4_STORAGE: must be local or s3");
+	if (!errf) {
+		snprintf(err, err_cap, "out of memory");
 		return NULL;
 	}
-	if (parse_bool(path_style, &cfg.path_style) < 0) {
-		snprintf(err, err_cap, "B4_S3_PATH_STYLE: must be true or false");
+	/* the environment only: the binaries' own flags are not ours */
+	loaded = b4_config_load("storage", opts, sizeof(opts) / sizeof(opts[0]), 1, argv, env_get,
+				errf, errf);
+	fclose(errf);
+	if (loaded != B4_CONFIG_OK) {
+		size_t len = strlen(err);
+		while (len > 0 && err[len - 1] == '\n')
+			err[--len] = '\0';
 		return NULL;
 	}
-	cfg.dir = env_or("B4_STORAGE_DIR", "var/objects");
-	cfg.bucket = env_or("B4_S3_BUCKET", NULL);
-	cfg.endpoint = env_or("B4_S3_ENDPOINT", NULL);
-	cfg.region =
-	    env_or("B4_S3_REGION", env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1")));
+	cfg.backend = strcmp(backend, "s3") == 0 ? B4_STORAGE_S3 : B4_STORAGE_LOCAL;
 	cfg.access_key_id = env_or("AWS_ACCESS_KEY_ID", NULL);
 	cfg.secret_access_key = env_or("AWS_SECRET_ACCESS_KEY", NULL);
 	cfg.session_token = env_or("AWS_SESSION_TOKEN", NULL);

@@ -10,57 +10,16 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "b4/crypto.h"
-#include "b4/pii.h"
-
 #define SEED_PRODUCT  "01900000-0000-7000-8000-000000000101"
 #define SEED_OFFER    "01900000-0000-7000-8000-000000000201"
 #define SEED_PRODUCER "01900000-0000-7000-8000-000000000001"
 #define CPF_TAKER     "52998224725"
 #define CNPJ_TAKER    "11444777000161"
 
-static const char *db_name;
-static char objects_dir[1200];
-static char storage_env[1300];
-
 static int group_setup(void **state)
 {
-	char cmd[1400];
 	(void)state;
-	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
-	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
-	if (b4_pii_init("test_invoice") < 0)
-		return -1;
-	db_name = h_db_create("b4_invoice", true);
-	snprintf(objects_dir, sizeof(objects_dir), "%s/objects-invoice-%d", h_var(), (int)getpid());
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", objects_dir);
-	if (system(cmd) != 0)
-		return -1;
-	snprintf(storage_env, sizeof(storage_env), "B4_STORAGE_DIR=%s", objects_dir);
-	return db_name ? 0 : -1;
-}
-
-static void sql_or_fail(const char *sql)
-{
-	if (h_sql(db_name, sql) != 0)
-		fail_msg("SQL failed: %s", sql);
-}
-
-/* Makes a customer with the document encrypted the way checkout does. */
-static void make_customer(char id[37], const char *document, const char *type, const char *name)
-{
-	char sql[2048], bidx[65];
-	char *enc = b4_pii_encrypt("customers.document_enc", document);
-
-	assert_non_null(enc);
-	assert_int_equal(b4_crypto_uuid7(id), 0);
-	assert_int_equal(b4_pii_blind_index("document", document, bidx), 0);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
-		 " document_type) VALUES ('%s', 'buyer-%s@example.com', '%s', '%s', '%s', '%s')",
-		 id, id, name, enc, bidx, type);
-	free(enc);
-	sql_or_fail(sql);
+	return rapi_suite_setup("b4_invoice");
 }
 
 /* Makes an order; paid_at is an SQL expression ("NULL", "UTC_TIMESTAMP(6)"). */
@@ -78,18 +37,18 @@ static void make_order(char id[37], const char *customer, const char *product, c
 		 " '%s', 'card', 1, %lld, %lld, %lld, %lld, REPEAT('a', 64), %s)",
 		 id, customer, offer, product, SEED_PRODUCER, status, subtotal, discount, interest,
 		 subtotal - discount + interest, paid_at);
-	sql_or_fail(sql);
+	rapi_sql(sql);
 }
 
 /* Runs invoice.issue once per payload through Lambda mode; api holds the
  * recorded answers afterwards (the caller stops it). */
 static void run_invoice_jobs(struct rapi *api, const char *const *payloads, size_t n)
 {
-	const char *env[] = {storage_env, NULL};
+	const char *env[] = {rapi_storage_env, NULL};
 
 	RAPI_REQUIRE_LAMBDA_HOOK();
 	assert_int_equal(rapi_start(api, payloads, n), 0);
-	assert_int_equal(rapi_run_worker(api, "invoice.issue", db_name, env), 0);
+	assert_int_equal(rapi_run_worker(api, "invoice.issue", rapi_db, env), 0);
 	assert_int_equal(api->served, n);
 	assert_int_equal(api->nposts, n);
 }
@@ -102,13 +61,13 @@ static long long count_sql(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	return h_sql_int(db_name, sql);
+	return h_sql_int(rapi_db, sql);
 }
 
 static char *xml_path(const char *order_id)
 {
 	static char path[1400];
-	snprintf(path, sizeof(path), "%s/invoices/%s.xml", objects_dir, order_id);
+	snprintf(path, sizeof(path), "%s/invoices/%s.xml", rapi_objects_dir, order_id);
 	return path;
 }
 
@@ -147,7 +106,7 @@ static void test_paid_order_gets_one_wellformed_invoice_even_when_run_twice(void
 	FILE *f;
 	(void)state;
 
-	make_customer(customer, CPF_TAKER, "cpf", "Maria <Compradora> & Filhos");
+	rapi_make_customer(customer, CPF_TAKER, "cpf", "Maria <Compradora> & Filhos", NULL);
 	make_order(order, customer, SEED_PRODUCT, SEED_OFFER, "paid", "UTC_TIMESTAMP(6)", 29700,
 		   2970, 1234);
 	snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order);
@@ -164,7 +123,7 @@ static void test_paid_order_gets_one_wellformed_invoice_even_when_run_twice(void
 	    count_sql("SELECT amount_cents FROM invoices WHERE order_id = '%s'", order),
 	    29700 - 2970 + 1234);
 	dps_id =
-	    h_sql_value(db_name, "SELECT dps_id FROM invoices ORDER BY created_at DESC LIMIT 1");
+	    h_sql_value(rapi_db, "SELECT dps_id FROM invoices ORDER BY created_at DESC LIMIT 1");
 	assert_non_null(dps_id);
 	assert_int_equal(strlen(dps_id), 45);
 	/* DPS + municipality + CNPJ issuer (2) + document + series 00001 + number */
@@ -176,7 +135,7 @@ static void test_paid_order_gets_one_wellformed_invoice_even_when_run_twice(void
 		char storage_key[100], *stored;
 		snprintf(storage_key, sizeof(storage_key), "invoices/%s.xml", order);
 		stored =
-		    h_sql_value(db_name, "SELECT storage_key FROM invoices ORDER BY created_at DESC"
+		    h_sql_value(rapi_db, "SELECT storage_key FROM invoices ORDER BY created_at DESC"
 					 " LIMIT 1");
 		assert_string_equal(stored, storage_key);
 		free(stored);
@@ -230,7 +189,7 @@ static void test_numbers_are_unique_per_order_and_cnpj_taker(void **state)
 	struct rapi api;
 	(void)state;
 
-	make_customer(customer, CNPJ_TAKER, "cnpj", "Empresa Compradora Ltda");
+	rapi_make_customer(customer, CNPJ_TAKER, "cnpj", "Empresa Compradora Ltda", NULL);
 	make_order(a, customer, SEED_PRODUCT, SEED_OFFER, "paid", "UTC_TIMESTAMP(6)", 10000, 0, 0);
 	make_order(b, customer, SEED_PRODUCT, SEED_OFFER, "paid", "UTC_TIMESTAMP(6)", 20000, 0, 0);
 	snprintf(pa, sizeof(pa), "{\"order_id\":\"%s\"}", a);
@@ -239,9 +198,9 @@ static void test_numbers_are_unique_per_order_and_cnpj_taker(void **state)
 	rapi_stop(&api);
 
 	snprintf(sql, sizeof(sql), "SELECT dps_id FROM invoices WHERE order_id = '%s'", a);
-	id_a = h_sql_value(db_name, sql);
+	id_a = h_sql_value(rapi_db, sql);
 	snprintf(sql, sizeof(sql), "SELECT dps_id FROM invoices WHERE order_id = '%s'", b);
-	id_b = h_sql_value(db_name, sql);
+	id_b = h_sql_value(rapi_db, sql);
 	assert_non_null(id_a);
 	assert_non_null(id_b);
 	assert_string_not_equal(id_a, id_b);
@@ -270,13 +229,13 @@ static void test_guarantee_end_products_wait_for_the_guarantee(void **state)
 		 " invoice_on) VALUES ('%s', '%s', 'Mentoria \"C\" & Redes', 'service', 7,"
 		 " 'active', 'guarantee_end')",
 		 product, SEED_PRODUCER);
-	sql_or_fail(sql);
+	rapi_sql(sql);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO offers (id, product_id, code, name, price_cents) VALUES"
 		 " ('%s', '%s', 'GARANT0001', 'Mentoria', 50000)",
 		 offer, product);
-	sql_or_fail(sql);
-	make_customer(customer, "11144477735", "cpf", "Joao Garantia");
+	rapi_sql(sql);
+	rapi_make_customer(customer, "11144477735", "cpf", "Joao Garantia", NULL);
 	make_order(fresh, customer, product, offer, "paid", "UTC_TIMESTAMP(6)", 50000, 0, 0);
 	make_order(old, customer, product, offer, "paid", "UTC_TIMESTAMP(6) - INTERVAL 8 DAY",
 		   50000, 0, 0);
@@ -312,7 +271,7 @@ static void test_unpaid_refunded_and_bad_payloads_issue_nothing(void **state)
 	struct rapi api;
 	(void)state;
 
-	make_customer(customer, "39053344705", "cpf", "Sem Pagamento");
+	rapi_make_customer(customer, "39053344705", "cpf", "Sem Pagamento", NULL);
 	make_order(waiting, customer, SEED_PRODUCT, SEED_OFFER, "waiting_payment", "NULL", 29700, 0,
 		   0);
 	make_order(refunded, customer, SEED_PRODUCT, SEED_OFFER, "refunded", "UTC_TIMESTAMP(6)",
@@ -346,14 +305,14 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 	struct rapi api;
 	(void)state;
 
-	make_customer(customer, "71428793860", "cpf", "Perdido");
+	rapi_make_customer(customer, "71428793860", "cpf", "Perdido", NULL);
 	make_order(order, customer, SEED_PRODUCT, SEED_OFFER, "paid", "UTC_TIMESTAMP(6)", 5000, 0,
 		   0);
 	snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order);
 	run_invoice_jobs(&api, payloads, 1);
 	rapi_stop(&api);
 	snprintf(sql, sizeof(sql), "SELECT dps_id FROM invoices WHERE order_id = '%s'", order);
-	before = h_sql_value(db_name, sql);
+	before = h_sql_value(rapi_db, sql);
 	assert_non_null(before);
 
 	/* as if the worker died after the commit and before the put */
@@ -361,7 +320,7 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 	run_invoice_jobs(&api, payloads, 1);
 	assert_non_null(rapi_find(&api, "/invocation/req-1/response"));
 	rapi_stop(&api);
-	after = h_sql_value(db_name, sql);
+	after = h_sql_value(rapi_db, sql);
 	assert_string_equal(before, after);
 	assert_xpath(order, "string(//*[local-name()='infDPS']/@Id)", before);
 	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", order),
@@ -375,21 +334,21 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 static void test_queued_job_issues_once(void **state)
 {
 	char customer[37], order[37], sql[1024];
-	const char *env[] = {storage_env, "B4_WORKER_TYPES=invoice.issue", "B4_WORKER_POLL=20ms",
-			     NULL};
+	const char *env[] = {rapi_storage_env, "B4_WORKER_TYPES=invoice.issue",
+			     "B4_WORKER_POLL=20ms", NULL};
 	struct h_proc worker;
 	long long deadline;
 	(void)state;
 
-	make_customer(customer, "86288366757", "cpf", "Fila");
+	rapi_make_customer(customer, "86288366757", "cpf", "Fila", NULL);
 	make_order(order, customer, SEED_PRODUCT, SEED_OFFER, "paid", "UTC_TIMESTAMP(6)", 29700, 0,
 		   0);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO jobs (type, payload, dedup_key) VALUES ('invoice.issue',"
 		 " '{\"order_id\":\"%s\"}', 'invoice:%s')",
 		 order, order);
-	sql_or_fail(sql);
-	assert_int_equal(h_start(&worker, "b4-worker", db_name, env), 0);
+	rapi_sql(sql);
+	assert_int_equal(h_start(&worker, "b4-worker", rapi_db, env), 0);
 	for (int round = 0; round < 2; round++) {
 		deadline = h_now_ms() + 15000;
 		while (h_now_ms() < deadline &&
@@ -410,7 +369,7 @@ static void test_queued_job_issues_once(void **state)
 			 " WHERE dedup_key = 'invoice:%s'",
 			 order);
 		if (round == 0)
-			sql_or_fail(sql);
+			rapi_sql(sql);
 	}
 	assert_int_equal(h_stop(&worker, SIGTERM, 10000), 0);
 	assert_int_equal(

@@ -9,64 +9,31 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "b4/crypto.h"
-#include "b4/pii.h"
-
 #define SEED_PRODUCT  "01900000-0000-7000-8000-000000000101"
 #define SEED_OFFER    "01900000-0000-7000-8000-000000000201"
 #define SEED_PRODUCER "01900000-0000-7000-8000-000000000001"
 #define SEED_ADMIN    "01900000-0000-7000-8000-000000000003"
 
-static const char *db_name;
-static char objects_dir[1200];
-static char storage_env[1300];
-
 static int group_setup(void **state)
 {
-	char cmd[1400];
 	(void)state;
-	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
-	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
-	if (b4_pii_init("test_lambda") < 0)
-		return -1;
-	db_name = h_db_create("b4_lambda", true);
-	snprintf(objects_dir, sizeof(objects_dir), "%s/objects-lambda-%d", h_var(), (int)getpid());
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", objects_dir);
-	if (system(cmd) != 0)
-		return -1;
-	snprintf(storage_env, sizeof(storage_env), "B4_STORAGE_DIR=%s", objects_dir);
-	return db_name ? 0 : -1;
-}
-
-static void sql_or_fail(const char *sql)
-{
-	if (h_sql(db_name, sql) != 0)
-		fail_msg("SQL failed: %s", sql);
+	return rapi_suite_setup("b4_lambda");
 }
 
 static void make_paid_order(char id[37], const char *document, const char *name, const char *email,
 			    const char *method, long long total)
 {
-	char sql[2048], bidx[65], customer[37];
-	char *enc = b4_pii_encrypt("customers.document_enc", document);
+	char sql[2048], customer[37];
 
-	assert_non_null(enc);
-	assert_int_equal(b4_crypto_uuid7(customer), 0);
+	rapi_make_customer(customer, document, "cpf", name, email);
 	assert_int_equal(b4_crypto_uuid7(id), 0);
-	assert_int_equal(b4_pii_blind_index("document", document, bidx), 0);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
-		 " document_type) VALUES ('%s', '%s', '%s', '%s', '%s', 'cpf')",
-		 customer, email, name, enc, bidx);
-	free(enc);
-	sql_or_fail(sql);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
 		 " payment_method, installments, subtotal_cents, total_cents, access_token_hash,"
 		 " paid_at) VALUES ('%s', '%s', '%s', '%s', '%s', 'paid', '%s', 1, %lld, %lld,"
 		 " REPEAT('b', 64), UTC_TIMESTAMP(6))",
 		 id, customer, SEED_OFFER, SEED_PRODUCT, SEED_PRODUCER, method, total, total);
-	sql_or_fail(sql);
+	rapi_sql(sql);
 }
 
 static char *read_file(const char *path)
@@ -89,7 +56,7 @@ static void test_sqs_batch_reports_only_the_failed_records(void **state)
 	char order[37], event[2048];
 	const char *events[] = {event};
 	const struct rapi_post *post;
-	const char *env[] = {storage_env, NULL};
+	const char *env[] = {rapi_storage_env, NULL};
 	struct rapi api;
 	(void)state;
 
@@ -105,7 +72,7 @@ static void test_sqs_batch_reports_only_the_failed_records(void **state)
 		 "]}",
 		 order);
 	assert_int_equal(rapi_start(&api, events, 1), 0);
-	assert_int_equal(rapi_run_worker(&api, "invoice.issue", db_name, env), 0);
+	assert_int_equal(rapi_run_worker(&api, "invoice.issue", rapi_db, env), 0);
 	post = rapi_find(&api, "/invocation/req-1/response");
 	assert_non_null(post);
 	assert_non_null(strstr(post->body, "\"batchItemFailures\""));
@@ -117,7 +84,7 @@ static void test_sqs_batch_reports_only_the_failed_records(void **state)
 		char sql[200];
 		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM invoices WHERE order_id = '%s'",
 			 order);
-		assert_int_equal(h_sql_int(db_name, sql), 1);
+		assert_int_equal(h_sql_int(rapi_db, sql), 1);
 	}
 }
 
@@ -125,13 +92,13 @@ static void test_bad_event_and_unknown_handler(void **state)
 {
 	const char *events[] = {"[1,2,3]", "{\"order_id\": 42}"};
 	const struct rapi_post *post;
-	const char *env[] = {storage_env, NULL};
+	const char *env[] = {rapi_storage_env, NULL};
 	struct rapi api;
 	(void)state;
 
 	RAPI_REQUIRE_LAMBDA_HOOK();
 	assert_int_equal(rapi_start(&api, events, 2), 0);
-	assert_int_equal(rapi_run_worker(&api, "invoice.issue", db_name, env), 0);
+	assert_int_equal(rapi_run_worker(&api, "invoice.issue", rapi_db, env), 0);
 	post = rapi_find(&api, "/invocation/req-1/error");
 	assert_non_null(post);
 	assert_string_equal(post->error_type, "Runtime.InvalidEvent");
@@ -144,7 +111,7 @@ static void test_bad_event_and_unknown_handler(void **state)
 
 	/* an unknown job type is an init error, and no event is taken */
 	assert_int_equal(rapi_start(&api, events, 2), 0);
-	assert_int_equal(rapi_run_worker(&api, "no.such.type", db_name, env), 1);
+	assert_int_equal(rapi_run_worker(&api, "no.such.type", rapi_db, env), 1);
 	assert_int_equal(api.served, 0);
 	post = rapi_find(&api, "/runtime/init/error");
 	assert_non_null(post);
@@ -154,9 +121,10 @@ static void test_bad_event_and_unknown_handler(void **state)
 
 	/* bad issuer settings fail init too */
 	{
-		const char *bad_env[] = {storage_env, "B4_NFSE_ISSUER_CNPJ=11222333000100", NULL};
+		const char *bad_env[] = {rapi_storage_env, "B4_NFSE_ISSUER_CNPJ=11222333000100",
+					 NULL};
 		assert_int_equal(rapi_start(&api, events, 2), 0);
-		assert_int_equal(rapi_run_worker(&api, "invoice.issue", db_name, bad_env), 1);
+		assert_int_equal(rapi_run_worker(&api, "invoice.issue", rapi_db, bad_env), 1);
 		post = rapi_find(&api, "/runtime/init/error");
 		assert_non_null(post);
 		assert_string_equal(post->error_type, "Runtime.InitError");
@@ -169,7 +137,7 @@ static void test_report_export_writes_guarded_csv(void **state)
 {
 	char a[37], b[37], c[37], report_id[37], event[1024], path[1400], sql[512];
 	const char *events[] = {event};
-	const char *env[] = {storage_env, NULL};
+	const char *env[] = {rapi_storage_env, NULL};
 	char *csv;
 	struct rapi api;
 	(void)state;
@@ -184,26 +152,26 @@ static void test_report_export_writes_guarded_csv(void **state)
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO reports (id, status, created_by) VALUES ('%s', 'pending', '%s')",
 		 report_id, SEED_ADMIN);
-	sql_or_fail(sql);
+	rapi_sql(sql);
 	snprintf(event, sizeof(event),
 		 "{\"report_id\":\"%s\",\"filters\":{\"payment_method\":\"card\","
 		 "\"status\":\"paid\",\"from\":\"2020-01-01\"}}",
 		 report_id);
 
 	assert_int_equal(rapi_start(&api, events, 1), 0);
-	assert_int_equal(rapi_run_worker(&api, "report.export", db_name, env), 0);
+	assert_int_equal(rapi_run_worker(&api, "report.export", rapi_db, env), 0);
 	assert_non_null(rapi_find(&api, "/invocation/req-1/response"));
 	rapi_stop(&api);
 
 	snprintf(sql, sizeof(sql), "SELECT status FROM reports WHERE id = '%s'", report_id);
 	{
-		char *status = h_sql_value(db_name, sql);
+		char *status = h_sql_value(rapi_db, sql);
 		assert_string_equal(status, "done");
 		free(status);
 	}
 	snprintf(sql, sizeof(sql), "SELECT row_count FROM reports WHERE id = '%s'", report_id);
-	assert_true(h_sql_int(db_name, sql) >= 2);
-	snprintf(path, sizeof(path), "%s/reports/%s.csv", objects_dir, report_id);
+	assert_true(h_sql_int(rapi_db, sql) >= 2);
+	snprintf(path, sizeof(path), "%s/reports/%s.csv", rapi_objects_dir, report_id);
 	csv = read_file(path);
 	assert_non_null(csv);
 	assert_memory_equal(csv, "order_id,created_at,paid_at,status,payment_method,", 50);
@@ -226,7 +194,7 @@ static void test_report_export_rejects_unknown_filters(void **state)
 {
 	char report_id[37], event[512], sql[256], path[1400], *status;
 	const char *events[] = {event};
-	const char *env[] = {storage_env, NULL};
+	const char *env[] = {rapi_storage_env, NULL};
 	const struct rapi_post *post;
 	struct rapi api;
 	(void)state;
@@ -236,17 +204,17 @@ static void test_report_export_rejects_unknown_filters(void **state)
 	snprintf(event, sizeof(event),
 		 "{\"report_id\":\"%s\",\"filters\":{\"id; DROP TABLE orders\":\"x\"}}", report_id);
 	assert_int_equal(rapi_start(&api, events, 1), 0);
-	assert_int_equal(rapi_run_worker(&api, "report.export", db_name, env), 0);
+	assert_int_equal(rapi_run_worker(&api, "report.export", rapi_db, env), 0);
 	post = rapi_find(&api, "/invocation/req-1/error");
 	assert_non_null(post);
 	assert_string_equal(post->error_type, "Job.Fatal");
 	rapi_stop(&api);
 	snprintf(sql, sizeof(sql), "SELECT status FROM reports WHERE id = '%s'", report_id);
-	status = h_sql_value(db_name, sql);
+	status = h_sql_value(rapi_db, sql);
 	assert_string_equal(status, "failed");
 	free(status);
-	assert_true(h_sql_int(db_name, "SELECT COUNT(*) FROM orders") > 0);
-	snprintf(path, sizeof(path), "%s/reports/%s.csv", objects_dir, report_id);
+	assert_true(h_sql_int(rapi_db, "SELECT COUNT(*) FROM orders") > 0);
+	snprintf(path, sizeof(path), "%s/reports/%s.csv", rapi_objects_dir, report_id);
 	assert_int_equal(access(path, F_OK), -1);
 }
 

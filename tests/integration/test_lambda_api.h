@@ -27,7 +27,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #include "harness.h"
+
+#include "b4/crypto.h"
+#include "b4/pii.h"
 
 #define RAPI_MAX 32
 
@@ -218,6 +226,17 @@ static __attribute__((unused)) bool rapi_worker_has_lambda(void)
 		}                                                                                  \
 	} while (0)
 
+/* In a child: sends stdout and stderr to the file at path. */
+static __attribute__((unused)) void rapi_redirect_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+}
+
 /* Runs `b4-worker --lambda handler` against api with the test database
  * (db) and extra env ("K=V", NULL-terminated); waits (20 s max) for it
  * to exit and returns its exit status (-1 when it had to be killed). */
@@ -242,12 +261,7 @@ static __attribute__((unused)) int rapi_run_worker(struct rapi *api, const char 
 	if (pid == 0) {
 		char port_env[64], name_env[200], sock_env[1200];
 		const char *sock = getenv("B4_TEST_DB_SOCKET");
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
+		rapi_redirect_output(log_path);
 		setenv("B4_ENV", "test", 1);
 		setenv("B4_LOG_LEVEL", "info", 1);
 		setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
@@ -278,6 +292,62 @@ static __attribute__((unused)) int rapi_run_worker(struct rapi *api, const char 
 	waitpid(pid, &status, 0);
 	fprintf(stderr, "lambda worker did not exit; log: %s\n", log_path);
 	return -1;
+}
+
+/* ---- suite fixtures: a seeded database and a private objects directory -- */
+
+static __attribute__((unused)) const char *rapi_db;
+static __attribute__((unused)) char rapi_objects_dir[1200];
+static __attribute__((unused)) char rapi_storage_env[1300]; /* "B4_STORAGE_DIR=..." */
+
+/* Loads the test keys, creates database <prefix>_<pid> with the demo seed
+ * and an empty objects directory.  Returns 0 or -1. */
+static __attribute__((unused)) int rapi_suite_setup(const char *prefix)
+{
+	char cmd[1400];
+
+	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
+	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
+	if (!b4_pii_ready() && b4_pii_init(prefix) < 0)
+		return -1;
+	rapi_db = h_db_create(prefix, true);
+	snprintf(rapi_objects_dir, sizeof(rapi_objects_dir), "%s/objects-%s-%d", h_var(), prefix,
+		 (int)getpid());
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rapi_objects_dir);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(rapi_storage_env, sizeof(rapi_storage_env), "B4_STORAGE_DIR=%s", rapi_objects_dir);
+	return rapi_db ? 0 : -1;
+}
+
+/* Runs SQL in the suite database or fails the test. */
+static __attribute__((unused)) void rapi_sql(const char *sql)
+{
+	if (h_sql(rapi_db, sql) != 0)
+		fail_msg("SQL failed: %s", sql);
+}
+
+/* Makes a customer with the document encrypted the way checkout does;
+ * email NULL means buyer-<id>@example.com. */
+static __attribute__((unused)) void rapi_make_customer(char id[37], const char *document,
+						       const char *type, const char *name,
+						       const char *email)
+{
+	char sql[2048], bidx[65], own_email[80];
+	char *enc = b4_pii_encrypt("customers.document_enc", document);
+
+	if (!enc || b4_crypto_uuid7(id) < 0 || b4_pii_blind_index("document", document, bidx) < 0)
+		fail_msg("cannot encrypt the test document");
+	if (!email) {
+		snprintf(own_email, sizeof(own_email), "buyer-%s@example.com", id);
+		email = own_email;
+	}
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
+		 " document_type) VALUES ('%s', '%s', '%s', '%s', '%s', '%s')",
+		 id, email, name, enc, bidx, type);
+	free(enc);
+	rapi_sql(sql);
 }
 
 #endif

@@ -12,7 +12,6 @@
 
 #include "b4/crypto.h"
 #include "b4/httpc.h"
-#include "b4/pii.h"
 #include "b4/storage.h"
 
 #define BUCKET "b4-test"
@@ -52,12 +51,7 @@ static int start_s3rver(void)
 	if (s3_pid < 0)
 		return -1;
 	if (s3_pid == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
+		rapi_redirect_output(log_path);
 		/* s3rver's continuation tokens use DES, a legacy cipher in OpenSSL 3 */
 		setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
 		execl(bin, bin, "-d", data_dir, "-a", "127.0.0.1", "-p", "0", "--configure-bucket",
@@ -281,8 +275,7 @@ static void test_settings_from_aws_environment(void **state)
 /* The invoice job with B4_STORAGE=s3: the document lands in the bucket. */
 static void test_invoice_job_writes_to_s3(void **state)
 {
-	const char *db;
-	char customer[37], order[37], sql[2048], bidx[65], payload[128], key[100], s3_env[2][128];
+	char customer[37], order[37], sql[2048], payload[128], key[100], s3_env[2][128];
 	const char *events[] = {payload};
 	const char *env[] = {"B4_STORAGE=s3",
 			     "B4_S3_BUCKET=" BUCKET,
@@ -293,27 +286,15 @@ static void test_invoice_job_writes_to_s3(void **state)
 			     NULL};
 	struct b4_storage *st;
 	struct rapi api;
-	char *enc, *data = NULL;
+	char *data = NULL;
 	size_t len = 0;
 	(void)state;
 
 	RAPI_REQUIRE_LAMBDA_HOOK();
 	snprintf(s3_env[0], sizeof(s3_env[0]), "B4_S3_ENDPOINT=%s", endpoint);
-	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
-	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
-	assert_int_equal(b4_pii_init("test_storage_s3"), 0);
-	db = h_db_create("b4_storage_s3", true);
-	assert_non_null(db);
-	enc = b4_pii_encrypt("customers.document_enc", "52998224725");
-	assert_int_equal(b4_pii_blind_index("document", "52998224725", bidx), 0);
-	assert_int_equal(b4_crypto_uuid7(customer), 0);
+	assert_int_equal(rapi_suite_setup("b4_storage_s3"), 0);
+	rapi_make_customer(customer, "52998224725", "cpf", "Nuvem", NULL);
 	assert_int_equal(b4_crypto_uuid7(order), 0);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
-		 " document_type) VALUES ('%s', 's3@example.com', 'Nuvem', '%s', '%s', 'cpf')",
-		 customer, enc, bidx);
-	free(enc);
-	assert_int_equal(h_sql(db, sql), 0);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
 		 " payment_method, subtotal_cents, total_cents, access_token_hash, paid_at)"
@@ -321,11 +302,11 @@ static void test_invoice_job_writes_to_s3(void **state)
 		 " '01900000-0000-7000-8000-000000000101', '01900000-0000-7000-8000-000000000001',"
 		 " 'paid', 'pix', 12345, 12345, REPEAT('c', 64), UTC_TIMESTAMP(6))",
 		 order, customer);
-	assert_int_equal(h_sql(db, sql), 0);
+	rapi_sql(sql);
 	snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order);
 
 	assert_int_equal(rapi_start(&api, events, 1), 0);
-	assert_int_equal(rapi_run_worker(&api, "invoice.issue", db, env), 0);
+	assert_int_equal(rapi_run_worker(&api, "invoice.issue", rapi_db, env), 0);
 	assert_non_null(rapi_find(&api, "/invocation/req-1/response"));
 	rapi_stop(&api);
 
@@ -337,6 +318,8 @@ static void test_invoice_job_writes_to_s3(void **state)
 	assert_non_null(strstr(data, "<CPF>52998224725</CPF>"));
 	free(data);
 	b4_storage_free(st);
+	/* nothing went to the local directory */
+	assert_int_equal(access(rapi_objects_dir, F_OK), -1);
 }
 
 int main(void)
