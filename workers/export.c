@@ -129,7 +129,9 @@ static int parse_filters(const cJSON *obj, struct filters *f, char *err, size_t 
 	return 0;
 }
 
-/* Appends every matching order to csv; *rows gets the count.  0 or -1. */
+/* Appends every matching order to csv; *rows gets the count.  Returns 0,
+ * -1 on a database error, -2 when more than MAX_ROWS orders match (a
+ * report cut short would mislead: the caller fails it instead). */
 static int write_rows(struct b4_db *db, const struct filters *f, struct b4_buf *csv, int64_t *rows)
 {
 	char after[40] = "";
@@ -171,7 +173,9 @@ static int write_rows(struct b4_db *db, const struct filters *f, struct b4_buf *
 		if (n > 0)
 			snprintf(after, sizeof(after), "%s", b4_db_str(res, n - 1, 0));
 		b4_db_result_free(res);
-		if (n < PAGE_ROWS || *rows >= MAX_ROWS)
+		if (*rows > MAX_ROWS)
+			return -2;
+		if (n < PAGE_ROWS)
 			return b4_buf_failed(csv) ? -1 : 0;
 	}
 }
@@ -229,7 +233,15 @@ int report_export_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 	for (size_t col = 0; col < NCOLUMNS; col++)
 		csv_cell(&csv, columns[col], col == 0);
 	b4_buf_puts(&csv, "\r\n");
-	if (write_rows(ctx->db, &filters, &csv, &rows) < 0) {
+	switch (write_rows(ctx->db, &filters, &csv, &rows)) {
+	case 0:
+		break;
+	case -2:
+		snprintf(err, errcap, "more than %d orders match: narrow the filters", MAX_ROWS);
+		mark_failed(ctx->db, report_id, err);
+		rc = WORKER_FATAL;
+		goto out_free_csv;
+	default:
 		snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
 		goto out_free_csv;
 	}
