@@ -16,7 +16,7 @@ comma    := ,
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
 
-PKGS     := libevent libevent_pthreads libmariadb libcjson openssl libcurl libargon2
+PKGS     := libevent libevent_pthreads libevent_openssl libmariadb libcjson openssl libcurl libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -56,7 +56,7 @@ HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all help deps test test-unit test-integration run clean fmt lint bench fuzz
+.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz
 all: $(LIB) $(ALL_BINS)
 
 help:
@@ -65,6 +65,7 @@ help:
 	@echo "make test       install what is missing, build, run unit and integration tests"
 	@echo "make SANITIZE=address,undefined test   the same under ASan/UBSan"
 	@echo "make bench      benchmarks (see docs/BENCHMARKS.md)"
+	@echo "make bench-gateway  b4-gateway vs nginx vs direct, same backend"
 	@echo "make fuzz       run the fuzz drivers for longer"
 	@echo "make fmt | lint clang-format the tree | check formatting"
 	@echo "make clean      remove build outputs (var/ is kept; rm -rf var to reset data)"
@@ -125,6 +126,11 @@ run: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+# b4-gateway against the same backend directly and through nginx (docs/BENCHMARKS.md)
+bench-gateway: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/bench/gateway.sh
 
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long

@@ -81,6 +81,19 @@ case "$mode" in
 all | integration)
 	if start_db; then
 		run_dir "$BUILD/tests/integration"
+		# a sanitizer report in any started binary fails the run, even when
+		# the test that started it did not look at its exit status
+		reports=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+			"$B4_TEST_VAR"/logs/* 2>/dev/null || true)
+		if [ -n "$reports" ]; then
+			echo "sanitizer reports in:"
+			for r in $reports; do
+				echo "--- $r"
+				grep -E -A 15 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$r" | head -40
+			done
+			failed=$((failed + 1))
+			failed_names+=(sanitizer-reports)
+		fi
 	fi
 	;;
 esac

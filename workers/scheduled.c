@@ -1,32 +1,268 @@
 /* scheduled.c - order expiry, commission release, abandoned carts; see
- * handlers.h. */
+ * handlers.h.  Each is idempotent: it re-checks the state it changes in
+ * the statement that changes it. */
 #include "handlers.h"
 
+#include "b4/db.h"
+#include "b4/log.h"
+
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 double worker_abandoned_cart_delay = 3600.0;
 
-int order_expire_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
+/* Order states reached only through a payment: a session with an order in
+ * one of these was not abandoned. */
+#define PAID_STATES "'paid','refund_requested','refunded','disputed','chargeback'"
+
+/* The payload's order_id (a UUID), or NULL. */
+static char *order_id_of(const struct b4_job *job)
 {
-	(void)ctx;
-	(void)job;
-	snprintf(err, errcap, "not implemented yet");
-	return WORKER_RETRY;
+	cJSON *payload = cJSON_Parse(job->payload);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(payload, "order_id");
+	char *out = NULL;
+
+	if (cJSON_IsString(id) && strlen(id->valuestring) == 36)
+		out = strdup(id->valuestring);
+	cJSON_Delete(payload);
+	return out;
 }
 
+/* order.expire {order_id}: a Pix or boleto order still waiting after its
+ * expires_at becomes expired.  Run early (clock skew), it asks to run
+ * again when the order is due. */
+int order_expire_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
+{
+	char *order_id = order_id_of(job);
+	struct b4_db_result *res = NULL;
+	int64_t n;
+	int rc = WORKER_DONE;
+
+	if (!order_id) {
+		snprintf(err, errcap, "payload needs order_id");
+		return WORKER_FATAL;
+	}
+	n = b4_db_exec(ctx->db,
+		       "UPDATE orders SET status = 'expired' WHERE id = ?"
+		       " AND status = 'waiting_payment'"
+		       " AND (expires_at IS NULL OR expires_at <= CURRENT_TIMESTAMP(6))",
+		       "s", order_id);
+	if (n < 0)
+		goto out_db_error;
+	if (n > 0) {
+		b4_log_info("order expired", B4_LS("order_id", order_id));
+		goto out_free;
+	}
+	res = b4_db_query(ctx->db,
+			  "SELECT TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(6), expires_at)"
+			  " FROM orders WHERE id = ? AND status = 'waiting_payment'",
+			  "s", order_id);
+	if (!res)
+		goto out_db_error;
+	if (b4_db_rows(res) == 1) { /* not due yet */
+		ctx->retry_seconds = (double)b4_db_i64(res, 0, 0) / 1e6 + 0.5;
+		snprintf(err, errcap, "not due yet");
+		rc = WORKER_RETRY;
+	}
+	goto out_free; /* paid, already expired, or gone: nothing to do */
+
+out_db_error:
+	snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
+	rc = WORKER_RETRY;
+out_free:
+	b4_db_result_free(res);
+	free(order_id);
+	return rc;
+}
+
+/* commission.release {order_id}: once the product's guarantee days since
+ * payment (or a split's own release_at) have passed, the order's waiting
+ * splits become released - only while the order is still paid, checked in
+ * the same statement, so a refund that won the race keeps them waiting
+ * for its reversal.  A refund request or dispute holds the release; the
+ * job looks again a day later. */
 int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, char *err,
 			   size_t errcap)
 {
-	(void)ctx;
-	(void)job;
-	snprintf(err, errcap, "not implemented yet");
-	return WORKER_RETRY;
+	char *order_id = order_id_of(job);
+	struct b4_db_result *res = NULL;
+	const char *status;
+	int64_t released;
+	int rc = WORKER_DONE;
+
+	if (!order_id) {
+		snprintf(err, errcap, "payload needs order_id");
+		return WORKER_FATAL;
+	}
+	released = b4_db_exec(ctx->db,
+			      "UPDATE splits s JOIN orders o ON o.id = s.order_id"
+			      " JOIN products p ON p.id = o.product_id"
+			      " SET s.status = 'released', s.released_at = CURRENT_TIMESTAMP(6)"
+			      " WHERE s.order_id = ? AND s.status = 'waiting' AND o.status = 'paid'"
+			      " AND COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY)"
+			      "  <= CURRENT_TIMESTAMP(6)",
+			      "s", order_id);
+	if (released < 0)
+		goto out_db_error;
+	res = b4_db_query(ctx->db,
+			  "SELECT o.status, MIN(TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(6),"
+			  "  COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY))),"
+			  " COUNT(s.id)"
+			  " FROM orders o JOIN products p ON p.id = o.product_id"
+			  " LEFT JOIN splits s ON s.order_id = o.id AND s.status = 'waiting'"
+			  " WHERE o.id = ? GROUP BY o.status",
+			  "s", order_id);
+	if (!res)
+		goto out_db_error;
+	if (b4_db_rows(res) == 0) {
+		snprintf(err, errcap, "no such order");
+		rc = WORKER_FATAL;
+		goto out_free;
+	}
+	if (released > 0)
+		b4_log_info("commissions released", B4_LS("order_id", order_id),
+			    B4_LI("splits", released));
+	status = b4_db_str(res, 0, 0);
+	if (b4_db_i64(res, 0, 2) == 0)
+		goto out_free; /* nothing waiting */
+	if (strcmp(status, "refund_requested") == 0 || strcmp(status, "disputed") == 0) {
+		ctx->retry_seconds = 86400;
+		snprintf(err, errcap, "held: order is %s", status);
+		rc = WORKER_RETRY;
+	} else if (strcmp(status, "paid") == 0) {
+		double wait = (double)b4_db_i64(res, 0, 1) / 1e6;
+
+		ctx->retry_seconds = wait > 1 ? wait + 0.5 : 1;
+		snprintf(err, errcap, "guarantee period not over");
+		rc = WORKER_RETRY;
+	}
+	/* refunded, chargeback: the reversal owns the splits */
+	goto out_free;
+
+out_db_error:
+	snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
+	rc = WORKER_RETRY;
+out_free:
+	b4_db_result_free(res);
+	free(order_id);
+	return rc;
 }
 
+/* ---- abandoned carts --------------------------------------------------- */
+
+#define SCAN_BATCH 200
+
+struct abandoned {
+	const struct b4_db_result *res;
+	size_t row;
+	int fired;
+};
+
+static const char *cell(const struct b4_db_result *res, size_t row, const char *name)
+{
+	int col = b4_db_col(res, name);
+
+	return col < 0 || b4_db_is_null(res, row, (size_t)col) ? NULL
+							       : b4_db_str(res, row, (size_t)col);
+}
+
+static cJSON *abandoned_data(const struct b4_db_result *res, size_t row)
+{
+	static const char *const fields[] = {"session_id", "email", "offer_code", "product_id",
+					      "utm_source", "utm_medium", "utm_campaign",
+					      "created_at"};
+	cJSON *data = cJSON_CreateObject(), *checkout = cJSON_CreateObject();
+
+	if (!data || !checkout || !cJSON_AddItemToObject(data, "checkout", checkout)) {
+		cJSON_Delete(checkout);
+		cJSON_Delete(data);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *v = cell(res, row, fields[i]);
+
+		if (!(v ? cJSON_AddStringToObject(checkout, fields[i], v)
+			: cJSON_AddNullToObject(checkout, fields[i]))) {
+			cJSON_Delete(data);
+			return NULL;
+		}
+	}
+	return data;
+}
+
+/* Marks one session abandoned and enqueues its event, together. */
+static int abandon_tx(struct b4_db *db, void *arg)
+{
+	struct abandoned *a = arg;
+	const char *session_id = cell(a->res, a->row, "session_id");
+	cJSON *data;
+	char *text, key[80];
+	int64_t n;
+	int rc;
+
+	n = b4_db_exec(db,
+		       "UPDATE checkout_sessions SET abandoned_at = CURRENT_TIMESTAMP(6)"
+		       " WHERE id = ? AND abandoned_at IS NULL",
+		       "s", session_id);
+	if (n <= 0)
+		return n < 0 ? -1 : 0; /* another worker got there first */
+	data = abandoned_data(a->res, a->row);
+	text = data ? cJSON_PrintUnformatted(data) : NULL;
+	cJSON_Delete(data);
+	if (!text)
+		return -1;
+	snprintf(key, sizeof(key), "abandoned-cart:%s", session_id);
+	rc = b4_queue_webhook_event(db, "abandoned-cart", cell(a->res, a->row, "producer_id"),
+				    cell(a->res, a->row, "affiliate_id"),
+				    cell(a->res, a->row, "product_id"), text, key);
+	cJSON_free(text);
+	if (rc < 0)
+		return -1;
+	a->fired++;
+	return 0;
+}
+
+/* cron.abandoned_cart {}: every session with an email, quiet for
+ * B4_ABANDONED_CART_DELAY and without a paid order, fires abandoned-cart
+ * once (abandoned_at marks it).  The monitor enqueues this job once per
+ * time slot. */
 int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
 {
-	(void)ctx;
+	struct b4_db_result *res;
+	struct abandoned a = {0};
 	(void)job;
-	snprintf(err, errcap, "not implemented yet");
-	return WORKER_RETRY;
+
+	res = b4_db_query(ctx->db,
+			  "SELECT s.id AS session_id, s.email, o.code AS offer_code,"
+			  " o.product_id, p.producer_id,"
+			  " IF(af.status = 'approved', af.affiliate_id, NULL) AS affiliate_id,"
+			  " s.utm_source, s.utm_medium, s.utm_campaign,"
+			  " DATE_FORMAT(s.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at"
+			  " FROM checkout_sessions s JOIN offers o ON o.id = s.offer_id"
+			  " JOIN products p ON p.id = o.product_id"
+			  " LEFT JOIN affiliations af ON af.id = s.affiliation_id"
+			  " WHERE s.abandoned_at IS NULL AND s.email IS NOT NULL AND s.email <> ''"
+			  " AND s.updated_at <= CURRENT_TIMESTAMP(6) - INTERVAL ? MICROSECOND"
+			  " AND NOT EXISTS (SELECT 1 FROM orders x"
+			  "  WHERE (x.session_id = s.id OR x.id = s.order_id)"
+			  "  AND x.status IN (" PAID_STATES "))"
+			  " ORDER BY s.updated_at LIMIT ?",
+			  "ii", (int64_t)(worker_abandoned_cart_delay * 1e6), (int64_t)SCAN_BATCH);
+	if (!res) {
+		snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
+		return WORKER_RETRY;
+	}
+	a.res = res;
+	for (a.row = 0; a.row < b4_db_rows(res) && !worker_is_stopping(ctx); a.row++)
+		if (b4_db_tx(ctx->db, abandon_tx, &a) < 0) {
+			snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
+			b4_db_result_free(res);
+			return WORKER_RETRY;
+		}
+	if (a.fired > 0)
+		b4_log_info("abandoned carts", B4_LI("fired", a.fired));
+	b4_db_result_free(res);
+	return WORKER_DONE;
 }

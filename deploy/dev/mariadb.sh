@@ -48,8 +48,15 @@ PY
 	return 1
 }
 
+# Reads the pid once: mariadbd removes its pid file while shutting down.
+running_pid() {
+	local pid
+	pid=$(cat "$pidfile" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
 is_running() {
-	[ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+	running_pid >/dev/null
 }
 
 client() {
@@ -102,9 +109,8 @@ SQL
 	exit 1
 	;;
 stop)
-	if is_running; then
-		pid=$(cat "$pidfile")
-		kill -TERM "$pid"
+	if pid=$(running_pid); then
+		kill -TERM "$pid" 2>/dev/null || exit 0
 		for _ in $(seq 1 300); do
 			kill -0 "$pid" 2>/dev/null || exit 0
 			sleep 0.1

@@ -214,7 +214,7 @@ int b4_crypto_hex_encode(const void *in, size_t len, char *out, size_t cap)
 	return 0;
 }
 
-static int hex_value(char c)
+int b4_crypto_hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -232,8 +232,8 @@ int b4_crypto_hex_decode(const char *hex, size_t hex_len, void *out, size_t cap,
 	if (hex_len % 2 != 0 || hex_len / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < hex_len / 2; i++) {
-		int hi = hex_value(hex[2 * i]);
-		int lo = hex_value(hex[2 * i + 1]);
+		int hi = b4_crypto_hex_value(hex[2 * i]);
+		int lo = b4_crypto_hex_value(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -206,7 +206,7 @@ int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence pr
 		return -1;
 	}
 	v = item->valuedouble;
-	if (!isfinite(v) || v != floor(v) || fabs(v) > 9007199254740992.0) {
+	if (!isfinite(v) || v != floor(v) || fabs(v) >= 9007199254740992.0) {
 		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be an integer.",
 				 name);
 		return -1;

@@ -4,6 +4,7 @@
 #include "b4/db.h"
 #include "b4/log.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,53 @@ int b4_queue_enqueue(struct b4_db *db, const char *type, const char *payload_jso
 	if (affected < 0)
 		return -1;
 	return affected > 0 ? 1 : 0;
+}
+
+int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
+			   const char *affiliate_id, const char *product_id,
+			   const char *data_json, const char *dedup_key)
+{
+	cJSON *payload = cJSON_CreateObject();
+	cJSON *data = data_json ? cJSON_Parse(data_json) : NULL;
+	char *text = NULL;
+	int rc = -1;
+
+	if (!payload || !cJSON_IsObject(data) || !event || !owner_id)
+		goto out_free;
+	if (!cJSON_AddStringToObject(payload, "event", event) ||
+	    !cJSON_AddStringToObject(payload, "owner_id", owner_id) ||
+	    (affiliate_id && !cJSON_AddStringToObject(payload, "affiliate_id", affiliate_id)) ||
+	    (product_id && !cJSON_AddStringToObject(payload, "product_id", product_id)))
+		goto out_free;
+	cJSON_AddItemToObject(payload, "data", data);
+	data = NULL; /* owned by payload now */
+	text = cJSON_PrintUnformatted(payload);
+	if (text)
+		rc = b4_queue_enqueue(db, "webhook.event", text, dedup_key, 0);
+out_free:
+	cJSON_free(text);
+	cJSON_Delete(data);
+	cJSON_Delete(payload);
+	return rc;
+}
+
+int b4_queue_webhook_resend(struct b4_db *db, const char *delivery_id)
+{
+	char payload[80];
+	int64_t n;
+
+	/* a UUID: safe to put in the JSON text as it is */
+	if (!delivery_id || strlen(delivery_id) != 36 ||
+	    strspn(delivery_id, "0123456789abcdefABCDEF-") != 36)
+		return 0;
+	n = b4_db_exec(db,
+		       "UPDATE webhook_deliveries SET status = 'pending',"
+		       " next_attempt_at = CURRENT_TIMESTAMP(6) WHERE id = ?",
+		       "s", delivery_id);
+	if (n <= 0) /* next_attempt_at always changes, so 0 means no row */
+		return n < 0 ? -1 : 0;
+	snprintf(payload, sizeof(payload), "{\"delivery_id\":\"%s\"}", delivery_id);
+	return b4_queue_enqueue(db, "webhook.deliver", payload, NULL, 0) < 0 ? -1 : 1;
 }
 
 void b4_queue_job_cleanup(struct b4_job *job)

@@ -1,5 +1,6 @@
 /* req.c - request context helpers; see b4/http.h. */
 #include "b4/http.h"
+#include "b4/crypto.h"
 #include "b4/db.h"
 #include "b4/log.h"
 
@@ -65,17 +66,6 @@ const char *b4_req_param(struct b4_req *req, const char *name)
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes %XX and '+' into the arena; NULL on a bad escape or a NUL byte. */
 static char *url_decode(struct b4_arena *arena, const char *s, size_t len)
 {
@@ -88,8 +78,8 @@ static char *url_decode(struct b4_arena *arena, const char *s, size_t len)
 			int hi, lo;
 			if (len - i < 3)
 				return NULL;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = b4_crypto_hex_value(s[i + 1]);
+			lo = b4_crypto_hex_value(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return NULL;
 			*o++ = (char)(hi * 16 + lo);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -209,6 +210,28 @@ static void test_migrations_twice_change_nothing(void **state)
 	free(after);
 }
 
+static void test_concurrent_migrators_apply_once(void **state)
+{
+	char cmd[4096], name[64];
+	(void)state;
+
+	/* two b4-migrate processes race on a fresh database: the named lock
+	 * makes one wait, and every migration is recorded once */
+	snprintf(name, sizeof(name), "b4_race_%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && export B4_DB_HOST=127.0.0.1 B4_DB_PORT=%d B4_DB_USER=b4 B4_DB_PASSWORD=b4dev"
+		 " B4_DB_NAME=%s; '%s/bin/b4-migrate' --create-database >/dev/null & "
+		 "'%s/bin/b4-migrate' --create-database >/dev/null; a=$?; wait $!; b=$?;"
+		 " [ $a -eq 0 ] && [ $b -eq 0 ]",
+		 h_top(), h_db_port(), name, h_build(), h_build());
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "SELECT COUNT(*) - COUNT(DISTINCT version) FROM %s.schema_migrations", name);
+	assert_int_equal(h_sql_int(NULL, cmd), 0);
+	snprintf(cmd, sizeof(cmd), "SELECT COUNT(*) FROM %s.schema_migrations", name);
+	assert_true(h_sql_int(NULL, cmd) >= 1);
+}
+
 static void test_readyz_follows_the_database(void **state)
 {
 	char dir[1100], cmd[2400], env_port[64];
@@ -265,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_body_over_limit_is_413),
 		cmocka_unit_test(test_protected_route_needs_valid_token),
 		cmocka_unit_test(test_migrations_twice_change_nothing),
+		cmocka_unit_test(test_concurrent_migrators_apply_once),
 		cmocka_unit_test(test_readyz_follows_the_database),
 		cmocka_unit_test(test_bad_setting_stops_startup),
 	};

@@ -71,6 +71,9 @@ int b4_crypto_token_hex(char *out, size_t nbytes);
  */
 int b4_crypto_hex_encode(const void *in, size_t len, char *out, size_t cap);
 
+/* Value of one hex digit (0-9, a-f, A-F), or -1. */
+int b4_crypto_hex_value(int c);
+
 /*
  * Decodes hex_len hex characters (either case) into out (cap bytes) and
  * stores the byte count in *out_len.  Returns 0, or -1 on an odd length, a

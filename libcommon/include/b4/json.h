@@ -46,7 +46,8 @@ cJSON *b4_json_parse_object(const char *data, size_t len, int max_depth, struct 
  * control characters other than \n and \t.  *out points into the tree. */
 int b4_json_get_str(const cJSON *obj, const char *name, enum b4_json_presence presence,
 		    size_t min_chars, size_t max_chars, const char **out, struct b4_error *err);
-/* An integer in min..max (a JSON number with no fraction, |v| <= 2^53). */
+/* An integer in min..max (a JSON number with no fraction, |v| < 2^53, so no value
+ * that lost precision in parsing gets through). */
 int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence presence,
 		    int64_t min, int64_t max, int64_t *out, struct b4_error *err);
 int b4_json_get_bool(const cJSON *obj, const char *name, enum b4_json_presence presence,

@@ -42,6 +42,24 @@ struct b4_job {
 int b4_queue_enqueue(struct b4_db *db, const char *type, const char *payload_json,
 		     const char *dedup_key, int64_t delay_seconds);
 
+/* Producer helper for webhooks: enqueues a "webhook.event" job
+ * {event, owner_id, affiliate_id?, product_id?, data} inside the caller's
+ * transaction.  The worker fans it out to every active endpoint of the
+ * owner (and the affiliate) subscribed to event whose product scope
+ * matches, and delivers each with a stable event id.  data_json is the
+ * event's data object as JSON text ("{...}").  dedup_key as for
+ * b4_queue_enqueue (e.g. "approved-payment:<order_id>").  Returns like
+ * b4_queue_enqueue; -1 also for a data_json that is not an object. */
+int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
+			   const char *affiliate_id, const char *product_id,
+			   const char *data_json, const char *dedup_key);
+
+/* Resends one webhook delivery (members' and back-office "resend"): sets it
+ * pending and enqueues a "webhook.deliver" job with a fresh attempt budget.
+ * Returns 1 when enqueued, 0 when there is no such delivery, -1 on a
+ * database error. */
+int b4_queue_webhook_resend(struct b4_db *db, const char *delivery_id);
+
 /* Claims up to max ready jobs (run_at reached) whose type is one of
  * types[0..ntypes) (all types when ntypes is 0), in one short transaction
  * with FOR UPDATE SKIP LOCKED: each becomes running, attempts+1,

@@ -1,8 +1,8 @@
 /* harness.c - integration test support; see harness.h. */
 #include "harness.h"
+#include "b4/httpc.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -347,6 +346,7 @@ const char *h_admin_url(const struct h_proc *p, const char *path)
 	return b;
 }
 
+/* Accumulates the bytes h_raw reads. */
 struct growbuf {
 	char *data;
 	size_t len;
@@ -369,76 +369,49 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg)
 int h_http(struct h_resp *r, const char *method, const char *url, const char *body,
 	   const char *const *headers)
 {
-	static int initialised;
-	struct growbuf b = {0}, h = {0};
-	struct curl_slist *list = NULL;
-	CURL *c;
-	CURLcode rc;
+	static bool initialised;
+	const char *all[34];
+	size_t n = 0;
+	struct b4_httpc_request req = {
+		.method = method,
+		.url = url,
+		.headers = all,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.connect_timeout_ms = 5000,
+		.timeout_ms = 30000,
+		.max_response_bytes = 64 << 20,
+	};
+	struct b4_httpc_response resp;
+	int rc;
 
 	if (!initialised) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		initialised = 1;
+		b4_httpc_global_init();
+		initialised = true;
 	}
+	if (body)
+		all[n++] = "Content-Type: application/json";
+	for (size_t i = 0; headers && headers[i] && n < 33; i++)
+		all[n++] = headers[i];
+	all[n] = NULL;
 	memset(r, 0, sizeof(*r));
-	c = curl_easy_init();
-	if (!c)
-		return -1;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-		list = curl_slist_append(list, "Content-Type: application/json");
-	}
-	list = curl_slist_append(list, "Expect:");
-	for (size_t i = 0; headers && headers[i]; i++)
-		list = curl_slist_append(list, headers[i]);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(list);
-	curl_easy_cleanup(c);
-	r->body = b.data ? b.data : strdup("");
-	r->body_len = b.len;
-	r->headers = h.data ? h.data : strdup("");
+	rc = b4_httpc_do(&req, &resp);
+	if (rc < 0)
+		fprintf(stderr, "harness: %s %s: %s\n", method, url, resp.error);
+	r->status = resp.status;
+	r->body = resp.body;
+	r->body_len = resp.body_len;
+	r->headers = resp.headers;
 	r->json = r->body_len ? cJSON_Parse(r->body) : NULL;
-	if (rc != CURLE_OK)
-		fprintf(stderr, "harness: %s %s: %s\n", method, url, curl_easy_strerror(rc));
-	return rc == CURLE_OK ? 0 : -1;
+	return rc;
 }
 
 const char *h_resp_header(const struct h_resp *r, const char *name)
 {
 	static char value[1024];
-	size_t nlen = strlen(name);
-	const char *line = r->headers;
+	struct b4_httpc_response view = {.headers = r->headers};
 
-	while (line && *line) {
-		const char *end = strstr(line, "\r\n");
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		if (len > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-			const char *v = line + nlen + 1;
-			while (*v == ' ')
-				v++;
-			size_t vlen = len - (size_t)(v - line);
-			if (vlen >= sizeof(value))
-				vlen = sizeof(value) - 1;
-			memcpy(value, v, vlen);
-			value[vlen] = '\0';
-			return value;
-		}
-		line = end ? end + 2 : NULL;
-	}
-	return NULL;
+	return b4_httpc_header(&view, name, value, sizeof(value)) ? value : NULL;
 }
 
 const char *h_json_str(const struct h_resp *r, const char *path)

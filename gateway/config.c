@@ -1,0 +1,785 @@
+/* b4-gateway configuration: a JSON file (cJSON) or built-in defaults. */
+#include "gateway.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void pool_defaults(struct gw_pool_cfg *p, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->balance = GW_BALANCE_ROUND_ROBIN;
+	p->max_connections = 1024;
+	p->max_idle = 128;
+	snprintf(p->health_path, sizeof(p->health_path), "/healthz");
+	p->health_interval_ms = 3000;
+	p->health_timeout_ms = 1000;
+	p->rise = 2;
+	p->fall = 3;
+	p->eject_failures = 3;
+	p->eject_base_ms = 1000;
+	p->eject_max_ms = 30000;
+}
+
+static void config_defaults(struct gw_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	atomic_init(&c->refs, 1);
+	c->nlisteners = 1;
+	snprintf(c->listeners[0].host, sizeof(c->listeners[0].host), "0.0.0.0");
+	c->listeners[0].port = 8080;
+	snprintf(c->admin_host, sizeof(c->admin_host), "0.0.0.0");
+	c->admin_port = 9080;
+	c->max_header_bytes = 16384;
+	c->max_body_bytes = 10 * 1024 * 1024;
+	c->request_buffer_bytes = 64 * 1024;
+	c->max_connections = 10000;
+	c->connect_timeout_ms = 1000;
+	c->first_byte_timeout_ms = 30000;
+	c->total_timeout_ms = 60000;
+	c->client_header_timeout_ms = 10000;
+	c->client_body_timeout_ms = 30000;
+	c->keepalive_timeout_ms = 60000;
+	c->upstream_idle_timeout_ms = 30000;
+	c->max_attempts = 3;
+	c->retry_budget_ratio = 0.2;
+	c->retry_budget_min = 10;
+	c->access_log = true;
+	c->threads = 2;
+	c->drain_seconds = 10;
+}
+
+static int resolve(struct gw_instance_cfg *in, char *err, size_t errlen, const char *what)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	char port[8];
+	int rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%u", in->port);
+	rc = getaddrinfo(in->host, port, &hints, &res);
+	if (rc != 0 || !res) {
+		set_err(err, errlen, "%s: cannot resolve \"%s\": %s", what, in->host,
+			gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&in->addr, res->ai_addr, res->ai_addrlen);
+	in->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* "host:port" or "[v6]:port" */
+static int parse_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon;
+	char *end;
+	long p;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		if ((size_t)(close - s - 1) >= hostlen || close == s + 1)
+			return -1;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || colon == s || (size_t)(colon - s) >= hostlen)
+			return -1;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p < 1 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+static int add_instance(struct gw_pool_cfg *pool, const char *spec, int weight, char *err,
+			size_t errlen, const char *what)
+{
+	struct gw_instance_cfg *in;
+	int port;
+
+	if (pool->ninstances >= GW_MAX_INSTANCES) {
+		set_err(err, errlen, "%s: more than %d instances", what, GW_MAX_INSTANCES);
+		return -1;
+	}
+	in = &pool->instances[pool->ninstances];
+	memset(in, 0, sizeof(*in));
+	if (parse_hostport(spec, in->host, sizeof(in->host), &port) != 0) {
+		set_err(err, errlen, "%s: expected host:port, got \"%s\"", what, spec);
+		return -1;
+	}
+	in->port = (uint16_t)port;
+	in->weight = weight;
+	snprintf(in->label, sizeof(in->label), "%s", spec);
+	if (resolve(in, err, errlen, what) != 0)
+		return -1;
+	pool->ninstances++;
+	return 0;
+}
+
+int gw_pool_set_instances(struct gw_pool_cfg *pool, const char *spec, char *err, size_t errlen)
+{
+	char buf[1024], *save = NULL, *tok;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		set_err(err, errlen, "expected host:port[,host:port], too long");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", spec);
+	pool->ninstances = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (add_instance(pool, tok, 1, err, errlen, "instance") != 0)
+			return -1;
+	}
+	if (pool->ninstances == 0) {
+		set_err(err, errlen, "expected host:port[,host:port], got \"%s\"", spec);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_cidr(const char *s, struct gw_cidr *out)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	long bits;
+	char *end;
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		bits = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		bits = 128;
+	} else {
+		return -1;
+	}
+	if (slash) {
+		long max = bits;
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (errno || *end || end == slash + 1 || bits < 0 || bits > max)
+			return -1;
+	}
+	out->bits = (int)bits;
+	return 0;
+}
+
+/* ---- JSON helpers: every key is checked, unknown keys are refused ---- */
+
+struct jctx {
+	char *err;
+	size_t errlen;
+};
+
+static int check_keys(struct jctx *j, const cJSON *obj, const char *where,
+		      const char *const *allowed)
+{
+	const cJSON *it;
+	if (!cJSON_IsObject(obj)) {
+		set_err(j->err, j->errlen, "%s: expected an object", where);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, obj)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			if (strcmp(it->string, allowed[i]) == 0)
+				ok = true;
+		if (!ok) {
+			set_err(j->err, j->errlen, "%s.%s: unknown setting", where, it->string);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int get_int(struct jctx *j, const cJSON *obj, const char *key, const char *where, long min,
+		   long max, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
+	    v->valuedouble < (double)min || v->valuedouble > (double)max) {
+		set_err(j->err, j->errlen, "%s.%s: expected an integer %ld..%ld", where, key, min,
+			max);
+		return -1;
+	}
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+static int get_size(struct jctx *j, const cJSON *obj, const char *key, const char *where,
+		    double min, double max, size_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+	    v->valuedouble < min || v->valuedouble > max) {
+		set_err(j->err, j->errlen, "%s.%s: expected an integer %.0f..%.0f", where, key, min,
+			max);
+		return -1;
+	}
+	*out = (size_t)v->valuedouble;
+	return 0;
+}
+
+static int get_double(struct jctx *j, const cJSON *obj, const char *key, const char *where,
+		      double min, double max, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > max) {
+		set_err(j->err, j->errlen, "%s.%s: expected a number %g..%g", where, key, min, max);
+		return -1;
+	}
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int get_bool(struct jctx *j, const cJSON *obj, const char *key, const char *where,
+		    bool *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v)) {
+		set_err(j->err, j->errlen, "%s.%s: expected true or false", where, key);
+		return -1;
+	}
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int get_str(struct jctx *j, const cJSON *obj, const char *key, const char *where,
+		   char *out, size_t outlen, bool required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v) {
+		if (required) {
+			set_err(j->err, j->errlen, "%s.%s: required", where, key);
+			return -1;
+		}
+		return 0;
+	}
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen) {
+		set_err(j->err, j->errlen, "%s.%s: expected a string of at most %zu characters",
+			where, key, outlen - 1);
+		return -1;
+	}
+	snprintf(out, outlen, "%s", v->valuestring);
+	return 0;
+}
+
+static int parse_listener(struct jctx *j, const cJSON *o, const char *where,
+			  struct gw_listener_cfg *l)
+{
+	static const char *const keys[] = {"host", "port", "tls", NULL};
+	memset(l, 0, sizeof(*l));
+	snprintf(l->host, sizeof(l->host), "0.0.0.0");
+	if (check_keys(j, o, where, keys) || get_str(j, o, "host", where, l->host, sizeof(l->host), false) ||
+	    get_int(j, o, "port", where, 0, 65535, &l->port) ||
+	    get_bool(j, o, "tls", where, &l->tls))
+		return -1;
+	return 0;
+}
+
+static int parse_pool(struct jctx *j, const cJSON *o, struct gw_pool_cfg *p)
+{
+	static const char *const keys[] = {"instances", "balance", "max_connections", "max_idle",
+					   "health_check", "passive", NULL};
+	static const char *const hkeys[] = {"path", "interval_ms", "timeout_ms", "rise", "fall",
+					    NULL};
+	static const char *const pkeys[] = {"failures", "base_ejection_ms", "max_ejection_ms",
+					    NULL};
+	char where[128], balance[32] = "";
+	const cJSON *inst, *it, *h, *pv;
+
+	snprintf(where, sizeof(where), "upstreams.%s", p->name);
+	if (check_keys(j, o, where, keys))
+		return -1;
+	inst = cJSON_GetObjectItemCaseSensitive(o, "instances");
+	if (!cJSON_IsArray(inst) || cJSON_GetArraySize(inst) == 0) {
+		set_err(j->err, j->errlen, "%s.instances: expected a non-empty array", where);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, inst)
+	{
+		char w2[160];
+		snprintf(w2, sizeof(w2), "%s.instances", where);
+		if (cJSON_IsString(it)) {
+			if (add_instance(p, it->valuestring, 1, j->err, j->errlen, w2))
+				return -1;
+		} else if (cJSON_IsObject(it)) {
+			static const char *const ikeys[] = {"address", "weight", NULL};
+			char addr[160];
+			int weight = 1;
+			if (check_keys(j, it, w2, ikeys) ||
+			    get_str(j, it, "address", w2, addr, sizeof(addr), true) ||
+			    get_int(j, it, "weight", w2, 1, 100, &weight) ||
+			    add_instance(p, addr, weight, j->err, j->errlen, w2))
+				return -1;
+		} else {
+			set_err(j->err, j->errlen, "%s: expected \"host:port\" or an object", w2);
+			return -1;
+		}
+	}
+	if (get_str(j, o, "balance", where, balance, sizeof(balance), false))
+		return -1;
+	if (balance[0]) {
+		if (strcmp(balance, "round_robin") == 0)
+			p->balance = GW_BALANCE_ROUND_ROBIN;
+		else if (strcmp(balance, "least_outstanding") == 0)
+			p->balance = GW_BALANCE_LEAST_OUTSTANDING;
+		else {
+			set_err(j->err, j->errlen,
+				"%s.balance: expected \"round_robin\" or \"least_outstanding\"",
+				where);
+			return -1;
+		}
+	}
+	if (get_int(j, o, "max_connections", where, 1, 100000, &p->max_connections) ||
+	    get_int(j, o, "max_idle", where, 0, 100000, &p->max_idle))
+		return -1;
+	h = cJSON_GetObjectItemCaseSensitive(o, "health_check");
+	if (h) {
+		char w2[160];
+		snprintf(w2, sizeof(w2), "%s.health_check", where);
+		if (check_keys(j, h, w2, hkeys) ||
+		    get_str(j, h, "path", w2, p->health_path, sizeof(p->health_path), false) ||
+		    get_int(j, h, "interval_ms", w2, 0, 3600000, &p->health_interval_ms) ||
+		    get_int(j, h, "timeout_ms", w2, 1, 600000, &p->health_timeout_ms) ||
+		    get_int(j, h, "rise", w2, 1, 100, &p->rise) ||
+		    get_int(j, h, "fall", w2, 1, 100, &p->fall))
+			return -1;
+		if (p->health_path[0] != '/') {
+			set_err(j->err, j->errlen, "%s.path: must start with /", w2);
+			return -1;
+		}
+	}
+	pv = cJSON_GetObjectItemCaseSensitive(o, "passive");
+	if (pv) {
+		char w2[160];
+		snprintf(w2, sizeof(w2), "%s.passive", where);
+		if (check_keys(j, pv, w2, pkeys) ||
+		    get_int(j, pv, "failures", w2, 0, 1000, &p->eject_failures) ||
+		    get_int(j, pv, "base_ejection_ms", w2, 1, 3600000, &p->eject_base_ms) ||
+		    get_int(j, pv, "max_ejection_ms", w2, 1, 3600000, &p->eject_max_ms))
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
+{
+	static const char *const keys[] = {"listeners", "admin", "threads", "tls", "routes",
+					   "upstreams", "limits", "timeouts", "retry",
+					   "rate_limits", "trusted_proxies", "access_log",
+					   "drain_seconds", NULL};
+	static const char *const admin_keys[] = {"host", "port", NULL};
+	static const char *const tls_keys[] = {"cert", "key", NULL};
+	static const char *const route_keys[] = {"name", "prefix", "strip_prefix", "upstream",
+						 NULL};
+	static const char *const limit_keys[] = {"max_header_bytes", "max_body_bytes",
+						 "request_buffer_bytes", "max_connections", NULL};
+	static const char *const timeout_keys[] = {"connect_ms",	"first_byte_ms",
+						   "total_ms",		"client_header_ms",
+						   "client_body_ms",	"keepalive_ms",
+						   "upstream_idle_ms", NULL};
+	static const char *const retry_keys[] = {"max_attempts", "budget_ratio",
+						 "budget_min_per_sec", NULL};
+	static const char *const rate_keys[] = {"name", "prefix", "rate_per_sec", "burst", NULL};
+	const cJSON *o, *it;
+
+	if (check_keys(j, root, "config", keys))
+		return -1;
+	o = cJSON_GetObjectItemCaseSensitive(root, "listeners");
+	if (o) {
+		if (!cJSON_IsArray(o) || cJSON_GetArraySize(o) < 1 ||
+		    cJSON_GetArraySize(o) > GW_MAX_LISTENERS) {
+			set_err(j->err, j->errlen, "listeners: expected an array of 1..%d objects",
+				GW_MAX_LISTENERS);
+			return -1;
+		}
+		c->nlisteners = 0;
+		cJSON_ArrayForEach(it, o)
+		{
+			char where[32];
+			snprintf(where, sizeof(where), "listeners[%zu]", c->nlisteners);
+			if (parse_listener(j, it, where, &c->listeners[c->nlisteners]))
+				return -1;
+			c->nlisteners++;
+		}
+	}
+	o = cJSON_GetObjectItemCaseSensitive(root, "admin");
+	if (o && (check_keys(j, o, "admin", admin_keys) ||
+		  get_str(j, o, "host", "admin", c->admin_host, sizeof(c->admin_host), false) ||
+		  get_int(j, o, "port", "admin", 0, 65535, &c->admin_port)))
+		return -1;
+	if (get_int(j, root, "threads", "config", 1, 64, &c->threads) ||
+	    get_int(j, root, "drain_seconds", "config", 0, 3600, &c->drain_seconds) ||
+	    get_bool(j, root, "access_log", "config", &c->access_log))
+		return -1;
+	o = cJSON_GetObjectItemCaseSensitive(root, "tls");
+	if (o && (check_keys(j, o, "tls", tls_keys) ||
+		  get_str(j, o, "cert", "tls", c->tls_cert, sizeof(c->tls_cert), true) ||
+		  get_str(j, o, "key", "tls", c->tls_key, sizeof(c->tls_key), true)))
+		return -1;
+
+	o = cJSON_GetObjectItemCaseSensitive(root, "upstreams");
+	if (o) {
+		if (!cJSON_IsObject(o)) {
+			set_err(j->err, j->errlen, "upstreams: expected an object of pools");
+			return -1;
+		}
+		c->npools = 0;
+		cJSON_ArrayForEach(it, o)
+		{
+			if (c->npools >= GW_MAX_POOLS) {
+				set_err(j->err, j->errlen, "upstreams: more than %d pools",
+					GW_MAX_POOLS);
+				return -1;
+			}
+			if (strlen(it->string) >= GW_NAME_MAX) {
+				set_err(j->err, j->errlen, "upstreams.%s: name too long", it->string);
+				return -1;
+			}
+			pool_defaults(&c->pools[c->npools], it->string);
+			if (parse_pool(j, it, &c->pools[c->npools]))
+				return -1;
+			c->npools++;
+		}
+	}
+	o = cJSON_GetObjectItemCaseSensitive(root, "routes");
+	if (o) {
+		if (!cJSON_IsArray(o) || cJSON_GetArraySize(o) > GW_MAX_ROUTES) {
+			set_err(j->err, j->errlen, "routes: expected an array of at most %d routes",
+				GW_MAX_ROUTES);
+			return -1;
+		}
+		c->nroutes = 0;
+		cJSON_ArrayForEach(it, o)
+		{
+			struct gw_route_cfg *r = &c->routes[c->nroutes];
+			char where[32], upstream[GW_NAME_MAX] = "";
+			snprintf(where, sizeof(where), "routes[%zu]", c->nroutes);
+			memset(r, 0, sizeof(*r));
+			r->strip_prefix = true;
+			if (check_keys(j, it, where, route_keys) ||
+			    get_str(j, it, "prefix", where, r->prefix, sizeof(r->prefix), true) ||
+			    get_str(j, it, "name", where, r->name, sizeof(r->name), false) ||
+			    get_bool(j, it, "strip_prefix", where, &r->strip_prefix) ||
+			    get_str(j, it, "upstream", where, upstream, sizeof(upstream), true))
+				return -1;
+			if (r->prefix[0] != '/') {
+				set_err(j->err, j->errlen, "%s.prefix: must start with /", where);
+				return -1;
+			}
+			r->prefix_len = strlen(r->prefix);
+			while (r->prefix_len > 1 && r->prefix[r->prefix_len - 1] == '/')
+				r->prefix[--r->prefix_len] = '\0';
+			if (!r->name[0])
+				snprintf(r->name, sizeof(r->name), "%s",
+					 r->prefix_len > 1 ? r->prefix + 1 : "root");
+			r->pool = -1;
+			for (size_t k = 0; k < c->npools; k++)
+				if (strcmp(c->pools[k].name, upstream) == 0)
+					r->pool = (int)k;
+			if (r->pool < 0) {
+				set_err(j->err, j->errlen, "%s.upstream: no upstream named \"%s\"",
+					where, upstream);
+				return -1;
+			}
+			c->nroutes++;
+		}
+	}
+	o = cJSON_GetObjectItemCaseSensitive(root, "limits");
+	if (o && (check_keys(j, o, "limits", limit_keys) ||
+		  get_size(j, o, "max_header_bytes", "limits", 1024, 1048576,
+			   &c->max_header_bytes) ||
+		  get_size(j, o, "max_body_bytes", "limits", 0, 1e12, &c->max_body_bytes) ||
+		  get_size(j, o, "request_buffer_bytes", "limits", 0, 64 * 1048576.0,
+			   &c->request_buffer_bytes) ||
+		  get_int(j, o, "max_connections", "limits", 1, 1000000, &c->max_connections)))
+		return -1;
+	o = cJSON_GetObjectItemCaseSensitive(root, "timeouts");
+	if (o && (check_keys(j, o, "timeouts", timeout_keys) ||
+		  get_int(j, o, "connect_ms", "timeouts", 1, 3600000, &c->connect_timeout_ms) ||
+		  get_int(j, o, "first_byte_ms", "timeouts", 1, 3600000,
+			  &c->first_byte_timeout_ms) ||
+		  get_int(j, o, "total_ms", "timeouts", 1, 3600000, &c->total_timeout_ms) ||
+		  get_int(j, o, "client_header_ms", "timeouts", 1, 3600000,
+			  &c->client_header_timeout_ms) ||
+		  get_int(j, o, "client_body_ms", "timeouts", 1, 3600000,
+			  &c->client_body_timeout_ms) ||
+		  get_int(j, o, "keepalive_ms", "timeouts", 1, 3600000, &c->keepalive_timeout_ms) ||
+		  get_int(j, o, "upstream_idle_ms", "timeouts", 1, 3600000,
+			  &c->upstream_idle_timeout_ms)))
+		return -1;
+	o = cJSON_GetObjectItemCaseSensitive(root, "retry");
+	if (o && (check_keys(j, o, "retry", retry_keys) ||
+		  get_int(j, o, "max_attempts", "retry", 1, 10, &c->max_attempts) ||
+		  get_double(j, o, "budget_ratio", "retry", 0, 10, &c->retry_budget_ratio) ||
+		  get_int(j, o, "budget_min_per_sec", "retry", 0, 100000, &c->retry_budget_min)))
+		return -1;
+	o = cJSON_GetObjectItemCaseSensitive(root, "rate_limits");
+	if (o) {
+		if (!cJSON_IsArray(o) || cJSON_GetArraySize(o) > GW_MAX_RATE_GROUPS) {
+			set_err(j->err, j->errlen,
+				"rate_limits: expected an array of at most %d groups",
+				GW_MAX_RATE_GROUPS);
+			return -1;
+		}
+		c->nrates = 0;
+		cJSON_ArrayForEach(it, o)
+		{
+			struct gw_rate_cfg *r = &c->rates[c->nrates];
+			char where[32];
+			snprintf(where, sizeof(where), "rate_limits[%zu]", c->nrates);
+			memset(r, 0, sizeof(*r));
+			if (check_keys(j, it, where, rate_keys) ||
+			    get_str(j, it, "name", where, r->name, sizeof(r->name), true) ||
+			    get_str(j, it, "prefix", where, r->prefix, sizeof(r->prefix), true) ||
+			    get_double(j, it, "rate_per_sec", where, 0, 1e9, &r->rate_per_sec) ||
+			    get_double(j, it, "burst", where, 0, 1e9, &r->burst))
+				return -1;
+			if (r->burst < 1)
+				r->burst = r->rate_per_sec > 1 ? r->rate_per_sec : 1;
+			r->prefix_len = strlen(r->prefix);
+			c->nrates++;
+		}
+	}
+	o = cJSON_GetObjectItemCaseSensitive(root, "trusted_proxies");
+	if (o) {
+		if (!cJSON_IsArray(o) || cJSON_GetArraySize(o) > GW_MAX_TRUSTED) {
+			set_err(j->err, j->errlen, "trusted_proxies: expected an array of CIDRs");
+			return -1;
+		}
+		c->ntrusted = 0;
+		cJSON_ArrayForEach(it, o)
+		{
+			if (!cJSON_IsString(it) ||
+			    parse_cidr(it->valuestring, &c->trusted[c->ntrusted]) != 0) {
+				set_err(j->err, j->errlen,
+					"trusted_proxies[%zu]: expected an address or CIDR",
+					c->ntrusted);
+				return -1;
+			}
+			c->ntrusted++;
+		}
+	}
+	return 0;
+}
+
+static int build_defaults(struct gw_config *c, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name, *env, *def;
+	} svc[] = {
+		{"api", "B4_API_UPSTREAM", "127.0.0.1:8081"},
+		{"backoffice", "B4_BACKOFFICE_UPSTREAM", "127.0.0.1:8082"},
+		{"checkout", "B4_CHECKOUT_UPSTREAM", "127.0.0.1:8083"},
+	};
+	c->npools = c->nroutes = 0;
+	for (size_t i = 0; i < 3; i++) {
+		const char *spec = getenv(svc[i].env);
+		struct gw_pool_cfg *p = &c->pools[c->npools];
+		struct gw_route_cfg *r = &c->routes[c->nroutes];
+		char e2[256];
+		pool_defaults(p, svc[i].name);
+		if (!spec || !*spec)
+			spec = svc[i].def;
+		if (gw_pool_set_instances(p, spec, e2, sizeof(e2)) != 0) {
+			set_err(err, errlen, "%s: %s", svc[i].env, e2);
+			return -1;
+		}
+		memset(r, 0, sizeof(*r));
+		snprintf(r->name, sizeof(r->name), "%s", svc[i].name);
+		snprintf(r->prefix, sizeof(r->prefix), "/%s", svc[i].name);
+		r->prefix_len = strlen(r->prefix);
+		r->strip_prefix = true;
+		r->pool = (int)c->npools;
+		c->npools++;
+		c->nroutes++;
+	}
+	/* per client IP: login and signup are the brute-force targets */
+	c->nrates = 2;
+	snprintf(c->rates[0].name, sizeof(c->rates[0].name), "auth");
+	snprintf(c->rates[0].prefix, sizeof(c->rates[0].prefix), "/api/v1/auth/");
+	c->rates[0].rate_per_sec = 5;
+	c->rates[0].burst = 10;
+	snprintf(c->rates[1].name, sizeof(c->rates[1].name), "default");
+	snprintf(c->rates[1].prefix, sizeof(c->rates[1].prefix), "/");
+	c->rates[1].rate_per_sec = 1000;
+	c->rates[1].burst = 2000;
+	for (size_t i = 0; i < c->nrates; i++)
+		c->rates[i].prefix_len = strlen(c->rates[i].prefix);
+	parse_cidr("127.0.0.1/32", &c->trusted[0]);
+	parse_cidr("::1/128", &c->trusted[1]);
+	c->ntrusted = 2;
+	snprintf(c->source, sizeof(c->source), "defaults");
+	return 0;
+}
+
+static SSL_CTX *build_ssl_ctx(const struct gw_config *c, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	unsigned long e;
+	char buf[256];
+
+	if (!ctx) {
+		set_err(err, errlen, "tls: cannot create an SSL context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+					 SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1) {
+		e = ERR_get_error();
+		ERR_error_string_n(e, buf, sizeof(buf));
+		set_err(err, errlen, "tls.cert: cannot load \"%s\": %s", c->tls_cert, buf);
+		goto out_free_ctx;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		e = ERR_get_error();
+		ERR_error_string_n(e, buf, sizeof(buf));
+		set_err(err, errlen, "tls.key: cannot load \"%s\": %s", c->tls_key, buf);
+		goto out_free_ctx;
+	}
+	ERR_clear_error();
+	return ctx;
+out_free_ctx:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
+{
+	struct gw_config *c = malloc(sizeof(*c));
+	bool any_tls = false;
+
+	if (!c) {
+		set_err(err, errlen, "config: out of memory");
+		return NULL;
+	}
+	config_defaults(c);
+	if (build_defaults(c, err, errlen) != 0)
+		goto out_free;
+	if (path) {
+		FILE *f = fopen(path, "rb");
+		char *text;
+		long n;
+		cJSON *root;
+		struct jctx j = {err, errlen};
+		int rc;
+
+		if (!f) {
+			set_err(err, errlen, "B4_GATEWAY_CONFIG: cannot open \"%s\": %s", path,
+				strerror(errno));
+			goto out_free;
+		}
+		fseek(f, 0, SEEK_END);
+		n = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		if (n < 0 || n > 4 * 1024 * 1024) {
+			fclose(f);
+			set_err(err, errlen, "B4_GATEWAY_CONFIG: \"%s\" is not a readable file",
+				path);
+			goto out_free;
+		}
+		text = malloc((size_t)n + 1);
+		if (!text || fread(text, 1, (size_t)n, f) != (size_t)n) {
+			free(text);
+			fclose(f);
+			set_err(err, errlen, "B4_GATEWAY_CONFIG: cannot read \"%s\"", path);
+			goto out_free;
+		}
+		text[n] = '\0';
+		fclose(f);
+		root = cJSON_Parse(text);
+		free(text);
+		if (!root) {
+			set_err(err, errlen, "B4_GATEWAY_CONFIG: \"%s\" is not valid JSON", path);
+			goto out_free;
+		}
+		rc = parse_json(&j, root, c);
+		cJSON_Delete(root);
+		if (rc != 0)
+			goto out_free;
+		snprintf(c->source, sizeof(c->source), "%s", path);
+	}
+	for (size_t i = 0; i < c->nlisteners; i++)
+		any_tls |= c->listeners[i].tls;
+	if (any_tls) {
+		if (!c->tls_cert[0] || !c->tls_key[0]) {
+			set_err(err, errlen, "tls: a TLS listener needs tls.cert and tls.key");
+			goto out_free;
+		}
+		c->ssl_ctx = build_ssl_ctx(c, err, errlen);
+		if (!c->ssl_ctx)
+			goto out_free;
+	}
+	return c;
+out_free:
+	free(c);
+	return NULL;
+}
+
+void gw_config_ref(struct gw_config *cfg)
+{
+	atomic_fetch_add(&cfg->refs, 1);
+}
+
+void gw_config_unref(struct gw_config *cfg)
+{
+	if (!cfg)
+		return;
+	if (atomic_fetch_sub(&cfg->refs, 1) == 1) {
+		if (cfg->ssl_ctx)
+			SSL_CTX_free(cfg->ssl_ctx);
+		free(cfg);
+	}
+}

@@ -1,0 +1,225 @@
+/* b4-gateway private header: configuration, per-thread workers, statistics. */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#define GW_MAX_ROUTES 32
+#define GW_MAX_POOLS 16
+#define GW_MAX_INSTANCES 16 /* per pool */
+#define GW_MAX_RATE_GROUPS 8
+#define GW_MAX_TRUSTED 32
+#define GW_MAX_LISTENERS 4
+#define GW_NAME_MAX 64
+
+enum gw_balance { GW_BALANCE_ROUND_ROBIN, GW_BALANCE_LEAST_OUTSTANDING };
+
+struct gw_instance_cfg {
+	char host[128];
+	uint16_t port;
+	int weight;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char label[160]; /* "host:port" */
+};
+
+struct gw_pool_cfg {
+	char name[GW_NAME_MAX];
+	struct gw_instance_cfg instances[GW_MAX_INSTANCES];
+	size_t ninstances;
+	enum gw_balance balance;
+	int max_connections;  /* per instance and thread */
+	int max_idle;	      /* idle keep-alive connections kept per instance and thread */
+	char health_path[128];
+	int health_interval_ms; /* 0 disables active checks */
+	int health_timeout_ms;
+	int rise;
+	int fall;
+	int eject_failures; /* consecutive failures before passive ejection */
+	int eject_base_ms;
+	int eject_max_ms;
+};
+
+struct gw_route_cfg {
+	char name[GW_NAME_MAX];
+	char prefix[128];
+	size_t prefix_len;
+	bool strip_prefix;
+	int pool; /* index into pools */
+};
+
+struct gw_rate_cfg {
+	char name[GW_NAME_MAX];
+	char prefix[128];
+	size_t prefix_len;
+	double rate_per_sec; /* tokens per second; 0 disables the group */
+	double burst;
+};
+
+struct gw_cidr {
+	int family;
+	uint8_t addr[16];
+	int bits;
+};
+
+struct gw_listener_cfg {
+	char host[128];
+	int port; /* 0: ephemeral */
+	bool tls;
+};
+
+struct gw_config {
+	atomic_int refs;
+	struct gw_listener_cfg listeners[GW_MAX_LISTENERS];
+	size_t nlisteners;
+	char admin_host[128];
+	int admin_port;
+	struct gw_route_cfg routes[GW_MAX_ROUTES];
+	size_t nroutes;
+	struct gw_pool_cfg pools[GW_MAX_POOLS];
+	size_t npools;
+	struct gw_rate_cfg rates[GW_MAX_RATE_GROUPS];
+	size_t nrates;
+	struct gw_cidr trusted[GW_MAX_TRUSTED];
+	size_t ntrusted;
+	/* limits */
+	size_t max_header_bytes;
+	size_t max_body_bytes;
+	size_t request_buffer_bytes; /* bodies up to this are read whole before sending */
+	int max_connections;	     /* client connections per process */
+	/* timeouts, ms */
+	int connect_timeout_ms;
+	int first_byte_timeout_ms;
+	int total_timeout_ms;
+	int client_header_timeout_ms;
+	int client_body_timeout_ms;
+	int keepalive_timeout_ms;
+	int upstream_idle_timeout_ms;
+	/* retries */
+	int max_attempts;	  /* total tries, 1 = no retry */
+	double retry_budget_ratio; /* retries allowed per request */
+	int retry_budget_min;	  /* retries always allowed per second */
+	/* TLS */
+	char tls_cert[512];
+	char tls_key[512];
+	SSL_CTX *ssl_ctx; /* built from tls_cert/tls_key when a TLS listener exists */
+	bool access_log;
+	int threads;
+	int drain_seconds;
+	char source[512]; /* file the config came from, or "defaults" */
+};
+
+/* Loads the configuration: from path when not NULL, else built-in defaults
+ * with the environment overrides.  On failure returns NULL and writes one
+ * line naming the bad setting into err.  The result has one reference. */
+struct gw_config *gw_config_load(const char *path, char *err, size_t errlen);
+void gw_config_ref(struct gw_config *cfg);
+void gw_config_unref(struct gw_config *cfg);
+/* Parses "host:port[,host:port...]" into a pool; -1 and err on failure. */
+int gw_pool_set_instances(struct gw_pool_cfg *pool, const char *spec, char *err, size_t errlen);
+
+/* ---- statistics: per thread, single writer, folded at scrape time ---- */
+
+#define GW_HIST_BUCKETS 14
+extern const double gw_hist_bounds[GW_HIST_BUCKETS]; /* seconds */
+
+struct gw_hist {
+	atomic_uint_fast64_t buckets[GW_HIST_BUCKETS + 1];
+	atomic_uint_fast64_t count;
+	atomic_uint_fast64_t sum_us;
+};
+
+struct gw_route_stats {
+	char name[GW_NAME_MAX];
+	atomic_uint_fast64_t by_class[6]; /* index status/100, 0 unused */
+	struct gw_hist latency;
+};
+
+struct gw_instance_stats {
+	char pool[GW_NAME_MAX];
+	char instance[160];
+	atomic_uint_fast64_t requests;
+	atomic_uint_fast64_t failures;
+	atomic_uint_fast64_t retries;
+	atomic_int idle;
+	atomic_int active;
+	atomic_int healthy;
+	atomic_int ejected;
+	struct gw_hist latency;
+};
+
+#define GW_MAX_STAT_ROUTES 64
+#define GW_MAX_STAT_INSTANCES 128
+
+struct gw_stats {
+	struct gw_route_stats routes[GW_MAX_STAT_ROUTES];
+	atomic_int nroutes;
+	struct gw_instance_stats instances[GW_MAX_STAT_INSTANCES];
+	atomic_int ninstances;
+	atomic_uint_fast64_t not_found;
+	atomic_uint_fast64_t bad_requests;
+	atomic_uint_fast64_t rate_limited;
+	atomic_uint_fast64_t accepted;
+	atomic_int open_connections;
+	atomic_uint_fast64_t reloads;
+};
+
+/* single-writer relaxed increments: plain loads and stores, no lock prefix */
+#define GW_INC(field, n)                                                                           \
+	atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n), \
+			      memory_order_relaxed)
+#define GW_SET(field, v) atomic_store_explicit(&(field), (v), memory_order_relaxed)
+#define GW_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+
+void gw_hist_observe(struct gw_hist *h, double seconds);
+struct gw_route_stats *gw_stats_route(struct gw_stats *st, const char *name);
+struct gw_instance_stats *gw_stats_instance(struct gw_stats *st, const char *pool,
+					    const char *instance);
+
+/* ---- workers ---- */
+
+struct gw_worker;
+
+/* Creates worker i with its own event base, listener sockets and pools.
+ * fds: the already bound listening sockets for this worker, one per
+ * configured listener.  Returns NULL on failure. */
+struct gw_worker *gw_worker_new(int index, struct gw_config *cfg, const int *fds, size_t nfds);
+/* Runs the worker's loop in a new thread. */
+int gw_worker_start(struct gw_worker *w);
+void gw_worker_join(struct gw_worker *w);
+void gw_worker_free(struct gw_worker *w);
+/* Hands a new configuration to the worker (thread-safe). Takes a reference. */
+void gw_worker_reload(struct gw_worker *w, struct gw_config *cfg);
+/* Starts a graceful drain (thread-safe): stop accepting, finish in-flight,
+ * close idle connections, exit the loop when none is left. */
+void gw_worker_drain(struct gw_worker *w);
+/* Stops the loop now (thread-safe). */
+void gw_worker_stop(struct gw_worker *w);
+struct gw_stats *gw_worker_stats(struct gw_worker *w);
+
+/* rate limiting, shared by all workers */
+int gw_ratelimit_init(void);
+/* Takes one token for (group, client); returns 0 when allowed, else the
+ * seconds to wait (>= 1). */
+int gw_ratelimit_take(const struct gw_rate_cfg *group, int group_index, const char *client,
+		      uint64_t now_us);
+
+/* Prometheus text of all workers' statistics; malloc'd, caller frees. */
+char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draining,
+			size_t *len);
+
+/* Process-wide state read by the workers. */
+extern atomic_bool gw_draining;
+/* Workers whose loop has returned. */
+extern atomic_int gw_workers_done;
+
+uint64_t gw_now_us(void);
+
+#endif

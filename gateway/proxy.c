@@ -1,0 +1,2293 @@
+/* b4-gateway workers: one event loop per thread, client connections parsed by
+ * http_parse.c, upstream keep-alive pools, load balancing, retries, health.
+ *
+ * Everything here runs on the worker's own thread; the only cross-thread
+ * entry points are gw_worker_reload/drain/stop, which post to the loop
+ * through a mutex-protected mailbox and event_active. */
+#include "gateway.h"
+#include "http_parse.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "b4/log.h"
+
+#define UP_OUT_HIGH (256 * 1024) /* pause the producer above this much queued output */
+#define CLIENT_OUT_HIGH (256 * 1024)
+#define MAX_TRAILER 8192
+#define LINGER_MS 2000
+
+struct gw_worker;
+struct gw_runtime;
+struct gw_conn;
+
+struct gw_uconn {
+	struct bufferevent *bev;
+	struct gw_instance *inst;
+	struct gw_conn *client; /* owner while in use, NULL while idle */
+	struct gw_uconn *next;	/* idle list */
+	struct gw_uconn *prev;
+	uint64_t idle_since_us;
+	bool connected;
+	bool reused;
+};
+
+struct gw_hc {
+	struct bufferevent *bev;
+	struct event *timer;
+	struct gw_instance *inst;
+};
+
+struct gw_instance {
+	const struct gw_instance_cfg *cfg;
+	struct gw_pool *pool;
+	struct gw_uconn *idle; /* LIFO */
+	int nidle;
+	int nconns; /* open connections, idle or not */
+	int outstanding;
+	int cur_weight;
+	bool healthy;
+	int hc_ok, hc_fail;
+	int consecutive_failures;
+	int ejections;
+	uint64_t ejected_until_us;
+	struct gw_hc *hc;
+	struct gw_instance_stats *stats;
+};
+
+struct gw_pool {
+	const struct gw_pool_cfg *cfg;
+	struct gw_runtime *rt;
+	struct gw_instance inst[GW_MAX_INSTANCES];
+	size_t n;
+	unsigned rr;
+	struct event *hc_timer;
+};
+
+struct gw_runtime {
+	struct gw_config *cfg;
+	struct gw_worker *w;
+	struct gw_pool pools[GW_MAX_POOLS];
+	struct gw_route_stats *route_stats[GW_MAX_ROUTES];
+	int refs;
+	bool retired;
+	struct gw_runtime *next_retired;
+};
+
+enum conn_state {
+	CS_HEAD,	 /* waiting for or reading a request head */
+	CS_BODY_PREREAD, /* reading the body before choosing an upstream */
+	CS_PROXY,	 /* request sent or being sent, response pending or streaming */
+	CS_CLOSING,	 /* flushing the last response, then close */
+	CS_LINGER,	 /* write side shut, discarding input until EOF */
+};
+
+enum up_state { US_NONE, US_CONNECTING, US_WAIT_HEAD, US_BODY };
+
+struct gw_req {
+	struct gw_runtime *rt;
+	const struct gw_route_cfg *route;
+	struct gw_route_stats *rstats;
+	struct gw_pool *pool;
+	char request_id[132];
+	char method[16];
+	char path[256]; /* for the log: path without query, truncated */
+	enum gw_method method_id;
+	int client_minor;
+	bool client_close;
+	bool retry_safe;      /* method or Idempotency-Key makes a replay safe */
+	struct evbuffer *up_head;
+	struct evbuffer *body; /* body read before sending (kept for replay) */
+	enum gw_body_kind body_kind;
+	uint64_t body_remaining; /* LENGTH */
+	uint64_t body_total;
+	struct gw_chunked chunk;
+	bool body_complete;
+	bool body_streaming; /* body bytes go straight to the upstream */
+	bool sent;	     /* the current attempt wrote request bytes */
+	bool replayable;     /* the whole request is kept and may be sent again */
+	/* upstream */
+	struct gw_uconn *up;
+	enum up_state ustate;
+	int attempts;
+	uint32_t tried; /* bitmask of instance indexes */
+	bool got_response_byte;
+	bool response_started; /* bytes went to the client */
+	bool up_paused;	       /* upstream reads paused for back-pressure */
+	int status;
+	enum gw_body_kind resp_kind;
+	uint64_t resp_remaining;
+	struct gw_chunked resp_chunk;
+	bool resp_dechunk;
+	bool resp_up_close;
+	uint64_t bytes_out;
+	const char *upstream_label;
+	/* timing */
+	uint64_t start_us, attempt_start_us, sent_us;
+	double connect_ms, first_byte_ms;
+	uint64_t deadline_total_us;
+	int timeout_phase;
+	bool active;
+};
+
+struct gw_conn {
+	struct gw_worker *w;
+	struct bufferevent *bev;
+	struct event *timer;	 /* client side: header, body, idle, linger */
+	struct event *up_timer;	 /* upstream phases */
+	char client_ip[INET6_ADDRSTRLEN];
+	struct sockaddr_storage peer;
+	bool tls;
+	bool trusted;
+	enum conn_state state;
+	bool head_timer_armed;
+	bool client_paused;
+	int busy;	  /* callbacks of this connection on the stack */
+	bool zombie;	  /* freed while busy: destroyed when the last one returns */
+	bool in_input;	  /* process_input is on the stack */
+	bool input_again; /* more input to look at when it returns */
+	struct gw_req req;
+	struct gw_conn *prev, *next;
+};
+
+struct gw_worker {
+	int index;
+	pthread_t thread;
+	bool started;
+	struct event_base *base;
+	struct evconnlistener *listeners[GW_MAX_LISTENERS];
+	bool listener_tls[GW_MAX_LISTENERS];
+	size_t nlisteners;
+	struct gw_runtime *rt;
+	struct gw_runtime *retired;
+	struct event *notify;
+	struct event *tick;
+	pthread_mutex_t mu;
+	struct gw_config *pending_cfg;
+	bool pending_drain, pending_stop;
+	bool draining;
+	struct gw_conn *conns;
+	int nconns;
+	int max_conns;
+	uint64_t rng;
+	double retry_tokens;
+	uint64_t retry_refill_us;
+	struct gw_message_head scratch; /* parse output, used synchronously */
+	char logbuf[65536];
+	size_t loglen;
+	struct gw_stats stats;
+};
+
+atomic_bool gw_draining;
+atomic_int gw_workers_done;
+
+const double gw_hist_bounds[GW_HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						0.1,	0.25,  0.5,    1,     2.5,  5,     10};
+
+uint64_t gw_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void gw_hist_observe(struct gw_hist *h, double seconds)
+{
+	size_t i = 0;
+	while (i < GW_HIST_BUCKETS && seconds > gw_hist_bounds[i])
+		i++;
+	GW_INC(h->buckets[i], 1);
+	GW_INC(h->count, 1);
+	GW_INC(h->sum_us, (uint64_t)(seconds * 1e6));
+}
+
+struct gw_route_stats *gw_stats_route(struct gw_stats *st, const char *name)
+{
+	int n = GW_GET(st->nroutes);
+	for (int i = 0; i < n; i++)
+		if (strcmp(st->routes[i].name, name) == 0)
+			return &st->routes[i];
+	if (n >= GW_MAX_STAT_ROUTES)
+		return &st->routes[GW_MAX_STAT_ROUTES - 1];
+	snprintf(st->routes[n].name, sizeof(st->routes[n].name), "%s", name);
+	atomic_store_explicit(&st->nroutes, n + 1, memory_order_release);
+	return &st->routes[n];
+}
+
+struct gw_instance_stats *gw_stats_instance(struct gw_stats *st, const char *pool,
+					    const char *instance)
+{
+	int n = GW_GET(st->ninstances);
+	for (int i = 0; i < n; i++)
+		if (strcmp(st->instances[i].pool, pool) == 0 &&
+		    strcmp(st->instances[i].instance, instance) == 0)
+			return &st->instances[i];
+	if (n >= GW_MAX_STAT_INSTANCES)
+		return &st->instances[GW_MAX_STAT_INSTANCES - 1];
+	snprintf(st->instances[n].pool, sizeof(st->instances[n].pool), "%s", pool);
+	snprintf(st->instances[n].instance, sizeof(st->instances[n].instance), "%s", instance);
+	atomic_store_explicit(&st->ninstances, n + 1, memory_order_release);
+	return &st->instances[n];
+}
+
+static uint64_t rng_next(struct gw_worker *w)
+{
+	uint64_t x = w->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	w->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void make_request_id(struct gw_worker *w, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t a = rng_next(w), b = rng_next(w);
+	for (int i = 0; i < 16; i++) {
+		out[i] = hex[(a >> (i * 4)) & 15];
+		out[16 + i] = hex[(b >> (i * 4)) & 15];
+	}
+	out[32] = '\0';
+}
+
+/* ---------------------------------------------------------------- access log */
+
+static void log_flush(struct gw_worker *w)
+{
+	size_t off = 0;
+	/* whole lines in writes of at most PIPE_BUF so threads never interleave */
+	while (off < w->loglen) {
+		size_t n = w->loglen - off;
+		if (n > 4096) {
+			n = 4096;
+			while (n > 0 && w->logbuf[off + n - 1] != '\n')
+				n--;
+			if (n == 0)
+				n = 4096;
+		}
+		ssize_t k = write(STDOUT_FILENO, w->logbuf + off, n);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)k;
+	}
+	w->loglen = 0;
+}
+
+static size_t json_escape(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static void access_log(struct gw_conn *c, uint64_t now)
+{
+	struct gw_worker *w = c->w;
+	struct gw_req *r = &c->req;
+	char line[1024], path[300], ts[96];
+	struct timespec rt;
+	struct tm tm;
+	int n;
+
+	if (!r->rt || !r->rt->cfg->access_log)
+		return;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	gmtime_r(&rt.tv_sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(rt.tv_nsec / 1000000));
+	json_escape(path, sizeof(path), r->path);
+	n = snprintf(line, sizeof(line),
+		     "{\"time\":\"%s\",\"level\":\"info\",\"service\":\"b4-gateway\","
+		     "\"request_id\":\"%s\",\"msg\":\"access\",\"method\":\"%s\",\"path\":\"%s\","
+		     "\"route\":\"%s\",\"upstream\":\"%s\",\"status\":%d,\"bytes\":%llu,"
+		     "\"client\":\"%s\",\"connect_ms\":%.3f,\"first_byte_ms\":%.3f,"
+		     "\"total_ms\":%.3f,\"retries\":%d}\n",
+		     ts, r->request_id, r->method, path, r->route ? r->route->name : "",
+		     r->upstream_label ? r->upstream_label : "", r->status,
+		     (unsigned long long)r->bytes_out, c->client_ip, r->connect_ms, r->first_byte_ms,
+		     (double)(now - r->start_us) / 1000.0, r->attempts > 1 ? r->attempts - 1 : 0);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	if (w->loglen + (size_t)n > sizeof(w->logbuf))
+		log_flush(w);
+	memcpy(w->logbuf + w->loglen, line, (size_t)n);
+	w->loglen += (size_t)n;
+	if (w->loglen > sizeof(w->logbuf) / 2)
+		log_flush(w);
+}
+
+/* ---------------------------------------------------------------- runtime */
+
+static void runtime_maybe_free(struct gw_runtime *rt);
+static void runtime_unref(struct gw_runtime *rt);
+static void uconn_free(struct gw_uconn *u);
+static void hc_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg,
+				      const struct gw_runtime *old)
+{
+	struct gw_runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return NULL;
+	gw_config_ref(cfg);
+	rt->cfg = cfg;
+	rt->w = w;
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		rt->route_stats[i] = gw_stats_route(&w->stats, cfg->routes[i].name);
+	for (size_t p = 0; p < cfg->npools; p++) {
+		struct gw_pool *pool = &rt->pools[p];
+		pool->cfg = &cfg->pools[p];
+		pool->rt = rt;
+		pool->n = pool->cfg->ninstances;
+		pool->rr = (unsigned)w->index;
+		for (size_t i = 0; i < pool->n; i++) {
+			struct gw_instance *in = &pool->inst[i];
+			in->cfg = &pool->cfg->instances[i];
+			in->pool = pool;
+			in->healthy = true;
+			in->stats = gw_stats_instance(&w->stats, pool->cfg->name, in->cfg->label);
+			/* keep what we learned about the same instance */
+			for (size_t op = 0; old && op < old->cfg->npools; op++) {
+				const struct gw_pool *opool = &old->pools[op];
+				if (strcmp(opool->cfg->name, pool->cfg->name) != 0)
+					continue;
+				for (size_t oi = 0; oi < opool->n; oi++) {
+					const struct gw_instance *o = &opool->inst[oi];
+					if (strcmp(o->cfg->label, in->cfg->label) != 0)
+						continue;
+					in->healthy = o->healthy;
+					in->hc_ok = o->hc_ok;
+					in->hc_fail = o->hc_fail;
+					in->ejections = o->ejections;
+					in->ejected_until_us = o->ejected_until_us;
+				}
+			}
+			GW_SET(in->stats->healthy, in->healthy ? 1 : 0);
+		}
+		if (pool->cfg->health_interval_ms > 0) {
+			struct timeval tv = {pool->cfg->health_interval_ms / 1000,
+					     (pool->cfg->health_interval_ms % 1000) * 1000};
+			pool->hc_timer = event_new(w->base, -1, EV_PERSIST, hc_timer_cb, pool);
+			if (pool->hc_timer)
+				event_add(pool->hc_timer, &tv);
+		}
+	}
+	return rt;
+}
+
+static void hc_free(struct gw_hc *hc)
+{
+	if (!hc)
+		return;
+	if (hc->bev)
+		bufferevent_free(hc->bev);
+	if (hc->timer)
+		event_free(hc->timer);
+	hc->inst->hc = NULL;
+	free(hc);
+}
+
+static void instance_close_idle(struct gw_instance *in)
+{
+	while (in->idle)
+		uconn_free(in->idle);
+}
+
+/* Stops a runtime from taking new work; frees it once nothing uses it. */
+static void runtime_retire(struct gw_runtime *rt)
+{
+	rt->retired = true;
+	rt->refs++; /* closing the idle connections below drops references */
+	for (size_t p = 0; p < rt->cfg->npools; p++) {
+		struct gw_pool *pool = &rt->pools[p];
+		if (pool->hc_timer) {
+			event_free(pool->hc_timer);
+			pool->hc_timer = NULL;
+		}
+		for (size_t i = 0; i < pool->n; i++) {
+			hc_free(pool->inst[i].hc);
+			instance_close_idle(&pool->inst[i]);
+		}
+	}
+	runtime_unref(rt);
+}
+
+static void runtime_maybe_free(struct gw_runtime *rt)
+{
+	if (!rt->retired || rt->refs > 0)
+		return;
+	gw_config_unref(rt->cfg);
+	free(rt);
+}
+
+static void runtime_unref(struct gw_runtime *rt)
+{
+	rt->refs--;
+	runtime_maybe_free(rt);
+}
+
+/* ---------------------------------------------------------------- balancing */
+
+static bool instance_eligible(const struct gw_instance *in, uint64_t now)
+{
+	return in->healthy && now >= in->ejected_until_us;
+}
+
+static bool pool_has_eligible(const struct gw_pool *pool, uint64_t now)
+{
+	for (size_t i = 0; i < pool->n; i++)
+		if (instance_eligible(&pool->inst[i], now))
+			return true;
+	return false;
+}
+
+/* Picks an instance, avoiding those already tried when another is left. */
+static struct gw_instance *pool_pick(struct gw_pool *pool, uint32_t tried, uint64_t now)
+{
+	bool cand[GW_MAX_INSTANCES];
+	size_t ncand = 0;
+	struct gw_instance *best = NULL;
+
+	for (int pass = 0; pass < 2 && ncand == 0; pass++)
+		for (size_t i = 0; i < pool->n; i++) {
+			struct gw_instance *in = &pool->inst[i];
+			cand[i] = instance_eligible(in, now) &&
+				  in->nconns - in->nidle < pool->cfg->max_connections &&
+				  (pass == 1 || !(tried & (1u << i)));
+			ncand += cand[i];
+		}
+	if (ncand == 0)
+		return NULL;
+	if (pool->cfg->balance == GW_BALANCE_LEAST_OUTSTANDING) {
+		double best_load = 0;
+		size_t start = pool->rr++ % pool->n;
+		for (size_t k = 0; k < pool->n; k++) {
+			size_t i = (start + k) % pool->n;
+			struct gw_instance *in = &pool->inst[i];
+			double load;
+			if (!cand[i])
+				continue;
+			load = (double)in->outstanding / in->cfg->weight;
+			if (!best || load < best_load) {
+				best = in;
+				best_load = load;
+			}
+		}
+		return best;
+	}
+	/* smooth weighted round robin */
+	int total = 0;
+	for (size_t i = 0; i < pool->n; i++) {
+		struct gw_instance *in = &pool->inst[i];
+		if (!cand[i])
+			continue;
+		in->cur_weight += in->cfg->weight;
+		total += in->cfg->weight;
+		if (!best || in->cur_weight > best->cur_weight)
+			best = in;
+	}
+	best->cur_weight -= total;
+	return best;
+}
+
+static void instance_failure(struct gw_instance *in, uint64_t now)
+{
+	const struct gw_pool_cfg *pc = in->pool->cfg;
+	GW_INC(in->stats->failures, 1);
+	in->consecutive_failures++;
+	if (pc->eject_failures > 0 && in->consecutive_failures >= pc->eject_failures) {
+		uint64_t ms = (uint64_t)pc->eject_base_ms;
+		for (int i = 0; i < in->ejections && ms < (uint64_t)pc->eject_max_ms; i++)
+			ms *= 2;
+		if (ms > (uint64_t)pc->eject_max_ms)
+			ms = (uint64_t)pc->eject_max_ms;
+		in->ejected_until_us = now + ms * 1000;
+		in->ejections++;
+		in->consecutive_failures = 0;
+		GW_SET(in->stats->ejected, 1);
+		b4_log_warn("upstream instance ejected", B4_LS("pool", pc->name),
+			    B4_LS("instance", in->cfg->label), B4_LI("ejection_ms", ms));
+		instance_close_idle(in);
+	}
+}
+
+static void instance_success(struct gw_instance *in, uint64_t now)
+{
+	in->consecutive_failures = 0;
+	if (in->ejections && now >= in->ejected_until_us) {
+		in->ejections = 0;
+		GW_SET(in->stats->ejected, 0);
+	}
+}
+
+/* ---------------------------------------------------------------- health checks */
+
+static void hc_done(struct gw_hc *hc, bool ok)
+{
+	struct gw_instance *in = hc->inst;
+	const struct gw_pool_cfg *pc = in->pool->cfg;
+	hc_free(hc);
+	if (ok) {
+		in->hc_fail = 0;
+		in->hc_ok++;
+		if (!in->healthy && in->hc_ok >= pc->rise) {
+			in->healthy = true;
+			in->ejected_until_us = 0;
+			in->ejections = 0;
+			in->consecutive_failures = 0;
+			GW_SET(in->stats->ejected, 0);
+			b4_log_info("upstream instance healthy", B4_LS("pool", pc->name),
+				    B4_LS("instance", in->cfg->label));
+		}
+	} else {
+		in->hc_ok = 0;
+		in->hc_fail++;
+		if (in->healthy && in->hc_fail >= pc->fall) {
+			in->healthy = false;
+			b4_log_warn("upstream instance unhealthy", B4_LS("pool", pc->name),
+				    B4_LS("instance", in->cfg->label));
+			instance_close_idle(in);
+		}
+	}
+	GW_SET(in->stats->healthy, in->healthy ? 1 : 0);
+}
+
+static void hc_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_hc *hc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	char *p;
+
+	if (len < 12) /* "HTTP/1.1 200" */
+		return;
+	p = (char *)evbuffer_pullup(in, 12);
+	hc_done(hc, memcmp(p, "HTTP/1.", 7) == 0 && p[9] == '2');
+}
+
+static void hc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gw_hc *hc = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	hc_done(hc, false);
+}
+
+static void hc_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hc_done(arg, false);
+}
+
+static void hc_start(struct gw_instance *in)
+{
+	struct gw_worker *w = in->pool->rt->w;
+	const struct gw_pool_cfg *pc = in->pool->cfg;
+	struct gw_hc *hc;
+	struct timeval tv = {pc->health_timeout_ms / 1000, (pc->health_timeout_ms % 1000) * 1000};
+
+	if (in->hc)
+		return;
+	hc = calloc(1, sizeof(*hc));
+	if (!hc)
+		return;
+	hc->inst = in;
+	in->hc = hc;
+	hc->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	hc->timer = evtimer_new(w->base, hc_timeout_cb, hc);
+	if (!hc->bev || !hc->timer) {
+		hc_free(hc);
+		return;
+	}
+	bufferevent_setcb(hc->bev, hc_read_cb, NULL, hc_event_cb, hc);
+	evbuffer_add_printf(bufferevent_get_output(hc->bev),
+			    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: b4-gateway-health\r\n"
+			    "Connection: close\r\n\r\n",
+			    pc->health_path, in->cfg->label);
+	bufferevent_enable(hc->bev, EV_READ | EV_WRITE);
+	evtimer_add(hc->timer, &tv);
+	if (bufferevent_socket_connect(hc->bev, (const struct sockaddr *)&in->cfg->addr,
+				       (int)in->cfg->addrlen) != 0)
+		hc_done(hc, false);
+}
+
+static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_pool *pool = arg;
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < pool->n; i++)
+		hc_start(&pool->inst[i]);
+}
+
+/* ---------------------------------------------------------------- upstream conns */
+
+static void up_read_cb(struct bufferevent *bev, void *arg);
+static void up_write_cb(struct bufferevent *bev, void *arg);
+static void up_event_cb(struct bufferevent *bev, short what, void *arg);
+static void idle_read_cb(struct bufferevent *bev, void *arg);
+static void idle_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void idle_unlink(struct gw_uconn *u)
+{
+	struct gw_instance *in = u->inst;
+	if (u->prev)
+		u->prev->next = u->next;
+	else if (in->idle == u)
+		in->idle = u->next;
+	else
+		return;
+	if (u->next)
+		u->next->prev = u->prev;
+	u->next = u->prev = NULL;
+	in->nidle--;
+	GW_SET(in->stats->idle, in->nidle);
+}
+
+static void uconn_free(struct gw_uconn *u)
+{
+	struct gw_instance *in = u->inst;
+	struct gw_runtime *rt = in->pool->rt;
+	if (!u->client)
+		idle_unlink(u);
+	if (u->bev)
+		bufferevent_free(u->bev);
+	in->nconns--;
+	GW_SET(in->stats->active, in->nconns - in->nidle);
+	free(u);
+	runtime_unref(rt);
+}
+
+static struct gw_uconn *uconn_new(struct gw_instance *in, struct gw_conn *client)
+{
+	struct gw_worker *w = in->pool->rt->w;
+	struct gw_uconn *u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->inst = in;
+	u->client = client;
+	u->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!u->bev) {
+		free(u);
+		return NULL;
+	}
+	in->nconns++;
+	in->pool->rt->refs++;
+	GW_SET(in->stats->active, in->nconns - in->nidle);
+	bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, client);
+	return u;
+}
+
+static void uconn_to_idle(struct gw_uconn *u, uint64_t now)
+{
+	struct gw_instance *in = u->inst;
+	u->client = NULL;
+	u->idle_since_us = now;
+	u->next = in->idle;
+	u->prev = NULL;
+	if (in->idle)
+		in->idle->prev = u;
+	in->idle = u;
+	in->nidle++;
+	GW_SET(in->stats->idle, in->nidle);
+	GW_SET(in->stats->active, in->nconns - in->nidle);
+	bufferevent_setcb(u->bev, idle_read_cb, NULL, idle_event_cb, u);
+	bufferevent_enable(u->bev, EV_READ);
+}
+
+/* An idle upstream connection that speaks or closes is of no further use. */
+static void idle_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	uconn_free(arg);
+}
+
+static void idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	uconn_free(arg);
+}
+
+/* ---------------------------------------------------------------- client conns */
+
+static void conn_free(struct gw_conn *c);
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void up_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void process_input(struct gw_conn *c);
+static void conn_enter(struct gw_conn *c);
+static void conn_leave(struct gw_conn *c);
+static void conn_destroy(struct gw_conn *c);
+
+static void conn_free(struct gw_conn *c)
+{
+	if (c->busy > 0) {
+		if (!c->zombie) {
+			c->zombie = true;
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+			evtimer_del(c->timer);
+			evtimer_del(c->up_timer);
+		}
+		return;
+	}
+	conn_destroy(c);
+}
+
+static void conn_enter(struct gw_conn *c)
+{
+	c->busy++;
+}
+
+static void conn_leave(struct gw_conn *c)
+{
+	if (--c->busy == 0 && c->zombie)
+		conn_destroy(c);
+}
+
+static void conn_read_cb_body(struct bufferevent *bev, void *arg);
+static void conn_write_cb_body(struct bufferevent *bev, void *arg);
+static void conn_event_cb_body(struct bufferevent *bev, short what, void *arg);
+static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg);
+static void up_read_cb_body(struct bufferevent *bev, void *arg);
+static void up_write_cb_body(struct bufferevent *bev, void *arg);
+static void up_event_cb_body(struct bufferevent *bev, short what, void *arg);
+static void up_timer_cb_body(evutil_socket_t fd, short what, void *arg);
+static void start_attempt(struct gw_conn *c);
+static void finish_request(struct gw_conn *c, bool keep_client);
+
+static void set_timer_ms(struct event *ev, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(ev, &tv);
+}
+
+static struct gw_config *cur_cfg(struct gw_conn *c)
+{
+	return c->w->rt->cfg;
+}
+
+static bool ip_in_cidr(const struct sockaddr_storage *ss, const struct gw_cidr *cidr)
+{
+	const uint8_t *a;
+	int bits = cidr->bits;
+	if (ss->ss_family != cidr->family) {
+		/* an IPv4-mapped IPv6 peer against an IPv4 rule */
+		if (ss->ss_family == AF_INET6 && cidr->family == AF_INET) {
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+			if (!IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+				return false;
+			a = s6->sin6_addr.s6_addr + 12;
+		} else {
+			return false;
+		}
+	} else if (ss->ss_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	} else {
+		a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+	}
+	for (int i = 0; bits > 0; i++, bits -= 8) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((a[i] & mask) != (cidr->addr[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool peer_trusted(const struct gw_conn *c, const struct gw_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ntrusted; i++)
+		if (ip_in_cidr(&c->peer, &cfg->trusted[i]))
+			return true;
+	return false;
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Unknown";
+	}
+}
+
+static void req_reset(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	struct evbuffer *h = r->up_head, *b = r->body;
+	if (r->rt)
+		runtime_unref(r->rt);
+	memset(r, 0, sizeof(*r));
+	r->up_head = h;
+	r->body = b;
+	if (h)
+		evbuffer_drain(h, evbuffer_get_length(h));
+	if (b)
+		evbuffer_drain(b, evbuffer_get_length(b));
+}
+
+/* Writes an error in the API shape.  close: the connection ends after it. */
+static void send_error(struct gw_conn *c, int status, const char *type, const char *code,
+		       const char *message, int retry_after, bool close)
+{
+	struct gw_req *r = &c->req;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char body[512];
+	int n;
+
+	if (!r->request_id[0])
+		make_request_id(c->w, r->request_id);
+	n = snprintf(body, sizeof(body),
+		     "{\"error\":{\"type\":\"%s\",\"code\":\"%s\",\"message\":\"%s\"},"
+		     "\"request_id\":\"%s\"}",
+		     type, code, message, r->request_id);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+			    "Content-Length: %d\r\nX-Request-Id: %s\r\n",
+			    status, status_text(status), n, r->request_id);
+	if (retry_after > 0)
+		evbuffer_add_printf(out, "Retry-After: %d\r\n", retry_after);
+	if (close)
+		evbuffer_add(out, "Connection: close\r\n", 19);
+	evbuffer_add(out, "\r\n", 2);
+	if (r->method_id != GW_METHOD_HEAD)
+		evbuffer_add(out, body, (size_t)n);
+	r->status = status;
+	r->bytes_out += (uint64_t)n;
+	r->response_started = true;
+}
+
+/* Ends the current request after an answer from the gateway itself. */
+static void fail_request(struct gw_conn *c, int status, const char *type, const char *code,
+			 const char *message, int retry_after, bool close)
+{
+	struct gw_req *r = &c->req;
+	if (!r->body_complete)
+		close = true; /* the rest of the body is still on the wire */
+	if (r->client_close || c->w->draining)
+		close = true;
+	if (r->response_started) {
+		/* the client already has part of a response: only closing is left */
+		finish_request(c, false);
+		return;
+	}
+	send_error(c, status, type, code, message, retry_after, close);
+	finish_request(c, !close);
+}
+
+static void conn_start_linger(struct gw_conn *c)
+{
+	if (c->tls) {
+		conn_free(c);
+		return;
+	}
+	c->state = CS_LINGER;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	set_timer_ms(c->timer, LINGER_MS);
+}
+
+static void conn_close_after_flush(struct gw_conn *c)
+{
+	c->state = CS_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_start_linger(c);
+	else
+		set_timer_ms(c->timer, cur_cfg(c)->client_body_timeout_ms);
+}
+
+static void stats_count(struct gw_conn *c, uint64_t now)
+{
+	struct gw_req *r = &c->req;
+	int cls = r->status / 100;
+	if (r->rstats) {
+		if (cls >= 1 && cls <= 5)
+			GW_INC(r->rstats->by_class[cls], 1);
+		gw_hist_observe(&r->rstats->latency, (double)(now - r->start_us) / 1e6);
+	}
+}
+
+/* The request is over (answered or given up).  keep_client: read the next
+ * request on this connection; else flush and close. */
+static void finish_request(struct gw_conn *c, bool keep_client)
+{
+	struct gw_req *r = &c->req;
+	uint64_t now = gw_now_us();
+
+	evtimer_del(c->up_timer);
+	if (r->up) {
+		/* still attached: not reusable */
+		struct gw_uconn *u = r->up;
+		r->up = NULL;
+		u->inst->outstanding--;
+		uconn_free(u); /* attached (client set): not on the idle list */
+	}
+	if (r->active) {
+		if (!r->response_started && r->status == 0)
+			r->status = 499; /* client went away */
+		stats_count(c, now);
+		b4_log_set_request_id(NULL);
+		access_log(c, now);
+	}
+	req_reset(c);
+	if (c->client_paused) {
+		c->client_paused = false;
+		bufferevent_enable(c->bev, EV_READ);
+	}
+	if (!keep_client || c->w->draining) {
+		conn_close_after_flush(c);
+		return;
+	}
+	c->state = CS_HEAD;
+	c->head_timer_armed = false;
+	set_timer_ms(c->timer, cur_cfg(c)->keepalive_timeout_ms);
+	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		process_input(c);
+}
+
+/* ---------------------------------------------------------------- request head */
+
+static const struct gw_route_cfg *match_route(const struct gw_config *cfg, const char *target,
+					      size_t len, size_t *route_index)
+{
+	const struct gw_route_cfg *best = NULL;
+	for (size_t i = 0; i < cfg->nroutes; i++) {
+		const struct gw_route_cfg *rt = &cfg->routes[i];
+		size_t n = rt->prefix_len;
+		if (n == 1 && rt->prefix[0] == '/') {
+			if (!best) {
+				best = rt;
+				*route_index = i;
+			}
+			continue;
+		}
+		if (len < n || memcmp(target, rt->prefix, n) != 0)
+			continue;
+		if (len > n && target[n] != '/' && target[n] != '?')
+			continue;
+		if (!best || n > best->prefix_len) {
+			best = rt;
+			*route_index = i;
+		}
+	}
+	return best;
+}
+
+static int match_rate_group(const struct gw_config *cfg, const char *target, size_t len)
+{
+	int best = -1;
+	size_t best_len = 0;
+	for (size_t i = 0; i < cfg->nrates; i++) {
+		const struct gw_rate_cfg *g = &cfg->rates[i];
+		if (g->rate_per_sec <= 0 || len < g->prefix_len ||
+		    memcmp(target, g->prefix, g->prefix_len) != 0)
+			continue;
+		if (best < 0 || g->prefix_len > best_len) {
+			best = (int)i;
+			best_len = g->prefix_len;
+		}
+	}
+	return best;
+}
+
+static void add_header(struct evbuffer *out, const char *name, size_t nlen, const char *value,
+		       size_t vlen)
+{
+	struct evbuffer_iovec v[1];
+	size_t need = nlen + vlen + 4;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)need, v, 1) < 1)
+		return;
+	char *p = v[0].iov_base;
+	memcpy(p, name, nlen);
+	p[nlen] = ':';
+	p[nlen + 1] = ' ';
+	memcpy(p + nlen + 2, value, vlen);
+	p[nlen + 2 + vlen] = '\r';
+	p[nlen + 3 + vlen] = '\n';
+	v[0].iov_len = need;
+	evbuffer_commit_space(out, v, 1);
+}
+
+static void build_upstream_head(struct gw_conn *c, const struct gw_message_head *h,
+				const char *path, size_t path_len)
+{
+	struct gw_req *r = &c->req;
+	struct evbuffer *out = r->up_head;
+	const struct gw_known_fields *k = &h->known;
+
+	evbuffer_add(out, h->method.ptr, h->method.len);
+	evbuffer_add(out, " ", 1);
+	evbuffer_add(out, path, path_len);
+	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	for (size_t i = 0; i < h->nheaders; i++) {
+		const struct gw_header *f = &h->headers[i];
+		if ((int)i == k->request_id || (int)i == k->forwarded_for ||
+		    (int)i == k->forwarded_proto || (int)i == k->forwarded_host)
+			continue;
+		if (gw_is_hop_by_hop(h, &f->name))
+			continue;
+		if (gw_str_ieq(&f->name, "expect") || gw_str_ieq(&f->name, "x-forwarded-for") ||
+		    gw_str_ieq(&f->name, "x-forwarded-proto") ||
+		    gw_str_ieq(&f->name, "x-forwarded-host") || gw_str_ieq(&f->name, "x-request-id"))
+			continue;
+		add_header(out, f->name.ptr, f->name.len, f->value.ptr, f->value.len);
+	}
+	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
+	{
+		char xff[1024];
+		size_t ip_len = strlen(c->client_ip);
+		if (c->trusted && k->forwarded_for >= 0 &&
+		    h->headers[k->forwarded_for].value.len + ip_len + 2 < sizeof(xff)) {
+			const struct gw_str *v = &h->headers[k->forwarded_for].value;
+			memcpy(xff, v->ptr, v->len);
+			memcpy(xff + v->len, ", ", 2);
+			memcpy(xff + v->len + 2, c->client_ip, ip_len);
+			add_header(out, "X-Forwarded-For", 15, xff, v->len + 2 + ip_len);
+		} else {
+			add_header(out, "X-Forwarded-For", 15, c->client_ip, ip_len);
+		}
+	}
+	if (c->trusted && k->forwarded_proto >= 0)
+		add_header(out, "X-Forwarded-Proto", 17, h->headers[k->forwarded_proto].value.ptr,
+			   h->headers[k->forwarded_proto].value.len);
+	else if (c->tls)
+		add_header(out, "X-Forwarded-Proto", 17, "https", 5);
+	else
+		add_header(out, "X-Forwarded-Proto", 17, "http", 4);
+	if (c->trusted && k->forwarded_host >= 0)
+		add_header(out, "X-Forwarded-Host", 16, h->headers[k->forwarded_host].value.ptr,
+			   h->headers[k->forwarded_host].value.len);
+	else if (k->host >= 0)
+		add_header(out, "X-Forwarded-Host", 16, h->headers[k->host].value.ptr,
+			   h->headers[k->host].value.len);
+	if (h->body_kind == GW_BODY_CHUNKED)
+		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void pump_request_body(struct gw_conn *c);
+
+static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
+{
+	struct gw_worker *w = c->w;
+	struct gw_req *r = &c->req;
+	struct gw_config *cfg = w->rt->cfg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t route_index = 0, path_len, ml;
+	const char *path;
+	char pathbuf[8192];
+	uint64_t now = gw_now_us();
+	int group;
+
+	r->active = true;
+	r->rt = w->rt;
+	r->rt->refs++;
+	r->start_us = now;
+	w->retry_tokens += cfg->retry_budget_ratio;
+	r->deadline_total_us = now + (uint64_t)cfg->total_timeout_ms * 1000;
+	r->method_id = h->method_id;
+	r->client_minor = h->minor_version;
+	r->client_close = (h->flags & GW_HF_CONN_CLOSE) ||
+			  (h->minor_version == 0 && !(h->flags & GW_HF_CONN_KEEPALIVE));
+	r->body_kind = h->body_kind;
+	r->body_remaining = h->content_length;
+	r->body_complete = h->body_kind == GW_BODY_NONE;
+	r->retry_safe = h->method_id == GW_METHOD_GET || h->method_id == GW_METHOD_HEAD ||
+			h->method_id == GW_METHOD_OPTIONS || (h->flags & GW_HF_IDEMPOTENCY_KEY);
+	ml = h->method.len < sizeof(r->method) ? h->method.len : sizeof(r->method) - 1;
+	memcpy(r->method, h->method.ptr, ml);
+	r->method[ml] = '\0';
+	{
+		const char *q = memchr(h->target.ptr, '?', h->target.len);
+		size_t pl = q ? (size_t)(q - h->target.ptr) : h->target.len;
+		if (pl >= sizeof(r->path))
+			pl = sizeof(r->path) - 1;
+		memcpy(r->path, h->target.ptr, pl);
+		r->path[pl] = '\0';
+	}
+	if (h->known.request_id >= 0 &&
+	    gw_request_id_is_valid(h->headers[h->known.request_id].value.ptr,
+				   h->headers[h->known.request_id].value.len)) {
+		const struct gw_str *v = &h->headers[h->known.request_id].value;
+		memcpy(r->request_id, v->ptr, v->len);
+		r->request_id[v->len] = '\0';
+	} else {
+		make_request_id(w, r->request_id);
+	}
+	c->trusted = peer_trusted(c, cfg);
+
+	r->route = match_route(cfg, h->target.ptr, h->target.len, &route_index);
+	if (!r->route) {
+		GW_INC(w->stats.not_found, 1);
+		evbuffer_drain(in, h->head_len);
+		fail_request(c, 404, "not_found", "route_not_found",
+			     "no route for this path", 0, false);
+		return;
+	}
+	r->rstats = r->rt->route_stats[route_index];
+	r->pool = &r->rt->pools[r->route->pool];
+
+	group = match_rate_group(cfg, h->target.ptr, h->target.len);
+	if (group >= 0) {
+		int wait = gw_ratelimit_take(&cfg->rates[group], group, c->client_ip, now);
+		if (wait > 0) {
+			GW_INC(w->stats.rate_limited, 1);
+			evbuffer_drain(in, h->head_len);
+			fail_request(c, 429, "rate_limit_error", "rate_limited",
+				     "too many requests, retry later", wait, false);
+			return;
+		}
+	}
+	if (h->body_kind == GW_BODY_LENGTH && h->content_length > cfg->max_body_bytes) {
+		evbuffer_drain(in, h->head_len);
+		fail_request(c, 413, "invalid_request_error", "body_too_large",
+			     "request body is too large", 0, true);
+		return;
+	}
+	if (!pool_has_eligible(r->pool, now)) {
+		evbuffer_drain(in, h->head_len);
+		fail_request(c, 503, "api_error", "no_healthy_upstream",
+			     "no healthy upstream instance", 1, false);
+		return;
+	}
+
+	/* the path the upstream sees */
+	path = h->target.ptr;
+	path_len = h->target.len;
+	if (r->route->strip_prefix && r->route->prefix_len > 1) {
+		path += r->route->prefix_len;
+		path_len -= r->route->prefix_len;
+		if (path_len == 0 || path[0] == '?') {
+			if (path_len + 1 > sizeof(pathbuf)) {
+				evbuffer_drain(in, h->head_len);
+				fail_request(c, 431, "invalid_request_error", "uri_too_long",
+					     "request target is too long", 0, true);
+				return;
+			}
+			pathbuf[0] = '/';
+			memcpy(pathbuf + 1, path, path_len);
+			path = pathbuf;
+			path_len++;
+		}
+	}
+	build_upstream_head(c, h, path, path_len);
+	if ((h->flags & GW_HF_EXPECT_CONTINUE) && h->body_kind != GW_BODY_NONE &&
+	    h->minor_version == 1)
+		evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	evbuffer_drain(in, h->head_len);
+	b4_log_set_request_id(r->request_id);
+
+	if (r->body_complete) {
+		c->state = CS_PROXY;
+		start_attempt(c);
+		return;
+	}
+	if (r->body_kind == GW_BODY_CHUNKED)
+		gw_chunked_init(&r->chunk);
+	c->state = CS_BODY_PREREAD;
+	set_timer_ms(c->timer, cfg->client_body_timeout_ms);
+	pump_request_body(c);
+}
+
+/* Moves request body bytes from the client: into r->body before the
+ * request is sent, straight to the upstream afterwards.  Validates chunked
+ * framing on the way. */
+static void pump_request_body(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	struct gw_config *cfg = r->rt->cfg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *dst;
+
+	if (r->body_complete)
+		return;
+	for (;;) {
+		size_t avail = evbuffer_get_length(in), n = 0;
+		if (avail == 0)
+			break;
+		if (r->body_streaming) {
+			dst = bufferevent_get_output(r->up->bev);
+			if (evbuffer_get_length(dst) > UP_OUT_HIGH) {
+				c->client_paused = true;
+				bufferevent_disable(c->bev, EV_READ);
+				break;
+			}
+		} else {
+			dst = r->body;
+		}
+		if (r->body_kind == GW_BODY_LENGTH) {
+			n = avail < r->body_remaining ? avail : (size_t)r->body_remaining;
+			r->body_remaining -= n;
+			if (r->body_remaining == 0)
+				r->body_complete = true;
+		} else {
+			struct evbuffer_iovec v[4];
+			int nv = evbuffer_peek(in, (ev_ssize_t)avail, NULL, v, 4);
+			for (int i = 0; i < nv && !r->chunk.done; i++) {
+				size_t off = 0;
+				size_t seglen = v[i].iov_len;
+				if (n + seglen > avail)
+					seglen = avail - n;
+				while (off < seglen && !r->chunk.done) {
+					bool is_data;
+					ssize_t k = gw_chunked_feed(&r->chunk,
+								    (char *)v[i].iov_base + off,
+								    seglen - off, MAX_TRAILER,
+								    &is_data);
+					if (k < 0) {
+						GW_INC(c->w->stats.bad_requests, 1);
+						fail_request(c, 400, "invalid_request_error",
+							     "bad_chunked_body",
+							     "invalid chunked framing", 0, true);
+						return;
+					}
+					if (is_data)
+						r->body_total += (uint64_t)k;
+					off += (size_t)k;
+				}
+				n += off;
+			}
+			if (r->chunk.done)
+				r->body_complete = true;
+		}
+		if (r->body_kind == GW_BODY_CHUNKED && r->body_total > cfg->max_body_bytes) {
+			fail_request(c, 413, "invalid_request_error", "body_too_large",
+				     "request body is too large", 0, true);
+			return;
+		}
+		evbuffer_remove_buffer(in, dst, n);
+		if (r->body_complete || n == 0)
+			break;
+	}
+	if (c->state == CS_BODY_PREREAD &&
+	    (r->body_complete || evbuffer_get_length(r->body) >= cfg->request_buffer_bytes)) {
+		c->state = CS_PROXY;
+		start_attempt(c);
+		return;
+	}
+	if (r->body_complete) {
+		evtimer_del(c->timer);
+	} else {
+		set_timer_ms(c->timer, cfg->client_body_timeout_ms);
+	}
+}
+
+static void process_input_once(struct gw_conn *c)
+{
+	struct gw_worker *w = c->w;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t len = evbuffer_get_length(in), max_head = cur_cfg(c)->max_header_bytes;
+	int rc;
+
+	switch (c->state) {
+	case CS_HEAD:
+		if (len == 0)
+			return;
+		if (!c->head_timer_armed) {
+			c->head_timer_armed = true;
+			set_timer_ms(c->timer, cur_cfg(c)->client_header_timeout_ms);
+		}
+		rc = gw_parse_request((const char *)evbuffer_pullup(in, (ev_ssize_t)(len < max_head ? len : max_head)),
+				      len < max_head ? len : max_head, max_head, &w->scratch);
+		if (rc == GW_PARSE_INCOMPLETE && len >= max_head)
+			rc = GW_PARSE_TOO_LARGE;
+		if (rc == GW_PARSE_INCOMPLETE)
+			return;
+		if (rc < 0) {
+			struct gw_req *r = &c->req;
+			r->active = true;
+			r->rt = w->rt;
+			r->rt->refs++;
+			r->start_us = gw_now_us();
+			snprintf(r->method, sizeof(r->method), "-");
+			GW_INC(w->stats.bad_requests, 1);
+			if (rc == GW_PARSE_TOO_LARGE)
+				fail_request(c, 431, "invalid_request_error", "headers_too_large",
+					     "request header fields are too large", 0, true);
+			else
+				fail_request(c, 400, "invalid_request_error", "bad_request",
+					     "malformed or ambiguous request", 0, true);
+			return;
+		}
+		handle_head(c, &w->scratch);
+		return;
+	case CS_BODY_PREREAD:
+		pump_request_body(c);
+		return;
+	case CS_PROXY:
+		if (c->req.body_streaming)
+			pump_request_body(c);
+		return;
+	case CS_CLOSING:
+		return;
+	case CS_LINGER:
+		evbuffer_drain(in, len);
+		return;
+	}
+}
+
+/* Looks at the client's input.  Requests answered at once (404, 429, ...)
+ * finish inside this call and ask for the next pipelined one: that is a
+ * loop here, never a recursion. */
+static void process_input(struct gw_conn *c)
+{
+	if (c->in_input) {
+		c->input_again = true;
+		return;
+	}
+	c->in_input = true;
+	do {
+		c->input_again = false;
+		process_input_once(c);
+	} while (c->input_again && !c->zombie);
+	c->in_input = false;
+}
+
+/* ---------------------------------------------------------------- attempts */
+
+static bool retry_budget_take(struct gw_worker *w, const struct gw_config *cfg, uint64_t now)
+{
+	if (now - w->retry_refill_us >= 1000000) {
+		w->retry_refill_us = now;
+		if (w->retry_tokens < cfg->retry_budget_min)
+			w->retry_tokens = cfg->retry_budget_min;
+	}
+	if (w->retry_tokens < 1)
+		return false;
+	w->retry_tokens -= 1;
+	return true;
+}
+
+static void arm_up_timer(struct gw_conn *c, int phase, int phase_ms, uint64_t now)
+{
+	struct gw_req *r = &c->req;
+	uint64_t until = now + (uint64_t)phase_ms * 1000;
+	if (until > r->deadline_total_us) {
+		until = r->deadline_total_us;
+		phase = 3;
+	}
+	r->timeout_phase = phase;
+	uint64_t d = until > now ? until - now : 0;
+	struct timeval tv = {(time_t)(d / 1000000), (suseconds_t)(d % 1000000)};
+	evtimer_add(c->up_timer, &tv);
+}
+
+static void send_request(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	struct gw_config *cfg = r->rt->cfg;
+	struct evbuffer *out = bufferevent_get_output(r->up->bev);
+	uint64_t now = gw_now_us();
+
+	r->replayable = r->body_complete && r->retry_safe && r->attempts < cfg->max_attempts;
+	if (r->replayable || r->attempts < cfg->max_attempts) {
+		/* keep the head (and a complete body) for another attempt */
+		struct evbuffer_iovec v[8];
+		int nv = evbuffer_peek(r->up_head, -1, NULL, v, 8);
+		for (int i = 0; i < nv && i < 8; i++)
+			evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+	} else {
+		evbuffer_add_buffer(out, r->up_head);
+	}
+	if (r->body_complete && r->replayable) {
+		struct evbuffer_iovec v[64];
+		int nv = evbuffer_peek(r->body, -1, NULL, v, 64);
+		if (nv > 64) {
+			evbuffer_add_buffer(out, r->body);
+			r->replayable = false;
+		} else {
+			for (int i = 0; i < nv; i++)
+				evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+		}
+	} else {
+		evbuffer_add_buffer(out, r->body);
+		r->replayable = false;
+		if (!r->body_complete) {
+			r->body_streaming = true;
+			c->state = CS_PROXY;
+		}
+	}
+	r->sent = true;
+	r->sent_us = now;
+	r->ustate = US_WAIT_HEAD;
+	bufferevent_enable(r->up->bev, EV_READ | EV_WRITE);
+	arm_up_timer(c, 2, cfg->first_byte_timeout_ms, now);
+	if (r->body_streaming)
+		pump_request_body(c);
+}
+
+static void up_failed(struct gw_conn *c, bool timeout, bool connect_phase);
+
+static void start_attempt(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	struct gw_config *cfg = r->rt->cfg;
+	uint64_t now = gw_now_us();
+	struct gw_instance *in;
+	struct gw_uconn *u;
+
+	in = pool_pick(r->pool, r->tried, now);
+	if (!in) {
+		if (r->attempts > 0)
+			fail_request(c, 502, "api_error", "upstream_unavailable",
+				     "upstream failed", 0, false);
+		else
+			fail_request(c, 503, "api_error", "no_healthy_upstream",
+				     "no healthy upstream instance", 1, false);
+		return;
+	}
+	r->attempts++;
+	r->tried |= 1u << (in - r->pool->inst);
+	r->upstream_label = in->cfg->label;
+	r->attempt_start_us = now;
+	r->sent = false;
+	r->got_response_byte = false;
+	GW_INC(in->stats->requests, 1);
+	if (r->attempts > 1)
+		GW_INC(in->stats->retries, 1);
+	in->outstanding++;
+	u = in->idle;
+	if (u) {
+		idle_unlink(u);
+		u->client = c;
+		u->reused = true;
+		GW_SET(in->stats->active, in->nconns - in->nidle);
+		bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, c);
+		r->up = u;
+		r->connect_ms = 0;
+		send_request(c);
+		return;
+	}
+	u = uconn_new(in, c);
+	if (!u) {
+		in->outstanding--;
+		fail_request(c, 502, "api_error", "upstream_unavailable", "upstream failed", 0,
+			     false);
+		return;
+	}
+	r->up = u;
+	r->ustate = US_CONNECTING;
+	arm_up_timer(c, 1, cfg->connect_timeout_ms, now);
+	if (bufferevent_socket_connect(u->bev, (const struct sockaddr *)&in->cfg->addr,
+				       (int)in->cfg->addrlen) != 0) {
+		up_failed(c, false, true);
+		return;
+	}
+}
+
+/* The current attempt failed.  Retry on another instance when that is safe,
+ * else answer 502/504. */
+static void up_failed(struct gw_conn *c, bool timeout, bool connect_phase)
+{
+	struct gw_req *r = &c->req;
+	struct gw_config *cfg = r->rt->cfg;
+	struct gw_worker *w = c->w;
+	uint64_t now = gw_now_us();
+	struct gw_uconn *u = r->up;
+	bool retry;
+
+	evtimer_del(c->up_timer);
+	if (u) {
+		struct gw_instance *in = u->inst;
+		bool reused = u->reused;
+		r->up = NULL;
+		in->outstanding--;
+		uconn_free(u);
+		/* a pooled connection the upstream had already closed says
+		 * nothing about the instance */
+		if (!(reused && !timeout && !r->got_response_byte))
+			instance_failure(in, now);
+	}
+	if (r->response_started) {
+		finish_request(c, false);
+		return;
+	}
+	retry = r->attempts < cfg->max_attempts && now < r->deadline_total_us &&
+		!r->got_response_byte &&
+		(connect_phase || !r->sent || r->replayable) && !r->body_streaming;
+	/* a refused connect adds no load upstream; everything else spends budget */
+	if (retry && (timeout || !connect_phase) && !retry_budget_take(w, cfg, now))
+		retry = false;
+	if (retry) {
+		if (r->sent && !r->replayable)
+			retry = false;
+	}
+	if (retry) {
+		start_attempt(c);
+		return;
+	}
+	if (timeout)
+		fail_request(c, 504, "api_error", "upstream_timeout", "upstream timed out", 0,
+			     false);
+	else
+		fail_request(c, 502, "api_error", "upstream_unavailable", "upstream failed", 0,
+			     false);
+}
+
+static void up_timer_cb_body(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	struct gw_req *r = &c->req;
+	(void)fd;
+	(void)what;
+	if (r->timeout_phase == 3) {
+		/* total deadline: no retry */
+		r->attempts = r->rt->cfg->max_attempts;
+	}
+	up_failed(c, true, r->timeout_phase == 1);
+}
+
+/* ---------------------------------------------------------------- response */
+
+static void build_client_head(struct gw_conn *c, const struct gw_message_head *h,
+			      const char *status_line, size_t status_len)
+{
+	struct gw_req *r = &c->req;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool close;
+
+	evbuffer_add(out, "HTTP/1.1", 8);
+	evbuffer_add(out, status_line + 8, status_len - 8);
+	evbuffer_add(out, "\r\n", 2);
+	for (size_t i = 0; i < h->nheaders; i++) {
+		const struct gw_header *f = &h->headers[i];
+		if (gw_is_hop_by_hop(h, &f->name) || (int)i == h->known.request_id)
+			continue;
+		add_header(out, f->name.ptr, f->name.len, f->value.ptr, f->value.len);
+	}
+	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
+	r->resp_dechunk = false;
+	close = r->client_close || c->w->draining || !r->body_complete;
+	if (h->body_kind == GW_BODY_CHUNKED) {
+		if (r->client_minor == 0) {
+			r->resp_dechunk = true;
+			close = true;
+		} else {
+			evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+		}
+	} else if (h->body_kind == GW_BODY_CLOSE) {
+		close = true;
+	}
+	r->client_close = close;
+	if (close)
+		evbuffer_add(out, "Connection: close\r\n", 19);
+	else if (r->client_minor == 0)
+		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* The response was relayed completely: pool or close the upstream
+ * connection, then go on with the client. */
+static void response_done(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	struct gw_uconn *u = r->up;
+	struct gw_instance *in = u->inst;
+	struct gw_runtime *urt = in->pool->rt;
+	uint64_t now = gw_now_us();
+	bool reuse;
+
+	evtimer_del(c->up_timer);
+	gw_hist_observe(&in->stats->latency, (double)(now - r->attempt_start_us) / 1e6);
+	instance_success(in, now);
+	in->outstanding--;
+	r->up = NULL;
+	reuse = !r->resp_up_close && r->body_complete &&
+		evbuffer_get_length(bufferevent_get_input(u->bev)) == 0 &&
+		evbuffer_get_length(bufferevent_get_output(u->bev)) == 0 && !urt->retired &&
+		in->nidle < in->pool->cfg->max_idle && instance_eligible(in, now) &&
+		!c->w->draining;
+	if (reuse)
+		uconn_to_idle(u, now);
+	else
+		uconn_free(u);
+	finish_request(c, !r->client_close);
+}
+
+static void pause_upstream(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	r->up_paused = true;
+	bufferevent_disable(r->up->bev, EV_READ);
+}
+
+/* Relays response body bytes; returns after the response is done, the
+ * client buffer is full, or the upstream input is empty. */
+static void pump_response(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	struct evbuffer *in = bufferevent_get_input(r->up->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	for (;;) {
+		size_t avail = evbuffer_get_length(in);
+		if (r->resp_kind == GW_BODY_NONE)
+			break;
+		if (avail == 0)
+			return;
+		if (evbuffer_get_length(out) > CLIENT_OUT_HIGH) {
+			pause_upstream(c);
+			return;
+		}
+		if (r->resp_kind == GW_BODY_LENGTH) {
+			size_t n = avail < r->resp_remaining ? avail : (size_t)r->resp_remaining;
+			evbuffer_remove_buffer(in, out, n);
+			r->resp_remaining -= n;
+			r->bytes_out += n;
+			if (r->resp_remaining == 0)
+				break;
+		} else if (r->resp_kind == GW_BODY_CHUNKED) {
+			struct evbuffer_iovec v[8];
+			int nv = evbuffer_peek(in, (ev_ssize_t)avail, NULL, v, 8);
+			size_t consumed = 0;
+			for (int i = 0; i < nv && i < 8 && !r->resp_chunk.done; i++) {
+				size_t off = 0, seglen = v[i].iov_len;
+				if (consumed + seglen > avail)
+					seglen = avail - consumed;
+				while (off < seglen && !r->resp_chunk.done) {
+					bool is_data;
+					const char *p = (const char *)v[i].iov_base + off;
+					ssize_t k = gw_chunked_feed(&r->resp_chunk, p, seglen - off,
+								    MAX_TRAILER, &is_data);
+					if (k < 0) {
+						/* broken upstream framing: the client
+						 * has a partial response; close both */
+						instance_failure(r->up->inst, gw_now_us());
+						finish_request(c, false);
+						return;
+					}
+					if (r->resp_dechunk && is_data) {
+						evbuffer_add(out, p, (size_t)k);
+						r->bytes_out += (uint64_t)k;
+					}
+					off += (size_t)k;
+				}
+				consumed += off;
+			}
+			if (r->resp_dechunk) {
+				evbuffer_drain(in, consumed);
+			} else {
+				evbuffer_remove_buffer(in, out, consumed);
+				r->bytes_out += consumed;
+			}
+			if (r->resp_chunk.done)
+				break;
+		} else {
+			r->bytes_out += avail;
+			evbuffer_add_buffer(out, in);
+			return; /* until the upstream closes */
+		}
+	}
+	response_done(c);
+}
+
+static void up_read_cb_body(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	struct gw_req *r = &c->req;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct gw_message_head *h = &c->w->scratch;
+
+	if (r->ustate == US_BODY) {
+		pump_response(c);
+		return;
+	}
+	if (r->ustate != US_WAIT_HEAD)
+		return;
+	for (;;) {
+		size_t len = evbuffer_get_length(in), max_head = 65536;
+		const char *buf;
+		int rc;
+		if (len == 0)
+			return;
+		r->got_response_byte = true;
+		if (len > max_head)
+			len = max_head;
+		buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+		rc = gw_parse_response(buf, len, max_head, r->method_id == GW_METHOD_HEAD, h);
+		if (rc == GW_PARSE_INCOMPLETE)
+			return;
+		if (rc < 0 || h->status == 101) {
+			b4_log_warn("bad upstream response", B4_LS("upstream", r->upstream_label));
+			r->attempts = r->rt->cfg->max_attempts;
+			up_failed(c, false, false);
+			return;
+		}
+		if (h->status < 200) {
+			evbuffer_drain(in, (size_t)rc);
+			continue;
+		}
+		r->first_byte_ms = (double)(gw_now_us() - r->sent_us) / 1000.0;
+		r->status = h->status;
+		r->resp_kind = h->body_kind;
+		r->resp_remaining = h->content_length;
+		gw_chunked_init(&r->resp_chunk);
+		r->resp_up_close = (h->flags & GW_HF_CONN_CLOSE) || h->body_kind == GW_BODY_CLOSE ||
+				   (h->minor_version == 0 && !(h->flags & GW_HF_CONN_KEEPALIVE));
+		{
+			const char *cr = memchr(buf, '\r', (size_t)rc);
+			build_client_head(c, h, buf, (size_t)(cr - buf));
+		}
+		evbuffer_drain(in, (size_t)rc);
+		r->response_started = true;
+		r->ustate = US_BODY;
+		arm_up_timer(c, 3, r->rt->cfg->total_timeout_ms, gw_now_us());
+		pump_response(c);
+		return;
+	}
+}
+
+static void up_write_cb_body(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	(void)bev;
+	if (c->req.body_streaming && c->client_paused) {
+		c->client_paused = false;
+		bufferevent_enable(c->bev, EV_READ);
+		pump_request_body(c);
+	}
+}
+
+static void up_event_cb_body(struct bufferevent *bev, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	struct gw_req *r = &c->req;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		r->connect_ms = (double)(gw_now_us() - r->attempt_start_us) / 1000.0;
+		r->up->connected = true;
+		send_request(c);
+		return;
+	}
+	if (r->ustate == US_BODY) {
+		if (r->resp_kind == GW_BODY_CLOSE && (what & BEV_EVENT_EOF)) {
+			pump_response(c);
+			if (r->up) {
+				r->resp_up_close = true;
+				response_done(c);
+			}
+			return;
+		}
+		/* truncated response: the client has part of it, close */
+		instance_failure(r->up->inst, gw_now_us());
+		finish_request(c, false);
+		return;
+	}
+	up_failed(c, false, r->ustate == US_CONNECTING);
+}
+
+/* ---------------------------------------------------------------- client callbacks */
+
+static void conn_destroy(struct gw_conn *c)
+{
+	struct gw_worker *w = c->w;
+	if (c->req.active) {
+		struct gw_req *r = &c->req;
+		if (r->up) {
+			struct gw_uconn *u = r->up;
+			r->up = NULL;
+			u->inst->outstanding--;
+			uconn_free(u);
+		}
+		if (!r->response_started && r->status == 0)
+			r->status = 499;
+		stats_count(c, gw_now_us());
+		access_log(c, gw_now_us());
+	}
+	req_reset(c);
+	if (c->req.up_head)
+		evbuffer_free(c->req.up_head);
+	if (c->req.body)
+		evbuffer_free(c->req.body);
+	event_free(c->timer);
+	event_free(c->up_timer);
+	bufferevent_free(c->bev);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	GW_SET(w->stats.open_connections, w->nconns);
+	free(c);
+	if (w->draining && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void conn_read_cb_body(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	process_input(arg);
+}
+
+static void conn_write_cb_body(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	struct gw_req *r = &c->req;
+	if (c->state == CS_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_start_linger(c);
+		return;
+	}
+	if (r->up_paused && r->up) {
+		r->up_paused = false;
+		bufferevent_enable(r->up->bev, EV_READ);
+		pump_response(c);
+	}
+}
+
+static void conn_event_cb_body(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* TLS handshake done */
+	conn_free(arg);
+}
+
+static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case CS_HEAD:
+		if (c->head_timer_armed) {
+			/* slow or stalled head (slowloris) */
+			struct gw_req *r = &c->req;
+			r->active = true;
+			r->rt = c->w->rt;
+			r->rt->refs++;
+			r->start_us = gw_now_us();
+			snprintf(r->method, sizeof(r->method), "-");
+			fail_request(c, 408, "invalid_request_error", "request_timeout",
+				     "request not received in time", 0, true);
+		} else {
+			conn_free(c);
+		}
+		return;
+	case CS_BODY_PREREAD:
+	case CS_PROXY:
+		if (!c->req.response_started)
+			fail_request(c, 408, "invalid_request_error", "request_timeout",
+				     "request body not received in time", 0, true);
+		else
+			finish_request(c, false);
+		return;
+	case CS_CLOSING:
+	case CS_LINGER:
+		conn_free(c);
+		return;
+	}
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+		      int socklen, void *arg)
+{
+	struct gw_worker *w = arg;
+	struct gw_config *cfg = w->rt->cfg;
+	struct gw_conn *c;
+	bool tls = false;
+	int one = 1;
+	size_t high;
+
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			tls = w->listener_tls[i];
+	if (w->nconns >= w->max_conns || w->draining || (tls && !cfg->ssl_ctx)) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->w = w;
+	c->tls = tls;
+	memcpy(&c->peer, addr, (size_t)socklen < sizeof(c->peer) ? (size_t)socklen : sizeof(c->peer));
+	if (addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, c->client_ip,
+			  sizeof(c->client_ip));
+	else if (addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, c->client_ip,
+			  sizeof(c->client_ip));
+	else
+		snprintf(c->client_ip, sizeof(c->client_ip), "unknown");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (tls) {
+		SSL *ssl = SSL_new(cfg->ssl_ctx);
+		if (!ssl) {
+			evutil_closesocket(fd);
+			free(c);
+			return;
+		}
+		c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+							BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	c->timer = evtimer_new(w->base, conn_timer_cb, c);
+	c->up_timer = evtimer_new(w->base, up_timer_cb, c);
+	c->req.up_head = evbuffer_new();
+	c->req.body = evbuffer_new();
+	if (!c->bev || !c->timer || !c->up_timer || !c->req.up_head || !c->req.body) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->timer)
+			event_free(c->timer);
+		if (c->up_timer)
+			event_free(c->up_timer);
+		if (c->req.up_head)
+			evbuffer_free(c->req.up_head);
+		if (c->req.body)
+			evbuffer_free(c->req.body);
+		free(c);
+		return;
+	}
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	GW_INC(w->stats.accepted, 1);
+	GW_SET(w->stats.open_connections, w->nconns);
+	high = cfg->max_header_bytes > 65536 ? cfg->max_header_bytes : 65536;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->state = CS_HEAD;
+	set_timer_ms(c->timer, cfg->client_header_timeout_ms);
+	c->head_timer_armed = true;
+}
+
+/* ---------------------------------------------------------------- worker */
+
+static void worker_begin_drain(struct gw_worker *w)
+{
+	struct gw_conn *c, *next;
+	if (w->draining)
+		return;
+	w->draining = true;
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		if (w->listeners[i]) {
+			evconnlistener_free(w->listeners[i]);
+			w->listeners[i] = NULL;
+		}
+	}
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (c->state == CS_HEAD && !c->req.active &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			conn_free(c);
+	}
+	if (w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_worker *w = arg;
+	struct gw_config *cfg;
+	bool drain, stop;
+	(void)fd;
+	(void)what;
+
+	pthread_mutex_lock(&w->mu);
+	cfg = w->pending_cfg;
+	w->pending_cfg = NULL;
+	drain = w->pending_drain;
+	stop = w->pending_stop;
+	pthread_mutex_unlock(&w->mu);
+
+	if (cfg) {
+		struct gw_runtime *rt = runtime_new(w, cfg, w->rt);
+		if (rt) {
+			struct gw_runtime *old = w->rt;
+			w->rt = rt;
+			GW_INC(w->stats.reloads, 1);
+			runtime_retire(old);
+		}
+		gw_config_unref(cfg);
+	}
+	if (drain)
+		worker_begin_drain(w);
+	if (stop)
+		event_base_loopbreak(w->base);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_worker *w = arg;
+	struct gw_runtime *rt = w->rt;
+	uint64_t now = gw_now_us();
+	uint64_t idle_max = (uint64_t)rt->cfg->upstream_idle_timeout_ms * 1000;
+	(void)fd;
+	(void)what;
+
+	for (size_t p = 0; p < rt->cfg->npools; p++) {
+		struct gw_pool *pool = &rt->pools[p];
+		for (size_t i = 0; i < pool->n; i++) {
+			struct gw_instance *in = &pool->inst[i];
+			struct gw_uconn *u = in->idle, *next;
+			for (; u; u = next) {
+				next = u->next;
+				if (now - u->idle_since_us > idle_max)
+					uconn_free(u);
+			}
+			GW_SET(in->stats->ejected, now < in->ejected_until_us ? 1 : 0);
+		}
+	}
+	/* the retry budget earns a fraction of a token per request; cap it */
+	{
+		double cap = 10.0 + rt->cfg->retry_budget_min;
+		if (w->retry_tokens > cap)
+			w->retry_tokens = cap;
+	}
+	log_flush(w);
+}
+
+struct gw_worker *gw_worker_new(int index, struct gw_config *cfg, const int *fds, size_t nfds)
+{
+	struct gw_worker *w = calloc(1, sizeof(*w));
+	struct timeval tick = {0, 250000};
+
+	if (!w)
+		return NULL;
+	w->index = index;
+	pthread_mutex_init(&w->mu, NULL);
+	if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || w->rng == 0)
+		w->rng = gw_now_us() ^ ((uint64_t)index << 32) ^ 0x9E3779B97F4A7C15ULL;
+	w->base = event_base_new();
+	if (!w->base)
+		goto out_free;
+	w->rt = runtime_new(w, cfg, NULL);
+	if (!w->rt)
+		goto out_free;
+	w->max_conns = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
+	for (size_t i = 0; i < nfds && i < GW_MAX_LISTENERS; i++) {
+		w->listeners[i] = evconnlistener_new(w->base, accept_cb, w, LEV_OPT_CLOSE_ON_FREE,
+						     0, fds[i]);
+		if (!w->listeners[i])
+			goto out_free;
+		w->listener_tls[i] = cfg->listeners[i].tls;
+		w->nlisteners++;
+	}
+	w->notify = event_new(w->base, -1, 0, notify_cb, w);
+	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
+	if (!w->notify || !w->tick)
+		goto out_free;
+	event_add(w->tick, &tick);
+	w->retry_tokens = cfg->retry_budget_min;
+	return w;
+out_free:
+	gw_worker_free(w);
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct gw_worker *w = arg;
+	event_base_dispatch(w->base);
+	log_flush(w);
+	atomic_fetch_add(&gw_workers_done, 1);
+	return NULL;
+}
+
+int gw_worker_start(struct gw_worker *w)
+{
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return -1;
+	w->started = true;
+	return 0;
+}
+
+void gw_worker_join(struct gw_worker *w)
+{
+	if (w->started) {
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+}
+
+void gw_worker_free(struct gw_worker *w)
+{
+	if (!w)
+		return;
+	while (w->conns)
+		conn_free(w->conns);
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i])
+			evconnlistener_free(w->listeners[i]);
+	if (w->rt)
+		runtime_retire(w->rt);
+	if (w->notify)
+		event_free(w->notify);
+	if (w->tick)
+		event_free(w->tick);
+	if (w->pending_cfg)
+		gw_config_unref(w->pending_cfg);
+	if (w->base)
+		event_base_free(w->base);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+static void post(struct gw_worker *w)
+{
+	event_active(w->notify, EV_READ, 0);
+}
+
+void gw_worker_reload(struct gw_worker *w, struct gw_config *cfg)
+{
+	gw_config_ref(cfg);
+	pthread_mutex_lock(&w->mu);
+	if (w->pending_cfg)
+		gw_config_unref(w->pending_cfg);
+	w->pending_cfg = cfg;
+	pthread_mutex_unlock(&w->mu);
+	post(w);
+}
+
+void gw_worker_drain(struct gw_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->pending_drain = true;
+	pthread_mutex_unlock(&w->mu);
+	post(w);
+}
+
+void gw_worker_stop(struct gw_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->pending_stop = true;
+	pthread_mutex_unlock(&w->mu);
+	post(w);
+}
+
+struct gw_stats *gw_worker_stats(struct gw_worker *w)
+{
+	return &w->stats;
+}
+
+/* Every callback that reaches a client connection runs between enter and
+ * leave, so a conn_free deep in the call chain only marks it. */
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_read_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_write_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_event_cb_body(bev, what, arg);
+	conn_leave(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	conn_timer_cb_body(fd, what, arg);
+	conn_leave(c);
+}
+
+static void up_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_read_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void up_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_write_cb_body(bev, arg);
+	conn_leave(c);
+}
+
+static void up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_event_cb_body(bev, what, arg);
+	conn_leave(c);
+}
+
+static void up_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	conn_enter(c);
+	up_timer_cb_body(fd, what, arg);
+	conn_leave(c);
+}

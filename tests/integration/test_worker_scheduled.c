@@ -1,0 +1,245 @@
+/* test_worker_scheduled.c - the scheduled jobs run by a real b4-worker:
+ * Pix/boleto expiry, commission release after the guarantee days (not
+ * when refunded), abandoned-cart events. */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define PRODUCER "01900000-0000-7000-8000-000000000001"
+#define AFFILIATE "01900000-0000-7000-8000-000000000002"
+#define PRODUCT "01900000-0000-7000-8000-000000000101"
+#define OFFER "01900000-0000-7000-8000-000000000201"
+#define AFFILIATION "01900000-0000-7000-8000-000000000301"
+#define CUSTOMER "0190c000-0000-7000-8000-000000000001"
+
+static const char *db_name;
+static struct h_proc worker;
+static bool worker_running;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	db_name = h_db_create("b4_scheduled", true);
+	if (!db_name)
+		return -1;
+	return h_sql(db_name, "INSERT INTO customers (id, email, full_name, document_enc,"
+			      " document_bidx, document_type) VALUES ('" CUSTOMER "',"
+			      " 'buyer@example.com', 'Bia Buyer', 'x', REPEAT('a', 64), 'cpf')");
+}
+
+static int stop_worker(void **state)
+{
+	(void)state;
+	if (worker_running)
+		h_stop(&worker, SIGKILL, 5000);
+	worker_running = false;
+	return 0;
+}
+
+static void start_worker(const char *types, const char *extra)
+{
+	char types_env[256];
+	const char *env[] = {"B4_WORKER_POLL=20ms", types_env, extra, NULL};
+
+	snprintf(types_env, sizeof(types_env), "B4_WORKER_TYPES=%s", types);
+	assert_int_equal(h_start(&worker, "b4-worker", db_name, env), 0);
+	worker_running = true;
+}
+
+/* Inserts an order; status, method and the SQL of expires_at / paid_at. */
+static void add_order(const char *id, const char *status, const char *method,
+		      const char *expires_at, const char *paid_at)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id,"
+		 " affiliate_id, status, payment_method, subtotal_cents, total_cents,"
+		 " access_token_hash, expires_at, paid_at) VALUES ('%s', '" CUSTOMER "',"
+		 " '" OFFER "', '" PRODUCT "', '" PRODUCER "', '" AFFILIATE "', '%s', '%s', 29700,"
+		 " 29700, REPEAT('0', 64), %s, %s)",
+		 id, status, method, expires_at, paid_at);
+	assert_int_equal(h_sql(db_name, sql), 0);
+}
+
+static void add_job(const char *type, const char *order_id)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO jobs (type, payload) VALUES ('%s', '{\"order_id\":\"%s\"}')", type,
+		 order_id);
+	assert_int_equal(h_sql(db_name, sql), 0);
+}
+
+static void add_split(const char *id, const char *order_id, const char *party, const char *user)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES"
+		 " ('%s', '%s', '%s', '%s', 10000)",
+		 id, order_id, party, user);
+	assert_int_equal(h_sql(db_name, sql), 0);
+}
+
+static bool wait_count(const char *sql, long long want, int timeout_ms)
+{
+	long long deadline = h_now_ms() + timeout_ms;
+
+	while (h_now_ms() < deadline) {
+		if (h_sql_int(db_name, sql) >= want)
+			return true;
+		h_sleep_ms(50);
+	}
+	return h_sql_int(db_name, sql) >= want;
+}
+
+static char *order_status(const char *id)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT status FROM orders WHERE id = '%s'", id);
+	return h_sql_value(db_name, sql);
+}
+
+static void assert_status(const char *id, const char *want)
+{
+	char *got = order_status(id);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_pix_and_boleto_expiry(void **state)
+{
+	(void)state;
+	add_order("0190d000-0000-7000-8000-000000000001", "waiting_payment", "pix",
+		  "CURRENT_TIMESTAMP(6) - INTERVAL 1 SECOND", "NULL");
+	add_order("0190d000-0000-7000-8000-000000000002", "waiting_payment", "boleto",
+		  "CURRENT_TIMESTAMP(6) + INTERVAL 1 SECOND", "NULL");
+	add_order("0190d000-0000-7000-8000-000000000003", "paid", "pix",
+		  "CURRENT_TIMESTAMP(6) - INTERVAL 1 SECOND", "CURRENT_TIMESTAMP(6)");
+	add_job("order.expire", "0190d000-0000-7000-8000-000000000001");
+	add_job("order.expire", "0190d000-0000-7000-8000-000000000002");
+	add_job("order.expire", "0190d000-0000-7000-8000-000000000003");
+	start_worker("order.expire", NULL);
+	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'order.expire'"
+			       " AND status = 'done'",
+			       3, 15000));
+	assert_status("0190d000-0000-7000-8000-000000000001", "expired");
+	/* run before its time, it waited for expires_at */
+	assert_status("0190d000-0000-7000-8000-000000000002", "expired");
+	assert_true(h_sql_int(db_name, "SELECT COUNT(*) FROM orders WHERE"
+				       " id = '0190d000-0000-7000-8000-000000000002'"
+				       " AND updated_at >= expires_at") == 1);
+	/* paid stays paid */
+	assert_status("0190d000-0000-7000-8000-000000000003", "paid");
+}
+
+static void test_commission_release_after_guarantee_unless_refunded(void **state)
+{
+	(void)state;
+	/* paid 8 days ago, 7-day guarantee: due */
+	add_order("0190d000-0000-7000-8000-000000000011", "paid", "card", "NULL",
+		  "CURRENT_TIMESTAMP(6) - INTERVAL 8 DAY");
+	add_split("0190e000-0000-7000-8000-000000000011", "0190d000-0000-7000-8000-000000000011",
+		  "producer", PRODUCER);
+	add_split("0190e000-0000-7000-8000-000000000012", "0190d000-0000-7000-8000-000000000011",
+		  "affiliate", AFFILIATE);
+	/* refunded: never released */
+	add_order("0190d000-0000-7000-8000-000000000012", "refunded", "card", "NULL",
+		  "CURRENT_TIMESTAMP(6) - INTERVAL 8 DAY");
+	add_split("0190e000-0000-7000-8000-000000000013", "0190d000-0000-7000-8000-000000000012",
+		  "affiliate", AFFILIATE);
+	/* due in about a second: released once the guarantee is over */
+	add_order("0190d000-0000-7000-8000-000000000013", "paid", "card", "NULL",
+		  "CURRENT_TIMESTAMP(6) - INTERVAL 7 DAY + INTERVAL 1 SECOND");
+	add_split("0190e000-0000-7000-8000-000000000014", "0190d000-0000-7000-8000-000000000013",
+		  "affiliate", AFFILIATE);
+	add_job("commission.release", "0190d000-0000-7000-8000-000000000011");
+	add_job("commission.release", "0190d000-0000-7000-8000-000000000012");
+	add_job("commission.release", "0190d000-0000-7000-8000-000000000013");
+	start_worker("commission.release", NULL);
+	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'commission.release'"
+			       " AND status = 'done'",
+			       3, 15000));
+	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM splits WHERE status = 'released'"
+					    " AND released_at IS NOT NULL AND order_id IN"
+					    " ('0190d000-0000-7000-8000-000000000011',"
+					    " '0190d000-0000-7000-8000-000000000013')"),
+			 3);
+	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM splits WHERE status = 'waiting'"
+					    " AND order_id = '0190d000-0000-7000-8000-000000000012'"),
+			 1);
+	assert_true(h_sql_int(db_name, "SELECT COUNT(*) FROM splits s JOIN orders o"
+				       " ON o.id = s.order_id WHERE s.id ="
+				       " '0190e000-0000-7000-8000-000000000014'"
+				       " AND s.released_at >= o.paid_at + INTERVAL 7 DAY") == 1);
+}
+
+static void test_abandoned_cart_fires_once(void **state)
+{
+	char *payload;
+	(void)state;
+
+	assert_int_equal(
+		h_sql(db_name,
+		      "INSERT INTO checkout_sessions (id, offer_id, email, affiliation_id, utm_source,"
+		      " updated_at) VALUES"
+		      " ('0190f000-0000-7000-8000-000000000001', '" OFFER "', 'lost@example.com',"
+		      "  '" AFFILIATION "', 'insta', CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR),"
+		      " ('0190f000-0000-7000-8000-000000000002', '" OFFER "', 'paid@example.com',"
+		      "  NULL, NULL, CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR),"
+		      " ('0190f000-0000-7000-8000-000000000003', '" OFFER "', NULL,"
+		      "  NULL, NULL, CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
+		0);
+	add_order("0190d000-0000-7000-8000-000000000021", "paid", "card", "NULL",
+		  "CURRENT_TIMESTAMP(6)");
+	assert_int_equal(h_sql(db_name, "UPDATE orders SET session_id ="
+					" '0190f000-0000-7000-8000-000000000002'"
+					" WHERE id = '0190d000-0000-7000-8000-000000000021'"),
+			 0);
+	/* webhook.event is left to another process: the event stays visible */
+	start_worker("cron.abandoned_cart", "B4_ABANDONED_CART_DELAY=2s");
+	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'", 1, 15000));
+	/* several more scans (one per second) fire nothing new */
+	assert_true(wait_count("SELECT COUNT(*) FROM jobs WHERE type = 'cron.abandoned_cart'"
+			       " AND status = 'done'",
+			       3, 15000));
+	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"), 1);
+	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM checkout_sessions"
+					    " WHERE abandoned_at IS NOT NULL"),
+			 1);
+	payload = h_sql_value(db_name, "SELECT CONCAT_WS('|', JSON_VALUE(payload, '$.event'),"
+				       " JSON_VALUE(payload, '$.owner_id'),"
+				       " JSON_VALUE(payload, '$.affiliate_id'),"
+				       " JSON_VALUE(payload, '$.data.checkout.session_id'),"
+				       " JSON_VALUE(payload, '$.data.checkout.email'),"
+				       " JSON_VALUE(payload, '$.data.checkout.offer_code'))"
+				       " FROM jobs WHERE type = 'webhook.event'");
+	assert_non_null(payload);
+	assert_string_equal(payload, "abandoned-cart|" PRODUCER "|" AFFILIATE
+				     "|0190f000-0000-7000-8000-000000000001|lost@example.com|DEMOOFFER1");
+	free(payload);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_pix_and_boleto_expiry, stop_worker),
+		cmocka_unit_test_teardown(test_commission_release_after_guarantee_unless_refunded,
+					  stop_worker),
+		cmocka_unit_test_teardown(test_abandoned_cart_fires_once, stop_worker),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
