@@ -1,5 +1,6 @@
 /* handlers.c - the job types b4-worker knows, as data; see handlers.h. */
 #include "handlers.h"
+#include "invoice.h"
 
 #include <string.h>
 
@@ -12,6 +13,8 @@ const struct worker_handler worker_handlers[] = {
 	{"commission.release", commission_release_job, 0, 0, NULL, NULL, false},
 	{"cron.abandoned_cart", abandoned_cart_job, 1, 0, NULL, NULL, false},
 	{"test.record", test_record_job, 0, 0, NULL, NULL, true},
+	{"invoice.issue", invoice_issue_job, 0, 0, invoice_init, NULL, false},
+	{"report.export", report_export_job, 1, 300, report_init, NULL, false},
 };
 const size_t worker_nhandlers = sizeof(worker_handlers) / sizeof(worker_handlers[0]);
 
@@ -28,6 +31,19 @@ const struct b4_config_opt worker_handler_opts[] = {
 	{"webhook-backoff-scale", "B4_WEBHOOK_BACKOFF_SCALE", B4_CFG_SECONDS, "1",
 	 "multiplies the webhook retry schedule (tests shrink it)",
 	 &worker_webhook_backoff_scale, 0, 1, NULL, false},
+	{"nfse-issuer-cnpj", "B4_NFSE_ISSUER_CNPJ", B4_CFG_STR, "11222333000181",
+	 "NFS-e issuer document (CNPJ, or CPF)", &worker_nfse_issuer_document, 0, 0, NULL, false},
+	{"nfse-issuer-name", "B4_NFSE_ISSUER_NAME", B4_CFG_STR, "B4YOU DEMONSTRACAO LTDA",
+	 "NFS-e issuer name", &worker_nfse_issuer_name, 0, 0, NULL, false},
+	{"nfse-municipality", "B4_NFSE_MUNICIPALITY", B4_CFG_STR, "3550308",
+	 "IBGE code (7 digits) of the issuer's municipality", &worker_nfse_municipality, 0, 0,
+	 NULL, false},
+	{"nfse-service-code", "B4_NFSE_SERVICE_CODE", B4_CFG_STR, "080201",
+	 "national service code cTribNac (6 digits)", &worker_nfse_service_code, 0, 0, NULL, false},
+	{"nfse-series", "B4_NFSE_SERIES", B4_CFG_INT, "1", "DPS series", &worker_nfse_series, 1,
+	 99999, NULL, false},
+	{"nfse-environment", "B4_NFSE_ENVIRONMENT", B4_CFG_INT, "2",
+	 "tpAmb: 1 production, 2 homologation", &worker_nfse_environment, 1, 2, NULL, false},
 };
 const size_t worker_nhandler_opts = sizeof(worker_handler_opts) / sizeof(worker_handler_opts[0]);
 
