@@ -7,13 +7,32 @@
  * processes never run one job at the same time, and a job whose worker died
  * runs again once its lease expires.  Delivery is at-least-once: handlers
  * must be idempotent.
+ *
+ * Job life: ready -> running (claimed, attempts+1, leased_until) -> done;
+ * or -> ready again at a later run_at (failure, backoff with jitter); or ->
+ * dead with last_error once attempts reach max_attempts.  A dead job is
+ * visible (status='dead') and b4_queue_retry makes it ready again.
  */
 #ifndef B4_QUEUE_H
 #define B4_QUEUE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct b4_db;
+
+#define B4_QUEUE_TYPE_MAX 64
+#define B4_QUEUE_OWNER_MAX 64
+
+/* One claimed job.  payload is malloc'd JSON text owned by the job
+ * (b4_queue_job_cleanup frees it). */
+struct b4_job {
+	uint64_t id;
+	char type[B4_QUEUE_TYPE_MAX + 1];
+	char *payload;
+	int attempts;	  /* including the current one (1 on the first run) */
+	int max_attempts;
+};
 
 /* Enqueues a job of `type` with a JSON object payload, runnable after
  * delay_seconds (0 = now).  dedup_key (<= 191 ASCII chars, or NULL) makes
@@ -22,5 +41,56 @@ struct b4_db;
  * -1 on a database error (the caller rolls back). */
 int b4_queue_enqueue(struct b4_db *db, const char *type, const char *payload_json,
 		     const char *dedup_key, int64_t delay_seconds);
+
+/* Claims up to max ready jobs (run_at reached) whose type is one of
+ * types[0..ntypes) (all types when ntypes is 0), in one short transaction
+ * with FOR UPDATE SKIP LOCKED: each becomes running, attempts+1,
+ * leased_until = now + lease_seconds, lease_owner = owner.  Fills jobs[]
+ * and returns how many were claimed (0..max), or -1 on a database error.
+ * The caller cleans up each claimed job with b4_queue_job_cleanup. */
+int b4_queue_claim(struct b4_db *db, const char *owner, const char *const *types,
+		   size_t ntypes, double lease_seconds, struct b4_job *jobs, int max);
+
+/* Marks a job done.  Only the current lease owner can: returns 1 when
+ * marked, 0 when the lease was lost (the job was taken over), -1 on a
+ * database error. */
+int b4_queue_complete(struct b4_db *db, const struct b4_job *job, const char *owner);
+
+/* Records a failed run: when attempts < max_attempts the job goes back to
+ * ready at now + retry_seconds (retry_seconds < 0 means the default
+ * backoff, b4_queue_backoff); otherwise (or when permanent) it is dead
+ * with `error` kept as last_error.  Returns 1 when rescheduled, 2 when
+ * dead, 0 when the lease was lost, -1 on a database error. */
+int b4_queue_fail(struct b4_db *db, const struct b4_job *job, const char *owner,
+		  const char *error, double retry_seconds, int permanent);
+
+/* Gives a running job back (status ready, run now, the attempt not
+ * counted) - used on shutdown.  Returns like b4_queue_complete. */
+int b4_queue_release(struct b4_db *db, const struct b4_job *job, const char *owner);
+
+/* Moves the lease of a running job to now + lease_seconds (a long job's
+ * heartbeat, or a type with its own timeout).  Returns like
+ * b4_queue_complete. */
+int b4_queue_extend(struct b4_db *db, const struct b4_job *job, const char *owner,
+		    double lease_seconds);
+
+/* Returns running jobs whose lease expired to ready (their attempt stays
+ * counted; a job that already used max_attempts becomes dead with
+ * last_error "lease expired").  Returns the number of jobs touched, or
+ * -1 on a database error. */
+int64_t b4_queue_reap(struct b4_db *db);
+
+/* Makes a dead (or done) job ready again now with a fresh attempt budget.
+ * Returns 1 when retried, 0 when no such job in those states, -1 on a
+ * database error. */
+int b4_queue_retry(struct b4_db *db, uint64_t job_id);
+
+/* Default backoff after failed attempt n, in seconds: 5 * 2^(n-1)
+ * capped at 1 h, with +-20% jitter; never below 1 s * scale.  scale
+ * multiplies the result (tests use a small one). */
+double b4_queue_backoff(int attempts, double scale);
+
+/* Frees what a claimed job owns (accepts a zeroed job). */
+void b4_queue_job_cleanup(struct b4_job *job);
 
 #endif
