@@ -151,11 +151,10 @@ static int refund_tx(struct b4_db *db, void *arg)
 	ctx->refusal.status = 0;
 	free(ctx->response);
 	ctx->response = NULL;
+	/* the order row lock serialises refunds of one order; the sum is a
+	 * locking read too, so it sees refunds committed while we waited */
 	res = b4_db_query(db,
-			  "SELECT o.status, o.total_cents,"
-			  " (SELECT IFNULL(SUM(r.amount_cents), 0) FROM refunds r"
-			  "  WHERE r.order_id = o.id AND r.status <> 'failed')"
-			  " FROM orders o WHERE o.id = ? FOR UPDATE",
+			  "SELECT status, total_cents FROM orders WHERE id = ? FOR UPDATE",
 			  "s", ctx->order_id);
 	if (!res)
 		return -1;
@@ -173,7 +172,14 @@ static int refund_tx(struct b4_db *db, void *arg)
 		return -1;
 	}
 	total = b4_db_i64(res, 0, 1);
-	refunded = b4_db_i64(res, 0, 2);
+	b4_db_result_free(res);
+	res = b4_db_query(db,
+			  "SELECT IFNULL(SUM(amount_cents), 0) FROM refunds"
+			  " WHERE order_id = ? AND status <> 'failed' FOR UPDATE",
+			  "s", ctx->order_id);
+	if (!res)
+		return -1;
+	refunded = b4_db_i64(res, 0, 0);
 	b4_db_result_free(res);
 	if (total - refunded <= 0) {
 		bo_refuse(&ctx->refusal, 409, "conflict", "order_fully_refunded", NULL,

@@ -7,6 +7,7 @@
  * as it was. */
 #include "harness.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -63,10 +64,9 @@ static void call(struct h_resp *r, const char *method, const char *path, const c
 		 const char *token, const char *idem_key)
 {
 	char auth[1200], idem[400];
-	const char *headers[4] = {NULL};
+	const char *headers[3] = {NULL};
 	size_t n = 0;
 
-	headers[n++] = "Content-Type: application/json";
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		headers[n++] = auth;
@@ -654,6 +654,88 @@ static void test_refund_partial_and_states(void **state)
 			 1);
 }
 
+/* Concurrent refund requests (one thread each, assertions after the join). */
+struct racer {
+	const char *url, *body;
+	char idem[300], auth[1200];
+	long status;
+};
+
+static void *race_refund(void *arg)
+{
+	struct racer *racer = arg;
+	const char *headers[] = {racer->auth, racer->idem, NULL};
+	struct h_resp r;
+
+	racer->status = h_http(&r, "POST", racer->url, racer->body, headers) == 0 ? r.status : -1;
+	h_resp_free(&r);
+	return NULL;
+}
+
+static void run_racers(struct racer *racers, size_t n, const char *url, const char *body,
+		       bool same_key)
+{
+	pthread_t threads[8];
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		racers[i].url = url;
+		racers[i].body = body;
+		snprintf(racers[i].auth, sizeof(racers[i].auth), "Authorization: Bearer %s",
+			 admin_token);
+		snprintf(racers[i].idem, sizeof(racers[i].idem), "Idempotency-Key: race-%s-%zu",
+			 url + strlen(url) - 20, same_key ? (size_t)0 : i);
+		assert_int_equal(pthread_create(&threads[i], NULL, race_refund, &racers[i]), 0);
+	}
+	for (size_t i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+}
+
+static void test_refund_races_make_one_refund(void **state)
+{
+	char order[37], url[300];
+	struct racer racers[8];
+	int created = 0;
+	(void)state;
+
+	/* one key sent 8 times at once: one refund, one job; the others see the
+	 * key in progress (409) or replay the answer (201) */
+	make_order(order, "paid", "card", 5000, "UTC_TIMESTAMP(6)", CUSTOMER, NULL);
+	snprintf(url, sizeof(url), "%s", h_url(&bo, ""));
+	snprintf(url + strlen(url), sizeof(url) - strlen(url), "/v1/orders/%s/refunds", order);
+	run_racers(racers, 8, url, "{\"reason\":\"race\"}", true);
+	for (size_t i = 0; i < 8; i++) {
+		assert_true(racers[i].status == 201 || racers[i].status == 409);
+		created += racers[i].status == 201;
+	}
+	assert_true(created >= 1);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM refunds WHERE order_id = '%s'", order), 1);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE type = 'refund.process' AND"
+				 " JSON_VALUE(payload, '$.refund_id') IN"
+				 " (SELECT id FROM refunds WHERE order_id = '%s')",
+				 order),
+			 1);
+
+	/* 8 different keys for the whole order at once: exactly one wins, the
+	 * order lock makes the rest see nothing left (409) */
+	make_order(order, "paid", "pix", 5000, "UTC_TIMESTAMP(6)", CUSTOMER, NULL);
+	snprintf(url, sizeof(url), "%s", h_url(&bo, ""));
+	snprintf(url + strlen(url), sizeof(url) - strlen(url), "/v1/orders/%s/refunds", order);
+	run_racers(racers, 8, url, "{\"reason\":\"race\"}", false);
+	created = 0;
+	for (size_t i = 0; i < 8; i++) {
+		assert_true(racers[i].status == 201 || racers[i].status == 409);
+		created += racers[i].status == 201;
+	}
+	assert_int_equal(created, 1);
+	assert_int_equal(sql_int("SELECT SUM(amount_cents) FROM refunds WHERE order_id = '%s'",
+				 order),
+			 5000);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE"
+				 " 'race-%%' AND status = 'in_progress'"),
+			 0);
+}
+
 /* ---- affiliations, deliveries, jobs --------------------------------------------- */
 
 static void test_affiliation_override_enqueues_event(void **state)
@@ -1112,6 +1194,7 @@ int main(void)
 	    cmocka_unit_test(test_orders_filters_and_detail),
 	    cmocka_unit_test(test_refund_full_with_idempotency),
 	    cmocka_unit_test(test_refund_partial_and_states),
+	    cmocka_unit_test(test_refund_races_make_one_refund),
 	    cmocka_unit_test(test_affiliation_override_enqueues_event),
 	    cmocka_unit_test(test_webhook_resend_creates_a_job),
 	    cmocka_unit_test(test_dead_job_retry),
