@@ -23,23 +23,12 @@ static const struct bo_col affiliation_cols[] = {
 void bo_affiliations_list(struct b4_req *req)
 {
 	static const char *const statuses[] = {"pending", "approved", "rejected", "blocked", NULL};
-	const char *after, *status;
-	struct b4_db_result *res;
-	int limit;
 
-	if (b4_req_page(req, &limit, &after) < 0 ||
-	    bo_query_enum(req, "status", statuses, &status) < 0)
-		return;
-	res = b4_db_query(req->db,
+	bo_list_by_status(req,
 			  AFFILIATION_SELECT " WHERE (? IS NULL OR a.id < ?)"
 					     " AND (? IS NULL OR a.status = ?)"
 					     " ORDER BY a.id DESC LIMIT ?",
-			  "ssssI", after, after, status, status, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	bo_send_page(req, res, limit, affiliation_cols);
+			  statuses, affiliation_cols);
 }
 
 struct decide_ctx {
@@ -55,39 +44,27 @@ struct decide_ctx {
 static int decide_tx(struct b4_db *db, void *arg)
 {
 	struct decide_ctx *ctx = arg;
-	struct b4_db_result *res;
 	char before[16], dedup[128];
 	cJSON *payload, *details;
 	char *payload_text;
+	bool gone;
 	int rc;
 
 	ctx->refusal.status = 0;
 	cJSON_Delete(ctx->affiliation);
 	ctx->affiliation = NULL;
-	res = b4_db_query(db, "SELECT status FROM affiliations WHERE id = ? FOR UPDATE", "s",
-			  ctx->id);
-	if (!res)
+	if (bo_lock_state(db, "SELECT status FROM affiliations WHERE id = ? FOR UPDATE", ctx->id,
+			  "affiliation", before, sizeof(before), &ctx->refusal) < 0)
 		return -1;
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		bo_refuse(&ctx->refusal, 404, "not_found", "resource_missing", NULL,
-			  "No such affiliation.");
-		return -1;
-	}
-	snprintf(before, sizeof(before), "%s", b4_db_str(res, 0, 0));
-	b4_db_result_free(res);
 	if (strcmp(before, ctx->status) != 0 &&
 	    b4_db_exec(db,
 		       "UPDATE affiliations SET status = ?, decided_at = UTC_TIMESTAMP(6) WHERE id = ?",
 		       "ss", ctx->status, ctx->id) < 0)
 		return -1;
-	res = b4_db_query(db, AFFILIATION_SELECT " WHERE a.id = ?", "s", ctx->id);
-	if (!res || b4_db_rows(res) != 1) {
-		b4_db_result_free(res);
+	ctx->affiliation =
+	    bo_fetch_one(db, AFFILIATION_SELECT " WHERE a.id = ?", ctx->id, affiliation_cols, &gone);
+	if (!ctx->affiliation)
 		return -1;
-	}
-	ctx->affiliation = bo_row_json(res, 0, affiliation_cols);
-	b4_db_result_free(res);
 	if (strcmp(before, ctx->status) == 0)
 		return 0; /* already so: nothing changes, nothing is sent */
 

@@ -10,18 +10,6 @@ static const struct bo_col audit_cols[] = {
     {"created_at", BO_TIME}, {NULL, BO_STR},
 };
 
-static bool target_type_is_valid(const char *text)
-{
-	size_t n = strlen(text);
-
-	if (n == 0 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((text[i] >= 'a' && text[i] <= 'z') || text[i] == '_'))
-			return false;
-	return true;
-}
-
 void bo_audit_list(struct b4_req *req)
 {
 	const char *after, *actor_id, *target_type = b4_req_query(req, "target_type"), *target_id,
@@ -34,9 +22,9 @@ void bo_audit_list(struct b4_req *req)
 	    bo_query_text(req, "target_id", 64, &target_id) < 0 ||
 	    bo_query_range(req, &from, &to) < 0)
 		return;
-	if (target_type && !target_type_is_valid(target_type)) {
+	if (target_type && !bo_is_name(target_type, 32, "_")) {
 		b4_req_errorf(req, 400, "invalid_request_error", "invalid_parameter", "target_type",
-			      "target_type must be 1 to 32 of a-z and _.");
+			      "target_type must be 1 to 32 of a-z 0-9 _.");
 		return;
 	}
 	res = b4_db_query(req->db,

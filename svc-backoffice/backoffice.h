@@ -91,6 +91,24 @@ int bo_query_range(struct b4_req *req, const char **from, const char **to);
 int bo_query_page_numeric(struct b4_req *req, int *limit, const char **after);
 
 bool bo_is_date(const char *text);
+/* Is text 1..max_len characters of a-z, 0-9 and the characters in extra? */
+bool bo_is_name(const char *text, size_t max_len, const char *extra);
+
+/* Runs sql (one string bind: id) and returns its first row as bo_row_json,
+ * or NULL with *missing true when there is no row (false: database error).
+ * The caller owns the object. */
+cJSON *bo_fetch_one(struct b4_db *db, const char *sql, const char *id,
+		    const struct bo_col *cols, bool *missing);
+/* bo_fetch_one for a handler: answers 404 naming `what` or 503 and returns
+ * NULL when there is no object. */
+cJSON *bo_fetch_or_answer(struct b4_req *req, const char *sql, const char *id,
+			  const struct bo_col *cols, const char *what);
+
+/* A keyset list filtered by one optional status: sql binds (after, after,
+ * status, status, limit) in that order.  Validates ?limit, ?starting_after
+ * and ?status (one of statuses), then answers the page. */
+void bo_list_by_status(struct b4_req *req, const char *sql, const char *const *statuses,
+		       const struct bo_col *cols);
 
 /* Escapes % _ and \ so text matches itself inside LIKE CONCAT('%', ?, '%').
  * Returns a copy in the request arena (NULL stays NULL). */
@@ -129,6 +147,12 @@ struct bo_refusal {
 
 void bo_refuse(struct bo_refusal *r, int status, const char *type, const char *code,
 	       const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Inside a transaction: runs lock_sql (SELECT <state> ... WHERE id = ? FOR
+ * UPDATE) and copies the state into state[cap].  Returns 0, or -1 with r
+ * set to 404 naming `what` when there is no row (r untouched on a database
+ * error). */
+int bo_lock_state(struct b4_db *db, const char *lock_sql, const char *id, const char *what,
+		  char *state, size_t cap, struct bo_refusal *r);
 /* Answers r if set, else a 503 database error. */
 void bo_send_refusal(struct b4_req *req, const struct bo_refusal *r);
 

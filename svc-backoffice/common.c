@@ -117,6 +117,69 @@ bool bo_is_date(const char *text)
 	return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
 }
 
+bool bo_is_name(const char *text, size_t max_len, const char *extra)
+{
+	size_t n = text ? strlen(text) : 0;
+
+	if (n == 0 || n > max_len)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= '0' && text[i] <= '9') ||
+		      strchr(extra, text[i])))
+			return false;
+	return true;
+}
+
+cJSON *bo_fetch_one(struct b4_db *db, const char *sql, const char *id,
+		    const struct bo_col *cols, bool *missing)
+{
+	struct b4_db_result *res = b4_db_query(db, sql, "s", id);
+	cJSON *obj = NULL;
+
+	*missing = false;
+	if (!res)
+		return NULL;
+	if (b4_db_rows(res) > 0)
+		obj = bo_row_json(res, 0, cols);
+	else
+		*missing = true;
+	b4_db_result_free(res);
+	return obj;
+}
+
+cJSON *bo_fetch_or_answer(struct b4_req *req, const char *sql, const char *id,
+			  const struct bo_col *cols, const char *what)
+{
+	bool missing;
+	cJSON *obj = bo_fetch_one(req->db, sql, id, cols, &missing);
+
+	if (!obj) {
+		if (missing)
+			b4_req_not_found(req, what);
+		else
+			b4_req_db_error(req);
+	}
+	return obj;
+}
+
+void bo_list_by_status(struct b4_req *req, const char *sql, const char *const *statuses,
+		       const struct bo_col *cols)
+{
+	const char *after, *status;
+	struct b4_db_result *res;
+	int limit;
+
+	if (b4_req_page(req, &limit, &after) < 0 ||
+	    bo_query_enum(req, "status", statuses, &status) < 0)
+		return;
+	res = b4_db_query(req->db, sql, "ssssI", after, after, status, status, limit + 1);
+	if (!res) {
+		b4_req_db_error(req);
+		return;
+	}
+	bo_send_page(req, res, limit, cols);
+}
+
 static int bad_query(struct b4_req *req, const char *name, const char *what)
 {
 	b4_req_errorf(req, 400, "invalid_request_error", "invalid_parameter", name, "%s must be %s.",
@@ -319,6 +382,23 @@ void bo_refuse(struct bo_refusal *r, int status, const char *type, const char *c
 	va_end(ap);
 }
 
+int bo_lock_state(struct b4_db *db, const char *lock_sql, const char *id, const char *what,
+		  char *state, size_t cap, struct bo_refusal *r)
+{
+	struct b4_db_result *res = b4_db_query(db, lock_sql, "s", id);
+
+	if (!res)
+		return -1;
+	if (b4_db_rows(res) == 0) {
+		b4_db_result_free(res);
+		bo_refuse(r, 404, "not_found", "resource_missing", NULL, "No such %s.", what);
+		return -1;
+	}
+	snprintf(state, cap, "%s", b4_db_str(res, 0, 0));
+	b4_db_result_free(res);
+	return 0;
+}
+
 void bo_send_refusal(struct b4_req *req, const struct bo_refusal *r)
 {
 	if (r->status == 0) {
@@ -331,31 +411,21 @@ void bo_send_refusal(struct b4_req *req, const struct bo_refusal *r)
 static int toggle_tx(struct b4_db *db, void *arg)
 {
 	struct bo_toggle *t = arg;
-	struct b4_db_result *res;
+	char before[32];
 	cJSON *details;
 	int rc;
 
 	t->changed = false;
 	t->refusal.status = 0;
-	res = b4_db_query(db, t->lock_sql, "s", t->id);
-	if (!res)
+	if (bo_lock_state(db, t->lock_sql, t->id, t->what, before, sizeof(before), &t->refusal) < 0)
 		return -1;
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		bo_refuse(&t->refusal, 404, "not_found", "resource_missing", NULL, "No such %s.",
-			  t->what);
-		return -1;
-	}
-	if (strcmp(b4_db_str(res, 0, 0), t->want) == 0) {
-		b4_db_result_free(res);
+	if (strcmp(before, t->want) == 0)
 		return 0;
-	}
 	details = cJSON_CreateObject();
-	cJSON_AddStringToObject(details, "before", b4_db_str(res, 0, 0));
+	cJSON_AddStringToObject(details, "before", before);
 	cJSON_AddStringToObject(details, "after", t->want);
 	if (t->reason)
 		cJSON_AddStringToObject(details, "reason", t->reason);
-	b4_db_result_free(res);
 	rc = b4_db_exec(db, t->update_sql, "s", t->id) < 0 ||
 		     bo_audit(t->req, t->action, t->what, t->id, details) < 0
 		 ? -1

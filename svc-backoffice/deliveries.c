@@ -22,23 +22,12 @@ static const struct bo_col delivery_cols[] = {
 void bo_deliveries_list(struct b4_req *req)
 {
 	static const char *const statuses[] = {"pending", "succeeded", "failed", NULL};
-	const char *after, *status;
-	struct b4_db_result *res;
-	int limit;
 
-	if (b4_req_page(req, &limit, &after) < 0 ||
-	    bo_query_enum(req, "status", statuses, &status) < 0)
-		return;
-	res = b4_db_query(req->db,
+	bo_list_by_status(req,
 			  DELIVERY_SELECT " WHERE (? IS NULL OR d.id < ?)"
 					  " AND (? IS NULL OR d.status = ?)"
 					  " ORDER BY d.id DESC LIMIT ?",
-			  "ssssI", after, after, status, status, limit + 1);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	bo_send_page(req, res, limit, delivery_cols);
+			  statuses, delivery_cols);
 }
 
 struct resend_ctx {
@@ -51,27 +40,19 @@ struct resend_ctx {
 static int resend_tx(struct b4_db *db, void *arg)
 {
 	struct resend_ctx *ctx = arg;
-	struct b4_db_result *res;
-	char payload[80];
+	char payload[80], before[16];
 	cJSON *details;
+	bool gone;
 	int rc;
 
 	ctx->refusal.status = 0;
 	cJSON_Delete(ctx->delivery);
 	ctx->delivery = NULL;
-	res = b4_db_query(db, "SELECT status FROM webhook_deliveries WHERE id = ? FOR UPDATE", "s",
-			  ctx->id);
-	if (!res)
+	if (bo_lock_state(db, "SELECT status FROM webhook_deliveries WHERE id = ? FOR UPDATE",
+			  ctx->id, "webhook delivery", before, sizeof(before), &ctx->refusal) < 0)
 		return -1;
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		bo_refuse(&ctx->refusal, 404, "not_found", "resource_missing", NULL,
-			  "No such webhook delivery.");
-		return -1;
-	}
 	details = cJSON_CreateObject();
-	cJSON_AddStringToObject(details, "before", b4_db_str(res, 0, 0));
-	b4_db_result_free(res);
+	cJSON_AddStringToObject(details, "before", before);
 	snprintf(payload, sizeof(payload), "{\"delivery_id\":\"%s\"}", ctx->id);
 	/* no dedup key: every resend is a new attempt */
 	rc = b4_db_exec(db,
@@ -86,14 +67,9 @@ static int resend_tx(struct b4_db *db, void *arg)
 	cJSON_Delete(details);
 	if (rc < 0)
 		return -1;
-	res = b4_db_query(db, DELIVERY_SELECT " WHERE d.id = ?", "s", ctx->id);
-	if (!res || b4_db_rows(res) != 1) {
-		b4_db_result_free(res);
-		return -1;
-	}
-	ctx->delivery = bo_row_json(res, 0, delivery_cols);
-	b4_db_result_free(res);
-	return 0;
+	ctx->delivery =
+	    bo_fetch_one(db, DELIVERY_SELECT " WHERE d.id = ?", ctx->id, delivery_cols, &gone);
+	return ctx->delivery ? 0 : -1;
 }
 
 void bo_deliveries_resend(struct b4_req *req)

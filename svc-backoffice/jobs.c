@@ -14,21 +14,6 @@ static const struct bo_col job_cols[] = {
 	"SELECT id, type, payload, dedup_key, status, attempts, max_attempts, run_at,"         \
 	" last_error, created_at, updated_at FROM jobs"
 
-static bool job_type_is_valid(const char *text)
-{
-	size_t n = strlen(text);
-
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = text[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
 void bo_jobs_list(struct b4_req *req)
 {
 	static const char *const statuses[] = {"ready", "running", "done", "dead", NULL};
@@ -39,7 +24,7 @@ void bo_jobs_list(struct b4_req *req)
 	if (bo_query_page_numeric(req, &limit, &after) < 0 ||
 	    bo_query_enum(req, "status", statuses, &status) < 0)
 		return;
-	if (type && !job_type_is_valid(type)) {
+	if (type && !bo_is_name(type, 64, "._-")) {
 		b4_req_errorf(req, 400, "invalid_request_error", "invalid_parameter", "type",
 			      "type must be 1 to 64 of a-z 0-9 . _ -.");
 		return;
@@ -69,6 +54,7 @@ static int retry_tx(struct b4_db *db, void *arg)
 	struct retry_ctx *ctx = arg;
 	struct b4_db_result *res;
 	cJSON *details;
+	bool gone;
 	int rc;
 
 	ctx->refusal.status = 0;
@@ -103,14 +89,8 @@ static int retry_tx(struct b4_db *db, void *arg)
 	cJSON_Delete(details);
 	if (rc < 0)
 		return -1;
-	res = b4_db_query(db, JOB_SELECT " WHERE id = ?", "s", ctx->id);
-	if (!res || b4_db_rows(res) != 1) {
-		b4_db_result_free(res);
-		return -1;
-	}
-	ctx->job = bo_row_json(res, 0, job_cols);
-	b4_db_result_free(res);
-	return 0;
+	ctx->job = bo_fetch_one(db, JOB_SELECT " WHERE id = ?", ctx->id, job_cols, &gone);
+	return ctx->job ? 0 : -1;
 }
 
 void bo_jobs_retry(struct b4_req *req)

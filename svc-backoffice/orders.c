@@ -61,23 +61,6 @@ void bo_orders_list(struct b4_req *req)
 	bo_send_page(req, res, limit, order_cols);
 }
 
-/* Adds member `name` to obj: an array of every row of sql (bound to one
- * string, the order id).  Returns 0 or -1 on a database error. */
-static int add_rows(struct b4_req *req, cJSON *obj, const char *name, const char *sql,
-		    const char *id, const struct bo_col *cols)
-{
-	struct b4_db_result *res = b4_db_query(req->db, sql, "s", id);
-	cJSON *array;
-
-	if (!res)
-		return -1;
-	array = cJSON_AddArrayToObject(obj, name);
-	for (size_t i = 0; i < b4_db_rows(res); i++)
-		cJSON_AddItemToArray(array, bo_row_json(res, i, cols));
-	b4_db_result_free(res);
-	return 0;
-}
-
 static const struct bo_col item_cols[] = {
     {"id", BO_STR}, {"offer_id", BO_STR}, {"offer_code", BO_STR},
     {"type", BO_STR}, {"price_cents", BO_INT}, {NULL, BO_STR},
@@ -117,73 +100,72 @@ static const struct bo_col audit_cols[] = {
     {NULL, BO_STR},
 };
 
+/* The parts of an order's detail: each an array of every row of sql (bound
+ * to the order id).  Deliveries carry the order in their payload (the
+ * event's data), so they are found by the order id inside it; the id is a
+ * checked UUID and bound, never spliced into the SQL. */
+static const struct {
+	const char *name;
+	const char *sql;
+	const struct bo_col *cols;
+} parts[] = {
+    {"items",
+     "SELECT i.id, i.offer_id, f.code, i.type, i.price_cents FROM order_items i"
+     " JOIN offers f ON f.id = i.offer_id WHERE i.order_id = ? ORDER BY i.id",
+     item_cols},
+    {"charges",
+     "SELECT id, acquirer, acquirer_charge_id, method, status, amount_cents, installments,"
+     " card_brand, card_last4, decline_code, created_at, updated_at"
+     " FROM charges WHERE order_id = ? ORDER BY id",
+     charge_cols},
+    {"splits",
+     "SELECT id, party, user_id, amount_cents, reversed_cents, status, release_at, released_at"
+     " FROM splits WHERE order_id = ? ORDER BY id",
+     split_cols},
+    {"refunds",
+     "SELECT id, amount_cents, reason, status, requested_by, acquirer_refund_id, created_at,"
+     " updated_at FROM refunds WHERE order_id = ? ORDER BY id",
+     refund_cols},
+    {"webhook_deliveries",
+     "SELECT id, endpoint_id, event_id, event, status, attempts, last_status_code, last_error,"
+     " created_at FROM webhook_deliveries WHERE payload LIKE CONCAT('%\"', ?, '\"%')"
+     " ORDER BY id LIMIT 100",
+     delivery_cols},
+    {"invoice",
+     "SELECT id, dps_id, status, amount_cents, storage_key, created_at"
+     " FROM invoices WHERE order_id = ?",
+     invoice_cols},
+    {"audit_trail",
+     "SELECT id, actor_id, actor_role, action, ip, request_id, details, created_at"
+     " FROM audit_log WHERE target_type = 'order' AND target_id = ? ORDER BY id",
+     audit_cols},
+};
+
 void bo_orders_get(struct b4_req *req)
 {
 	const char *id = b4_req_param(req, "id");
-	struct b4_db_result *res;
 	cJSON *order, *invoice;
-	int rc;
 
 	if (!bo_is_uuid(id)) {
 		b4_req_not_found(req, "order");
 		return;
 	}
-	res = b4_db_query(req->db, ORDER_SELECT " WHERE o.id = ?", "s", id);
-	if (!res) {
-		b4_req_db_error(req);
+	order = bo_fetch_or_answer(req, ORDER_SELECT " WHERE o.id = ?", id, order_cols, "order");
+	if (!order)
 		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "order");
-		return;
-	}
-	order = bo_row_json(res, 0, order_cols);
-	b4_db_result_free(res);
+	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+		struct b4_db_result *res = b4_db_query(req->db, parts[p].sql, "s", id);
+		cJSON *array;
 
-	/* Deliveries carry the order in their payload (the event's data), so
-	 * they are found by the order id inside it; the id is a checked UUID
-	 * and bound, never spliced into the SQL. */
-	rc = add_rows(req, order, "items",
-		      "SELECT i.id, i.offer_id, f.code, i.type, i.price_cents FROM order_items i"
-		      " JOIN offers f ON f.id = i.offer_id WHERE i.order_id = ? ORDER BY i.id",
-		      id, item_cols);
-	rc = rc ? rc
-		: add_rows(req, order, "charges",
-			   "SELECT id, acquirer, acquirer_charge_id, method, status, amount_cents,"
-			   " installments, card_brand, card_last4, decline_code, created_at, updated_at"
-			   " FROM charges WHERE order_id = ? ORDER BY id",
-			   id, charge_cols);
-	rc = rc ? rc
-		: add_rows(req, order, "splits",
-			   "SELECT id, party, user_id, amount_cents, reversed_cents, status, release_at,"
-			   " released_at FROM splits WHERE order_id = ? ORDER BY id",
-			   id, split_cols);
-	rc = rc ? rc
-		: add_rows(req, order, "refunds",
-			   "SELECT id, amount_cents, reason, status, requested_by, acquirer_refund_id,"
-			   " created_at, updated_at FROM refunds WHERE order_id = ? ORDER BY id",
-			   id, refund_cols);
-	rc = rc ? rc
-		: add_rows(req, order, "webhook_deliveries",
-			   "SELECT id, endpoint_id, event_id, event, status, attempts, last_status_code,"
-			   " last_error, created_at FROM webhook_deliveries"
-			   " WHERE payload LIKE CONCAT('%\"', ?, '\"%') ORDER BY id LIMIT 100",
-			   id, delivery_cols);
-	rc = rc ? rc
-		: add_rows(req, order, "invoice",
-			   "SELECT id, dps_id, status, amount_cents, storage_key, created_at"
-			   " FROM invoices WHERE order_id = ?",
-			   id, invoice_cols);
-	rc = rc ? rc
-		: add_rows(req, order, "audit_trail",
-			   "SELECT id, actor_id, actor_role, action, ip, request_id, details, created_at"
-			   " FROM audit_log WHERE target_type = 'order' AND target_id = ? ORDER BY id",
-			   id, audit_cols);
-	if (rc < 0) {
-		cJSON_Delete(order);
-		b4_req_db_error(req);
-		return;
+		if (!res) {
+			cJSON_Delete(order);
+			b4_req_db_error(req);
+			return;
+		}
+		array = cJSON_AddArrayToObject(order, parts[p].name);
+		for (size_t i = 0; i < b4_db_rows(res); i++)
+			cJSON_AddItemToArray(array, bo_row_json(res, i, parts[p].cols));
+		b4_db_result_free(res);
 	}
 	/* one invoice per order: an object or null, not a list */
 	invoice = cJSON_DetachItemFromObjectCaseSensitive(order, "invoice");

@@ -54,20 +54,14 @@ static void set_blocked(struct b4_req *req, bool block)
 	    .want = block ? "1" : "0",
 	    .action = block ? "product.block" : "product.unblock",
 	};
-	struct b4_db_result *res;
 	cJSON *product;
 
 	if (bo_optional_reason(req, &t.reason) < 0 || bo_toggle_run(req, &t) < 0)
 		return;
-	res = b4_db_query(req->db, PRODUCT_SELECT " WHERE p.id = ?", "s", t.id);
-	if (!res || b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_db_error(req);
-		return;
-	}
-	product = bo_row_json(res, 0, product_cols);
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, product);
+	product = bo_fetch_or_answer(req, PRODUCT_SELECT " WHERE p.id = ?", t.id, product_cols,
+				     "product");
+	if (product)
+		b4_req_send_json(req, 200, product);
 }
 
 void bo_products_block(struct b4_req *req)

@@ -67,10 +67,13 @@ void bo_reports_create(struct b4_req *req)
 	struct b4_error err;
 	cJSON *answer;
 
-	body = b4_req_json_body(req);
-	if (!body)
+	/* an empty body is an export of every order */
+	body = req->body_len ? b4_req_json_body(req) : NULL;
+	if (req->body_len && !body)
 		return;
-	if (bo_order_filters_from_json(body, &filters, &err) < 0) {
+	if (!body)
+		memset(&filters, 0, sizeof(filters));
+	else if (bo_order_filters_from_json(body, &filters, &err) < 0) {
 		b4_req_send_error(req, &err);
 		return;
 	}
@@ -88,73 +91,67 @@ static const struct bo_col report_cols[] = {
     {"id", BO_STR},	    {"kind", BO_STR},	     {"status", BO_STR},
     {"filters", BO_JSON},    {"row_count", BO_INT},  {"error", BO_STR},
     {"created_by", BO_STR},  {"created_at", BO_TIME}, {"finished_at", BO_TIME},
-    {NULL, BO_STR},
+    {"storage_key", BO_STR}, {NULL, BO_STR},
 };
 
-/* Loads the report row; answers 404/503 and returns NULL when there is none. */
-static struct b4_db_result *load_report(struct b4_req *req, const char *id)
+/* The report as JSON; answers 404/503 and returns NULL when there is none. */
+static cJSON *load_report(struct b4_req *req, const char *id)
 {
-	struct b4_db_result *res;
-
 	if (!bo_is_uuid(id)) {
 		b4_req_not_found(req, "report");
 		return NULL;
 	}
-	res = b4_db_query(req->db,
-			  "SELECT id, kind, status, filters, row_count, error, created_by, created_at,"
-			  " finished_at, storage_key FROM reports WHERE id = ?",
-			  "s", id);
-	if (!res) {
-		b4_req_db_error(req);
-		return NULL;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "report");
-		return NULL;
-	}
-	return res;
+	return bo_fetch_or_answer(req,
+				  "SELECT id, kind, status, filters, row_count, error, created_by,"
+				  " created_at, finished_at, storage_key FROM reports WHERE id = ?",
+				  id, report_cols, "report");
+}
+
+static bool report_is_done(const cJSON *report)
+{
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(report, "status"));
+
+	return status && strcmp(status, "done") == 0 &&
+	       cJSON_GetStringValue(cJSON_GetObjectItem(report, "storage_key"));
 }
 
 void bo_reports_get(struct b4_req *req)
 {
 	const char *id = b4_req_param(req, "id");
-	struct b4_db_result *res = load_report(req, id);
-	cJSON *report;
+	cJSON *report = load_report(req, id);
 
-	if (!res)
+	if (!report)
 		return;
-	report = bo_row_json(res, 0, report_cols);
-	if (strcmp(b4_db_str(res, 0, 2), "done") == 0)
+	if (report_is_done(report))
 		cJSON_AddStringToObject(report, "download_url",
 					b4_arena_printf(req->arena,
 							"/backoffice/v1/reports/%s/download", id));
 	else
 		cJSON_AddNullToObject(report, "download_url");
-	b4_db_result_free(res);
 	b4_req_send_json(req, 200, report);
 }
 
 void bo_reports_download(struct b4_req *req)
 {
 	const char *id = b4_req_param(req, "id");
-	struct b4_db_result *res = load_report(req, id);
+	cJSON *report = load_report(req, id);
 	struct b4_storage *storage;
 	char *data = NULL, *key;
 	size_t len = 0;
 	int rc;
 
-	if (!res)
+	if (!report)
 		return;
-	if (strcmp(b4_db_str(res, 0, 2), "done") != 0 || b4_db_is_null(res, 0, 9)) {
+	if (!report_is_done(report)) {
 		b4_req_errorf(req, 409, "conflict", "report_not_ready", NULL,
 			      "The report is %s; it can be downloaded once done.",
-			      b4_db_str(res, 0, 2));
-		b4_db_result_free(res);
+			      cJSON_GetStringValue(cJSON_GetObjectItem(report, "status")));
+		cJSON_Delete(report);
 		return;
 	}
-	key = b4_arena_strdup(req->arena, b4_db_str(res, 0, 9));
-	b4_db_result_free(res);
+	key = b4_arena_strdup(req->arena,
+			      cJSON_GetStringValue(cJSON_GetObjectItem(report, "storage_key")));
+	cJSON_Delete(report);
 	storage = b4_storage_default();
 	rc = storage && key ? b4_storage_get(storage, key, &data, &len) : -1;
 	if (rc != 1) {

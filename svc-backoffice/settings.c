@@ -40,20 +40,6 @@ void bo_settings_acquirers_get(struct b4_req *req)
 	b4_req_send_json(req, 200, root);
 }
 
-static bool acquirer_name_is_valid(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 struct put_ctx {
 	struct b4_req *req;
 	const char *value; /* JSON text of the new array */
@@ -114,7 +100,7 @@ void bo_settings_acquirers_put(struct b4_req *req)
 				      "priority[%d] must be a string.", index);
 			return;
 		}
-		if (!acquirer_name_is_valid(item->valuestring)) {
+		if (!bo_is_name(item->valuestring, 32, "_-")) {
 			b4_req_errorf(req, 422, "invalid_request_error", "invalid_value", "priority",
 				      "priority[%d] must be 1 to 32 of a-z 0-9 _ -.", index);
 			return;

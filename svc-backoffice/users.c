@@ -40,27 +40,15 @@ void bo_users_list(struct b4_req *req)
 /* Answers 200 with the user, or 404. */
 static void send_user(struct b4_req *req, const char *id)
 {
-	struct b4_db_result *res;
 	cJSON *user;
 
 	if (!bo_is_uuid(id)) {
 		b4_req_not_found(req, "user");
 		return;
 	}
-	res = b4_db_query(req->db,
-			  USER_SELECT " WHERE id = ?", "s", id);
-	if (!res) {
-		b4_req_db_error(req);
-		return;
-	}
-	if (b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		b4_req_not_found(req, "user");
-		return;
-	}
-	user = bo_row_json(res, 0, user_cols);
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, user);
+	user = bo_fetch_or_answer(req, USER_SELECT " WHERE id = ?", id, user_cols, "user");
+	if (user)
+		b4_req_send_json(req, 200, user);
 }
 
 void bo_users_get(struct b4_req *req)

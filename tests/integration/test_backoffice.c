@@ -239,47 +239,111 @@ static int group_teardown(void **state)
 
 /* ---- access control ------------------------------------------------------ */
 
-static void test_every_route_needs_an_admin(void **state)
+/* Every route of svc-backoffice/routes.c, with an id for its :id and a body. */
+static const struct {
+	const char *method, *pattern, *id, *body;
+} routes[] = {
+    {"GET", "/v1/users", NULL, NULL},
+    {"GET", "/v1/users/:id", AFFILIATE, NULL},
+    {"POST", "/v1/users/:id/block", AFFILIATE, "{}"},
+    {"POST", "/v1/users/:id/unblock", AFFILIATE, "{}"},
+    {"GET", "/v1/products", NULL, NULL},
+    {"POST", "/v1/products/:id/block", PRODUCT, "{}"},
+    {"POST", "/v1/products/:id/unblock", PRODUCT, "{}"},
+    {"GET", "/v1/orders", NULL, NULL},
+    {"GET", "/v1/orders/:id", MISSING, NULL},
+    {"POST", "/v1/orders/:id/refunds", MISSING, "{\"reason\":\"x\"}"},
+    {"GET", "/v1/affiliations", NULL, NULL},
+    {"POST", "/v1/affiliations/:id/approve", AFFILIATION, "{}"},
+    {"POST", "/v1/affiliations/:id/reject", AFFILIATION, "{}"},
+    {"GET", "/v1/webhook-deliveries", NULL, NULL},
+    {"POST", "/v1/webhook-deliveries/:id/resend", MISSING, "{}"},
+    {"GET", "/v1/jobs", NULL, NULL},
+    {"POST", "/v1/jobs/:id/retry", "1", "{}"},
+    {"GET", "/v1/analytics/sales", NULL, NULL},
+    {"GET", "/v1/analytics/funnel", NULL, NULL},
+    {"POST", "/v1/reports/orders", NULL, "{}"},
+    {"GET", "/v1/reports/:id", MISSING, NULL},
+    {"GET", "/v1/reports/:id/download", MISSING, NULL},
+    {"GET", "/v1/audit-log", NULL, NULL},
+    {"GET", "/v1/settings/acquirers", NULL, NULL},
+    {"PUT", "/v1/settings/acquirers", NULL, "{\"priority\":[\"evil\"]}"},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* pattern with ":id" replaced by id (or "{id}" when id is NULL) */
+static void route_path(char *out, size_t cap, const char *pattern, const char *id)
 {
-	static const struct {
-		const char *method, *path, *body;
-	} routes[] = {
-	    {"GET", "/v1/users", NULL},
-	    {"GET", "/v1/users/" AFFILIATE, NULL},
-	    {"POST", "/v1/users/" AFFILIATE "/block", "{}"},
-	    {"POST", "/v1/users/" AFFILIATE "/unblock", "{}"},
-	    {"GET", "/v1/products", NULL},
-	    {"POST", "/v1/products/" PRODUCT "/block", "{}"},
-	    {"POST", "/v1/products/" PRODUCT "/unblock", "{}"},
-	    {"GET", "/v1/orders", NULL},
-	    {"GET", "/v1/orders/" MISSING, NULL},
-	    {"POST", "/v1/orders/" MISSING "/refunds", "{\"reason\":\"x\"}"},
-	    {"GET", "/v1/affiliations", NULL},
-	    {"POST", "/v1/affiliations/" AFFILIATION "/approve", "{}"},
-	    {"POST", "/v1/affiliations/" AFFILIATION "/reject", "{}"},
-	    {"GET", "/v1/webhook-deliveries", NULL},
-	    {"POST", "/v1/webhook-deliveries/" MISSING "/resend", "{}"},
-	    {"GET", "/v1/jobs", NULL},
-	    {"POST", "/v1/jobs/1/retry", "{}"},
-	    {"GET", "/v1/analytics/sales", NULL},
-	    {"GET", "/v1/analytics/funnel?offer_code=DEMOOFFER1", NULL},
-	    {"POST", "/v1/reports/orders", "{}"},
-	    {"GET", "/v1/reports/" MISSING, NULL},
-	    {"GET", "/v1/reports/" MISSING "/download", NULL},
-	    {"GET", "/v1/audit-log", NULL},
-	    {"GET", "/v1/settings/acquirers", NULL},
-	    {"PUT", "/v1/settings/acquirers", "{\"priority\":[\"evil\"]}"},
-	};
+	const char *at = strstr(pattern, ":id");
+
+	if (!at)
+		snprintf(out, cap, "%s", pattern);
+	else
+		snprintf(out, cap, "%.*s%s%s", (int)(at - pattern), pattern, id ? id : "{id}",
+			 at + 3);
+}
+
+static char *read_file(const char *relative)
+{
+	char path[2048], *text;
+	FILE *f;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/%s", h_top(), relative);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)size + 1);
+	assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	return text;
+}
+
+static void test_route_list_matches_routes_and_openapi(void **state)
+{
+	char *table = read_file("svc-backoffice/routes.c"), *spec = read_file("docs/openapi.yaml");
+	size_t in_table = 0;
 	(void)state;
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+	/* the table has exactly these routes, each for admins only */
+	for (const char *p = table; (p = strstr(p, "{\"")) != NULL; p++)
+		if (strstr(p, "\", \"/v1/") && strstr(p, "\", \"/v1/") < strchr(p, '\n'))
+			in_table++;
+	assert_int_equal(in_table, NROUTES);
+	for (size_t i = 0; i < NROUTES; i++) {
+		char line[200], doc[256];
+		snprintf(line, sizeof(line), "{\"%s\", \"%s\", ", routes[i].method,
+			 routes[i].pattern);
+		assert_non_null(strstr(table, line));
+		assert_non_null(strstr(strstr(table, line), "B4_ROLE_ADMIN}"));
+		/* and the OpenAPI file documents it */
+		route_path(line, sizeof(line), routes[i].pattern, NULL);
+		snprintf(doc, sizeof(doc), "\n  /backoffice%s:\n", line);
+		if (!strstr(spec, doc))
+			fail_msg("docs/openapi.yaml lacks %s", doc);
+	}
+	free(table);
+	free(spec);
+}
+
+static void test_every_route_needs_an_admin(void **state)
+{
+	(void)state;
+
+	for (size_t i = 0; i < NROUTES; i++) {
+		char path[200];
 		struct h_resp r;
 
-		refused(routes[i].method, routes[i].path, routes[i].body, NULL, "k-auth", 401, NULL);
-		refused(routes[i].method, routes[i].path, routes[i].body, member_token, "k-auth",
-			403, NULL);
-		call(&r, routes[i].method, routes[i].path, NULL, member_token, NULL);
+		route_path(path, sizeof(path), routes[i].pattern, routes[i].id);
+		refused(routes[i].method, path, routes[i].body, NULL, "k-auth", 401, NULL);
+		refused(routes[i].method, path, routes[i].body, member_token, "k-auth", 403, NULL);
+		call(&r, routes[i].method, path, NULL, member_token, NULL);
 		assert_string_equal(h_json_str(&r, "error.type"), "permission_error");
+		h_resp_free(&r);
+		call(&r, routes[i].method, path, NULL, NULL, NULL);
+		assert_string_equal(h_json_str(&r, "error.type"), "authentication_error");
 		h_resp_free(&r);
 	}
 }
@@ -1048,6 +1112,8 @@ static void test_report_export_and_download(void **state)
 	refused("POST", "/v1/reports/orders", "{\"colour\":\"red\"}", admin_token, NULL, 400,
 		"colour");
 	refused("POST", "/v1/reports/orders", "[]", admin_token, NULL, 400, NULL);
+	refused("POST", "/v1/reports/orders", "{\"producer_id\":\"x\"}", admin_token, NULL, 422,
+		"producer_id");
 
 	admin(&r, "POST", "/v1/reports/orders", "{\"status\":\"paid\",\"from\":\"2022-01-01\"}",
 	      202);
@@ -1188,6 +1254,7 @@ static void test_settings_round_trip_and_validation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_route_list_matches_routes_and_openapi),
 	    cmocka_unit_test(test_every_route_needs_an_admin),
 	    cmocka_unit_test(test_users_search_block_unblock),
 	    cmocka_unit_test(test_products_filter_block_unblock),
