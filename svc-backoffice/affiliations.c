@@ -10,14 +10,21 @@
 #include "b4/queue.h"
 
 static const struct bo_col affiliation_cols[] = {
-    {"id", BO_STR},	      {"product_id", BO_STR},	  {"product_name", BO_STR},
-    {"affiliate_id", BO_STR}, {"affiliate_email", BO_STR}, {"ref", BO_STR},
-    {"status", BO_STR},	      {"commission_bps", BO_INT}, {"created_at", BO_TIME},
-    {"decided_at", BO_TIME},  {NULL, BO_STR},
+    {"id", BO_STR},
+    {"product_id", BO_STR},
+    {"product_name", BO_STR},
+    {"affiliate_id", BO_STR},
+    {"affiliate_email", BO_STR},
+    {"ref", BO_STR},
+    {"status", BO_STR},
+    {"commission_bps", BO_INT},
+    {"created_at", BO_TIME},
+    {"decided_at", BO_TIME},
+    {NULL, BO_STR},
 };
-#define AFFILIATION_SELECT                                                                     \
-	"SELECT a.id, a.product_id, p.name, a.affiliate_id, u.email, a.ref, a.status,"         \
-	" a.commission_bps, a.created_at, a.decided_at FROM affiliations a"                    \
+#define AFFILIATION_SELECT                                                                         \
+	"SELECT a.id, a.product_id, p.name, a.affiliate_id, u.email, a.ref, a.status,"             \
+	" a.commission_bps, a.created_at, a.decided_at FROM affiliations a"                        \
 	" JOIN products p ON p.id = a.product_id JOIN users u ON u.id = a.affiliate_id"
 
 void bo_affiliations_list(struct b4_req *req)
@@ -57,12 +64,13 @@ static int decide_tx(struct b4_db *db, void *arg)
 			  "affiliation", before, sizeof(before), &ctx->refusal) < 0)
 		return -1;
 	if (strcmp(before, ctx->status) != 0 &&
-	    b4_db_exec(db,
-		       "UPDATE affiliations SET status = ?, decided_at = UTC_TIMESTAMP(6) WHERE id = ?",
-		       "ss", ctx->status, ctx->id) < 0)
+	    b4_db_exec(
+		db,
+		"UPDATE affiliations SET status = ?, decided_at = UTC_TIMESTAMP(6) WHERE id = ?",
+		"ss", ctx->status, ctx->id) < 0)
 		return -1;
-	ctx->affiliation =
-	    bo_fetch_one(db, AFFILIATION_SELECT " WHERE a.id = ?", ctx->id, affiliation_cols, &gone);
+	ctx->affiliation = bo_fetch_one(db, AFFILIATION_SELECT " WHERE a.id = ?", ctx->id,
+					affiliation_cols, &gone);
 	if (!ctx->affiliation)
 		return -1;
 	if (strcmp(before, ctx->status) == 0)
@@ -70,10 +78,12 @@ static int decide_tx(struct b4_db *db, void *arg)
 
 	payload = cJSON_CreateObject();
 	cJSON_AddStringToObject(payload, "event", ctx->event);
-	cJSON_AddStringToObject(payload, "owner_id",
-				cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "affiliate_id")));
-	cJSON_AddStringToObject(payload, "product_id",
-				cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "product_id")));
+	cJSON_AddStringToObject(
+	    payload, "owner_id",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "affiliate_id")));
+	cJSON_AddStringToObject(
+	    payload, "product_id",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "product_id")));
 	cJSON_AddItemToObject(payload, "data", cJSON_Duplicate(ctx->affiliation, true));
 	payload_text = cJSON_PrintUnformatted(payload);
 	cJSON_Delete(payload);
@@ -90,8 +100,9 @@ static int decide_tx(struct b4_db *db, void *arg)
 	cJSON_AddStringToObject(details, "after", ctx->status);
 	if (ctx->reason)
 		cJSON_AddStringToObject(details, "reason", ctx->reason);
-	rc = bo_audit(ctx->req, strcmp(ctx->status, "approved") == 0 ? "affiliation.approve"
-								   : "affiliation.reject",
+	rc = bo_audit(ctx->req,
+		      strcmp(ctx->status, "approved") == 0 ? "affiliation.approve"
+							   : "affiliation.reject",
 		      "affiliation", ctx->id, details);
 	cJSON_Delete(details);
 	return rc;

@@ -11,22 +11,22 @@
 #include <string.h>
 
 #define PAID_STATES "('paid', 'refund_requested', 'refunded', 'disputed', 'chargeback')"
-#define SALES_COLUMNS                                                                          \
-	" SUM(CASE WHEN o.status IN " PAID_STATES " THEN o.total_cents ELSE 0 END),"           \
-	" COUNT(*),"                                                                           \
-	" SUM(o.status IN " PAID_STATES "),"                                                   \
-	" ROUND(SUM(o.status IN " PAID_STATES ") / NULLIF(SUM(o.status IN " PAID_STATES       \
+#define SALES_COLUMNS                                                                              \
+	" SUM(CASE WHEN o.status IN " PAID_STATES " THEN o.total_cents ELSE 0 END),"               \
+	" COUNT(*),"                                                                               \
+	" SUM(o.status IN " PAID_STATES "),"                                                       \
+	" ROUND(SUM(o.status IN " PAID_STATES ") / NULLIF(SUM(o.status IN " PAID_STATES            \
 	") + SUM(o.status = 'refused'), 0), 4)"
-#define SALES_WHERE                                                                            \
-	" WHERE (? IS NULL OR o.created_at >= ?)"                                              \
+#define SALES_WHERE                                                                                \
+	" WHERE (? IS NULL OR o.created_at >= ?)"                                                  \
 	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
 
 static const char *const group_names[] = {"day", "product", "payment_method", "affiliate", NULL};
 
 static const char *const sales_sql[] = {
     /* day */
-    "SELECT DATE_FORMAT(o.created_at, '%Y-%m-%d'), NULL," SALES_COLUMNS
-    " FROM orders o" SALES_WHERE " GROUP BY DATE_FORMAT(o.created_at, '%Y-%m-%d') ORDER BY 1",
+    "SELECT DATE_FORMAT(o.created_at, '%Y-%m-%d'), NULL," SALES_COLUMNS " FROM orders o" SALES_WHERE
+    " GROUP BY DATE_FORMAT(o.created_at, '%Y-%m-%d') ORDER BY 1",
     /* product */
     "SELECT o.product_id, MAX(p.name)," SALES_COLUMNS
     " FROM orders o JOIN products p ON p.id = o.product_id" SALES_WHERE
@@ -41,9 +41,8 @@ static const char *const sales_sql[] = {
 };
 
 static const struct bo_col sales_cols[] = {
-    {"key", BO_STR},	   {"label", BO_STR},	  {"gross_cents", BO_INT},
-    {"count", BO_INT},	   {"paid_count", BO_INT}, {"approval_rate", BO_NUM},
-    {NULL, BO_STR},
+    {"key", BO_STR},	    {"label", BO_STR},	       {"gross_cents", BO_INT}, {"count", BO_INT},
+    {"paid_count", BO_INT}, {"approval_rate", BO_NUM}, {NULL, BO_STR},
 };
 
 void bo_analytics_sales(struct b4_req *req)

@@ -4,16 +4,16 @@
 #include <string.h>
 
 static const struct bo_col audit_cols[] = {
-    {"id", BO_STR},	     {"actor_id", BO_STR},   {"actor_role", BO_STR},
+    {"id", BO_STR},	     {"actor_id", BO_STR},    {"actor_role", BO_STR},
     {"action", BO_STR},	     {"target_type", BO_STR}, {"target_id", BO_STR},
-    {"ip", BO_STR},	     {"request_id", BO_STR}, {"details", BO_JSON},
+    {"ip", BO_STR},	     {"request_id", BO_STR},  {"details", BO_JSON},
     {"created_at", BO_TIME}, {NULL, BO_STR},
 };
 
 void bo_audit_list(struct b4_req *req)
 {
 	const char *after, *actor_id, *target_type = b4_req_query(req, "target_type"), *target_id,
-			   *from, *to;
+				      *from, *to;
 	struct b4_db_result *res;
 	int limit;
 
@@ -37,8 +37,8 @@ void bo_audit_list(struct b4_req *req)
 			  " AND (? IS NULL OR created_at >= ?)"
 			  " AND (? IS NULL OR created_at < DATE_ADD(?, INTERVAL 1 DAY))"
 			  " ORDER BY id DESC LIMIT ?",
-			  "ssssssssssssI", after, after, actor_id, actor_id, target_type, target_type,
-			  target_id, target_id, from, from, to, to, limit + 1);
+			  "ssssssssssssI", after, after, actor_id, actor_id, target_type,
+			  target_type, target_id, target_id, from, from, to, to, limit + 1);
 	if (!res) {
 		b4_req_db_error(req);
 		return;

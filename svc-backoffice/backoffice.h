@@ -97,8 +97,8 @@ bool bo_is_name(const char *text, size_t max_len, const char *extra);
 /* Runs sql (one string bind: id) and returns its first row as bo_row_json,
  * or NULL with *missing true when there is no row (false: database error).
  * The caller owns the object. */
-cJSON *bo_fetch_one(struct b4_db *db, const char *sql, const char *id,
-		    const struct bo_col *cols, bool *missing);
+cJSON *bo_fetch_one(struct b4_db *db, const char *sql, const char *id, const struct bo_col *cols,
+		    bool *missing);
 /* bo_fetch_one for a handler: answers 404 naming `what` or 503 and returns
  * NULL when there is no object. */
 cJSON *bo_fetch_or_answer(struct b4_req *req, const char *sql, const char *id,
@@ -124,8 +124,7 @@ struct bo_order_filters {
 int bo_order_filters_from_query(struct b4_req *req, struct bo_order_filters *f);
 /* Reads the order filters from a JSON object (unknown members refused);
  * fills err and returns -1 on a bad value. */
-int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f,
-			       struct b4_error *err);
+int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f, struct b4_error *err);
 
 /* Reads an optional body {reason?: 1..500 chars}; an empty body is fine.
  * Answers 400/422 and returns -1 on a bad body. */
@@ -134,8 +133,8 @@ int bo_optional_reason(struct b4_req *req, const char **reason);
 /* Writes one audit_log row for the caller of req (actor id and role, client
  * ip, request id), with details (may be NULL; not consumed).  Runs on
  * req->db, inside the caller's transaction.  Returns 0 or -1. */
-int bo_audit(struct b4_req *req, const char *action, const char *target_type,
-	     const char *target_id, const cJSON *details);
+int bo_audit(struct b4_req *req, const char *action, const char *target_type, const char *target_id,
+	     const cJSON *details);
 
 /* A business refusal decided inside a transaction: the transaction function
  * fills it and returns -1, the handler answers it after the rollback. */

@@ -130,8 +130,8 @@ bool bo_is_name(const char *text, size_t max_len, const char *extra)
 	return true;
 }
 
-cJSON *bo_fetch_one(struct b4_db *db, const char *sql, const char *id,
-		    const struct bo_col *cols, bool *missing)
+cJSON *bo_fetch_one(struct b4_db *db, const char *sql, const char *id, const struct bo_col *cols,
+		    bool *missing)
 {
 	struct b4_db_result *res = b4_db_query(db, sql, "s", id);
 	cJSON *obj = NULL;
@@ -182,13 +182,12 @@ void bo_list_by_status(struct b4_req *req, const char *sql, const char *const *s
 
 static int bad_query(struct b4_req *req, const char *name, const char *what)
 {
-	b4_req_errorf(req, 400, "invalid_request_error", "invalid_parameter", name, "%s must be %s.",
-		      name, what);
+	b4_req_errorf(req, 400, "invalid_request_error", "invalid_parameter", name,
+		      "%s must be %s.", name, what);
 	return -1;
 }
 
-int bo_query_enum(struct b4_req *req, const char *name, const char *const *values,
-		  const char **out)
+int bo_query_enum(struct b4_req *req, const char *name, const char *const *values, const char **out)
 {
 	const char *text = b4_req_query(req, name);
 	char list[256] = "";
@@ -287,20 +286,22 @@ int bo_order_filters_from_query(struct b4_req *req, struct bo_order_filters *f)
 	return 0;
 }
 
-int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f,
-			       struct b4_error *err)
+int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f, struct b4_error *err)
 {
-	static const char *const allowed[] = {"status", "payment_method", "producer_id",
-					      "affiliate_id", "email", "from", "to", NULL};
+	static const char *const allowed[] = {
+	    "status", "payment_method", "producer_id", "affiliate_id", "email", "from", "to", NULL};
 	int status_index = -1, method_index = -1;
 
 	memset(f, 0, sizeof(*f));
 	if (b4_json_reject_unknown(obj, allowed, NULL, err) < 0 ||
-	    b4_json_get_enum(obj, "status", B4_JSON_OPTIONAL, order_statuses, &status_index, err) < 0 ||
-	    b4_json_get_enum(obj, "payment_method", B4_JSON_OPTIONAL, payment_methods, &method_index,
-			     err) < 0 ||
-	    b4_json_get_str(obj, "producer_id", B4_JSON_OPTIONAL, 36, 36, &f->producer_id, err) < 0 ||
-	    b4_json_get_str(obj, "affiliate_id", B4_JSON_OPTIONAL, 36, 36, &f->affiliate_id, err) < 0 ||
+	    b4_json_get_enum(obj, "status", B4_JSON_OPTIONAL, order_statuses, &status_index, err) <
+		0 ||
+	    b4_json_get_enum(obj, "payment_method", B4_JSON_OPTIONAL, payment_methods,
+			     &method_index, err) < 0 ||
+	    b4_json_get_str(obj, "producer_id", B4_JSON_OPTIONAL, 36, 36, &f->producer_id, err) <
+		0 ||
+	    b4_json_get_str(obj, "affiliate_id", B4_JSON_OPTIONAL, 36, 36, &f->affiliate_id, err) <
+		0 ||
 	    b4_json_get_str(obj, "email", B4_JSON_OPTIONAL, 1, 254, &f->email, err) < 0 ||
 	    b4_json_get_str(obj, "from", B4_JSON_OPTIONAL, 10, 10, &f->from, err) < 0 ||
 	    b4_json_get_str(obj, "to", B4_JSON_OPTIONAL, 10, 10, &f->to, err) < 0)
@@ -310,7 +311,8 @@ int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f,
 	if (method_index >= 0)
 		f->payment_method = payment_methods[method_index];
 	if (f->producer_id && !bo_is_uuid(f->producer_id)) {
-		b4_error_invalid(err, 422, "invalid_value", "producer_id", "producer_id must be a UUID.");
+		b4_error_invalid(err, 422, "invalid_value", "producer_id",
+				 "producer_id must be a UUID.");
 		return -1;
 	}
 	if (f->affiliate_id && !bo_is_uuid(f->affiliate_id)) {
@@ -319,7 +321,8 @@ int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f,
 		return -1;
 	}
 	if (f->from && !bo_is_date(f->from)) {
-		b4_error_invalid(err, 422, "invalid_value", "from", "from must be a date YYYY-MM-DD.");
+		b4_error_invalid(err, 422, "invalid_value", "from",
+				 "from must be a date YYYY-MM-DD.");
 		return -1;
 	}
 	if (f->to && !bo_is_date(f->to)) {
@@ -353,17 +356,18 @@ int bo_optional_reason(struct b4_req *req, const char **reason)
 	return 0;
 }
 
-int bo_audit(struct b4_req *req, const char *action, const char *target_type,
-	     const char *target_id, const cJSON *details)
+int bo_audit(struct b4_req *req, const char *action, const char *target_type, const char *target_id,
+	     const cJSON *details)
 {
 	char *text = details ? cJSON_PrintUnformatted(details) : NULL;
 	int64_t rc;
 
-	rc = b4_db_exec(req->db,
-			"INSERT INTO audit_log (actor_id, actor_role, action, target_type, target_id,"
-			" ip, request_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			"ssssssss", req->caller.user_id, req->caller.role, action, target_type,
-			target_id, req->client_ip[0] ? req->client_ip : NULL, req->request_id, text);
+	rc = b4_db_exec(
+	    req->db,
+	    "INSERT INTO audit_log (actor_id, actor_role, action, target_type, target_id,"
+	    " ip, request_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "ssssssss", req->caller.user_id, req->caller.role, action, target_type, target_id,
+	    req->client_ip[0] ? req->client_ip : NULL, req->request_id, text);
 	free(text);
 	return rc < 0 ? -1 : 0;
 }

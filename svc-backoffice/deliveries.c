@@ -8,15 +8,24 @@
 #include "b4/queue.h"
 
 static const struct bo_col delivery_cols[] = {
-    {"id", BO_STR},		  {"endpoint_id", BO_STR},   {"owner_id", BO_STR},
-    {"url", BO_STR},		  {"event_id", BO_STR},	     {"event", BO_STR},
-    {"status", BO_STR},		  {"attempts", BO_INT},	     {"last_status_code", BO_INT},
-    {"last_error", BO_STR},	  {"next_attempt_at", BO_TIME}, {"created_at", BO_TIME},
-    {"updated_at", BO_TIME},	  {NULL, BO_STR},
+    {"id", BO_STR},
+    {"endpoint_id", BO_STR},
+    {"owner_id", BO_STR},
+    {"url", BO_STR},
+    {"event_id", BO_STR},
+    {"event", BO_STR},
+    {"status", BO_STR},
+    {"attempts", BO_INT},
+    {"last_status_code", BO_INT},
+    {"last_error", BO_STR},
+    {"next_attempt_at", BO_TIME},
+    {"created_at", BO_TIME},
+    {"updated_at", BO_TIME},
+    {NULL, BO_STR},
 };
-#define DELIVERY_SELECT                                                                        \
-	"SELECT d.id, d.endpoint_id, e.owner_id, e.url, d.event_id, d.event, d.status,"        \
-	" d.attempts, d.last_status_code, d.last_error, d.next_attempt_at, d.created_at,"      \
+#define DELIVERY_SELECT                                                                            \
+	"SELECT d.id, d.endpoint_id, e.owner_id, e.url, d.event_id, d.event, d.status,"            \
+	" d.attempts, d.last_status_code, d.last_error, d.next_attempt_at, d.created_at,"          \
 	" d.updated_at FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
 
 void bo_deliveries_list(struct b4_req *req)

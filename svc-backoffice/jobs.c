@@ -10,8 +10,8 @@ static const struct bo_col job_cols[] = {
     {"max_attempts", BO_INT}, {"run_at", BO_TIME},     {"last_error", BO_STR},
     {"created_at", BO_TIME},  {"updated_at", BO_TIME}, {NULL, BO_STR},
 };
-#define JOB_SELECT                                                                             \
-	"SELECT id, type, payload, dedup_key, status, attempts, max_attempts, run_at,"         \
+#define JOB_SELECT                                                                                 \
+	"SELECT id, type, payload, dedup_key, status, attempts, max_attempts, run_at,"             \
 	" last_error, created_at, updated_at FROM jobs"
 
 void bo_jobs_list(struct b4_req *req)
@@ -66,7 +66,8 @@ static int retry_tx(struct b4_db *db, void *arg)
 		return -1;
 	if (b4_db_rows(res) == 0) {
 		b4_db_result_free(res);
-		bo_refuse(&ctx->refusal, 404, "not_found", "resource_missing", NULL, "No such job.");
+		bo_refuse(&ctx->refusal, 404, "not_found", "resource_missing", NULL,
+			  "No such job.");
 		return -1;
 	}
 	if (strcmp(b4_db_str(res, 0, 0), "dead") != 0) {

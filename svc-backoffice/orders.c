@@ -25,11 +25,11 @@ static const struct bo_col order_cols[] = {
     {"paid_at", BO_TIME},
     {NULL, BO_STR},
 };
-#define ORDER_SELECT                                                                           \
-	"SELECT o.id, o.status, o.payment_method, o.installments, o.subtotal_cents,"           \
-	" o.discount_cents, o.interest_cents, o.total_cents, o.currency, o.product_id,"        \
-	" o.offer_id, o.producer_id, o.affiliate_id, o.coupon_id, o.parent_order_id,"          \
-	" c.full_name, c.email, o.fraud_score, o.created_at, o.paid_at"                        \
+#define ORDER_SELECT                                                                               \
+	"SELECT o.id, o.status, o.payment_method, o.installments, o.subtotal_cents,"               \
+	" o.discount_cents, o.interest_cents, o.total_cents, o.currency, o.product_id,"            \
+	" o.offer_id, o.producer_id, o.affiliate_id, o.coupon_id, o.parent_order_id,"              \
+	" c.full_name, c.email, o.fraud_score, o.created_at, o.paid_at"                            \
 	" FROM orders o JOIN customers c ON c.id = o.customer_id"
 
 void bo_orders_list(struct b4_req *req)
@@ -42,15 +42,16 @@ void bo_orders_list(struct b4_req *req)
 	if (b4_req_page(req, &limit, &after) < 0 || bo_order_filters_from_query(req, &f) < 0)
 		return;
 	res = b4_db_query(req->db,
-			  ORDER_SELECT " WHERE (? IS NULL OR o.id < ?)"
-				       " AND (? IS NULL OR o.status = ?)"
-				       " AND (? IS NULL OR o.payment_method = ?)"
-				       " AND (? IS NULL OR o.producer_id = ?)"
-				       " AND (? IS NULL OR o.affiliate_id = ?)"
-				       " AND (? IS NULL OR c.email = ?)"
-				       " AND (? IS NULL OR o.created_at >= ?)"
-				       " AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
-				       " ORDER BY o.id DESC LIMIT ?",
+			  ORDER_SELECT
+			  " WHERE (? IS NULL OR o.id < ?)"
+			  " AND (? IS NULL OR o.status = ?)"
+			  " AND (? IS NULL OR o.payment_method = ?)"
+			  " AND (? IS NULL OR o.producer_id = ?)"
+			  " AND (? IS NULL OR o.affiliate_id = ?)"
+			  " AND (? IS NULL OR c.email = ?)"
+			  " AND (? IS NULL OR o.created_at >= ?)"
+			  " AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
+			  " ORDER BY o.id DESC LIMIT ?",
 			  "ssssssssssssssssI", after, after, f.status, f.status, f.payment_method,
 			  f.payment_method, f.producer_id, f.producer_id, f.affiliate_id,
 			  f.affiliate_id, f.email, f.email, f.from, f.from, f.to, f.to, limit + 1);
@@ -62,42 +63,47 @@ void bo_orders_list(struct b4_req *req)
 }
 
 static const struct bo_col item_cols[] = {
-    {"id", BO_STR}, {"offer_id", BO_STR}, {"offer_code", BO_STR},
+    {"id", BO_STR},   {"offer_id", BO_STR},    {"offer_code", BO_STR},
     {"type", BO_STR}, {"price_cents", BO_INT}, {NULL, BO_STR},
 };
 /* Card charges show brand and last four only: never the BIN or fingerprint. */
 static const struct bo_col charge_cols[] = {
-    {"id", BO_STR},	       {"acquirer", BO_STR},	 {"acquirer_charge_id", BO_STR},
-    {"method", BO_STR},	       {"status", BO_STR},	 {"amount_cents", BO_INT},
-    {"installments", BO_INT},  {"card_brand", BO_STR},	 {"card_last4", BO_STR},
-    {"decline_code", BO_STR},  {"created_at", BO_TIME},	 {"updated_at", BO_TIME},
+    {"id", BO_STR},	      {"acquirer", BO_STR},    {"acquirer_charge_id", BO_STR},
+    {"method", BO_STR},	      {"status", BO_STR},      {"amount_cents", BO_INT},
+    {"installments", BO_INT}, {"card_brand", BO_STR},  {"card_last4", BO_STR},
+    {"decline_code", BO_STR}, {"created_at", BO_TIME}, {"updated_at", BO_TIME},
     {NULL, BO_STR},
 };
 static const struct bo_col split_cols[] = {
-    {"id", BO_STR},	     {"party", BO_STR},	       {"user_id", BO_STR},
+    {"id", BO_STR},	      {"party", BO_STR},	  {"user_id", BO_STR},
     {"amount_cents", BO_INT}, {"reversed_cents", BO_INT}, {"status", BO_STR},
-    {"release_at", BO_TIME},  {"released_at", BO_TIME},   {NULL, BO_STR},
+    {"release_at", BO_TIME},  {"released_at", BO_TIME},	  {NULL, BO_STR},
 };
 static const struct bo_col refund_cols[] = {
-    {"id", BO_STR},	    {"amount_cents", BO_INT}, {"reason", BO_STR},
-    {"status", BO_STR},	    {"requested_by", BO_STR}, {"acquirer_refund_id", BO_STR},
-    {"created_at", BO_TIME}, {"updated_at", BO_TIME}, {NULL, BO_STR},
+    {"id", BO_STR},	     {"amount_cents", BO_INT}, {"reason", BO_STR},
+    {"status", BO_STR},	     {"requested_by", BO_STR}, {"acquirer_refund_id", BO_STR},
+    {"created_at", BO_TIME}, {"updated_at", BO_TIME},  {NULL, BO_STR},
 };
 static const struct bo_col delivery_cols[] = {
-    {"id", BO_STR},		{"endpoint_id", BO_STR},      {"event_id", BO_STR},
-    {"event", BO_STR},		{"status", BO_STR},	      {"attempts", BO_INT},
-    {"last_status_code", BO_INT}, {"last_error", BO_STR},     {"created_at", BO_TIME},
+    {"id", BO_STR},
+    {"endpoint_id", BO_STR},
+    {"event_id", BO_STR},
+    {"event", BO_STR},
+    {"status", BO_STR},
+    {"attempts", BO_INT},
+    {"last_status_code", BO_INT},
+    {"last_error", BO_STR},
+    {"created_at", BO_TIME},
     {NULL, BO_STR},
 };
 static const struct bo_col invoice_cols[] = {
-    {"id", BO_STR},	   {"dps_id", BO_STR},	    {"status", BO_STR},
-    {"amount_cents", BO_INT}, {"storage_key", BO_STR}, {"created_at", BO_TIME},
-    {NULL, BO_STR},
+    {"id", BO_STR},	     {"dps_id", BO_STR},      {"status", BO_STR}, {"amount_cents", BO_INT},
+    {"storage_key", BO_STR}, {"created_at", BO_TIME}, {NULL, BO_STR},
 };
 static const struct bo_col audit_cols[] = {
-    {"id", BO_STR},	{"actor_id", BO_STR},	{"actor_role", BO_STR}, {"action", BO_STR},
-    {"ip", BO_STR},	{"request_id", BO_STR}, {"details", BO_JSON},	{"created_at", BO_TIME},
-    {NULL, BO_STR},
+    {"id", BO_STR},	  {"actor_id", BO_STR},	   {"actor_role", BO_STR},
+    {"action", BO_STR},	  {"ip", BO_STR},	   {"request_id", BO_STR},
+    {"details", BO_JSON}, {"created_at", BO_TIME}, {NULL, BO_STR},
 };
 
 /* The parts of an order's detail: each an array of every row of sql (bound

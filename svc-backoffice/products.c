@@ -2,14 +2,21 @@
 #include "backoffice.h"
 
 static const struct bo_col product_cols[] = {
-    {"id", BO_STR},	       {"producer_id", BO_STR},	   {"producer_email", BO_STR},
-    {"name", BO_STR},	       {"type", BO_STR},	   {"status", BO_STR},
-    {"blocked", BO_BOOL},      {"affiliate_enabled", BO_BOOL}, {"created_at", BO_TIME},
-    {"updated_at", BO_TIME},   {NULL, BO_STR},
+    {"id", BO_STR},
+    {"producer_id", BO_STR},
+    {"producer_email", BO_STR},
+    {"name", BO_STR},
+    {"type", BO_STR},
+    {"status", BO_STR},
+    {"blocked", BO_BOOL},
+    {"affiliate_enabled", BO_BOOL},
+    {"created_at", BO_TIME},
+    {"updated_at", BO_TIME},
+    {NULL, BO_STR},
 };
-#define PRODUCT_SELECT                                                                         \
-	"SELECT p.id, p.producer_id, u.email, p.name, p.type, p.status, p.blocked,"            \
-	" p.affiliate_enabled, p.created_at, p.updated_at"                                     \
+#define PRODUCT_SELECT                                                                             \
+	"SELECT p.id, p.producer_id, u.email, p.name, p.type, p.status, p.blocked,"                \
+	" p.affiliate_enabled, p.created_at, p.updated_at"                                         \
 	" FROM products p JOIN users u ON u.id = p.producer_id"
 
 void bo_products_list(struct b4_req *req)

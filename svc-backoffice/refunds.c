@@ -63,12 +63,13 @@ static int claim_key(struct refund_ctx *ctx, const char *hash)
 	for (int round = 0; round < 2; round++) {
 		struct b4_db_result *res;
 
-		if (b4_db_exec(req->db,
-			       "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status,"
-			       " locked_until, expires_at) VALUES (?, ?, ?, 'in_progress',"
-			       " UTC_TIMESTAMP(6) + INTERVAL 60 SECOND,"
-			       " UTC_TIMESTAMP(6) + INTERVAL 24 HOUR)",
-			       "sss", SCOPE, ctx->idem_key, hash) >= 0) {
+		if (b4_db_exec(
+			req->db,
+			"INSERT INTO idempotency_keys (scope, idem_key, request_hash, status,"
+			" locked_until, expires_at) VALUES (?, ?, ?, 'in_progress',"
+			" UTC_TIMESTAMP(6) + INTERVAL 60 SECOND,"
+			" UTC_TIMESTAMP(6) + INTERVAL 24 HOUR)",
+			"sss", SCOPE, ctx->idem_key, hash) >= 0) {
 			ctx->claim_id = b4_db_insert_id(req->db);
 			return CLAIM_OWNED;
 		}
@@ -103,17 +104,19 @@ static int claim_key(struct refund_ctx *ctx, const char *hash)
 			b4_db_result_free(res);
 			/* a claim whose holder died long ago is taken over */
 			if (stale && same &&
-			    b4_db_exec(req->db,
-				       "UPDATE idempotency_keys SET locked_until = UTC_TIMESTAMP(6)"
-				       " + INTERVAL 60 SECOND WHERE id = ? AND status = 'in_progress'"
-				       " AND locked_until < UTC_TIMESTAMP(6)",
-				       "u", id) == 1) {
+			    b4_db_exec(
+				req->db,
+				"UPDATE idempotency_keys SET locked_until = UTC_TIMESTAMP(6)"
+				" + INTERVAL 60 SECOND WHERE id = ? AND status = 'in_progress'"
+				" AND locked_until < UTC_TIMESTAMP(6)",
+				"u", id) == 1) {
 				ctx->claim_id = id;
 				return CLAIM_OWNED;
 			}
-			b4_req_errorf(req, 409, "idempotency_error", "idempotency_key_in_use",
-				      "Idempotency-Key",
-				      "A request with this Idempotency-Key is still being processed.");
+			b4_req_errorf(
+			    req, 409, "idempotency_error", "idempotency_key_in_use",
+			    "Idempotency-Key",
+			    "A request with this Idempotency-Key is still being processed.");
 			return CLAIM_ANSWERED;
 		}
 		if (strcmp(b4_db_str(res, 0, 1), hash) != 0) {
@@ -134,9 +137,8 @@ static int claim_key(struct refund_ctx *ctx, const char *hash)
 }
 
 static const struct bo_col refund_cols[] = {
-    {"id", BO_STR},	    {"order_id", BO_STR}, {"amount_cents", BO_INT},
-    {"reason", BO_STR},	    {"status", BO_STR},	  {"requested_by", BO_STR},
-    {"created_at", BO_TIME}, {NULL, BO_STR},
+    {"id", BO_STR},	{"order_id", BO_STR},	  {"amount_cents", BO_INT}, {"reason", BO_STR},
+    {"status", BO_STR}, {"requested_by", BO_STR}, {"created_at", BO_TIME},  {NULL, BO_STR},
 };
 
 static int refund_tx(struct b4_db *db, void *arg)
@@ -153,14 +155,14 @@ static int refund_tx(struct b4_db *db, void *arg)
 	ctx->response = NULL;
 	/* the order row lock serialises refunds of one order; the sum is a
 	 * locking read too, so it sees refunds committed while we waited */
-	res = b4_db_query(db,
-			  "SELECT status, total_cents FROM orders WHERE id = ? FOR UPDATE",
-			  "s", ctx->order_id);
+	res = b4_db_query(db, "SELECT status, total_cents FROM orders WHERE id = ? FOR UPDATE", "s",
+			  ctx->order_id);
 	if (!res)
 		return -1;
 	if (b4_db_rows(res) == 0) {
 		b4_db_result_free(res);
-		bo_refuse(&ctx->refusal, 404, "not_found", "resource_missing", NULL, "No such order.");
+		bo_refuse(&ctx->refusal, 404, "not_found", "resource_missing", NULL,
+			  "No such order.");
 		return -1;
 	}
 	if (strcmp(b4_db_str(res, 0, 0), "paid") != 0 &&
@@ -189,7 +191,8 @@ static int refund_tx(struct b4_db *db, void *arg)
 	amount = ctx->amount_given ? ctx->amount_cents : total - refunded;
 	if (amount > total - refunded) {
 		bo_refuse(&ctx->refusal, 422, "invalid_request_error", "amount_too_large",
-			  "amount_cents", "amount_cents may be at most %lld (total %lld, already %lld).",
+			  "amount_cents",
+			  "amount_cents may be at most %lld (total %lld, already %lld).",
 			  (long long)(total - refunded), (long long)total, (long long)refunded);
 		return -1;
 	}
@@ -198,11 +201,12 @@ static int refund_tx(struct b4_db *db, void *arg)
 		return -1;
 	snprintf(dedup, sizeof(dedup), "refund:%s", refund_id);
 	snprintf(payload, sizeof(payload), "{\"refund_id\":\"%s\"}", refund_id);
-	if (b4_db_exec(db,
-		       "INSERT INTO refunds (id, order_id, amount_cents, reason, status, requested_by)"
-		       " VALUES (?, ?, ?, ?, 'requested', ?)",
-		       "ssiss", refund_id, ctx->order_id, amount, ctx->reason,
-		       ctx->req->caller.user_id) < 0)
+	if (b4_db_exec(
+		db,
+		"INSERT INTO refunds (id, order_id, amount_cents, reason, status, requested_by)"
+		" VALUES (?, ?, ?, ?, 'requested', ?)",
+		"ssiss", refund_id, ctx->order_id, amount, ctx->reason,
+		ctx->req->caller.user_id) < 0)
 		return -1;
 	/* forward only: paid -> refund_requested (already there for the rest
 	 * of a partial refund) */
@@ -214,10 +218,11 @@ static int refund_tx(struct b4_db *db, void *arg)
 	if (b4_queue_enqueue(db, "refund.process", payload, dedup, 0) < 0)
 		return -1;
 
-	res = b4_db_query(db,
-			  "SELECT id, order_id, amount_cents, reason, status, requested_by, created_at"
-			  " FROM refunds WHERE id = ?",
-			  "s", refund_id);
+	res = b4_db_query(
+	    db,
+	    "SELECT id, order_id, amount_cents, reason, status, requested_by, created_at"
+	    " FROM refunds WHERE id = ?",
+	    "s", refund_id);
 	if (!res || b4_db_rows(res) != 1) {
 		b4_db_result_free(res);
 		return -1;
@@ -279,7 +284,8 @@ void bo_refunds_create(struct b4_req *req)
 	}
 	ctx.amount_given = cJSON_GetObjectItemCaseSensitive(body, "amount_cents") != NULL;
 	if (request_hash(ctx.order_id, body, hash) < 0) {
-		b4_req_errorf(req, 500, "api_error", "internal_error", NULL, "Could not hash the request.");
+		b4_req_errorf(req, 500, "api_error", "internal_error", NULL,
+			      "Could not hash the request.");
 		return;
 	}
 	if (claim_key(&ctx, hash) != CLAIM_OWNED)
@@ -287,8 +293,8 @@ void bo_refunds_create(struct b4_req *req)
 	if (b4_db_tx(req->db, refund_tx, &ctx) < 0) {
 		/* nothing was done: release the claim so the key can be used again */
 		b4_db_exec(req->db,
-			   "DELETE FROM idempotency_keys WHERE id = ? AND status = 'in_progress'", "u",
-			   ctx.claim_id);
+			   "DELETE FROM idempotency_keys WHERE id = ? AND status = 'in_progress'",
+			   "u", ctx.claim_id);
 		bo_send_refusal(req, &ctx.refusal);
 		free(ctx.response);
 		return;

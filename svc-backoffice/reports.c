@@ -20,8 +20,8 @@ struct report_ctx {
 static cJSON *filters_json(const struct bo_order_filters *f)
 {
 	cJSON *obj = cJSON_CreateObject();
-	const char *names[] = {"status",       "payment_method", "producer_id", "affiliate_id",
-			       "email",	       "from",		 "to"};
+	const char *names[] = {"status", "payment_method", "producer_id", "affiliate_id",
+			       "email",	 "from",	   "to"};
 	const char *values[] = {f->status, f->payment_method, f->producer_id, f->affiliate_id,
 				f->email,  f->from,	      f->to};
 
@@ -88,8 +88,8 @@ void bo_reports_create(struct b4_req *req)
 }
 
 static const struct bo_col report_cols[] = {
-    {"id", BO_STR},	    {"kind", BO_STR},	     {"status", BO_STR},
-    {"filters", BO_JSON},    {"row_count", BO_INT},  {"error", BO_STR},
+    {"id", BO_STR},	     {"kind", BO_STR},	      {"status", BO_STR},
+    {"filters", BO_JSON},    {"row_count", BO_INT},   {"error", BO_STR},
     {"created_by", BO_STR},  {"created_at", BO_TIME}, {"finished_at", BO_TIME},
     {"storage_key", BO_STR}, {NULL, BO_STR},
 };
@@ -123,9 +123,9 @@ void bo_reports_get(struct b4_req *req)
 	if (!report)
 		return;
 	if (report_is_done(report))
-		cJSON_AddStringToObject(report, "download_url",
-					b4_arena_printf(req->arena,
-							"/backoffice/v1/reports/%s/download", id));
+		cJSON_AddStringToObject(
+		    report, "download_url",
+		    b4_arena_printf(req->arena, "/backoffice/v1/reports/%s/download", id));
 	else
 		cJSON_AddNullToObject(report, "download_url");
 	b4_req_send_json(req, 200, report);
@@ -161,8 +161,9 @@ void bo_reports_download(struct b4_req *req)
 			      "The report file could not be read.");
 		return;
 	}
-	b4_req_set_header(req, "Content-Disposition",
-			  b4_arena_printf(req->arena, "attachment; filename=\"report-%s.csv\"", id));
+	b4_req_set_header(
+	    req, "Content-Disposition",
+	    b4_arena_printf(req->arena, "attachment; filename=\"report-%s.csv\"", id));
 	b4_req_send(req, 200, "text/csv; charset=utf-8", data, len);
 	free(data);
 }

@@ -101,8 +101,9 @@ void bo_settings_acquirers_put(struct b4_req *req)
 			return;
 		}
 		if (!bo_is_name(item->valuestring, 32, "_-")) {
-			b4_req_errorf(req, 422, "invalid_request_error", "invalid_value", "priority",
-				      "priority[%d] must be 1 to 32 of a-z 0-9 _ -.", index);
+			b4_req_errorf(req, 422, "invalid_request_error", "invalid_value",
+				      "priority", "priority[%d] must be 1 to 32 of a-z 0-9 _ -.",
+				      index);
 			return;
 		}
 		for (; other != item; other = other->next) {

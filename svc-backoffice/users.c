@@ -4,8 +4,8 @@
 #include <string.h>
 
 static const struct bo_col user_cols[] = {
-    {"id", BO_STR},	 {"email", BO_STR},	 {"full_name", BO_STR}, {"role", BO_STR},
-    {"status", BO_STR},	 {"created_at", BO_TIME}, {"updated_at", BO_TIME}, {NULL, BO_STR},
+    {"id", BO_STR},	{"email", BO_STR},	 {"full_name", BO_STR},	  {"role", BO_STR},
+    {"status", BO_STR}, {"created_at", BO_TIME}, {"updated_at", BO_TIME}, {NULL, BO_STR},
 };
 #define USER_SELECT "SELECT id, email, full_name, role, status, created_at, updated_at FROM users"
 

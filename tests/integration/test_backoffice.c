@@ -22,17 +22,17 @@
 #include "b4/auth.h"
 #include "b4/storage.h"
 
-#define PRODUCER "01900000-0000-7000-8000-000000000001"
-#define AFFILIATE "01900000-0000-7000-8000-000000000002"
-#define ADMIN "01900000-0000-7000-8000-000000000003"
-#define PRODUCT "01900000-0000-7000-8000-000000000101"
-#define PRODUCT2 "01900000-0000-7000-8000-000000000102"
-#define OFFER "01900000-0000-7000-8000-000000000201"
-#define OFFER2 "01900000-0000-7000-8000-000000000202"
+#define PRODUCER    "01900000-0000-7000-8000-000000000001"
+#define AFFILIATE   "01900000-0000-7000-8000-000000000002"
+#define ADMIN	    "01900000-0000-7000-8000-000000000003"
+#define PRODUCT	    "01900000-0000-7000-8000-000000000101"
+#define PRODUCT2    "01900000-0000-7000-8000-000000000102"
+#define OFFER	    "01900000-0000-7000-8000-000000000201"
+#define OFFER2	    "01900000-0000-7000-8000-000000000202"
 #define AFFILIATION "01900000-0000-7000-8000-000000000301"
-#define CUSTOMER "01900000-0000-7000-8000-00000000c001"
-#define CUSTOMER2 "01900000-0000-7000-8000-00000000c002"
-#define MISSING "01900000-0000-7000-8000-00000000dead"
+#define CUSTOMER    "01900000-0000-7000-8000-00000000c001"
+#define CUSTOMER2   "01900000-0000-7000-8000-00000000c002"
+#define MISSING	    "01900000-0000-7000-8000-00000000dead"
 
 static const char *db_name;
 static struct h_proc bo;
@@ -169,12 +169,13 @@ static void make_order(char id[37], const char *status, const char *method, long
 		snprintf(affiliate_sql, sizeof(affiliate_sql), "'%s'", affiliate);
 		snprintf(affiliation_sql, sizeof(affiliation_sql), "'%s'", AFFILIATION);
 	}
-	sqlf("INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id,"
-	     " affiliation_id, affiliate_id, status, payment_method, subtotal_cents, total_cents,"
-	     " access_token_hash, created_at, paid_at) VALUES ('%s', '%s', '%s', '%s', '%s', %s, %s,"
-	     " '%s', '%s', %lld, %lld, REPEAT('a', 64), %s, NULL)",
-	     id, customer, OFFER, PRODUCT, PRODUCER, affiliation_sql, affiliate_sql, status, method,
-	     total, total, created_at);
+	sqlf(
+	    "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id,"
+	    " affiliation_id, affiliate_id, status, payment_method, subtotal_cents, total_cents,"
+	    " access_token_hash, created_at, paid_at) VALUES ('%s', '%s', '%s', '%s', '%s', %s, %s,"
+	    " '%s', '%s', %lld, %lld, REPEAT('a', 64), %s, NULL)",
+	    id, customer, OFFER, PRODUCT, PRODUCER, affiliation_sql, affiliate_sql, status, method,
+	    total, total, created_at);
 }
 
 static int count_data(const struct h_resp *r)
@@ -220,12 +221,13 @@ static int group_setup(void **state)
 		return -1;
 	sign(admin_token, sizeof(admin_token), ADMIN, "admin");
 	sign(member_token, sizeof(member_token), AFFILIATE, "member");
-	if (h_sql(db_name, "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
-			   " document_type) VALUES"
-			   " ('" CUSTOMER "', 'buyer1@example.com', 'Bia Compradora', 'x',"
-			   "  REPEAT('1', 64), 'cpf'),"
-			   " ('" CUSTOMER2 "', 'buyer2@example.com', 'Caio Comprador', 'x',"
-			   "  REPEAT('2', 64), 'cpf')") != 0)
+	if (h_sql(db_name,
+		  "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
+		  " document_type) VALUES"
+		  " ('" CUSTOMER "', 'buyer1@example.com', 'Bia Compradora', 'x',"
+		  "  REPEAT('1', 64), 'cpf'),"
+		  " ('" CUSTOMER2 "', 'buyer2@example.com', 'Caio Comprador', 'x',"
+		  "  REPEAT('2', 64), 'cpf')") != 0)
 		return -1;
 	return 0;
 }
@@ -390,9 +392,9 @@ static void test_users_search_block_unblock(void **state)
 	admin(&r, "POST", "/v1/users/" AFFILIATE "/block", "{\"reason\":\"fraud report\"}", 200);
 	assert_string_equal(h_json_str(&r, "status"), "blocked");
 	h_resp_free(&r);
-	assert_int_equal(sql_int("SELECT COUNT(*) FROM users WHERE id = '" AFFILIATE
-				 "' AND status = 'blocked'"),
-			 1);
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM users WHERE id = '" AFFILIATE "' AND status = 'blocked'"),
+	    1);
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log"), audits + 1);
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log WHERE action = 'user.block'"
 				 " AND target_type = 'user' AND target_id = '" AFFILIATE "'"
@@ -548,7 +550,8 @@ static void test_orders_filters_and_detail(void **state)
 	refused("GET", "/v1/orders?payment_method=cash", NULL, admin_token, NULL, 400,
 		"payment_method");
 	refused("GET", "/v1/orders?producer_id=nope", NULL, admin_token, NULL, 400, "producer_id");
-	refused("GET", "/v1/orders?affiliate_id=nope", NULL, admin_token, NULL, 400, "affiliate_id");
+	refused("GET", "/v1/orders?affiliate_id=nope", NULL, admin_token, NULL, 400,
+		"affiliate_id");
 	refused("GET", "/v1/orders?email=", NULL, admin_token, NULL, 400, "email");
 	refused("GET", "/v1/orders?from=2022-02-30", NULL, admin_token, NULL, 400, "from");
 	refused("GET", "/v1/orders?to=yesterday", NULL, admin_token, NULL, 400, "to");
@@ -565,8 +568,10 @@ static void test_orders_filters_and_detail(void **state)
 	charges = cJSON_GetObjectItem(r.json, "charges");
 	assert_int_equal(cJSON_GetArraySize(charges), 1);
 	charge = cJSON_GetArrayItem(charges, 0);
-	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(charge, "card_brand")), "visa");
-	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(charge, "card_last4")), "1111");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(charge, "card_brand")),
+			    "visa");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(charge, "card_last4")),
+			    "1111");
 	assert_null(strstr(r.body, "411111"));
 	assert_null(strstr(r.body, "card_bin"));
 	assert_null(strstr(r.body, "fingerprint"));
@@ -690,9 +695,8 @@ static void test_refund_partial_and_states(void **state)
 	assert_int_equal(r.status, 201);
 	assert_int_equal((long long)num(r.json, "amount_cents"), 700);
 	h_resp_free(&r);
-	assert_int_equal(sql_int("SELECT SUM(amount_cents) FROM refunds WHERE order_id = '%s'",
-				 order),
-			 1000);
+	assert_int_equal(
+	    sql_int("SELECT SUM(amount_cents) FROM refunds WHERE order_id = '%s'", order), 1000);
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE type = 'refund.process'"
 				 " AND JSON_VALUE(payload, '$.refund_id') IN"
 				 " (SELECT id FROM refunds WHERE order_id = '%s')",
@@ -792,9 +796,8 @@ static void test_refund_races_make_one_refund(void **state)
 		created += racers[i].status == 201;
 	}
 	assert_int_equal(created, 1);
-	assert_int_equal(sql_int("SELECT SUM(amount_cents) FROM refunds WHERE order_id = '%s'",
-				 order),
-			 5000);
+	assert_int_equal(
+	    sql_int("SELECT SUM(amount_cents) FROM refunds WHERE order_id = '%s'", order), 5000);
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE"
 				 " 'race-%%' AND status = 'in_progress'"),
 			 0);
@@ -870,7 +873,8 @@ static void test_webhook_resend_creates_a_job(void **state)
 	admin(&r, "GET", "/v1/webhook-deliveries?status=failed", NULL, 200);
 	assert_true(data_has_id(&r, id));
 	h_resp_free(&r);
-	refused("GET", "/v1/webhook-deliveries?status=lost", NULL, admin_token, NULL, 400, "status");
+	refused("GET", "/v1/webhook-deliveries?status=lost", NULL, admin_token, NULL, 400,
+		"status");
 
 	jobs = sql_int("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.deliver'"
 		       " AND JSON_VALUE(payload, '$.delivery_id') = '%s'",
@@ -883,10 +887,11 @@ static void test_webhook_resend_creates_a_job(void **state)
 	      NULL, 202);
 	h_resp_free(&r);
 	/* each resend is a new attempt: two jobs, no dedup key */
-	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.deliver'"
-				 " AND dedup_key IS NULL AND JSON_VALUE(payload, '$.delivery_id') = '%s'",
-				 id),
-			 jobs + 2);
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.deliver'"
+		    " AND dedup_key IS NULL AND JSON_VALUE(payload, '$.delivery_id') = '%s'",
+		    id),
+	    jobs + 2);
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM webhook_deliveries WHERE id = '%s'"
 				 " AND status = 'pending'",
 				 id),
@@ -1041,10 +1046,14 @@ static void test_analytics_sales(void **state)
 static void test_analytics_funnel(void **state)
 {
 	static const char *const expected_order[] = {
-	    "checkout_page_view",		"checkout_session_started",
-	    "checkout_identification_filled",	"checkout_payment_method_selected",
-	    "checkout_coupon_applied",		"checkout_order_bump_added",
-	    "checkout_submit_clicked",		"checkout_conversion_success",
+	    "checkout_page_view",
+	    "checkout_session_started",
+	    "checkout_identification_filled",
+	    "checkout_payment_method_selected",
+	    "checkout_coupon_applied",
+	    "checkout_order_bump_added",
+	    "checkout_submit_clicked",
+	    "checkout_conversion_success",
 	    "checkout_conversion_failed",
 	};
 	static const long long expected_count[] = {3, 2, 2, 1, 0, 0, 1, 1, 0};
