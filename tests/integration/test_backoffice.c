@@ -1177,6 +1177,49 @@ static void test_report_export_and_download(void **state)
 	free(id);
 }
 
+/* The whole path: POST here, b4-worker's report.export writes the CSV to
+ * the shared storage directory, the download streams it. */
+static void test_report_end_to_end_with_the_worker(void **state)
+{
+	char env_storage[1100], path[200], paid[37], refused_order[37], *id;
+	const char *env[] = {env_storage, "B4_STORAGE=local", "B4_WORKER_TYPES=report.export",
+			     NULL};
+	struct h_proc worker;
+	struct h_resp r;
+	bool done = false;
+	(void)state;
+
+	make_order(paid, "paid", "card", 12300, "'2024-02-20 10:00:00'", CUSTOMER, NULL);
+	make_order(refused_order, "refused", "card", 4500, "'2024-02-20 11:00:00'", CUSTOMER, NULL);
+	snprintf(env_storage, sizeof(env_storage), "B4_STORAGE_DIR=%s", storage_dir);
+	assert_int_equal(h_start(&worker, "b4-worker", db_name, env), 0);
+
+	admin(&r, "POST", "/v1/reports/orders",
+	      "{\"status\":\"paid\",\"from\":\"2024-02-20\",\"to\":\"2024-02-20\"}", 202);
+	id = strdup(h_json_str(&r, "id"));
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/reports/%s", id);
+	/* bounded wait for the worker (no timing assertion: only that it ends) */
+	for (int i = 0; i < 300 && !done; i++) {
+		admin(&r, "GET", path, NULL, 200);
+		done = strcmp(h_json_str(&r, "status"), "done") == 0;
+		assert_string_not_equal(h_json_str(&r, "status"), "failed");
+		h_resp_free(&r);
+		if (!done)
+			h_sleep_ms(100);
+	}
+	assert_true(done);
+	snprintf(path, sizeof(path), "/v1/reports/%s/download", id);
+	admin(&r, "GET", path, NULL, 200);
+	assert_non_null(strstr(h_resp_header(&r, "Content-Type"), "text/csv"));
+	assert_non_null(strstr(r.body, "order_id,"));
+	assert_non_null(strstr(r.body, paid));
+	assert_null(strstr(r.body, refused_order));
+	h_resp_free(&r);
+	assert_int_equal(h_stop(&worker, SIGTERM, 10000), 0);
+	free(id);
+}
+
 static void test_audit_log_filters_and_pages(void **state)
 {
 	struct h_resp r;
@@ -1277,6 +1320,7 @@ int main(void)
 	    cmocka_unit_test(test_analytics_sales),
 	    cmocka_unit_test(test_analytics_funnel),
 	    cmocka_unit_test(test_report_export_and_download),
+	    cmocka_unit_test(test_report_end_to_end_with_the_worker),
 	    cmocka_unit_test(test_audit_log_filters_and_pages),
 	    cmocka_unit_test(test_settings_round_trip_and_validation),
 	};
