@@ -5,10 +5,10 @@
 int main(int argc, char **argv)
 {
 	struct b4_service svc = {
-		.name = "b4-backoffice",
-		.default_port = 8082,
-		.routes = backoffice_routes,
-		.nroutes = backoffice_nroutes,
+	    .name = "b4-backoffice",
+	    .default_port = 8082,
+	    .routes = backoffice_routes,
+	    .nroutes = backoffice_nroutes,
 	};
 
 	return b4_service_main(&svc, argc, argv);

@@ -1,42 +1,92 @@
-/* users.c - GET /v1/users: search members (admin). */
+/* users.c - /v1/users: search members, one member, block and unblock. */
 #include "backoffice.h"
-#include "b4/db.h"
 
-void backoffice_users_list(struct b4_req *req);
+#include <string.h>
 
-void backoffice_users_list(struct b4_req *req)
+static const struct bo_col user_cols[] = {
+    {"id", BO_STR},	{"email", BO_STR},	 {"full_name", BO_STR},	  {"role", BO_STR},
+    {"status", BO_STR}, {"created_at", BO_TIME}, {"updated_at", BO_TIME}, {NULL, BO_STR},
+};
+#define USER_SELECT "SELECT id, email, full_name, role, status, created_at, updated_at FROM users"
+
+void bo_users_list(struct b4_req *req)
 {
-	const char *after = NULL, *email = b4_req_query(req, "email");
+	static const char *const statuses[] = {"active", "blocked", NULL};
+	const char *after, *email, *name, *status;
 	struct b4_db_result *res;
-	cJSON *root, *data;
 	int limit;
-	size_t rows;
 
-	if (b4_req_page(req, &limit, &after) < 0)
+	if (b4_req_page(req, &limit, &after) < 0 || bo_query_text(req, "email", 254, &email) < 0 ||
+	    bo_query_text(req, "name", 200, &name) < 0 ||
+	    bo_query_enum(req, "status", statuses, &status) < 0)
 		return;
+	email = bo_like_escape(req, email);
+	name = bo_like_escape(req, name);
 	res = b4_db_query(req->db,
-			  "SELECT id, email, full_name, role, status, created_at FROM users"
-			  " WHERE (? IS NULL OR id < ?) AND (? IS NULL OR email LIKE CONCAT('%', ?, '%'))"
-			  " ORDER BY id DESC LIMIT ?",
-			  "ssssI", after, after, email, email, limit + 1);
+			  USER_SELECT " WHERE (? IS NULL OR id < ?)"
+				      " AND (? IS NULL OR email LIKE CONCAT('%', ?, '%'))"
+				      " AND (? IS NULL OR full_name LIKE CONCAT('%', ?, '%'))"
+				      " AND (? IS NULL OR status = ?)"
+				      " ORDER BY id DESC LIMIT ?",
+			  "ssssssssI", after, after, email, email, name, name, status, status,
+			  limit + 1);
 	if (!res) {
 		b4_req_db_error(req);
 		return;
 	}
-	rows = b4_db_rows(res);
-	root = cJSON_CreateObject();
-	data = cJSON_AddArrayToObject(root, "data");
-	for (size_t i = 0; i < rows && i < (size_t)limit; i++) {
-		cJSON *u = cJSON_CreateObject();
-		cJSON_AddStringToObject(u, "id", b4_db_str(res, i, 0));
-		cJSON_AddStringToObject(u, "email", b4_db_str(res, i, 1));
-		cJSON_AddStringToObject(u, "full_name", b4_db_str(res, i, 2));
-		cJSON_AddStringToObject(u, "role", b4_db_str(res, i, 3));
-		cJSON_AddStringToObject(u, "status", b4_db_str(res, i, 4));
-		cJSON_AddStringToObject(u, "created_at", b4_db_str(res, i, 5));
-		cJSON_AddItemToArray(data, u);
+	bo_send_page(req, res, limit, user_cols);
+}
+
+/* Answers 200 with the user, or 404. */
+static void send_user(struct b4_req *req, const char *id)
+{
+	cJSON *user;
+
+	if (!bo_is_uuid(id)) {
+		b4_req_not_found(req, "user");
+		return;
 	}
-	cJSON_AddBoolToObject(root, "has_more", rows > (size_t)limit);
-	b4_db_result_free(res);
-	b4_req_send_json(req, 200, root);
+	user = bo_fetch_or_answer(req, USER_SELECT " WHERE id = ?", id, user_cols, "user");
+	if (user)
+		b4_req_send_json(req, 200, user);
+}
+
+void bo_users_get(struct b4_req *req)
+{
+	send_user(req, b4_req_param(req, "id"));
+}
+
+static void set_status(struct b4_req *req, const char *want, const char *action)
+{
+	struct bo_toggle t = {
+	    .what = "user",
+	    .id = b4_req_param(req, "id"),
+	    .lock_sql = "SELECT status FROM users WHERE id = ? FOR UPDATE",
+	    .want = want,
+	    .action = action,
+	};
+
+	t.update_sql = strcmp(want, "blocked") == 0
+			   ? "UPDATE users SET status = 'blocked' WHERE id = ?"
+			   : "UPDATE users SET status = 'active' WHERE id = ?";
+	if (bo_optional_reason(req, &t.reason) < 0)
+		return;
+	if (strcmp(want, "blocked") == 0 && t.id && strcmp(t.id, req->caller.user_id) == 0) {
+		b4_req_errorf(req, 409, "conflict", "cannot_block_self", NULL,
+			      "An admin cannot block their own account.");
+		return;
+	}
+	if (bo_toggle_run(req, &t) < 0)
+		return;
+	send_user(req, t.id);
+}
+
+void bo_users_block(struct b4_req *req)
+{
+	set_status(req, "blocked", "user.block");
+}
+
+void bo_users_unblock(struct b4_req *req)
+{
+	set_status(req, "active", "user.unblock");
 }
