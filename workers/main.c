@@ -1,6 +1,7 @@
 /* main.c - b4-worker: queue consumers and scheduled jobs.  Its HTTP port
  * serves only /healthz, /readyz and /metrics. */
 #include "handlers.h"
+#include "lambda.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -49,7 +50,10 @@ int main(int argc, char **argv)
 		       worker_nhandler_opts * sizeof(*worker_handler_opts));
 	svc.extra_opts = opts;
 	svc.nextra_opts = nopts;
-	rc = b4_service_main(&svc, argc, argv);
+	if (worker_lambda_requested(argc, argv))
+		rc = worker_lambda_main(argc, argv, opts, nopts);
+	else
+		rc = b4_service_main(&svc, argc, argv);
 	free(opts);
 	return rc;
 }

@@ -219,11 +219,9 @@ static __attribute__((unused)) bool rapi_worker_has_lambda(void)
 /* Skips the calling test, loudly, when the hook is missing. */
 #define RAPI_REQUIRE_LAMBDA_HOOK()                                                                 \
 	do {                                                                                       \
-		if (!rapi_worker_has_lambda()) {                                                   \
-			fprintf(stderr, "SKIP: b4-worker has no --lambda hook in workers/main.c"   \
-					" (worker_lambda_requested/worker_lambda_main)\n");        \
-			skip();                                                                    \
-		}                                                                                  \
+		if (!rapi_worker_has_lambda())                                                     \
+			fail_msg("b4-worker has no --lambda mode (workers/main.c must call "      \
+				 "worker_lambda_main)");                                          \
 	} while (0)
 
 /* In a child: sends stdout and stderr to the file at path. */
