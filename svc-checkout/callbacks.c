@@ -82,7 +82,7 @@ static int apply_event(struct b4_db *db, void *varg)
 				       "s", local_charge);
 			if (n < 0)
 				return -1;
-			n = checkout_order_mark_paid(db, ev->order_id);
+			n = b4_order_mark_paid(db, ev->order_id);
 			if (n < 0)
 				return -1;
 			ev->paid = n == 1;
@@ -95,24 +95,15 @@ static int apply_event(struct b4_db *db, void *varg)
 					    B4_LS("event_id", ev->event_id));
 		}
 	} else if (!strcmp(ev->type, "charge.expired")) {
-		n = checkout_order_advance(db, ev->order_id, "waiting_payment", "expired");
+		n = b4_order_advance(db, ev->order_id, "waiting_payment", "expired");
 		if (n < 0)
 			return -1;
 		ev->outcome = n == 1 ? "expired" : "ignored";
 	} else if (!strcmp(ev->type, "refund.succeeded")) {
-		n = checkout_order_advance(db, ev->order_id, "refund_requested", "refunded");
-		if (n < 0)
-			return -1;
-		if (n == 1) {
-			if (b4_db_exec(
-				db,
-				"UPDATE charges SET status = IF(? >= amount_cents, 'refunded',"
-				" 'partially_refunded') WHERE id = ?",
-				"is", ev->amount_cents, local_charge) < 0 ||
-			    checkout_enqueue_event(db, "refund", ev->order_id) < 0)
-				return -1;
-			ev->outcome = "refunded";
-		}
+		/* Refunds are settled by the worker's refund.process job, which
+		 * gets the acquirer's answer to its own (idempotent) request and
+		 * knows the refund's amount; the callback is only recorded. */
+		ev->outcome = "recorded";
 	} else if (!strcmp(ev->type, "charge.chargeback")) {
 		n = b4_db_exec(db,
 			       "UPDATE orders SET status = 'chargeback' WHERE id = ?"
@@ -127,7 +118,7 @@ static int apply_event(struct b4_db *db, void *varg)
 				       "UPDATE splits SET reversed_cents = amount_cents,"
 				       " status = 'reversed' WHERE order_id = ?",
 				       "s", ev->order_id) < 0 ||
-			    checkout_enqueue_event(db, "chargeback", ev->order_id) < 0)
+			    b4_order_enqueue_event(db, "chargeback", ev->order_id) < 0)
 				return -1;
 			ev->outcome = "chargeback";
 		}

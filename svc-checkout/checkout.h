@@ -7,6 +7,7 @@
 
 #include "b4/acquirer.h"
 #include "b4/http.h"
+#include "b4/orders.h"
 
 struct b4_db;
 
@@ -94,16 +95,7 @@ enum checkout_acq_outcome checkout_acquirer_charge(const struct checkout_app *ap
 						   const char *idem_key, const char *reference,
 						   const char *body, cJSON **charge);
 
-/* orders.c */
-/* The order as the API shows it, read from the database; NULL when missing
- * or on error.  access_token is added when not NULL. */
-cJSON *checkout_order_json(struct b4_db *db, const char *order_id, const char *access_token);
-/* Enqueues the webhook.event job for `event` about order_id (in the caller's
- * transaction).  Returns 0 or -1. */
-int checkout_enqueue_event(struct b4_db *db, const char *event, const char *order_id);
-/* Moves a waiting order to paid with its jobs and metrics (in the caller's
- * transaction).  Returns 1 moved, 0 not waiting, -1 DB error. */
-int checkout_order_mark_paid(struct b4_db *db, const char *order_id);
+/* order_view.c */
 /* The operators' metrics, labelled by payment_method:
  * api_checkouts_started_total (valid orders submitted),
  * api_checkouts_succeeded_total and api_checkout_value_total (cents) when
@@ -144,14 +136,5 @@ cJSON *checkout_order_error_body(const struct b4_req *req, const char *type, con
 void checkout_invalid(struct b4_req *req, const char *code, const char *param, const char *message);
 /* A plausible email: one '@', a dot in the domain, no spaces or brackets. */
 bool checkout_email_is_valid(const char *email);
-/* Enqueues job `type` with payload {"order_id"} and dedup key
- * "<dedup_prefix>:<order id>", after delay_seconds.  Returns 0 or -1. */
-int checkout_enqueue_order_job(struct b4_db *db, const char *type, const char *dedup_prefix,
-			       const char *order_id, int64_t delay_seconds);
-/* Moves order_id from status `from` to `to` (never anything else: the
- * state machine only goes forward).  Returns 1 moved, 0 not in `from`,
- * -1 DB error. */
-int checkout_order_advance(struct b4_db *db, const char *order_id, const char *from,
-			   const char *to);
 
 #endif

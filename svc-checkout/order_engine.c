@@ -88,7 +88,7 @@ static int idem_answer(struct checkout_order *o, struct b4_db_result *res)
 	if (!b4_db_is_null(res, 0, 5)) {
 		/* the process that held it died after creating the order: show
 		 * the order as it is now (reconciliation settles it) */
-		cJSON *order = checkout_order_json(o->req->db, b4_db_str(res, 0, 5), NULL);
+		cJSON *order = b4_order_json(o->req->db, b4_db_str(res, 0, 5), NULL);
 		if (!order) {
 			b4_req_db_error(o->req);
 			return -1;
@@ -381,7 +381,7 @@ static int tx1_body(struct b4_db *db, void *varg)
 		       o->order_id, o->session_id) < 0)
 		return -1;
 	if (arg->refuse)
-		return checkout_enqueue_event(db, "refused-payment", o->order_id);
+		return b4_order_enqueue_event(db, "refused-payment", o->order_id);
 	if (b4_db_exec(
 		db,
 		"INSERT INTO charges (id, order_id, acquirer, method, status, amount_cents,"
@@ -500,7 +500,7 @@ static int tx2_body(struct b4_db *db, void *varg)
 			"sssss", acq_name, acq_id, jstr(arg->charge, "card.brand"),
 			jstr(arg->charge, "card.last4"), o->charge_id) < 0)
 			return -1;
-		n = checkout_order_mark_paid(db, o->order_id);
+		n = b4_order_mark_paid(db, o->order_id);
 		if (n < 0)
 			return -1;
 		arg->paid = n == 1;
@@ -519,10 +519,10 @@ static int tx2_body(struct b4_db *db, void *varg)
 			    : "acquirer_unavailable",
 			o->charge_id) < 0)
 			return -1;
-		n = checkout_order_advance(db, o->order_id, "waiting_payment", "refused");
+		n = b4_order_advance(db, o->order_id, "waiting_payment", "refused");
 		if (n < 0)
 			return -1;
-		if (n == 1 && checkout_enqueue_event(db, "refused-payment", o->order_id) < 0)
+		if (n == 1 && b4_order_enqueue_event(db, "refused-payment", o->order_id) < 0)
 			return -1;
 		return 0;
 	case RESULT_PENDING: {
@@ -551,15 +551,15 @@ static int tx2_body(struct b4_db *db, void *varg)
 			       " WHERE id = ?",
 			       "is", delay, o->order_id) < 0)
 			return -1;
-		if (checkout_enqueue_event(db, pix ? "generated-pix" : "generated-billet",
+		if (b4_order_enqueue_event(db, pix ? "generated-pix" : "generated-billet",
 					   o->order_id) < 0)
 			return -1;
-		return checkout_enqueue_order_job(db, "order.expire", "expire", o->order_id, delay);
+		return b4_order_enqueue_job(db, "order.expire", "expire", o->order_id, delay);
 	}
 	case RESULT_UNKNOWN:
 		/* the acquirer may or may not have charged: the expiry job
 		 * reconciles by reference before giving up on the order */
-		return checkout_enqueue_order_job(db, "order.expire", "expire", o->order_id, 900);
+		return b4_order_enqueue_job(db, "order.expire", "expire", o->order_id, 900);
 	}
 	return -1;
 }
@@ -685,7 +685,7 @@ void checkout_order_run(struct checkout_order *o)
 		idem_finish(o, 502, body);
 		goto out_free;
 	}
-	body = checkout_order_json(o->req->db, o->order_id, o->access_token);
+	body = b4_order_json(o->req->db, o->order_id, o->access_token);
 	if (!body) {
 		b4_req_db_error(o->req);
 		goto out_free;

@@ -413,7 +413,7 @@ void checkout_order_get(struct b4_req *req)
 
 	if (checkout_order_authorize(req, b4_req_query(req, "access_token"), id))
 		return;
-	order = checkout_order_json(req->db, id, NULL);
+	order = b4_order_json(req->db, id, NULL);
 	if (!order) {
 		b4_req_db_error(req);
 		return;
@@ -432,7 +432,7 @@ void checkout_order_delivery(struct b4_req *req)
 
 	if (checkout_order_authorize(req, b4_req_query(req, "access_token"), id))
 		return;
-	order = checkout_order_json(req->db, id, NULL);
+	order = b4_order_json(req->db, id, NULL);
 	res =
 	    b4_db_query(req->db,
 			"SELECT p.id, p.name, p.type, f.upsell_offer_id FROM order_items i"

@@ -2,14 +2,19 @@
 #include "handlers.h"
 #include "invoice.h"
 
+#include <cjson/cJSON.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "b4/db.h"
 
 /* Add a line per job type.  {type, run, max_concurrency, timeout_seconds,
  * init, cleanup, test_only} */
 const struct worker_handler worker_handlers[] = {
 	{"webhook.event", webhook_event_job, 0, 0, NULL, NULL, false},
 	{"webhook.deliver", webhook_deliver_job, 0, 0, webhook_init, NULL, false},
-	{"order.expire", order_expire_job, 0, 0, NULL, NULL, false},
+	{"order.expire", order_expire_job, 0, 0, acquirers_init, NULL, false},
+	{"refund.process", refund_process_job, 0, 0, acquirers_init, NULL, false},
 	{"commission.release", commission_release_job, 0, 0, NULL, NULL, false},
 	{"cron.abandoned_cart", abandoned_cart_job, 1, 0, NULL, NULL, false},
 	{"test.record", test_record_job, 0, 0, NULL, NULL, true},
@@ -22,6 +27,14 @@ const size_t worker_nhandlers = sizeof(worker_handlers) / sizeof(worker_handlers
  * &target, min, max, choices, secret}; the target is a global of the
  * handler's file, declared in handlers.h or its own header. */
 const struct b4_config_opt worker_handler_opts[] = {
+	{"acquirers", "B4_ACQUIRERS", B4_CFG_STR, "sandbox=http://127.0.0.1:8090",
+	 "acquirers as name=url[,name=url...] (refunds, settling lost card answers)",
+	 &worker_acquirers_setting, 0, 0, NULL, false},
+	{"acquirer-secret", "B4_ACQUIRER_SECRET", B4_CFG_STR, "",
+	 "shared secret with the acquirers (>= 32 bytes)", &worker_acquirers.secret, 0, 0, NULL,
+	 true},
+	{"acquirer-timeout", "B4_ACQUIRER_TIMEOUT", B4_CFG_SECONDS, "10s",
+	 "time allowed for one acquirer call", &worker_acquirers.timeout, 1, 120, NULL, false},
 	{"abandoned-cart-delay", "B4_ABANDONED_CART_DELAY", B4_CFG_SECONDS, "1h",
 	 "a session with an email and no paid order this long fires abandoned-cart",
 	 &worker_abandoned_cart_delay, 1, 30 * 86400, NULL, false},
@@ -58,4 +71,27 @@ const struct worker_handler *worker_handler_find(const char *type)
 bool worker_is_stopping(const struct worker_ctx *ctx)
 {
 	return ctx->stopping && atomic_load(ctx->stopping);
+}
+
+int worker_payload_id(const struct b4_job *job, const char *field, char out[37], char *err,
+		      size_t errcap)
+{
+	cJSON *payload = cJSON_Parse(job->payload);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(payload, field);
+	int rc = -1;
+
+	if (cJSON_IsString(id) && strlen(id->valuestring) == 36) {
+		memcpy(out, id->valuestring, 37);
+		rc = 0;
+	} else {
+		snprintf(err, errcap, "payload needs %s", field);
+	}
+	cJSON_Delete(payload);
+	return rc;
+}
+
+int worker_db_failed(struct worker_ctx *ctx, char *err, size_t errcap)
+{
+	snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
+	return WORKER_RETRY;
 }

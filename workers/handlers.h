@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "b4/acquirer.h"
 #include "b4/config.h"
 #include "b4/queue.h"
 #include "b4/service.h"
@@ -77,6 +78,13 @@ const struct worker_handler *worker_handler_find(const char *type);
  * steps and return WORKER_RETRY with retry_seconds 0 to give the job back. */
 bool worker_is_stopping(const struct worker_ctx *ctx);
 
+/* Copies the payload's field (a 36-char UUID) into out; -1 with err set
+ * when it is missing or malformed (the handler answers WORKER_FATAL). */
+int worker_payload_id(const struct b4_job *job, const char *field, char out[37], char *err,
+		      size_t errcap);
+/* Writes the DB error into err and returns WORKER_RETRY. */
+int worker_db_failed(struct worker_ctx *ctx, char *err, size_t errcap);
+
 /* ---- handlers of workers/ (one file each) -------------------------------- */
 
 /* webhook.c: "webhook.event" {event, owner_id, affiliate_id?, product_id?,
@@ -94,6 +102,22 @@ b4_job_fn order_expire_job;
 b4_job_fn commission_release_job;
 b4_job_fn abandoned_cart_job;
 extern double worker_abandoned_cart_delay; /* B4_ABANDONED_CART_DELAY, seconds */
+
+/* payments.c: "refund.process" {refund_id} refunds at the acquirer and, on
+ * success, reverses the splits pro rata and moves the order forward.  The
+ * acquirer settings (B4_ACQUIRERS ...) are also what order.expire uses to
+ * settle card orders whose answer was lost. */
+b4_job_fn refund_process_job;
+int acquirers_init(const struct b4_settings *settings);
+/* For a waiting order with a pending charge (a card answer checkout never
+ * learnt, a Pix/boleto callback that never came): asks the acquirer by
+ * reference and records a final outcome (paid with its jobs, or refused).
+ * 1 settled, 0 nothing final there (expire as usual), or WORKER_RETRY when
+ * the acquirer cannot tell. */
+int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char *err,
+			     size_t errcap);
+extern struct b4_acquirers worker_acquirers;
+extern const char *worker_acquirers_setting;
 
 /* testjobs.c (B4_ENV=test only): "test.record" {sleep_ms?, fail?} inserts
  * a row into the test's own table test_job_runs. */

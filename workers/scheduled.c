@@ -17,29 +17,6 @@ double worker_abandoned_cart_delay = 3600.0;
  * one of these was not abandoned. */
 #define PAID_STATES "'paid','refund_requested','refunded','disputed','chargeback'"
 
-/* Copies the payload's order_id (a UUID) into out; -1 when missing. */
-static int order_id_of(const struct b4_job *job, char out[37], char *err, size_t errcap)
-{
-	cJSON *payload = cJSON_Parse(job->payload);
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(payload, "order_id");
-	int rc = -1;
-
-	if (cJSON_IsString(id) && strlen(id->valuestring) == 36) {
-		memcpy(out, id->valuestring, 37);
-		rc = 0;
-	} else {
-		snprintf(err, errcap, "payload needs order_id");
-	}
-	cJSON_Delete(payload);
-	return rc;
-}
-
-static int db_failed(struct worker_ctx *ctx, char *err, size_t errcap)
-{
-	snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
-	return WORKER_RETRY;
-}
-
 /* order.expire {order_id}: a Pix or boleto order still waiting after its
  * expires_at becomes expired.  Run early (clock skew), it asks to run
  * again when the order is due; paid, already expired or gone: nothing. */
@@ -50,15 +27,19 @@ int order_expire_job(struct worker_ctx *ctx, const struct b4_job *job, char *err
 	int64_t n;
 	int rc = WORKER_DONE;
 
-	if (order_id_of(job, order_id, err, errcap) < 0)
+	if (worker_payload_id(job, "order_id", order_id, err, errcap) < 0)
 		return WORKER_FATAL;
+	/* a card order still waiting is one whose charge outcome was lost */
+	n = worker_settle_card_order(ctx, order_id, err, errcap);
+	if (n != 0)
+		return n > 0 ? WORKER_DONE : (int)n;
 	n = b4_db_exec(ctx->db,
 		       "UPDATE orders SET status = 'expired' WHERE id = ?"
 		       " AND status = 'waiting_payment'"
 		       " AND (expires_at IS NULL OR expires_at <= CURRENT_TIMESTAMP(6))",
 		       "s", order_id);
 	if (n < 0)
-		return db_failed(ctx, err, errcap);
+		return worker_db_failed(ctx, err, errcap);
 	if (n > 0) {
 		b4_log_info("order expired", B4_LS("order_id", order_id));
 		return WORKER_DONE;
@@ -68,7 +49,7 @@ int order_expire_job(struct worker_ctx *ctx, const struct b4_job *job, char *err
 			  " FROM orders WHERE id = ? AND status = 'waiting_payment'",
 			  "s", order_id);
 	if (!res)
-		return db_failed(ctx, err, errcap);
+		return worker_db_failed(ctx, err, errcap);
 	if (b4_db_rows(res) == 1) { /* not due yet */
 		ctx->retry_seconds = (double)b4_db_i64(res, 0, 0) / 1e6 + 0.5;
 		snprintf(err, errcap, "not due yet");
@@ -115,7 +96,7 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 	int64_t released;
 	int rc;
 
-	if (order_id_of(job, order_id, err, errcap) < 0)
+	if (worker_payload_id(job, "order_id", order_id, err, errcap) < 0)
 		return WORKER_FATAL;
 	released =
 	    b4_db_exec(ctx->db,
@@ -127,7 +108,7 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 		       "  <= CURRENT_TIMESTAMP(6)",
 		       "s", order_id);
 	if (released < 0)
-		return db_failed(ctx, err, errcap);
+		return worker_db_failed(ctx, err, errcap);
 	if (released > 0)
 		b4_log_info("commissions released", B4_LS("order_id", order_id),
 			    B4_LI("splits", released));
@@ -140,7 +121,7 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 			  " WHERE o.id = ? GROUP BY o.status",
 			  "s", order_id);
 	if (!res)
-		return db_failed(ctx, err, errcap);
+		return worker_db_failed(ctx, err, errcap);
 	if (b4_db_rows(res) == 0) {
 		snprintf(err, errcap, "no such order");
 		rc = WORKER_FATAL;
@@ -253,12 +234,12 @@ int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 			  " ORDER BY s.updated_at LIMIT ?",
 			  "ii", (int64_t)(worker_abandoned_cart_delay * 1e6), (int64_t)SCAN_BATCH);
 	if (!res)
-		return db_failed(ctx, err, errcap);
+		return worker_db_failed(ctx, err, errcap);
 	a.res = res;
 	for (a.row = 0; a.row < b4_db_rows(res) && !worker_is_stopping(ctx); a.row++)
 		if (b4_db_tx(ctx->db, abandon_tx, &a) < 0) {
 			b4_db_result_free(res);
-			return db_failed(ctx, err, errcap);
+			return worker_db_failed(ctx, err, errcap);
 		}
 	if (a.fired > 0)
 		b4_log_info("abandoned carts", B4_LI("fired", a.fired));

@@ -51,7 +51,7 @@ export B4_DB_HOST=127.0.0.1 B4_DB_PORT="$db_port" B4_DB_USER=b4 B4_DB_PASSWORD=b
 export B4_STORAGE_DIR="$dev/objects"
 export B4_API_UPSTREAM=127.0.0.1:8081 B4_BACKOFFICE_UPSTREAM=127.0.0.1:8082
 export B4_CHECKOUT_UPSTREAM=127.0.0.1:8083
-export B4_ACQUIRER_URL=http://127.0.0.1:8090 B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:8083
+export B4_ACQUIRERS=sandbox=http://127.0.0.1:8090 B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:8083
 
 "$bin/b4-migrate" --create-database --seed db/seed/demo.sql >>"$dev/logs/migrate.log"
 echo "run: migrations applied, demo data loaded"

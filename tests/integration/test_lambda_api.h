@@ -216,7 +216,7 @@ static __attribute__((unused)) bool rapi_worker_has_lambda(void)
 	return strstr(out, "AWS_LAMBDA_RUNTIME_API") != NULL;
 }
 
-/* Skips the calling test, loudly, when the hook is missing. */
+/* Fails the calling test when b4-worker has no Lambda mode. */
 #define RAPI_REQUIRE_LAMBDA_HOOK()                                                                 \
 	do {                                                                                       \
 		if (!rapi_worker_has_lambda())                                                     \

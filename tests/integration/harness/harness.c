@@ -1,5 +1,6 @@
 /* harness.c - integration test support; see harness.h. */
 #include "harness.h"
+#include "b4/auth.h"
 #include "b4/httpc.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,61 @@ long long h_sql_int(const char *db, const char *sql)
 	long long n = v ? atoll(v) : -1;
 	free(v);
 	return n;
+}
+
+long long h_sql_intf(const char *db, const char *fmt, ...)
+{
+	char sql[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	return h_sql_int(db, sql);
+}
+
+const char *h_bearer(const char *user_id, const char *role)
+{
+	static char bufs[8][1200];
+	static int next;
+	char *out = bufs[next++ % 8], err[128], *token = NULL;
+	struct b4_jwt_config cfg;
+	struct b4_principal who = {0};
+
+	out[0] = '\0';
+	if (b4_auth_jwt_config_init(&cfg, H_JWT_SECRET, strlen(H_JWT_SECRET), H_JWT_ISSUER,
+				    H_JWT_AUDIENCE, 3600, 0, err, sizeof(err)) < 0)
+		return out;
+	snprintf(who.user_id, sizeof(who.user_id), "%s", user_id);
+	snprintf(who.role, sizeof(who.role), "%s", role);
+	if (b4_auth_jwt_sign(&cfg, &who, (int64_t)time(NULL), &token) == 0)
+		snprintf(out, 1200, "Authorization: Bearer %s", token);
+	free(token);
+	b4_auth_jwt_config_cleanup(&cfg);
+	return out;
+}
+
+void h_make_cpf(unsigned seed, char out[12])
+{
+	int d[11], sum;
+
+	for (int i = 0; i < 9; i++) {
+		d[i] = (int)(seed % 10);
+		seed = seed / 10 + (unsigned)i * 7 + 3;
+	}
+	if (d[0] == d[1]) /* never eleven equal digits */
+		d[1] = (d[1] + 1) % 10;
+	sum = 0;
+	for (int i = 0; i < 9; i++)
+		sum += d[i] * (10 - i);
+	d[9] = (sum * 10) % 11 % 10;
+	sum = 0;
+	for (int i = 0; i < 10; i++)
+		sum += d[i] * (11 - i);
+	d[10] = (sum * 10) % 11 % 10;
+	for (int i = 0; i < 11; i++)
+		out[i] = (char)('0' + d[i]);
+	out[11] = '\0';
 }
 
 /* Runs a command (argv) with extra environment, waits, returns exit code. */

@@ -37,6 +37,17 @@ char *h_sql_value(const char *db, const char *sql);
 /* Like h_sql_value but returns the integer (or -1 when no row). */
 long long h_sql_int(const char *db, const char *sql);
 
+/* h_sql_int with printf formatting of the SQL (tests build it from ids they
+ * made themselves, never from service output they did not check). */
+long long h_sql_intf(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "Authorization: Bearer <jwt>" for user_id with role ("member"/"admin"),
+ * signed with H_JWT_SECRET for 1 h; a static buffer, one of 8 rotating. */
+const char *h_bearer(const char *user_id, const char *role);
+
+/* A CPF (11 digits, valid check digits) made from seed. */
+void h_make_cpf(unsigned seed, char out[12]);
+
 struct h_proc {
 	pid_t pid;
 	char name[64];

@@ -1,0 +1,370 @@
+/* payments.c - the worker's conversations with acquirers.
+ *
+ * "refund.process": a refund requested by a producer (b4-api)
+ * or an admin (b4-backoffice) is sent to the acquirer that took the
+ * charge, with the refund id as Idempotency-Key, so a retry after a lost
+ * answer never refunds twice.  On success, in one transaction: the refund
+ * succeeds, the splits are reversed pro rata (exactly, in cents), the
+ * charge and the order move forward (fully refunded -> refunded; a partial
+ * refund -> back to paid) and the "refund" webhook event is enqueued.  An
+ * acquirer that refuses the refund fails it and gives the order back to
+ * paid.
+ *
+ * Settling lost answers: when checkout could not learn a card charge's
+ * outcome (timeout, no answer to the lookup), or a Pix/boleto payment
+ * callback never arrived, the order still waits; order.expire asks the
+ * acquirer by reference before expiring it, so a buyer who was charged
+ * gets a paid order, never an expired one. */
+#include "handlers.h"
+
+#include "b4/acquirer.h"
+#include "b4/db.h"
+#include "b4/log.h"
+#include "b4/money.h"
+#include "b4/orders.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct b4_acquirers worker_acquirers;
+const char *worker_acquirers_setting;
+
+int acquirers_init(const struct b4_settings *settings)
+{
+	static bool done;
+
+	if (done)
+		return 0;
+	if (b4_acquirers_parse(&worker_acquirers, worker_acquirers_setting) < 0) {
+		fprintf(stderr, "b4-worker: B4_ACQUIRERS must be name=http(s)://url[,name=url...]\n");
+		return -1;
+	}
+	if ((worker_acquirers.secret[0] || settings->env == B4_ENV_PRODUCTION) &&
+	    strlen(worker_acquirers.secret) < 32) {
+		fprintf(stderr, "b4-worker: B4_ACQUIRER_SECRET must be at least 32 bytes\n");
+		return -1;
+	}
+	done = true;
+	return 0;
+}
+
+#define MAX_SPLITS 40
+
+struct refund {
+	char id[37];
+	char order_id[37];
+	char status[16];
+	int64_t amount_cents;
+	char order_status[24];
+	int64_t order_total_cents;
+	char charge_id[37];
+	char acquirer[33];
+	char acquirer_charge_id[65];
+	int64_t charge_amount_cents;
+};
+
+static int load(struct b4_db *db, const char *refund_id, struct refund *r)
+{
+	struct b4_db_result *res = b4_db_query(
+		db,
+		"SELECT r.status, r.amount_cents, r.order_id, o.status, o.total_cents,"
+		" c.id, c.acquirer, c.acquirer_charge_id, c.amount_cents"
+		" FROM refunds r JOIN orders o ON o.id = r.order_id"
+		" LEFT JOIN charges c ON c.order_id = o.id"
+		"  AND c.status IN ('approved', 'partially_refunded', 'refunded')"
+		" WHERE r.id = ? ORDER BY c.created_at DESC LIMIT 1",
+		"s", refund_id);
+	int rc;
+
+	if (!res)
+		return -1;
+	rc = b4_db_rows(res) == 1 ? 1 : 0;
+	if (rc) {
+		memset(r, 0, sizeof(*r));
+		snprintf(r->id, sizeof(r->id), "%s", refund_id);
+		snprintf(r->status, sizeof(r->status), "%s", b4_db_str(res, 0, 0));
+		r->amount_cents = b4_db_i64(res, 0, 1);
+		snprintf(r->order_id, sizeof(r->order_id), "%s", b4_db_str(res, 0, 2));
+		snprintf(r->order_status, sizeof(r->order_status), "%s", b4_db_str(res, 0, 3));
+		r->order_total_cents = b4_db_i64(res, 0, 4);
+		snprintf(r->charge_id, sizeof(r->charge_id), "%s", b4_db_str(res, 0, 5));
+		snprintf(r->acquirer, sizeof(r->acquirer), "%s", b4_db_str(res, 0, 6));
+		snprintf(r->acquirer_charge_id, sizeof(r->acquirer_charge_id), "%s",
+			 b4_db_str(res, 0, 7));
+		r->charge_amount_cents = b4_db_i64(res, 0, 8);
+	}
+	b4_db_result_free(res);
+	return rc;
+}
+
+struct settle {
+	const struct refund *refund;
+	const char *acquirer_refund_id;
+	bool ok;       /* the acquirer refunded */
+	bool moved;    /* this run changed the refund */
+	char why[128]; /* when the splits could not be reversed */
+};
+
+/* Reverses amount across the order's splits, pro rata to what is left of
+ * each, so the reversals add up exactly to the amount. */
+static int reverse_splits(struct b4_db *db, const char *order_id, int64_t amount, char *why,
+			  size_t cap)
+{
+	struct b4_split_part parts[MAX_SPLITS], reversals[MAX_SPLITS];
+	char ids[MAX_SPLITS][37];
+	struct b4_db_result *res;
+	size_t n;
+
+	res = b4_db_query(db,
+			  "SELECT id, amount_cents - reversed_cents FROM splits WHERE order_id = ?"
+			  " ORDER BY id FOR UPDATE",
+			  "s", order_id);
+	if (!res)
+		return -1;
+	n = b4_db_rows(res);
+	if (n == 0 || n > MAX_SPLITS) {
+		b4_db_result_free(res);
+		snprintf(why, cap, "order has %zu splits", n);
+		return -2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "%s", b4_db_str(res, i, 0));
+		parts[i].role = B4_SPLIT_PRODUCER; /* only the amounts matter here */
+		parts[i].party = (int)i;
+		parts[i].amount_cents = b4_db_i64(res, i, 1);
+	}
+	b4_db_result_free(res);
+	if (b4_money_split_refund(parts, n, amount, reversals) < 0) {
+		snprintf(why, cap, "refund of %lld exceeds what the splits hold", (long long)amount);
+		return -2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (reversals[i].amount_cents == 0)
+			continue;
+		if (b4_db_exec(db,
+			       "UPDATE splits SET reversed_cents = reversed_cents + ?,"
+			       " status = IF(reversed_cents = amount_cents, 'reversed', status)"
+			       " WHERE id = ?",
+			       "is", reversals[i].amount_cents, ids[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int settle_tx(struct b4_db *db, void *arg)
+{
+	struct settle *s = arg;
+	const struct refund *r = s->refund;
+	struct b4_db_result *res;
+	int64_t n, refunded;
+	char dedup[96];
+	int rc;
+
+	s->moved = false;
+	n = b4_db_exec(db,
+		       "UPDATE refunds SET status = ?, acquirer_refund_id = ?"
+		       " WHERE id = ? AND status IN ('requested', 'processing')",
+		       "sss", s->ok ? "succeeded" : "failed", s->acquirer_refund_id, r->id);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return 0; /* settled by an earlier run */
+	s->moved = true;
+	if (!s->ok) {
+		/* the order goes back to paid unless another refund is pending */
+		return b4_db_exec(db,
+				  "UPDATE orders SET status = 'paid' WHERE id = ?"
+				  " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
+				  " WHERE order_id = ? AND status IN ('requested', 'processing'))",
+				  "ss", r->order_id, r->order_id) < 0
+			       ? -1
+			       : 0;
+	}
+	rc = reverse_splits(db, r->order_id, r->amount_cents, s->why, sizeof(s->why));
+	if (rc < 0)
+		return -1;
+	res = b4_db_query(db,
+			  "SELECT COALESCE(SUM(amount_cents), 0) FROM refunds"
+			  " WHERE order_id = ? AND status = 'succeeded'",
+			  "s", r->order_id);
+	if (!res)
+		return -1;
+	refunded = b4_db_i64(res, 0, 0);
+	b4_db_result_free(res);
+	if (b4_db_exec(db,
+		       "UPDATE charges SET status = IF(? >= amount_cents, 'refunded',"
+		       " 'partially_refunded') WHERE id = ?",
+		       "is", refunded, r->charge_id) < 0)
+		return -1;
+	if (refunded >= r->order_total_cents)
+		n = b4_order_advance(db, r->order_id, "refund_requested", "refunded");
+	else
+		n = b4_db_exec(db,
+			       "UPDATE orders SET status = 'paid' WHERE id = ?"
+			       " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
+			       " WHERE order_id = ? AND status IN ('requested', 'processing'))",
+			       "ss", r->order_id, r->order_id);
+	if (n < 0)
+		return -1;
+	/* dedup keys are global: refund:<id> already names the refund.process job */
+	snprintf(dedup, sizeof(dedup), "refund-event:%s", r->id);
+	return b4_order_enqueue_event_keyed(db, "refund", r->order_id, dedup);
+}
+
+int refund_process_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
+{
+	struct b4_httpc_response resp;
+	const struct b4_acquirer *acq;
+	struct refund r;
+	struct settle s = {.refund = &r};
+	char path[160], body[64], idem[64], refund_id[37], acquirer_refund_id[65] = "";
+	cJSON *answer;
+	int found;
+
+	if (worker_payload_id(job, "refund_id", refund_id, err, errcap) < 0)
+		return WORKER_FATAL;
+	found = load(ctx->db, refund_id, &r);
+	if (found < 0)
+		return worker_db_failed(ctx, err, errcap);
+	if (!found) {
+		snprintf(err, errcap, "no such refund");
+		return WORKER_FATAL;
+	}
+	if (strcmp(r.status, "requested") != 0 && strcmp(r.status, "processing") != 0)
+		return WORKER_DONE; /* already settled: a replayed job changes nothing */
+	if (!r.acquirer[0] || !r.acquirer_charge_id[0]) {
+		/* nothing was captured (or the charge was charged back): refuse */
+		s.ok = false;
+	} else {
+		acq = b4_acquirers_find(&worker_acquirers, r.acquirer);
+		if (!acq) {
+			snprintf(err, errcap, "acquirer %s is not configured (B4_ACQUIRERS)", r.acquirer);
+			return WORKER_RETRY;
+		}
+		snprintf(path, sizeof(path), "/v1/charges/%s/refunds", r.acquirer_charge_id);
+		snprintf(body, sizeof(body), "{\"amount_cents\":%lld}", (long long)r.amount_cents);
+		snprintf(idem, sizeof(idem), "refund:%s", r.id);
+		if (b4_acquirer_call(&worker_acquirers, acq, "POST", path, idem, body, &resp) < 0 ||
+		    resp.status >= 500 || resp.status == 429) {
+			snprintf(err, errcap, "acquirer %s: %s", acq->name,
+				 resp.status ? "unavailable" : resp.error);
+			b4_httpc_response_cleanup(&resp);
+			return WORKER_RETRY; /* same key next time: never two refunds */
+		}
+		s.ok = resp.status == 200 || resp.status == 201;
+		answer = cJSON_Parse(resp.body);
+		if (s.ok) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(answer, "id");
+			if (cJSON_IsString(id))
+				snprintf(acquirer_refund_id, sizeof(acquirer_refund_id), "%s",
+					 id->valuestring);
+		} else {
+			b4_log_warn("acquirer refused a refund", B4_LS("refund_id", r.id),
+				    B4_LS("acquirer", acq->name), B4_LI("status", resp.status));
+		}
+		cJSON_Delete(answer);
+		b4_httpc_response_cleanup(&resp);
+	}
+	s.acquirer_refund_id = acquirer_refund_id[0] ? acquirer_refund_id : NULL;
+	if (b4_db_tx(ctx->db, settle_tx, &s) < 0) {
+		if (s.why[0]) {
+			snprintf(err, errcap, "%s", s.why);
+			return WORKER_FATAL;
+		}
+		return worker_db_failed(ctx, err, errcap);
+	}
+	if (s.moved)
+		b4_log_info(s.ok ? "refund succeeded" : "refund failed", B4_LS("refund_id", r.id),
+			    B4_LS("order_id", r.order_id), B4_LI("amount_cents", r.amount_cents));
+	return WORKER_DONE;
+}
+
+struct card_outcome {
+	const char *order_id;
+	const char *charge_id;
+	const char *acquirer_charge_id;
+	bool approved;
+	const char *decline_code;
+	int moved;
+};
+
+static int card_outcome_tx(struct b4_db *db, void *arg)
+{
+	struct card_outcome *c = arg;
+
+	if (b4_db_exec(db,
+		       "UPDATE charges SET status = ?,"
+		       " acquirer_charge_id = COALESCE(acquirer_charge_id, ?), decline_code = ?"
+		       " WHERE id = ? AND status = 'pending'",
+		       "ssss", c->approved ? "approved" : "declined", c->acquirer_charge_id,
+		       c->decline_code, c->charge_id) < 0)
+		return -1;
+	if (c->approved) {
+		c->moved = b4_order_mark_paid(db, c->order_id);
+		return c->moved < 0 ? -1 : 0;
+	}
+	c->moved = b4_order_advance(db, c->order_id, "waiting_payment", "refused");
+	if (c->moved < 0)
+		return -1;
+	return c->moved == 1 ? b4_order_enqueue_event(db, "refused-payment", c->order_id) : 0;
+}
+
+int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char *err,
+			     size_t errcap)
+{
+	struct b4_db_result *res;
+	int settled = 0;
+
+	res = b4_db_query(ctx->db,
+			  "SELECT c.id, c.acquirer FROM charges c JOIN orders o ON o.id = c.order_id"
+			  " WHERE c.order_id = ? AND c.status = 'pending'"
+			  " AND o.status = 'waiting_payment'",
+			  "s", order_id);
+	if (!res)
+		return worker_db_failed(ctx, err, errcap);
+	for (size_t i = 0; i < b4_db_rows(res) && settled == 0; i++) {
+		const struct b4_acquirer *acq = b4_acquirers_find(&worker_acquirers,
+								  b4_db_str(res, i, 1));
+		cJSON *charge = NULL;
+		int found;
+
+		if (!acq) {
+			snprintf(err, errcap, "acquirer %s is not configured", b4_db_str(res, i, 1));
+			settled = WORKER_RETRY;
+			break;
+		}
+		found = b4_acquirer_find_charge(&worker_acquirers, acq, order_id, &charge);
+		if (found < 0) {
+			/* cannot tell: never expire an order that may have been charged */
+			snprintf(err, errcap, "acquirer %s cannot tell the charge's outcome", acq->name);
+			ctx->retry_seconds = 60;
+			settled = WORKER_RETRY;
+		} else if (found) {
+			const cJSON *status = cJSON_GetObjectItemCaseSensitive(charge, "status");
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(charge, "id");
+			const cJSON *code = cJSON_GetObjectItemCaseSensitive(charge, "decline_code");
+			const char *st = cJSON_IsString(status) ? status->valuestring : "";
+			struct card_outcome c = {
+				.order_id = order_id,
+				.charge_id = b4_db_str(res, i, 0),
+				.acquirer_charge_id = cJSON_IsString(id) ? id->valuestring : NULL,
+				.approved = !strcmp(st, "approved") || !strcmp(st, "paid"),
+				.decline_code = cJSON_IsString(code) ? code->valuestring : NULL,
+			};
+			/* still pending or expired there: the normal expiry applies */
+			if (c.approved || !strcmp(st, "declined")) {
+				if (b4_db_tx(ctx->db, card_outcome_tx, &c) < 0)
+					settled = worker_db_failed(ctx, err, errcap);
+				else
+					settled = 1;
+				b4_log_info("charge settled by reference", B4_LS("order_id", order_id),
+					    B4_LS("acquirer", acq->name), B4_LS("outcome", st));
+			}
+		}
+		cJSON_Delete(charge);
+	}
+	b4_db_result_free(res);
+	return settled;
+}
