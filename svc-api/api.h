@@ -8,6 +8,7 @@
 
 #include "b4/db.h"
 #include "b4/http.h"
+#include "b4/text.h"
 #include "b4/netguard.h"
 
 /* The service's context (req->app), read-only after init except the
@@ -29,8 +30,6 @@ extern const size_t api_nroutes;
 /* Route parameter `name` when it looks like a UUID, else NULL (the caller
  * answers 404: a malformed id names nothing). */
 const char *api_id_param(struct b4_req *req, const char *name);
-/* True for 36 characters of lowercase hex and dashes. */
-bool api_id_is_valid(const char *id);
 /* The JSON body with unknown members refused; answers 400 and returns NULL
  * on failure.  An empty body counts as {} when empty_ok. */
 const cJSON *api_body(struct b4_req *req, const char *const *allowed, bool empty_ok);

@@ -43,7 +43,7 @@ static int may_track(struct b4_req *req, const char *product_id)
 	struct b4_db_result *res;
 	int ok;
 
-	if (!api_id_is_valid(product_id))
+	if (!b4_text_is_uuid(product_id))
 		return 0;
 	res = b4_db_query(req->db,
 			  "SELECT 1 FROM products p WHERE p.id = ? AND (p.producer_id = ? OR EXISTS"

@@ -151,13 +151,13 @@ void api_coupon_create(struct b4_req *req)
 	}
 	if (affiliate_id) {
 		/* bound to one of this product's approved affiliates */
-		res = api_id_is_valid(affiliate_id)
+		res = b4_text_is_uuid(affiliate_id)
 			      ? b4_db_query(req->db,
 					    "SELECT id FROM affiliations WHERE product_id = ? AND"
 					    " affiliate_id = ? AND status = 'approved'",
 					    "ss", product_id, affiliate_id)
 			      : NULL;
-		if (api_id_is_valid(affiliate_id) && !res) {
+		if (b4_text_is_uuid(affiliate_id) && !res) {
 			b4_req_db_error(req);
 			return;
 		}

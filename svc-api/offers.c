@@ -296,7 +296,7 @@ void api_offer_bumps(struct b4_req *req)
 				      "The field 'offer_ids' must be an array of offer ids.");
 			return;
 		}
-		if (!api_id_is_valid(item->valuestring) || strcmp(item->valuestring, id) == 0 ||
+		if (!b4_text_is_uuid(item->valuestring) || strcmp(item->valuestring, id) == 0 ||
 		    (mine = offer_is_mine(req, item->valuestring)) == 0) {
 			b4_req_errorf(req, 422, "invalid_request_error", "invalid_bump", "offer_ids",
 				      "Each bump must be another offer of yours.");
@@ -346,7 +346,7 @@ void api_offer_upsell(struct b4_req *req)
 		return;
 	}
 	if (upsell_id) {
-		if (!api_id_is_valid(upsell_id) || strcmp(upsell_id, id) == 0 ||
+		if (!b4_text_is_uuid(upsell_id) || strcmp(upsell_id, id) == 0 ||
 		    (mine = offer_is_mine(req, upsell_id)) == 0) {
 			b4_req_errorf(req, 422, "invalid_request_error", "invalid_upsell", "offer_id",
 				      "The upsell must be another offer of yours.");

@@ -77,7 +77,7 @@ void api_sales_list(struct b4_req *req)
 			return;
 		}
 	}
-	if (product_id && !api_id_is_valid(product_id)) {
+	if (product_id && !b4_text_is_uuid(product_id)) {
 		b4_req_errorf(req, 400, "invalid_request_error", "invalid_value", "product_id",
 			      "product_id must be a product id.");
 		return;

@@ -6,27 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-bool api_id_is_valid(const char *id)
-{
-	if (!id || strlen(id) != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++) {
-		char c = id[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
-}
-
 const char *api_id_param(struct b4_req *req, const char *name)
 {
 	const char *id = b4_req_param(req, name);
 
-	return api_id_is_valid(id) ? id : NULL;
+	return b4_text_is_uuid(id) ? id : NULL;
 }
 
 const cJSON *api_body(struct b4_req *req, const char *const *allowed, bool empty_ok)

@@ -129,7 +129,7 @@ static int webhook_read(struct b4_req *req, const cJSON *body, bool required, st
 	if (cJSON_GetObjectItemCaseSensitive(body, "product_id"))
 		w->product_given = true;
 	if (w->product_id) {
-		int owns = api_id_is_valid(w->product_id) ? api_owns_product(req, w->product_id) : 0;
+		int owns = b4_text_is_uuid(w->product_id) ? api_owns_product(req, w->product_id) : 0;
 		if (owns < 0) {
 			b4_req_db_error(req);
 			return -1;

@@ -113,7 +113,7 @@ static void decide(struct b4_req *req, const char *status, const char *event)
 	struct decide_ctx ctx = {
 	    .req = req, .id = b4_req_param(req, "id"), .status = status, .event = event};
 
-	if (!bo_is_uuid(ctx.id)) {
+	if (!b4_text_is_uuid(ctx.id)) {
 		b4_req_not_found(req, "affiliation");
 		return;
 	}

@@ -81,38 +81,13 @@ void bo_analytics_sales(struct b4_req *req)
 	b4_req_send_json(req, 200, root);
 }
 
-/* The funnel steps in order (the event names checkout accepts). */
-static const char *const funnel_steps[] = {
-    "checkout_page_view",
-    "checkout_session_started",
-    "checkout_identification_filled",
-    "checkout_payment_method_selected",
-    "checkout_coupon_applied",
-    "checkout_order_bump_added",
-    "checkout_submit_clicked",
-    "checkout_conversion_success",
-    "checkout_conversion_failed",
-};
-
-static bool offer_code_is_valid(const char *code)
-{
-	if (strlen(code) != 10)
-		return false;
-	for (size_t i = 0; i < 10; i++) {
-		char c = code[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
 void bo_analytics_funnel(struct b4_req *req)
 {
 	const char *code = b4_req_query(req, "offer_code"), *from, *to;
 	struct b4_db_result *res;
 	cJSON *root, *steps;
 
-	if (!code || !offer_code_is_valid(code)) {
+	if (!code || !b4_text_is_offer_code(code)) {
 		b4_req_errorf(req, 400, "invalid_request_error", "invalid_parameter", "offer_code",
 			      "offer_code (10 letters or digits) is required.");
 		return;
@@ -144,14 +119,14 @@ void bo_analytics_funnel(struct b4_req *req)
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "offer_code", code);
 	steps = cJSON_AddArrayToObject(root, "steps");
-	for (size_t s = 0; s < sizeof(funnel_steps) / sizeof(funnel_steps[0]); s++) {
+	for (size_t s = 0; b4_funnel_steps[s]; s++) {
 		cJSON *step = cJSON_CreateObject();
 		int64_t count = 0;
 
 		for (size_t i = 0; i < b4_db_rows(res); i++)
-			if (strcmp(b4_db_str(res, i, 0), funnel_steps[s]) == 0)
+			if (strcmp(b4_db_str(res, i, 0), b4_funnel_steps[s]) == 0)
 				count = b4_db_i64(res, i, 1);
-		cJSON_AddStringToObject(step, "event_name", funnel_steps[s]);
+		cJSON_AddStringToObject(step, "event_name", b4_funnel_steps[s]);
 		cJSON_AddNumberToObject(step, "count", (double)count);
 		cJSON_AddItemToArray(steps, step);
 	}

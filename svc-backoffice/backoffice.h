@@ -12,6 +12,8 @@
 
 #include "b4/db.h"
 #include "b4/http.h"
+#include "b4/orders.h"
+#include "b4/text.h"
 
 extern const struct b4_route backoffice_routes[];
 extern const size_t backoffice_nroutes;
@@ -70,10 +72,6 @@ cJSON *bo_row_json(const struct b4_db_result *res, size_t row, const struct bo_c
 void bo_send_page(struct b4_req *req, struct b4_db_result *res, int limit,
 		  const struct bo_col *cols);
 
-/* Is text a UUID in canonical 8-4-4-4-12 hex form? */
-bool bo_is_uuid(const char *text);
-/* Is text 1..20 decimal digits (a BIGINT id)? */
-bool bo_is_digits(const char *text);
 
 /* Query parameter readers.  Each sets *out to the value, or NULL when the
  * parameter is absent; on a bad value answers 400 invalid_request_error
@@ -90,7 +88,6 @@ int bo_query_range(struct b4_req *req, const char **from, const char **to);
 /* A keyset page over a BIGINT id: limit and a digits-only starting_after. */
 int bo_query_page_numeric(struct b4_req *req, int *limit, const char **after);
 
-bool bo_is_date(const char *text);
 /* Is text 1..max_len characters of a-z, 0-9 and the characters in extra? */
 bool bo_is_name(const char *text, size_t max_len, const char *extra);
 
@@ -115,16 +112,10 @@ void bo_list_by_status(struct b4_req *req, const char *sql, const char *const *s
 const char *bo_like_escape(struct b4_req *req, const char *text);
 
 /* The filters an order list and an orders report share, NULL when absent. */
-struct bo_order_filters {
-	const char *status, *payment_method, *producer_id, *affiliate_id, *email, *from, *to;
-};
 
 /* Reads the order filters from the query string.  Answers 400 and returns
  * -1 on any bad value. */
-int bo_order_filters_from_query(struct b4_req *req, struct bo_order_filters *f);
-/* Reads the order filters from a JSON object (unknown members refused);
- * fills err and returns -1 on a bad value. */
-int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f, struct b4_error *err);
+int bo_order_filters_from_query(struct b4_req *req, struct b4_order_filters *f);
 
 /* Reads an optional body {reason?: 1..500 chars}; an empty body is fine.
  * Answers 400/422 and returns -1 on a bad body. */

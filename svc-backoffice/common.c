@@ -70,53 +70,6 @@ void bo_send_page(struct b4_req *req, struct b4_db_result *res, int limit,
 	b4_req_send_json(req, 200, root);
 }
 
-bool bo_is_uuid(const char *text)
-{
-	if (!text || strlen(text) != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++) {
-		char c = text[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			     (c >= 'A' && c <= 'F'))) {
-			return false;
-		}
-	}
-	return true;
-}
-
-bool bo_is_digits(const char *text)
-{
-	size_t n = text ? strlen(text) : 0;
-
-	if (n == 0 || n > 20)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (text[i] < '0' || text[i] > '9')
-			return false;
-	return true;
-}
-
-bool bo_is_date(const char *text)
-{
-	static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, m, d;
-
-	if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
-		return false;
-	for (size_t i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9'))
-			return false;
-	y = atoi(text);
-	m = atoi(text + 5);
-	d = atoi(text + 8);
-	if (y < 2000 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
-		return false;
-	return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-}
-
 bool bo_is_name(const char *text, size_t max_len, const char *extra)
 {
 	size_t n = text ? strlen(text) : 0;
@@ -211,7 +164,7 @@ int bo_query_enum(struct b4_req *req, const char *name, const char *const *value
 int bo_query_uuid(struct b4_req *req, const char *name, const char **out)
 {
 	*out = b4_req_query(req, name);
-	if (*out && !bo_is_uuid(*out))
+	if (*out && !b4_text_is_uuid(*out))
 		return bad_query(req, name, "a UUID");
 	return 0;
 }
@@ -219,7 +172,7 @@ int bo_query_uuid(struct b4_req *req, const char *name, const char **out)
 int bo_query_date(struct b4_req *req, const char *name, const char **out)
 {
 	*out = b4_req_query(req, name);
-	if (*out && !bo_is_date(*out))
+	if (*out && !b4_text_is_date(*out))
 		return bad_query(req, name, "a date YYYY-MM-DD");
 	return 0;
 }
@@ -245,7 +198,7 @@ int bo_query_page_numeric(struct b4_req *req, int *limit, const char **after)
 {
 	if (b4_req_page(req, limit, after) < 0)
 		return -1;
-	if (*after && !bo_is_digits(*after))
+	if (*after && !b4_text_is_digits(*after))
 		return bad_query(req, "starting_after", "an id from a previous page");
 	return 0;
 }
@@ -268,16 +221,11 @@ const char *bo_like_escape(struct b4_req *req, const char *text)
 	return out;
 }
 
-static const char *const order_statuses[] = {
-    "waiting_payment", "paid",	   "refused",	 "expired", "refund_requested",
-    "refunded",	       "disputed", "chargeback", NULL};
-static const char *const payment_methods[] = {"card", "pix", "boleto", NULL};
-
-int bo_order_filters_from_query(struct b4_req *req, struct bo_order_filters *f)
+int bo_order_filters_from_query(struct b4_req *req, struct b4_order_filters *f)
 {
 	memset(f, 0, sizeof(*f));
-	if (bo_query_enum(req, "status", order_statuses, &f->status) < 0 ||
-	    bo_query_enum(req, "payment_method", payment_methods, &f->payment_method) < 0 ||
+	if (bo_query_enum(req, "status", b4_order_statuses, &f->status) < 0 ||
+	    bo_query_enum(req, "payment_method", b4_payment_methods, &f->payment_method) < 0 ||
 	    bo_query_uuid(req, "producer_id", &f->producer_id) < 0 ||
 	    bo_query_uuid(req, "affiliate_id", &f->affiliate_id) < 0 ||
 	    bo_query_text(req, "email", 254, &f->email) < 0 ||
@@ -286,55 +234,6 @@ int bo_order_filters_from_query(struct b4_req *req, struct bo_order_filters *f)
 	return 0;
 }
 
-int bo_order_filters_from_json(const cJSON *obj, struct bo_order_filters *f, struct b4_error *err)
-{
-	static const char *const allowed[] = {
-	    "status", "payment_method", "producer_id", "affiliate_id", "email", "from", "to", NULL};
-	int status_index = -1, method_index = -1;
-
-	memset(f, 0, sizeof(*f));
-	if (b4_json_reject_unknown(obj, allowed, NULL, err) < 0 ||
-	    b4_json_get_enum(obj, "status", B4_JSON_OPTIONAL, order_statuses, &status_index, err) <
-		0 ||
-	    b4_json_get_enum(obj, "payment_method", B4_JSON_OPTIONAL, payment_methods,
-			     &method_index, err) < 0 ||
-	    b4_json_get_str(obj, "producer_id", B4_JSON_OPTIONAL, 36, 36, &f->producer_id, err) <
-		0 ||
-	    b4_json_get_str(obj, "affiliate_id", B4_JSON_OPTIONAL, 36, 36, &f->affiliate_id, err) <
-		0 ||
-	    b4_json_get_str(obj, "email", B4_JSON_OPTIONAL, 1, 254, &f->email, err) < 0 ||
-	    b4_json_get_str(obj, "from", B4_JSON_OPTIONAL, 10, 10, &f->from, err) < 0 ||
-	    b4_json_get_str(obj, "to", B4_JSON_OPTIONAL, 10, 10, &f->to, err) < 0)
-		return -1;
-	if (status_index >= 0)
-		f->status = order_statuses[status_index];
-	if (method_index >= 0)
-		f->payment_method = payment_methods[method_index];
-	if (f->producer_id && !bo_is_uuid(f->producer_id)) {
-		b4_error_invalid(err, 422, "invalid_value", "producer_id",
-				 "producer_id must be a UUID.");
-		return -1;
-	}
-	if (f->affiliate_id && !bo_is_uuid(f->affiliate_id)) {
-		b4_error_invalid(err, 422, "invalid_value", "affiliate_id",
-				 "affiliate_id must be a UUID.");
-		return -1;
-	}
-	if (f->from && !bo_is_date(f->from)) {
-		b4_error_invalid(err, 422, "invalid_value", "from",
-				 "from must be a date YYYY-MM-DD.");
-		return -1;
-	}
-	if (f->to && !bo_is_date(f->to)) {
-		b4_error_invalid(err, 422, "invalid_value", "to", "to must be a date YYYY-MM-DD.");
-		return -1;
-	}
-	if (f->from && f->to && strcmp(f->from, f->to) > 0) {
-		b4_error_invalid(err, 422, "invalid_value", "to", "to must be on or after from.");
-		return -1;
-	}
-	return 0;
-}
 
 int bo_optional_reason(struct b4_req *req, const char **reason)
 {
@@ -442,7 +341,7 @@ static int toggle_tx(struct b4_db *db, void *arg)
 int bo_toggle_run(struct b4_req *req, struct bo_toggle *t)
 {
 	t->req = req;
-	if (!bo_is_uuid(t->id)) {
+	if (!b4_text_is_uuid(t->id)) {
 		b4_req_not_found(req, t->what);
 		return -1;
 	}

@@ -85,7 +85,7 @@ void bo_deliveries_resend(struct b4_req *req)
 {
 	struct resend_ctx ctx = {.req = req, .id = b4_req_param(req, "id")};
 
-	if (!bo_is_uuid(ctx.id)) {
+	if (!b4_text_is_uuid(ctx.id)) {
 		b4_req_not_found(req, "webhook delivery");
 		return;
 	}

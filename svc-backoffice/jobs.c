@@ -98,7 +98,7 @@ void bo_jobs_retry(struct b4_req *req)
 {
 	struct retry_ctx ctx = {.req = req, .id = b4_req_param(req, "id")};
 
-	if (!bo_is_digits(ctx.id)) {
+	if (!b4_text_is_digits(ctx.id)) {
 		b4_req_not_found(req, "job");
 		return;
 	}

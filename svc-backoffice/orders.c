@@ -34,7 +34,7 @@ static const struct bo_col order_cols[] = {
 
 void bo_orders_list(struct b4_req *req)
 {
-	struct bo_order_filters f;
+	struct b4_order_filters f;
 	const char *after;
 	struct b4_db_result *res;
 	int limit;
@@ -43,18 +43,10 @@ void bo_orders_list(struct b4_req *req)
 		return;
 	res = b4_db_query(req->db,
 			  ORDER_SELECT
-			  " WHERE (? IS NULL OR o.id < ?)"
-			  " AND (? IS NULL OR o.status = ?)"
-			  " AND (? IS NULL OR o.payment_method = ?)"
-			  " AND (? IS NULL OR o.producer_id = ?)"
-			  " AND (? IS NULL OR o.affiliate_id = ?)"
-			  " AND (? IS NULL OR c.email = ?)"
-			  " AND (? IS NULL OR o.created_at >= ?)"
-			  " AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
+			  " WHERE (? IS NULL OR o.id < ?)" B4_ORDER_FILTER_SQL
 			  " ORDER BY o.id DESC LIMIT ?",
-			  "ssssssssssssssssI", after, after, f.status, f.status, f.payment_method,
-			  f.payment_method, f.producer_id, f.producer_id, f.affiliate_id,
-			  f.affiliate_id, f.email, f.email, f.from, f.from, f.to, f.to, limit + 1);
+			  "ss" B4_ORDER_FILTER_TYPES "I", after, after, B4_ORDER_FILTER_ARGS(&f),
+			  limit + 1);
 	if (!res) {
 		b4_req_db_error(req);
 		return;
@@ -152,7 +144,7 @@ void bo_orders_get(struct b4_req *req)
 	const char *id = b4_req_param(req, "id");
 	cJSON *order, *invoice;
 
-	if (!bo_is_uuid(id)) {
+	if (!b4_text_is_uuid(id)) {
 		b4_req_not_found(req, "order");
 		return;
 	}

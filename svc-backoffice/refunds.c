@@ -261,7 +261,7 @@ void bo_refunds_create(struct b4_req *req)
 	struct b4_error err;
 	char hash[65];
 
-	if (!bo_is_uuid(ctx.order_id)) {
+	if (!b4_text_is_uuid(ctx.order_id)) {
 		b4_req_not_found(req, "order");
 		return;
 	}

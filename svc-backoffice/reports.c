@@ -12,12 +12,12 @@
 
 struct report_ctx {
 	struct b4_req *req;
-	const struct bo_order_filters *filters;
+	const struct b4_order_filters *filters;
 	char id[37];
 };
 
 /* The filters as the JSON object the worker reads (absent ones left out). */
-static cJSON *filters_json(const struct bo_order_filters *f)
+static cJSON *filters_json(const struct b4_order_filters *f)
 {
 	cJSON *obj = cJSON_CreateObject();
 	const char *names[] = {"status", "payment_method", "producer_id", "affiliate_id",
@@ -61,7 +61,7 @@ static int report_tx(struct b4_db *db, void *arg)
 
 void bo_reports_create(struct b4_req *req)
 {
-	struct bo_order_filters filters;
+	struct b4_order_filters filters;
 	struct report_ctx ctx = {.req = req, .filters = &filters};
 	const cJSON *body;
 	struct b4_error err;
@@ -73,7 +73,7 @@ void bo_reports_create(struct b4_req *req)
 		return;
 	if (!body)
 		memset(&filters, 0, sizeof(filters));
-	else if (bo_order_filters_from_json(body, &filters, &err) < 0) {
+	else if (b4_order_filters_from_json(body, &filters, &err) < 0) {
 		b4_req_send_error(req, &err);
 		return;
 	}
@@ -97,7 +97,7 @@ static const struct bo_col report_cols[] = {
 /* The report as JSON; answers 404/503 and returns NULL when there is none. */
 static cJSON *load_report(struct b4_req *req, const char *id)
 {
-	if (!bo_is_uuid(id)) {
+	if (!b4_text_is_uuid(id)) {
 		b4_req_not_found(req, "report");
 		return NULL;
 	}

@@ -42,7 +42,7 @@ static void send_user(struct b4_req *req, const char *id)
 {
 	cJSON *user;
 
-	if (!bo_is_uuid(id)) {
+	if (!b4_text_is_uuid(id)) {
 		b4_req_not_found(req, "user");
 		return;
 	}

@@ -8,6 +8,7 @@
 #include "b4/acquirer.h"
 #include "b4/http.h"
 #include "b4/orders.h"
+#include "b4/text.h"
 
 struct b4_db;
 
@@ -127,7 +128,6 @@ const char *checkout_json_duplicate(const cJSON *node);
 /* b4_req_json_body that also refuses a repeated field (400); NULL when
  * it answered. */
 const cJSON *checkout_json_body(struct b4_req *req);
-bool checkout_code_is_valid(const char *code);
 /* An error body in the API shape whose error also names order_id (a
  * refused order); the caller sends or stores it. */
 cJSON *checkout_order_error_body(const struct b4_req *req, const char *type, const char *code,

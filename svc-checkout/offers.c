@@ -19,25 +19,11 @@ void checkout_offer_coupon(struct b4_req *req);
 	" FROM offers o JOIN products p ON p.id = o.product_id"                                    \
 	" JOIN users u ON u.id = p.producer_id"
 
-bool checkout_code_is_valid(const char *code)
-{
-	size_t n = strlen(code);
-
-	if (n != 10)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = code[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
 int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out)
 {
 	struct b4_db_result *res;
 
-	if (!by_id && !checkout_code_is_valid(key))
+	if (!by_id && !b4_text_is_offer_code(key))
 		return 0;
 	if (by_id)
 		res = b4_db_query(db,

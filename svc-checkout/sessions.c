@@ -13,20 +13,6 @@
 void checkout_session_create(struct b4_req *req);
 void checkout_event_create(struct b4_req *req);
 
-/* The funnel of the B4You checkout, in page order. */
-static const char *const event_names[] = {
-    "checkout_page_view",
-    "checkout_session_started",
-    "checkout_identification_filled",
-    "checkout_payment_method_selected",
-    "checkout_coupon_applied",
-    "checkout_order_bump_added",
-    "checkout_submit_clicked",
-    "checkout_conversion_success",
-    "checkout_conversion_failed",
-    NULL,
-};
-
 int checkout_affiliation_by_ref(struct b4_db *db, const struct checkout_offer *offer,
 				const char *ref, char affiliation_id[37])
 {
@@ -201,7 +187,7 @@ void checkout_event_create(struct b4_req *req)
 		b4_req_send_error(req, &err);
 		return;
 	}
-	if (b4_json_get_enum(body, "event_name", B4_JSON_REQUIRED, event_names, &name_index, &err) <
+	if (b4_json_get_enum(body, "event_name", B4_JSON_REQUIRED, b4_funnel_steps, &name_index, &err) <
 	    0) {
 		/* an unknown name is a client bug: 400, not 422 */
 		if (err.status == 422)
@@ -255,7 +241,7 @@ void checkout_event_create(struct b4_req *req)
 	if (b4_db_exec(req->db,
 		       "INSERT INTO checkout_events (event_id, session_id, offer_id, event_name,"
 		       " occurred_at, properties) VALUES (?, ?, ?, ?, ?, ?)",
-		       "ssssss", event_id, session_id, offer.id, event_names[name_index], occurred,
+		       "ssssss", event_id, session_id, offer.id, b4_funnel_steps[name_index], occurred,
 		       props_text) < 0 &&
 	    !b4_db_is_duplicate(req->db)) {
 		/* a duplicate event id is a resend: accepted, stored once */

@@ -15,6 +15,7 @@
 #include "b4/buf.h"
 #include "b4/db.h"
 #include "b4/log.h"
+#include "b4/orders.h"
 #include "b4/storage.h"
 
 #define PAGE_ROWS 1000
@@ -60,79 +61,10 @@ static const char *const columns[] = {
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
-/* The filters, NULL when absent (SQL binds "? IS NULL OR ..."). */
-struct filters {
-	const char *status, *payment_method, *producer_id, *affiliate_id, *email, *from, *to;
-};
-
-static bool is_date(const char *text)
-{
-	int y, m, d;
-	char tail;
-
-	return strlen(text) == 10 && sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
-	       y >= 2000 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
-static bool one_of(const char *text, const char *const *values)
-{
-	for (size_t i = 0; values[i]; i++)
-		if (strcmp(text, values[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Reads filters from obj (may be NULL).  Returns 0, or -1 with err set. */
-static int parse_filters(const cJSON *obj, struct filters *f, char *err, size_t errcap)
-{
-	static const char *const statuses[] = {
-	    "waiting_payment", "paid",	   "refused",	 "expired", "refund_requested",
-	    "refunded",	       "disputed", "chargeback", NULL};
-	static const char *const methods[] = {"card", "pix", "boleto", NULL};
-	const cJSON *item;
-
-	memset(f, 0, sizeof(*f));
-	if (!obj || cJSON_IsNull(obj))
-		return 0;
-	if (!cJSON_IsObject(obj)) {
-		snprintf(err, errcap, "filters must be an object");
-		return -1;
-	}
-	cJSON_ArrayForEach(item, obj)
-	{
-		const char *name = item->string, *value = item->valuestring;
-		if (cJSON_IsNull(item))
-			continue;
-		if (!cJSON_IsString(item) || strlen(value) > 254) {
-			snprintf(err, errcap, "filters.%.40s must be a short string", name);
-			return -1;
-		}
-		if (strcmp(name, "status") == 0 && one_of(value, statuses))
-			f->status = value;
-		else if (strcmp(name, "payment_method") == 0 && one_of(value, methods))
-			f->payment_method = value;
-		else if (strcmp(name, "producer_id") == 0)
-			f->producer_id = value;
-		else if (strcmp(name, "affiliate_id") == 0)
-			f->affiliate_id = value;
-		else if (strcmp(name, "email") == 0)
-			f->email = value;
-		else if (strcmp(name, "from") == 0 && is_date(value))
-			f->from = value;
-		else if (strcmp(name, "to") == 0 && is_date(value))
-			f->to = value;
-		else {
-			snprintf(err, errcap, "filters.%.40s: unknown filter or bad value", name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Appends every matching order to csv; *rows gets the count.  Returns 0,
  * -1 on a database error, -2 when more than MAX_ROWS orders match (a
  * report cut short would mislead: the caller fails it instead). */
-static int write_rows(struct b4_db *db, const struct filters *f, struct b4_buf *csv, int64_t *rows)
+static int write_rows(struct b4_db *db, const struct b4_order_filters *f, struct b4_buf *csv, int64_t *rows)
 {
 	char after[40] = "";
 
@@ -147,18 +79,8 @@ static int write_rows(struct b4_db *db, const struct filters *f, struct b4_buf *
 		    " o.discount_cents, o.interest_cents, o.total_cents, o.currency"
 		    " FROM orders o JOIN products p ON p.id = o.product_id"
 		    " JOIN customers c ON c.id = o.customer_id"
-		    " WHERE o.id > ?"
-		    " AND (? IS NULL OR o.status = ?)"
-		    " AND (? IS NULL OR o.payment_method = ?)"
-		    " AND (? IS NULL OR o.producer_id = ?)"
-		    " AND (? IS NULL OR o.affiliate_id = ?)"
-		    " AND (? IS NULL OR c.email = ?)"
-		    " AND (? IS NULL OR o.created_at >= ?)"
-		    " AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
-		    " ORDER BY o.id LIMIT 1000",
-		    "sssssssssssssss", after, f->status, f->status, f->payment_method,
-		    f->payment_method, f->producer_id, f->producer_id, f->affiliate_id,
-		    f->affiliate_id, f->email, f->email, f->from, f->from, f->to, f->to);
+		    " WHERE o.id > ?" B4_ORDER_FILTER_SQL " ORDER BY o.id LIMIT 1000",
+		    "s" B4_ORDER_FILTER_TYPES, after, B4_ORDER_FILTER_ARGS(f));
 		size_t n;
 
 		if (!res)
@@ -193,7 +115,8 @@ int report_export_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 	cJSON *payload = cJSON_Parse(job->payload ? job->payload : "");
 	const cJSON *id_item, *filters_item;
 	struct b4_storage *st = b4_storage_default();
-	struct filters filters;
+	struct b4_order_filters filters;
+	struct b4_error filter_err;
 	struct b4_buf csv;
 	char report_id[40], key[80], *filters_json = NULL;
 	int64_t rows = 0;
@@ -223,7 +146,8 @@ int report_export_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 		snprintf(err, errcap, "database: %s", b4_db_error(ctx->db));
 		goto out_free_payload;
 	}
-	if (parse_filters(filters_item, &filters, err, errcap) < 0) {
+	if (b4_order_filters_from_json(filters_item, &filters, &filter_err) < 0) {
+		snprintf(err, errcap, "filters.%s: %s", filter_err.param, filter_err.message);
 		mark_failed(ctx->db, report_id, err);
 		rc = WORKER_FATAL;
 		goto out_free_payload;

@@ -3,10 +3,23 @@
 #include "b4/orders.h"
 #include "b4/db.h"
 #include "b4/queue.h"
+#include "b4/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+const char *const b4_order_statuses[] = {"waiting_payment", "paid",	      "refused",
+					 "expired",	    "refund_requested", "refunded",
+					 "disputed",	    "chargeback",	      NULL};
+const char *const b4_payment_methods[] = {"card", "pix", "boleto", NULL};
+const char *const b4_funnel_steps[] = {
+	"checkout_page_view",		    "checkout_session_started",
+	"checkout_identification_filled",   "checkout_payment_method_selected",
+	"checkout_coupon_applied",	    "checkout_order_bump_added",
+	"checkout_submit_clicked",	    "checkout_conversion_success",
+	"checkout_conversion_failed",	    NULL,
+};
 
 /* Adds the cell as a string, or null when it is NULL. */
 static void add_cell(cJSON *obj, const char *name, const struct b4_db_result *res, size_t col)
@@ -188,4 +201,60 @@ int b4_order_mark_paid(struct b4_db *db, const char *order_id)
 				       guarantee_days * 86400) < 0)
 		return -1;
 	return 1;
+}
+
+int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, struct b4_error *err)
+{
+	static const char *const allowed[] = {
+	    "status", "payment_method", "producer_id", "affiliate_id", "email", "from", "to", NULL};
+	int status_index = -1, method_index = -1;
+
+	memset(f, 0, sizeof(*f));
+	if (!obj || cJSON_IsNull(obj))
+		return 0;
+	if (!cJSON_IsObject(obj)) {
+		b4_error_invalid(err, 400, "invalid_type", "filters", "filters must be an object.");
+		return -1;
+	}
+	if (b4_json_reject_unknown(obj, allowed, NULL, err) < 0 ||
+	    b4_json_get_enum(obj, "status", B4_JSON_OPTIONAL, b4_order_statuses, &status_index, err) <
+		0 ||
+	    b4_json_get_enum(obj, "payment_method", B4_JSON_OPTIONAL, b4_payment_methods,
+			     &method_index, err) < 0 ||
+	    b4_json_get_str(obj, "producer_id", B4_JSON_OPTIONAL, 36, 36, &f->producer_id, err) <
+		0 ||
+	    b4_json_get_str(obj, "affiliate_id", B4_JSON_OPTIONAL, 36, 36, &f->affiliate_id, err) <
+		0 ||
+	    b4_json_get_str(obj, "email", B4_JSON_OPTIONAL, 1, 254, &f->email, err) < 0 ||
+	    b4_json_get_str(obj, "from", B4_JSON_OPTIONAL, 10, 10, &f->from, err) < 0 ||
+	    b4_json_get_str(obj, "to", B4_JSON_OPTIONAL, 10, 10, &f->to, err) < 0)
+		return -1;
+	if (status_index >= 0)
+		f->status = b4_order_statuses[status_index];
+	if (method_index >= 0)
+		f->payment_method = b4_payment_methods[method_index];
+	if (f->producer_id && !b4_text_is_uuid(f->producer_id)) {
+		b4_error_invalid(err, 422, "invalid_value", "producer_id",
+				 "producer_id must be a UUID.");
+		return -1;
+	}
+	if (f->affiliate_id && !b4_text_is_uuid(f->affiliate_id)) {
+		b4_error_invalid(err, 422, "invalid_value", "affiliate_id",
+				 "affiliate_id must be a UUID.");
+		return -1;
+	}
+	if (f->from && !b4_text_is_date(f->from)) {
+		b4_error_invalid(err, 422, "invalid_value", "from",
+				 "from must be a date YYYY-MM-DD.");
+		return -1;
+	}
+	if (f->to && !b4_text_is_date(f->to)) {
+		b4_error_invalid(err, 422, "invalid_value", "to", "to must be a date YYYY-MM-DD.");
+		return -1;
+	}
+	if (f->from && f->to && strcmp(f->from, f->to) > 0) {
+		b4_error_invalid(err, 422, "invalid_value", "to", "to must be on or after from.");
+		return -1;
+	}
+	return 0;
 }

@@ -41,22 +41,10 @@ static int order_counter;
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* Writes a token for user_id with role (the harness signs it). */
 static void sign(char *out, size_t cap, const char *user_id, const char *role)
 {
-	struct b4_jwt_config cfg;
-	struct b4_principal who = {0};
-	char err[128], *token = NULL;
-
-	assert_int_equal(b4_auth_jwt_config_init(&cfg, H_JWT_SECRET, strlen(H_JWT_SECRET),
-						 H_JWT_ISSUER, H_JWT_AUDIENCE, 3600, 0, err,
-						 sizeof(err)),
-			 0);
-	snprintf(who.user_id, sizeof(who.user_id), "%s", user_id);
-	snprintf(who.role, sizeof(who.role), "%s", role);
-	assert_int_equal(b4_auth_jwt_sign(&cfg, &who, (int64_t)time(NULL), &token), 0);
-	snprintf(out, cap, "%s", token);
-	free(token);
-	b4_auth_jwt_config_cleanup(&cfg);
+	snprintf(out, cap, "%s", h_bearer(user_id, role) + strlen("Authorization: Bearer "));
 }
 
 /* One request to b4-backoffice; token and idem_key may be NULL. */
@@ -101,17 +89,7 @@ static void sqlf(const char *fmt, ...)
 	assert_int_equal(h_sql(db_name, sql), 0);
 }
 
-static long long sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return h_sql_int(db_name, sql);
-}
+#define sql_int(...) h_sql_intf(db_name, __VA_ARGS__)
 
 /* Everything a refused request must leave alone, as one string. */
 static char *snapshot(void)

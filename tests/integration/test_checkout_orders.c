@@ -148,29 +148,7 @@ static const char *new_key(void)
 	return key_counter_buf;
 }
 
-/* A CPF with valid check digits built from 9 digits. */
-static void make_cpf(unsigned seed, char out[12])
-{
-	int d[11], s;
-
-	for (int i = 0; i < 9; i++) {
-		d[i] = (int)(seed % 10);
-		seed = seed / 10 + (unsigned)i * 7 + 3;
-	}
-	if (d[0] == d[1])
-		d[1] = (d[1] + 1) % 10;
-	s = 0;
-	for (int i = 0; i < 9; i++)
-		s += d[i] * (10 - i);
-	d[9] = (s * 10) % 11 % 10;
-	s = 0;
-	for (int i = 0; i < 10; i++)
-		s += d[i] * (11 - i);
-	d[10] = (s * 10) % 11 % 10;
-	for (int i = 0; i < 11; i++)
-		out[i] = (char)('0' + d[i]);
-	out[11] = '\0';
-}
+#define make_cpf h_make_cpf
 
 static char *order_body(const char *email, unsigned cpf_seed, const char *payment,
 			const char *extra)
@@ -188,16 +166,7 @@ static char *order_body(const char *email, unsigned cpf_seed, const char *paymen
 	return body;
 }
 
-static long long sql_int(const char *fmt, ...)
-{
-	char sql[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return h_sql_int(db, sql);
-}
+#define sql_int(...) h_sql_intf(db, __VA_ARGS__)
 
 /* ---- tests ---------------------------------------------------------------- */
 

@@ -10,7 +10,45 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "b4/json.h"
+
 struct b4_db;
+
+/* Order statuses and payment methods as the API names them. */
+extern const char *const b4_order_statuses[];	/* NULL-terminated */
+extern const char *const b4_payment_methods[];	/* NULL-terminated */
+
+/* The B4You checkout funnel: the event names the checkout page sends, in
+ * page order (NULL-terminated).  Checkout accepts only these; the
+ * back-office counts them in this order. */
+extern const char *const b4_funnel_steps[];
+
+/* What order lists and order exports filter on; NULL members do not
+ * filter.  Dates are YYYY-MM-DD (UTC), `to` included. */
+struct b4_order_filters {
+	const char *status, *payment_method, *producer_id, *affiliate_id, *email, *from, *to;
+};
+
+/* The filters as SQL over `orders o JOIN customers c`, to append after a
+ * WHERE condition, with its bind types and arguments (14 strings). */
+#define B4_ORDER_FILTER_SQL                                                                         \
+	" AND (? IS NULL OR o.status = ?)"                                                           \
+	" AND (? IS NULL OR o.payment_method = ?)"                                                   \
+	" AND (? IS NULL OR o.producer_id = ?)"                                                      \
+	" AND (? IS NULL OR o.affiliate_id = ?)"                                                     \
+	" AND (? IS NULL OR c.email = ?)"                                                            \
+	" AND (? IS NULL OR o.created_at >= ?)"                                                      \
+	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
+#define B4_ORDER_FILTER_TYPES "ssssssssssssss"
+#define B4_ORDER_FILTER_ARGS(f)                                                                     \
+	(f)->status, (f)->status, (f)->payment_method, (f)->payment_method, (f)->producer_id,        \
+	    (f)->producer_id, (f)->affiliate_id, (f)->affiliate_id, (f)->email, (f)->email,          \
+	    (f)->from, (f)->from, (f)->to, (f)->to
+
+/* Reads filters from a JSON object (NULL or null: none); unknown members
+ * and bad values fill err (param names the member) and return -1.  The
+ * strings point into obj. */
+int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, struct b4_error *err);
 
 /* The order as API.md shows it (items, totals, card/pix/boleto data);
  * access_token is added when not NULL.  Caller deletes; NULL when the

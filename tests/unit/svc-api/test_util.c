@@ -1,5 +1,5 @@
-/* test_util.c - the pure helpers of svc-api/util.c: id shape, RFC 3339
- * times, payment method sets. */
+/* test_util.c - the pure helpers of svc-api/util.c: RFC 3339 times,
+ * payment method sets (ids: tests/unit/libcommon/test_text.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,20 +8,6 @@
 
 /* util.c's helpers are what is under test; its static parser with them. */
 #include "../../../svc-api/util.c"
-
-static void test_id_shape(void **state)
-{
-	(void)state;
-	assert_true(api_id_is_valid("01900000-0000-7000-8000-000000000101"));
-	assert_false(api_id_is_valid("01900000-0000-7000-8000-00000000010"));
-	assert_false(api_id_is_valid("01900000-0000-7000-8000-0000000001011"));
-	assert_false(api_id_is_valid("01900000-0000-7000-8000-00000000010G"));
-	assert_false(api_id_is_valid("01900000-0000-7000-8000-00000000010A")); /* upper case */
-	assert_false(api_id_is_valid("01900000x0000-7000-8000-000000000101"));
-	assert_false(api_id_is_valid("' OR 1=1 --                        "));
-	assert_false(api_id_is_valid(""));
-	assert_false(api_id_is_valid(NULL));
-}
 
 static int time_of(const char *json, char out[32], struct b4_error *err)
 {
@@ -119,7 +105,6 @@ static void test_payment_methods(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_id_shape),
 		cmocka_unit_test(test_rfc3339_times),
 		cmocka_unit_test(test_payment_methods),
 	};
