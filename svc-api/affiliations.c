@@ -35,21 +35,23 @@ void api_marketplace(struct b4_req *req)
 
 	if (b4_req_page(req, &limit, &after) < 0)
 		return;
-	res = b4_db_query(req->db,
-			  "SELECT p.id, p.name, p.description, p.type, u.full_name,"
-			  " p.affiliate_commission_bps, p.affiliate_cookie_days, p.affiliate_attribution,"
-			  " (SELECT MIN(o.price_cents) FROM offers o WHERE o.product_id = p.id AND o.active = 1)"
-			  " FROM products p JOIN users u ON u.id = p.producer_id"
-			  " WHERE p.status = 'active' AND p.affiliate_enabled = 1 AND p.blocked = 0"
-			  " AND (? IS NULL OR p.id < ?) ORDER BY p.id DESC LIMIT ?",
-			  "ssI", after, after, limit + 1);
+	res = b4_db_query(
+	    req->db,
+	    "SELECT p.id, p.name, p.description, p.type, u.full_name,"
+	    " p.affiliate_commission_bps, p.affiliate_cookie_days, p.affiliate_attribution,"
+	    " (SELECT MIN(o.price_cents) FROM offers o WHERE o.product_id = p.id AND o.active = 1)"
+	    " FROM products p JOIN users u ON u.id = p.producer_id"
+	    " WHERE p.status = 'active' AND p.affiliate_enabled = 1 AND p.blocked = 0"
+	    " AND (? IS NULL OR p.id < ?) ORDER BY p.id DESC LIMIT ?",
+	    "ssI", after, after, limit + 1);
 	api_send_page(req, res, (size_t)limit, marketplace_json);
 }
 
-#define AFFILIATION_SELECT                                                                        \
-	"SELECT a.id, a.product_id, pr.name, a.affiliate_id, u.full_name, u.email, a.ref,"        \
-	" a.status, COALESCE(a.commission_bps, pr.affiliate_commission_bps), a.created_at,"       \
-	" a.decided_at, pr.producer_id FROM affiliations a JOIN products pr ON pr.id = a.product_id" \
+#define AFFILIATION_SELECT                                                                         \
+	"SELECT a.id, a.product_id, pr.name, a.affiliate_id, u.full_name, u.email, a.ref,"         \
+	" a.status, COALESCE(a.commission_bps, pr.affiliate_commission_bps), a.created_at,"        \
+	" a.decided_at, pr.producer_id FROM affiliations a JOIN products pr ON pr.id = "           \
+	"a.product_id"                                                                             \
 	" JOIN users u ON u.id = a.affiliate_id"
 
 static cJSON *affiliation_json(const struct b4_db_result *res, size_t row)
@@ -149,9 +151,9 @@ void api_affiliation_request(struct b4_req *req)
 		rc = b4_db_tx(req->db, request_write, &t);
 		if (rc == 0 || !t.duplicate)
 			break;
-		res = b4_db_query(req->db,
-				  "SELECT 1 FROM affiliations WHERE product_id = ? AND affiliate_id = ?",
-				  "ss", product_id, req->caller.user_id);
+		res = b4_db_query(
+		    req->db, "SELECT 1 FROM affiliations WHERE product_id = ? AND affiliate_id = ?",
+		    "ss", product_id, req->caller.user_id);
 		if (res && b4_db_rows(res) > 0) {
 			b4_db_result_free(res);
 			b4_req_errorf(req, 409, "conflict", "already_requested", NULL,

@@ -39,8 +39,8 @@ int api_fail(struct b4_req *req, const struct b4_error *err);
 void api_add_time(cJSON *obj, const char *name, const struct b4_db_result *res, size_t row,
 		  size_t col);
 /* Adds a nullable string cell. */
-void api_add_str_or_null(cJSON *obj, const char *name, const struct b4_db_result *res,
-			 size_t row, size_t col);
+void api_add_str_or_null(cJSON *obj, const char *name, const struct b4_db_result *res, size_t row,
+			 size_t col);
 /* Adds a SET('card','pix','boleto') cell as an array of strings. */
 void api_add_set(cJSON *obj, const char *name, const char *set_text);
 /* Reads an optional array of payment methods into a SET text ("card,pix")
@@ -61,7 +61,8 @@ cJSON *api_list(cJSON *data, bool has_more);
  * transaction: {event, owner_id, product_id, data}, dedup key
  * "<event>:<object_id>:<state>".  Takes ownership of data.  0 or -1. */
 int api_enqueue_event(struct b4_db *db, const char *event, const char *owner_id,
-		      const char *product_id, const char *object_id, const char *state, cJSON *data);
+		      const char *product_id, const char *object_id, const char *state,
+		      cJSON *data);
 /* Does the caller own product_id?  1 yes, 0 no, -1 DB error. */
 int api_owns_product(struct b4_req *req, const char *product_id);
 /* True when product_id (may be NULL) is the caller's; otherwise answers

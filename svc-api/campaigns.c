@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-#define CAMPAIGN_COLS                                                                             \
-	"SELECT id, product_id, name, utm_source, utm_medium, utm_campaign, created_at,"          \
+#define CAMPAIGN_COLS                                                                              \
+	"SELECT id, product_id, name, utm_source, utm_medium, utm_campaign, created_at,"           \
 	" updated_at FROM campaigns"
 
 static const char *const campaign_fields[] = {"name",	    "product_id",   "utm_source",
@@ -71,8 +71,8 @@ static int campaign_read(struct b4_req *req, const cJSON *body, bool required, s
 	    b4_json_get_str(body, "product_id", need, 36, 36, &c->product_id, &err) < 0)
 		return api_fail(req, &err);
 	for (int i = 0; i < 3; i++) {
-		if (b4_json_get_str(body, utm_fields[i], B4_JSON_OPTIONAL, 1, 100, &c->utm[i], &err) <
-		    0)
+		if (b4_json_get_str(body, utm_fields[i], B4_JSON_OPTIONAL, 1, 100, &c->utm[i],
+				    &err) < 0)
 			return api_fail(req, &err);
 		if (b4_json_is_null(body, utm_fields[i]))
 			c->utm[i] = NULL;
@@ -84,9 +84,9 @@ static int campaign_read(struct b4_req *req, const cJSON *body, bool required, s
 			return -1;
 		}
 		if (!ok) {
-			b4_req_errorf(req, 422, "invalid_request_error", "unknown_product",
-				      "product_id",
-				      "The product must be yours or one you promote as an affiliate.");
+			b4_req_errorf(
+			    req, 422, "invalid_request_error", "unknown_product", "product_id",
+			    "The product must be yours or one you promote as an affiliate.");
 			return -1;
 		}
 	}
@@ -102,11 +102,12 @@ void api_campaign_create(struct b4_req *req)
 	if (!body || campaign_read(req, body, true, &c) < 0)
 		return;
 	b4_crypto_uuid7(id);
-	if (b4_db_exec(req->db,
-		       "INSERT INTO campaigns (id, owner_id, product_id, name, utm_source, utm_medium,"
-		       " utm_campaign) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		       "sssssss", id, req->caller.user_id, c.product_id, c.name, c.utm[0], c.utm[1],
-		       c.utm[2]) < 0) {
+	if (b4_db_exec(
+		req->db,
+		"INSERT INTO campaigns (id, owner_id, product_id, name, utm_source, utm_medium,"
+		" utm_campaign) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		"sssssss", id, req->caller.user_id, c.product_id, c.name, c.utm[0], c.utm[1],
+		c.utm[2]) < 0) {
 		b4_req_db_error(req);
 		return;
 	}
@@ -123,7 +124,7 @@ void api_campaign_list(struct b4_req *req)
 		return;
 	res = b4_db_query(req->db,
 			  CAMPAIGN_COLS " WHERE owner_id = ? AND (? IS NULL OR id < ?)"
-				       " ORDER BY id DESC LIMIT ?",
+					" ORDER BY id DESC LIMIT ?",
 			  "sssI", req->caller.user_id, after, after, limit + 1);
 	api_send_page(req, res, (size_t)limit, campaign_json);
 }
@@ -154,16 +155,17 @@ void api_campaign_update(struct b4_req *req)
 	c.name = b4_arena_strdup(req->arena, b4_db_str(res, 0, 2));
 	for (int i = 0; i < 3; i++)
 		c.utm[i] = b4_db_is_null(res, 0, (size_t)(3 + i))
-				   ? NULL
-				   : b4_arena_strdup(req->arena, b4_db_str(res, 0, (size_t)(3 + i)));
+			       ? NULL
+			       : b4_arena_strdup(req->arena, b4_db_str(res, 0, (size_t)(3 + i)));
 	b4_db_result_free(res);
 	if (campaign_read(req, body, false, &c) < 0)
 		return;
-	if (b4_db_exec(req->db,
-		       "UPDATE campaigns SET name = ?, product_id = COALESCE(?, product_id),"
-		       " utm_source = ?, utm_medium = ?, utm_campaign = ? WHERE id = ? AND owner_id = ?",
-		       "sssssss", c.name, c.product_id, c.utm[0], c.utm[1], c.utm[2], id,
-		       req->caller.user_id) < 0) {
+	if (b4_db_exec(
+		req->db,
+		"UPDATE campaigns SET name = ?, product_id = COALESCE(?, product_id),"
+		" utm_source = ?, utm_medium = ?, utm_campaign = ? WHERE id = ? AND owner_id = ?",
+		"sssssss", c.name, c.product_id, c.utm[0], c.utm[1], c.utm[2], id,
+		req->caller.user_id) < 0) {
 		b4_req_db_error(req);
 		return;
 	}

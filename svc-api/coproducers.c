@@ -28,9 +28,9 @@ static cJSON *coproducer_json(const struct b4_db_result *res, size_t row)
 	return c;
 }
 
-#define COPRODUCER_SELECT                                                                         \
-	"SELECT c.id, c.product_id, c.user_id, u.email, u.full_name, c.share_bps, c.starts_at,"   \
-	" c.ends_at, c.created_at FROM coproducers c JOIN users u ON u.id = c.user_id"            \
+#define COPRODUCER_SELECT                                                                          \
+	"SELECT c.id, c.product_id, c.user_id, u.email, u.full_name, c.share_bps, c.starts_at,"    \
+	" c.ends_at, c.created_at FROM coproducers c JOIN users u ON u.id = c.user_id"             \
 	" JOIN products p ON p.id = c.product_id AND p.producer_id = ?"
 
 struct coproducer_tx {
@@ -106,8 +106,8 @@ void api_coproducer_create(struct b4_req *req)
 	snprintf(email, sizeof(email), "%s", email_in);
 	for (char *c = email; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
-	res = b4_db_query(req->db, "SELECT id FROM users WHERE email = ? AND status = 'active'", "s",
-			  email);
+	res = b4_db_query(req->db, "SELECT id FROM users WHERE email = ? AND status = 'active'",
+			  "s", email);
 	if (!res) {
 		b4_req_db_error(req);
 		return;
@@ -127,9 +127,10 @@ void api_coproducer_create(struct b4_req *req)
 	t.ends_at = has_end ? ends_at : NULL;
 	if (b4_db_tx(req->db, coproducer_write, &t) < 0) {
 		if (t.outcome == 1)
-			b4_req_errorf(req, 422, "invalid_request_error", "share_too_high", "share_bps",
-				      "Co-producer shares may add up to at most 70%%; the owner keeps "
-				      "at least 30%%.");
+			b4_req_errorf(
+			    req, 422, "invalid_request_error", "share_too_high", "share_bps",
+			    "Co-producer shares may add up to at most 70%%; the owner keeps "
+			    "at least 30%%.");
 		else if (t.outcome == 2)
 			b4_req_errorf(req, 409, "conflict", "already_coproducer", "email",
 				      "This member is already a co-producer of the product.");

@@ -7,20 +7,20 @@
 
 #define MAX_MONEY_CENTS 100000000 /* R$ 1,000,000.00 */
 
-#define COUPON_SELECT                                                                             \
-	"SELECT c.id, c.product_id, c.code, c.percent_bps, c.amount_cents, c.payment_methods,"    \
-	" c.min_amount_cents, c.expires_at, c.max_uses, c.uses, c.once_per_customer,"             \
-	" a.affiliate_id, c.active, c.created_at, c.updated_at FROM coupons c"                    \
-	" JOIN products p ON p.id = c.product_id AND p.producer_id = ?"                           \
+#define COUPON_SELECT                                                                              \
+	"SELECT c.id, c.product_id, c.code, c.percent_bps, c.amount_cents, c.payment_methods,"     \
+	" c.min_amount_cents, c.expires_at, c.max_uses, c.uses, c.once_per_customer,"              \
+	" a.affiliate_id, c.active, c.created_at, c.updated_at FROM coupons c"                     \
+	" JOIN products p ON p.id = c.product_id AND p.producer_id = ?"                            \
 	" LEFT JOIN affiliations a ON a.id = c.affiliation_id"
 
-static const char *const create_fields[] = {"code",	       "percent_bps",	    "amount_cents",
-					    "payment_methods", "min_amount_cents", "expires_at",
-					    "max_uses",	       "once_per_customer", "affiliate_id",
-					    "active",	       NULL};
-static const char *const update_fields[] = {"payment_methods",	 "min_amount_cents", "expires_at",
-					    "max_uses",		 "once_per_customer", "active",
-					    NULL};
+static const char *const create_fields[] = {
+    "code",	  "percent_bps", "amount_cents",      "payment_methods", "min_amount_cents",
+    "expires_at", "max_uses",	 "once_per_customer", "affiliate_id",	 "active",
+    NULL};
+static const char *const update_fields[] = {
+    "payment_methods",	 "min_amount_cents", "expires_at", "max_uses",
+    "once_per_customer", "active",	     NULL};
 
 static cJSON *coupon_json(const struct b4_db_result *res, size_t row)
 {
@@ -128,12 +128,12 @@ void api_coupon_create(struct b4_req *req)
 		return;
 	if (b4_json_get_str(body, "code", B4_JSON_REQUIRED, 3, 40, &code, &err) < 0 ||
 	    b4_json_get_int(body, "percent_bps", B4_JSON_OPTIONAL, 1, 10000, &percent_bps, &err) <
-		    0 ||
+		0 ||
 	    b4_json_get_int(body, "amount_cents", B4_JSON_OPTIONAL, 1, MAX_MONEY_CENTS,
 			    &amount_cents, &err) < 0 ||
 	    coupon_read(body, &c, &err) < 0 ||
 	    b4_json_get_str(body, "affiliate_id", B4_JSON_OPTIONAL, 36, 36, &affiliate_id, &err) <
-		    0) {
+		0) {
 		api_fail(req, &err);
 		return;
 	}
@@ -152,20 +152,20 @@ void api_coupon_create(struct b4_req *req)
 	if (affiliate_id) {
 		/* bound to one of this product's approved affiliates */
 		res = b4_text_is_uuid(affiliate_id)
-			      ? b4_db_query(req->db,
-					    "SELECT id FROM affiliations WHERE product_id = ? AND"
-					    " affiliate_id = ? AND status = 'approved'",
-					    "ss", product_id, affiliate_id)
-			      : NULL;
+			  ? b4_db_query(req->db,
+					"SELECT id FROM affiliations WHERE product_id = ? AND"
+					" affiliate_id = ? AND status = 'approved'",
+					"ss", product_id, affiliate_id)
+			  : NULL;
 		if (b4_text_is_uuid(affiliate_id) && !res) {
 			b4_req_db_error(req);
 			return;
 		}
 		if (!res || b4_db_rows(res) == 0) {
 			b4_db_result_free(res);
-			b4_req_errorf(req, 422, "invalid_request_error", "unknown_affiliate",
-				      "affiliate_id",
-				      "The affiliate must be an approved affiliate of this product.");
+			b4_req_errorf(
+			    req, 422, "invalid_request_error", "unknown_affiliate", "affiliate_id",
+			    "The affiliate must be an approved affiliate of this product.");
 			return;
 		}
 		affiliation_id = b4_arena_strdup(req->arena, b4_db_str(res, 0, 0));
@@ -173,15 +173,16 @@ void api_coupon_create(struct b4_req *req)
 	}
 	b4_crypto_uuid7(id);
 	/* NULLIF(?, 0): the kind not chosen, and "no limit", are stored as NULL */
-	if (b4_db_exec(req->db,
-		       "INSERT INTO coupons (id, product_id, code, percent_bps, amount_cents,"
-		       " payment_methods, min_amount_cents, expires_at, max_uses, once_per_customer,"
-		       " affiliation_id, active) VALUES (?, ?, ?, NULLIF(?, 0), NULLIF(?, 0), ?, ?,"
-		       " ?, NULLIF(?, 0), ?, ?, ?)",
-		       "sssiisisiBsB", id, product_id, code, percent_bps, amount_cents, c.methods,
-		       c.min_amount_cents, c.has_expiry ? c.expires_at : NULL,
-		       c.has_max_uses ? c.max_uses : (int64_t)0, c.once_per_customer, affiliation_id,
-		       c.active) < 0) {
+	if (b4_db_exec(
+		req->db,
+		"INSERT INTO coupons (id, product_id, code, percent_bps, amount_cents,"
+		" payment_methods, min_amount_cents, expires_at, max_uses, once_per_customer,"
+		" affiliation_id, active) VALUES (?, ?, ?, NULLIF(?, 0), NULLIF(?, 0), ?, ?,"
+		" ?, NULLIF(?, 0), ?, ?, ?)",
+		"sssiisisiBsB", id, product_id, code, percent_bps, amount_cents, c.methods,
+		c.min_amount_cents, c.has_expiry ? c.expires_at : NULL,
+		c.has_max_uses ? c.max_uses : (int64_t)0, c.once_per_customer, affiliation_id,
+		c.active) < 0) {
 		if (b4_db_is_duplicate(req->db))
 			b4_req_errorf(req, 409, "conflict", "code_taken", "code",
 				      "This product already has a coupon with this code.");
@@ -205,7 +206,7 @@ void api_coupon_list(struct b4_req *req)
 		return;
 	res = b4_db_query(req->db,
 			  COUPON_SELECT " WHERE c.product_id = ? AND (? IS NULL OR c.id < ?)"
-				       " ORDER BY c.id DESC LIMIT ?",
+					" ORDER BY c.id DESC LIMIT ?",
 			  "ssssI", req->caller.user_id, product_id, after, after, limit + 1);
 	api_send_page(req, res, (size_t)limit, coupon_json);
 }
@@ -251,9 +252,9 @@ void api_coupon_update(struct b4_req *req)
 		       " c.payment_methods = ?, c.min_amount_cents = ?, c.expires_at = ?,"
 		       " c.max_uses = NULLIF(?, 0), c.once_per_customer = ?, c.active = ?"
 		       " WHERE c.id = ? AND p.producer_id = ?",
-		       "sisiBBss", c.methods, c.min_amount_cents, c.has_expiry ? c.expires_at : NULL,
-		       c.has_max_uses ? c.max_uses : (int64_t)0, c.once_per_customer, c.active, id,
-		       req->caller.user_id) < 0) {
+		       "sisiBBss", c.methods, c.min_amount_cents,
+		       c.has_expiry ? c.expires_at : NULL, c.has_max_uses ? c.max_uses : (int64_t)0,
+		       c.once_per_customer, c.active, id, req->caller.user_id) < 0) {
 		b4_req_db_error(req);
 		return;
 	}

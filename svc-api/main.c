@@ -12,15 +12,15 @@ static int64_t login_window = 900, login_per_email = 10, login_per_ip = 100;
 static bool trust_proxy;
 
 static const struct b4_config_opt api_opts[] = {
-	{"login-window", "B4_LOGIN_WINDOW_SECONDS", B4_CFG_INT, "900",
-	 "login rate limit window in seconds", &login_window, 1, 86400, NULL, false},
-	{"login-max-per-email", "B4_LOGIN_MAX_PER_EMAIL", B4_CFG_INT, "10",
-	 "login attempts per email per window", &login_per_email, 1, 100000, NULL, false},
-	{"login-max-per-ip", "B4_LOGIN_MAX_PER_IP", B4_CFG_INT, "100",
-	 "login attempts per client address per window", &login_per_ip, 1, 1000000, NULL, false},
-	{"trust-proxy", "B4_TRUST_PROXY", B4_CFG_BOOL, "false",
-	 "take the client address from the last X-Forwarded-For entry (behind the gateway)",
-	 &trust_proxy, 0, 0, NULL, false},
+    {"login-window", "B4_LOGIN_WINDOW_SECONDS", B4_CFG_INT, "900",
+     "login rate limit window in seconds", &login_window, 1, 86400, NULL, false},
+    {"login-max-per-email", "B4_LOGIN_MAX_PER_EMAIL", B4_CFG_INT, "10",
+     "login attempts per email per window", &login_per_email, 1, 100000, NULL, false},
+    {"login-max-per-ip", "B4_LOGIN_MAX_PER_IP", B4_CFG_INT, "100",
+     "login attempts per client address per window", &login_per_ip, 1, 1000000, NULL, false},
+    {"trust-proxy", "B4_TRUST_PROXY", B4_CFG_BOOL, "false",
+     "take the client address from the last X-Forwarded-For entry (behind the gateway)",
+     &trust_proxy, 0, 0, NULL, false},
 };
 
 static int api_init(const struct b4_settings *settings, void **app)
@@ -39,8 +39,8 @@ static int api_init(const struct b4_settings *settings, void **app)
 		return -1;
 	}
 	/* test runs use local receivers like development does */
-	app_ctx.url_policy = settings->env == B4_ENV_PRODUCTION ? B4_NETGUARD_PRODUCTION
-								: B4_NETGUARD_DEVELOPMENT;
+	app_ctx.url_policy =
+	    settings->env == B4_ENV_PRODUCTION ? B4_NETGUARD_PRODUCTION : B4_NETGUARD_DEVELOPMENT;
 	app_ctx.login_window_seconds = login_window;
 	app_ctx.login_max_per_email = login_per_email;
 	app_ctx.login_max_per_ip = login_per_ip;
@@ -60,14 +60,14 @@ static void api_cleanup(void *app)
 int main(int argc, char **argv)
 {
 	static const struct b4_service svc = {
-		.name = "b4-api",
-		.default_port = 8081,
-		.routes = api_routes,
-		.authenticate = api_authenticate,
-		.extra_opts = api_opts,
-		.nextra_opts = sizeof(api_opts) / sizeof(api_opts[0]),
-		.init = api_init,
-		.cleanup = api_cleanup,
+	    .name = "b4-api",
+	    .default_port = 8081,
+	    .routes = api_routes,
+	    .authenticate = api_authenticate,
+	    .extra_opts = api_opts,
+	    .nextra_opts = sizeof(api_opts) / sizeof(api_opts[0]),
+	    .init = api_init,
+	    .cleanup = api_cleanup,
 	};
 	struct b4_service s = svc;
 

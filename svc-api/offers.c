@@ -6,14 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define OFFER_COLS                                                                                \
-	"o.id, o.product_id, o.code, o.name, o.price_cents, o.max_installments,"                 \
-	" o.interest_free_installments, o.payment_methods, o.allow_coupon, o.active,"            \
+#define OFFER_COLS                                                                                 \
+	"o.id, o.product_id, o.code, o.name, o.price_cents, o.max_installments,"                   \
+	" o.interest_free_installments, o.payment_methods, o.allow_coupon, o.active,"              \
 	" o.upsell_offer_id, o.upsell_one_click, o.created_at, o.updated_at"
 #define OFFER_MINE " FROM offers o JOIN products p ON p.id = o.product_id AND p.producer_id = ?"
 
 #define MAX_PRICE_CENTS 100000000 /* R$ 1,000,000.00 */
-#define CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+#define CODE_ALPHABET	"ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 static const char *const offer_fields[] = {"name",
 					   "price_cents",
@@ -67,7 +67,7 @@ static int offer_read(const cJSON *body, bool required, struct offer *o, struct 
 
 	if (b4_json_get_str(body, "name", need, 1, 200, &o->name, err) < 0 ||
 	    b4_json_get_int(body, "price_cents", need, 500, MAX_PRICE_CENTS, &o->price_cents, err) <
-		    0 ||
+		0 ||
 	    b4_json_get_int(body, "max_installments", B4_JSON_OPTIONAL, 1, 12, &o->max_installments,
 			    err) < 0 ||
 	    b4_json_get_int(body, "interest_free_installments", B4_JSON_OPTIONAL, 1, 12,
@@ -95,11 +95,12 @@ static void offer_send(struct b4_req *req, const char *id, int status)
 			  req->caller.user_id, id);
 	if (!api_found(req, res, "offer"))
 		return;
-	bumps = b4_db_query(req->db,
-			    "SELECT b.bump_offer_id, o.code, o.name, o.price_cents FROM offer_bumps b"
-			    " JOIN offers o ON o.id = b.bump_offer_id WHERE b.offer_id = ?"
-			    " ORDER BY b.position",
-			    "s", id);
+	bumps =
+	    b4_db_query(req->db,
+			"SELECT b.bump_offer_id, o.code, o.name, o.price_cents FROM offer_bumps b"
+			" JOIN offers o ON o.id = b.bump_offer_id WHERE b.offer_id = ?"
+			" ORDER BY b.position",
+			"s", id);
 	if (!bumps) {
 		b4_db_result_free(res);
 		b4_req_db_error(req);
@@ -124,8 +125,11 @@ void api_offer_create(struct b4_req *req)
 {
 	const char *product_id = api_id_param(req, "id");
 	const cJSON *body;
-	struct offer o = {.max_installments = 1, .interest_free = 1, .methods = "card,pix,boleto",
-			  .allow_coupon = true, .active = true};
+	struct offer o = {.max_installments = 1,
+			  .interest_free = 1,
+			  .methods = "card,pix,boleto",
+			  .allow_coupon = true,
+			  .active = true};
 	struct b4_error err;
 	char id[37], code[11];
 
@@ -210,13 +214,14 @@ void api_offer_update(struct b4_req *req)
 		api_fail(req, &err);
 		return;
 	}
-	if (b4_db_exec(req->db,
-		       "UPDATE offers o JOIN products p ON p.id = o.product_id SET o.name = ?,"
-		       " o.price_cents = ?, o.max_installments = ?, o.interest_free_installments = ?,"
-		       " o.payment_methods = ?, o.allow_coupon = ?, o.active = ?"
-		       " WHERE o.id = ? AND p.producer_id = ?",
-		       "siiisBBss", o.name, o.price_cents, o.max_installments, o.interest_free,
-		       o.methods, o.allow_coupon, o.active, id, req->caller.user_id) < 0) {
+	if (b4_db_exec(
+		req->db,
+		"UPDATE offers o JOIN products p ON p.id = o.product_id SET o.name = ?,"
+		" o.price_cents = ?, o.max_installments = ?, o.interest_free_installments = ?,"
+		" o.payment_methods = ?, o.allow_coupon = ?, o.active = ?"
+		" WHERE o.id = ? AND p.producer_id = ?",
+		"siiisBBss", o.name, o.price_cents, o.max_installments, o.interest_free, o.methods,
+		o.allow_coupon, o.active, id, req->caller.user_id) < 0) {
 		b4_req_db_error(req);
 		return;
 	}
@@ -292,14 +297,15 @@ void api_offer_bumps(struct b4_req *req)
 	cJSON_ArrayForEach(item, arr)
 	{
 		if (!cJSON_IsString(item)) {
-			b4_req_errorf(req, 400, "invalid_request_error", "invalid_type", "offer_ids",
+			b4_req_errorf(req, 400, "invalid_request_error", "invalid_type",
+				      "offer_ids",
 				      "The field 'offer_ids' must be an array of offer ids.");
 			return;
 		}
 		if (!b4_text_is_uuid(item->valuestring) || strcmp(item->valuestring, id) == 0 ||
 		    (mine = offer_is_mine(req, item->valuestring)) == 0) {
-			b4_req_errorf(req, 422, "invalid_request_error", "invalid_bump", "offer_ids",
-				      "Each bump must be another offer of yours.");
+			b4_req_errorf(req, 422, "invalid_request_error", "invalid_bump",
+				      "offer_ids", "Each bump must be another offer of yours.");
 			return;
 		}
 		if (mine < 0) {
@@ -348,8 +354,8 @@ void api_offer_upsell(struct b4_req *req)
 	if (upsell_id) {
 		if (!b4_text_is_uuid(upsell_id) || strcmp(upsell_id, id) == 0 ||
 		    (mine = offer_is_mine(req, upsell_id)) == 0) {
-			b4_req_errorf(req, 422, "invalid_request_error", "invalid_upsell", "offer_id",
-				      "The upsell must be another offer of yours.");
+			b4_req_errorf(req, 422, "invalid_request_error", "invalid_upsell",
+				      "offer_id", "The upsell must be another offer of yours.");
 			return;
 		}
 		if (mine < 0) {

@@ -5,17 +5,16 @@
 
 #include <string.h>
 
-#define PRODUCT_COLS                                                                              \
-	"id, name, description, type, guarantee_days, status, blocked, affiliate_enabled,"       \
-	" affiliate_commission_bps, affiliate_cookie_days, affiliate_attribution, created_at,"  \
+#define PRODUCT_COLS                                                                               \
+	"id, name, description, type, guarantee_days, status, blocked, affiliate_enabled,"         \
+	" affiliate_commission_bps, affiliate_cookie_days, affiliate_attribution, created_at,"     \
 	" updated_at"
 
 static const char *const product_types[] = {"course", "ebook", "community", "service", NULL};
 static const char *const product_statuses[] = {"draft", "active", "archived", NULL};
 static const char *const attributions[] = {"last_click", "first_click", NULL};
-static const char *const product_fields[] = {"name",	 "description",	    "type",
-					     "guarantee_days", "status", "affiliate_program",
-					     NULL};
+static const char *const product_fields[] = {
+    "name", "description", "type", "guarantee_days", "status", "affiliate_program", NULL};
 static const char *const program_fields[] = {"enabled", "commission_bps", "cookie_days",
 					     "attribution", NULL};
 
@@ -62,7 +61,8 @@ static int product_read(const cJSON *body, bool required, struct product *p, str
 	int idx;
 
 	if (b4_json_get_str(body, "name", need, 1, 200, &p->name, err) < 0 ||
-	    b4_json_get_str(body, "description", B4_JSON_OPTIONAL, 0, 5000, &p->description, err) < 0)
+	    b4_json_get_str(body, "description", B4_JSON_OPTIONAL, 0, 5000, &p->description, err) <
+		0)
 		return -1;
 	idx = -1;
 	if (b4_json_get_enum(body, "type", need, product_types, &idx, err) < 0)
@@ -91,7 +91,8 @@ static int product_read(const cJSON *body, bool required, struct product *p, str
 					 "The field 'affiliate_program' must be an object.");
 			return -1;
 		}
-		if (b4_json_reject_unknown(program, program_fields, "affiliate_program.", err) < 0 ||
+		if (b4_json_reject_unknown(program, program_fields, "affiliate_program.", err) <
+			0 ||
 		    b4_json_get_bool(body, "affiliate_program.enabled", B4_JSON_OPTIONAL,
 				     &p->affiliate_enabled, err) < 0 ||
 		    b4_json_get_int(body, "affiliate_program.commission_bps", B4_JSON_OPTIONAL, 0,
@@ -101,9 +102,10 @@ static int product_read(const cJSON *body, bool required, struct product *p, str
 			return -1;
 		if (p->cookie_days != 0 && p->cookie_days != 60 && p->cookie_days != 90 &&
 		    p->cookie_days != 180) {
-			b4_error_invalid(err, 422, "invalid_value", "affiliate_program.cookie_days",
-					 "The field 'affiliate_program.cookie_days' must be one of: "
-					 "0, 60, 90, 180.");
+			b4_error_invalid(
+			    err, 422, "invalid_value", "affiliate_program.cookie_days",
+			    "The field 'affiliate_program.cookie_days' must be one of: "
+			    "0, 60, 90, 180.");
 			return -1;
 		}
 		idx = -1;
@@ -135,8 +137,8 @@ static void product_send(struct b4_req *req, const char *id, int status)
 void api_product_create(struct b4_req *req)
 {
 	const cJSON *body = api_body(req, product_fields, false);
-	struct product p = {.guarantee_days = 7, .status = "draft", .cookie_days = 60,
-			    .attribution = "last_click"};
+	struct product p = {
+	    .guarantee_days = 7, .status = "draft", .cookie_days = 60, .attribution = "last_click"};
 	struct b4_error err;
 	char id[37];
 
@@ -147,13 +149,14 @@ void api_product_create(struct b4_req *req)
 		return;
 	}
 	b4_crypto_uuid7(id);
-	if (b4_db_exec(req->db,
-		       "INSERT INTO products (id, producer_id, name, description, type, guarantee_days,"
-		       " status, affiliate_enabled, affiliate_commission_bps, affiliate_cookie_days,"
-		       " affiliate_attribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		       "sssssisBiis", id, req->caller.user_id, p.name, p.description, p.type,
-		       p.guarantee_days, p.status, p.affiliate_enabled, p.commission_bps,
-		       p.cookie_days, p.attribution) < 0) {
+	if (b4_db_exec(
+		req->db,
+		"INSERT INTO products (id, producer_id, name, description, type, guarantee_days,"
+		" status, affiliate_enabled, affiliate_commission_bps, affiliate_cookie_days,"
+		" affiliate_attribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"sssssisBiis", id, req->caller.user_id, p.name, p.description, p.type,
+		p.guarantee_days, p.status, p.affiliate_enabled, p.commission_bps, p.cookie_days,
+		p.attribution) < 0) {
 		b4_req_db_error(req);
 		return;
 	}
@@ -201,8 +204,8 @@ void api_product_update(struct b4_req *req)
 	if (!api_found(req, res, "product"))
 		return;
 	p.name = b4_arena_strdup(req->arena, b4_db_str(res, 0, 1));
-	p.description = b4_db_is_null(res, 0, 2) ? NULL
-						  : b4_arena_strdup(req->arena, b4_db_str(res, 0, 2));
+	p.description =
+	    b4_db_is_null(res, 0, 2) ? NULL : b4_arena_strdup(req->arena, b4_db_str(res, 0, 2));
 	p.type = b4_arena_strdup(req->arena, b4_db_str(res, 0, 3));
 	p.guarantee_days = b4_db_i64(res, 0, 4);
 	p.status = b4_arena_strdup(req->arena, b4_db_str(res, 0, 5));
@@ -217,14 +220,15 @@ void api_product_update(struct b4_req *req)
 	}
 	if (b4_json_is_null(body, "description"))
 		p.description = NULL;
-	rc = b4_db_exec(req->db,
-			"UPDATE products SET name = ?, description = ?, type = ?, guarantee_days = ?,"
-			" status = ?, affiliate_enabled = ?, affiliate_commission_bps = ?,"
-			" affiliate_cookie_days = ?, affiliate_attribution = ?"
-			" WHERE id = ? AND producer_id = ?",
-			"sssisBiisss", p.name, p.description, p.type, p.guarantee_days, p.status,
-			p.affiliate_enabled, p.commission_bps, p.cookie_days, p.attribution, id,
-			req->caller.user_id);
+	rc = b4_db_exec(
+	    req->db,
+	    "UPDATE products SET name = ?, description = ?, type = ?, guarantee_days = ?,"
+	    " status = ?, affiliate_enabled = ?, affiliate_commission_bps = ?,"
+	    " affiliate_cookie_days = ?, affiliate_attribution = ?"
+	    " WHERE id = ? AND producer_id = ?",
+	    "sssisBiisss", p.name, p.description, p.type, p.guarantee_days, p.status,
+	    p.affiliate_enabled, p.commission_bps, p.cookie_days, p.attribution, id,
+	    req->caller.user_id);
 	if (rc < 0) {
 		b4_req_db_error(req);
 		return;

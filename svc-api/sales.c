@@ -11,24 +11,24 @@
 
 /* The caller's relation to the order (producer first), and their own
  * split amount net of reversals.  Binds: caller x 6. */
-#define SALE_COLS                                                                                 \
-	"SELECT o.id, o.status, o.payment_method, o.installments, o.total_cents,"                 \
-	" o.subtotal_cents, o.discount_cents, o.interest_cents, o.product_id, p.name,"            \
-	" o.created_at, o.paid_at,"                                                               \
-	" CASE WHEN o.producer_id = ? THEN 'producer' WHEN o.affiliate_id = ? THEN 'affiliate'"  \
-	" ELSE 'coproducer' END,"                                                                 \
-	" (SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0) FROM splits s"              \
-	"  WHERE s.order_id = o.id AND s.user_id = ?),"                                           \
-	" cu.full_name, cu.email"                                                                 \
-	" FROM orders o JOIN products p ON p.id = o.product_id"                                   \
+#define SALE_COLS                                                                                  \
+	"SELECT o.id, o.status, o.payment_method, o.installments, o.total_cents,"                  \
+	" o.subtotal_cents, o.discount_cents, o.interest_cents, o.product_id, p.name,"             \
+	" o.created_at, o.paid_at,"                                                                \
+	" CASE WHEN o.producer_id = ? THEN 'producer' WHEN o.affiliate_id = ? THEN 'affiliate'"    \
+	" ELSE 'coproducer' END,"                                                                  \
+	" (SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0) FROM splits s"               \
+	"  WHERE s.order_id = o.id AND s.user_id = ?),"                                            \
+	" cu.full_name, cu.email"                                                                  \
+	" FROM orders o JOIN products p ON p.id = o.product_id"                                    \
 	" JOIN customers cu ON cu.id = o.customer_id"
-#define SALE_VISIBLE                                                                              \
-	" (o.producer_id = ? OR o.affiliate_id = ? OR EXISTS (SELECT 1 FROM splits s2"            \
+#define SALE_VISIBLE                                                                               \
+	" (o.producer_id = ? OR o.affiliate_id = ? OR EXISTS (SELECT 1 FROM splits s2"             \
 	"  WHERE s2.order_id = o.id AND s2.user_id = ? AND s2.party = 'coproducer'))"
 
-static const char *const order_statuses[] = {"waiting_payment", "paid",	   "refused",
-					      "expired",	 "refund_requested", "refunded",
-					      "disputed",	 "chargeback",	     NULL};
+static const char *const order_statuses[] = {
+    "waiting_payment", "paid",	   "refused",	 "expired", "refund_requested",
+    "refunded",	       "disputed", "chargeback", NULL};
 
 static cJSON *sale_json(const struct b4_db_result *res, size_t row)
 {
@@ -113,10 +113,11 @@ void api_sale_get(struct b4_req *req)
 		return;
 	sale = sale_json(res, 0);
 	b4_db_result_free(res);
-	items = b4_db_query(req->db,
-			    "SELECT i.type, f.code, f.name, i.price_cents FROM order_items i"
-			    " JOIN offers f ON f.id = i.offer_id WHERE i.order_id = ? ORDER BY i.id",
-			    "s", id);
+	items =
+	    b4_db_query(req->db,
+			"SELECT i.type, f.code, f.name, i.price_cents FROM order_items i"
+			" JOIN offers f ON f.id = i.offer_id WHERE i.order_id = ? ORDER BY i.id",
+			"s", id);
 	if (!items) {
 		cJSON_Delete(sale);
 		b4_req_db_error(req);
@@ -157,26 +158,29 @@ void api_sales_summary(struct b4_req *req)
 	/* gross: the order totals of the caller's own products plus, for
 	 * other roles, their own split; net: the caller's splits after
 	 * reversals.  Only orders that were paid at some point count. */
-	totals = b4_db_query(req->db,
-			     "SELECT COALESCE(SUM(CASE WHEN o.producer_id = ? THEN o.total_cents ELSE"
-			     " (SELECT COALESCE(SUM(s.amount_cents), 0) FROM splits s WHERE"
-			     " s.order_id = o.id AND s.user_id = ?) END), 0),"
-			     " COALESCE(SUM((SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0)"
-			     " FROM splits s WHERE s.order_id = o.id AND s.user_id = ?)), 0), COUNT(*)"
-			     " FROM orders o WHERE" SALE_VISIBLE
-			     " AND o.status IN ('paid','refund_requested','refunded','disputed','chargeback')"
-			     " AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)",
-			     "ssssssssss", me, me, me, me, me, me, from, from, to, to);
-	by_status = b4_db_query(req->db,
-				"SELECT o.status, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
-				" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
-				" GROUP BY o.status ORDER BY o.status",
-				"sssssss", me, me, me, from, from, to, to);
-	by_method = b4_db_query(req->db,
-				"SELECT o.payment_method, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
-				" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
-				" GROUP BY o.payment_method ORDER BY o.payment_method",
-				"sssssss", me, me, me, from, from, to, to);
+	totals = b4_db_query(
+	    req->db,
+	    "SELECT COALESCE(SUM(CASE WHEN o.producer_id = ? THEN o.total_cents ELSE"
+	    " (SELECT COALESCE(SUM(s.amount_cents), 0) FROM splits s WHERE"
+	    " s.order_id = o.id AND s.user_id = ?) END), 0),"
+	    " COALESCE(SUM((SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0)"
+	    " FROM splits s WHERE s.order_id = o.id AND s.user_id = ?)), 0), COUNT(*)"
+	    " FROM orders o WHERE" SALE_VISIBLE
+	    " AND o.status IN ('paid','refund_requested','refunded','disputed','chargeback')"
+	    " AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)",
+	    "ssssssssss", me, me, me, me, me, me, from, from, to, to);
+	by_status =
+	    b4_db_query(req->db,
+			"SELECT o.status, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
+			" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
+			" GROUP BY o.status ORDER BY o.status",
+			"sssssss", me, me, me, from, from, to, to);
+	by_method =
+	    b4_db_query(req->db,
+			"SELECT o.payment_method, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
+			" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
+			" GROUP BY o.payment_method ORDER BY o.payment_method",
+			"sssssss", me, me, me, from, from, to, to);
 	if (!totals || !by_status || !by_method) {
 		b4_db_result_free(totals);
 		b4_db_result_free(by_status);
@@ -201,13 +205,14 @@ void api_balance(struct b4_req *req)
 	struct b4_db_result *res;
 	cJSON *out;
 
-	res = b4_db_query(req->db,
-			  "SELECT COALESCE(SUM(CASE WHEN status = 'waiting' THEN amount_cents -"
-			  " reversed_cents END), 0), COALESCE(SUM(CASE WHEN status = 'released' THEN"
-			  " amount_cents - reversed_cents END), 0), COALESCE(SUM(reversed_cents +"
-			  " CASE WHEN status = 'reversed' THEN amount_cents - reversed_cents ELSE 0 END),"
-			  " 0) FROM splits WHERE user_id = ?",
-			  "s", req->caller.user_id);
+	res = b4_db_query(
+	    req->db,
+	    "SELECT COALESCE(SUM(CASE WHEN status = 'waiting' THEN amount_cents -"
+	    " reversed_cents END), 0), COALESCE(SUM(CASE WHEN status = 'released' THEN"
+	    " amount_cents - reversed_cents END), 0), COALESCE(SUM(reversed_cents +"
+	    " CASE WHEN status = 'reversed' THEN amount_cents - reversed_cents ELSE 0 END),"
+	    " 0) FROM splits WHERE user_id = ?",
+	    "s", req->caller.user_id);
 	if (!res) {
 		b4_req_db_error(req);
 		return;
@@ -244,9 +249,10 @@ static int refund_write(struct b4_db *db, void *arg)
 		return -1;
 	amount = b4_db_i64(res, 0, 1);
 	b4_db_result_free(res);
-	if (b4_db_exec(db,
-		       "UPDATE orders SET status = 'refund_requested' WHERE id = ? AND status = 'paid'",
-		       "s", t->order_id) != 1)
+	if (b4_db_exec(
+		db,
+		"UPDATE orders SET status = 'refund_requested' WHERE id = ? AND status = 'paid'",
+		"s", t->order_id) != 1)
 		return -1;
 	b4_crypto_uuid7(t->refund_id);
 	if (b4_db_exec(db,

@@ -27,8 +27,8 @@ int api_authenticate(struct b4_req *req, enum b4_role role)
 	if (!req->db)
 		return 0;
 	/* a token outlives a block: check the account on every request */
-	res = b4_db_query(req->db, "SELECT status FROM users WHERE id = ?", "s",
-			  req->caller.user_id);
+	res =
+	    b4_db_query(req->db, "SELECT status FROM users WHERE id = ?", "s", req->caller.user_id);
 	if (!res) {
 		req->authenticated = false;
 		b4_req_db_error(req);
@@ -53,10 +53,11 @@ cJSON *api_user_json(struct b4_db *db, const char *id, bool *db_failed)
 	cJSON *user;
 
 	*db_failed = false;
-	res = b4_db_query(db,
-			  "SELECT id, email, full_name, role, status, created_at, document_bidx IS NOT NULL"
-			  " FROM users WHERE id = ?",
-			  "s", id);
+	res = b4_db_query(
+	    db,
+	    "SELECT id, email, full_name, role, status, created_at, document_bidx IS NOT NULL"
+	    " FROM users WHERE id = ?",
+	    "s", id);
 	if (!res) {
 		*db_failed = true;
 		return NULL;
@@ -112,8 +113,8 @@ static bool email_normalize(const char *in, char out[255])
 		out[i] = (char)tolower(c);
 	}
 	out[n] = '\0';
-	return ats == 1 && at > 0 && at < n - 3 && strchr(out + at, '.') &&
-	       out[n - 1] != '.' && out[at + 1] != '.';
+	return ats == 1 && at > 0 && at < n - 3 && strchr(out + at, '.') && out[n - 1] != '.' &&
+	       out[at + 1] != '.';
 }
 
 /* Takes one hashing slot (bounded argon2id concurrency), waiting at most
@@ -202,13 +203,15 @@ void api_signup(struct b4_req *req)
 	if (document) {
 		if (b4_br_document_normalize(document, digits, sizeof(digits), &doc_type) < 0) {
 			b4_req_errorf(req, 422, "invalid_request_error", "invalid_document",
-				      "document", "The field 'document' must be a valid CPF or CNPJ.");
+				      "document",
+				      "The field 'document' must be a valid CPF or CNPJ.");
 			return;
 		}
 		if (b4_pii_blind_index("document", digits, bidx) < 0 ||
 		    !(document_enc = b4_pii_encrypt("users.document", digits))) {
 			OPENSSL_cleanse(digits, sizeof(digits));
-			b4_req_errorf(req, 500, "api_error", "internal", NULL, "Cannot store the document.");
+			b4_req_errorf(req, 500, "api_error", "internal", NULL,
+				      "Cannot store the document.");
 			return;
 		}
 		OPENSSL_cleanse(digits, sizeof(digits));
@@ -221,13 +224,15 @@ void api_signup(struct b4_req *req)
 	hash_slot_release(req);
 	if (rc < 0 || b4_crypto_uuid7(id) < 0) {
 		free(document_enc);
-		b4_req_errorf(req, 500, "api_error", "internal", NULL, "Cannot create the account.");
+		b4_req_errorf(req, 500, "api_error", "internal", NULL,
+			      "Cannot create the account.");
 		return;
 	}
-	rc = b4_db_exec(req->db,
-			"INSERT INTO users (id, email, password_hash, full_name, document_enc, document_bidx)"
-			" VALUES (?, ?, ?, ?, ?, ?)",
-			"ssssss", id, email, hash, full_name, document_enc, document ? bidx : NULL);
+	rc = b4_db_exec(
+	    req->db,
+	    "INSERT INTO users (id, email, password_hash, full_name, document_enc, document_bidx)"
+	    " VALUES (?, ?, ?, ?, ?, ?)",
+	    "ssssss", id, email, hash, full_name, document_enc, document ? bidx : NULL);
 	free(document_enc);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc < 0) {
@@ -269,10 +274,11 @@ static int limit_hit(struct b4_req *req, const char *scope, const char *kind, co
 
 	if (b4_pii_blind_index(kind, key, hash) < 0)
 		return -1;
-	inserted = b4_db_exec(req->db,
-			      "INSERT INTO login_attempts (scope, key_hash, window_start, attempts)"
-			      " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE attempts = attempts + 1",
-			      "ssi", scope, hash, window);
+	inserted =
+	    b4_db_exec(req->db,
+		       "INSERT INTO login_attempts (scope, key_hash, window_start, attempts)"
+		       " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE attempts = attempts + 1",
+		       "ssi", scope, hash, window);
 	if (inserted < 0)
 		return -1;
 	/* a new row (1 affected, not 2): sweep a few expired windows so the
@@ -378,9 +384,9 @@ void api_login(struct b4_req *req)
 			      "Too many login attempts; try again later.");
 		return;
 	}
-	res = b4_db_query(req->db,
-			  "SELECT id, password_hash, role, status, email FROM users WHERE email = ?", "s",
-			  email);
+	res = b4_db_query(
+	    req->db, "SELECT id, password_hash, role, status, email FROM users WHERE email = ?",
+	    "s", email);
 	if (!res) {
 		b4_req_db_error(req);
 		return;
@@ -411,8 +417,8 @@ void api_login(struct b4_req *req)
 	rehash(req, b4_db_str(res, 0, 0), b4_db_str(res, 0, 1), password);
 	user = api_user_json(req->db, b4_db_str(res, 0, 0), &ok);
 	out = cJSON_CreateObject();
-	if (!user || add_token(out, b4_db_str(res, 0, 0), b4_db_str(res, 0, 2),
-			       b4_db_str(res, 0, 4)) < 0) {
+	if (!user ||
+	    add_token(out, b4_db_str(res, 0, 0), b4_db_str(res, 0, 2), b4_db_str(res, 0, 4)) < 0) {
 		b4_db_result_free(res);
 		cJSON_Delete(user);
 		cJSON_Delete(out);

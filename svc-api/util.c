@@ -57,8 +57,8 @@ void api_add_time(cJSON *obj, const char *name, const struct b4_db_result *res, 
 	cJSON_AddStringToObject(obj, name, out);
 }
 
-void api_add_str_or_null(cJSON *obj, const char *name, const struct b4_db_result *res,
-			 size_t row, size_t col)
+void api_add_str_or_null(cJSON *obj, const char *name, const struct b4_db_result *res, size_t row,
+			 size_t col)
 {
 	if (b4_db_is_null(res, row, col))
 		cJSON_AddNullToObject(obj, name);
@@ -98,8 +98,8 @@ int api_get_methods(const cJSON *body, const char *name, char *out, bool *presen
 	if (!arr)
 		return 0;
 	if (cJSON_GetArraySize(arr) == 0) {
-		b4_error_invalid(err, 422, "empty", name, "The field '%s' needs at least one method.",
-				 name);
+		b4_error_invalid(err, 422, "empty", name,
+				 "The field '%s' needs at least one method.", name);
 		return -1;
 	}
 	cJSON_ArrayForEach(item, arr)
@@ -114,9 +114,9 @@ int api_get_methods(const cJSON *body, const char *name, char *out, bool *presen
 			if (strcmp(item->valuestring, method_names[i]) == 0)
 				found = i;
 		if (found < 0 || seen[found]) {
-			b4_error_invalid(err, 422, "invalid_value", name,
-					 "The field '%s' takes distinct values of: card, pix, boleto.",
-					 name);
+			b4_error_invalid(
+			    err, 422, "invalid_value", name,
+			    "The field '%s' takes distinct values of: card, pix, boleto.", name);
 			return -1;
 		}
 		seen[found] = true;
@@ -187,9 +187,9 @@ int api_get_time(const cJSON *body, const char *name, char out[32], bool *presen
 	if (!text)
 		return 0;
 	if (parse_rfc3339(text, out) < 0) {
-		b4_error_invalid(err, 422, "invalid_time", name,
-				 "The field '%s' must be an RFC 3339 time such as 2030-01-31T23:59:59Z.",
-				 name);
+		b4_error_invalid(
+		    err, 422, "invalid_time", name,
+		    "The field '%s' must be an RFC 3339 time such as 2030-01-31T23:59:59Z.", name);
 		return -1;
 	}
 	*present = true;

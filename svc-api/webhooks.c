@@ -13,16 +13,24 @@
 
 #include <openssl/crypto.h>
 
-static const char *const event_names[] = {
-	"approved-payment", "refused-payment",	     "generated-pix",	   "generated-billet",
-	"refund",	    "chargeback",	     "abandoned-cart",	   "affiliation-requested",
-	"approved-affiliate", "refused-affiliate", NULL};
+static const char *const event_names[] = {"approved-payment",
+					  "refused-payment",
+					  "generated-pix",
+					  "generated-billet",
+					  "refund",
+					  "chargeback",
+					  "abandoned-cart",
+					  "affiliation-requested",
+					  "approved-affiliate",
+					  "refused-affiliate",
+					  NULL};
 #define EVENT_COUNT 10
 
 static const char *const webhook_fields[] = {"url", "events", "product_id", "active", NULL};
 
-#define WEBHOOK_COLS                                                                              \
-	"SELECT id, url, events, product_id, active, created_at, updated_at FROM webhook_endpoints"
+#define WEBHOOK_COLS                                                                               \
+	"SELECT id, url, events, product_id, active, created_at, updated_at FROM "                 \
+	"webhook_endpoints"
 #define WEBHOOK_MINE " owner_id = ? AND deleted_at IS NULL"
 
 static cJSON *webhook_json(const struct b4_db_result *res, size_t row)
@@ -80,7 +88,7 @@ static int webhook_read(struct b4_req *req, const cJSON *body, bool required, st
 	if (b4_json_get_str(body, "url", need, 1, 2048, &w->url, &err) < 0 ||
 	    b4_json_get_array(body, "events", need, EVENT_COUNT, &events, &err) < 0 ||
 	    b4_json_get_str(body, "product_id", B4_JSON_OPTIONAL, 36, 36, &w->product_id, &err) <
-		    0 ||
+		0 ||
 	    b4_json_get_bool(body, "active", B4_JSON_OPTIONAL, &w->active, &err) < 0)
 		return api_fail(req, &err);
 	if (events) {
@@ -98,7 +106,8 @@ static int webhook_read(struct b4_req *req, const cJSON *body, bool required, st
 			if (!cJSON_IsString(item)) {
 				cJSON_Delete(list);
 				b4_req_errorf(req, 400, "invalid_request_error", "invalid_type",
-					      "events", "The field 'events' must be an array of strings.");
+					      "events",
+					      "The field 'events' must be an array of strings.");
 				return -1;
 			}
 			for (int i = 0; event_names[i]; i++)
@@ -107,7 +116,8 @@ static int webhook_read(struct b4_req *req, const cJSON *body, bool required, st
 			if (found < 0 || seen[found]) {
 				cJSON_Delete(list);
 				b4_req_errorf(req, 422, "invalid_request_error", "invalid_value",
-					      "events", "Unknown or repeated event name in 'events'.");
+					      "events",
+					      "Unknown or repeated event name in 'events'.");
 				return -1;
 			}
 			seen[found] = true;
@@ -123,13 +133,15 @@ static int webhook_read(struct b4_req *req, const cJSON *body, bool required, st
 		}
 	}
 	if (w->url && b4_netguard_check_url(w->url, app->url_policy, why, sizeof(why)) < 0) {
-		b4_req_errorf(req, 422, "invalid_request_error", "url_not_allowed", "url", "%s", why);
+		b4_req_errorf(req, 422, "invalid_request_error", "url_not_allowed", "url", "%s",
+			      why);
 		return -1;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(body, "product_id"))
 		w->product_given = true;
 	if (w->product_id) {
-		int owns = b4_text_is_uuid(w->product_id) ? api_owns_product(req, w->product_id) : 0;
+		int owns =
+		    b4_text_is_uuid(w->product_id) ? api_owns_product(req, w->product_id) : 0;
 		if (owns < 0) {
 			b4_req_db_error(req);
 			return -1;
@@ -235,8 +247,8 @@ void api_webhook_update(struct b4_req *req)
 			" events = COALESCE(?, events),"
 			" product_id = IF(?, ?, product_id), active = ?"
 			" WHERE id = ? AND" WEBHOOK_MINE,
-			"ssBsBss", w.url, w.events_json, w.product_given, w.product_id, w.active, id,
-			req->caller.user_id);
+			"ssBsBss", w.url, w.events_json, w.product_given, w.product_id, w.active,
+			id, req->caller.user_id);
 	if (rc < 0) {
 		b4_req_db_error(req);
 		return;
@@ -269,9 +281,9 @@ void api_webhook_delete(struct b4_req *req)
 	b4_req_send(req, 204, "application/json", "", 0);
 }
 
-#define DELIVERY_COLS                                                                             \
-	"SELECT d.id, d.event_id, d.event, d.status, d.attempts, d.last_status_code,"             \
-	" d.last_error, d.next_attempt_at, d.created_at, d.updated_at FROM webhook_deliveries d"  \
+#define DELIVERY_COLS                                                                              \
+	"SELECT d.id, d.event_id, d.event, d.status, d.attempts, d.last_status_code,"              \
+	" d.last_error, d.next_attempt_at, d.created_at, d.updated_at FROM webhook_deliveries d"   \
 	" JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.owner_id = ?"
 
 static cJSON *delivery_json(const struct b4_db_result *res, size_t row)
@@ -313,7 +325,7 @@ void api_webhook_deliveries(struct b4_req *req)
 		return;
 	res = b4_db_query(req->db,
 			  DELIVERY_COLS " WHERE d.endpoint_id = ? AND (? IS NULL OR d.id < ?)"
-				       " ORDER BY d.id DESC LIMIT ?",
+					" ORDER BY d.id DESC LIMIT ?",
 			  "ssssI", req->caller.user_id, id, after, after, limit + 1);
 	api_send_page(req, res, (size_t)limit, delivery_json);
 }
@@ -328,12 +340,13 @@ static int resend_write(struct b4_db *db, void *arg)
 	struct resend_tx *t = arg;
 	char payload[160];
 
-	if (b4_db_exec(db,
-		       "UPDATE webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
-		       " SET d.status = 'pending', d.next_attempt_at = UTC_TIMESTAMP(6)"
-		       " WHERE d.id = ? AND d.endpoint_id = ? AND e.owner_id = ?"
-		       " AND e.deleted_at IS NULL",
-		       "sss", t->delivery_id, t->endpoint_id, t->owner_id) < 0)
+	if (b4_db_exec(
+		db,
+		"UPDATE webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
+		" SET d.status = 'pending', d.next_attempt_at = UTC_TIMESTAMP(6)"
+		" WHERE d.id = ? AND d.endpoint_id = ? AND e.owner_id = ?"
+		" AND e.deleted_at IS NULL",
+		"sss", t->delivery_id, t->endpoint_id, t->owner_id) < 0)
 		return -1;
 	snprintf(payload, sizeof(payload), "{\"delivery_id\":\"%s\"}", t->delivery_id);
 	return b4_queue_enqueue(db, "webhook.deliver", payload, t->dedup, 0) < 0 ? -1 : 0;
@@ -354,8 +367,9 @@ void api_webhook_resend(struct b4_req *req)
 	}
 	if (!api_body(req, no_fields, true))
 		return;
-	res = b4_db_query(req->db, DELIVERY_COLS " WHERE d.id = ? AND d.endpoint_id = ?"
-						 " AND e.deleted_at IS NULL",
+	res = b4_db_query(req->db,
+			  DELIVERY_COLS " WHERE d.id = ? AND d.endpoint_id = ?"
+					" AND e.deleted_at IS NULL",
 			  "sss", req->caller.user_id, delivery_id, id);
 	if (!api_found(req, res, "delivery"))
 		return;

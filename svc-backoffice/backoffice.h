@@ -72,7 +72,6 @@ cJSON *bo_row_json(const struct b4_db_result *res, size_t row, const struct bo_c
 void bo_send_page(struct b4_req *req, struct b4_db_result *res, int limit,
 		  const struct bo_col *cols);
 
-
 /* Query parameter readers.  Each sets *out to the value, or NULL when the
  * parameter is absent; on a bad value answers 400 invalid_request_error
  * with param = name and returns -1. */

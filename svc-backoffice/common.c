@@ -234,7 +234,6 @@ int bo_order_filters_from_query(struct b4_req *req, struct b4_order_filters *f)
 	return 0;
 }
 
-
 int bo_optional_reason(struct b4_req *req, const char **reason)
 {
 	static const char *const allowed[] = {"reason", NULL};

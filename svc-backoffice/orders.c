@@ -42,9 +42,8 @@ void bo_orders_list(struct b4_req *req)
 	if (b4_req_page(req, &limit, &after) < 0 || bo_order_filters_from_query(req, &f) < 0)
 		return;
 	res = b4_db_query(req->db,
-			  ORDER_SELECT
-			  " WHERE (? IS NULL OR o.id < ?)" B4_ORDER_FILTER_SQL
-			  " ORDER BY o.id DESC LIMIT ?",
+			  ORDER_SELECT " WHERE (? IS NULL OR o.id < ?)" B4_ORDER_FILTER_SQL
+				       " ORDER BY o.id DESC LIMIT ?",
 			  "ss" B4_ORDER_FILTER_TYPES "I", after, after, B4_ORDER_FILTER_ARGS(&f),
 			  limit + 1);
 	if (!res) {

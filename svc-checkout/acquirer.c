@@ -44,8 +44,8 @@ enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *
  * exists.  ANSWERED with the charge, UNAVAILABLE when none exists, UNKNOWN
  * when the acquirer cannot tell. */
 static enum checkout_acq_outcome reconcile(const struct checkout_app *app,
-					   const struct b4_acquirer *acq,
-					   const char *reference, cJSON **charge)
+					   const struct b4_acquirer *acq, const char *reference,
+					   cJSON **charge)
 {
 	enum checkout_acq_outcome outcome = CHECKOUT_ACQ_UNKNOWN;
 
@@ -74,8 +74,8 @@ enum checkout_acq_outcome checkout_acquirer_charge(const struct checkout_app *ap
 	*charge = NULL;
 	if (!app->acquirers.secret[0])
 		return CHECKOUT_ACQ_UNAVAILABLE;
-	if (b4_acquirer_call(&app->acquirers, acq, "POST", "/v1/charges", idem_key, body,
-			     &resp) == 0) {
+	if (b4_acquirer_call(&app->acquirers, acq, "POST", "/v1/charges", idem_key, body, &resp) ==
+	    0) {
 		if (resp.status == 200 || resp.status == 201) {
 			*charge = cJSON_Parse(resp.body);
 			outcome = *charge ? CHECKOUT_ACQ_ANSWERED : CHECKOUT_ACQ_UNKNOWN;

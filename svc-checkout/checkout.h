@@ -15,12 +15,12 @@ struct b4_db;
 extern const struct b4_route checkout_routes[];
 extern const size_t checkout_nroutes;
 
-#define CHECKOUT_MAX_BUMPS     5
+#define CHECKOUT_MAX_BUMPS 5
 
 /* The service context (req->app), read-only after init. */
 struct checkout_app {
 	struct b4_acquirers acquirers; /* list, secret, timeout per call */
-	const char *callback_url; /* base URL; "" = none */
+	const char *callback_url;      /* base URL; "" = none */
 	int64_t monthly_rate_bp;
 	int64_t platform_fee_bp;
 	int64_t platform_fee_cents;

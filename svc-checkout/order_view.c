@@ -40,4 +40,3 @@ void checkout_metric_succeeded(const char *method, int64_t total_cents)
 	if (m_value)
 		b4_metrics_add(m_value, v, (double)total_cents);
 }
-

@@ -187,8 +187,8 @@ void checkout_event_create(struct b4_req *req)
 		b4_req_send_error(req, &err);
 		return;
 	}
-	if (b4_json_get_enum(body, "event_name", B4_JSON_REQUIRED, b4_funnel_steps, &name_index, &err) <
-	    0) {
+	if (b4_json_get_enum(body, "event_name", B4_JSON_REQUIRED, b4_funnel_steps, &name_index,
+			     &err) < 0) {
 		/* an unknown name is a client bug: 400, not 422 */
 		if (err.status == 422)
 			err.status = 400;
@@ -241,8 +241,8 @@ void checkout_event_create(struct b4_req *req)
 	if (b4_db_exec(req->db,
 		       "INSERT INTO checkout_events (event_id, session_id, offer_id, event_name,"
 		       " occurred_at, properties) VALUES (?, ?, ?, ?, ?, ?)",
-		       "ssssss", event_id, session_id, offer.id, b4_funnel_steps[name_index], occurred,
-		       props_text) < 0 &&
+		       "ssssss", event_id, session_id, offer.id, b4_funnel_steps[name_index],
+		       occurred, props_text) < 0 &&
 	    !b4_db_is_duplicate(req->db)) {
 		/* a duplicate event id is a resend: accepted, stored once */
 		free(props_text);

@@ -64,7 +64,8 @@ static const char *const columns[] = {
 /* Appends every matching order to csv; *rows gets the count.  Returns 0,
  * -1 on a database error, -2 when more than MAX_ROWS orders match (a
  * report cut short would mislead: the caller fails it instead). */
-static int write_rows(struct b4_db *db, const struct b4_order_filters *f, struct b4_buf *csv, int64_t *rows)
+static int write_rows(struct b4_db *db, const struct b4_order_filters *f, struct b4_buf *csv,
+		      int64_t *rows)
 {
 	char after[40] = "";
 

@@ -41,11 +41,11 @@ enum worker_result {
 /* What a handler gets besides its job.  Owned by the runtime; valid for
  * the duration of one run call. */
 struct worker_ctx {
-	struct b4_db *db;			/* this consumer thread's connection */
-	const struct b4_settings *settings;	/* common settings (env, db ...) */
-	const char *owner;			/* lease owner id of this thread */
-	double retry_seconds;			/* set >= 0 to choose the next delay */
-	const atomic_bool *stopping;		/* true once SIGTERM arrived */
+	struct b4_db *db;		    /* this consumer thread's connection */
+	const struct b4_settings *settings; /* common settings (env, db ...) */
+	const char *owner;		    /* lease owner id of this thread */
+	double retry_seconds;		    /* set >= 0 to choose the next delay */
+	const atomic_bool *stopping;	    /* true once SIGTERM arrived */
 	/* A handler that marked its job done itself, in the transaction of
 	 * its own writes (b4_queue_complete with ctx->owner returned 1), sets
 	 * this and returns WORKER_DONE: one commit less per job. */
@@ -55,13 +55,13 @@ struct worker_ctx {
 typedef int b4_job_fn(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap);
 
 struct worker_handler {
-	const char *type;	/* job type, e.g. "webhook.deliver" */
+	const char *type; /* job type, e.g. "webhook.deliver" */
 	b4_job_fn *run;
-	int max_concurrency;	/* at most this many at once in one process; 0 = no limit */
-	int timeout_seconds;	/* lease of one run; 0 = B4_WORKER_LEASE */
+	int max_concurrency; /* at most this many at once in one process; 0 = no limit */
+	int timeout_seconds; /* lease of one run; 0 = B4_WORKER_LEASE */
 	int (*init)(const struct b4_settings *settings); /* optional; -1 stops start-up */
-	void (*cleanup)(void);	/* optional */
-	bool test_only;		/* registered only when B4_ENV=test */
+	void (*cleanup)(void);				 /* optional */
+	bool test_only;					 /* registered only when B4_ENV=test */
 };
 
 extern const struct worker_handler worker_handlers[];

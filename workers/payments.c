@@ -38,7 +38,8 @@ int acquirers_init(const struct b4_settings *settings)
 	if (done)
 		return 0;
 	if (b4_acquirers_parse(&worker_acquirers, worker_acquirers_setting) < 0) {
-		fprintf(stderr, "b4-worker: B4_ACQUIRERS must be name=http(s)://url[,name=url...]\n");
+		fprintf(stderr,
+			"b4-worker: B4_ACQUIRERS must be name=http(s)://url[,name=url...]\n");
 		return -1;
 	}
 	if ((worker_acquirers.secret[0] || settings->env == B4_ENV_PRODUCTION) &&
@@ -67,15 +68,15 @@ struct refund {
 
 static int load(struct b4_db *db, const char *refund_id, struct refund *r)
 {
-	struct b4_db_result *res = b4_db_query(
-		db,
-		"SELECT r.status, r.amount_cents, r.order_id, o.status, o.total_cents,"
-		" c.id, c.acquirer, c.acquirer_charge_id, c.amount_cents"
-		" FROM refunds r JOIN orders o ON o.id = r.order_id"
-		" LEFT JOIN charges c ON c.order_id = o.id"
-		"  AND c.status IN ('approved', 'partially_refunded', 'refunded')"
-		" WHERE r.id = ? ORDER BY c.created_at DESC LIMIT 1",
-		"s", refund_id);
+	struct b4_db_result *res =
+	    b4_db_query(db,
+			"SELECT r.status, r.amount_cents, r.order_id, o.status, o.total_cents,"
+			" c.id, c.acquirer, c.acquirer_charge_id, c.amount_cents"
+			" FROM refunds r JOIN orders o ON o.id = r.order_id"
+			" LEFT JOIN charges c ON c.order_id = o.id"
+			"  AND c.status IN ('approved', 'partially_refunded', 'refunded')"
+			" WHERE r.id = ? ORDER BY c.created_at DESC LIMIT 1",
+			"s", refund_id);
 	int rc;
 
 	if (!res)
@@ -137,7 +138,8 @@ static int reverse_splits(struct b4_db *db, const char *order_id, int64_t amount
 	}
 	b4_db_result_free(res);
 	if (b4_money_split_refund(parts, n, amount, reversals) < 0) {
-		snprintf(why, cap, "refund of %lld exceeds what the splits hold", (long long)amount);
+		snprintf(why, cap, "refund of %lld exceeds what the splits hold",
+			 (long long)amount);
 		return -2;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -174,13 +176,14 @@ static int settle_tx(struct b4_db *db, void *arg)
 	s->moved = true;
 	if (!s->ok) {
 		/* the order goes back to paid unless another refund is pending */
-		return b4_db_exec(db,
-				  "UPDATE orders SET status = 'paid' WHERE id = ?"
-				  " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
-				  " WHERE order_id = ? AND status IN ('requested', 'processing'))",
-				  "ss", r->order_id, r->order_id) < 0
-			       ? -1
-			       : 0;
+		return b4_db_exec(
+			   db,
+			   "UPDATE orders SET status = 'paid' WHERE id = ?"
+			   " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
+			   " WHERE order_id = ? AND status IN ('requested', 'processing'))",
+			   "ss", r->order_id, r->order_id) < 0
+			   ? -1
+			   : 0;
 	}
 	rc = reverse_splits(db, r->order_id, r->amount_cents, s->why, sizeof(s->why));
 	if (rc < 0)
@@ -201,11 +204,12 @@ static int settle_tx(struct b4_db *db, void *arg)
 	if (refunded >= r->order_total_cents)
 		n = b4_order_advance(db, r->order_id, "refund_requested", "refunded");
 	else
-		n = b4_db_exec(db,
-			       "UPDATE orders SET status = 'paid' WHERE id = ?"
-			       " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
-			       " WHERE order_id = ? AND status IN ('requested', 'processing'))",
-			       "ss", r->order_id, r->order_id);
+		n = b4_db_exec(
+		    db,
+		    "UPDATE orders SET status = 'paid' WHERE id = ?"
+		    " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
+		    " WHERE order_id = ? AND status IN ('requested', 'processing'))",
+		    "ss", r->order_id, r->order_id);
 	if (n < 0)
 		return -1;
 	/* dedup keys are global: refund:<id> already names the refund.process job */
@@ -240,7 +244,8 @@ int refund_process_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 	} else {
 		acq = b4_acquirers_find(&worker_acquirers, r.acquirer);
 		if (!acq) {
-			snprintf(err, errcap, "acquirer %s is not configured (B4_ACQUIRERS)", r.acquirer);
+			snprintf(err, errcap, "acquirer %s is not configured (B4_ACQUIRERS)",
+				 r.acquirer);
 			return WORKER_RETRY;
 		}
 		snprintf(path, sizeof(path), "/v1/charges/%s/refunds", r.acquirer_charge_id);
@@ -311,47 +316,50 @@ static int card_outcome_tx(struct b4_db *db, void *arg)
 	return c->moved == 1 ? b4_order_enqueue_event(db, "refused-payment", c->order_id) : 0;
 }
 
-int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char *err,
-			     size_t errcap)
+int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char *err, size_t errcap)
 {
 	struct b4_db_result *res;
 	int settled = 0;
 
-	res = b4_db_query(ctx->db,
-			  "SELECT c.id, c.acquirer FROM charges c JOIN orders o ON o.id = c.order_id"
-			  " WHERE c.order_id = ? AND c.status = 'pending'"
-			  " AND o.status = 'waiting_payment'",
-			  "s", order_id);
+	res =
+	    b4_db_query(ctx->db,
+			"SELECT c.id, c.acquirer FROM charges c JOIN orders o ON o.id = c.order_id"
+			" WHERE c.order_id = ? AND c.status = 'pending'"
+			" AND o.status = 'waiting_payment'",
+			"s", order_id);
 	if (!res)
 		return worker_db_failed(ctx, err, errcap);
 	for (size_t i = 0; i < b4_db_rows(res) && settled == 0; i++) {
-		const struct b4_acquirer *acq = b4_acquirers_find(&worker_acquirers,
-								  b4_db_str(res, i, 1));
+		const struct b4_acquirer *acq =
+		    b4_acquirers_find(&worker_acquirers, b4_db_str(res, i, 1));
 		cJSON *charge = NULL;
 		int found;
 
 		if (!acq) {
-			snprintf(err, errcap, "acquirer %s is not configured", b4_db_str(res, i, 1));
+			snprintf(err, errcap, "acquirer %s is not configured",
+				 b4_db_str(res, i, 1));
 			settled = WORKER_RETRY;
 			break;
 		}
 		found = b4_acquirer_find_charge(&worker_acquirers, acq, order_id, &charge);
 		if (found < 0) {
 			/* cannot tell: never expire an order that may have been charged */
-			snprintf(err, errcap, "acquirer %s cannot tell the charge's outcome", acq->name);
+			snprintf(err, errcap, "acquirer %s cannot tell the charge's outcome",
+				 acq->name);
 			ctx->retry_seconds = 60;
 			settled = WORKER_RETRY;
 		} else if (found) {
 			const cJSON *status = cJSON_GetObjectItemCaseSensitive(charge, "status");
 			const cJSON *id = cJSON_GetObjectItemCaseSensitive(charge, "id");
-			const cJSON *code = cJSON_GetObjectItemCaseSensitive(charge, "decline_code");
+			const cJSON *code =
+			    cJSON_GetObjectItemCaseSensitive(charge, "decline_code");
 			const char *st = cJSON_IsString(status) ? status->valuestring : "";
 			struct card_outcome c = {
-				.order_id = order_id,
-				.charge_id = b4_db_str(res, i, 0),
-				.acquirer_charge_id = cJSON_IsString(id) ? id->valuestring : NULL,
-				.approved = !strcmp(st, "approved") || !strcmp(st, "paid"),
-				.decline_code = cJSON_IsString(code) ? code->valuestring : NULL,
+			    .order_id = order_id,
+			    .charge_id = b4_db_str(res, i, 0),
+			    .acquirer_charge_id = cJSON_IsString(id) ? id->valuestring : NULL,
+			    .approved = !strcmp(st, "approved") || !strcmp(st, "paid"),
+			    .decline_code = cJSON_IsString(code) ? code->valuestring : NULL,
 			};
 			/* still pending or expired there: the normal expiry applies */
 			if (c.approved || !strcmp(st, "declined")) {
@@ -359,7 +367,8 @@ int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char 
 					settled = worker_db_failed(ctx, err, errcap);
 				else
 					settled = 1;
-				b4_log_info("charge settled by reference", B4_LS("order_id", order_id),
+				b4_log_info("charge settled by reference",
+					    B4_LS("order_id", order_id),
 					    B4_LS("acquirer", acq->name), B4_LS("outcome", st));
 			}
 		}

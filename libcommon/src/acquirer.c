@@ -118,8 +118,7 @@ int b4_acquirer_find_charge(const struct b4_acquirers *set, const struct b4_acqu
 
 	*charge = NULL;
 	snprintf(path, sizeof(path), "/v1/charges?reference=%s", reference);
-	if (b4_acquirer_call(set, acq, "GET", path, NULL, NULL, &resp) == 0 &&
-	    resp.status == 200) {
+	if (b4_acquirer_call(set, acq, "GET", path, NULL, NULL, &resp) == 0 && resp.status == 200) {
 		cJSON *list = cJSON_Parse(resp.body);
 		cJSON *data = cJSON_GetObjectItemCaseSensitive(list, "data");
 		if (cJSON_IsArray(data)) {

@@ -135,10 +135,18 @@ void b4_buf_json_string(struct b4_buf *buf, const char *text, size_t len)
 			i++;
 		} else if (c < 0x20) {
 			switch (c) {
-			case '\n': b4_buf_puts(buf, "\\n"); break;
-			case '\r': b4_buf_puts(buf, "\\r"); break;
-			case '\t': b4_buf_puts(buf, "\\t"); break;
-			default: b4_buf_printf(buf, "\\u%04x", c); break;
+			case '\n':
+				b4_buf_puts(buf, "\\n");
+				break;
+			case '\r':
+				b4_buf_puts(buf, "\\r");
+				break;
+			case '\t':
+				b4_buf_puts(buf, "\\t");
+				break;
+			default:
+				b4_buf_printf(buf, "\\u%04x", c);
+				break;
 			}
 			i++;
 		} else {

@@ -77,10 +77,11 @@ static int apply(const struct b4_config_opt *opt, const char *text, char *why, s
 		long long v;
 		errno = 0;
 		v = strtoll(text, &end, 10);
-		if (errno || end == text || *end || (opt->min != opt->max && (v < opt->min || v > opt->max))) {
+		if (errno || end == text || *end ||
+		    (opt->min != opt->max && (v < opt->min || v > opt->max))) {
 			if (opt->min != opt->max)
-				snprintf(why, whylen, "expected an integer %lld..%lld", (long long)opt->min,
-					 (long long)opt->max);
+				snprintf(why, whylen, "expected an integer %lld..%lld",
+					 (long long)opt->min, (long long)opt->max);
 			else
 				snprintf(why, whylen, "expected an integer");
 			return -1;
@@ -100,7 +101,8 @@ static int apply(const struct b4_config_opt *opt, const char *text, char *why, s
 		if (b4_config_parse_seconds(text, &v) < 0 ||
 		    (opt->min != opt->max && (v < (double)opt->min || v > (double)opt->max))) {
 			if (opt->min != opt->max)
-				snprintf(why, whylen, "expected a duration %llds..%llds (e.g. 500ms, 10s)",
+				snprintf(why, whylen,
+					 "expected a duration %llds..%llds (e.g. 500ms, 10s)",
 					 (long long)opt->min, (long long)opt->max);
 			else
 				snprintf(why, whylen, "expected a duration (e.g. 500ms, 10s, 2m)");
@@ -116,7 +118,9 @@ static int apply(const struct b4_config_opt *opt, const char *text, char *why, s
 static void print_help(const char *prog, const struct b4_config_opt *opts, size_t nopts, FILE *out)
 {
 	fprintf(out, "usage: %s [--setting value ...]\n\n", prog);
-	fprintf(out, "Each setting comes from its environment variable or its flag (the flag wins).\n\n");
+	fprintf(
+	    out,
+	    "Each setting comes from its environment variable or its flag (the flag wins).\n\n");
 	for (size_t i = 0; i < nopts; i++) {
 		const struct b4_config_opt *o = &opts[i];
 		fprintf(out, "  --%-22s %-26s %s", o->flag, o->env ? o->env : "", o->help);
@@ -141,8 +145,7 @@ static int report(const char *prog, const struct b4_config_opt *opt, const char 
 
 enum b4_config_result b4_config_load(const char *prog, const struct b4_config_opt *opts,
 				     size_t nopts, int argc, char **argv,
-				     const char *(*environ_get)(const char *), FILE *out,
-				     FILE *err)
+				     const char *(*environ_get)(const char *), FILE *out, FILE *err)
 {
 	char why[256];
 	char source[96];
@@ -185,10 +188,12 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 		eq = strchr(name, '=');
 		namelen = eq ? (size_t)(eq - name) : strlen(name);
 		for (j = 0; j < nopts; j++)
-			if (strlen(opts[j].flag) == namelen && strncmp(opts[j].flag, name, namelen) == 0)
+			if (strlen(opts[j].flag) == namelen &&
+			    strncmp(opts[j].flag, name, namelen) == 0)
 				break;
 		if (j == nopts) {
-			fprintf(err, "%s: unknown option --%.*s (see --help)\n", prog, (int)namelen, name);
+			fprintf(err, "%s: unknown option --%.*s (see --help)\n", prog, (int)namelen,
+				name);
 			return B4_CONFIG_ERROR;
 		}
 		if (eq) {

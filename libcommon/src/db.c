@@ -411,7 +411,8 @@ static struct b4_db_result *fetch_all(struct b4_db *db, MYSQL_STMT *stmt)
 		for (size_t i = 0; i < ncols; i++) {
 			size_t cell = res->rows * ncols + i;
 			if (!nulls[i] && lens[i] > bind[i].buffer_length) {
-				/* the column did not fit: fetch it again into a big enough buffer */
+				/* the column did not fit: fetch it again into a big enough buffer
+				 */
 				char *bigger = realloc(bufs[i], lens[i] + 1);
 				if (!bigger)
 					goto out_fail;
@@ -419,7 +420,8 @@ static struct b4_db_result *fetch_all(struct b4_db *db, MYSQL_STMT *stmt)
 				bind[i].buffer = bigger;
 				bind[i].buffer_length = lens[i] + 1;
 				if (mysql_stmt_fetch_column(stmt, &bind[i], (unsigned)i, 0) != 0) {
-					set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+					set_error(db, mysql_stmt_errno(stmt),
+						  mysql_stmt_error(stmt));
 					goto out_fail;
 				}
 				/* keep the wider buffer bound for the following rows */
@@ -724,8 +726,10 @@ static int run_script(struct b4_db *db, const char *text, size_t len, const char
 			/* a piece of only comments still goes to the server: it ignores them */
 			if (s < e) {
 				if (mysql_real_query(db->mysql, text + s, e - s) != 0) {
-					set_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
-					b4_log_error("SQL file statement failed", B4_LS("file", name),
+					set_error(db, mysql_errno(db->mysql),
+						  mysql_error(db->mysql));
+					b4_log_error("SQL file statement failed",
+						     B4_LS("file", name),
 						     B4_LS("error", db->last_error));
 					return -1;
 				}
@@ -749,7 +753,8 @@ int b4_db_run_file(struct b4_db *db, const char *path)
 	int rc;
 
 	if (!text) {
-		b4_log_error("cannot read SQL file", B4_LS("file", path), B4_LS("error", strerror(errno)));
+		b4_log_error("cannot read SQL file", B4_LS("file", path),
+			     B4_LS("error", strerror(errno)));
 		return -1;
 	}
 	rc = run_script(db, text, len, path);
@@ -804,7 +809,8 @@ int b4_db_migrate(struct b4_db *db, const char *dir, int *applied)
 	}
 	count = scandir(dir, &entries, migration_filter, alphasort);
 	if (count < 0) {
-		b4_log_error("cannot list migrations", B4_LS("dir", dir), B4_LS("error", strerror(errno)));
+		b4_log_error("cannot list migrations", B4_LS("dir", dir),
+			     B4_LS("error", strerror(errno)));
 		goto out_unlock;
 	}
 	done = b4_db_query(db, "SELECT version, checksum FROM schema_migrations", "");
@@ -829,7 +835,8 @@ int b4_db_migrate(struct b4_db *db, const char *dir, int *applied)
 			if (b4_db_i64(done, r, 0) == version) {
 				recorded = true;
 				if (strcmp(b4_db_str(done, r, 1), sum) != 0) {
-					b4_log_error("an applied migration was edited; add a new one instead",
+					b4_log_error("an applied migration was edited; add a new "
+						     "one instead",
 						     B4_LS("file", name));
 					free(text);
 					goto out_free_done;
@@ -839,7 +846,8 @@ int b4_db_migrate(struct b4_db *db, const char *dir, int *applied)
 		if (!recorded) {
 			if (run_script(db, text, len, name) < 0 ||
 			    b4_db_exec(db,
-				       "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+				       "INSERT INTO schema_migrations (version, name, checksum) "
+				       "VALUES (?, ?, ?)",
 				       "Iss", version, name, sum) < 0) {
 				free(text);
 				goto out_free_done;

@@ -76,21 +76,30 @@ struct server {
 	struct b4_metric *rejected_total;
 };
 
-static const char *const method_names[] = {"GET",    "POST",  "HEAD",  "PUT",   "DELETE",
+static const char *const method_names[] = {"GET",     "POST",  "HEAD",	  "PUT",  "DELETE",
 					   "OPTIONS", "TRACE", "CONNECT", "PATCH"};
 
 static const char *method_of(struct evhttp_request *evreq)
 {
 	switch (evhttp_request_get_command(evreq)) {
-	case EVHTTP_REQ_GET: return method_names[0];
-	case EVHTTP_REQ_POST: return method_names[1];
-	case EVHTTP_REQ_HEAD: return method_names[2];
-	case EVHTTP_REQ_PUT: return method_names[3];
-	case EVHTTP_REQ_DELETE: return method_names[4];
-	case EVHTTP_REQ_OPTIONS: return method_names[5];
-	case EVHTTP_REQ_TRACE: return method_names[6];
-	case EVHTTP_REQ_CONNECT: return method_names[7];
-	case EVHTTP_REQ_PATCH: return method_names[8];
+	case EVHTTP_REQ_GET:
+		return method_names[0];
+	case EVHTTP_REQ_POST:
+		return method_names[1];
+	case EVHTTP_REQ_HEAD:
+		return method_names[2];
+	case EVHTTP_REQ_PUT:
+		return method_names[3];
+	case EVHTTP_REQ_DELETE:
+		return method_names[4];
+	case EVHTTP_REQ_OPTIONS:
+		return method_names[5];
+	case EVHTTP_REQ_TRACE:
+		return method_names[6];
+	case EVHTTP_REQ_CONNECT:
+		return method_names[7];
+	case EVHTTP_REQ_PATCH:
+		return method_names[8];
 	}
 	return "OTHER";
 }
@@ -98,27 +107,48 @@ static const char *method_of(struct evhttp_request *evreq)
 const char *b4_http_reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
 	}
 	return "Unknown";
 }
@@ -212,7 +242,8 @@ static void write_answer(struct job *job)
 	if (job->evcon)
 		evhttp_connection_set_closecb(job->evcon, NULL, NULL);
 	if (req->status == 0) {
-		b4_log_error("handler returned without an answer", B4_LS("route", job->route_label));
+		b4_log_error("handler returned without an answer",
+			     B4_LS("route", job->route_label));
 		b4_req_errorf(req, 500, "api_error", "internal_error", NULL, "Internal error.");
 	}
 	out = evhttp_request_get_output_headers(job->evreq);
@@ -236,7 +267,8 @@ static void write_answer(struct job *job)
 	b4_log_set_request_id(req->request_id);
 	b4_log_info("request", B4_LS("method", req->method), B4_LS("path", req->path),
 		    B4_LS("route", job->route_label), B4_LI("status", req->status),
-		    B4_LD("duration_ms", seconds * 1000.0), B4_LI("bytes", (long long)req->resp_body.len),
+		    B4_LD("duration_ms", seconds * 1000.0),
+		    B4_LI("bytes", (long long)req->resp_body.len),
 		    B4_LS("client_ip", req->client_ip), B4_LI("client_gone", closed));
 	b4_log_set_request_id(NULL);
 	job_free(job);
@@ -329,8 +361,8 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 	struct loop *loop = arg;
 	struct server *srv = loop->srv;
 	const char *method = method_of(evreq);
-	const char *incoming = evhttp_find_header(evhttp_request_get_input_headers(evreq),
-						  "X-Request-Id");
+	const char *incoming =
+	    evhttp_find_header(evhttp_request_get_input_headers(evreq), "X-Request-Id");
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	bool draining = atomic_load(&srv->draining);
@@ -371,8 +403,8 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 			char *text = b4_metrics_render(&len);
 			record(srv, method, "/metrics", text ? 200 : 500, seconds_since(&started));
 			if (text)
-				reply_now(evreq, 200, "text/plain; version=0.0.4; charset=utf-8", text,
-					  len, request_id, draining);
+				reply_now(evreq, 200, "text/plain; version=0.0.4; charset=utf-8",
+					  text, len, request_id, draining);
 			else
 				reply_error_now(evreq, 500, "api_error", "internal_error",
 						"Out of memory.", request_id, draining);
@@ -673,9 +705,9 @@ static double gauge_db_ready(void *arg)
 static int setup_loop(struct server *srv, struct loop *loop, int fd)
 {
 	const struct b4_server_config *cfg = srv->cfg;
-	struct timeval idle = {(time_t)cfg->idle_timeout,
-			       (suseconds_t)((cfg->idle_timeout - (double)(time_t)cfg->idle_timeout) *
-					     1e6)};
+	struct timeval idle = {
+	    (time_t)cfg->idle_timeout,
+	    (suseconds_t)((cfg->idle_timeout - (double)(time_t)cfg->idle_timeout) * 1e6)};
 
 	loop->srv = srv;
 	pthread_mutex_init(&loop->done_lock, NULL);
@@ -694,8 +726,8 @@ static int setup_loop(struct server *srv, struct loop *loop, int fd)
 	evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body_bytes);
 	evhttp_set_timeout_tv(loop->http, &idle);
 	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-						       EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-						       EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+						   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						   EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_flags(loop->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_default_content_type(loop->http, "application/json");
 	evhttp_set_gencb(loop->http, on_request, loop);
@@ -723,27 +755,30 @@ int b4_server_run(const struct b4_server_config *cfg)
 	pthread_cond_init(&srv.readiness_cond, NULL);
 	atomic_store(&srv.db_ready, cfg->db == NULL);
 
-	srv.requests_total = b4_metrics_counter("http_requests_total", "HTTP requests answered.",
-						counter_labels);
-	srv.request_seconds = b4_metrics_histogram("http_request_duration_seconds",
-						   "Time from request read to answer written.",
-						   hist_labels, NULL, 0);
-	srv.rejected_total = b4_metrics_counter("http_requests_rejected_total",
-						"Requests refused before a handler ran.",
-						reject_labels);
+	srv.requests_total =
+	    b4_metrics_counter("http_requests_total", "HTTP requests answered.", counter_labels);
+	srv.request_seconds =
+	    b4_metrics_histogram("http_request_duration_seconds",
+				 "Time from request read to answer written.", hist_labels, NULL, 0);
+	srv.rejected_total =
+	    b4_metrics_counter("http_requests_rejected_total",
+			       "Requests refused before a handler ran.", reject_labels);
 	b4_metrics_gauge_fn("in_flight_requests", "Requests accepted and not yet answered.",
 			    gauge_in_flight, &srv);
-	b4_metrics_gauge_fn("http_queue_depth", "Requests waiting for a worker thread.", gauge_queue,
-			    &srv);
+	b4_metrics_gauge_fn("http_queue_depth", "Requests waiting for a worker thread.",
+			    gauge_queue, &srv);
 	b4_metrics_gauge_fn("http_workers_busy", "Worker threads running a handler.", gauge_busy,
 			    &srv);
-	b4_metrics_gauge_fn("http_worker_threads", "Worker threads configured.", gauge_workers, &srv);
+	b4_metrics_gauge_fn("http_worker_threads", "Worker threads configured.", gauge_workers,
+			    &srv);
 	if (cfg->db) {
 		b4_metrics_gauge_fn("db_pool_connections_open",
-				    "Worker database connections currently open.", gauge_db_open, &srv);
+				    "Worker database connections currently open.", gauge_db_open,
+				    &srv);
 		b4_metrics_gauge_fn("db_pool_size", "Database connections the pool may hold.",
 				    gauge_workers, &srv);
-		b4_metrics_gauge_fn("db_up", "1 when the database answered the last readiness ping.",
+		b4_metrics_gauge_fn("db_up",
+				    "1 when the database answered the last readiness ping.",
 				    gauge_db_ready, &srv);
 	}
 
@@ -800,7 +835,8 @@ int b4_server_run(const struct b4_server_config *cfg)
 	for (int i = 0; i < srv.nloops; i++)
 		event_active(srv.loops[i].stop_accept_ev, EV_READ, 0);
 	clock_gettime(CLOCK_MONOTONIC, &deadline_start);
-	while (atomic_load(&srv.in_flight) > 0 && seconds_since(&deadline_start) < cfg->drain_seconds) {
+	while (atomic_load(&srv.in_flight) > 0 &&
+	       seconds_since(&deadline_start) < cfg->drain_seconds) {
 		struct timespec pause = {0, 20 * 1000000L};
 		nanosleep(&pause, NULL);
 	}

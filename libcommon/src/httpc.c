@@ -89,7 +89,8 @@ static int attempt(const struct b4_httpc_request *req, struct b4_httpc_response 
 		b4_netguard_curl_guard(c, req->guard);
 	if (req->aws_sigv4) {
 		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, req->aws_sigv4);
-		curl_easy_setopt(c, CURLOPT_USERPWD, req->aws_credentials ? req->aws_credentials : "");
+		curl_easy_setopt(c, CURLOPT_USERPWD,
+				 req->aws_credentials ? req->aws_credentials : "");
 	}
 
 	rc = curl_easy_perform(c);
@@ -133,8 +134,7 @@ void b4_httpc_response_cleanup(struct b4_httpc_response *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
-bool b4_httpc_header(const struct b4_httpc_response *resp, const char *name, char *out,
-		     size_t cap)
+bool b4_httpc_header(const struct b4_httpc_response *resp, const char *name, char *out, size_t cap)
 {
 	size_t nlen = strlen(name);
 	const char *line = resp->headers;

@@ -56,7 +56,8 @@ cJSON *b4_json_parse_object(const char *data, size_t len, int max_depth, struct 
 	const char *end = NULL;
 
 	if (!data || len == 0) {
-		b4_error_invalid(err, 400, "body_required", NULL, "A JSON object body is required.");
+		b4_error_invalid(err, 400, "body_required", NULL,
+				 "A JSON object body is required.");
 		return NULL;
 	}
 	root = cJSON_ParseWithLengthOpts(data, len, &end, false);
@@ -70,12 +71,14 @@ cJSON *b4_json_parse_object(const char *data, size_t len, int max_depth, struct 
 		end++;
 	if (end && (size_t)(end - data) < len) {
 		cJSON_Delete(root);
-		b4_error_invalid(err, 400, "invalid_json", NULL, "Unexpected data after the JSON value.");
+		b4_error_invalid(err, 400, "invalid_json", NULL,
+				 "Unexpected data after the JSON value.");
 		return NULL;
 	}
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		b4_error_invalid(err, 400, "body_not_object", NULL, "The body must be a JSON object.");
+		b4_error_invalid(err, 400, "body_not_object", NULL,
+				 "The body must be a JSON object.");
 		return NULL;
 	}
 	if (depth_of(root, max_depth) > max_depth) {
@@ -113,7 +116,8 @@ static int present(const cJSON *item, const char *name, enum b4_json_presence pr
 	if (item && !cJSON_IsNull(item))
 		return 1;
 	if (presence == B4_JSON_REQUIRED) {
-		b4_error_invalid(err, 400, "missing_field", name, "The field '%s' is required.", name);
+		b4_error_invalid(err, 400, "missing_field", name, "The field '%s' is required.",
+				 name);
 		return -1;
 	}
 	return 0;
@@ -173,7 +177,8 @@ int b4_json_get_str(const cJSON *obj, const char *name, enum b4_json_presence pr
 	if (p <= 0)
 		return p;
 	if (!cJSON_IsString(item) || !item->valuestring) {
-		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be a string.", name);
+		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be a string.",
+				 name);
 		return -1;
 	}
 	if (!b4_json_text_is_valid(item->valuestring, SIZE_MAX, &chars)) {
@@ -191,8 +196,8 @@ int b4_json_get_str(const cJSON *obj, const char *name, enum b4_json_presence pr
 	return 0;
 }
 
-int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence presence,
-		    int64_t min, int64_t max, int64_t *out, struct b4_error *err)
+int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence presence, int64_t min,
+		    int64_t max, int64_t *out, struct b4_error *err)
 {
 	const cJSON *item = lookup(obj, name);
 	double v;
@@ -201,14 +206,14 @@ int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence pr
 	if (p <= 0)
 		return p;
 	if (!cJSON_IsNumber(item)) {
-		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be an integer.",
-				 name);
+		b4_error_invalid(err, 400, "invalid_type", name,
+				 "The field '%s' must be an integer.", name);
 		return -1;
 	}
 	v = item->valuedouble;
 	if (!isfinite(v) || v != floor(v) || fabs(v) >= 9007199254740992.0) {
-		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be an integer.",
-				 name);
+		b4_error_invalid(err, 400, "invalid_type", name,
+				 "The field '%s' must be an integer.", name);
 		return -1;
 	}
 	if ((int64_t)v < min || (int64_t)v > max) {
@@ -221,8 +226,8 @@ int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence pr
 	return 0;
 }
 
-int b4_json_get_bool(const cJSON *obj, const char *name, enum b4_json_presence presence,
-		     bool *out, struct b4_error *err)
+int b4_json_get_bool(const cJSON *obj, const char *name, enum b4_json_presence presence, bool *out,
+		     struct b4_error *err)
 {
 	const cJSON *item = lookup(obj, name);
 	int p = present(item, name, presence, err);
@@ -230,8 +235,8 @@ int b4_json_get_bool(const cJSON *obj, const char *name, enum b4_json_presence p
 	if (p <= 0)
 		return p;
 	if (!cJSON_IsBool(item)) {
-		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be a boolean.",
-				 name);
+		b4_error_invalid(err, 400, "invalid_type", name,
+				 "The field '%s' must be a boolean.", name);
 		return -1;
 	}
 	*out = cJSON_IsTrue(item);
@@ -249,7 +254,8 @@ int b4_json_get_enum(const cJSON *obj, const char *name, enum b4_json_presence p
 	if (p <= 0)
 		return p;
 	if (!cJSON_IsString(item) || !item->valuestring) {
-		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be a string.", name);
+		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be a string.",
+				 name);
 		return -1;
 	}
 	allowed[0] = '\0';
@@ -263,8 +269,8 @@ int b4_json_get_enum(const cJSON *obj, const char *name, enum b4_json_presence p
 		if (n > 0 && (size_t)n < sizeof(allowed) - used)
 			used += (size_t)n;
 	}
-	b4_error_invalid(err, 422, "invalid_value", name, "The field '%s' must be one of: %s.", name,
-			 allowed);
+	b4_error_invalid(err, 422, "invalid_value", name, "The field '%s' must be one of: %s.",
+			 name, allowed);
 	return -1;
 }
 
@@ -277,8 +283,8 @@ int b4_json_get_object(const cJSON *obj, const char *name, enum b4_json_presence
 	if (p <= 0)
 		return p;
 	if (!cJSON_IsObject(item)) {
-		b4_error_invalid(err, 400, "invalid_type", name, "The field '%s' must be an object.",
-				 name);
+		b4_error_invalid(err, 400, "invalid_type", name,
+				 "The field '%s' must be an object.", name);
 		return -1;
 	}
 	*out = item;

@@ -341,7 +341,8 @@ static void render_family(struct b4_buf *out, struct b4_metric *m)
 				b4_buf_cleanup(&lb);
 				render_series(out, m, "_bucket", s->labels, le, (double)cumulative);
 			}
-			render_series(out, m, "_bucket", s->labels, "le=\"+Inf\"", (double)s->count);
+			render_series(out, m, "_bucket", s->labels, "le=\"+Inf\"",
+				      (double)s->count);
 			render_series(out, m, "_sum", s->labels, NULL, s->value);
 			render_series(out, m, "_count", s->labels, NULL, (double)s->count);
 		} else {

@@ -25,7 +25,7 @@ static bool v4_allowed(uint32_t addr, enum b4_netguard_policy policy)
 		const char *net;
 		int bits;
 	} always[] = {{"0.0.0.0", 8}, {"169.254.0.0", 16}, {"224.0.0.0", 4}, {"240.0.0.0", 4}},
-	  production[] = {{"127.0.0.0", 8},    {"10.0.0.0", 8},	    {"172.16.0.0", 12},
+	  production[] = {{"127.0.0.0", 8},    {"10.0.0.0", 8},	   {"172.16.0.0", 12},
 			  {"192.168.0.0", 16}, {"100.64.0.0", 10}, {"192.0.0.0", 24},
 			  {"198.18.0.0", 15}};
 
@@ -122,8 +122,11 @@ int b4_netguard_check_url(const char *url, enum b4_netguard_policy policy, char 
 			snprintf(why, cap, "the host resolves to an address that is not allowed");
 			goto out;
 		}
-		if (!https && !(policy == B4_NETGUARD_DEVELOPMENT && addr_is_loopback(ai->ai_addr))) {
-			snprintf(why, cap, "only https URLs are allowed (http only to loopback in development)");
+		if (!https &&
+		    !(policy == B4_NETGUARD_DEVELOPMENT && addr_is_loopback(ai->ai_addr))) {
+			snprintf(
+			    why, cap,
+			    "only https URLs are allowed (http only to loopback in development)");
 			goto out;
 		}
 	}

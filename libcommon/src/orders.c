@@ -9,16 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const b4_order_statuses[] = {"waiting_payment", "paid",	      "refused",
-					 "expired",	    "refund_requested", "refunded",
-					 "disputed",	    "chargeback",	      NULL};
+const char *const b4_order_statuses[] = {
+    "waiting_payment", "paid",	   "refused",	 "expired", "refund_requested",
+    "refunded",	       "disputed", "chargeback", NULL};
 const char *const b4_payment_methods[] = {"card", "pix", "boleto", NULL};
 const char *const b4_funnel_steps[] = {
-	"checkout_page_view",		    "checkout_session_started",
-	"checkout_identification_filled",   "checkout_payment_method_selected",
-	"checkout_coupon_applied",	    "checkout_order_bump_added",
-	"checkout_submit_clicked",	    "checkout_conversion_success",
-	"checkout_conversion_failed",	    NULL,
+    "checkout_page_view",
+    "checkout_session_started",
+    "checkout_identification_filled",
+    "checkout_payment_method_selected",
+    "checkout_coupon_applied",
+    "checkout_order_bump_added",
+    "checkout_submit_clicked",
+    "checkout_conversion_success",
+    "checkout_conversion_failed",
+    NULL,
 };
 
 /* Adds the cell as a string, or null when it is NULL. */
@@ -130,8 +135,9 @@ int b4_order_enqueue_event_keyed(struct b4_db *db, const char *event, const char
 	char *text;
 	int rc;
 
-	res = b4_db_query(db, "SELECT producer_id, affiliate_id, product_id FROM orders WHERE id = ?",
-			  "s", order_id);
+	res =
+	    b4_db_query(db, "SELECT producer_id, affiliate_id, product_id FROM orders WHERE id = ?",
+			"s", order_id);
 	if (!res || b4_db_rows(res) == 0) {
 		b4_db_result_free(res);
 		return -1;
@@ -152,7 +158,7 @@ int b4_order_enqueue_event_keyed(struct b4_db *db, const char *event, const char
 }
 
 int b4_order_enqueue_job(struct b4_db *db, const char *type, const char *dedup_prefix,
-			       const char *order_id, int64_t delay_seconds)
+			 const char *order_id, int64_t delay_seconds)
 {
 	char payload[96], dedup[96];
 
@@ -198,7 +204,7 @@ int b4_order_mark_paid(struct b4_db *db, const char *order_id)
 		return -1;
 	if (b4_order_enqueue_job(db, "invoice.issue", "invoice", order_id, 0) < 0 ||
 	    b4_order_enqueue_job(db, "commission.release", "commission", order_id,
-				       guarantee_days * 86400) < 0)
+				 guarantee_days * 86400) < 0)
 		return -1;
 	return 1;
 }
@@ -217,8 +223,8 @@ int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, str
 		return -1;
 	}
 	if (b4_json_reject_unknown(obj, allowed, NULL, err) < 0 ||
-	    b4_json_get_enum(obj, "status", B4_JSON_OPTIONAL, b4_order_statuses, &status_index, err) <
-		0 ||
+	    b4_json_get_enum(obj, "status", B4_JSON_OPTIONAL, b4_order_statuses, &status_index,
+			     err) < 0 ||
 	    b4_json_get_enum(obj, "payment_method", B4_JSON_OPTIONAL, b4_payment_methods,
 			     &method_index, err) < 0 ||
 	    b4_json_get_str(obj, "producer_id", B4_JSON_OPTIONAL, 36, 36, &f->producer_id, err) <

@@ -26,9 +26,11 @@ int b4_pii_init(const char *prog)
 		fprintf(stderr, "%s: B4_FIELD_KEYS: %s\n", prog, err);
 		return -1;
 	}
-	if (!bidx || b4_crypto_hex_decode(bidx, strlen(bidx), index_key, sizeof(index_key), &len) < 0 ||
+	if (!bidx ||
+	    b4_crypto_hex_decode(bidx, strlen(bidx), index_key, sizeof(index_key), &len) < 0 ||
 	    len != sizeof(index_key)) {
-		fprintf(stderr, "%s: B4_BLIND_INDEX_KEY: required, 64 hex chars (32 bytes)\n", prog);
+		fprintf(stderr, "%s: B4_BLIND_INDEX_KEY: required, 64 hex chars (32 bytes)\n",
+			prog);
 		b4_crypto_keyring_cleanup(&ring);
 		return -1;
 	}

@@ -158,7 +158,8 @@ void b4_req_set_header(struct b4_req *req, const char *name, const char *value)
 		return;
 	req->resp_headers[req->nresp_headers].name = b4_arena_strdup(req->arena, name);
 	req->resp_headers[req->nresp_headers].value = b4_arena_strdup(req->arena, value);
-	if (req->resp_headers[req->nresp_headers].name && req->resp_headers[req->nresp_headers].value)
+	if (req->resp_headers[req->nresp_headers].name &&
+	    req->resp_headers[req->nresp_headers].value)
 		req->nresp_headers++;
 }
 

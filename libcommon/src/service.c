@@ -71,8 +71,8 @@ static int jwt_setup(const struct b4_service *svc, const struct b4_settings *s)
 	if (len == 0 && !needs_auth(svc))
 		return 0;
 	if (len < 32) {
-		fprintf(stderr, "%s: B4_JWT_SECRET: must be at least 32 bytes (got %zu)\n", svc->name,
-			len);
+		fprintf(stderr, "%s: B4_JWT_SECRET: must be at least 32 bytes (got %zu)\n",
+			svc->name, len);
 		return -1;
 	}
 	if (b4_auth_jwt_config_init(&jwt, s->jwt_secret, len, s->jwt_issuer, s->jwt_audience,
@@ -92,8 +92,10 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
-#define OPT(flag, env, type, def, help, target, min, max)                                       \
-	{flag, env, type, def, help, target, min, max, NULL, false}
+#define OPT(flag, env, type, def, help, target, min, max)                                          \
+	{                                                                                          \
+		flag, env, type, def, help, target, min, max, NULL, false                          \
+	}
 
 enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, int default_port,
 				       const struct b4_config_opt *extra, size_t nextra, int argc,
@@ -101,56 +103,54 @@ enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, 
 {
 	char port_default[16];
 	struct b4_config_opt common[] = {
-		{"env", "B4_ENV", B4_CFG_STR, "production",
-		 "deployment environment: development relaxes URL checks for local use",
-		 &s->env_name, 0, 0, env_names, false},
-		OPT("bind", "B4_BIND", B4_CFG_STR, "127.0.0.1", "IPv4 address to listen on",
-		    &s->bind_address, 0, 0),
-		OPT("port", "B4_PORT", B4_CFG_INT, port_default, "TCP port (0 = any free port)",
-		    &s->port, 0, 65535), /* index 2: default set below */
-		OPT("port-file", "B4_PORT_FILE", B4_CFG_STR, NULL,
-		    "write \"http=PORT\" here once listening", &s->port_file, 0, 0),
-		OPT("loop-threads", "B4_LOOP_THREADS", B4_CFG_INT, "1",
-		    "event loop threads (SO_REUSEPORT listeners)", &s->loop_threads, 1, 64),
-		OPT("workers", "B4_WORKERS", B4_CFG_INT, "8",
-		    "handler threads, each with its own DB connection", &s->worker_threads, 1, 512),
-		OPT("queue-max", "B4_QUEUE_MAX", B4_CFG_INT, "1024",
-		    "requests waiting for a worker before 503", &s->queue_max, 1, 1000000),
-		OPT("max-body-bytes", "B4_MAX_BODY_BYTES", B4_CFG_INT, "1048576",
-		    "largest request body (413 above)", &s->max_body_bytes, 1, 1073741824),
-		OPT("max-header-bytes", "B4_MAX_HEADER_BYTES", B4_CFG_INT, "16384",
-		    "largest request head", &s->max_header_bytes, 1024, 1048576),
-		OPT("idle-timeout", "B4_IDLE_TIMEOUT", B4_CFG_SECONDS, "30s",
-		    "close connections idle or half-read this long", &s->idle_timeout, 1, 3600),
-		OPT("drain-seconds", "B4_DRAIN_SECONDS", B4_CFG_SECONDS, "10s",
-		    "on SIGTERM, time allowed for in-flight requests", &s->drain_seconds, 0, 600),
-		{"log-level", "B4_LOG_LEVEL", B4_CFG_STR, "info", "lowest level logged",
-		 &s->log_level, 0, 0, log_levels, false},
-		OPT("no-db", "B4_NO_DB", B4_CFG_BOOL, "false", "run without a database",
-		    &s->no_db, 0, 0),
-		OPT("db-host", "B4_DB_HOST", B4_CFG_STR, "127.0.0.1", "MariaDB host", &s->db_host, 0,
-		    0),
-		OPT("db-port", "B4_DB_PORT", B4_CFG_INT, "3306", "MariaDB port", &s->db_port, 1,
-		    65535),
-		OPT("db-socket", "B4_DB_SOCKET", B4_CFG_STR, "",
-		    "MariaDB unix socket (used instead of host and port when set)", &s->db_socket, 0,
-		    0),
-		OPT("db-user", "B4_DB_USER", B4_CFG_STR, "b4", "MariaDB user", &s->db_user, 0, 0),
-		{"db-password", "B4_DB_PASSWORD", B4_CFG_STR, "", "MariaDB password",
-		 &s->db_password, 0, 0, NULL, true},
-		OPT("db-name", "B4_DB_NAME", B4_CFG_STR, "b4", "database (schema) name", &s->db_name,
-		    0, 0),
-		OPT("db-timeout", "B4_DB_TIMEOUT", B4_CFG_SECONDS, "10s",
-		    "connect, read and write timeout of DB calls", &s->db_timeout, 1, 600),
-		{"jwt-secret", "B4_JWT_SECRET", B4_CFG_STR, "",
-		 "HS256 key for access tokens (at least 32 bytes)", &s->jwt_secret, 0, 0, NULL,
-		 true},
-		OPT("jwt-issuer", "B4_JWT_ISSUER", B4_CFG_STR, "b4you", "token issuer (iss)",
-		    &s->jwt_issuer, 0, 0),
-		OPT("jwt-audience", "B4_JWT_AUDIENCE", B4_CFG_STR, "b4you-api", "token audience (aud)",
-		    &s->jwt_audience, 0, 0),
-		OPT("jwt-ttl", "B4_JWT_TTL", B4_CFG_SECONDS, "1h", "access token lifetime",
-		    &s->jwt_ttl, 60, 604800),
+	    {"env", "B4_ENV", B4_CFG_STR, "production",
+	     "deployment environment: development relaxes URL checks for local use", &s->env_name,
+	     0, 0, env_names, false},
+	    OPT("bind", "B4_BIND", B4_CFG_STR, "127.0.0.1", "IPv4 address to listen on",
+		&s->bind_address, 0, 0),
+	    OPT("port", "B4_PORT", B4_CFG_INT, port_default, "TCP port (0 = any free port)",
+		&s->port, 0, 65535), /* index 2: default set below */
+	    OPT("port-file", "B4_PORT_FILE", B4_CFG_STR, NULL,
+		"write \"http=PORT\" here once listening", &s->port_file, 0, 0),
+	    OPT("loop-threads", "B4_LOOP_THREADS", B4_CFG_INT, "1",
+		"event loop threads (SO_REUSEPORT listeners)", &s->loop_threads, 1, 64),
+	    OPT("workers", "B4_WORKERS", B4_CFG_INT, "8",
+		"handler threads, each with its own DB connection", &s->worker_threads, 1, 512),
+	    OPT("queue-max", "B4_QUEUE_MAX", B4_CFG_INT, "1024",
+		"requests waiting for a worker before 503", &s->queue_max, 1, 1000000),
+	    OPT("max-body-bytes", "B4_MAX_BODY_BYTES", B4_CFG_INT, "1048576",
+		"largest request body (413 above)", &s->max_body_bytes, 1, 1073741824),
+	    OPT("max-header-bytes", "B4_MAX_HEADER_BYTES", B4_CFG_INT, "16384",
+		"largest request head", &s->max_header_bytes, 1024, 1048576),
+	    OPT("idle-timeout", "B4_IDLE_TIMEOUT", B4_CFG_SECONDS, "30s",
+		"close connections idle or half-read this long", &s->idle_timeout, 1, 3600),
+	    OPT("drain-seconds", "B4_DRAIN_SECONDS", B4_CFG_SECONDS, "10s",
+		"on SIGTERM, time allowed for in-flight requests", &s->drain_seconds, 0, 600),
+	    {"log-level", "B4_LOG_LEVEL", B4_CFG_STR, "info", "lowest level logged", &s->log_level,
+	     0, 0, log_levels, false},
+	    OPT("no-db", "B4_NO_DB", B4_CFG_BOOL, "false", "run without a database", &s->no_db, 0,
+		0),
+	    OPT("db-host", "B4_DB_HOST", B4_CFG_STR, "127.0.0.1", "MariaDB host", &s->db_host, 0,
+		0),
+	    OPT("db-port", "B4_DB_PORT", B4_CFG_INT, "3306", "MariaDB port", &s->db_port, 1, 65535),
+	    OPT("db-socket", "B4_DB_SOCKET", B4_CFG_STR, "",
+		"MariaDB unix socket (used instead of host and port when set)", &s->db_socket, 0,
+		0),
+	    OPT("db-user", "B4_DB_USER", B4_CFG_STR, "b4", "MariaDB user", &s->db_user, 0, 0),
+	    {"db-password", "B4_DB_PASSWORD", B4_CFG_STR, "", "MariaDB password", &s->db_password,
+	     0, 0, NULL, true},
+	    OPT("db-name", "B4_DB_NAME", B4_CFG_STR, "b4", "database (schema) name", &s->db_name, 0,
+		0),
+	    OPT("db-timeout", "B4_DB_TIMEOUT", B4_CFG_SECONDS, "10s",
+		"connect, read and write timeout of DB calls", &s->db_timeout, 1, 600),
+	    {"jwt-secret", "B4_JWT_SECRET", B4_CFG_STR, "",
+	     "HS256 key for access tokens (at least 32 bytes)", &s->jwt_secret, 0, 0, NULL, true},
+	    OPT("jwt-issuer", "B4_JWT_ISSUER", B4_CFG_STR, "b4you", "token issuer (iss)",
+		&s->jwt_issuer, 0, 0),
+	    OPT("jwt-audience", "B4_JWT_AUDIENCE", B4_CFG_STR, "b4you-api", "token audience (aud)",
+		&s->jwt_audience, 0, 0),
+	    OPT("jwt-ttl", "B4_JWT_TTL", B4_CFG_SECONDS, "1h", "access token lifetime", &s->jwt_ttl,
+		60, 604800),
 	};
 	size_t ncommon = sizeof(common) / sizeof(common[0]);
 	struct b4_config_opt *all;
@@ -168,8 +168,7 @@ enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, 
 	memcpy(all, common, sizeof(common));
 	if (nextra)
 		memcpy(all + ncommon, extra, nextra * sizeof(*extra));
-	rc = b4_config_load(prog, all, ncommon + nextra, argc, argv,
-			    env_get, stdout, stderr);
+	rc = b4_config_load(prog, all, ncommon + nextra, argc, argv, env_get, stdout, stderr);
 	free(all);
 	if (rc != B4_CONFIG_OK)
 		return rc;

@@ -3,6 +3,8 @@
 -- order: idempotency claim, tx1, the acquirer call, tx2, stored response.
 -- The card token comes from the environment (BENCH_CARD_TOKEN).
 local token = os.getenv("BENCH_CARD_TOKEN")
+-- "/checkout" when the requests go through b4-gateway
+local prefix = os.getenv("BENCH_PATH_PREFIX") or ""
 local counter = 0
 thread_id = 0 -- set per thread by setup()
 local threads = {}
@@ -36,7 +38,7 @@ function request()
 		'"email":"bench-%d@example.com","document":"%s","phone":"11987654321"},' ..
 		'"payment":{"method":"card","card_token":"%s","installments":3}}',
 		n, cpf(n), token)
-	return wrk.format("POST", "/v1/orders", {
+	return wrk.format("POST", prefix .. "/v1/orders", {
 		["Content-Type"] = "application/json",
 		["Idempotency-Key"] = string.format("bench-%d-%d", os.time(), n),
 	}, body)

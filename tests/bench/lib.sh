@@ -41,3 +41,33 @@ bench_start() {
 	port=$(sed -n 's/^http=//p' "$pf")
 	[ -n "$port" ]
 }
+
+# bench_gateway API_PORT BACKOFFICE_PORT CHECKOUT_PORT: starts b4-gateway on
+# a free port in front of them, with rate limits lifted (wrk comes from one
+# address) and no access log; sets $gw_port.
+bench_gateway() {
+	local cfg="$bench_dir/gateway.json" pf="$bench_dir/gateway.port"
+	cat >"$cfg" <<JSON
+{"listeners": [{"host": "127.0.0.1", "port": 0}],
+ "admin": {"host": "127.0.0.1", "port": 0},
+ "routes": [
+  {"name": "api", "prefix": "/api", "strip_prefix": true, "upstream": "api"},
+  {"name": "backoffice", "prefix": "/backoffice", "strip_prefix": true, "upstream": "backoffice"},
+  {"name": "checkout", "prefix": "/checkout", "strip_prefix": true, "upstream": "checkout"}],
+ "upstreams": {
+  "api": {"instances": ["127.0.0.1:$1"]},
+  "backoffice": {"instances": ["127.0.0.1:$2"]},
+  "checkout": {"instances": ["127.0.0.1:$3"]}},
+ "rate_limits": [{"name": "default", "prefix": "/", "rate_per_sec": 100000000, "burst": 100000000}],
+ "access_log": false}
+JSON
+	B4_GATEWAY_CONFIG="$cfg" B4_GATEWAY_PORT=0 B4_GATEWAY_ADMIN_PORT=0 B4_PORT_FILE="$pf" \
+		"$bin/b4-gateway" >>"$bench_dir/gateway.log" 2>&1 &
+	bench_pids+=($!)
+	for _ in $(seq 1 100); do
+		[ -s "$pf" ] && break
+		sleep 0.05
+	done
+	gw_port=$(sed -n 's/^http=//p' "$pf")
+	[ -n "$gw_port" ]
+}

@@ -17,16 +17,16 @@ static void nothing(struct b4_req *req)
 }
 
 static const struct b4_route routes[] = {
-	{"GET", "/v1/products/:id", nothing, B4_ROLE_MEMBER},
-	{"POST", "/v1/products/:id/offers", nothing, B4_ROLE_MEMBER},
-	{"GET", "/v1/webhooks/:id/deliveries/:delivery_id", nothing, B4_ROLE_MEMBER},
-	{"GET", "/v1/offers/:code", nothing, B4_ROLE_PUBLIC},
+    {"GET", "/v1/products/:id", nothing, B4_ROLE_MEMBER},
+    {"POST", "/v1/products/:id/offers", nothing, B4_ROLE_MEMBER},
+    {"GET", "/v1/webhooks/:id/deliveries/:delivery_id", nothing, B4_ROLE_MEMBER},
+    {"GET", "/v1/offers/:code", nothing, B4_ROLE_PUBLIC},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[] = {"name", "price_cents", "customer.email", "payment.method",
-					    "items", "a.b.c", NULL};
+	static const char *const names[] = {
+	    "name", "price_cents", "customer.email", "payment.method", "items", "a.b.c", NULL};
 	static const char *const methods[] = {"card", "pix", "boleto", NULL};
 	struct b4_route_params params;
 	struct b4_error err;
@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int e;
 			const cJSON *node;
 			b4_json_get_str(root, names[i], B4_JSON_OPTIONAL, 0, 1000, &s, &err);
-			b4_json_get_int(root, names[i], B4_JSON_OPTIONAL, INT64_MIN, INT64_MAX, &n, &err);
+			b4_json_get_int(root, names[i], B4_JSON_OPTIONAL, INT64_MIN, INT64_MAX, &n,
+					&err);
 			b4_json_get_bool(root, names[i], B4_JSON_REQUIRED, &b, &err);
 			b4_json_get_enum(root, names[i], B4_JSON_OPTIONAL, methods, &e, &err);
 			b4_json_get_object(root, names[i], B4_JSON_OPTIONAL, &node, &err);

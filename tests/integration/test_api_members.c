@@ -155,21 +155,22 @@ static char *create(const char *method, const char *path, const char *token, con
 static char *db_snapshot(void)
 {
 	return h_sql_value(
-		db_name,
-		"SELECT CONCAT_WS('/',"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM users),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM products),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM offers),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(position), 0)) FROM offer_bumps),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(share_bps), 0)) FROM coproducers),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM coupons),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(decided_at), ''),"
-		"   GROUP_CONCAT(status ORDER BY id)) FROM affiliations),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM campaigns),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM webhook_endpoints),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM webhook_deliveries),"
-		" (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM orders),"
-		" (SELECT COUNT(*) FROM refunds), (SELECT COUNT(*) FROM jobs))");
+	    db_name,
+	    "SELECT CONCAT_WS('/',"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM users),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM products),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM offers),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(position), 0)) FROM offer_bumps),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(share_bps), 0)) FROM coproducers),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM coupons),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(decided_at), ''),"
+	    "   GROUP_CONCAT(status ORDER BY id)) FROM affiliations),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM campaigns),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM webhook_endpoints),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM "
+	    "webhook_deliveries),"
+	    " (SELECT CONCAT(COUNT(*), ':', COALESCE(MAX(updated_at), '')) FROM orders),"
+	    " (SELECT COUNT(*) FROM refunds), (SELECT COUNT(*) FROM jobs))");
 }
 
 /* ---- the route table, read from svc-api/routes.c ------------------------ */
@@ -214,7 +215,8 @@ static void routes_load(void)
 	while ((p = strstr(p, "{\"")) != NULL) {
 		struct route *r = &routes[nroutes];
 		char *role;
-		assert_int_equal(sscanf(p, "{\"%7[A-Z]\", \"%127[^\"]\"", r->method, r->pattern), 2);
+		assert_int_equal(sscanf(p, "{\"%7[A-Z]\", \"%127[^\"]\"", r->method, r->pattern),
+				 2);
 		role = strstr(p, "B4_ROLE_");
 		assert_non_null(role);
 		r->public_route = strncmp(role, "B4_ROLE_PUBLIC", 14) == 0;
@@ -263,11 +265,13 @@ static void estate_build(struct estate *e, const char *name)
 
 	member_new(&e->m, name);
 	member_new(&e->helper, "helper");
-	e->product = create("POST", "/v1/products", e->m.token,
-			    "{\"name\":\"Closed course\",\"type\":\"course\",\"status\":\"active\"}");
-	e->open_product = create("POST", "/v1/products", e->m.token,
-				 "{\"name\":\"Open course\",\"type\":\"course\",\"status\":\"active\","
-				 "\"affiliate_program\":{\"enabled\":true,\"commission_bps\":3000}}");
+	e->product =
+	    create("POST", "/v1/products", e->m.token,
+		   "{\"name\":\"Closed course\",\"type\":\"course\",\"status\":\"active\"}");
+	e->open_product =
+	    create("POST", "/v1/products", e->m.token,
+		   "{\"name\":\"Open course\",\"type\":\"course\",\"status\":\"active\","
+		   "\"affiliate_program\":{\"enabled\":true,\"commission_bps\":3000}}");
 	path = fmt("/v1/products/%s/offers", e->product);
 	e->offer = create("POST", path, e->m.token, "{\"name\":\"Main\",\"price_cents\":9700}");
 	e->offer2 = create("POST", path, e->m.token, "{\"name\":\"Bump\",\"price_cents\":1900}");
@@ -289,19 +293,20 @@ static void estate_build(struct estate *e, const char *name)
 	b4_crypto_uuid7(e->order);
 	b4_crypto_uuid7(e->delivery);
 	b4_crypto_uuid7(customer);
-	sql = fmt("INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
-		  " document_type) VALUES ('%s', 'buyer@example.com', 'Bia Buyer', 'x', '%s', 'cpf');"
-		  "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
-		  " payment_method, subtotal_cents, total_cents, access_token_hash, paid_at)"
-		  " VALUES ('%s', '%s', '%s', '%s', '%s', 'paid', 'pix', 9700, 9700, REPEAT('a', 64),"
-		  " UTC_TIMESTAMP(6));"
-		  "INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES"
-		  " (UUID(), '%s', 'platform', NULL, 970), (UUID(), '%s', 'producer', '%s', 7857),"
-		  " (UUID(), '%s', 'coproducer', '%s', 873);"
-		  "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event, payload, status)"
-		  " VALUES ('%s', '%s', UUID(), 'refund', '{}', 'failed')",
-		  customer, customer, e->order, customer, e->offer, e->product, e->m.id, e->order,
-		  e->order, e->m.id, e->order, e->helper.id, e->delivery, e->webhook);
+	sql =
+	    fmt("INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
+		" document_type) VALUES ('%s', 'buyer@example.com', 'Bia Buyer', 'x', '%s', 'cpf');"
+		"INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
+		" payment_method, subtotal_cents, total_cents, access_token_hash, paid_at)"
+		" VALUES ('%s', '%s', '%s', '%s', '%s', 'paid', 'pix', 9700, 9700, REPEAT('a', 64),"
+		" UTC_TIMESTAMP(6));"
+		"INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES"
+		" (UUID(), '%s', 'platform', NULL, 970), (UUID(), '%s', 'producer', '%s', 7857),"
+		" (UUID(), '%s', 'coproducer', '%s', 873);"
+		"INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event, payload, status)"
+		" VALUES ('%s', '%s', UUID(), 'refund', '{}', 'failed')",
+		customer, customer, e->order, customer, e->offer, e->product, e->m.id, e->order,
+		e->order, e->m.id, e->order, e->helper.id, e->delivery, e->webhook);
 	assert_int_equal(h_sql(db_name, sql), 0);
 	free(customer);
 	(void)r;
@@ -327,7 +332,8 @@ static char *route_path(const struct route *rt, const struct estate *e)
 			else if (strcmp(seg, ":delivery_id") == 0)
 				value = e->delivery;
 			else if (strcmp(prev, "products") == 0)
-				value = strstr(rt->pattern, "affiliations") ? e->product : e->product;
+				value =
+				    strstr(rt->pattern, "affiliations") ? e->product : e->product;
 			else if (strcmp(prev, "offers") == 0)
 				value = e->offer;
 			else if (strcmp(prev, "coupons") == 0)
@@ -430,7 +436,10 @@ static void test_producer_full_path(void **state)
 	expect(&r, 200, "PUT", path, token, body);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "bumps")), 2);
 	h_resp_free(&r);
-	assert_int_equal(h_sql_int(db_name, fmt("SELECT COUNT(*) FROM offer_bumps WHERE offer_id = '%s'", offer)), 2);
+	assert_int_equal(
+	    h_sql_int(db_name,
+		      fmt("SELECT COUNT(*) FROM offer_bumps WHERE offer_id = '%s'", offer)),
+	    2);
 	path = fmt("/v1/offers/%s/upsell", offer);
 	body = fmt("{\"offer_id\":\"%s\",\"one_click\":true}", upsell);
 	expect(&r, 200, "PUT", path, token, body);
@@ -525,7 +534,8 @@ static void test_coproducer_shares_keep_owner_30_percent(void **state)
 	member_new(&owner, "owner");
 	member_new(&c1, "co1");
 	member_new(&c2, "co2");
-	product = create("POST", "/v1/products", owner.token, "{\"name\":\"P\",\"type\":\"ebook\"}");
+	product =
+	    create("POST", "/v1/products", owner.token, "{\"name\":\"P\",\"type\":\"ebook\"}");
 	path = fmt("/v1/products/%s/coproducers", product);
 	body = fmt("{\"email\":\"%s\",\"share_bps\":6000}", c1.email);
 	expect(&r, 201, "POST", path, owner.token, body);
@@ -543,7 +553,8 @@ static void test_coproducer_shares_keep_owner_30_percent(void **state)
 	expect(&r, 422, "POST", path, owner.token, body);
 	h_resp_free(&r);
 	assert_int_equal(h_sql_int(db_name, fmt("SELECT SUM(share_bps) FROM coproducers WHERE"
-						" product_id = '%s'", product)),
+						" product_id = '%s'",
+						product)),
 			 7000);
 }
 
@@ -560,8 +571,8 @@ static void test_signup_document_is_encrypted(void **state)
 	remember_secret("a-long-password-1");
 	remember_secret("52998224725");
 	expect(&r, 201, "POST", "/v1/auth/signup", NULL, body);
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "user"),
-						     "has_document")));
+	assert_true(
+	    cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "user"), "has_document")));
 	assert_null(strstr(r.body, "52998224725"));
 	remember_secret(h_json_str(&r, "token"));
 	h_resp_free(&r);
@@ -600,7 +611,8 @@ static void test_concurrent_coproducers_respect_the_cap(void **state)
 		  " FROM seq_1_to_%d",
 		  (int)getpid(), RACERS);
 	assert_int_equal(h_sql(db_name, sql), 0);
-	product = create("POST", "/v1/products", owner.token, "{\"name\":\"R\",\"type\":\"course\"}");
+	product =
+	    create("POST", "/v1/products", owner.token, "{\"name\":\"R\",\"type\":\"course\"}");
 	path = fmt("/v1/products/%s/coproducers", product);
 	/* every racer waits at the gate (a pipe) until all are ready */
 	assert_int_equal(pipe(gate), 0);
@@ -629,7 +641,8 @@ static void test_concurrent_coproducers_respect_the_cap(void **state)
 		admitted += WEXITSTATUS(status) == 0;
 	}
 	assert_int_equal(h_sql_int(db_name, fmt("SELECT SUM(share_bps) FROM coproducers WHERE"
-						" product_id = '%s'", product)),
+						" product_id = '%s'",
+						product)),
 			 7000);
 	assert_int_equal(admitted, 2);
 }
@@ -661,9 +674,8 @@ static void test_login_rules(void **state)
 	h_resp_free(&r);
 
 	/* blocked: no login, and the token already issued stops working */
-	assert_int_equal(h_sql(db_name, fmt("UPDATE users SET status = 'blocked' WHERE id = '%s'",
-					     m.id)),
-			 0);
+	assert_int_equal(
+	    h_sql(db_name, fmt("UPDATE users SET status = 'blocked' WHERE id = '%s'", m.id)), 0);
 	expect(&r, 403, "POST", "/v1/auth/login", NULL, body);
 	assert_string_equal(h_json_str(&r, "error.code"), "account_blocked");
 	assert_null(h_json_str(&r, "token"));
@@ -764,7 +776,8 @@ static void test_startup_needs_field_keys(void **state)
 	(void)state;
 
 	snprintf(cmd, sizeof(cmd),
-		 "timeout 5 env -u B4_FIELD_KEYS B4_JWT_SECRET=%s B4_PORT=0 '%s/bin/b4-api' >/dev/null 2>&1",
+		 "timeout 5 env -u B4_FIELD_KEYS B4_JWT_SECRET=%s B4_PORT=0 '%s/bin/b4-api' "
+		 ">/dev/null 2>&1",
 		 H_JWT_SECRET, h_build());
 	assert_int_equal(WEXITSTATUS(system(cmd)), 2);
 }
@@ -805,8 +818,8 @@ static void test_authorization_matrix(void **state)
 	good = token_with(a.m.id, H_JWT_AUDIENCE, now, 600);
 	bad[0] = strdup(good);
 	bad[0][strlen(bad[0]) - 3] = bad[0][strlen(bad[0]) - 3] == 'A' ? 'B' : 'A'; /* tampered */
-	bad[1] = token_with(a.m.id, H_JWT_AUDIENCE, now - 7200, 600);		   /* expired */
-	bad[2] = token_with(a.m.id, "another-audience", now, 600);		   /* audience */
+	bad[1] = token_with(a.m.id, H_JWT_AUDIENCE, now - 7200, 600);		    /* expired */
+	bad[2] = token_with(a.m.id, "another-audience", now, 600);		    /* audience */
 	b4_crypto_base64url_encode("{\"alg\":\"none\",\"typ\":\"JWT\"}", 27, header_b64,
 				   sizeof(header_b64));
 	payload = strchr(good, '.');
@@ -896,168 +909,184 @@ static void test_bad_input_changes_nothing(void **state)
 	memset(long_name, 'x', sizeof(long_name));
 	memcpy(long_name, "{\"name\":\"", 9);
 	snprintf(long_name + 9 + 201, sizeof(long_name) - 210, "\",\"type\":\"course\"}");
-	snprintf(long_url, sizeof(long_url), "{\"url\":\"https://a.example/%0*d\",\"events\":[\"refund\"]}",
-		 3000, 0);
+	snprintf(long_url, sizeof(long_url),
+		 "{\"url\":\"https://a.example/%0*d\",\"events\":[\"refund\"]}", 3000, 0);
 	snprintf(six, sizeof(six), "{\"offer_ids\":[\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\"]}",
 		 e.offer2, e.offer2, e.offer2, e.offer2, e.offer2, e.offer2);
 	{
 		const struct bad_case cases[] = {
-			{"POST", "/v1/auth/signup", NULL, "{}", 400, "email"},
-			{"POST", "/v1/auth/signup", NULL,
-			 "{\"email\":5,\"password\":\"0123456789\",\"full_name\":\"N\"}", 400, "email"},
-			{"POST", "/v1/auth/signup", NULL,
-			 "{\"email\":\"not-an-email\",\"password\":\"0123456789\",\"full_name\":\"N\"}",
-			 422, "email"},
-			{"POST", "/v1/auth/signup", NULL,
-			 "{\"email\":\"s1@example.com\",\"password\":\"short\",\"full_name\":\"N\"}",
-			 422, "password"},
-			{"POST", "/v1/auth/signup", NULL,
-			 "{\"email\":\"s1@example.com\",\"password\":\"0123456789\",\"full_name\":\"N\","
-			 "\"document\":\"111.111.111-11\"}",
-			 422, "document"},
-			{"POST", "/v1/auth/signup", NULL,
-			 "{\"email\":\"s1@example.com\",\"password\":\"0123456789\",\"full_name\":\"N\","
-			 "\"role\":\"admin\"}",
-			 400, "role"},
-			{"POST", "/v1/auth/signup", NULL, "[1,2]", 400, NULL},
-			{"POST", "/v1/auth/login", NULL, "{}", 400, "email"},
-			{"POST", "/v1/auth/login", NULL, "{\"email\":\"a@b.co\"}", 400, "password"},
-			{"POST", "/v1/auth/login", NULL, "{\"email\":[],\"password\":\"x\"}", 400, "email"},
-			{"POST", "/v1/products", NULL, "{}", 400, "name"},
-			{"POST", "/v1/products", NULL, long_name, 422, "name"},
-			{"POST", "/v1/products", NULL, "{\"name\":123,\"type\":\"course\"}", 400, "name"},
-			{"POST", "/v1/products", NULL, "{\"name\":\"x\",\"type\":\"podcast\"}", 422, "type"},
-			{"POST", "/v1/products", NULL,
-			 "{\"name\":\"x\",\"type\":\"course\",\"guarantee_days\":8}", 422,
-			 "guarantee_days"},
-			{"POST", "/v1/products", NULL,
-			 "{\"name\":\"x\",\"type\":\"course\",\"status\":\"deleted\"}", 422, "status"},
-			{"POST", "/v1/products", NULL,
-			 "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"commission_bps\":-1}}",
-			 422, "affiliate_program.commission_bps"},
-			{"POST", "/v1/products", NULL,
-			 "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"cookie_days\":45}}",
-			 422, "affiliate_program.cookie_days"},
-			{"POST", "/v1/products", NULL,
-			 "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"foo\":1}}", 400,
-			 "affiliate_program.foo"},
-			{"POST", "/v1/products", NULL,
-			 "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"enabled\":true}}",
-			 422, "affiliate_program.commission_bps"},
-			{"PATCH", "/v1/products/%s", "product", "{\"guarantee_days\":\"7\"}", 400,
-			 "guarantee_days"},
-			{"PATCH", "/v1/products/%s", "product", "{\"status\":\"gone\"}", 422, "status"},
-			{"PATCH", "/v1/products/%s", "product", "{\"producer_id\":\"x\"}", 400,
-			 "producer_id"},
-			{"POST", "/v1/products/%s/offers", "product", "{\"name\":\"o\"}", 400,
-			 "price_cents"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":-100}", 422, "price_cents"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":499}", 422, "price_cents"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":1000000000000000}", 422, "price_cents"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":1e300}", 400, "price_cents"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":10.5}", 400, "price_cents"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":1000,\"max_installments\":13}", 422,
-			 "max_installments"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":1000,\"max_installments\":3,"
-			 "\"interest_free_installments\":4}",
-			 422, "interest_free_installments"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":1000,\"payment_methods\":[\"crypto\"]}", 422,
-			 "payment_methods"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":1000,\"payment_methods\":[]}", 422,
-			 "payment_methods"},
-			{"POST", "/v1/products/%s/offers", "product",
-			 "{\"name\":\"o\",\"price_cents\":1000,\"payment_methods\":\"card\"}", 400,
-			 "payment_methods"},
-			{"PATCH", "/v1/offers/%s", "offer", "{\"price_cents\":\"1000\"}", 400,
-			 "price_cents"},
-			{"PATCH", "/v1/offers/%s", "offer", "{\"price_cents\":0}", 422, "price_cents"},
-			{"PATCH", "/v1/offers/%s", "offer", "{\"code\":\"HACKED1234\"}", 400, "code"},
-			{"PUT", "/v1/offers/%s/bumps", "offer", "{}", 400, "offer_ids"},
-			{"PUT", "/v1/offers/%s/bumps", "offer", "{\"offer_ids\":\"x\"}", 400, "offer_ids"},
-			{"PUT", "/v1/offers/%s/bumps", "offer", six, 422, "offer_ids"},
-			{"PUT", "/v1/offers/%s/bumps", "offer",
-			 "{\"offer_ids\":[\"01900000-0000-7000-8000-000000000201\"]}", 422, "offer_ids"},
-			{"PUT", "/v1/offers/%s/upsell", "offer", "{\"offer_id\":\"nope\"}", 422,
-			 "offer_id"},
-			{"PUT", "/v1/offers/%s/upsell", "offer", "{\"offer_id\":true}", 400, "offer_id"},
-			{"POST", "/v1/products/%s/coproducers", "product", "{\"email\":\"x@y.com\"}", 400,
-			 "share_bps"},
-			{"POST", "/v1/products/%s/coproducers", "product",
-			 "{\"email\":\"x@y.com\",\"share_bps\":7001}", 422, "share_bps"},
-			{"POST", "/v1/products/%s/coproducers", "product",
-			 "{\"email\":\"x@y.com\",\"share_bps\":0}", 422, "share_bps"},
-			{"POST", "/v1/products/%s/coproducers", "product",
-			 "{\"email\":\"nobody-at-all@example.com\",\"share_bps\":10}", 422, "email"},
-			{"POST", "/v1/products/%s/coproducers", "product",
-			 "{\"email\":\"x@y.com\",\"share_bps\":10,\"ends_at\":\"tomorrow\"}", 422,
-			 "ends_at"},
-			{"POST", "/v1/products/%s/coupons", "product", "{\"code\":\"AB\"}", 422, "code"},
-			{"POST", "/v1/products/%s/coupons", "product", "{\"code\":\"ABC\"}", 422,
-			 "percent_bps"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"percent_bps\":10,\"amount_cents\":10}", 422, "percent_bps"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"percent_bps\":10001}", 422, "percent_bps"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"amount_cents\":-5}", 422, "amount_cents"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"bad code!\",\"amount_cents\":5}", 422, "code"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"amount_cents\":5,\"min_amount_cents\":-1}", 422,
-			 "min_amount_cents"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"amount_cents\":5,\"max_uses\":0}", 422, "max_uses"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"amount_cents\":5,\"expires_at\":\"2020-13-45T00:00:00Z\"}",
-			 422, "expires_at"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"amount_cents\":5,"
-			 "\"affiliate_id\":\"01900000-0000-7000-8000-000000000002\"}",
-			 422, "affiliate_id"},
-			{"POST", "/v1/products/%s/coupons", "product",
-			 "{\"code\":\"ABC\",\"amount_cents\":5,\"payment_methods\":[\"pix\",\"pix\"]}",
-			 422, "payment_methods"},
-			{"PATCH", "/v1/coupons/%s", "coupon", "{\"code\":\"NEW\"}", 400, "code"},
-			{"PATCH", "/v1/coupons/%s", "coupon", "{\"max_uses\":-1}", 422, "max_uses"},
-			{"PATCH", "/v1/coupons/%s", "coupon", "{\"active\":\"yes\"}", 400, "active"},
-			{"POST", "/v1/campaigns", NULL, "{}", 400, "name"},
-			{"POST", "/v1/campaigns", NULL,
-			 "{\"name\":\"c\",\"product_id\":\"01900000-0000-7000-8000-000000000101\"}", 422,
-			 "product_id"},
-			{"PATCH", "/v1/campaigns/%s", "campaign", "{\"utm_source\":7}", 400, "utm_source"},
-			{"POST", "/v1/webhooks", NULL, "{\"events\":[\"refund\"]}", 400, "url"},
-			{"POST", "/v1/webhooks", NULL,
-			 "{\"url\":\"ftp://127.0.0.1/x\",\"events\":[\"refund\"]}", 422, "url"},
-			{"POST", "/v1/webhooks", NULL,
-			 "{\"url\":\"http://169.254.169.254/latest/meta-data\",\"events\":[\"refund\"]}",
-			 422, "url"},
-			{"POST", "/v1/webhooks", NULL,
-			 "{\"url\":\"http://127.0.0.1:9/h\",\"events\":[\"nope\"]}", 422, "events"},
-			{"POST", "/v1/webhooks", NULL, "{\"url\":\"http://127.0.0.1:9/h\",\"events\":[]}",
-			 422, "events"},
-			{"POST", "/v1/webhooks", NULL, long_url, 422, "url"},
-			{"PATCH", "/v1/webhooks/%s", "webhook", "{\"url\":\"http://[fe80::1]/x\"}", 422,
-			 "url"},
-			{"POST", "/v1/sales/%s/refund", "sale", "{}", 400, "reason"},
-			{"POST", "/v1/sales/%s/refund", "sale", "{\"reason\":42}", 400, "reason"},
-			{"POST", "/v1/affiliations/%s/approve", "affiliation", "{\"status\":\"x\"}", 400,
-			 "status"},
-			{"GET", "/v1/products?limit=0", NULL, NULL, 400, "limit"},
-			{"GET", "/v1/products?limit=abc", NULL, NULL, 400, "limit"},
-			{"GET", "/v1/products?starting_after=%27%20OR%201=1", NULL, NULL, 400,
-			 "starting_after"},
-			{"GET", "/v1/sales?status=bogus", NULL, NULL, 400, "status"},
-			{"GET", "/v1/sales?from=yesterday", NULL, NULL, 400, "from"},
-			{"GET", "/v1/affiliations?as=admin", NULL, NULL, 400, "as"},
+		    {"POST", "/v1/auth/signup", NULL, "{}", 400, "email"},
+		    {"POST", "/v1/auth/signup", NULL,
+		     "{\"email\":5,\"password\":\"0123456789\",\"full_name\":\"N\"}", 400, "email"},
+		    {"POST", "/v1/auth/signup", NULL,
+		     "{\"email\":\"not-an-email\",\"password\":\"0123456789\",\"full_name\":\"N\"}",
+		     422, "email"},
+		    {"POST", "/v1/auth/signup", NULL,
+		     "{\"email\":\"s1@example.com\",\"password\":\"short\",\"full_name\":\"N\"}",
+		     422, "password"},
+		    {"POST", "/v1/auth/signup", NULL,
+		     "{\"email\":\"s1@example.com\",\"password\":\"0123456789\",\"full_name\":"
+		     "\"N\","
+		     "\"document\":\"111.111.111-11\"}",
+		     422, "document"},
+		    {"POST", "/v1/auth/signup", NULL,
+		     "{\"email\":\"s1@example.com\",\"password\":\"0123456789\",\"full_name\":"
+		     "\"N\","
+		     "\"role\":\"admin\"}",
+		     400, "role"},
+		    {"POST", "/v1/auth/signup", NULL, "[1,2]", 400, NULL},
+		    {"POST", "/v1/auth/login", NULL, "{}", 400, "email"},
+		    {"POST", "/v1/auth/login", NULL, "{\"email\":\"a@b.co\"}", 400, "password"},
+		    {"POST", "/v1/auth/login", NULL, "{\"email\":[],\"password\":\"x\"}", 400,
+		     "email"},
+		    {"POST", "/v1/products", NULL, "{}", 400, "name"},
+		    {"POST", "/v1/products", NULL, long_name, 422, "name"},
+		    {"POST", "/v1/products", NULL, "{\"name\":123,\"type\":\"course\"}", 400,
+		     "name"},
+		    {"POST", "/v1/products", NULL, "{\"name\":\"x\",\"type\":\"podcast\"}", 422,
+		     "type"},
+		    {"POST", "/v1/products", NULL,
+		     "{\"name\":\"x\",\"type\":\"course\",\"guarantee_days\":8}", 422,
+		     "guarantee_days"},
+		    {"POST", "/v1/products", NULL,
+		     "{\"name\":\"x\",\"type\":\"course\",\"status\":\"deleted\"}", 422, "status"},
+		    {"POST", "/v1/products", NULL,
+		     "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"commission_"
+		     "bps\":-1}}",
+		     422, "affiliate_program.commission_bps"},
+		    {"POST", "/v1/products", NULL,
+		     "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"cookie_days\":"
+		     "45}}",
+		     422, "affiliate_program.cookie_days"},
+		    {"POST", "/v1/products", NULL,
+		     "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"foo\":1}}", 400,
+		     "affiliate_program.foo"},
+		    {"POST", "/v1/products", NULL,
+		     "{\"name\":\"x\",\"type\":\"course\",\"affiliate_program\":{\"enabled\":true}"
+		     "}",
+		     422, "affiliate_program.commission_bps"},
+		    {"PATCH", "/v1/products/%s", "product", "{\"guarantee_days\":\"7\"}", 400,
+		     "guarantee_days"},
+		    {"PATCH", "/v1/products/%s", "product", "{\"status\":\"gone\"}", 422, "status"},
+		    {"PATCH", "/v1/products/%s", "product", "{\"producer_id\":\"x\"}", 400,
+		     "producer_id"},
+		    {"POST", "/v1/products/%s/offers", "product", "{\"name\":\"o\"}", 400,
+		     "price_cents"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":-100}", 422, "price_cents"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":499}", 422, "price_cents"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":1000000000000000}", 422, "price_cents"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":1e300}", 400, "price_cents"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":10.5}", 400, "price_cents"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":1000,\"max_installments\":13}", 422,
+		     "max_installments"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":1000,\"max_installments\":3,"
+		     "\"interest_free_installments\":4}",
+		     422, "interest_free_installments"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":1000,\"payment_methods\":[\"crypto\"]}", 422,
+		     "payment_methods"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":1000,\"payment_methods\":[]}", 422,
+		     "payment_methods"},
+		    {"POST", "/v1/products/%s/offers", "product",
+		     "{\"name\":\"o\",\"price_cents\":1000,\"payment_methods\":\"card\"}", 400,
+		     "payment_methods"},
+		    {"PATCH", "/v1/offers/%s", "offer", "{\"price_cents\":\"1000\"}", 400,
+		     "price_cents"},
+		    {"PATCH", "/v1/offers/%s", "offer", "{\"price_cents\":0}", 422, "price_cents"},
+		    {"PATCH", "/v1/offers/%s", "offer", "{\"code\":\"HACKED1234\"}", 400, "code"},
+		    {"PUT", "/v1/offers/%s/bumps", "offer", "{}", 400, "offer_ids"},
+		    {"PUT", "/v1/offers/%s/bumps", "offer", "{\"offer_ids\":\"x\"}", 400,
+		     "offer_ids"},
+		    {"PUT", "/v1/offers/%s/bumps", "offer", six, 422, "offer_ids"},
+		    {"PUT", "/v1/offers/%s/bumps", "offer",
+		     "{\"offer_ids\":[\"01900000-0000-7000-8000-000000000201\"]}", 422,
+		     "offer_ids"},
+		    {"PUT", "/v1/offers/%s/upsell", "offer", "{\"offer_id\":\"nope\"}", 422,
+		     "offer_id"},
+		    {"PUT", "/v1/offers/%s/upsell", "offer", "{\"offer_id\":true}", 400,
+		     "offer_id"},
+		    {"POST", "/v1/products/%s/coproducers", "product", "{\"email\":\"x@y.com\"}",
+		     400, "share_bps"},
+		    {"POST", "/v1/products/%s/coproducers", "product",
+		     "{\"email\":\"x@y.com\",\"share_bps\":7001}", 422, "share_bps"},
+		    {"POST", "/v1/products/%s/coproducers", "product",
+		     "{\"email\":\"x@y.com\",\"share_bps\":0}", 422, "share_bps"},
+		    {"POST", "/v1/products/%s/coproducers", "product",
+		     "{\"email\":\"nobody-at-all@example.com\",\"share_bps\":10}", 422, "email"},
+		    {"POST", "/v1/products/%s/coproducers", "product",
+		     "{\"email\":\"x@y.com\",\"share_bps\":10,\"ends_at\":\"tomorrow\"}", 422,
+		     "ends_at"},
+		    {"POST", "/v1/products/%s/coupons", "product", "{\"code\":\"AB\"}", 422,
+		     "code"},
+		    {"POST", "/v1/products/%s/coupons", "product", "{\"code\":\"ABC\"}", 422,
+		     "percent_bps"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"percent_bps\":10,\"amount_cents\":10}", 422,
+		     "percent_bps"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"percent_bps\":10001}", 422, "percent_bps"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"amount_cents\":-5}", 422, "amount_cents"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"bad code!\",\"amount_cents\":5}", 422, "code"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"amount_cents\":5,\"min_amount_cents\":-1}", 422,
+		     "min_amount_cents"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"amount_cents\":5,\"max_uses\":0}", 422, "max_uses"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"amount_cents\":5,\"expires_at\":\"2020-13-45T00:00:"
+		     "00Z\"}",
+		     422, "expires_at"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"amount_cents\":5,"
+		     "\"affiliate_id\":\"01900000-0000-7000-8000-000000000002\"}",
+		     422, "affiliate_id"},
+		    {"POST", "/v1/products/%s/coupons", "product",
+		     "{\"code\":\"ABC\",\"amount_cents\":5,\"payment_methods\":[\"pix\",\"pix\"]}",
+		     422, "payment_methods"},
+		    {"PATCH", "/v1/coupons/%s", "coupon", "{\"code\":\"NEW\"}", 400, "code"},
+		    {"PATCH", "/v1/coupons/%s", "coupon", "{\"max_uses\":-1}", 422, "max_uses"},
+		    {"PATCH", "/v1/coupons/%s", "coupon", "{\"active\":\"yes\"}", 400, "active"},
+		    {"POST", "/v1/campaigns", NULL, "{}", 400, "name"},
+		    {"POST", "/v1/campaigns", NULL,
+		     "{\"name\":\"c\",\"product_id\":\"01900000-0000-7000-8000-000000000101\"}",
+		     422, "product_id"},
+		    {"PATCH", "/v1/campaigns/%s", "campaign", "{\"utm_source\":7}", 400,
+		     "utm_source"},
+		    {"POST", "/v1/webhooks", NULL, "{\"events\":[\"refund\"]}", 400, "url"},
+		    {"POST", "/v1/webhooks", NULL,
+		     "{\"url\":\"ftp://127.0.0.1/x\",\"events\":[\"refund\"]}", 422, "url"},
+		    {"POST", "/v1/webhooks", NULL,
+		     "{\"url\":\"http://169.254.169.254/latest/"
+		     "meta-data\",\"events\":[\"refund\"]}",
+		     422, "url"},
+		    {"POST", "/v1/webhooks", NULL,
+		     "{\"url\":\"http://127.0.0.1:9/h\",\"events\":[\"nope\"]}", 422, "events"},
+		    {"POST", "/v1/webhooks", NULL,
+		     "{\"url\":\"http://127.0.0.1:9/h\",\"events\":[]}", 422, "events"},
+		    {"POST", "/v1/webhooks", NULL, long_url, 422, "url"},
+		    {"PATCH", "/v1/webhooks/%s", "webhook", "{\"url\":\"http://[fe80::1]/x\"}", 422,
+		     "url"},
+		    {"POST", "/v1/sales/%s/refund", "sale", "{}", 400, "reason"},
+		    {"POST", "/v1/sales/%s/refund", "sale", "{\"reason\":42}", 400, "reason"},
+		    {"POST", "/v1/affiliations/%s/approve", "affiliation", "{\"status\":\"x\"}",
+		     400, "status"},
+		    {"GET", "/v1/products?limit=0", NULL, NULL, 400, "limit"},
+		    {"GET", "/v1/products?limit=abc", NULL, NULL, 400, "limit"},
+		    {"GET", "/v1/products?starting_after=%27%20OR%201=1", NULL, NULL, 400,
+		     "starting_after"},
+		    {"GET", "/v1/sales?status=bogus", NULL, NULL, 400, "status"},
+		    {"GET", "/v1/sales?from=yesterday", NULL, NULL, 400, "from"},
+		    {"GET", "/v1/affiliations?as=admin", NULL, NULL, 400, "as"},
 		};
 		before = db_snapshot();
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1067,19 +1096,19 @@ static void test_bad_input_changes_nothing(void **state)
 			struct h_resp r;
 
 			if (c->which) {
-				id = strcmp(c->which, "product") == 0	 ? e.product
-				     : strcmp(c->which, "offer") == 0	 ? e.offer
-				     : strcmp(c->which, "coupon") == 0	 ? e.coupon
-				     : strcmp(c->which, "campaign") == 0 ? e.campaign
-				     : strcmp(c->which, "webhook") == 0	 ? e.webhook
+				id = strcmp(c->which, "product") == 0	    ? e.product
+				     : strcmp(c->which, "offer") == 0	    ? e.offer
+				     : strcmp(c->which, "coupon") == 0	    ? e.coupon
+				     : strcmp(c->which, "campaign") == 0    ? e.campaign
+				     : strcmp(c->which, "webhook") == 0	    ? e.webhook
 				     : strcmp(c->which, "affiliation") == 0 ? e.affiliation
 									    : e.order;
 			}
 			{
 				const char *hole = strstr(c->path, "%s");
 				if (hole)
-					snprintf(path, sizeof(path), "%.*s%s%s", (int)(hole - c->path),
-						 c->path, id, hole + 2);
+					snprintf(path, sizeof(path), "%.*s%s%s",
+						 (int)(hole - c->path), c->path, id, hole + 2);
 				else
 					snprintf(path, sizeof(path), "%s", c->path);
 			}
@@ -1088,8 +1117,9 @@ static void test_bad_input_changes_nothing(void **state)
 			if (r.status != c->status ||
 			    (c->param && (!h_json_str(&r, "error.param") ||
 					  strcmp(h_json_str(&r, "error.param"), c->param) != 0)))
-				fprintf(stderr, "case %zu: %s %s %s -> %ld %s\n", i, c->method, path,
-					c->body ? c->body : "", r.status, r.body ? r.body : "");
+				fprintf(stderr, "case %zu: %s %s %s -> %ld %s\n", i, c->method,
+					path, c->body ? c->body : "", r.status,
+					r.body ? r.body : "");
 			assert_int_equal(r.status, c->status);
 			assert_string_equal(h_json_str(&r, "error.type"), "invalid_request_error");
 			if (c->param)
@@ -1123,8 +1153,8 @@ static void test_webhook_secret_once_and_url_policy(void **state)
 	remember_secret(secret);
 	assert_int_equal(strlen(secret), 64);
 	h_resp_free(&r);
-	stored = keep(h_sql_value(db_name, fmt("SELECT secret_enc FROM webhook_endpoints WHERE id = '%s'",
-					  id)));
+	stored = keep(h_sql_value(
+	    db_name, fmt("SELECT secret_enc FROM webhook_endpoints WHERE id = '%s'", id)));
 	assert_non_null(stored);
 	assert_null(strstr(stored, secret));
 	path = fmt("/v1/webhooks/%s", id);
@@ -1211,10 +1241,11 @@ static void test_sales_each_party_sees_its_part(void **state)
 	h_resp_free(&r);
 	expect(&r, 409, "POST", path, e.m.token, "{\"reason\":\"again\"}");
 	h_resp_free(&r);
-	sql = fmt("SELECT CONCAT(o.status, '/', COUNT(f.id), '/', (SELECT COUNT(*) FROM jobs j"
-		  " WHERE j.type = 'refund.process' AND JSON_VALUE(j.payload, '$.order_id') = o.id))"
-		  " FROM orders o JOIN refunds f ON f.order_id = o.id WHERE o.id = '%s'",
-		  e.order);
+	sql =
+	    fmt("SELECT CONCAT(o.status, '/', COUNT(f.id), '/', (SELECT COUNT(*) FROM jobs j"
+		" WHERE j.type = 'refund.process' AND JSON_VALUE(j.payload, '$.order_id') = o.id))"
+		" FROM orders o JOIN refunds f ON f.order_id = o.id WHERE o.id = '%s'",
+		e.order);
 	assert_string_equal(keep(h_sql_value(db_name, sql)), "refund_requested/1/1");
 
 	/* delivery log and resend */
@@ -1237,14 +1268,15 @@ static void test_keyset_pagination(void **state)
 
 	member_new(&m, "pager");
 	for (int i = 0; i < 3; i++)
-		ids[i] = create("POST", "/v1/products", m.token, "{\"name\":\"P\",\"type\":\"ebook\"}");
+		ids[i] =
+		    create("POST", "/v1/products", m.token, "{\"name\":\"P\",\"type\":\"ebook\"}");
 	expect(&r, 200, "GET", "/v1/products?limit=2", m.token, NULL);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "has_more")));
 	/* newest first */
 	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id")
-			->valuestring,
-		ids[2]);
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id")
+		->valuestring,
+	    ids[2]);
 	h_resp_free(&r);
 	path = fmt("/v1/products?limit=2&starting_after=%s", ids[1]);
 	expect(&r, 200, "GET", path, m.token, NULL);
@@ -1329,21 +1361,21 @@ static void test_openapi_lists_every_route(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_openapi_lists_every_route),
-		cmocka_unit_test(test_producer_full_path),
-		cmocka_unit_test(test_coproducer_shares_keep_owner_30_percent),
-		cmocka_unit_test(test_concurrent_coproducers_respect_the_cap),
-		cmocka_unit_test(test_signup_document_is_encrypted),
-		cmocka_unit_test(test_login_rules),
-		cmocka_unit_test(test_login_rate_limit_spans_replicas),
-		cmocka_unit_test(test_login_limit_per_client_address),
-		cmocka_unit_test(test_startup_needs_field_keys),
-		cmocka_unit_test(test_authorization_matrix),
-		cmocka_unit_test(test_bad_input_changes_nothing),
-		cmocka_unit_test(test_webhook_secret_once_and_url_policy),
-		cmocka_unit_test(test_sales_each_party_sees_its_part),
-		cmocka_unit_test(test_keyset_pagination),
-		cmocka_unit_test(test_passwords_are_argon2id_and_logs_are_clean),
+	    cmocka_unit_test(test_openapi_lists_every_route),
+	    cmocka_unit_test(test_producer_full_path),
+	    cmocka_unit_test(test_coproducer_shares_keep_owner_30_percent),
+	    cmocka_unit_test(test_concurrent_coproducers_respect_the_cap),
+	    cmocka_unit_test(test_signup_document_is_encrypted),
+	    cmocka_unit_test(test_login_rules),
+	    cmocka_unit_test(test_login_rate_limit_spans_replicas),
+	    cmocka_unit_test(test_login_limit_per_client_address),
+	    cmocka_unit_test(test_startup_needs_field_keys),
+	    cmocka_unit_test(test_authorization_matrix),
+	    cmocka_unit_test(test_bad_input_changes_nothing),
+	    cmocka_unit_test(test_webhook_secret_once_and_url_policy),
+	    cmocka_unit_test(test_sales_each_party_sees_its_part),
+	    cmocka_unit_test(test_keyset_pagination),
+	    cmocka_unit_test(test_passwords_are_argon2id_and_logs_are_clean),
 	};
 	return cmocka_run_group_tests_name("api_members", tests, group_setup, group_teardown);
 }

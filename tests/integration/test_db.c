@@ -50,14 +50,16 @@ static void test_binds_and_results_round_trip(void **state)
 	(void)state;
 
 	assert_non_null(db);
-	assert_int_equal(b4_db_exec(db, "INSERT INTO t (id, name, amount, data, flag, ratio) VALUES (?, ?, ?, ?, ?, ?)",
-				    "IsibBd", 1, "Jo\xc3\xa3o \xf0\x9f\x98\x80", INT64_MAX, blob,
-				    sizeof(blob), true, 0.25),
-			 1);
-	assert_int_equal(b4_db_exec(db, "INSERT INTO t (id, name, amount) VALUES (?, ?, ?)", "Isn", 2,
-				    NULL),
-			 1);
-	res = b4_db_query(db, "SELECT id, name, amount, data, flag, ratio FROM t WHERE id = ?", "I", 1);
+	assert_int_equal(
+	    b4_db_exec(
+		db, "INSERT INTO t (id, name, amount, data, flag, ratio) VALUES (?, ?, ?, ?, ?, ?)",
+		"IsibBd", 1, "Jo\xc3\xa3o \xf0\x9f\x98\x80", INT64_MAX, blob, sizeof(blob), true,
+		0.25),
+	    1);
+	assert_int_equal(
+	    b4_db_exec(db, "INSERT INTO t (id, name, amount) VALUES (?, ?, ?)", "Isn", 2, NULL), 1);
+	res = b4_db_query(db, "SELECT id, name, amount, data, flag, ratio FROM t WHERE id = ?", "I",
+			  1);
 	assert_non_null(res);
 	assert_int_equal(b4_db_rows(res), 1);
 	assert_int_equal(b4_db_cols(res), 6);
@@ -81,7 +83,8 @@ static void test_binds_and_results_round_trip(void **state)
 	b4_db_result_free(res);
 
 	/* a statement with the wrong number of binds is refused, not run */
-	assert_int_equal(b4_db_exec(db, "UPDATE t SET amount = ? WHERE id = ?", "i", (int64_t)5), -1);
+	assert_int_equal(b4_db_exec(db, "UPDATE t SET amount = ? WHERE id = ?", "i", (int64_t)5),
+			 -1);
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM t WHERE amount = 5"), 0);
 	b4_db_exec(db, "DELETE FROM t", "");
 	b4_db_close(db);
@@ -118,7 +121,8 @@ static void test_duplicate_key_is_reported(void **state)
 	(void)state;
 
 	assert_int_equal(b4_db_exec(db, "INSERT INTO t (id, name) VALUES (?, ?)", "Is", 1, "k"), 1);
-	assert_int_equal(b4_db_exec(db, "INSERT INTO t (id, name) VALUES (?, ?)", "Is", 2, "k"), -1);
+	assert_int_equal(b4_db_exec(db, "INSERT INTO t (id, name) VALUES (?, ?)", "Is", 2, "k"),
+			 -1);
 	assert_true(b4_db_is_duplicate(db));
 	assert_int_equal(b4_db_errno(db), 1062);
 	/* the connection is still fine afterwards */
@@ -234,21 +238,25 @@ static void test_edited_migration_is_refused(void **state)
 	mkdir(dir, 0755);
 	snprintf(path, sizeof(path), "%s/9001_extra.sql", dir);
 	f = fopen(path, "w");
-	fputs("-- a test migration; with a ';' in a comment\nCREATE TABLE extra (id INT PRIMARY KEY, note VARCHAR(20) DEFAULT 'a;b');\n", f);
+	fputs("-- a test migration; with a ';' in a comment\nCREATE TABLE extra (id INT PRIMARY "
+	      "KEY, note VARCHAR(20) DEFAULT 'a;b');\n",
+	      f);
 	fclose(f);
 	assert_int_equal(b4_db_migrate(db, dir, &applied), 0);
 	assert_int_equal(applied, 1);
 	assert_int_equal(b4_db_migrate(db, dir, &applied), 0);
 	assert_int_equal(applied, 0);
-	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM information_schema.columns"
-					    " WHERE table_schema = DATABASE() AND table_name = 'extra'"),
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM information_schema.columns"
+				   " WHERE table_schema = DATABASE() AND table_name = 'extra'"),
 			 2);
 	f = fopen(path, "a");
 	fputs("ALTER TABLE extra ADD COLUMN sneaky INT;\n", f);
 	fclose(f);
 	assert_int_equal(b4_db_migrate(db, dir, &applied), -1);
-	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM information_schema.columns"
-					    " WHERE table_schema = DATABASE() AND table_name = 'extra'"),
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM information_schema.columns"
+				   " WHERE table_schema = DATABASE() AND table_name = 'extra'"),
 			 2);
 	b4_db_close(db);
 }
@@ -256,12 +264,12 @@ static void test_edited_migration_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_binds_and_results_round_trip),
-		cmocka_unit_test(test_long_cells_are_fetched_whole),
-		cmocka_unit_test(test_duplicate_key_is_reported),
-		cmocka_unit_test(test_deadlock_is_retried),
-		cmocka_unit_test(test_reconnects_after_connection_killed),
-		cmocka_unit_test(test_edited_migration_is_refused),
+	    cmocka_unit_test(test_binds_and_results_round_trip),
+	    cmocka_unit_test(test_long_cells_are_fetched_whole),
+	    cmocka_unit_test(test_duplicate_key_is_reported),
+	    cmocka_unit_test(test_deadlock_is_retried),
+	    cmocka_unit_test(test_reconnects_after_connection_killed),
+	    cmocka_unit_test(test_edited_migration_is_refused),
 	};
 	mysql_library_init(0, NULL, NULL);
 	return cmocka_run_group_tests_name("db", tests, group_setup, NULL);

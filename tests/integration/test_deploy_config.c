@@ -34,7 +34,8 @@ static char *slurp(const char *rel)
 static int promtool(const char *what)
 {
 	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "cd '%s/deploy/observability' && promtool %s >&2", h_top(), what);
+	snprintf(cmd, sizeof(cmd), "cd '%s/deploy/observability' && promtool %s >&2", h_top(),
+		 what);
 	return system(cmd);
 }
 
@@ -48,7 +49,8 @@ static void test_prometheus_config_and_rules(void **state)
 
 static void test_ecs_tasks_drain_before_kill(void **state)
 {
-	static const char *const services[] = {"api", "backoffice", "checkout", "worker", "gateway"};
+	static const char *const services[] = {"api", "backoffice", "checkout", "worker",
+					       "gateway"};
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
@@ -61,7 +63,8 @@ static void test_ecs_tasks_drain_before_kill(void **state)
 		text = slurp(rel);
 		task = cJSON_Parse(text);
 		assert_non_null(task);
-		container = cJSON_GetArrayItem(cJSON_GetObjectItem(task, "containerDefinitions"), 0);
+		container =
+		    cJSON_GetArrayItem(cJSON_GetObjectItem(task, "containerDefinitions"), 0);
 		assert_non_null(container);
 		assert_non_null(cJSON_GetObjectItem(container, "healthCheck"));
 		env = cJSON_GetObjectItem(container, "environment");
@@ -84,9 +87,9 @@ static void test_ecs_tasks_drain_before_kill(void **state)
 		task = cJSON_Parse(text);
 		assert_non_null(task);
 		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
-			cJSON_GetObjectItem(cJSON_GetObjectItem(task, "deploymentConfiguration"),
-					    "deploymentCircuitBreaker"),
-			"enable")));
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(task, "deploymentConfiguration"),
+					"deploymentCircuitBreaker"),
+		    "enable")));
 		cJSON_Delete(task);
 		free(text);
 	}
@@ -107,9 +110,9 @@ static void test_grafana_dashboard_is_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_prometheus_config_and_rules),
-		cmocka_unit_test(test_ecs_tasks_drain_before_kill),
-		cmocka_unit_test(test_grafana_dashboard_is_json),
+	    cmocka_unit_test(test_prometheus_config_and_rules),
+	    cmocka_unit_test(test_ecs_tasks_drain_before_kill),
+	    cmocka_unit_test(test_grafana_dashboard_is_json),
 	};
 	return cmocka_run_group_tests_name("deploy_config", tests, NULL, NULL);
 }

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <cmocka.h>
 
-
 static const char *db_name;
 
 static int group_setup(void **state)
@@ -32,7 +31,8 @@ static void start_or_fail(struct h_proc *p, const char *binary, const char *cons
 
 static void test_every_service_health_and_metrics(void **state)
 {
-	static const char *const services[] = {"b4-api", "b4-backoffice", "b4-checkout", "b4-worker"};
+	static const char *const services[] = {"b4-api", "b4-backoffice", "b4-checkout",
+					       "b4-worker"};
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
@@ -53,13 +53,16 @@ static void test_every_service_health_and_metrics(void **state)
 		assert_int_equal(r.status, 404);
 		assert_string_equal(h_json_str(&r, "error.type"), "not_found");
 		assert_non_null(h_resp_header(&r, "X-Request-Id"));
-		assert_string_equal(h_json_str(&r, "request_id"), h_resp_header(&r, "X-Request-Id"));
+		assert_string_equal(h_json_str(&r, "request_id"),
+				    h_resp_header(&r, "X-Request-Id"));
 		h_resp_free(&r);
 
 		/* /metrics must satisfy promtool */
 		assert_int_equal(h_http(&r, "GET", h_url(&p, "/metrics"), NULL, NULL), 0);
 		assert_int_equal(r.status, 200);
-		assert_non_null(strstr(r.body, "http_requests_total{method=\"GET\",route=\"/healthz\",status_code=\"200\"}"));
+		assert_non_null(strstr(
+		    r.body,
+		    "http_requests_total{method=\"GET\",route=\"/healthz\",status_code=\"200\"}"));
 		assert_non_null(strstr(r.body, "in_flight_requests"));
 		assert_non_null(strstr(r.body, "db_pool_connections_open"));
 		snprintf(path, sizeof(path), "%s/metrics-%s.txt", h_var(), services[i]);
@@ -179,19 +182,19 @@ static void test_migrations_twice_change_nothing(void **state)
 	long long count;
 	(void)state;
 
-	before = h_sql_value(db_name,
-			     "SELECT GROUP_CONCAT(CONCAT(table_name, ':', column_name, ':', column_type)"
-			     " ORDER BY table_name, ordinal_position SEPARATOR ',')"
-			     " FROM information_schema.columns WHERE table_schema = DATABASE()");
+	before = h_sql_value(
+	    db_name, "SELECT GROUP_CONCAT(CONCAT(table_name, ':', column_name, ':', column_type)"
+		     " ORDER BY table_name, ordinal_position SEPARATOR ',')"
+		     " FROM information_schema.columns WHERE table_schema = DATABASE()");
 	count = h_sql_int(db_name, "SELECT COUNT(*) FROM schema_migrations");
 	assert_non_null(before);
 	assert_true(count >= 1);
 	/* h_db_create on an existing database applies nothing new */
 	assert_non_null(h_db_create("b4_foundation", true));
-	after = h_sql_value(db_name,
-			    "SELECT GROUP_CONCAT(CONCAT(table_name, ':', column_name, ':', column_type)"
-			    " ORDER BY table_name, ordinal_position SEPARATOR ',')"
-			    " FROM information_schema.columns WHERE table_schema = DATABASE()");
+	after = h_sql_value(
+	    db_name, "SELECT GROUP_CONCAT(CONCAT(table_name, ':', column_name, ':', column_type)"
+		     " ORDER BY table_name, ordinal_position SEPARATOR ',')"
+		     " FROM information_schema.columns WHERE table_schema = DATABASE()");
 	assert_string_equal(before, after);
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM schema_migrations"), count);
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM users"), 3);
@@ -208,7 +211,8 @@ static void test_concurrent_migrators_apply_once(void **state)
 	 * makes one wait, and every migration is recorded once */
 	snprintf(name, sizeof(name), "b4_race_%d", (int)getpid());
 	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && export B4_DB_HOST=127.0.0.1 B4_DB_PORT=%d B4_DB_USER=b4 B4_DB_PASSWORD=b4dev"
+		 "cd '%s' && export B4_DB_HOST=127.0.0.1 B4_DB_PORT=%d B4_DB_USER=b4 "
+		 "B4_DB_PASSWORD=b4dev"
 		 " B4_DB_NAME=%s; '%s/bin/b4-migrate' --create-database >/dev/null & "
 		 "'%s/bin/b4-migrate' --create-database >/dev/null; a=$?; wait $!; b=$?;"
 		 " [ $a -eq 0 ] && [ $b -eq 0 ]",
@@ -248,8 +252,8 @@ static void test_readyz_follows_the_database(void **state)
 	/* alive all the same */
 	assert_true(h_wait_status(h_url(&p, "/healthz"), 200, 1000));
 
-	snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/mariadb.sh' start '%s' %d >/dev/null", h_top(), dir,
-		 port);
+	snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/mariadb.sh' start '%s' %d >/dev/null", h_top(),
+		 dir, port);
 	assert_int_equal(system(cmd), 0);
 	assert_true(h_wait_status(h_url(&p, "/readyz"), 200, 10000));
 	h_stop(&p, SIGTERM, 10000);
@@ -271,15 +275,15 @@ static void test_bad_setting_stops_startup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_service_health_and_metrics),
-		cmocka_unit_test(test_method_not_allowed_has_allow),
-		cmocka_unit_test(test_request_id_kept_or_generated),
-		cmocka_unit_test(test_body_over_limit_is_413),
-		cmocka_unit_test(test_protected_route_needs_valid_token),
-		cmocka_unit_test(test_migrations_twice_change_nothing),
-		cmocka_unit_test(test_concurrent_migrators_apply_once),
-		cmocka_unit_test(test_readyz_follows_the_database),
-		cmocka_unit_test(test_bad_setting_stops_startup),
+	    cmocka_unit_test(test_every_service_health_and_metrics),
+	    cmocka_unit_test(test_method_not_allowed_has_allow),
+	    cmocka_unit_test(test_request_id_kept_or_generated),
+	    cmocka_unit_test(test_body_over_limit_is_413),
+	    cmocka_unit_test(test_protected_route_needs_valid_token),
+	    cmocka_unit_test(test_migrations_twice_change_nothing),
+	    cmocka_unit_test(test_concurrent_migrators_apply_once),
+	    cmocka_unit_test(test_readyz_follows_the_database),
+	    cmocka_unit_test(test_bad_setting_stops_startup),
 	};
 	return cmocka_run_group_tests_name("foundation", tests, group_setup, NULL);
 }

@@ -47,9 +47,9 @@ static void silent(struct b4_req *req)
 }
 
 static const struct b4_route routes[] = {
-	{"GET", "/slow", slow, B4_ROLE_PUBLIC},
-	{"POST", "/echo", echo, B4_ROLE_PUBLIC},
-	{"GET", "/silent", silent, B4_ROLE_PUBLIC},
+    {"GET", "/slow", slow, B4_ROLE_PUBLIC},
+    {"POST", "/echo", echo, B4_ROLE_PUBLIC},
+    {"GET", "/silent", silent, B4_ROLE_PUBLIC},
 };
 
 struct server {
@@ -71,24 +71,25 @@ static int start_server(struct server *s, int workers, int queue_max, double dra
 		return -1;
 	if (s->pid == 0) {
 		struct b4_server_config cfg = {
-			.service = "test-server",
-			.bind_address = "127.0.0.1",
-			.port = 0,
-			.port_file = s->port_file,
-			.loop_threads = 1,
-			.worker_threads = workers,
-			.queue_max = queue_max,
-			.max_header_bytes = 4096,
-			.max_body_bytes = 65536,
-			.idle_timeout = 5,
-			.drain_seconds = drain,
-			.routes = routes,
-			.nroutes = sizeof(routes) / sizeof(routes[0]),
+		    .service = "test-server",
+		    .bind_address = "127.0.0.1",
+		    .port = 0,
+		    .port_file = s->port_file,
+		    .loop_threads = 1,
+		    .worker_threads = workers,
+		    .queue_max = queue_max,
+		    .max_header_bytes = 4096,
+		    .max_body_bytes = 65536,
+		    .idle_timeout = 5,
+		    .drain_seconds = drain,
+		    .routes = routes,
+		    .nroutes = sizeof(routes) / sizeof(routes[0]),
 		};
 		char logpath[1100];
 		snprintf(logpath, sizeof(logpath), "%s/logs", h_var());
 		mkdir(logpath, 0755);
-		snprintf(logpath, sizeof(logpath), "%s/logs/test-server-%d.log", h_var(), (int)getpid());
+		snprintf(logpath, sizeof(logpath), "%s/logs/test-server-%d.log", h_var(),
+			 (int)getpid());
 		if (!freopen(logpath, "a", stdout))
 			_exit(3);
 		b4_log_init("test-server", B4_LOG_INFO);
@@ -306,12 +307,12 @@ static void test_oversized_head_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sigterm_drains_in_flight_request),
-		cmocka_unit_test(test_drain_time_bounds_exit),
-		cmocka_unit_test(test_full_queue_answers_503_with_retry_after),
-		cmocka_unit_test(test_client_gone_mid_request_is_harmless),
-		cmocka_unit_test(test_handler_without_answer_is_500),
-		cmocka_unit_test(test_oversized_head_is_refused),
+	    cmocka_unit_test(test_sigterm_drains_in_flight_request),
+	    cmocka_unit_test(test_drain_time_bounds_exit),
+	    cmocka_unit_test(test_full_queue_answers_503_with_retry_after),
+	    cmocka_unit_test(test_client_gone_mid_request_is_harmless),
+	    cmocka_unit_test(test_handler_without_answer_is_500),
+	    cmocka_unit_test(test_oversized_head_is_refused),
 	};
 	struct h_resp warm;
 

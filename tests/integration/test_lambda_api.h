@@ -220,8 +220,8 @@ static __attribute__((unused)) bool rapi_worker_has_lambda(void)
 #define RAPI_REQUIRE_LAMBDA_HOOK()                                                                 \
 	do {                                                                                       \
 		if (!rapi_worker_has_lambda())                                                     \
-			fail_msg("b4-worker has no --lambda mode (workers/main.c must call "      \
-				 "worker_lambda_main)");                                          \
+			fail_msg("b4-worker has no --lambda mode (workers/main.c must call "       \
+				 "worker_lambda_main)");                                           \
 	} while (0)
 
 /* In a child: sends stdout and stderr to the file at path. */

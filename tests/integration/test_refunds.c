@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define SECRET "refund-tests-acquirer-secret-0123456789abcdef"
+#define SECRET	 "refund-tests-acquirer-secret-0123456789abcdef"
 #define ADMIN_ID "01900000-0000-7000-8000-000000000003"
 
 static const char *db;
@@ -81,11 +81,12 @@ static char *paid_card_order(long long *total)
 	token = strdup(h_json_str(&r, "token"));
 	h_resp_free(&r);
 	h_make_cpf((unsigned)getpid(), cpf);
-	snprintf(body, sizeof(body),
-		 "{\"offer_code\":\"DEMOOFFER1\",\"customer\":{\"full_name\":\"Rita Reembolso\","
-		 "\"email\":\"rita@example.com\",\"document\":\"%s\",\"phone\":\"+55 11 91234-5678\"},"
-		 "\"payment\":{\"method\":\"card\",\"card_token\":\"%s\",\"installments\":1}}",
-		 cpf, token);
+	snprintf(
+	    body, sizeof(body),
+	    "{\"offer_code\":\"DEMOOFFER1\",\"customer\":{\"full_name\":\"Rita Reembolso\","
+	    "\"email\":\"rita@example.com\",\"document\":\"%s\",\"phone\":\"+55 11 91234-5678\"},"
+	    "\"payment\":{\"method\":\"card\",\"card_token\":\"%s\",\"installments\":1}}",
+	    cpf, token);
 	free(token);
 	assert_int_equal(post(&r, &checkout, "/v1/orders", body, NULL), 201);
 	assert_string_equal(h_json_str(&r, "status"), "paid");
@@ -137,10 +138,9 @@ static long long sandbox_refunded(const char *order_id)
 	snprintf(path, sizeof(path), "/v1/charges?reference=%s", order_id);
 	assert_int_equal(h_http(&r, "GET", h_url(&sandbox, path), NULL, auth), 0);
 	assert_int_equal(r.status, 200);
-	cents = (long long)cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"),
-								  0),
-					       "refunded_cents")
-			->valuedouble;
+	cents = (long long)cJSON_GetObjectItem(
+		    cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "refunded_cents")
+		    ->valuedouble;
 	h_resp_free(&r);
 	return cents;
 }
@@ -152,18 +152,19 @@ static void test_partial_then_full_refund(void **state)
 	(void)state;
 
 	assert_true(total > 1000);
-	assert_int_equal(h_sql_intf(db, "SELECT SUM(amount_cents) FROM splits WHERE order_id = '%s'",
-				    order),
-			 total);
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT SUM(amount_cents) FROM splits WHERE order_id = '%s'", order),
+	    total);
 
 	/* part of it: the splits give back exactly 1000, the order stays paid */
 	first = refund(order, 1000);
-	assert_true(sql_becomes(1, "SELECT status = 'succeeded' FROM refunds WHERE id = '%s'", first));
-	assert_int_equal(h_sql_intf(db, "SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'",
-				    order),
-			 1000);
-	assert_int_equal(h_sql_intf(db, "SELECT status = 'paid' FROM orders WHERE id = '%s'", order),
-			 1);
+	assert_true(
+	    sql_becomes(1, "SELECT status = 'succeeded' FROM refunds WHERE id = '%s'", first));
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'", order),
+	    1000);
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT status = 'paid' FROM orders WHERE id = '%s'", order), 1);
 	assert_int_equal(h_sql_intf(db,
 				    "SELECT COUNT(*) FROM charges WHERE order_id = '%s'"
 				    " AND status = 'partially_refunded'",
@@ -183,18 +184,18 @@ static void test_partial_then_full_refund(void **state)
 
 	/* the rest: every split fully reversed, the order refunded */
 	second = refund(order, total - 1000);
-	assert_true(sql_becomes(1, "SELECT status = 'succeeded' FROM refunds WHERE id = '%s'", second));
-	assert_int_equal(h_sql_intf(db, "SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'",
-				    order),
-			 total);
+	assert_true(
+	    sql_becomes(1, "SELECT status = 'succeeded' FROM refunds WHERE id = '%s'", second));
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'", order),
+	    total);
 	assert_int_equal(h_sql_intf(db,
 				    "SELECT COUNT(*) FROM splits WHERE order_id = '%s'"
 				    " AND status <> 'reversed'",
 				    order),
 			 0);
-	assert_int_equal(h_sql_intf(db, "SELECT status = 'refunded' FROM orders WHERE id = '%s'",
-				    order),
-			 1);
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT status = 'refunded' FROM orders WHERE id = '%s'", order), 1);
 	assert_int_equal(h_sql_intf(db,
 				    "SELECT COUNT(*) FROM charges WHERE order_id = '%s'"
 				    " AND status = 'refunded'",
@@ -215,9 +216,9 @@ static void test_partial_then_full_refund(void **state)
 				"SELECT COUNT(*) FROM jobs WHERE type = 'refund.process'"
 				" AND status <> 'done' AND payload LIKE '%%%s%%'",
 				second));
-	assert_int_equal(h_sql_intf(db, "SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'",
-				    order),
-			 total);
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'", order),
+	    total);
 	assert_int_equal(sandbox_refunded(order), total);
 	free(first);
 	free(second);
@@ -231,18 +232,19 @@ static void waiting_copy(const char *paid, char out[37], unsigned n)
 	char sql[2048];
 
 	snprintf(out, 37, "01900000-0000-7000-8000-%012u", 900000000u + n);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
-		 " payment_method, installments, subtotal_cents, discount_cents, interest_cents,"
-		 " total_cents, access_token_hash) SELECT '%s', customer_id, offer_id, product_id,"
-		 " producer_id, 'waiting_payment', 'card', 1, subtotal_cents, discount_cents,"
-		 " interest_cents, total_cents, access_token_hash FROM orders WHERE id = '%s';"
-		 "INSERT INTO splits (id, order_id, party, user_id, amount_cents) SELECT UUID(), '%s',"
-		 " 'producer', producer_id, total_cents FROM orders WHERE id = '%s';"
-		 "INSERT INTO charges (id, order_id, acquirer, method, status, amount_cents)"
-		 " SELECT UUID(), '%s', 'sandbox', 'card', 'pending', total_cents FROM orders"
-		 " WHERE id = '%s'",
-		 out, paid, out, out, out, out);
+	snprintf(
+	    sql, sizeof(sql),
+	    "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
+	    " payment_method, installments, subtotal_cents, discount_cents, interest_cents,"
+	    " total_cents, access_token_hash) SELECT '%s', customer_id, offer_id, product_id,"
+	    " producer_id, 'waiting_payment', 'card', 1, subtotal_cents, discount_cents,"
+	    " interest_cents, total_cents, access_token_hash FROM orders WHERE id = '%s';"
+	    "INSERT INTO splits (id, order_id, party, user_id, amount_cents) SELECT UUID(), '%s',"
+	    " 'producer', producer_id, total_cents FROM orders WHERE id = '%s';"
+	    "INSERT INTO charges (id, order_id, acquirer, method, status, amount_cents)"
+	    " SELECT UUID(), '%s', 'sandbox', 'card', 'pending', total_cents FROM orders"
+	    " WHERE id = '%s'",
+	    out, paid, out, out, out, out);
 	assert_int_equal(h_sql(db, sql), 0);
 }
 
@@ -251,7 +253,8 @@ static void enqueue_expiry(const char *order)
 	char sql[256];
 
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO jobs (type, payload) VALUES ('order.expire', JSON_OBJECT('order_id', '%s'))",
+		 "INSERT INTO jobs (type, payload) VALUES ('order.expire', JSON_OBJECT('order_id', "
+		 "'%s'))",
 		 order);
 	assert_int_equal(h_sql(db, sql), 0);
 }
@@ -272,11 +275,12 @@ static void test_lost_card_answer_is_settled_not_expired(void **state)
 			      "\"exp_month\":12,\"exp_year\":2031,\"cvv\":\"123\"}",
 			      NULL),
 			 201);
-	snprintf(body, sizeof(body),
-		 "{\"reference\":\"%s\",\"amount_cents\":%lld,\"method\":\"card\",\"installments\":1,"
-		 "\"card_token\":\"%s\",\"customer\":{\"name\":\"Rita\",\"document\":\"52998224725\","
-		 "\"email\":\"rita@example.com\"},\"description\":\"test\"}",
-		 charged, total, h_json_str(&r, "token"));
+	snprintf(
+	    body, sizeof(body),
+	    "{\"reference\":\"%s\",\"amount_cents\":%lld,\"method\":\"card\",\"installments\":1,"
+	    "\"card_token\":\"%s\",\"customer\":{\"name\":\"Rita\",\"document\":\"52998224725\","
+	    "\"email\":\"rita@example.com\"},\"description\":\"test\"}",
+	    charged, total, h_json_str(&r, "token"));
 	h_resp_free(&r);
 	assert_int_equal(h_http(&r, "POST", h_url(&sandbox, "/v1/charges"), body, headers), 0);
 	assert_int_equal(r.status, 201);
@@ -306,8 +310,8 @@ static void test_lost_card_answer_is_settled_not_expired(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_partial_then_full_refund),
-		cmocka_unit_test(test_lost_card_answer_is_settled_not_expired),
+	    cmocka_unit_test(test_partial_then_full_refund),
+	    cmocka_unit_test(test_lost_card_answer_is_settled_not_expired),
 	};
 	return cmocka_run_group_tests_name("refunds", tests, group_setup, group_teardown);
 }

@@ -27,21 +27,24 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *seed = NULL;
 	bool create = false;
 	struct b4_config_opt extra[] = {
-		{"migrations-dir", "B4_MIGRATIONS_DIR", B4_CFG_STR, "db/migrations",
-		 "folder of NNNN_name.sql files", &dir, 0, 0, NULL, false},
-		{"seed", "B4_SEED_FILE", B4_CFG_STR, NULL, "SQL file to run after migrating", &seed,
-		 0, 0, NULL, false},
-		{"create-database", "B4_CREATE_DATABASE", B4_CFG_FLAG, NULL,
-		 "create the database when it does not exist", &create, 0, 0, NULL, false},
+	    {"migrations-dir", "B4_MIGRATIONS_DIR", B4_CFG_STR, "db/migrations",
+	     "folder of NNNN_name.sql files", &dir, 0, 0, NULL, false},
+	    {"seed", "B4_SEED_FILE", B4_CFG_STR, NULL, "SQL file to run after migrating", &seed, 0,
+	     0, NULL, false},
+	    {"create-database", "B4_CREATE_DATABASE", B4_CFG_FLAG, NULL,
+	     "create the database when it does not exist", &create, 0, 0, NULL, false},
 	};
 	struct b4_db *db;
 	int applied = 0, rc = 1;
 
-	switch (b4_settings_load("b4-migrate", &settings, 0, extra, sizeof(extra) / sizeof(extra[0]),
-				 argc, argv)) {
-	case B4_CONFIG_EXIT: return 0;
-	case B4_CONFIG_ERROR: return 2;
-	case B4_CONFIG_OK: break;
+	switch (b4_settings_load("b4-migrate", &settings, 0, extra,
+				 sizeof(extra) / sizeof(extra[0]), argc, argv)) {
+	case B4_CONFIG_EXIT:
+		return 0;
+	case B4_CONFIG_ERROR:
+		return 2;
+	case B4_CONFIG_OK:
+		break;
 	}
 	if (!name_is_safe(settings.db.database)) {
 		fprintf(stderr, "b4-migrate: B4_DB_NAME: use letters, digits and _ only\n");
@@ -56,10 +59,12 @@ int main(int argc, char **argv)
 		if (!db)
 			goto out_end;
 		snprintf(sql, sizeof(sql),
-			 "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+			 "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE "
+			 "utf8mb4_unicode_ci",
 			 settings.db.database);
 		if (b4_db_exec(db, sql, "") < 0) {
-			fprintf(stderr, "b4-migrate: cannot create database: %s\n", b4_db_error(db));
+			fprintf(stderr, "b4-migrate: cannot create database: %s\n",
+				b4_db_error(db));
 			b4_db_close(db);
 			goto out_end;
 		}

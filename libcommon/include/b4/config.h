@@ -16,11 +16,11 @@
 #include <stdio.h>
 
 enum b4_config_type {
-	B4_CFG_STR,	 /* target: char ** (points into env/argv or default; not freed) */
-	B4_CFG_INT,	 /* target: int64_t *, checked against min..max */
-	B4_CFG_BOOL,	 /* target: bool *; true/false/1/0/yes/no/on/off */
-	B4_CFG_SECONDS,	 /* target: double *; "1.5", "250ms", "10s", "2m", "1h" */
-	B4_CFG_FLAG,	 /* target: bool *; a bare --name sets true */
+	B4_CFG_STR,	/* target: char ** (points into env/argv or default; not freed) */
+	B4_CFG_INT,	/* target: int64_t *, checked against min..max */
+	B4_CFG_BOOL,	/* target: bool *; true/false/1/0/yes/no/on/off */
+	B4_CFG_SECONDS, /* target: double *; "1.5", "250ms", "10s", "2m", "1h" */
+	B4_CFG_FLAG,	/* target: bool *; a bare --name sets true */
 };
 
 struct b4_config_opt {
@@ -30,9 +30,9 @@ struct b4_config_opt {
 	const char *default_value; /* text, parsed like the others; NULL = none */
 	const char *help;
 	void *target;
-	int64_t min, max;	     /* B4_CFG_INT and B4_CFG_SECONDS bounds (0,0 = none) */
+	int64_t min, max;	    /* B4_CFG_INT and B4_CFG_SECONDS bounds (0,0 = none) */
 	const char *const *choices; /* B4_CFG_STR: NULL-terminated allowed values */
-	bool secret;		     /* never echoed in errors or --help defaults */
+	bool secret;		    /* never echoed in errors or --help defaults */
 };
 
 /* Result of b4_config_load. */

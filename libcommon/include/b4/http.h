@@ -131,15 +131,15 @@ typedef int b4_authenticate_fn(struct b4_req *req, enum b4_role role);
 struct b4_server_config {
 	const char *service; /* "b4-api": metrics and logs */
 	const char *bind_address;
-	int port;		/* 0: ephemeral */
-	const char *port_file;	/* write "http=PORT" here after bind, or NULL */
-	int loop_threads;	/* >= 1 */
-	int worker_threads;	/* >= 1 */
-	int queue_max;		/* queued requests beyond the workers -> 503 */
+	int port;	       /* 0: ephemeral */
+	const char *port_file; /* write "http=PORT" here after bind, or NULL */
+	int loop_threads;      /* >= 1 */
+	int worker_threads;    /* >= 1 */
+	int queue_max;	       /* queued requests beyond the workers -> 503 */
 	size_t max_header_bytes;
 	size_t max_body_bytes;
-	double idle_timeout;	/* seconds a connection may sit idle or half-read */
-	double drain_seconds;	/* SIGTERM: time allowed for in-flight requests */
+	double idle_timeout;  /* seconds a connection may sit idle or half-read */
+	double drain_seconds; /* SIGTERM: time allowed for in-flight requests */
 	const struct b4_route *routes;
 	size_t nroutes;
 	b4_authenticate_fn *authenticate; /* NULL: only public routes work */

@@ -24,25 +24,25 @@ struct b4_httpc_request {
 	const char *const *headers; /* NULL-terminated "Name: value", or NULL */
 	const void *body;	    /* may be NULL */
 	size_t body_len;
-	long connect_timeout_ms; /* 0: 2000 */
-	long timeout_ms;	 /* 0: 10000 */
-	int retries;		 /* extra attempts after a transport failure */
-	size_t max_response_bytes; /* 0: 1 MiB; more is cut and flagged */
+	long connect_timeout_ms;	      /* 0: 2000 */
+	long timeout_ms;		      /* 0: 10000 */
+	int retries;			      /* extra attempts after a transport failure */
+	size_t max_response_bytes;	      /* 0: 1 MiB; more is cut and flagged */
 	const enum b4_netguard_policy *guard; /* NULL: no address policy */
-	const char *aws_sigv4;	 /* e.g. "aws:amz:us-east-1:s3", or NULL */
-	const char *aws_credentials; /* "ACCESS_KEY:SECRET" with aws_sigv4 */
+	const char *aws_sigv4;		      /* e.g. "aws:amz:us-east-1:s3", or NULL */
+	const char *aws_credentials;	      /* "ACCESS_KEY:SECRET" with aws_sigv4 */
 };
 
 struct b4_httpc_response {
-	long status;	   /* 0 when no HTTP answer came back */
-	char *body;	   /* NUL-terminated, malloc'd */
+	long status; /* 0 when no HTTP answer came back */
+	char *body;  /* NUL-terminated, malloc'd */
 	size_t body_len;
-	bool truncated;	   /* body was longer than max_response_bytes */
-	char *headers;	   /* raw response head, malloc'd */
-	double seconds;	   /* total time of the last attempt */
+	bool truncated; /* body was longer than max_response_bytes */
+	char *headers;	/* raw response head, malloc'd */
+	double seconds; /* total time of the last attempt */
 	bool timed_out;
 	int attempts;
-	char error[256];   /* transport error text when status is 0 */
+	char error[256]; /* transport error text when status is 0 */
 };
 
 int b4_httpc_global_init(void);
@@ -55,7 +55,6 @@ void b4_httpc_response_cleanup(struct b4_httpc_response *resp);
 
 /* Copies the value of a response header (case-insensitive) into out;
  * returns false when absent. */
-bool b4_httpc_header(const struct b4_httpc_response *resp, const char *name, char *out,
-		     size_t cap);
+bool b4_httpc_header(const struct b4_httpc_response *resp, const char *name, char *out, size_t cap);
 
 #endif

@@ -48,10 +48,10 @@ int b4_json_get_str(const cJSON *obj, const char *name, enum b4_json_presence pr
 		    size_t min_chars, size_t max_chars, const char **out, struct b4_error *err);
 /* An integer in min..max (a JSON number with no fraction, |v| < 2^53, so no value
  * that lost precision in parsing gets through). */
-int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence presence,
-		    int64_t min, int64_t max, int64_t *out, struct b4_error *err);
-int b4_json_get_bool(const cJSON *obj, const char *name, enum b4_json_presence presence,
-		     bool *out, struct b4_error *err);
+int b4_json_get_int(const cJSON *obj, const char *name, enum b4_json_presence presence, int64_t min,
+		    int64_t max, int64_t *out, struct b4_error *err);
+int b4_json_get_bool(const cJSON *obj, const char *name, enum b4_json_presence presence, bool *out,
+		     struct b4_error *err);
 /* A string equal to one of values (NULL-terminated); *out is its index. */
 int b4_json_get_enum(const cJSON *obj, const char *name, enum b4_json_presence presence,
 		     const char *const *values, int *out, struct b4_error *err);

@@ -15,8 +15,8 @@
 struct b4_db;
 
 /* Order statuses and payment methods as the API names them. */
-extern const char *const b4_order_statuses[];	/* NULL-terminated */
-extern const char *const b4_payment_methods[];	/* NULL-terminated */
+extern const char *const b4_order_statuses[];  /* NULL-terminated */
+extern const char *const b4_payment_methods[]; /* NULL-terminated */
 
 /* The B4You checkout funnel: the event names the checkout page sends, in
  * page order (NULL-terminated).  Checkout accepts only these; the
@@ -31,18 +31,18 @@ struct b4_order_filters {
 
 /* The filters as SQL over `orders o JOIN customers c`, to append after a
  * WHERE condition, with its bind types and arguments (14 strings). */
-#define B4_ORDER_FILTER_SQL                                                                         \
-	" AND (? IS NULL OR o.status = ?)"                                                           \
-	" AND (? IS NULL OR o.payment_method = ?)"                                                   \
-	" AND (? IS NULL OR o.producer_id = ?)"                                                      \
-	" AND (? IS NULL OR o.affiliate_id = ?)"                                                     \
-	" AND (? IS NULL OR c.email = ?)"                                                            \
-	" AND (? IS NULL OR o.created_at >= ?)"                                                      \
+#define B4_ORDER_FILTER_SQL                                                                        \
+	" AND (? IS NULL OR o.status = ?)"                                                         \
+	" AND (? IS NULL OR o.payment_method = ?)"                                                 \
+	" AND (? IS NULL OR o.producer_id = ?)"                                                    \
+	" AND (? IS NULL OR o.affiliate_id = ?)"                                                   \
+	" AND (? IS NULL OR c.email = ?)"                                                          \
+	" AND (? IS NULL OR o.created_at >= ?)"                                                    \
 	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
 #define B4_ORDER_FILTER_TYPES "ssssssssssssss"
-#define B4_ORDER_FILTER_ARGS(f)                                                                     \
-	(f)->status, (f)->status, (f)->payment_method, (f)->payment_method, (f)->producer_id,        \
-	    (f)->producer_id, (f)->affiliate_id, (f)->affiliate_id, (f)->email, (f)->email,          \
+#define B4_ORDER_FILTER_ARGS(f)                                                                    \
+	(f)->status, (f)->status, (f)->payment_method, (f)->payment_method, (f)->producer_id,      \
+	    (f)->producer_id, (f)->affiliate_id, (f)->affiliate_id, (f)->email, (f)->email,        \
 	    (f)->from, (f)->from, (f)->to, (f)->to
 
 /* Reads filters from a JSON object (NULL or null: none); unknown members

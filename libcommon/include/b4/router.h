@@ -15,7 +15,6 @@
 struct b4_req;
 typedef void b4_handler_fn(struct b4_req *req);
 
-
 struct b4_route {
 	const char *method;  /* "GET", "POST", ... */
 	const char *pattern; /* "/v1/products/:id" */

@@ -72,8 +72,8 @@ static MYSQL *root_connect(const char *db)
 
 	if (!m)
 		return NULL;
-	if (!mysql_real_connect(m, sock ? NULL : "127.0.0.1", "root", NULL, db, sock ? 0 : (unsigned)h_db_port(),
-				sock, CLIENT_MULTI_STATEMENTS)) {
+	if (!mysql_real_connect(m, sock ? NULL : "127.0.0.1", "root", NULL, db,
+				sock ? 0 : (unsigned)h_db_port(), sock, CLIENT_MULTI_STATEMENTS)) {
 		fprintf(stderr, "harness: root connect failed: %s\n", mysql_error(m));
 		mysql_close(m);
 		return NULL;
@@ -431,14 +431,14 @@ int h_http(struct h_resp *r, const char *method, const char *url, const char *bo
 	const char *all[34];
 	size_t n = 0;
 	struct b4_httpc_request req = {
-		.method = method,
-		.url = url,
-		.headers = all,
-		.body = body,
-		.body_len = body ? strlen(body) : 0,
-		.connect_timeout_ms = 5000,
-		.timeout_ms = 30000,
-		.max_response_bytes = 64 << 20,
+	    .method = method,
+	    .url = url,
+	    .headers = all,
+	    .body = body,
+	    .body_len = body ? strlen(body) : 0,
+	    .connect_timeout_ms = 5000,
+	    .timeout_ms = 30000,
+	    .max_response_bytes = 64 << 20,
 	};
 	struct b4_httpc_response resp;
 	int rc;

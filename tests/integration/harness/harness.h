@@ -16,10 +16,10 @@
 #include <sys/types.h>
 
 /* Secrets every started binary gets (tests may sign tokens with them). */
-#define H_JWT_SECRET "test-jwt-secret-0123456789abcdef0123456789abcdef"
-#define H_JWT_ISSUER "b4you"
-#define H_JWT_AUDIENCE "b4you-api"
-#define H_FIELD_KEYS "t1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define H_JWT_SECRET	  "test-jwt-secret-0123456789abcdef0123456789abcdef"
+#define H_JWT_ISSUER	  "b4you"
+#define H_JWT_AUDIENCE	  "b4you-api"
+#define H_FIELD_KEYS	  "t1:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define H_BLIND_INDEX_KEY "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 
 const char *h_build(void); /* absolute build dir */

@@ -37,7 +37,7 @@ static void test_alloc_align_and_grow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alloc_align_and_grow),
+	    cmocka_unit_test(test_alloc_align_and_grow),
 	};
 	return cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }

@@ -43,22 +43,23 @@ static enum b4_config_result load(struct settings *s, int argc, char **argv, cha
 				  size_t cap)
 {
 	struct b4_config_opt opts[] = {
-		{"port", "T_PORT", B4_CFG_INT, "8080", "port", &s->port, 0, 65535, NULL, false},
-		{"name", "T_NAME", B4_CFG_STR, "svc", "name", &s->name, 0, 0, NULL, false},
-		{"mode", "T_MODE", B4_CFG_STR, "safe", "mode", &s->mode, 0, 0, modes, false},
-		{"verbose", "T_VERBOSE", B4_CFG_BOOL, "false", "verbose", &s->verbose, 0, 0, NULL,
-		 false},
-		{"timeout", "T_TIMEOUT", B4_CFG_SECONDS, "10s", "timeout", &s->timeout, 1, 60, NULL,
-		 false},
-		{"flag", NULL, B4_CFG_FLAG, NULL, "a flag", &s->flag, 0, 0, NULL, false},
-		{"secret", "T_SECRET", B4_CFG_STR, "", "secret", &s->secret, 0, 0, NULL, true},
+	    {"port", "T_PORT", B4_CFG_INT, "8080", "port", &s->port, 0, 65535, NULL, false},
+	    {"name", "T_NAME", B4_CFG_STR, "svc", "name", &s->name, 0, 0, NULL, false},
+	    {"mode", "T_MODE", B4_CFG_STR, "safe", "mode", &s->mode, 0, 0, modes, false},
+	    {"verbose", "T_VERBOSE", B4_CFG_BOOL, "false", "verbose", &s->verbose, 0, 0, NULL,
+	     false},
+	    {"timeout", "T_TIMEOUT", B4_CFG_SECONDS, "10s", "timeout", &s->timeout, 1, 60, NULL,
+	     false},
+	    {"flag", NULL, B4_CFG_FLAG, NULL, "a flag", &s->flag, 0, 0, NULL, false},
+	    {"secret", "T_SECRET", B4_CFG_STR, "", "secret", &s->secret, 0, 0, NULL, true},
 	};
 	FILE *out = fopen("/dev/null", "w");
 	FILE *err = fmemopen(errors, cap, "w");
 	enum b4_config_result rc;
 
 	memset(errors, 0, cap);
-	rc = b4_config_load("t", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, env_get, out, err);
+	rc = b4_config_load("t", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, env_get, out,
+			    err);
 	fclose(out);
 	fclose(err);
 	return rc;
@@ -100,7 +101,8 @@ static void test_flags_win_over_env(void **state)
 {
 	struct settings s;
 	char errors[256];
-	char *argv[] = {"t", "--port", "9000", "--name=flagged", "--flag", "--timeout", "45s", NULL};
+	char *argv[] = {"t",	  "--port",    "9000", "--name=flagged",
+			"--flag", "--timeout", "45s",  NULL};
 	(void)state;
 
 	set_env(0, "T_PORT", "7000");
@@ -192,12 +194,12 @@ static void test_parse_seconds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_then_env),
-		cmocka_unit_test(test_flags_win_over_env),
-		cmocka_unit_test(test_bad_values_name_the_setting),
-		cmocka_unit_test(test_secret_is_never_echoed),
-		cmocka_unit_test(test_help_and_version_exit),
-		cmocka_unit_test(test_parse_seconds),
+	    cmocka_unit_test(test_defaults_then_env),
+	    cmocka_unit_test(test_flags_win_over_env),
+	    cmocka_unit_test(test_bad_values_name_the_setting),
+	    cmocka_unit_test(test_secret_is_never_echoed),
+	    cmocka_unit_test(test_help_and_version_exit),
+	    cmocka_unit_test(test_parse_seconds),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

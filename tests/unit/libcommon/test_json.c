@@ -20,8 +20,8 @@ static cJSON *parse(const char *text)
 
 static void test_parse_rejects_non_objects_and_garbage(void **state)
 {
-	static const char *const bad[] = {"", "[1,2]", "\"text\"", "{", "{\"a\":1} x", "{\"a\":}",
-					  "nul", "{\"a\":1}{\"b\":2}"};
+	static const char *const bad[] = {
+	    "", "[1,2]", "\"text\"", "{", "{\"a\":1} x", "{\"a\":}", "nul", "{\"a\":1}{\"b\":2}"};
 	struct b4_error err;
 	(void)state;
 
@@ -121,29 +121,25 @@ static void test_enum_bool_nested_and_unknown(void **state)
 	const char *email;
 	(void)state;
 
-	assert_int_equal(b4_json_get_enum(root, "payment.method", B4_JSON_REQUIRED, methods, &which,
-					  &err),
-			 0);
+	assert_int_equal(
+	    b4_json_get_enum(root, "payment.method", B4_JSON_REQUIRED, methods, &which, &err), 0);
 	assert_int_equal(which, 1);
 	assert_int_equal(b4_json_get_bool(root, "payment.save", B4_JSON_REQUIRED, &flag, &err), 0);
 	assert_true(flag);
-	assert_int_equal(b4_json_get_str(root, "customer.email", B4_JSON_REQUIRED, 3, 254, &email,
-					 &err),
-			 0);
+	assert_int_equal(
+	    b4_json_get_str(root, "customer.email", B4_JSON_REQUIRED, 3, 254, &email, &err), 0);
 	assert_string_equal(email, "a@b.c");
 	assert_int_equal(b4_json_reject_unknown(root, allowed, NULL, &err), 0);
 
-	assert_int_equal(b4_json_get_enum(bad, "payment.method", B4_JSON_REQUIRED, methods, &which,
-					  &err),
-			 -1);
+	assert_int_equal(
+	    b4_json_get_enum(bad, "payment.method", B4_JSON_REQUIRED, methods, &which, &err), -1);
 	assert_int_equal(err.status, 422);
 	assert_string_equal(err.param, "payment.method");
 	assert_int_equal(b4_json_reject_unknown(bad, allowed, NULL, &err), -1);
 	assert_string_equal(err.code, "unknown_field");
 	assert_string_equal(err.param, "extra");
-	assert_int_equal(b4_json_get_str(bad, "customer.email", B4_JSON_REQUIRED, 3, 254, &email,
-					 &err),
-			 -1);
+	assert_int_equal(
+	    b4_json_get_str(bad, "customer.email", B4_JSON_REQUIRED, 3, 254, &email, &err), -1);
 	assert_string_equal(err.param, "customer.email");
 	cJSON_Delete(root);
 	cJSON_Delete(bad);
@@ -162,12 +158,15 @@ static void test_error_body_shape(void **state)
 	assert_non_null(body);
 	doc = cJSON_Parse(body);
 	assert_non_null(doc);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "type")->valuestring,
-			    "invalid_request_error");
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "param")->valuestring,
-			    "payment.method");
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message")->valuestring,
-			    "Bad \"value\" <x>");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "type")->valuestring,
+	    "invalid_request_error");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "param")->valuestring,
+	    "payment.method");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "message")->valuestring,
+	    "Bad \"value\" <x>");
 	assert_string_equal(cJSON_GetObjectItem(doc, "request_id")->valuestring, "rid-1");
 	cJSON_Delete(doc);
 	free(body);
@@ -228,14 +227,14 @@ static void test_request_id_validation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_rejects_non_objects_and_garbage),
-		cmocka_unit_test(test_parse_limits_depth),
-		cmocka_unit_test(test_str_presence_type_length),
-		cmocka_unit_test(test_int_bounds_and_fractions),
-		cmocka_unit_test(test_enum_bool_nested_and_unknown),
-		cmocka_unit_test(test_error_body_shape),
-		cmocka_unit_test(test_json_string_escaping_is_always_valid),
-		cmocka_unit_test(test_request_id_validation),
+	    cmocka_unit_test(test_parse_rejects_non_objects_and_garbage),
+	    cmocka_unit_test(test_parse_limits_depth),
+	    cmocka_unit_test(test_str_presence_type_length),
+	    cmocka_unit_test(test_int_bounds_and_fractions),
+	    cmocka_unit_test(test_enum_bool_nested_and_unknown),
+	    cmocka_unit_test(test_error_body_shape),
+	    cmocka_unit_test(test_json_string_escaping_is_always_valid),
+	    cmocka_unit_test(test_request_id_validation),
 	};
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

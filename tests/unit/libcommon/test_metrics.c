@@ -43,11 +43,14 @@ static void test_render_families(void **state)
 	assert_int_equal(strlen(text), len);
 	assert_non_null(strstr(text, "# TYPE t_requests_total counter\n"));
 	assert_non_null(strstr(text, "t_requests_total{method=\"GET\",route=\"/a\"} 3\n"));
-	assert_non_null(strstr(text, "t_requests_total{method=\"POST\",route=\"/b\\\"q\\\\\\n\"} 1\n"));
+	assert_non_null(
+	    strstr(text, "t_requests_total{method=\"POST\",route=\"/b\\\"q\\\\\\n\"} 1\n"));
 	assert_non_null(strstr(text, "t_depth 7.5\n"));
-	assert_non_null(strstr(text, "t_seconds_bucket{method=\"GET\",route=\"/a\",le=\"0.1\"} 1\n"));
+	assert_non_null(
+	    strstr(text, "t_seconds_bucket{method=\"GET\",route=\"/a\",le=\"0.1\"} 1\n"));
 	assert_non_null(strstr(text, "t_seconds_bucket{method=\"GET\",route=\"/a\",le=\"1\"} 2\n"));
-	assert_non_null(strstr(text, "t_seconds_bucket{method=\"GET\",route=\"/a\",le=\"+Inf\"} 3\n"));
+	assert_non_null(
+	    strstr(text, "t_seconds_bucket{method=\"GET\",route=\"/a\",le=\"+Inf\"} 3\n"));
 	assert_non_null(strstr(text, "t_seconds_count{method=\"GET\",route=\"/a\"} 3\n"));
 	assert_non_null(strstr(text, "t_seconds_sum{method=\"GET\",route=\"/a\"} 5.55\n"));
 	assert_non_null(strstr(text, "t_answer 42\n"));
@@ -69,7 +72,7 @@ static void test_render_families(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_families),
+	    cmocka_unit_test(test_render_families),
 	};
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -56,9 +56,9 @@ static void test_backoff_is_jittered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backoff_doubles_within_jitter),
-		cmocka_unit_test(test_backoff_capped_and_scaled),
-		cmocka_unit_test(test_backoff_is_jittered),
+	    cmocka_unit_test(test_backoff_doubles_within_jitter),
+	    cmocka_unit_test(test_backoff_capped_and_scaled),
+	    cmocka_unit_test(test_backoff_is_jittered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,14 +13,14 @@ static void handler(struct b4_req *req)
 }
 
 static const struct b4_route routes[] = {
-	{"GET", "/v1/products", handler, B4_ROLE_MEMBER},
-	{"POST", "/v1/products", handler, B4_ROLE_MEMBER},
-	{"GET", "/v1/products/:id", handler, B4_ROLE_MEMBER},
-	{"PATCH", "/v1/products/:id", handler, B4_ROLE_MEMBER},
-	{"DELETE", "/v1/products/:id", handler, B4_ROLE_MEMBER},
-	{"GET", "/v1/products/:id/offers", handler, B4_ROLE_MEMBER},
-	{"POST", "/v1/webhooks/:id/deliveries/:delivery_id/resend", handler, B4_ROLE_MEMBER},
-	{"GET", "/v1/offers/:code", handler, B4_ROLE_PUBLIC},
+    {"GET", "/v1/products", handler, B4_ROLE_MEMBER},
+    {"POST", "/v1/products", handler, B4_ROLE_MEMBER},
+    {"GET", "/v1/products/:id", handler, B4_ROLE_MEMBER},
+    {"PATCH", "/v1/products/:id", handler, B4_ROLE_MEMBER},
+    {"DELETE", "/v1/products/:id", handler, B4_ROLE_MEMBER},
+    {"GET", "/v1/products/:id/offers", handler, B4_ROLE_MEMBER},
+    {"POST", "/v1/webhooks/:id/deliveries/:delivery_id/resend", handler, B4_ROLE_MEMBER},
+    {"GET", "/v1/offers/:code", handler, B4_ROLE_PUBLIC},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -41,7 +41,8 @@ static void test_literal_and_param(void **state)
 	assert_int_equal(index, 0);
 	assert_int_equal(params.count, 0);
 
-	assert_int_equal(match("GET", "/v1/products/abc-123", &index, &params, allow), B4_ROUTE_FOUND);
+	assert_int_equal(match("GET", "/v1/products/abc-123", &index, &params, allow),
+			 B4_ROUTE_FOUND);
 	assert_int_equal(index, 2);
 	assert_int_equal(params.count, 1);
 	assert_int_equal(params.items[0].name_len, 2);
@@ -49,8 +50,9 @@ static void test_literal_and_param(void **state)
 	assert_int_equal(params.items[0].value_len, 7);
 	assert_memory_equal(params.items[0].value, "abc-123", 7);
 
-	assert_int_equal(match("POST", "/v1/webhooks/w1/deliveries/d2/resend", &index, &params, allow),
-			 B4_ROUTE_FOUND);
+	assert_int_equal(
+	    match("POST", "/v1/webhooks/w1/deliveries/d2/resend", &index, &params, allow),
+	    B4_ROUTE_FOUND);
 	assert_int_equal(index, 6);
 	assert_int_equal(params.count, 2);
 	assert_memory_equal(params.items[1].name, "delivery_id", 11);
@@ -66,7 +68,8 @@ static void test_not_found(void **state)
 
 	assert_int_equal(match("GET", "/v1/nope", &index, &params, allow), B4_ROUTE_NOT_FOUND);
 	assert_int_equal(match("GET", "/v1/products/", &index, &params, allow), B4_ROUTE_NOT_FOUND);
-	assert_int_equal(match("GET", "/v1/products//offers", &index, &params, allow), B4_ROUTE_NOT_FOUND);
+	assert_int_equal(match("GET", "/v1/products//offers", &index, &params, allow),
+			 B4_ROUTE_NOT_FOUND);
 	assert_int_equal(match("GET", "/v1/products/a/offers/extra", &index, &params, allow),
 			 B4_ROUTE_NOT_FOUND);
 	assert_int_equal(match("GET", "/v1/product", &index, &params, allow), B4_ROUTE_NOT_FOUND);
@@ -92,7 +95,7 @@ static void test_method_not_allowed_lists_allow(void **state)
 static void test_too_many_params_never_overflows(void **state)
 {
 	static const struct b4_route deep[] = {
-		{"GET", "/:a/:b/:c/:d/:e/:f/:g", handler, B4_ROLE_PUBLIC},
+	    {"GET", "/:a/:b/:c/:d/:e/:f/:g", handler, B4_ROLE_PUBLIC},
 	};
 	struct b4_route_params params;
 	char allow[64];
@@ -108,10 +111,10 @@ static void test_too_many_params_never_overflows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_literal_and_param),
-		cmocka_unit_test(test_not_found),
-		cmocka_unit_test(test_method_not_allowed_lists_allow),
-		cmocka_unit_test(test_too_many_params_never_overflows),
+	    cmocka_unit_test(test_literal_and_param),
+	    cmocka_unit_test(test_not_found),
+	    cmocka_unit_test(test_method_not_allowed_lists_allow),
+	    cmocka_unit_test(test_too_many_params_never_overflows),
 	};
 	return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }

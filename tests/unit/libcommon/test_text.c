@@ -53,9 +53,9 @@ static void test_digits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uuid),
-		cmocka_unit_test(test_date),
-		cmocka_unit_test(test_digits),
+	    cmocka_unit_test(test_uuid),
+	    cmocka_unit_test(test_date),
+	    cmocka_unit_test(test_digits),
 	};
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }

@@ -26,11 +26,16 @@ static void test_rfc3339_times(void **state)
 	char out[32];
 	struct b4_error err;
 	static const char *const bad[] = {
-		"{\"at\":\"2030-01-31\"}",		  "{\"at\":\"2030-01-31T23:59:59\"}",
-		"{\"at\":\"2030-13-01T00:00:00Z\"}",	  "{\"at\":\"2030-01-31T25:00:00Z\"}",
-		"{\"at\":\"2030-01-31T23:59:59Zjunk\"}", "{\"at\":\"2030-01-31T23:59:59+0300\"}",
-		"{\"at\":\"2030-01-31T23:59:59.Z\"}",	  "{\"at\":\"yesterday\"}",
-		"{\"at\":\"1960-01-01T00:00:00Z\"}",	  "{\"at\":\"2030-01-31T23:59:59+24:00\"}",
+	    "{\"at\":\"2030-01-31\"}",
+	    "{\"at\":\"2030-01-31T23:59:59\"}",
+	    "{\"at\":\"2030-13-01T00:00:00Z\"}",
+	    "{\"at\":\"2030-01-31T25:00:00Z\"}",
+	    "{\"at\":\"2030-01-31T23:59:59Zjunk\"}",
+	    "{\"at\":\"2030-01-31T23:59:59+0300\"}",
+	    "{\"at\":\"2030-01-31T23:59:59.Z\"}",
+	    "{\"at\":\"yesterday\"}",
+	    "{\"at\":\"1960-01-01T00:00:00Z\"}",
+	    "{\"at\":\"2030-01-31T23:59:59+24:00\"}",
 	};
 	(void)state;
 
@@ -87,9 +92,8 @@ static void test_payment_methods(void **state)
 	assert_int_equal(err.status, 400);
 	assert_int_equal(methods_of("{\"m\":\"card\"}", out, &present, &err), -1);
 	assert_int_equal(err.status, 400);
-	assert_int_equal(methods_of("{\"m\":[\"card\",\"pix\",\"boleto\",\"card\"]}", out, &present,
-				    &err),
-			 -1);
+	assert_int_equal(
+	    methods_of("{\"m\":[\"card\",\"pix\",\"boleto\",\"card\"]}", out, &present, &err), -1);
 	assert_string_equal(err.param, "m");
 
 	/* and back from the SET text to an array */
@@ -105,8 +109,8 @@ static void test_payment_methods(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc3339_times),
-		cmocka_unit_test(test_payment_methods),
+	    cmocka_unit_test(test_rfc3339_times),
+	    cmocka_unit_test(test_payment_methods),
 	};
 	return cmocka_run_group_tests_name("svc-api util", tests, NULL, NULL);
 }
