@@ -2,6 +2,7 @@
  * auth.c: see b4/auth.h for the contracts.
  */
 #include "b4/auth.h"
+#include "b4/buf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -21,20 +22,6 @@
 static const char role_member[] = "member";
 static const char role_admin[] = "admin";
 
-static void set_err(char *err, size_t err_cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_cap, fmt, ap);
-	va_end(ap);
-}
-
 static bool role_is_known(const char *role)
 {
 	return strcmp(role, role_member) == 0 || strcmp(role, role_admin) == 0;
@@ -47,36 +34,38 @@ int b4_auth_jwt_config_init(struct b4_jwt_config *cfg, const void *key, size_t k
 			    int64_t leeway_seconds, char *err, size_t err_cap)
 {
 	if (cfg == NULL) {
-		set_err(err, err_cap, "JWT config missing");
+		b4_errbuf_set(err, err_cap, "JWT config missing");
 		return -1;
 	}
 	memset(cfg, 0, sizeof(*cfg));
 	if (key == NULL || key_len < B4_AUTH_JWT_MIN_KEY_LEN) {
-		set_err(err, err_cap, "JWT key is %zu bytes; it must be at least %d random bytes",
-			key == NULL ? (size_t)0 : key_len, B4_AUTH_JWT_MIN_KEY_LEN);
+		b4_errbuf_set(err, err_cap,
+			      "JWT key is %zu bytes; it must be at least %d random bytes",
+			      key == NULL ? (size_t)0 : key_len, B4_AUTH_JWT_MIN_KEY_LEN);
 		goto out_wipe;
 	}
 	if (key_len > B4_AUTH_JWT_MAX_KEY_LEN) {
-		set_err(err, err_cap, "JWT key is %zu bytes; at most %d are used", key_len,
-			B4_AUTH_JWT_MAX_KEY_LEN);
+		b4_errbuf_set(err, err_cap, "JWT key is %zu bytes; at most %d are used", key_len,
+			      B4_AUTH_JWT_MAX_KEY_LEN);
 		goto out_wipe;
 	}
 	if (issuer == NULL || issuer[0] == '\0' || strlen(issuer) >= sizeof(cfg->issuer)) {
-		set_err(err, err_cap, "JWT issuer must be 1 to %zu characters",
-			sizeof(cfg->issuer) - 1);
+		b4_errbuf_set(err, err_cap, "JWT issuer must be 1 to %zu characters",
+			      sizeof(cfg->issuer) - 1);
 		goto out_wipe;
 	}
 	if (audience == NULL || audience[0] == '\0' || strlen(audience) >= sizeof(cfg->audience)) {
-		set_err(err, err_cap, "JWT audience must be 1 to %zu characters",
-			sizeof(cfg->audience) - 1);
+		b4_errbuf_set(err, err_cap, "JWT audience must be 1 to %zu characters",
+			      sizeof(cfg->audience) - 1);
 		goto out_wipe;
 	}
 	if (ttl_seconds < 1 || ttl_seconds > INT64_C(2147483648)) {
-		set_err(err, err_cap, "JWT ttl must be 1 to 2147483648 seconds");
+		b4_errbuf_set(err, err_cap, "JWT ttl must be 1 to 2147483648 seconds");
 		goto out_wipe;
 	}
 	if (leeway_seconds < 0 || leeway_seconds > B4_AUTH_JWT_MAX_LEEWAY) {
-		set_err(err, err_cap, "JWT leeway must be 0 to %d seconds", B4_AUTH_JWT_MAX_LEEWAY);
+		b4_errbuf_set(err, err_cap, "JWT leeway must be 0 to %d seconds",
+			      B4_AUTH_JWT_MAX_LEEWAY);
 		goto out_wipe;
 	}
 	memcpy(cfg->key, key, key_len);

@@ -180,3 +180,14 @@ char *b4_buf_steal(struct b4_buf *buf, size_t *len)
 	memset(buf, 0, sizeof(*buf));
 	return data;
 }
+
+void b4_errbuf_set(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || cap == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+}

@@ -2,6 +2,7 @@
  * crypto.c: see b4/crypto.h for the contracts.
  */
 #include "b4/crypto.h"
+#include "b4/buf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -532,20 +533,6 @@ bool b4_crypto_webhook_verify(const char *secret, const char *header, const void
 
 /* ---- field encryption ---------------------------------------------------- */
 
-static void set_err(char *err, size_t err_cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_cap, fmt, ap);
-	va_end(ap);
-}
-
 static bool key_id_is_valid(const char *id, size_t len)
 {
 	if (len == 0 || len > B4_CRYPTO_KEY_ID_MAX)
@@ -606,7 +593,7 @@ int b4_crypto_keyring_init(struct b4_keyring *ring, const char *config, const ch
 		return -1;
 	memset(ring, 0, sizeof(*ring));
 	if (config == NULL || config[0] == '\0') {
-		set_err(err, err_cap, "no keys: expected \"<id>:<key>[,<id>:<key>...]\"");
+		b4_errbuf_set(err, err_cap, "no keys: expected \"<id>:<key>[,<id>:<key>...]\"");
 		return -1;
 	}
 	for (size_t item = 1;; item++) {
@@ -618,23 +605,23 @@ int b4_crypto_keyring_init(struct b4_keyring *ring, const char *config, const ch
 		trim(&p, &item_len);
 		colon = memchr(p, ':', item_len);
 		if (colon == NULL) {
-			set_err(err, err_cap, "key %zu: expected \"<id>:<key>\"", item);
+			b4_errbuf_set(err, err_cap, "key %zu: expected \"<id>:<key>\"", item);
 			goto out_wipe;
 		}
 		id_len = (size_t)(colon - p);
 		if (!key_id_is_valid(p, id_len)) {
-			set_err(err, err_cap,
-				"key %zu: id must be 1 to %d characters of A-Z a-z 0-9 _ -", item,
-				B4_CRYPTO_KEY_ID_MAX);
+			b4_errbuf_set(err, err_cap,
+				      "key %zu: id must be 1 to %d characters of A-Z a-z 0-9 _ -",
+				      item, B4_CRYPTO_KEY_ID_MAX);
 			goto out_wipe;
 		}
 		if (keyring_find(ring, p, id_len) != NULL) {
-			set_err(err, err_cap, "key %zu: id \"%.*s\" appears twice", item,
-				(int)id_len, p);
+			b4_errbuf_set(err, err_cap, "key %zu: id \"%.*s\" appears twice", item,
+				      (int)id_len, p);
 			goto out_wipe;
 		}
 		if (ring->count == B4_CRYPTO_KEYRING_MAX) {
-			set_err(err, err_cap, "more than %d keys", B4_CRYPTO_KEYRING_MAX);
+			b4_errbuf_set(err, err_cap, "more than %d keys", B4_CRYPTO_KEYRING_MAX);
 			goto out_wipe;
 		}
 		material = colon + 1;
@@ -643,9 +630,10 @@ int b4_crypto_keyring_init(struct b4_keyring *ring, const char *config, const ch
 		struct b4_crypto_key *k = &ring->keys[ring->count];
 
 		if (parse_key_material(material, material_len, k->key) != 0) {
-			set_err(err, err_cap,
-				"key \"%.*s\": must be 32 bytes as 64 hex characters or base64",
-				(int)id_len, p);
+			b4_errbuf_set(
+			    err, err_cap,
+			    "key \"%.*s\": must be 32 bytes as 64 hex characters or base64",
+			    (int)id_len, p);
 			goto out_wipe;
 		}
 		memcpy(k->id, p, id_len);
@@ -657,8 +645,8 @@ int b4_crypto_keyring_init(struct b4_keyring *ring, const char *config, const ch
 	}
 	ring->active = ring->count - 1;
 	if (active_id != NULL && b4_crypto_keyring_set_active(ring, active_id) != 0) {
-		set_err(err, err_cap, "active key id \"%.*s\" is not in the key list",
-			B4_CRYPTO_KEY_ID_MAX, active_id);
+		b4_errbuf_set(err, err_cap, "active key id \"%.*s\" is not in the key list",
+			      B4_CRYPTO_KEY_ID_MAX, active_id);
 		goto out_wipe;
 	}
 	return 0;

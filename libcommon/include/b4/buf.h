@@ -30,4 +30,9 @@ bool b4_buf_failed(const struct b4_buf *buf);
 /* Hands the data to the caller (free() it) and leaves the buffer empty. */
 char *b4_buf_steal(struct b4_buf *buf, size_t *len);
 
+/* Writes a formatted message into err (cap bytes) when err is not NULL:
+ * for functions that report a reason to their caller. */
+void b4_errbuf_set(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif
