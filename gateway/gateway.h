@@ -194,6 +194,9 @@ struct gw_worker;
 struct gw_worker *gw_worker_new(int index, struct gw_config *cfg, const int *fds, size_t nfds);
 /* Runs the worker's loop in a new thread. */
 int gw_worker_start(struct gw_worker *w);
+/* Lets each worker place new connections on the least loaded of all n
+ * workers; call once, after creating them and before starting them. */
+void gw_workers_link(struct gw_worker **all, size_t n);
 void gw_worker_join(struct gw_worker *w);
 void gw_worker_free(struct gw_worker *w);
 /* Hands a new configuration to the worker (thread-safe). Takes a reference. */

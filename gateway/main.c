@@ -405,6 +405,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	gw_workers_link(workers, nworkers);
 	for (size_t t = 0; t < nworkers; t++)
 		if (gw_worker_start(workers[t]) != 0) {
 			fprintf(stderr, "b4-gateway: cannot start thread %zu\n", t);

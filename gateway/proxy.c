@@ -165,6 +165,15 @@ struct gw_conn {
 	struct gw_conn *prev, *next;
 };
 
+/* A connection accepted by one worker for another, less loaded one. */
+struct gw_handoff {
+	struct gw_handoff *next;
+	evutil_socket_t fd;
+	struct sockaddr_storage addr;
+	int socklen;
+	bool tls;
+};
+
 struct gw_worker {
 	int index;
 	pthread_t thread;
@@ -184,6 +193,11 @@ struct gw_worker {
 	struct gw_conn *conns;
 	int nconns;
 	int max_conns;
+	/* connections this worker holds or has been handed (read by the
+	 * other workers when they place a new connection) */
+	atomic_int load;
+	struct event *handoff_ev;      /* activated by a worker handing a connection over */
+	struct gw_handoff *handoff_head; /* guarded by mu */
 	uint64_t rng;
 	double retry_tokens;
 	uint64_t retry_refill_us;
@@ -1921,6 +1935,7 @@ static void conn_destroy(struct gw_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->nconns--;
+	atomic_fetch_sub(&w->load, 1);
 	GW_SET(w->stats.open_connections, w->nconns);
 	free(c);
 	if (w->draining && w->nconns == 0)
@@ -1995,26 +2010,24 @@ static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-		      int socklen, void *arg)
+/* Sets up a client connection on w, which already counts it in w->load. */
+static void conn_start(struct gw_worker *w, evutil_socket_t fd, const struct sockaddr *addr,
+		       int socklen, bool tls)
 {
-	struct gw_worker *w = arg;
 	struct gw_config *cfg = w->rt->cfg;
 	struct gw_conn *c;
-	bool tls = false;
 	int one = 1;
 	size_t high;
 
-	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i] == l)
-			tls = w->listener_tls[i];
 	if (w->nconns >= w->max_conns || w->draining || (tls && !cfg->ssl_ctx)) {
 		evutil_closesocket(fd);
+		atomic_fetch_sub(&w->load, 1);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		evutil_closesocket(fd);
+		atomic_fetch_sub(&w->load, 1);
 		return;
 	}
 	c->w = w;
@@ -2034,6 +2047,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		SSL *ssl = SSL_new(cfg->ssl_ctx);
 		if (!ssl) {
 			evutil_closesocket(fd);
+			atomic_fetch_sub(&w->load, 1);
 			free(c);
 			return;
 		}
@@ -2062,6 +2076,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		if (c->req.body)
 			evbuffer_free(c->req.body);
 		free(c);
+		atomic_fetch_sub(&w->load, 1);
 		return;
 	}
 	c->next = w->conns;
@@ -2080,6 +2095,78 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->state = CS_HEAD;
 	set_timer_ms(c->timer, cfg->client_header_timeout_ms);
 	c->head_timer_armed = true;
+}
+
+/* All workers, to place new connections on the least loaded one. */
+static struct gw_worker **peers;
+static size_t npeers;
+
+void gw_workers_link(struct gw_worker **all, size_t n)
+{
+	peers = all;
+	npeers = n;
+}
+
+/* SO_REUSEPORT spreads connections over the threads by hash, and a
+ * keep-alive connection stays where it landed: with few long-lived
+ * clients one thread can end up with a much larger share and a longer
+ * queue (a worse tail).  So the accepting worker hands a new connection to
+ * the least loaded worker (counted at once, so a burst spreads evenly). */
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+		      int socklen, void *arg)
+{
+	struct gw_worker *w = arg, *target = w;
+	struct gw_handoff *h;
+	bool tls = false;
+
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			tls = w->listener_tls[i];
+	if (!atomic_load(&gw_draining)) {
+		for (size_t i = 0; i < npeers; i++)
+			if (atomic_load(&peers[i]->load) < atomic_load(&target->load))
+				target = peers[i];
+	}
+	atomic_fetch_add(&target->load, 1);
+	if (target == w) {
+		conn_start(w, fd, addr, socklen, tls);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		atomic_fetch_sub(&target->load, 1);
+		atomic_fetch_add(&w->load, 1);
+		conn_start(w, fd, addr, socklen, tls);
+		return;
+	}
+	h->fd = fd;
+	h->tls = tls;
+	h->socklen = (size_t)socklen < sizeof(h->addr) ? socklen : (int)sizeof(h->addr);
+	memcpy(&h->addr, addr, (size_t)h->socklen);
+	pthread_mutex_lock(&target->mu);
+	h->next = target->handoff_head;
+	target->handoff_head = h;
+	pthread_mutex_unlock(&target->mu);
+	event_active(target->handoff_ev, EV_READ, 0);
+}
+
+/* Takes the connections other workers handed to w. */
+static void handoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_worker *w = arg;
+	struct gw_handoff *h, *next;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->mu);
+	h = w->handoff_head;
+	w->handoff_head = NULL;
+	pthread_mutex_unlock(&w->mu);
+	for (; h; h = next) {
+		next = h->next;
+		conn_start(w, h->fd, (struct sockaddr *)&h->addr, h->socklen, h->tls);
+		free(h);
+	}
 }
 
 /* ---------------------------------------------------------------- worker */
@@ -2196,8 +2283,11 @@ struct gw_worker *gw_worker_new(int index, struct gw_config *cfg, const int *fds
 	}
 	w->notify = event_new(w->base, -1, 0, notify_cb, w);
 	w->tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
-	if (!w->notify || !w->tick)
+	w->handoff_ev = event_new(w->base, -1, EV_PERSIST | EV_READ, handoff_cb, w);
+	if (!w->notify || !w->tick || !w->handoff_ev)
 		goto out_free;
+	/* never fires by itself; kept added so event_active from another thread works */
+	event_add(w->handoff_ev, NULL);
 	event_add(w->tick, &tick);
 	w->retry_tokens = cfg->retry_budget_min;
 	return w;
@@ -2246,6 +2336,14 @@ void gw_worker_free(struct gw_worker *w)
 		event_free(w->notify);
 	if (w->tick)
 		event_free(w->tick);
+	if (w->handoff_ev)
+		event_free(w->handoff_ev);
+	while (w->handoff_head) {
+		struct gw_handoff *h = w->handoff_head;
+		w->handoff_head = h->next;
+		evutil_closesocket(h->fd);
+		free(h);
+	}
 	if (w->pending_cfg)
 		gw_config_unref(w->pending_cfg);
 	if (w->base)
