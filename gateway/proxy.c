@@ -7,6 +7,7 @@
 #include "gateway.h"
 #include "b4/http.h"
 #include "http_parse.h"
+#include "reader.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +39,7 @@ struct gw_conn;
 
 struct gw_uconn {
 	struct bufferevent *bev;
+	struct gw_reader rd; /* set up once connected */
 	struct gw_instance *inst;
 	struct gw_conn *client; /* owner while in use, NULL while idle */
 	struct gw_uconn *next;	/* idle list */
@@ -148,6 +150,7 @@ struct gw_req {
 struct gw_conn {
 	struct gw_worker *w;
 	struct bufferevent *bev;
+	struct gw_reader rd;	/* plain sockets; TLS reads through the bufferevent */
 	struct event *timer;	/* client side: header, body, idle, linger */
 	struct event *up_timer; /* upstream phases */
 	char client_ip[INET6_ADDRSTRLEN];
@@ -196,7 +199,7 @@ struct gw_worker {
 	/* connections this worker holds or has been handed (read by the
 	 * other workers when they place a new connection) */
 	atomic_int load;
-	struct event *handoff_ev;      /* activated by a worker handing a connection over */
+	struct event *handoff_ev;	 /* activated by a worker handing a connection over */
 	struct gw_handoff *handoff_head; /* guarded by mu */
 	uint64_t rng;
 	double retry_tokens;
@@ -700,6 +703,7 @@ static void uconn_free(struct gw_uconn *u)
 	struct gw_runtime *rt = in->pool->rt;
 	if (!u->client)
 		idle_unlink(u);
+	gw_reader_cleanup(&u->rd);
 	if (u->bev)
 		bufferevent_free(u->bev);
 	in->nconns--;
@@ -744,7 +748,7 @@ static void uconn_to_idle(struct gw_uconn *u, uint64_t now)
 	GW_SET(in->stats->active, in->nconns - in->nidle);
 	bufferevent_setcb(u->bev, idle_read_cb, NULL, idle_event_cb, u);
 	bufferevent_disable(u->bev, EV_WRITE);
-	bufferevent_enable(u->bev, EV_READ);
+	gw_reader_set(&u->rd, true);
 }
 
 /* An idle upstream connection that speaks or closes is of no further use. */
@@ -774,11 +778,23 @@ static void conn_enter(struct gw_conn *c);
 static void conn_leave(struct gw_conn *c);
 static void conn_destroy(struct gw_conn *c);
 
+/* Client reads: the gw_reader on plain sockets, the bufferevent under TLS. */
+static void conn_reading(struct gw_conn *c, bool on)
+{
+	if (!c->tls)
+		gw_reader_set(&c->rd, on);
+	else if (on)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
+}
+
 static void conn_free(struct gw_conn *c)
 {
 	if (c->busy > 0) {
 		if (!c->zombie) {
 			c->zombie = true;
+			conn_reading(c, false);
 			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 			evtimer_del(c->timer);
 			evtimer_del(c->up_timer);
@@ -848,8 +864,10 @@ static void conn_flush(struct gw_conn *c)
 
 static void conn_leave(struct gw_conn *c)
 {
-	if (c->busy == 1 && !c->zombie)
+	if (c->busy == 1 && !c->zombie) {
+		gw_reader_resume(&c->rd);
 		conn_flush(c);
+	}
 	if (--c->busy == 0 && c->zombie)
 		conn_destroy(c);
 }
@@ -983,15 +1001,15 @@ static void conn_start_linger(struct gw_conn *c)
 	}
 	c->state = CS_LINGER;
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	c->rd.high = 0;
+	conn_reading(c, true);
 	set_timer_ms(c->timer, LINGER_MS);
 }
 
 static void conn_close_after_flush(struct gw_conn *c)
 {
 	c->state = CS_CLOSING;
-	bufferevent_disable(c->bev, EV_READ);
+	conn_reading(c, false);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_start_linger(c);
 	else
@@ -1034,7 +1052,7 @@ static void finish_request(struct gw_conn *c, bool keep_client)
 	req_reset(c);
 	if (c->client_paused) {
 		c->client_paused = false;
-		bufferevent_enable(c->bev, EV_READ);
+		conn_reading(c, true);
 	}
 	if (!keep_client || c->w->draining) {
 		conn_close_after_flush(c);
@@ -1043,7 +1061,7 @@ static void finish_request(struct gw_conn *c, bool keep_client)
 	c->state = CS_HEAD;
 	c->head_timer_armed = false;
 	set_timer_ms(c->timer, cur_cfg(c)->keepalive_timeout_ms);
-	bufferevent_enable(c->bev, EV_READ);
+	conn_reading(c, true);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		process_input(c);
 }
@@ -1329,7 +1347,7 @@ static void pump_request_body(struct gw_conn *c)
 			dst = bufferevent_get_output(r->up->bev);
 			if (evbuffer_get_length(dst) > UP_OUT_HIGH) {
 				c->client_paused = true;
-				bufferevent_disable(c->bev, EV_READ);
+				conn_reading(c, false);
 				break;
 			}
 		} else {
@@ -1530,7 +1548,7 @@ static void send_request(struct gw_conn *c)
 	r->sent = true;
 	r->sent_us = now;
 	r->ustate = US_WAIT_HEAD;
-	bufferevent_enable(r->up->bev, EV_READ); /* written by conn_flush */
+	gw_reader_set(&r->up->rd, true); /* written by conn_flush */
 	arm_up_timer(c, 2, cfg->first_byte_timeout_ms, now);
 	if (r->body_streaming)
 		pump_request_body(c);
@@ -1731,7 +1749,7 @@ static void pause_upstream(struct gw_conn *c)
 {
 	struct gw_req *r = &c->req;
 	r->up_paused = true;
-	bufferevent_disable(r->up->bev, EV_READ);
+	gw_reader_set(&r->up->rd, false);
 }
 
 /* Relays response body bytes; returns after the response is done, the
@@ -1867,7 +1885,7 @@ static void up_write_cb_body(struct bufferevent *bev, void *arg)
 		bufferevent_disable(bev, EV_WRITE); /* back to direct writes */
 	if (c->req.body_streaming && c->client_paused) {
 		c->client_paused = false;
-		bufferevent_enable(c->bev, EV_READ);
+		conn_reading(c, true);
 		pump_request_body(c);
 	}
 }
@@ -1881,6 +1899,10 @@ static void up_event_cb_body(struct bufferevent *bev, short what, void *arg)
 		int one = 1;
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		r->connect_ms = (double)(gw_now_us() - r->attempt_start_us) / 1000.0;
+		if (gw_reader_init(&r->up->rd, bev) != 0) {
+			up_failed(c, false, true);
+			return;
+		}
 		r->up->connected = true;
 		send_request(c);
 		return;
@@ -1927,6 +1949,7 @@ static void conn_destroy(struct gw_conn *c)
 		evbuffer_free(c->req.body);
 	event_free(c->timer);
 	event_free(c->up_timer);
+	gw_reader_cleanup(&c->rd);
 	bufferevent_free(c->bev);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -1961,7 +1984,7 @@ static void conn_write_cb_body(struct bufferevent *bev, void *arg)
 	}
 	if (r->up_paused && r->up) {
 		r->up_paused = false;
-		bufferevent_enable(r->up->bev, EV_READ);
+		gw_reader_set(&r->up->rd, true);
 		pump_response(c);
 	}
 }
@@ -2062,7 +2085,9 @@ static void conn_start(struct gw_worker *w, evutil_socket_t fd, const struct soc
 	c->up_timer = evtimer_new(w->base, up_timer_cb, c);
 	c->req.up_head = evbuffer_new();
 	c->req.body = evbuffer_new();
-	if (!c->bev || !c->timer || !c->up_timer || !c->req.up_head || !c->req.body) {
+	if (!c->bev || (!tls && gw_reader_init(&c->rd, c->bev) != 0) || !c->timer || !c->up_timer ||
+	    !c->req.up_head || !c->req.body) {
+		gw_reader_cleanup(&c->rd);
 		if (c->bev)
 			bufferevent_free(c->bev);
 		else
@@ -2087,11 +2112,15 @@ static void conn_start(struct gw_worker *w, evutil_socket_t fd, const struct soc
 	GW_INC(w->stats.accepted, 1);
 	GW_SET(w->stats.open_connections, w->nconns);
 	high = cfg->max_header_bytes > 65536 ? cfg->max_header_bytes : 65536;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	if (!tls)
+	if (tls) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+		bufferevent_enable(c->bev, EV_WRITE);
+	} else {
+		c->rd.high = high;
 		bufferevent_disable(c->bev, EV_WRITE); /* on by default; conn_flush writes */
-	bufferevent_enable(c->bev, tls ? EV_READ | EV_WRITE : EV_READ);
+	}
+	conn_reading(c, true);
 	c->state = CS_HEAD;
 	set_timer_ms(c->timer, cfg->client_header_timeout_ms);
 	c->head_timer_armed = true;

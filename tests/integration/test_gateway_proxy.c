@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -769,6 +770,78 @@ static void test_pipelined_requests_in_order(void **state)
 	assert_int_equal(atomic_load(&f.a->requests), 30);
 }
 
+/* Bodies longer than one socket read cross intact, both ways. */
+static void test_large_bodies_intact(void **state)
+{
+	enum { LEN = 60000 };
+	struct gw_response r;
+	char *want = malloc(LEN), head[128];
+	int fd;
+	(void)state;
+
+	assert_non_null(want);
+	for (size_t i = 0; i < LEN; i++)
+		want[i] = gw_pattern_byte(i);
+	assert_int_equal(start_one(&f, NULL, NULL), 0);
+	fd = gw_connect(f.gw.http_port);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(gw_send_str(fd, "GET /api/big/60000 HTTP/1.1\r\nHost: t\r\n\r\n"),
+				 0);
+		assert_int_equal(gw_read_response(fd, &r, 5000), 0);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(r.body_len, LEN);
+		assert_memory_equal(r.body, want, LEN);
+	}
+	/* a request body that arrives in three pieces */
+	snprintf(head, sizeof(head),
+		 "POST /api/v1/upload HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", LEN);
+	assert_int_equal(gw_send_str(fd, head), 0);
+	for (int piece = 0; piece < 3; piece++) {
+		assert_int_equal(gw_send_all(fd, want + piece * (LEN / 3), LEN / 3), 0);
+		h_sleep_ms(20);
+	}
+	assert_int_equal(gw_read_response(fd, &r, 5000), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "A POST /v1/upload 60000");
+	pthread_mutex_lock(&f.a->mu);
+	assert_int_equal(f.a->last_body_len, LEN);
+	assert_memory_equal(f.a->last_body, want, LEN);
+	pthread_mutex_unlock(&f.a->mu);
+	close(fd);
+	free(want);
+}
+
+/* A client that resets or closes while its request is upstream is counted
+ * as 499 (client closed request), and the gateway goes on serving. */
+static void test_client_gone_mid_request(void **state)
+{
+	static const char slow[] = "GET /api/slow/300 HTTP/1.1\r\nHost: t\r\n\r\n";
+	struct linger reset = {1, 0};
+	struct gw_response r;
+	int fd;
+	(void)state;
+
+	assert_int_equal(start_one(&f, NULL, NULL), 0);
+	fd = gw_connect(f.gw.http_port);
+	assert_int_equal(gw_send_str(fd, slow), 0);
+	h_sleep_ms(50);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)), 0);
+	close(fd); /* RST */
+	fd = gw_connect(f.gw.http_port);
+	assert_int_equal(gw_send_str(fd, slow), 0);
+	h_sleep_ms(50);
+	close(fd); /* FIN */
+	assert_true(wait_metric(f.gw.admin_port,
+				"b4_gateway_requests_total{route=\"api\",code=\"4xx\"}", 2, 3000));
+	assert_int_equal(atomic_load(&f.a->requests), 2);
+
+	assert_int_equal(gw_request(f.gw.http_port, "GET", "/api/v1/after", NULL, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "A GET /v1/after 0");
+	assert_int_equal(
+	    gw_metric(f.gw.admin_port, "b4_gateway_requests_total{route=\"api\",code=\"2xx\"}"), 1);
+}
+
 static void test_connection_cap(void **state)
 {
 	struct gw_response r;
@@ -826,6 +899,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_admin_and_metrics, teardown),
 	    cmocka_unit_test_teardown(test_settings_and_check_config, teardown),
 	    cmocka_unit_test_teardown(test_pipelined_requests_in_order, teardown),
+	    cmocka_unit_test_teardown(test_large_bodies_intact, teardown),
+	    cmocka_unit_test_teardown(test_client_gone_mid_request, teardown),
 	    cmocka_unit_test_teardown(test_connection_cap, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,7 +227,22 @@ static void *conn_main(void *arg)
 			     waited += 10)
 				h_sleep_ms(10);
 		}
-		if (strcmp(path, "/chunked") == 0) {
+		if (strncmp(path, "/big/", 5) == 0) {
+			/* <n> bytes of gw_pattern_byte, in one send */
+			size_t n = (size_t)strtoul(path + 5, NULL, 10), hn;
+			char *big;
+			if (n > 1 << 20)
+				n = 1 << 20;
+			big = malloc(n + 128);
+			if (!big)
+				break;
+			hn = (size_t)snprintf(big, 128,
+					      "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
+			for (size_t i = 0; i < n; i++)
+				big[hn + i] = gw_pattern_byte(i);
+			send(fd, big, hn + n, MSG_NOSIGNAL);
+			free(big);
+		} else if (strcmp(path, "/chunked") == 0) {
 			static const char c[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
 						"X-Backend-Test: yes\r\n\r\n"
 						"6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n";

@@ -18,6 +18,7 @@
  *   /healthz        200, or 503 while health_fail is set (not counted)
  *   /slow/<ms>      answers after <ms> milliseconds
  *   /chunked        answers with a chunked body "hello world"
+ *   /big/<n>        answers n bytes (at most 1 MiB) of gw_pattern_byte
  *   /close          answers without Content-Length, then closes
  *   anything else   200 "<name> <method> <path> <decoded body length>"
  * With drop_all set it reads each request and closes without answering. */
@@ -43,6 +44,13 @@ struct gw_backend {
 	char last_raw_body[65536]; /* its body bytes as received (chunk framing kept) */
 	size_t last_raw_body_len;
 };
+
+/* Byte i of the /big/<n> bodies: a pattern that shows a lost, doubled or
+ * reordered piece of a long body. */
+static inline char gw_pattern_byte(size_t i)
+{
+	return (char)('a' + (i * 7 + i / 26) % 26);
+}
 
 /* Starts a backend on 127.0.0.1, an ephemeral port.  NULL on failure. */
 struct gw_backend *gw_backend_start(const char *name);
