@@ -11,6 +11,9 @@
 #
 #   make bench-gateway            (or BUILD=build tests/bench/bench_gateway.sh)
 #   B4_BENCH_SECONDS=5 B4_BENCH_ROUNDS=6 B4_BENCH_CONNECTIONS=64 B4_BENCH_THREADS=2
+#   B4_BENCH_GATEWAY_BIN=path    another b4-gateway build (to compare two commits)
+#   B4_BENCH_GATEWAY_SESSION=shared   run it in this script's session, as before
+#                                     2026-11-29 05:20 (see the comment at setsid)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +24,7 @@ rounds=${B4_BENCH_ROUNDS:-6}
 conns=${B4_BENCH_CONNECTIONS:-64}
 wrk_threads=${B4_BENCH_THREADS:-2}
 workers=${B4_GATEWAY_THREADS:-2}
-gateway_bin="$BUILD/bin/b4-gateway"
+gateway_bin=${B4_BENCH_GATEWAY_BIN:-$BUILD/bin/b4-gateway}
 for tool in wrk nginx; do
 	command -v "$tool" >/dev/null || {
 		echo "bench: $tool not found (make deps)" >&2
@@ -114,10 +117,13 @@ cat >"$dir/gateway.json" <<CONF
 CONF
 # Its own session, as each nginx has by daemonizing: with autogroup
 # scheduling (the Linux default) a session is one scheduling group, and a
-# gateway left in this script's session would share its CPU share with wrk,
-# the load generator, while nginx gets one of its own (a 1.2x difference in
-# throughput and p99 on 2 cores, docs/BENCHMARKS.md).
-setsid "$gateway_bin" --config "$dir/gateway.json" --port-file "$dir/gateway.ports" >"$dir/gateway.log" 2>&1 &
+# gateway left in this script's session would share one CPU share with wrk,
+# the load generator, while nginx has a share of its own (docs/BENCHMARKS.md).
+session=setsid
+if [ "${B4_BENCH_GATEWAY_SESSION:-own}" = shared ]; then
+	session=
+fi
+$session "$gateway_bin" --config "$dir/gateway.json" --port-file "$dir/gateway.ports" >"$dir/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -f "$dir/gateway.ports" ] && break; sleep 0.05; done
 gateway_port=$(sed -n 's/^http=//p' "$dir/gateway.ports")
@@ -166,6 +172,7 @@ gateway_pid=${pids[0]}
 [ "$(cat "/proc/$gateway_pid/comm" 2>/dev/null)" = b4-gateway ] || gateway_pid=$(pgrep -n -f -- "--config $dir/gateway.json")
 backend_pids=$(pgrep -P "$(cat "$dir/backend/nginx.pid")" | tr '\n' ' ')
 proxy_pids=$(pgrep -P "$(cat "$dir/proxy/nginx.pid")" | tr '\n' ' ')
+echo "bench: $gateway_bin (session: ${B4_BENCH_GATEWAY_SESSION:-own})"
 echo "bench: wrk -t$wrk_threads -c$conns -d${seconds}s --latency, $rounds rounds, $(nproc) cores, $workers gateway threads / nginx workers, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$dir/results"
 for r in $(seq "$rounds"); do
