@@ -31,30 +31,13 @@ static const char *db;
 static struct h_proc sandbox, checkout;
 static char sandbox_env_url[128];
 
-static int free_port(void)
-{
-	struct sockaddr_in addr;
-	socklen_t len = sizeof(addr);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
-		return -1;
-	port = ntohs(addr.sin_port);
-	close(fd);
-	return port;
-}
-
 /* Starts a checkout pointed at acquirers, with extra env entries. */
 static int start_checkout(struct h_proc *p, const char *acquirers, const char *extra1,
 			  const char *extra2)
 {
 	static char port_env[64], cb_env[128], acq_env[512];
 	const char *env[10];
-	int port = free_port(), n = 0;
+	int port = h_free_port(), n = 0;
 
 	snprintf(port_env, sizeof(port_env), "B4_PORT=%d", port);
 	snprintf(cb_env, sizeof(cb_env), "B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:%d", port);

@@ -585,3 +585,25 @@ bool h_logs_contain(const char *needle)
 	closedir(d);
 	return found;
 }
+
+/* A port the kernel just handed out for 127.0.0.1 (free a moment ago). */
+int h_free_port(void)
+{
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	port = ntohs(addr.sin_port);
+	close(fd);
+	return port;
+}

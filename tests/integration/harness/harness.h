@@ -104,6 +104,10 @@ char *h_raw(int port, const void *data, size_t len, int timeout_ms, bool *closed
 /* True when any log file of this run contains needle. */
 bool h_logs_contain(const char *needle);
 
+/* A free TCP port on 127.0.0.1, for a binary that must know its own port
+ * before it starts (a callback URL); -1 on failure. */
+int h_free_port(void);
+
 /* Milliseconds on a monotonic clock. */
 long long h_now_ms(void);
 void h_sleep_ms(int ms);
