@@ -76,23 +76,31 @@ static int apply_event(struct b4_db *db, void *varg)
 		if (ev->amount_cents != amount) {
 			ev->outcome = "amount_mismatch";
 		} else {
-			n = b4_db_exec(db,
+			int64_t captured =
+			    b4_db_exec(db,
 				       "UPDATE charges SET status = 'approved' WHERE id = ?"
 				       " AND status = 'pending'",
 				       "s", local_charge);
-			if (n < 0)
+			if (captured < 0)
 				return -1;
 			n = b4_order_mark_paid(db, ev->order_id);
 			if (n < 0)
 				return -1;
 			ev->paid = n == 1;
 			ev->outcome = ev->paid ? "paid" : "ignored";
-			if (!ev->paid)
-				/* money arrived for an order that is no longer
-				 * waiting (expired, refused): someone must refund it */
-				b4_log_warn("payment for an order not waiting payment",
+			if (!ev->paid && captured == 1) {
+				/* money arrived for an order that no longer waits
+				 * (it expired first): orders only move forward, so
+				 * the worker gives it back, and this transaction
+				 * is what makes sure it will */
+				if (b4_order_enqueue_job(db, "payment.refund_late", "late-refund",
+							 ev->order_id, 0) < 0)
+					return -1;
+				ev->outcome = "refund_queued";
+				b4_log_warn("payment for an order not waiting payment: refunding",
 					    B4_LS("order_id", ev->order_id),
 					    B4_LS("event_id", ev->event_id));
+			}
 		}
 	} else if (!strcmp(ev->type, "charge.expired")) {
 		n = b4_order_advance(db, ev->order_id, "waiting_payment", "expired");

@@ -15,6 +15,7 @@ const struct worker_handler worker_handlers[] = {
     {"webhook.deliver", webhook_deliver_job, 0, 0, webhook_init, NULL, false},
     {"order.expire", order_expire_job, 0, 0, acquirers_init, NULL, false},
     {"refund.process", refund_process_job, 0, 0, acquirers_init, NULL, false},
+    {"payment.refund_late", late_payment_refund_job, 0, 0, acquirers_init, NULL, false},
     {"commission.release", commission_release_job, 0, 0, NULL, NULL, false},
     {"cron.abandoned_cart", abandoned_cart_job, 1, 0, NULL, NULL, false},
     {"test.record", test_record_job, 0, 0, NULL, NULL, true},

@@ -108,6 +108,9 @@ extern double worker_abandoned_cart_delay; /* B4_ABANDONED_CART_DELAY, seconds *
  * acquirer settings (B4_ACQUIRERS ...) are also what order.expire uses to
  * settle card orders whose answer was lost. */
 b4_job_fn refund_process_job;
+/* "payment.refund_late" {order_id}: refunds in full a Pix/boleto payment
+ * captured after its order expired (or was refused); the order stays. */
+b4_job_fn late_payment_refund_job;
 int acquirers_init(const struct b4_settings *settings);
 /* For a waiting order with a pending charge (a card answer checkout never
  * learnt, a Pix/boleto callback that never came): asks the acquirer by

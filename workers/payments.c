@@ -10,6 +10,13 @@
  * acquirer that refuses the refund fails it and gives the order back to
  * paid.
  *
+ * "payment.refund_late": a Pix or boleto payment whose callback arrives
+ * after its order stopped waiting (expired: the buyer paid at the last
+ * minute, or a boleto cleared days later) cannot make the order paid, as
+ * orders only move forward; checkout enqueues this job in the transaction
+ * that records the payment, and the worker gives the whole amount back
+ * (Idempotency-Key late-refund:<charge>) and records a system refund.
+ *
  * Settling lost answers: when checkout could not learn a card charge's
  * outcome (timeout, no answer to the lookup), or a Pix/boleto payment
  * callback never arrived, the order still waits; order.expire asks the
@@ -18,6 +25,7 @@
 #include "handlers.h"
 
 #include "b4/acquirer.h"
+#include "b4/crypto.h"
 #include "b4/db.h"
 #include "b4/log.h"
 #include "b4/money.h"
@@ -217,14 +225,56 @@ static int settle_tx(struct b4_db *db, void *arg)
 	return b4_order_enqueue_event_keyed(db, "refund", r->order_id, dedup);
 }
 
+enum acquirer_refund_result { REFUND_REFUSED = 0, REFUND_DONE = 1, REFUND_TRY_LATER = -1 };
+
+/* Asks the acquirer that took a charge to refund amount of it, with idem as
+ * Idempotency-Key, so asking again after a lost answer never refunds twice.
+ * REFUND_DONE fills acquirer_refund_id (empty if the acquirer gave none);
+ * REFUND_TRY_LATER (unconfigured, unreachable, 5xx, 429) writes err. */
+static enum acquirer_refund_result
+acquirer_refund(const char *acquirer, const char *acquirer_charge_id, int64_t amount_cents,
+		const char *idem, char acquirer_refund_id[65], char *err, size_t errcap)
+{
+	const struct b4_acquirer *acq = b4_acquirers_find(&worker_acquirers, acquirer);
+	struct b4_httpc_response resp;
+	char path[160], body[64];
+	bool ok;
+	cJSON *answer;
+
+	acquirer_refund_id[0] = '\0';
+	if (!acq) {
+		snprintf(err, errcap, "acquirer %s is not configured (B4_ACQUIRERS)", acquirer);
+		return REFUND_TRY_LATER;
+	}
+	snprintf(path, sizeof(path), "/v1/charges/%s/refunds", acquirer_charge_id);
+	snprintf(body, sizeof(body), "{\"amount_cents\":%lld}", (long long)amount_cents);
+	if (b4_acquirer_call(&worker_acquirers, acq, "POST", path, idem, body, &resp) < 0 ||
+	    resp.status >= 500 || resp.status == 429) {
+		snprintf(err, errcap, "acquirer %s: %s", acq->name,
+			 resp.status ? "unavailable" : resp.error);
+		b4_httpc_response_cleanup(&resp);
+		return REFUND_TRY_LATER;
+	}
+	ok = resp.status == 200 || resp.status == 201;
+	answer = cJSON_Parse(resp.body);
+	if (ok) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(answer, "id");
+		if (cJSON_IsString(id))
+			snprintf(acquirer_refund_id, 65, "%s", id->valuestring);
+	} else {
+		b4_log_warn("acquirer refused a refund", B4_LS("idempotency_key", idem),
+			    B4_LS("acquirer", acq->name), B4_LI("status", resp.status));
+	}
+	cJSON_Delete(answer);
+	b4_httpc_response_cleanup(&resp);
+	return ok ? REFUND_DONE : REFUND_REFUSED;
+}
+
 int refund_process_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
 {
-	struct b4_httpc_response resp;
-	const struct b4_acquirer *acq;
 	struct refund r;
 	struct settle s = {.refund = &r};
-	char path[160], body[64], idem[64], refund_id[37], acquirer_refund_id[65] = "";
-	cJSON *answer;
+	char idem[64], refund_id[37], acquirer_refund_id[65] = "";
 	int found;
 
 	if (worker_payload_id(job, "refund_id", refund_id, err, errcap) < 0)
@@ -242,35 +292,13 @@ int refund_process_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 		/* nothing was captured (or the charge was charged back): refuse */
 		s.ok = false;
 	} else {
-		acq = b4_acquirers_find(&worker_acquirers, r.acquirer);
-		if (!acq) {
-			snprintf(err, errcap, "acquirer %s is not configured (B4_ACQUIRERS)",
-				 r.acquirer);
-			return WORKER_RETRY;
-		}
-		snprintf(path, sizeof(path), "/v1/charges/%s/refunds", r.acquirer_charge_id);
-		snprintf(body, sizeof(body), "{\"amount_cents\":%lld}", (long long)r.amount_cents);
+		enum acquirer_refund_result got;
 		snprintf(idem, sizeof(idem), "refund:%s", r.id);
-		if (b4_acquirer_call(&worker_acquirers, acq, "POST", path, idem, body, &resp) < 0 ||
-		    resp.status >= 500 || resp.status == 429) {
-			snprintf(err, errcap, "acquirer %s: %s", acq->name,
-				 resp.status ? "unavailable" : resp.error);
-			b4_httpc_response_cleanup(&resp);
+		got = acquirer_refund(r.acquirer, r.acquirer_charge_id, r.amount_cents, idem,
+				      acquirer_refund_id, err, errcap);
+		if (got == REFUND_TRY_LATER)
 			return WORKER_RETRY; /* same key next time: never two refunds */
-		}
-		s.ok = resp.status == 200 || resp.status == 201;
-		answer = cJSON_Parse(resp.body);
-		if (s.ok) {
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(answer, "id");
-			if (cJSON_IsString(id))
-				snprintf(acquirer_refund_id, sizeof(acquirer_refund_id), "%s",
-					 id->valuestring);
-		} else {
-			b4_log_warn("acquirer refused a refund", B4_LS("refund_id", r.id),
-				    B4_LS("acquirer", acq->name), B4_LI("status", resp.status));
-		}
-		cJSON_Delete(answer);
-		b4_httpc_response_cleanup(&resp);
+		s.ok = got == REFUND_DONE;
 	}
 	s.acquirer_refund_id = acquirer_refund_id[0] ? acquirer_refund_id : NULL;
 	if (b4_db_tx(ctx->db, settle_tx, &s) < 0) {
@@ -283,6 +311,99 @@ int refund_process_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 	if (s.moved)
 		b4_log_info(s.ok ? "refund succeeded" : "refund failed", B4_LS("refund_id", r.id),
 			    B4_LS("order_id", r.order_id), B4_LI("amount_cents", r.amount_cents));
+	return WORKER_DONE;
+}
+
+/* A payment captured for an order that no longer waits for it. */
+struct late_payment {
+	char order_id[37];
+	char order_status[24];
+	char charge_id[37];
+	char acquirer[33];
+	char acquirer_charge_id[65];
+	int64_t amount_cents;
+	const char *acquirer_refund_id;
+	bool moved;
+};
+
+#define LATE_REFUND_REASON "payment received after the order stopped waiting for it"
+
+static int late_refund_tx(struct b4_db *db, void *arg)
+{
+	struct late_payment *p = arg;
+	char refund_id[37];
+	int64_t n;
+
+	n = b4_db_exec(
+	    db, "UPDATE charges SET status = 'refunded' WHERE id = ? AND status = 'approved'", "s",
+	    p->charge_id);
+	p->moved = n == 1;
+	if (n != 1)
+		return n < 0 ? -1 : 0;
+	/* the refund is recorded like any other, by the system (no requester) */
+	if (b4_crypto_uuid7(refund_id) < 0)
+		return -1;
+	return b4_db_exec(
+		   db,
+		   "INSERT INTO refunds (id, order_id, amount_cents, reason, status,"
+		   " requested_by, acquirer_refund_id) VALUES (?, ?, ?, ?, 'succeeded', NULL, ?)",
+		   "ssiss", refund_id, p->order_id, p->amount_cents, LATE_REFUND_REASON,
+		   p->acquirer_refund_id) < 0
+		   ? -1
+		   : 0;
+}
+
+int late_payment_refund_job(struct worker_ctx *ctx, const struct b4_job *job, char *err,
+			    size_t errcap)
+{
+	struct late_payment p;
+	struct b4_db_result *res;
+	char idem[64], acquirer_refund_id[65];
+	enum acquirer_refund_result got;
+
+	memset(&p, 0, sizeof(p));
+	if (worker_payload_id(job, "order_id", p.order_id, err, errcap) < 0)
+		return WORKER_FATAL;
+	/* only money the order never took: a paid order keeps its charge */
+	res = b4_db_query(ctx->db,
+			  "SELECT c.id, c.acquirer, c.acquirer_charge_id, c.amount_cents, o.status"
+			  " FROM charges c JOIN orders o ON o.id = c.order_id"
+			  " WHERE c.order_id = ? AND c.status = 'approved'"
+			  " AND c.method IN ('pix', 'boleto') AND c.acquirer_charge_id IS NOT NULL"
+			  " AND o.status IN ('expired', 'refused')",
+			  "s", p.order_id);
+	if (!res)
+		return worker_db_failed(ctx, err, errcap);
+	if (b4_db_rows(res) == 0) {
+		b4_db_result_free(res);
+		return WORKER_DONE; /* refunded by an earlier run, or nothing to give back */
+	}
+	snprintf(p.charge_id, sizeof(p.charge_id), "%s", b4_db_str(res, 0, 0));
+	snprintf(p.acquirer, sizeof(p.acquirer), "%s", b4_db_str(res, 0, 1));
+	snprintf(p.acquirer_charge_id, sizeof(p.acquirer_charge_id), "%s", b4_db_str(res, 0, 2));
+	p.amount_cents = b4_db_i64(res, 0, 3);
+	snprintf(p.order_status, sizeof(p.order_status), "%s", b4_db_str(res, 0, 4));
+	b4_db_result_free(res);
+
+	snprintf(idem, sizeof(idem), "late-refund:%s", p.charge_id);
+	got = acquirer_refund(p.acquirer, p.acquirer_charge_id, p.amount_cents, idem,
+			      acquirer_refund_id, err, errcap);
+	if (got == REFUND_TRY_LATER)
+		return WORKER_RETRY;
+	if (got == REFUND_REFUSED) {
+		/* dead at once: it shows among the back-office's dead jobs,
+		 * where an admin sees the buyer is owed this money */
+		snprintf(err, errcap, "acquirer %s refused to refund a late payment of %lld cents",
+			 p.acquirer, (long long)p.amount_cents);
+		return WORKER_FATAL;
+	}
+	p.acquirer_refund_id = acquirer_refund_id[0] ? acquirer_refund_id : NULL;
+	if (b4_db_tx(ctx->db, late_refund_tx, &p) < 0)
+		return worker_db_failed(ctx, err, errcap);
+	if (p.moved)
+		b4_log_info("late payment refunded", B4_LS("order_id", p.order_id),
+			    B4_LS("order_status", p.order_status),
+			    B4_LI("amount_cents", p.amount_cents));
 	return WORKER_DONE;
 }
 

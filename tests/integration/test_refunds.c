@@ -2,10 +2,12 @@
  * a card order paid through b4-checkout and the acquirer sandbox, refunded
  * in two parts from b4-backoffice and settled by b4-worker's refund.process
  * (splits reversed exactly, order and charge moving forward, one refund
- * event per refund, a replayed job changing nothing); and a waiting order
+ * event per refund, a replayed job changing nothing); a waiting order
  * whose charge outcome was lost, settled by order.expire asking the
- * acquirer instead of expiring a paid order. */
+ * acquirer instead of expiring a paid order; and a Pix paid after its
+ * order expired, given back in full by payment.refund_late. */
 #include "harness.h"
+#include "b4/br.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -25,18 +27,27 @@ static struct h_proc sandbox, checkout, backoffice, worker;
 
 static int group_setup(void **state)
 {
-	char acquirers[128];
+	char acquirers[128], port[32], callback[96];
 	const char *sandbox_env[] = {"B4_ACQUIRER_SECRET=" SECRET, NULL};
 	const char *env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET, "B4_WORKER_POLL=50ms",
-			     "B4_WORKER_TYPES=refund.process,order.expire", NULL};
+			     "B4_WORKER_TYPES=refund.process,order.expire,payment.refund_late",
+			     NULL};
+	/* checkout must know its own port: the sandbox calls it back there */
+	const char *checkout_env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET, port, callback,
+				      NULL};
+	int checkout_port = h_free_port();
 	(void)state;
 
 	db = h_db_create("b4_refunds", true);
-	if (!db || h_start(&sandbox, "b4-acquirer-sandbox", NULL, sandbox_env) < 0)
+	if (!db || checkout_port < 0 ||
+	    h_start(&sandbox, "b4-acquirer-sandbox", NULL, sandbox_env) < 0)
 		return -1;
 	snprintf(acquirers, sizeof(acquirers), "B4_ACQUIRERS=sandbox=http://127.0.0.1:%d",
 		 sandbox.port);
-	if (h_start(&checkout, "b4-checkout", db, env) < 0 ||
+	snprintf(port, sizeof(port), "B4_PORT=%d", checkout_port);
+	snprintf(callback, sizeof(callback), "B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:%d",
+		 checkout_port);
+	if (h_start(&checkout, "b4-checkout", db, checkout_env) < 0 ||
 	    h_start(&backoffice, "b4-backoffice", db, env) < 0 ||
 	    h_start(&worker, "b4-worker", db, env) < 0)
 		return -1;
@@ -128,6 +139,29 @@ static bool sql_becomes(long long want, const char *fmt, ...)
 	return false;
 }
 
+/* Inserts a job of type with payload {field: id}, as a producer (or an
+ * at-least-once redelivery) would. */
+static void enqueue(const char *type, const char *field, const char *id)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO jobs (type, payload) VALUES ('%s', JSON_OBJECT('%s', '%s'))", type,
+		 field, id);
+	assert_int_equal(h_sql(db, sql), 0);
+}
+
+/* A second run of a job that already did its work: it must finish (done)
+ * and the caller checks that it changed nothing. */
+static void replay_job(const char *type, const char *field, const char *id)
+{
+	enqueue(type, field, id);
+	assert_true(sql_becomes(0,
+				"SELECT COUNT(*) FROM jobs WHERE type = '%s' AND status <> 'done'"
+				" AND JSON_VALUE(payload, '$.%s') = '%s'",
+				type, field, id));
+}
+
 static long long sandbox_refunded(const char *order_id)
 {
 	struct h_resp r;
@@ -204,18 +238,7 @@ static void test_partial_then_full_refund(void **state)
 	assert_int_equal(sandbox_refunded(order), total);
 
 	/* a replayed job (at-least-once delivery) changes nothing */
-	{
-		char sql[256];
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO jobs (type, payload) VALUES ('refund.process',"
-			 " JSON_OBJECT('refund_id', '%s'))",
-			 second);
-		assert_int_equal(h_sql(db, sql), 0);
-	}
-	assert_true(sql_becomes(0,
-				"SELECT COUNT(*) FROM jobs WHERE type = 'refund.process'"
-				" AND status <> 'done' AND payload LIKE '%%%s%%'",
-				second));
+	replay_job("refund.process", "refund_id", second);
 	assert_int_equal(
 	    h_sql_intf(db, "SELECT SUM(reversed_cents) FROM splits WHERE order_id = '%s'", order),
 	    total);
@@ -248,17 +271,6 @@ static void waiting_copy(const char *paid, char out[37], unsigned n)
 	assert_int_equal(h_sql(db, sql), 0);
 }
 
-static void enqueue_expiry(const char *order)
-{
-	char sql[256];
-
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO jobs (type, payload) VALUES ('order.expire', JSON_OBJECT('order_id', "
-		 "'%s'))",
-		 order);
-	assert_int_equal(h_sql(db, sql), 0);
-}
-
 static void test_lost_card_answer_is_settled_not_expired(void **state)
 {
 	long long total = 0;
@@ -286,7 +298,7 @@ static void test_lost_card_answer_is_settled_not_expired(void **state)
 	assert_int_equal(r.status, 201);
 	assert_string_equal(h_json_str(&r, "status"), "approved");
 	h_resp_free(&r);
-	enqueue_expiry(charged);
+	enqueue("order.expire", "order_id", charged);
 	assert_true(sql_becomes(1, "SELECT status = 'paid' FROM orders WHERE id = '%s'", charged));
 	assert_int_equal(h_sql_intf(db,
 				    "SELECT COUNT(*) FROM charges WHERE order_id = '%s'"
@@ -302,9 +314,88 @@ static void test_lost_card_answer_is_settled_not_expired(void **state)
 
 	/* nothing was charged for this one: it expires */
 	waiting_copy(paid, never, 2);
-	enqueue_expiry(never);
+	enqueue("order.expire", "order_id", never);
 	assert_true(sql_becomes(1, "SELECT status = 'expired' FROM orders WHERE id = '%s'", never));
 	free(paid);
+}
+
+/* The buyer pays a Pix in its last seconds at the bank while b4 has
+ * already expired the order (its expiry ran first): the money must go
+ * back, and only once. */
+static void test_pix_paid_after_expiry_is_refunded(void **state)
+{
+	struct h_resp r;
+	struct b4_br_pix_info info;
+	char body[1024], cpf[12], order[37], payload[600], path[128], sql[256];
+	const char *auth[] = {"Authorization: Bearer " SECRET, NULL};
+	long long total;
+	(void)state;
+
+	h_make_cpf((unsigned)getpid() + 7, cpf);
+	snprintf(body, sizeof(body),
+		 "{\"offer_code\":\"DEMOOFFER1\",\"customer\":{\"full_name\":\"Paula Tardia\","
+		 "\"email\":\"paula@example.com\",\"document\":\"%s\","
+		 "\"phone\":\"+55 11 91234-5678\"},\"payment\":{\"method\":\"pix\"}}",
+		 cpf);
+	assert_int_equal(post(&r, &checkout, "/v1/orders", body, NULL), 201);
+	assert_string_equal(h_json_str(&r, "status"), "waiting_payment");
+	snprintf(order, sizeof(order), "%s", h_json_str(&r, "id"));
+	snprintf(payload, sizeof(payload), "%s", h_json_str(&r, "pix.payload"));
+	total = (long long)cJSON_GetObjectItem(r.json, "total_cents")->valuedouble;
+	h_resp_free(&r);
+	assert_int_equal(b4_br_pix_parse(payload, strlen(payload), &info), 0);
+
+	/* b4's expiry comes first: the acquirer still shows the Pix pending */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE orders SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+		 " WHERE id = '%s'",
+		 order);
+	assert_int_equal(h_sql(db, sql), 0);
+	enqueue("order.expire", "order_id", order);
+	assert_true(sql_becomes(1, "SELECT status = 'expired' FROM orders WHERE id = '%s'", order));
+
+	/* then the payment clears and the sandbox calls checkout back */
+	snprintf(path, sizeof(path), "/control/pix/%s/pay", info.txid);
+	assert_int_equal(h_http(&r, "POST", h_url(&sandbox, path), NULL, auth), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "callback_status")->valueint, 200);
+	h_resp_free(&r);
+	assert_int_equal(h_sql_intf(db,
+				    "SELECT COUNT(*) FROM acquirer_events WHERE order_id = '%s'"
+				    " AND outcome = 'refund_queued'",
+				    order),
+			 1);
+
+	/* the worker gives it all back; the order stays expired, unpaid */
+	assert_true(sql_becomes(1,
+				"SELECT COUNT(*) FROM charges WHERE order_id = '%s'"
+				" AND status = 'refunded'",
+				order));
+	assert_int_equal(sandbox_refunded(order), total);
+	assert_int_equal(h_sql_intf(db,
+				    "SELECT COUNT(*) FROM refunds WHERE order_id = '%s'"
+				    " AND amount_cents = %lld AND status = 'succeeded'"
+				    " AND requested_by IS NULL AND acquirer_refund_id IS NOT NULL",
+				    order, total),
+			 1);
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT status = 'expired' FROM orders WHERE id = '%s'", order), 1);
+	assert_int_equal(h_sql_intf(db,
+				    "SELECT COUNT(*) FROM jobs WHERE dedup_key IN"
+				    " ('approved-payment:%1$s', 'invoice:%1$s', 'commission:%1$s')",
+				    order),
+			 0);
+
+	/* the acquirer repeats its event, and the job runs again: still one
+	 * refund, at b4 and at the acquirer */
+	assert_int_equal(h_http(&r, "POST", h_url(&sandbox, path), NULL, auth), 0);
+	assert_int_equal(r.status, 200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "replayed")));
+	h_resp_free(&r);
+	replay_job("payment.refund_late", "order_id", order);
+	assert_int_equal(
+	    h_sql_intf(db, "SELECT COUNT(*) FROM refunds WHERE order_id = '%s'", order), 1);
+	assert_int_equal(sandbox_refunded(order), total);
 }
 
 int main(void)
@@ -312,6 +403,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_partial_then_full_refund),
 	    cmocka_unit_test(test_lost_card_answer_is_settled_not_expired),
+	    cmocka_unit_test(test_pix_paid_after_expiry_is_refunded),
 	};
 	return cmocka_run_group_tests_name("refunds", tests, group_setup, group_teardown);
 }
