@@ -26,6 +26,39 @@
 	" (o.producer_id = ? OR o.affiliate_id = ? OR EXISTS (SELECT 1 FROM splits s2"             \
 	"  WHERE s2.order_id = o.id AND s2.user_id = ? AND s2.party = 'coproducer'))"
 
+/* The caller's orders as a union of three index ranges, one per role
+ * (orders by producer_id, by affiliate_id, co-producer splits by user),
+ * each already filtered, newest first and cut at the page size, so a page
+ * reads about a page of rows per role however large orders grows.  One OR
+ * across the roles (SALE_VISIBLE) would make MariaDB walk orders newest
+ * first testing every row: seconds per page for a member whose sales are
+ * old (docs/BENCHMARKS.md).  The filters are those of api_sales_list.
+ * Binds per branch: caller, SALE_FILTER_TYPES, limit. */
+#define SALE_FILTERS                                                                               \
+	" AND (? IS NULL OR f.status = ?) AND (? IS NULL OR f.product_id = ?)"                     \
+	" AND (? IS NULL OR f.created_at >= ?) AND (? IS NULL OR f.created_at < ?)"                \
+	" AND (? IS NULL OR f.id < ?)"
+#define SALE_PAGE_IDS                                                                              \
+	" JOIN ((SELECT f.id FROM orders f WHERE f.producer_id = ?" SALE_FILTERS                   \
+	"  ORDER BY f.id DESC LIMIT ?)"                                                            \
+	" UNION (SELECT f.id FROM orders f WHERE f.affiliate_id = ?" SALE_FILTERS                  \
+	"  ORDER BY f.id DESC LIMIT ?)"                                                            \
+	" UNION (SELECT f.id FROM splits s JOIN orders f ON f.id = s.order_id"                     \
+	"  WHERE s.user_id = ? AND s.party = 'coproducer'" SALE_FILTERS                            \
+	"  ORDER BY s.order_id DESC LIMIT ?)) page ON page.id = o.id"
+/* All the caller's orders (for totals): the same three ranges, uncut. */
+#define SALE_ALL_IDS                                                                               \
+	" JOIN (SELECT id FROM orders WHERE producer_id = ?"                                       \
+	" UNION SELECT id FROM orders WHERE affiliate_id = ?"                                      \
+	" UNION SELECT order_id FROM splits WHERE user_id = ? AND party = 'coproducer') mine"      \
+	" ON mine.id = o.id"
+#define SALE_BRANCH_TYPES                                                                          \
+	"s"                                                                                        \
+	"ssssssssss"                                                                               \
+	"I"
+#define SALE_BRANCH_ARGS(me, status, product, from, to, after, limit)                              \
+	me, status, status, product, product, from, from, to, to, after, after, limit
+
 static const char *const order_statuses[] = {
     "waiting_payment", "paid",	   "refused",	 "expired", "refund_requested",
     "refunded",	       "disputed", "chargeback", NULL};
@@ -85,14 +118,12 @@ void api_sales_list(struct b4_req *req)
 	if (api_query_time(req, "from", &from) < 0 || api_query_time(req, "to", &to) < 0 ||
 	    b4_req_page(req, &limit, &after) < 0)
 		return;
-	res = b4_db_query(req->db,
-			  SALE_COLS " WHERE" SALE_VISIBLE " AND (? IS NULL OR o.status = ?)"
-				    " AND (? IS NULL OR o.product_id = ?)"
-				    " AND (? IS NULL OR o.created_at >= ?)"
-				    " AND (? IS NULL OR o.created_at < ?)"
-				    " AND (? IS NULL OR o.id < ?) ORDER BY o.id DESC LIMIT ?",
-			  "ssssssssssssssssI", me, me, me, me, me, me, status, status, product_id,
-			  product_id, from, from, to, to, after, after, limit + 1);
+	res = b4_db_query(req->db, SALE_COLS SALE_PAGE_IDS " ORDER BY o.id DESC LIMIT ?",
+			  "sss" SALE_BRANCH_TYPES SALE_BRANCH_TYPES SALE_BRANCH_TYPES "I", me, me,
+			  me, SALE_BRANCH_ARGS(me, status, product_id, from, to, after, limit + 1),
+			  SALE_BRANCH_ARGS(me, status, product_id, from, to, after, limit + 1),
+			  SALE_BRANCH_ARGS(me, status, product_id, from, to, after, limit + 1),
+			  limit + 1);
 	api_send_page(req, res, (size_t)limit, sale_json);
 }
 
@@ -138,20 +169,23 @@ void api_sale_get(struct b4_req *req)
 }
 
 /* Adds {key: count, ...} grouped by column col of res rows (col 0 key). */
-static void add_counts(cJSON *obj, const char *name, const struct b4_db_result *res)
+/* Adds n to counts[key], creating it at 0. */
+static void count_add(cJSON *counts, const char *key, int64_t n)
 {
-	cJSON *o = cJSON_AddObjectToObject(obj, name);
+	cJSON *item = cJSON_GetObjectItemCaseSensitive(counts, key);
 
-	for (size_t i = 0; i < b4_db_rows(res); i++)
-		cJSON_AddNumberToObject(o, b4_db_str(res, i, 0), (double)b4_db_i64(res, i, 1));
+	if (item)
+		cJSON_SetNumberValue(item, item->valuedouble + (double)n);
+	else
+		cJSON_AddNumberToObject(counts, key, (double)n);
 }
 
 void api_sales_summary(struct b4_req *req)
 {
 	const char *me = req->caller.user_id;
 	const char *from = NULL, *to = NULL;
-	struct b4_db_result *totals, *by_status, *by_method;
-	cJSON *out;
+	struct b4_db_result *totals, *groups;
+	cJSON *out, *by_status, *by_method;
 
 	if (api_query_time(req, "from", &from) < 0 || api_query_time(req, "to", &to) < 0)
 		return;
@@ -165,26 +199,20 @@ void api_sales_summary(struct b4_req *req)
 	    " s.order_id = o.id AND s.user_id = ?) END), 0),"
 	    " COALESCE(SUM((SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0)"
 	    " FROM splits s WHERE s.order_id = o.id AND s.user_id = ?)), 0), COUNT(*)"
-	    " FROM orders o WHERE" SALE_VISIBLE
-	    " AND o.status IN ('paid','refund_requested','refunded','disputed','chargeback')"
+	    " FROM orders o" SALE_ALL_IDS " WHERE"
+	    " o.status IN ('paid','refund_requested','refunded','disputed','chargeback')"
 	    " AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)",
 	    "ssssssssss", me, me, me, me, me, me, from, from, to, to);
-	by_status =
-	    b4_db_query(req->db,
-			"SELECT o.status, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
-			" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
-			" GROUP BY o.status ORDER BY o.status",
-			"sssssss", me, me, me, from, from, to, to);
-	by_method =
-	    b4_db_query(req->db,
-			"SELECT o.payment_method, COUNT(*) FROM orders o WHERE" SALE_VISIBLE
-			" AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
-			" GROUP BY o.payment_method ORDER BY o.payment_method",
-			"sssssss", me, me, me, from, from, to, to);
-	if (!totals || !by_status || !by_method) {
+	/* both breakdowns from one pass over the orders */
+	groups = b4_db_query(
+	    req->db,
+	    "SELECT o.status, o.payment_method, COUNT(*) FROM orders o" SALE_ALL_IDS
+	    " WHERE (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
+	    " GROUP BY o.status, o.payment_method ORDER BY o.status, o.payment_method",
+	    "sssssss", me, me, me, from, from, to, to);
+	if (!totals || !groups) {
 		b4_db_result_free(totals);
-		b4_db_result_free(by_status);
-		b4_db_result_free(by_method);
+		b4_db_result_free(groups);
 		b4_req_db_error(req);
 		return;
 	}
@@ -192,11 +220,14 @@ void api_sales_summary(struct b4_req *req)
 	cJSON_AddNumberToObject(out, "gross_cents", (double)b4_db_i64(totals, 0, 0));
 	cJSON_AddNumberToObject(out, "net_cents", (double)b4_db_i64(totals, 0, 1));
 	cJSON_AddNumberToObject(out, "paid_count", (double)b4_db_i64(totals, 0, 2));
-	add_counts(out, "count_by_status", by_status);
-	add_counts(out, "count_by_payment_method", by_method);
+	by_status = cJSON_AddObjectToObject(out, "count_by_status");
+	by_method = cJSON_AddObjectToObject(out, "count_by_payment_method");
+	for (size_t i = 0; i < b4_db_rows(groups); i++) {
+		count_add(by_status, b4_db_str(groups, i, 0), b4_db_i64(groups, i, 2));
+		count_add(by_method, b4_db_str(groups, i, 1), b4_db_i64(groups, i, 2));
+	}
 	b4_db_result_free(totals);
-	b4_db_result_free(by_status);
-	b4_db_result_free(by_method);
+	b4_db_result_free(groups);
 	b4_req_send_json(req, 200, out);
 }
 

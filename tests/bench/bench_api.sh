@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # GET /v1/products/:id on b4-api directly and GET /api/v1/products/:id
-# through b4-gateway, with a producer's token (wrk -t2 -c64 -d10s).
+# through b4-gateway, with a producer's token (wrk -t2 -c64 -d10s); then
+# GET /v1/sales?limit=20 on 200,000 orders (tests/bench/sales_data.sql) for
+# the producer (all of them) and the affiliate (the 20 oldest), and one
+# GET /v1/sales/summary each.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_db
@@ -17,4 +20,22 @@ for target in "b4-api directly|http://127.0.0.1:$api_port/v1/products/$id" \
 	echo "--- wrk -t2 -c64 -d10s GET products/:id, ${target%%|*}"
 	wrk -t2 -c64 -d10s --latency -H "Authorization: Bearer $token" "${target##*|}" |
 		grep -E 'Requests/sec|  50%|  99%|Non-2xx|Socket errors'
+done
+
+"$top/deploy/dev/mariadb.sh" sql "$bench_dir/db" b4bench <"$top/tests/bench/sales_data.sql"
+login() { # email password
+	curl -sf -X POST "http://127.0.0.1:$api_port/v1/auth/login" -H 'Content-Type: application/json' \
+		-d "{\"email\":\"$1\",\"password\":\"$2\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+for who in "producer|producer@b4you.dev|producer-demo-123" "affiliate|affiliate@b4you.dev|affiliate-demo-123"; do
+	IFS='|' read -r role email password <<<"$who"
+	token=$(login "$email" "$password")
+	[ -n "$token" ] || { echo "bench_api: $role login failed" >&2; exit 1; }
+	echo "--- wrk -t2 -c8 -d10s GET /v1/sales?limit=20 on 200,000 orders, as the $role"
+	wrk -t2 -c8 -d10s --latency -H "Authorization: Bearer $token" \
+		"http://127.0.0.1:$api_port/v1/sales?limit=20" |
+		grep -E 'Requests/sec|  50%|  99%|Non-2xx|Socket errors'
+	# the totals read every one of the member's orders: one request, timed
+	curl -sf -o /dev/null -w "--- GET /v1/sales/summary as the $role: %{time_total} s\n" \
+		-H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/v1/sales/summary"
 done

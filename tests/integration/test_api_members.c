@@ -1191,6 +1191,163 @@ static void test_webhook_secret_once_and_url_policy(void **state)
 	h_stop(&prod, SIGTERM, 10000);
 }
 
+/* Pages through GET /v1/sales?<query>limit=<limit> with the cursor and
+ * returns the ids in order ("id,id,..."), checking has_more on the way. */
+static char *list_all_sales(const char *token, const char *query, int limit)
+{
+	char ids[4096] = "", last[64] = "";
+	int pages = 0;
+
+	for (;;) {
+		struct h_resp r;
+		cJSON *data, *item;
+		bool more;
+
+		expect(&r, 200, "GET",
+		       last[0] ? fmt("/v1/sales?%slimit=%d&starting_after=%s", query, limit, last)
+			       : fmt("/v1/sales?%slimit=%d", query, limit),
+		       token, NULL);
+		data = cJSON_GetObjectItem(r.json, "data");
+		more = cJSON_IsTrue(cJSON_GetObjectItem(r.json, "has_more"));
+		assert_true(cJSON_GetArraySize(data) <= limit);
+		cJSON_ArrayForEach(item, data)
+		{
+			const char *id = cJSON_GetObjectItem(item, "id")->valuestring;
+			snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%s",
+				 ids[0] ? "," : "", id);
+			snprintf(last, sizeof(last), "%s", id);
+		}
+		if (more)
+			assert_int_equal(cJSON_GetArraySize(data), limit);
+		h_resp_free(&r);
+		assert_true(++pages < 50);
+		if (!more)
+			break;
+	}
+	return fmt("%s", ids);
+}
+
+/* One member in every role (co-producer, affiliate, both on one order)
+ * among someone else's orders: each list is complete, newest first, with
+ * no order twice, page by page and under every filter. */
+static void test_sales_list_pages_across_roles(void **state)
+{
+	struct estate e;
+	struct member other;
+	struct h_resp r;
+	char *open_offer, *customer = keep(malloc(37)), *ids[8], *stranger_order, *sql;
+	const unsigned tag = (unsigned)getpid() & 0xfffff;
+	(void)state;
+
+	estate_build(&e, "erin");
+	member_new(&other, "other");
+	open_offer = create("POST", fmt("/v1/products/%s/offers", e.open_product), e.m.token,
+			    "{\"name\":\"Open\",\"price_cents\":5000}");
+	b4_crypto_uuid7(customer);
+	assert_int_equal(h_sql(db_name, fmt("INSERT INTO customers (id, email, full_name,"
+					    " document_enc, document_bidx, document_type) VALUES"
+					    " ('%s', 'pages@example.com', 'Page Buyer', 'x', '%s',"
+					    " 'cpf')",
+					    customer, customer)),
+			 0);
+	/* ids[1..6]: older than the estate's order (uuid7 of now), in order */
+	for (int i = 1; i <= 6; i++) {
+		bool open = i >= 4; /* 4..6 through the helper's affiliate link */
+		ids[i] = fmt("01900000-%04x-7000-8%03x-%012d", tag & 0xffff, tag >> 16, i);
+		sql = fmt(
+		    "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id,"
+		    " affiliation_id, affiliate_id, status, payment_method, subtotal_cents,"
+		    " total_cents, access_token_hash, created_at) VALUES ('%s', '%s', '%s', '%s',"
+		    " '%s', %s%s%s, %s%s%s, '%s', 'pix', 5000, 5000, REPEAT('c', 64),"
+		    " UTC_TIMESTAMP(6) - INTERVAL %d DAY);"
+		    "INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES"
+		    " (UUID(), '%s', 'producer', '%s', 3000)",
+		    ids[i], customer, open ? open_offer : e.offer,
+		    open ? e.open_product : e.product, e.m.id, open ? "'" : "",
+		    open ? e.affiliation : "NULL", open ? "'" : "", open ? "'" : "",
+		    open ? e.helper.id : "NULL", open ? "'" : "", i == 5 ? "refunded" : "paid",
+		    10 - i, ids[i], e.m.id);
+		assert_int_equal(h_sql(db_name, sql), 0);
+		/* the helper co-produces 1, 3 and 6 (6 also as the affiliate) */
+		if (i == 1 || i == 3 || i == 6)
+			assert_int_equal(
+			    h_sql(db_name, fmt("INSERT INTO splits (id, order_id, party,"
+					       " user_id, amount_cents) VALUES (UUID(),"
+					       " '%s', 'coproducer', '%s', 500)",
+					       ids[i], e.helper.id)),
+			    0);
+		if (open)
+			assert_int_equal(
+			    h_sql(db_name, fmt("INSERT INTO splits (id, order_id, party,"
+					       " user_id, amount_cents) VALUES (UUID(),"
+					       " '%s', 'affiliate', '%s', 1500)",
+					       ids[i], e.helper.id)),
+			    0);
+	}
+	/* someone else's sale, seen by nobody here */
+	stranger_order = fmt("01900000-%04x-7000-8%03x-%012d", tag & 0xffff, tag >> 16, 7);
+	assert_int_equal(
+	    h_sql(
+		db_name,
+		fmt("INSERT INTO products (id, producer_id, name, type, status) SELECT UUID(),"
+		    " '%s', 'Other', 'course', 'active';"
+		    "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, "
+		    "status,"
+		    " payment_method, subtotal_cents, total_cents, access_token_hash) SELECT '%s',"
+		    " '%s', '%s', id, '%s', 'paid', 'pix', 5000, 5000, REPEAT('d', 64) FROM"
+		    " products WHERE producer_id = '%s'",
+		    other.id, stranger_order, customer, e.offer, other.id, other.id)),
+	    0);
+
+	/* newest first: the estate's order, then 6 down to 1 */
+	assert_string_equal(
+	    list_all_sales(e.m.token, "", 3),
+	    fmt("%s,%s,%s,%s,%s,%s,%s", e.order, ids[6], ids[5], ids[4], ids[3], ids[2], ids[1]));
+	assert_string_equal(
+	    list_all_sales(e.helper.token, "", 2),
+	    fmt("%s,%s,%s,%s,%s,%s", e.order, ids[6], ids[5], ids[4], ids[3], ids[1]));
+	assert_string_equal(
+	    list_all_sales(e.helper.token, "", 100),
+	    fmt("%s,%s,%s,%s,%s,%s", e.order, ids[6], ids[5], ids[4], ids[3], ids[1]));
+	assert_string_equal(list_all_sales(other.token, "", 1), stranger_order);
+	/* filters apply in every role */
+	assert_string_equal(list_all_sales(e.helper.token, "status=refunded&", 1), ids[5]);
+	assert_string_equal(list_all_sales(e.helper.token, fmt("product_id=%s&", e.product), 1),
+			    fmt("%s,%s,%s", e.order, ids[3], ids[1]));
+	assert_string_equal(list_all_sales(e.m.token, fmt("product_id=%s&", e.open_product), 2),
+			    fmt("%s,%s,%s", ids[6], ids[5], ids[4]));
+	assert_string_equal(
+	    list_all_sales(e.helper.token,
+			   fmt("from=%s&to=%s&", "2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"),
+			   4),
+	    fmt("%s,%s,%s,%s,%s,%s", e.order, ids[6], ids[5], ids[4], ids[3], ids[1]));
+	/* the role shown: affiliate wins over co-producer on order 6 */
+	expect(&r, 200, "GET", fmt("/v1/sales/%s", ids[6]), e.helper.token, NULL);
+	assert_string_equal(h_json_str(&r, "role"), "affiliate");
+	assert_int_equal(cJSON_GetObjectItem(r.json, "my_amount_cents")->valueint, 2000);
+	h_resp_free(&r);
+	/* the summary counts the same orders */
+	expect(&r, 200, "GET", "/v1/sales/summary", e.helper.token, NULL);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "paid_count")->valueint, 6);
+	assert_string_equal(
+	    keep(cJSON_PrintUnformatted(cJSON_GetObjectItem(r.json, "count_by_status"))),
+	    "{\"paid\":5,\"refunded\":1}");
+	assert_string_equal(
+	    keep(cJSON_PrintUnformatted(cJSON_GetObjectItem(r.json, "count_by_payment_method"))),
+	    "{\"pix\":6}");
+	h_resp_free(&r);
+	expect(&r, 200, "GET", "/v1/sales/summary", e.m.token, NULL);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "paid_count")->valueint, 7);
+	assert_int_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "count_by_status"), "paid")->valueint,
+	    6);
+	assert_int_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "count_by_payment_method"), "pix")
+		->valueint,
+	    7);
+	h_resp_free(&r);
+}
+
 static void test_sales_each_party_sees_its_part(void **state)
 {
 	struct estate e;
@@ -1374,6 +1531,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_input_changes_nothing),
 	    cmocka_unit_test(test_webhook_secret_once_and_url_policy),
 	    cmocka_unit_test(test_sales_each_party_sees_its_part),
+	    cmocka_unit_test(test_sales_list_pages_across_roles),
 	    cmocka_unit_test(test_keyset_pagination),
 	    cmocka_unit_test(test_passwords_are_argon2id_and_logs_are_clean),
 	};
