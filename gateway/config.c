@@ -50,7 +50,10 @@ static void config_defaults(struct gw_config *c)
 	snprintf(c->admin_host, sizeof(c->admin_host), "0.0.0.0");
 	c->admin_port = 9080;
 	c->max_header_bytes = 16384;
-	c->max_body_bytes = 10 * 1024 * 1024;
+	/* the services' own default (B4_MAX_BODY_BYTES): a body they would
+	 * refuse is refused here, in the API's error shape, since libevent
+	 * 2.1 lets a service answer an over-size body only with its HTML 413 */
+	c->max_body_bytes = 1024 * 1024;
 	c->request_buffer_bytes = 64 * 1024;
 	c->max_connections = 10000;
 	c->connect_timeout_ms = 1000;

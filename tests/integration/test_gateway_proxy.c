@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,11 +81,15 @@ static void stop_all(struct fixture *fx)
 /* One fixture for the running test, so a failed assertion still stops the
  * gateway and the backends (teardown). */
 static struct fixture f;
+static struct h_proc service; /* a real b4 service behind the gateway */
 
 static int teardown(void **state)
 {
 	(void)state;
 	stop_all(&f);
+	if (service.pid > 0)
+		h_stop(&service, SIGTERM, 10000);
+	memset(&service, 0, sizeof(service));
 	return 0;
 }
 
@@ -842,6 +847,54 @@ static void test_client_gone_mid_request(void **state)
 	    gw_metric(f.gw.admin_port, "b4_gateway_requests_total{route=\"api\",code=\"2xx\"}"), 1);
 }
 
+/* The gateway and b4-api at their default limits: a body b4-api would
+ * refuse is refused at the gateway, in the API's error shape (b4-api's own
+ * 413 is libevent's HTML page), and a body right at the limit reaches it. */
+static void test_default_body_limit_matches_the_services(void **state)
+{
+	struct gw_response r;
+	char cfg[512];
+	char *body = malloc(1048576);
+	int fd;
+	(void)state;
+
+	assert_non_null(body);
+	assert_int_equal(h_start(&service, "b4-api", NULL, NULL), 0);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"routes\": [{\"prefix\": \"/api\", \"upstream\": \"api\"}],"
+		 " \"upstreams\": {\"api\": {\"instances\": [\"127.0.0.1:%d\"],"
+		 " \"health_check\": {\"interval_ms\": 0}}}, \"rate_limits\": []}",
+		 service.port);
+	assert_int_equal(gw_gateway_start(&f.gw, cfg, NULL), 0);
+
+	fd = gw_connect(f.gw.http_port);
+	assert_int_equal(gw_send_str(fd, "POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\n"
+					 "Content-Type: application/json\r\n"
+					 "Content-Length: 1048577\r\n\r\n"),
+			 0);
+	assert_int_equal(gw_read_response(fd, &r, 5000), 0);
+	assert_int_equal(r.status, 413);
+	assert_non_null(strstr(r.body, "\"type\":\"invalid_request_error\""));
+	assert_non_null(strstr(r.body, "\"code\":\"body_too_large\""));
+	assert_true(gw_wait_closed(fd, 3000));
+	close(fd);
+
+	/* 1 MiB exactly: through to b4-api, which answers it (bad JSON) */
+	memset(body, ' ', 1048576);
+	body[0] = '{';
+	fd = gw_connect(f.gw.http_port);
+	assert_int_equal(gw_send_str(fd, "POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\n"
+					 "Content-Type: application/json\r\n"
+					 "Content-Length: 1048576\r\n\r\n"),
+			 0);
+	assert_int_equal(gw_send_all(fd, body, 1048576), 0);
+	assert_int_equal(gw_read_response(fd, &r, 10000), 0);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "\"error\":{"));
+	close(fd);
+	free(body);
+}
+
 static void test_connection_cap(void **state)
 {
 	struct gw_response r;
@@ -901,6 +954,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_pipelined_requests_in_order, teardown),
 	    cmocka_unit_test_teardown(test_large_bodies_intact, teardown),
 	    cmocka_unit_test_teardown(test_client_gone_mid_request, teardown),
+	    cmocka_unit_test_teardown(test_default_body_limit_matches_the_services, teardown),
 	    cmocka_unit_test_teardown(test_connection_cap, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
