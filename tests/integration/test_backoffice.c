@@ -77,17 +77,7 @@ static void admin(struct h_resp *r, const char *method, const char *path, const 
 	assert_int_equal(r->status, want);
 }
 
-static void sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sqlf(const char *fmt, ...)
-{
-	char sql[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(h_sql(db_name, sql), 0);
-}
+#define sqlf(...) assert_int_equal(h_sqlf(db_name, __VA_ARGS__), 0)
 
 #define sql_int(...) h_sql_intf(db_name, __VA_ARGS__)
 

@@ -53,16 +53,7 @@ static void run_invoice_jobs(struct rapi *api, const char *const *payloads, size
 	assert_int_equal(api->nposts, n);
 }
 
-static long long count_sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long count_sql(const char *fmt, ...)
-{
-	char sql[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return h_sql_int(rapi_db, sql);
-}
+#define count_sql(...) h_sql_intf(rapi_db, __VA_ARGS__)
 
 static char *xml_path(const char *order_id)
 {

@@ -143,6 +143,17 @@ long long h_sql_intf(const char *db, const char *fmt, ...)
 	return h_sql_int(db, sql);
 }
 
+int h_sqlf(const char *db, const char *fmt, ...)
+{
+	char sql[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	return h_sql(db, sql);
+}
+
 const char *h_bearer(const char *user_id, const char *role)
 {
 	static char bufs[8][1200];

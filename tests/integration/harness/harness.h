@@ -40,6 +40,8 @@ long long h_sql_int(const char *db, const char *sql);
 /* h_sql_int with printf formatting of the SQL (tests build it from ids they
  * made themselves, never from service output they did not check). */
 long long h_sql_intf(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* h_sql with a printf format. */
+int h_sqlf(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "Authorization: Bearer <jwt>" for user_id with role ("member"/"admin"),
  * signed with H_JWT_SECRET for 1 h; a static buffer, one of 8 rotating. */
