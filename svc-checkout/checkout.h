@@ -54,6 +54,7 @@ struct checkout_offer {
 	bool affiliate_enabled;
 	int affiliate_commission_bps;
 	int affiliate_cookie_days;
+	bool affiliate_first_click; /* else last click */
 };
 
 /* offers.c */

@@ -15,7 +15,8 @@ void checkout_offer_coupon(struct b4_req *req);
 	"SELECT o.id, o.product_id, p.producer_id, o.code, o.name, p.name, u.full_name,"           \
 	" o.price_cents, o.max_installments, o.interest_free_installments, o.payment_methods,"     \
 	" o.allow_coupon, o.upsell_offer_id, o.upsell_one_click, p.guarantee_days,"                \
-	" p.affiliate_enabled, p.affiliate_commission_bps, p.affiliate_cookie_days"                \
+	" p.affiliate_enabled, p.affiliate_commission_bps, p.affiliate_cookie_days,"               \
+	" p.affiliate_attribution = 'first_click'"                                                 \
 	" FROM offers o JOIN products p ON p.id = o.product_id"                                    \
 	" JOIN users u ON u.id = p.producer_id"
 
@@ -62,6 +63,7 @@ int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct ch
 	out->affiliate_enabled = b4_db_i64(res, 0, 15) != 0;
 	out->affiliate_commission_bps = (int)b4_db_i64(res, 0, 16);
 	out->affiliate_cookie_days = (int)b4_db_i64(res, 0, 17);
+	out->affiliate_first_click = b4_db_i64(res, 0, 18) != 0;
 	b4_db_result_free(res);
 	return 1;
 }

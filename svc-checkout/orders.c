@@ -34,42 +34,63 @@ static int phone_normalize(const char *text, char out[20])
 	return n >= 10 ? 0 : -1;
 }
 
-/* Resolves the affiliate: the explicit ref, else the session's attribution
- * within the program's cookie window, else none.  Returns 0 or -1 (DB). */
-static int resolve_affiliate(struct checkout_order *o, const char *ref,
-			     const char *session_affiliation, bool session_in_window)
+/* Takes affiliation_id for the order if it is still an approved
+ * affiliation of the product with an active affiliate.  1 taken, 0 not,
+ * -1 (DB). */
+static int take_affiliation(struct checkout_order *o, const char *affiliation_id)
 {
 	struct b4_db_result *res;
-	int found = 0;
+	int taken;
 
-	o->affiliation_id[0] = '\0';
-	if (!o->main.affiliate_enabled)
-		return 0;
-	if (ref) {
-		found = checkout_affiliation_by_ref(o->req->db, &o->main, ref, o->affiliation_id);
-		if (found < 0)
-			return -1;
-	}
-	if (!found && session_affiliation && session_affiliation[0] && session_in_window)
-		snprintf(o->affiliation_id, sizeof(o->affiliation_id), "%s", session_affiliation);
-	if (!o->affiliation_id[0])
-		return 0;
 	res = b4_db_query(o->req->db,
 			  "SELECT a.affiliate_id, COALESCE(a.commission_bps, ?) FROM affiliations a"
 			  " JOIN users u ON u.id = a.affiliate_id"
 			  " WHERE a.id = ? AND a.product_id = ? AND a.status = 'approved'"
 			  " AND u.status = 'active'",
-			  "Iss", o->main.affiliate_commission_bps, o->affiliation_id,
+			  "Iss", o->main.affiliate_commission_bps, affiliation_id,
 			  o->main.product_id);
 	if (!res)
 		return -1;
-	if (b4_db_rows(res) == 1) {
+	taken = b4_db_rows(res) == 1;
+	if (taken) {
+		snprintf(o->affiliation_id, sizeof(o->affiliation_id), "%s", affiliation_id);
 		snprintf(o->affiliate_id, sizeof(o->affiliate_id), "%s", b4_db_str(res, 0, 0));
 		o->affiliate_bps = (int)b4_db_i64(res, 0, 1);
-	} else {
-		o->affiliation_id[0] = '\0';
 	}
 	b4_db_result_free(res);
+	return taken;
+}
+
+/* Resolves the affiliate from the two clicks an order can carry: the
+ * explicit ref (the link the buyer came through now) and the session's
+ * attribution (the click that opened the cart, kept within the program's
+ * cookie window).  The product's attribution rule says which wins when they
+ * name different affiliates: last_click the ref, first_click the session's
+ * earlier click.  If the winner is no longer valid (affiliation revoked,
+ * affiliate blocked) the other one counts.  Returns 0 or -1 (DB). */
+static int resolve_affiliate(struct checkout_order *o, const char *ref,
+			     const char *session_affiliation, bool session_in_window)
+{
+	char from_ref[37] = "";
+	const char *candidates[2] = {NULL, NULL}, *from_session = NULL;
+
+	o->affiliation_id[0] = '\0';
+	if (!o->main.affiliate_enabled)
+		return 0;
+	if (ref && checkout_affiliation_by_ref(o->req->db, &o->main, ref, from_ref) < 0)
+		return -1;
+	if (session_affiliation && session_affiliation[0] && session_in_window)
+		from_session = session_affiliation;
+	candidates[0] = o->main.affiliate_first_click ? from_session : from_ref;
+	candidates[1] = o->main.affiliate_first_click ? from_ref : from_session;
+	for (int i = 0; i < 2; i++) {
+		int taken;
+		if (!candidates[i] || !candidates[i][0])
+			continue;
+		taken = take_affiliation(o, candidates[i]);
+		if (taken != 0)
+			return taken < 0 ? -1 : 0;
+	}
 	return 0;
 }
 

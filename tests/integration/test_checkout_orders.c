@@ -272,6 +272,78 @@ static void test_sessions_and_funnel_events(void **state)
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM checkout_events"), before);
 }
 
+/* Runs the SQL (printf format) on the test database; it must succeed. */
+#define sql_run(...) assert_int_equal(h_sqlf(db, __VA_ARGS__), 0)
+
+/* A Pix order with the cart session and ref SECONDREF goes to affiliate
+ * want ("" for none). */
+static void assert_order_goes_to(const char *session, unsigned seed, const char *want)
+{
+	struct h_resp r;
+	char extra[160], sql[160];
+	char *got;
+
+	snprintf(extra, sizeof(extra), ",\"session_id\":\"%s\",\"ref\":\"SECONDREF\"", session);
+	assert_int_equal(
+	    post(&r, &checkout, "/v1/orders", new_key(),
+		 order_body("clicks@example.com", seed, "{\"method\":\"pix\"}", extra)),
+	    201);
+	snprintf(sql, sizeof(sql), "SELECT COALESCE(affiliate_id, '') FROM orders WHERE id = '%s'",
+		 h_json_str(&r, "id"));
+	h_resp_free(&r);
+	got = h_sql_value(db, sql);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* Two affiliates' clicks on one sale: the cart was opened through
+ * DEMOREF01 (affiliate A), the order comes through SECONDREF (affiliate B).
+ * last_click gives it to B, first_click to A while A's click is within the
+ * cookie window and A still an active affiliate, else to B. */
+static void test_first_or_last_click(void **state)
+{
+	static const char affiliate_a[] = "01900000-0000-7000-8000-000000000002";
+	static const char affiliate_b[] = "01900000-0000-7000-8000-00000000b002";
+	static const char product[] = "01900000-0000-7000-8000-000000000101";
+	struct h_resp r;
+	char session[37];
+	(void)state;
+
+	sql_run(
+	    "INSERT INTO users (id, email, password_hash, full_name, role, status) VALUES"
+	    " ('%s', 'second-affiliate@example.com', 'x', 'Bruno Afiliado', 'member', 'active');"
+	    "INSERT INTO affiliations (id, product_id, affiliate_id, ref, status, decided_at)"
+	    " VALUES (UUID(), '%s', '%s', 'SECONDREF', 'approved', UTC_TIMESTAMP(6))",
+	    affiliate_b, product, affiliate_b);
+	assert_int_equal(post(&r, &checkout, "/v1/sessions", NULL,
+			      "{\"offer_code\":\"DEMOOFFER1\",\"ref\":\"DEMOREF01\"}"),
+			 201);
+	snprintf(session, sizeof(session), "%s", h_json_str(&r, "id"));
+	h_resp_free(&r);
+
+	assert_order_goes_to(session, 401, affiliate_b); /* the seed's product: last_click */
+	sql_run("UPDATE products SET affiliate_attribution = 'first_click' WHERE id = '%s'",
+		product);
+	assert_order_goes_to(session, 402, affiliate_a);
+	/* A's click out of the 60-day window: B's counts */
+	sql_run("UPDATE checkout_sessions SET created_at = UTC_TIMESTAMP(6) - INTERVAL 61 DAY"
+		" WHERE id = '%s'",
+		session);
+	assert_order_goes_to(session, 403, affiliate_b);
+	/* within the window again, but A is blocked: B's counts */
+	sql_run("UPDATE checkout_sessions SET created_at = UTC_TIMESTAMP(6) WHERE id = '%s';"
+		"UPDATE users SET status = 'blocked' WHERE id = '%s'",
+		session, affiliate_a);
+	assert_order_goes_to(session, 404, affiliate_b);
+
+	/* the demo data as the other tests expect it */
+	sql_run("UPDATE users SET status = 'active' WHERE id = '%s';"
+		"UPDATE products SET affiliate_attribution = 'last_click' WHERE id = '%s';"
+		"UPDATE affiliations SET status = 'blocked' WHERE ref = 'SECONDREF'",
+		affiliate_a, product);
+}
+
 static void test_card_order_installments_bump_coupon_affiliate(void **state)
 {
 	struct h_resp r, again;
@@ -1040,6 +1112,7 @@ int main(void)
 	    cmocka_unit_test(test_offer_page_installments_coupon),
 	    cmocka_unit_test(test_sessions_and_funnel_events),
 	    cmocka_unit_test(test_card_order_installments_bump_coupon_affiliate),
+	    cmocka_unit_test(test_first_or_last_click),
 	    cmocka_unit_test(test_declined_card_refuses_order),
 	    cmocka_unit_test(test_pix_order_callback_and_replay),
 	    cmocka_unit_test(test_boleto_order_has_valid_line),
