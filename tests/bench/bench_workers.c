@@ -11,7 +11,7 @@
  *                                from commit to the webhook's arrival
  *                                (median, p99, max).
  */
-#include "test_worker_receiver.h"
+#include "receiver.h"
 
 #include "b4/crypto.h"
 #include "b4/db.h"

@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pkgs="libevent libevent_pthreads libmariadb libcjson openssl libcurl libargon2"
-cc -std=c11 -D_GNU_SOURCE -O2 -pthread -I"$top/libcommon/include" -I"$top/tests/integration" \
+cc -std=c11 -D_GNU_SOURCE -O2 -pthread -I"$top/libcommon/include" -I"$top/tests/integration/harness" \
 	$(pkg-config --cflags $pkgs) -o "$bench_dir/bench_workers" "$top/tests/bench/bench_workers.c" \
 	"$top/$BUILD/lib/libb4common.a" $(pkg-config --libs $pkgs) -lm
 bench_db

@@ -4,6 +4,7 @@
  * signed callbacks (caught by a small HTTP receiver in this process),
  * callback retries, expiry, failure modes, and no card number in the logs. */
 #include "harness.h"
+#include "receiver.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,170 +32,25 @@
 #define AUTH	     "Authorization: Bearer " SECRET
 #define OTHER_SECRET "another-sandbox-secret-0123456789abcdef-012345"
 #define WAIT_MS	     15000
-#define MAX_CAUGHT   64
 
-/* ---- a tiny HTTP receiver standing in for checkout's callback URL ---- */
+/* ---- checkout's callback URL: a receiver in this process ---- */
 
-struct caught {
-	char signature[256];
-	char *body;
-};
+static struct receiver rcv;
 
-static struct {
-	int fd;
-	int port;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	struct caught items[MAX_CAUGHT];
-	int count;
-	int fail_next;	      /* answer 500 to this many more callbacks ... */
-	char fail_charge[40]; /* ... about this charge */
-	volatile int stop;
-} rcv = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void header_value(const char *head, const char *name, char *out, size_t cap)
-{
-	size_t n = strlen(name);
-
-	out[0] = '\0';
-	for (const char *line = head; line && *line; line = strstr(line, "\r\n")) {
-		if (line[0] == '\r')
-			line += 2;
-		if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
-			const char *v = line + n + 1;
-			size_t len;
-			while (*v == ' ')
-				v++;
-			len = strcspn(v, "\r\n");
-			if (len >= cap)
-				len = cap - 1;
-			memcpy(out, v, len);
-			out[len] = '\0';
-			return;
-		}
-	}
-}
-
-static void serve_one(int fd)
-{
-	char buf[16384];
-	size_t len = 0;
-	char *end = NULL;
-	char value[256];
-	size_t body_len, head_len;
-	int status = 200;
-	const char *reply;
-
-	while (len < sizeof(buf) - 1) {
-		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
-		if (n <= 0)
-			return;
-		len += (size_t)n;
-		buf[len] = '\0';
-		end = strstr(buf, "\r\n\r\n");
-		if (!end)
-			continue;
-		head_len = (size_t)(end - buf) + 4;
-		header_value(buf, "Content-Length", value, sizeof(value));
-		body_len = (size_t)strtoul(value, NULL, 10);
-		if (len >= head_len + body_len)
-			break;
-	}
-	if (!end)
-		return;
-	head_len = (size_t)(end - buf) + 4;
-	pthread_mutex_lock(&rcv.lock);
-	if (rcv.count < MAX_CAUGHT) {
-		struct caught *c = &rcv.items[rcv.count];
-		header_value(buf, "X-Acquirer-Signature", c->signature, sizeof(c->signature));
-		c->body = strndup(buf + head_len, len - head_len);
-		rcv.count++;
-	}
-	if (rcv.fail_next > 0 && strstr(buf + head_len, rcv.fail_charge)) {
-		rcv.fail_next--;
-		status = 500;
-	}
-	pthread_mutex_unlock(&rcv.lock);
-	reply = status == 200 ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-			      : "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
-				"Connection: close\r\n\r\n";
-	(void)!send(fd, reply, strlen(reply), MSG_NOSIGNAL);
-}
-
-static void *receiver_main(void *arg)
-{
-	(void)arg;
-	while (!rcv.stop) {
-		struct pollfd p = {.fd = rcv.fd, .events = POLLIN};
-		struct timeval tv = {.tv_sec = 2};
-		int fd;
-
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		fd = accept(rcv.fd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		serve_one(fd);
-		close(fd);
-	}
-	return NULL;
-}
-
-static int receiver_start(void)
-{
-	struct sockaddr_in addr = {.sin_family = AF_INET};
-	socklen_t alen = sizeof(addr);
-
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	rcv.fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (rcv.fd < 0 || bind(rcv.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(rcv.fd, 16) < 0 || getsockname(rcv.fd, (struct sockaddr *)&addr, &alen) < 0)
-		return -1;
-	rcv.port = ntohs(addr.sin_port);
-	return pthread_create(&rcv.thread, NULL, receiver_main, NULL) == 0 ? 0 : -1;
-}
-
-static void receiver_stop(void)
-{
-	rcv.stop = 1;
-	pthread_join(rcv.thread, NULL);
-	close(rcv.fd);
-	for (int i = 0; i < rcv.count; i++)
-		free(rcv.items[i].body);
-}
-
-/* Waits for the callback of type about charge_id received after index
- * `from`; returns its index or -1 after WAIT_MS. */
+/* The callback of type about charge_id received after index from (WAIT_MS
+ * at most); its index or -1. */
 static int receiver_wait(const char *type, const char *charge_id, int from)
 {
-	long long deadline = h_now_ms() + WAIT_MS;
 	char want_type[64], want_charge[80];
 
 	snprintf(want_type, sizeof(want_type), "\"type\":\"%s\"", type);
 	snprintf(want_charge, sizeof(want_charge), "\"charge_id\":\"%s\"", charge_id);
-	while (h_now_ms() < deadline) {
-		pthread_mutex_lock(&rcv.lock);
-		for (int i = from; i < rcv.count; i++) {
-			if (strstr(rcv.items[i].body, want_type) &&
-			    strstr(rcv.items[i].body, want_charge)) {
-				pthread_mutex_unlock(&rcv.lock);
-				return i;
-			}
-		}
-		pthread_mutex_unlock(&rcv.lock);
-		h_sleep_ms(20);
-	}
-	return -1;
+	return (int)rcv_find(&rcv, (size_t)(from < 0 ? 0 : from), want_type, want_charge, WAIT_MS);
 }
 
 static int receiver_count(void)
 {
-	int n;
-	pthread_mutex_lock(&rcv.lock);
-	n = rcv.count;
-	pthread_mutex_unlock(&rcv.lock);
-	return n;
+	return (int)rcv_count(&rcv);
 }
 
 /* ---- the sandbox under test ---- */
@@ -208,8 +64,9 @@ static const char *const sandbox_env[] = {"B4_ACQUIRER_SECRET=" SECRET, "B4_SAND
 static int group_setup(void **state)
 {
 	(void)state;
-	if (receiver_start() < 0)
+	if (rcv_start(&rcv, 0) < 0)
 		return -1;
+	snprintf(rcv.signature_header, sizeof(rcv.signature_header), "X-Acquirer-Signature");
 	snprintf(callback_url, sizeof(callback_url),
 		 "http://127.0.0.1:%d/v1/acquirers/sandbox/callbacks", rcv.port);
 	return h_start(&sandbox, "b4-acquirer-sandbox", NULL, sandbox_env);
@@ -222,7 +79,7 @@ static int group_teardown(void **state)
 
 	/* a clean exit: under the sanitizers, no leak or error report */
 	status = h_stop(&sandbox, SIGTERM, 10000);
-	receiver_stop();
+	rcv_stop(&rcv);
 	if (status != 0)
 		fprintf(stderr, "b4-acquirer-sandbox exited with status %d\n", status);
 	return status == 0 ? 0 : -1;
@@ -326,18 +183,16 @@ static void async_charge(struct h_resp *r, const char *method, int64_t amount,
 /* The callback at index i is signed with SECRET and carries these fields. */
 static void assert_callback(int i, const char *type, const char *charge_id, long long amount)
 {
-	struct caught *c;
+	struct rcv_request c;
 	cJSON *body;
 
 	assert_true(i >= 0);
-	pthread_mutex_lock(&rcv.lock);
-	c = &rcv.items[i];
-	pthread_mutex_unlock(&rcv.lock);
-	assert_true(b4_crypto_webhook_verify(SECRET, c->signature, c->body, strlen(c->body),
+	c = rcv_get(&rcv, (size_t)i);
+	assert_true(b4_crypto_webhook_verify(SECRET, c.signature, c.body, strlen(c.body),
 					     (int64_t)time(NULL), 300));
-	assert_false(b4_crypto_webhook_verify("another-secret-0123456789abcdef0123", c->signature,
-					      c->body, strlen(c->body), (int64_t)time(NULL), 300));
-	body = cJSON_Parse(c->body);
+	assert_false(b4_crypto_webhook_verify("another-secret-0123456789abcdef0123", c.signature,
+					      c.body, strlen(c.body), (int64_t)time(NULL), 300));
+	body = cJSON_Parse(c.body);
 	assert_non_null(body);
 	assert_string_equal(cJSON_GetObjectItem(body, "type")->valuestring, type);
 	assert_string_equal(cJSON_GetObjectItem(body, "charge_id")->valuestring, charge_id);
@@ -771,7 +626,7 @@ static void test_control_pix_pay_sends_a_signed_callback(void **state)
 
 	i = receiver_wait("pix.paid", charge_id, from);
 	assert_callback(i, "pix.paid", charge_id, 19900);
-	assert_non_null(strstr(rcv.items[i].body, event_id));
+	assert_non_null(strstr(rcv_get(&rcv, (size_t)i).body, event_id));
 
 	/* paying again repeats the same event (same id); nothing else changes */
 	post(&again, &sandbox, path, NULL, NULL);
@@ -918,7 +773,7 @@ static void test_failed_callback_is_retried(void **state)
 	snprintf(path, sizeof(path), "/control/pix/%s/pay", h_json_str(&charge, "pix.txid"));
 	pthread_mutex_lock(&rcv.lock);
 	rcv.fail_next = 2;
-	snprintf(rcv.fail_charge, sizeof(rcv.fail_charge), "%s", charge_id);
+	snprintf(rcv.fail_match, sizeof(rcv.fail_match), "%s", charge_id);
 	pthread_mutex_unlock(&rcv.lock);
 	post(&pay, &sandbox, path, NULL, NULL);
 	assert_int_equal(pay.status, 200);
@@ -931,7 +786,7 @@ static void test_failed_callback_is_retried(void **state)
 	third = receiver_wait("pix.paid", charge_id, second + 1);
 	assert_true(third > second);
 	assert_callback(third, "pix.paid", charge_id, 5000);
-	assert_non_null(strstr(rcv.items[third].body, event_id));
+	assert_non_null(strstr(rcv_get(&rcv, (size_t)third).body, event_id));
 	h_resp_free(&pay);
 	h_resp_free(&charge);
 }

@@ -5,7 +5,7 @@
  * production, fan-out is idempotent, resend delivers again. */
 #include "harness.h"
 #include "test_worker_support.h"
-#include "test_worker_receiver.h"
+#include "receiver.h"
 
 #include <setjmp.h>
 #include <signal.h>

@@ -1,13 +1,15 @@
-/* test_worker_receiver.h - a webhook receiver for the worker tests and the
- * workers benchmark: a loopback HTTP server on an ephemeral port, one
- * thread per connection, that records every request and answers by path:
- *   /ok        200
+/* receiver.h - a loopback HTTP receiver standing in for whoever a binary
+ * under test calls back: webhook endpoints (worker tests, workers bench),
+ * checkout's callback URL (sandbox test).  An ephemeral port, one thread
+ * per connection; it records every request (path, signature header, body)
+ * and answers by path:
  *   /flaky     500 to the first two requests, then 200
  *   /hang      the first request gets no answer for hang_ms, then 200s
  *   /redirect  302 to /ok (must not be followed)
- * Header-only (static functions) so the test and the bench share it. */
-#ifndef TEST_WORKER_RECEIVER_H
-#define TEST_WORKER_RECEIVER_H
+ *   any other  200, or 500 while fail_next > 0 and the body holds fail_match
+ * Header-only (static functions) so tests and benches share it. */
+#ifndef TEST_RECEIVER_H
+#define TEST_RECEIVER_H
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,7 +26,7 @@
 
 struct rcv_request {
 	char path[64];
-	char signature[160];
+	char signature[256]; /* the signature_header's value */
 	char *body;
 	long long at_us; /* CLOCK_REALTIME microseconds when the body was read */
 };
@@ -39,6 +41,10 @@ struct receiver {
 	struct rcv_request *reqs;
 	size_t n, cap;
 	int flaky_seen, hang_seen;
+	/* set after rcv_start, under lock where requests may be arriving */
+	char signature_header[64]; /* recorded per request; B4-Signature */
+	int fail_next;		   /* answer 500 to this many more requests ... */
+	char fail_match[80];	   /* ... whose body contains this */
 };
 
 struct rcv_conn {
@@ -122,9 +128,9 @@ static void *rcv_conn_main(void *arg)
 	req.at_us = rcv_now_us();
 	sscanf(buf, "%*s %63s", req.path);
 	*head_end = '\0';
-	rcv_header(buf, "B4-Signature", req.signature, sizeof(req.signature));
-	req.body = strdup(head_end + 4);
 	pthread_mutex_lock(&r->lock);
+	rcv_header(buf, r->signature_header, req.signature, sizeof(req.signature));
+	req.body = strdup(head_end + 4);
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
 		struct rcv_request *grown = realloc(r->reqs, cap * sizeof(*grown));
@@ -142,6 +148,10 @@ static void *rcv_conn_main(void *arg)
 		status = 500;
 	if (strcmp(req.path, "/hang") == 0 && r->hang_seen++ == 0)
 		hang = true;
+	if (r->fail_next > 0 && req.body && strstr(req.body, r->fail_match)) {
+		r->fail_next--;
+		status = 500;
+	}
 	pthread_mutex_unlock(&r->lock);
 	if (hang) {
 		struct timespec pause = {r->hang_ms / 1000, (long)(r->hang_ms % 1000) * 1000000L};
@@ -189,7 +199,7 @@ static void *rcv_accept_main(void *arg)
 }
 
 /* Starts listening on 127.0.0.1 (ephemeral port in r->port); 0 or -1. */
-static int rcv_start(struct receiver *r, int hang_ms)
+static inline int rcv_start(struct receiver *r, int hang_ms)
 {
 	struct sockaddr_in addr;
 	socklen_t len = sizeof(addr);
@@ -197,6 +207,7 @@ static int rcv_start(struct receiver *r, int hang_ms)
 
 	memset(r, 0, sizeof(*r));
 	r->hang_ms = hang_ms;
+	snprintf(r->signature_header, sizeof(r->signature_header), "B4-Signature");
 	pthread_mutex_init(&r->lock, NULL);
 	r->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (r->fd < 0)
@@ -214,8 +225,25 @@ static int rcv_start(struct receiver *r, int hang_ms)
 	return pthread_create(&r->thread, NULL, rcv_accept_main, r) == 0 ? 0 : -1;
 }
 
+/* Stops accepting and frees what was recorded (a connection still being
+ * served finishes on its own). */
+static inline void rcv_stop(struct receiver *r)
+{
+	atomic_store(&r->stop, true);
+	shutdown(r->fd, SHUT_RDWR); /* wakes the accept */
+	pthread_join(r->thread, NULL);
+	close(r->fd);
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n; i++)
+		free(r->reqs[i].body);
+	free(r->reqs);
+	r->reqs = NULL;
+	r->n = r->cap = 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
 /* Number of requests recorded so far. */
-static size_t rcv_count(struct receiver *r)
+static inline size_t rcv_count(struct receiver *r)
 {
 	size_t n;
 
@@ -226,7 +254,7 @@ static size_t rcv_count(struct receiver *r)
 }
 
 /* Waits (bounded) until at least want requests arrived. */
-static bool rcv_wait(struct receiver *r, size_t want, int timeout_ms)
+static inline bool rcv_wait(struct receiver *r, size_t want, int timeout_ms)
 {
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
 		if (rcv_count(r) >= want)
@@ -237,8 +265,41 @@ static bool rcv_wait(struct receiver *r, size_t want, int timeout_ms)
 	return rcv_count(r) >= want;
 }
 
+/* A copy of request i (its body stays valid until rcv_reset). */
+static inline struct rcv_request rcv_get(struct receiver *r, size_t i)
+{
+	struct rcv_request copy;
+
+	pthread_mutex_lock(&r->lock);
+	copy = r->reqs[i];
+	pthread_mutex_unlock(&r->lock);
+	return copy;
+}
+
+/* Waits (bounded) for a request after index from whose body contains
+ * both needles; returns its index or -1. */
+static inline long rcv_find(struct receiver *r, size_t from, const char *needle_a,
+			    const char *needle_b, int timeout_ms)
+{
+	for (int waited = 0;; waited += 20) {
+		pthread_mutex_lock(&r->lock);
+		for (size_t i = from; i < r->n; i++) {
+			if (r->reqs[i].body && strstr(r->reqs[i].body, needle_a) &&
+			    strstr(r->reqs[i].body, needle_b)) {
+				pthread_mutex_unlock(&r->lock);
+				return (long)i;
+			}
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (waited >= timeout_ms)
+			return -1;
+		struct timespec pause = {0, 20 * 1000000L};
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* Forgets the recorded requests and the per-path counters. */
-static void rcv_reset(struct receiver *r)
+static inline void rcv_reset(struct receiver *r)
 {
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; i < r->n; i++)
