@@ -184,6 +184,21 @@ struct gw_route_stats *gw_stats_route(struct gw_stats *st, const char *name);
 struct gw_instance_stats *gw_stats_instance(struct gw_stats *st, const char *pool,
 					    const char *instance);
 
+/* ---- active health, shared by the workers (health.c) ---- */
+
+struct gw_health {
+	char pool[GW_NAME_MAX];
+	char instance[160];
+	atomic_bool healthy;	/* the active checks' verdict */
+	atomic_uint recoveries; /* times it came back: resets passive ejection */
+};
+
+/* The shared entry of (pool, instance), created healthy on first use and
+ * kept for the life of the process.  NULL when the table is full: the
+ * caller keeps a private entry (gw_health_init) and checks it itself. */
+struct gw_health *gw_health_get(const char *pool, const char *instance);
+void gw_health_init(struct gw_health *h);
+
 /* ---- workers ---- */
 
 struct gw_worker;

@@ -63,8 +63,10 @@ struct gw_instance {
 	int nconns; /* open connections, idle or not */
 	int outstanding;
 	int cur_weight;
-	bool healthy;
-	int hc_ok, hc_fail;
+	struct gw_health *health; /* shared (health.c), or &own */
+	struct gw_health own;	  /* when the shared table is full */
+	unsigned seen_recoveries;
+	int hc_ok, hc_fail; /* the checker's (worker 0's) counts */
 	int consecutive_failures;
 	int ejections;
 	uint64_t ejected_until_us;
@@ -374,6 +376,18 @@ static void runtime_unref(struct gw_runtime *rt);
 static void uconn_free(struct gw_uconn *u);
 static void hc_timer_cb(evutil_socket_t fd, short what, void *arg);
 
+static bool instance_healthy(const struct gw_instance *in)
+{
+	return atomic_load_explicit(&in->health->healthy, memory_order_relaxed);
+}
+
+/* Worker 0 checks the shared instances; a private entry is checked by the
+ * worker that holds it. */
+static bool instance_checked_here(const struct gw_instance *in)
+{
+	return in->pool->rt->w->index == 0 || in->health == &in->own;
+}
+
 static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg,
 				      const struct gw_runtime *old)
 {
@@ -395,7 +409,12 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 			struct gw_instance *in = &pool->inst[i];
 			in->cfg = &pool->cfg->instances[i];
 			in->pool = pool;
-			in->healthy = true;
+			in->health = gw_health_get(pool->cfg->name, in->cfg->label);
+			if (!in->health) {
+				gw_health_init(&in->own);
+				in->health = &in->own;
+			}
+			in->seen_recoveries = atomic_load(&in->health->recoveries);
 			in->stats = gw_stats_instance(&w->stats, pool->cfg->name, in->cfg->label);
 			/* keep what we learned about the same instance */
 			for (size_t op = 0; old && op < old->cfg->npools; op++) {
@@ -406,14 +425,16 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 					const struct gw_instance *o = &opool->inst[oi];
 					if (strcmp(o->cfg->label, in->cfg->label) != 0)
 						continue;
-					in->healthy = o->healthy;
+					if (in->health == &in->own)
+						atomic_store(&in->own.healthy,
+							     atomic_load(&o->health->healthy));
 					in->hc_ok = o->hc_ok;
 					in->hc_fail = o->hc_fail;
 					in->ejections = o->ejections;
 					in->ejected_until_us = o->ejected_until_us;
 				}
 			}
-			GW_SET(in->stats->healthy, in->healthy ? 1 : 0);
+			GW_SET(in->stats->healthy, instance_healthy(in) ? 1 : 0);
 		}
 		if (pool->cfg->health_interval_ms > 0) {
 			struct timeval tv = {pool->cfg->health_interval_ms / 1000,
@@ -481,7 +502,7 @@ static void runtime_unref(struct gw_runtime *rt)
 
 static bool instance_eligible(const struct gw_instance *in, uint64_t now)
 {
-	return in->healthy && now >= in->ejected_until_us;
+	return instance_healthy(in) && now >= in->ejected_until_us;
 }
 
 static bool pool_has_eligible(const struct gw_pool *pool, uint64_t now)
@@ -573,6 +594,26 @@ static void instance_success(struct gw_instance *in, uint64_t now)
 
 /* ---------------------------------------------------------------- health checks */
 
+/* Brings this worker's view of an instance in line with the shared
+ * verdict: a recovery clears its passive ejection, an unhealthy instance
+ * loses its idle connections. */
+static void instance_follow_health(struct gw_instance *in)
+{
+	unsigned recoveries = atomic_load(&in->health->recoveries);
+	bool healthy = instance_healthy(in);
+
+	if (recoveries != in->seen_recoveries) {
+		in->seen_recoveries = recoveries;
+		in->ejected_until_us = 0;
+		in->ejections = 0;
+		in->consecutive_failures = 0;
+		GW_SET(in->stats->ejected, 0);
+	}
+	if (!healthy)
+		instance_close_idle(in);
+	GW_SET(in->stats->healthy, healthy ? 1 : 0);
+}
+
 static void hc_done(struct gw_hc *hc, bool ok)
 {
 	struct gw_instance *in = hc->inst;
@@ -581,26 +622,23 @@ static void hc_done(struct gw_hc *hc, bool ok)
 	if (ok) {
 		in->hc_fail = 0;
 		in->hc_ok++;
-		if (!in->healthy && in->hc_ok >= pc->rise) {
-			in->healthy = true;
-			in->ejected_until_us = 0;
-			in->ejections = 0;
-			in->consecutive_failures = 0;
-			GW_SET(in->stats->ejected, 0);
+		if (!instance_healthy(in) && in->hc_ok >= pc->rise) {
+			/* every worker forgets its passive ejection (tick_cb) */
+			atomic_fetch_add(&in->health->recoveries, 1);
+			atomic_store(&in->health->healthy, true);
 			b4_log_info("upstream instance healthy", B4_LS("pool", pc->name),
 				    B4_LS("instance", in->cfg->label));
 		}
 	} else {
 		in->hc_ok = 0;
 		in->hc_fail++;
-		if (in->healthy && in->hc_fail >= pc->fall) {
-			in->healthy = false;
+		if (instance_healthy(in) && in->hc_fail >= pc->fall) {
+			atomic_store(&in->health->healthy, false);
 			b4_log_warn("upstream instance unhealthy", B4_LS("pool", pc->name),
 				    B4_LS("instance", in->cfg->label));
-			instance_close_idle(in);
 		}
 	}
-	GW_SET(in->stats->healthy, in->healthy ? 1 : 0);
+	instance_follow_health(in);
 }
 
 static void hc_read_cb(struct bufferevent *bev, void *arg)
@@ -670,7 +708,8 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (size_t i = 0; i < pool->n; i++)
-		hc_start(&pool->inst[i]);
+		if (instance_checked_here(&pool->inst[i]))
+			hc_start(&pool->inst[i]);
 }
 
 /* ---------------------------------------------------------------- upstream conns */
@@ -2272,6 +2311,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 				if (now - u->idle_since_us > idle_max)
 					uconn_free(u);
 			}
+			instance_follow_health(in);
 			GW_SET(in->stats->ejected, now < in->ejected_until_us ? 1 : 0);
 		}
 	}

@@ -415,13 +415,23 @@ static void test_health_check_ejection_and_return(void **state)
 			 "\"127.0.0.1:%d\"],"
 			 "   \"health_check\": {\"interval_ms\": 100, \"timeout_ms\": 500,"
 			 "   \"rise\": 2, \"fall\": 2}}},"
-			 " \"rate_limits\": []}",
+			 " \"threads\": 2, \"rate_limits\": []}",
 			 f.a->port, f.b->port);
 		assert_int_equal(gw_gateway_start(&f.gw, cfg, NULL), 0);
 	}
 	snprintf(sample, sizeof(sample),
 		 "b4_gateway_upstream_healthy{pool=\"api\",instance=\"127.0.0.1:%d\"}", f.a->port);
 	assert_true(wait_metric(f.gw.admin_port, sample, 1, 3000));
+	/* one checker for the process, not one per thread: in 1 s at 100 ms,
+	 * about 10 checks (a second thread checking too would make it ~20;
+	 * a slow machine makes fewer, never more) */
+	{
+		int before = atomic_load(&f.a->health_checks), checks;
+		h_sleep_ms(1000);
+		checks = atomic_load(&f.a->health_checks) - before;
+		assert_true(checks >= 3);
+		assert_true(checks <= 13);
+	}
 
 	atomic_store(&f.a->health_fail, 1);
 	assert_true(wait_metric(f.gw.admin_port, sample, 0, 5000));
