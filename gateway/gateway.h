@@ -184,13 +184,16 @@ struct gw_route_stats *gw_stats_route(struct gw_stats *st, const char *name);
 struct gw_instance_stats *gw_stats_instance(struct gw_stats *st, const char *pool,
 					    const char *instance);
 
-/* ---- active health, shared by the workers (health.c) ---- */
+/* ---- instance health, shared by the workers (health.c) ---- */
 
 struct gw_health {
 	char pool[GW_NAME_MAX];
 	char instance[160];
-	atomic_bool healthy;	/* the active checks' verdict */
-	atomic_uint recoveries; /* times it came back: resets passive ejection */
+	atomic_bool healthy; /* the active checks' verdict */
+	/* passive ejection, fed by every worker's attempts */
+	atomic_int consecutive_failures;
+	atomic_int ejections; /* in a row: each one doubles the next */
+	atomic_uint_fast64_t ejected_until_us;
 };
 
 /* The shared entry of (pool, instance), created healthy on first use and

@@ -1,11 +1,13 @@
-/* Active health verdicts shared by the workers.
+/* Instance health shared by the workers.
  *
  * Worker 0 runs the active checks of every pool: one GET per interval and
  * instance for the whole process, not one per thread, and one rise/fall
  * count, so every thread takes an instance out (and back) at the same
- * moment.  It writes the verdict here; each worker reads it when it picks
- * an instance.  Entries are keyed by pool and instance and live as long as
- * the process, so a reload keeps what was learnt. */
+ * moment.  Passive ejection is shared the same way: failed attempts on any
+ * thread count towards it, and an ejection holds for all.  Each worker
+ * reads the state when it picks an instance.  Entries are keyed by pool and
+ * instance and live as long as the process, so a reload keeps what was
+ * learnt. */
 #include "gateway.h"
 
 #include <pthread.h>
@@ -39,5 +41,7 @@ struct gw_health *gw_health_get(const char *pool, const char *instance)
 void gw_health_init(struct gw_health *h)
 {
 	atomic_init(&h->healthy, true);
-	atomic_init(&h->recoveries, 0);
+	atomic_init(&h->consecutive_failures, 0);
+	atomic_init(&h->ejections, 0);
+	atomic_init(&h->ejected_until_us, 0);
 }

@@ -65,11 +65,7 @@ struct gw_instance {
 	int cur_weight;
 	struct gw_health *health; /* shared (health.c), or &own */
 	struct gw_health own;	  /* when the shared table is full */
-	unsigned seen_recoveries;
-	int hc_ok, hc_fail; /* the checker's (worker 0's) counts */
-	int consecutive_failures;
-	int ejections;
-	uint64_t ejected_until_us;
+	int hc_ok, hc_fail;	  /* the checker's (worker 0's) counts */
 	struct gw_hc *hc;
 	struct gw_instance_stats *stats;
 };
@@ -381,6 +377,20 @@ static bool instance_healthy(const struct gw_instance *in)
 	return atomic_load_explicit(&in->health->healthy, memory_order_relaxed);
 }
 
+static bool instance_ejected(const struct gw_instance *in, uint64_t now)
+{
+	return now < atomic_load_explicit(&in->health->ejected_until_us, memory_order_relaxed);
+}
+
+/* A private entry carried over a reload. */
+static void health_copy(struct gw_health *to, const struct gw_health *from)
+{
+	atomic_store(&to->healthy, atomic_load(&from->healthy));
+	atomic_store(&to->consecutive_failures, atomic_load(&from->consecutive_failures));
+	atomic_store(&to->ejections, atomic_load(&from->ejections));
+	atomic_store(&to->ejected_until_us, atomic_load(&from->ejected_until_us));
+}
+
 /* Worker 0 checks the shared instances; a private entry is checked by the
  * worker that holds it. */
 static bool instance_checked_here(const struct gw_instance *in)
@@ -414,7 +424,6 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 				gw_health_init(&in->own);
 				in->health = &in->own;
 			}
-			in->seen_recoveries = atomic_load(&in->health->recoveries);
 			in->stats = gw_stats_instance(&w->stats, pool->cfg->name, in->cfg->label);
 			/* keep what we learned about the same instance */
 			for (size_t op = 0; old && op < old->cfg->npools; op++) {
@@ -426,12 +435,9 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 					if (strcmp(o->cfg->label, in->cfg->label) != 0)
 						continue;
 					if (in->health == &in->own)
-						atomic_store(&in->own.healthy,
-							     atomic_load(&o->health->healthy));
+						health_copy(&in->own, o->health);
 					in->hc_ok = o->hc_ok;
 					in->hc_fail = o->hc_fail;
-					in->ejections = o->ejections;
-					in->ejected_until_us = o->ejected_until_us;
 				}
 			}
 			GW_SET(in->stats->healthy, instance_healthy(in) ? 1 : 0);
@@ -502,7 +508,7 @@ static void runtime_unref(struct gw_runtime *rt)
 
 static bool instance_eligible(const struct gw_instance *in, uint64_t now)
 {
-	return instance_healthy(in) && now >= in->ejected_until_us;
+	return instance_healthy(in) && !instance_ejected(in, now);
 }
 
 static bool pool_has_eligible(const struct gw_pool *pool, uint64_t now)
@@ -562,20 +568,27 @@ static struct gw_instance *pool_pick(struct gw_pool *pool, uint32_t tried, uint6
 	return best;
 }
 
+/* A failed attempt on this worker counts for every worker.  The one that
+ * makes the count reach the threshold ejects (the compare-and-swap lets
+ * only one of them do it), for a time that doubles with each ejection in a
+ * row. */
 static void instance_failure(struct gw_instance *in, uint64_t now)
 {
 	const struct gw_pool_cfg *pc = in->pool->cfg;
+	struct gw_health *h = in->health;
+	int failures;
+
 	GW_INC(in->stats->failures, 1);
-	in->consecutive_failures++;
-	if (pc->eject_failures > 0 && in->consecutive_failures >= pc->eject_failures) {
+	failures = atomic_fetch_add(&h->consecutive_failures, 1) + 1;
+	if (pc->eject_failures > 0 && failures >= pc->eject_failures &&
+	    atomic_compare_exchange_strong(&h->consecutive_failures, &failures, 0)) {
 		uint64_t ms = (uint64_t)pc->eject_base_ms;
-		for (int i = 0; i < in->ejections && ms < (uint64_t)pc->eject_max_ms; i++)
+		int before = atomic_fetch_add(&h->ejections, 1);
+		for (int i = 0; i < before && ms < (uint64_t)pc->eject_max_ms; i++)
 			ms *= 2;
 		if (ms > (uint64_t)pc->eject_max_ms)
 			ms = (uint64_t)pc->eject_max_ms;
-		in->ejected_until_us = now + ms * 1000;
-		in->ejections++;
-		in->consecutive_failures = 0;
+		atomic_store(&h->ejected_until_us, now + ms * 1000);
 		GW_SET(in->stats->ejected, 1);
 		b4_log_warn("upstream instance ejected", B4_LS("pool", pc->name),
 			    B4_LS("instance", in->cfg->label), B4_LI("ejection_ms", ms));
@@ -585,33 +598,25 @@ static void instance_failure(struct gw_instance *in, uint64_t now)
 
 static void instance_success(struct gw_instance *in, uint64_t now)
 {
-	in->consecutive_failures = 0;
-	if (in->ejections && now >= in->ejected_until_us) {
-		in->ejections = 0;
-		GW_SET(in->stats->ejected, 0);
-	}
+	struct gw_health *h = in->health;
+
+	atomic_store_explicit(&h->consecutive_failures, 0, memory_order_relaxed);
+	if (atomic_load_explicit(&h->ejections, memory_order_relaxed) && !instance_ejected(in, now))
+		atomic_store(&h->ejections, 0);
 }
 
 /* ---------------------------------------------------------------- health checks */
 
-/* Brings this worker's view of an instance in line with the shared
- * verdict: a recovery clears its passive ejection, an unhealthy instance
- * loses its idle connections. */
-static void instance_follow_health(struct gw_instance *in)
+/* Brings this worker's gauges and idle connections in line with the shared
+ * state: an instance out of service (unhealthy or ejected) keeps none. */
+static void instance_follow_health(struct gw_instance *in, uint64_t now)
 {
-	unsigned recoveries = atomic_load(&in->health->recoveries);
-	bool healthy = instance_healthy(in);
+	bool healthy = instance_healthy(in), ejected = instance_ejected(in, now);
 
-	if (recoveries != in->seen_recoveries) {
-		in->seen_recoveries = recoveries;
-		in->ejected_until_us = 0;
-		in->ejections = 0;
-		in->consecutive_failures = 0;
-		GW_SET(in->stats->ejected, 0);
-	}
-	if (!healthy)
+	if (!healthy || ejected)
 		instance_close_idle(in);
 	GW_SET(in->stats->healthy, healthy ? 1 : 0);
+	GW_SET(in->stats->ejected, ejected ? 1 : 0);
 }
 
 static void hc_done(struct gw_hc *hc, bool ok)
@@ -623,8 +628,10 @@ static void hc_done(struct gw_hc *hc, bool ok)
 		in->hc_fail = 0;
 		in->hc_ok++;
 		if (!instance_healthy(in) && in->hc_ok >= pc->rise) {
-			/* every worker forgets its passive ejection (tick_cb) */
-			atomic_fetch_add(&in->health->recoveries, 1);
+			/* back in service: the passive ejection is forgotten too */
+			atomic_store(&in->health->ejected_until_us, 0);
+			atomic_store(&in->health->ejections, 0);
+			atomic_store(&in->health->consecutive_failures, 0);
 			atomic_store(&in->health->healthy, true);
 			b4_log_info("upstream instance healthy", B4_LS("pool", pc->name),
 				    B4_LS("instance", in->cfg->label));
@@ -638,7 +645,7 @@ static void hc_done(struct gw_hc *hc, bool ok)
 				    B4_LS("instance", in->cfg->label));
 		}
 	}
-	instance_follow_health(in);
+	instance_follow_health(in, gw_now_us());
 }
 
 static void hc_read_cb(struct bufferevent *bev, void *arg)
@@ -2311,8 +2318,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 				if (now - u->idle_since_us > idle_max)
 					uconn_free(u);
 			}
-			instance_follow_health(in);
-			GW_SET(in->stats->ejected, now < in->ejected_until_us ? 1 : 0);
+			instance_follow_health(in, now);
 		}
 	}
 	/* the retry budget earns a fraction of a token per request; cap it */
