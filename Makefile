@@ -33,7 +33,6 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-CFLAGS   += -DB4_VERSION='"$(VERSION)"'
 
 # name:folder for every binary
 BINARIES := b4-api:svc-api b4-backoffice:svc-backoffice b4-checkout:svc-checkout \
@@ -45,6 +44,11 @@ bin_dir   = $(word 2,$(subst :, ,$1))
 LIB_SRC  := $(wildcard libcommon/src/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/lib/libb4common.a
+# The version lives in one generated file, rewritten only when it changes,
+# so every binary is relinked with the right one (a -D flag left it stale
+# in objects that had no other reason to be recompiled).
+VERSION_SRC := $(BUILD)/gen/version.c
+VERSION_OBJ := $(BUILD)/obj/gen/version.o
 
 ALL_BINS := $(foreach b,$(BINARIES),$(if $(wildcard $(call bin_dir,$b)/*.c),$(BUILD)/bin/$(call bin_name,$b)))
 
@@ -56,7 +60,7 @@ HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz
+.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz FORCE
 all: $(LIB) $(ALL_BINS)
 
 help:
@@ -78,9 +82,21 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC    $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(LIB): $(LIB_OBJ)
+$(VERSION_SRC): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#include "b4/config.h"\nconst char b4_version[] = "%s";\n' '$(VERSION)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(VERSION_OBJ): $(VERSION_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ) $(VERSION_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+FORCE:
 
 # One rule per binary: all .c files of its folder.
 define bin_rule

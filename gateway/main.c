@@ -17,11 +17,8 @@
 #include <event2/http.h>
 #include <event2/thread.h>
 
+#include "b4/config.h"
 #include "b4/log.h"
-
-#ifndef B4_VERSION
-#define B4_VERSION "dev"
-#endif
 
 struct overrides {
 	int port, admin_port, threads, drain_seconds;
@@ -320,7 +317,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'v':
-			printf("b4-gateway %s\n", B4_VERSION);
+			printf("b4-gateway %s\n", b4_version);
 			return 0;
 		default:
 			usage(stderr);
@@ -426,7 +423,7 @@ int main(int argc, char **argv)
 	}
 	b4_log_info("listening", B4_LI("port", ports[0]), B4_LI("admin_port", admin_port),
 		    B4_LI("threads", (long long)nworkers), B4_LS("config", current_cfg->source),
-		    B4_LS("version", B4_VERSION));
+		    B4_LS("version", b4_version));
 
 	event_base_dispatch(main_base);
 

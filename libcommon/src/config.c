@@ -156,11 +156,7 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 			return B4_CONFIG_EXIT;
 		}
 		if (strcmp(argv[i], "--version") == 0) {
-#ifdef B4_VERSION
-			fprintf(out, "%s %s\n", prog, B4_VERSION);
-#else
-			fprintf(out, "%s dev\n", prog);
-#endif
+			fprintf(out, "%s %s\n", prog, b4_version);
 			return B4_CONFIG_EXIT;
 		}
 	}

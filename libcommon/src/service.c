@@ -237,7 +237,7 @@ int b4_service_main(const struct b4_service *svc, int argc, char **argv)
 	server.app = app;
 	server.worker_start = svc->worker_start;
 	server.worker_stop = svc->worker_stop;
-	b4_log_info("starting", B4_LS("env", settings.env_name), B4_LS("version", B4_VERSION));
+	b4_log_info("starting", B4_LS("env", settings.env_name), B4_LS("version", b4_version));
 	rc = b4_server_run(&server);
 	if (svc->cleanup)
 		svc->cleanup(app);
