@@ -187,9 +187,11 @@ struct gw_instance_stats *gw_stats_instance(struct gw_stats *st, const char *poo
 /* ---- instance health, shared by the workers (health.c) ---- */
 
 struct gw_health {
+	struct gw_health *next;
 	char pool[GW_NAME_MAX];
 	char instance[160];
 	atomic_bool healthy; /* the active checks' verdict */
+	int hc_ok, hc_fail;  /* checks in a row; only worker 0 touches them */
 	/* passive ejection, fed by every worker's attempts */
 	atomic_int consecutive_failures;
 	atomic_int ejections; /* in a row: each one doubles the next */
@@ -197,10 +199,9 @@ struct gw_health {
 };
 
 /* The shared entry of (pool, instance), created healthy on first use and
- * kept for the life of the process.  NULL when the table is full: the
- * caller keeps a private entry (gw_health_init) and checks it itself. */
+ * kept for the life of the process (a reload keeps what was learnt).  NULL
+ * only when memory ran out. */
 struct gw_health *gw_health_get(const char *pool, const char *instance);
-void gw_health_init(struct gw_health *h);
 
 /* ---- workers ---- */
 

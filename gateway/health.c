@@ -12,36 +12,31 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define GW_MAX_HEALTH 1024
-
-static struct gw_health table[GW_MAX_HEALTH];
-static size_t used;
+/* Looked up when a runtime is built (start, reload), never per request. */
+static struct gw_health *entries;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct gw_health *gw_health_get(const char *pool, const char *instance)
 {
-	struct gw_health *h = NULL;
+	struct gw_health *h;
 
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < used && !h; i++)
-		if (strcmp(table[i].pool, pool) == 0 && strcmp(table[i].instance, instance) == 0)
-			h = &table[i];
-	if (!h && used < GW_MAX_HEALTH) {
-		h = &table[used++];
+	for (h = entries; h; h = h->next)
+		if (strcmp(h->pool, pool) == 0 && strcmp(h->instance, instance) == 0)
+			break;
+	if (!h && (h = calloc(1, sizeof(*h))) != NULL) {
 		snprintf(h->pool, sizeof(h->pool), "%s", pool);
 		snprintf(h->instance, sizeof(h->instance), "%s", instance);
-		gw_health_init(h);
+		atomic_init(&h->healthy, true);
+		atomic_init(&h->consecutive_failures, 0);
+		atomic_init(&h->ejections, 0);
+		atomic_init(&h->ejected_until_us, 0);
+		h->next = entries;
+		entries = h;
 	}
 	pthread_mutex_unlock(&lock);
 	return h;
-}
-
-void gw_health_init(struct gw_health *h)
-{
-	atomic_init(&h->healthy, true);
-	atomic_init(&h->consecutive_failures, 0);
-	atomic_init(&h->ejections, 0);
-	atomic_init(&h->ejected_until_us, 0);
 }

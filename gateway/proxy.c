@@ -63,9 +63,7 @@ struct gw_instance {
 	int nconns; /* open connections, idle or not */
 	int outstanding;
 	int cur_weight;
-	struct gw_health *health; /* shared (health.c), or &own */
-	struct gw_health own;	  /* when the shared table is full */
-	int hc_ok, hc_fail;	  /* the checker's (worker 0's) counts */
+	struct gw_health *health; /* shared by the workers (health.c) */
 	struct gw_hc *hc;
 	struct gw_instance_stats *stats;
 };
@@ -382,24 +380,15 @@ static bool instance_ejected(const struct gw_instance *in, uint64_t now)
 	return now < atomic_load_explicit(&in->health->ejected_until_us, memory_order_relaxed);
 }
 
-/* A private entry carried over a reload. */
-static void health_copy(struct gw_health *to, const struct gw_health *from)
-{
-	atomic_store(&to->healthy, atomic_load(&from->healthy));
-	atomic_store(&to->consecutive_failures, atomic_load(&from->consecutive_failures));
-	atomic_store(&to->ejections, atomic_load(&from->ejections));
-	atomic_store(&to->ejected_until_us, atomic_load(&from->ejected_until_us));
-}
-
-/* Worker 0 checks the shared instances; a private entry is checked by the
- * worker that holds it. */
+/* Worker 0 runs the active checks for the process (health.c). */
 static bool instance_checked_here(const struct gw_instance *in)
 {
-	return in->pool->rt->w->index == 0 || in->health == &in->own;
+	return in->pool->rt->w->index == 0;
 }
 
-static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg,
-				      const struct gw_runtime *old)
+/* A runtime for cfg on worker w; what was learnt about each instance
+ * (health, ejection) is in its shared entry and carries over a reload. */
+static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg)
 {
 	struct gw_runtime *rt = calloc(1, sizeof(*rt));
 	if (!rt)
@@ -420,26 +409,9 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 			in->cfg = &pool->cfg->instances[i];
 			in->pool = pool;
 			in->health = gw_health_get(pool->cfg->name, in->cfg->label);
-			if (!in->health) {
-				gw_health_init(&in->own);
-				in->health = &in->own;
-			}
+			if (!in->health)
+				goto out_free;
 			in->stats = gw_stats_instance(&w->stats, pool->cfg->name, in->cfg->label);
-			/* keep what we learned about the same instance */
-			for (size_t op = 0; old && op < old->cfg->npools; op++) {
-				const struct gw_pool *opool = &old->pools[op];
-				if (strcmp(opool->cfg->name, pool->cfg->name) != 0)
-					continue;
-				for (size_t oi = 0; oi < opool->n; oi++) {
-					const struct gw_instance *o = &opool->inst[oi];
-					if (strcmp(o->cfg->label, in->cfg->label) != 0)
-						continue;
-					if (in->health == &in->own)
-						health_copy(&in->own, o->health);
-					in->hc_ok = o->hc_ok;
-					in->hc_fail = o->hc_fail;
-				}
-			}
 			GW_SET(in->stats->healthy, instance_healthy(in) ? 1 : 0);
 		}
 		if (pool->cfg->health_interval_ms > 0) {
@@ -451,6 +423,14 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 		}
 	}
 	return rt;
+
+out_free:
+	for (size_t p = 0; p < cfg->npools; p++)
+		if (rt->pools[p].hc_timer)
+			event_free(rt->pools[p].hc_timer);
+	gw_config_unref(cfg);
+	free(rt);
+	return NULL;
 }
 
 static void hc_free(struct gw_hc *hc)
@@ -625,9 +605,9 @@ static void hc_done(struct gw_hc *hc, bool ok)
 	const struct gw_pool_cfg *pc = in->pool->cfg;
 	hc_free(hc);
 	if (ok) {
-		in->hc_fail = 0;
-		in->hc_ok++;
-		if (!instance_healthy(in) && in->hc_ok >= pc->rise) {
+		in->health->hc_fail = 0;
+		in->health->hc_ok++;
+		if (!instance_healthy(in) && in->health->hc_ok >= pc->rise) {
 			/* back in service: the passive ejection is forgotten too */
 			atomic_store(&in->health->ejected_until_us, 0);
 			atomic_store(&in->health->ejections, 0);
@@ -637,9 +617,9 @@ static void hc_done(struct gw_hc *hc, bool ok)
 				    B4_LS("instance", in->cfg->label));
 		}
 	} else {
-		in->hc_ok = 0;
-		in->hc_fail++;
-		if (instance_healthy(in) && in->hc_fail >= pc->fall) {
+		in->health->hc_ok = 0;
+		in->health->hc_fail++;
+		if (instance_healthy(in) && in->health->hc_fail >= pc->fall) {
 			atomic_store(&in->health->healthy, false);
 			b4_log_warn("upstream instance unhealthy", B4_LS("pool", pc->name),
 				    B4_LS("instance", in->cfg->label));
@@ -2284,7 +2264,7 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&w->mu);
 
 	if (cfg) {
-		struct gw_runtime *rt = runtime_new(w, cfg, w->rt);
+		struct gw_runtime *rt = runtime_new(w, cfg);
 		if (rt) {
 			struct gw_runtime *old = w->rt;
 			w->rt = rt;
@@ -2344,7 +2324,7 @@ struct gw_worker *gw_worker_new(int index, struct gw_config *cfg, const int *fds
 	w->base = event_base_new();
 	if (!w->base)
 		goto out_free;
-	w->rt = runtime_new(w, cfg, NULL);
+	w->rt = runtime_new(w, cfg);
 	if (!w->rt)
 		goto out_free;
 	w->max_conns = (cfg->max_connections + cfg->threads - 1) / cfg->threads;
