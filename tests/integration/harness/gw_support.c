@@ -70,13 +70,15 @@ static int rd_fill(struct rd *r)
 	return 0;
 }
 
-/* reads up to and including CRLF CRLF into out */
-static int rd_head(struct rd *r, char *out, size_t cap)
+/* Reads up to and including delim into out (NUL-terminated). */
+static int rd_until(struct rd *r, const char *delim, char *out, size_t cap)
 {
+	size_t dlen = strlen(delim);
+
 	for (;;) {
-		char *e = memmem(r->buf + r->off, r->len - r->off, "\r\n\r\n", 4);
+		char *e = memmem(r->buf + r->off, r->len - r->off, delim, dlen);
 		if (e) {
-			size_t n = (size_t)(e + 4 - (r->buf + r->off));
+			size_t n = (size_t)(e + dlen - (r->buf + r->off));
 			if (n >= cap)
 				return -1;
 			memcpy(out, r->buf + r->off, n);
@@ -87,6 +89,11 @@ static int rd_head(struct rd *r, char *out, size_t cap)
 		if (rd_fill(r) != 0)
 			return -1;
 	}
+}
+
+static int rd_head(struct rd *r, char *out, size_t cap)
+{
+	return rd_until(r, "\r\n\r\n", out, cap);
 }
 
 static int rd_bytes(struct rd *r, char *out, size_t n)
@@ -111,20 +118,7 @@ static int rd_bytes(struct rd *r, char *out, size_t n)
 
 static int rd_line(struct rd *r, char *out, size_t cap)
 {
-	for (;;) {
-		char *e = memmem(r->buf + r->off, r->len - r->off, "\r\n", 2);
-		if (e) {
-			size_t n = (size_t)(e + 2 - (r->buf + r->off));
-			if (n >= cap)
-				return -1;
-			memcpy(out, r->buf + r->off, n);
-			out[n] = '\0';
-			r->off += n;
-			return 0;
-		}
-		if (rd_fill(r) != 0)
-			return -1;
-	}
+	return rd_until(r, "\r\n", out, cap);
 }
 
 static void append(char *dst, size_t *len, size_t cap, const char *src, size_t n)
