@@ -1135,7 +1135,178 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "approved-payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An order was paid (card approved, Pix or boleto paid). */
+        post: operations["webhookApprovedPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refused-payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A card order was refused (declined or refused by the risk analysis). */
+        post: operations["webhookRefusedPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "generated-pix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Pix order was created and waits for payment (data.pix has the BR Code). */
+        post: operations["webhookGeneratedPix"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "generated-billet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A boleto order was created and waits for payment (data.boleto has the line). */
+        post: operations["webhookGeneratedBillet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    refund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A refund of the order went through at the acquirer. */
+        post: operations["webhookRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    chargeback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The acquirer reported a chargeback of the order. */
+        post: operations["webhookChargeback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "abandoned-cart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A checkout session with an e-mail had no paid order after B4_ABANDONED_CART_DELAY. */
+        post: operations["webhookAbandonedCart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "affiliation-requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A member asked to promote one of the producer's products (sent to the producer). */
+        post: operations["webhookAffiliationRequested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approved-affiliate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The affiliation was approved (sent to the affiliate). */
+        post: operations["webhookApprovedAffiliate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refused-affiliate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The affiliation was refused (sent to the affiliate). */
+        post: operations["webhookRefusedAffiliate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Error: {
@@ -1849,6 +2020,61 @@ export interface components {
                 one_click: boolean;
             };
         };
+        /** @description approved-payment, refused-payment, generated-pix, generated-billet, refund, chargeback: data is the order (as GET /checkout/v1/orders/{id}, without access_token). */
+        WebhookOrderEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            event: "approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback";
+            created_at: components["schemas"]["Timestamp"];
+            data: components["schemas"]["Order"];
+        };
+        WebhookAbandonedCartEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            event: "abandoned-cart";
+            created_at: components["schemas"]["Timestamp"];
+            data: {
+                checkout: {
+                    /** Format: uuid */
+                    session_id: string;
+                    email: string;
+                    offer_code: string;
+                    /** Format: uuid */
+                    product_id: string;
+                    utm_source: string | null;
+                    utm_medium: string | null;
+                    utm_campaign: string | null;
+                    /** @description when the session opened */
+                    created_at: string;
+                };
+            };
+        };
+        WebhookAffiliationEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            event: "affiliation-requested" | "approved-affiliate" | "refused-affiliate";
+            created_at: components["schemas"]["Timestamp"];
+            /** @description the affiliation (affiliation-requested leaves out the affiliate's e-mail) */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                product_id: string;
+                product_name: string;
+                /** Format: uuid */
+                affiliate_id: string;
+                affiliate_name?: string;
+                affiliate_email?: string;
+                ref: string;
+                status: components["schemas"]["AffiliationStatus"];
+                commission_bps?: number | null;
+                created_at: components["schemas"]["Timestamp"];
+                decided_at?: components["schemas"]["NullableTimestamp"];
+            };
+        };
     };
     responses: {
         /** @description An error in the API's error shape. */
@@ -1864,6 +2090,12 @@ export interface components {
     parameters: {
         Limit: number;
         StartingAfter: string;
+        /**
+         * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+         *     secret being the endpoint's (shown once when it is created). Check
+         *     it on the raw bytes before parsing, and refuse old timestamps.
+         */
+        B4Signature: string;
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -4343,6 +4575,296 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             422: components["responses"]["Error"];
+        };
+    };
+    webhookApprovedPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookRefusedPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookGeneratedPix: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookGeneratedBillet: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookRefund: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookChargeback: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookAbandonedCart: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAbandonedCartEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookAffiliationRequested: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAffiliationEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookApprovedAffiliate: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAffiliationEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookRefusedAffiliate: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAffiliationEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }
