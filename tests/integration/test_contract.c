@@ -355,6 +355,171 @@ static void test_backoffice_flows(void **state)
 	validate_records();
 }
 
+/* Keeps field name of the last answer into out (a string field). */
+static void keep(const struct h_resp *r, const char *name, char *out, size_t cap)
+{
+	const char *v = h_json_str(r, name);
+
+	assert_non_null(v);
+	snprintf(out, cap, "%s", v);
+}
+
+/* The rest of the members' surface: offers, bumps, upsell, co-producers,
+ * coupons, marketplace and affiliations, campaigns, webhooks, one sale. */
+static void test_member_resources(void **state)
+{
+	const char *producer = bearer_for("producer@b4you.dev", "producer-demo-123");
+	const char *affiliate = bearer_for("affiliate@b4you.dev", "affiliate-demo-123");
+	char path[256], body[512], product_id[37], offer_id[37], other_offer[37], id[37];
+	struct h_resp r;
+	(void)state;
+
+	assert_true(order_card[0] != '\0'); /* made by the order flow */
+	assert_int_equal(call(&r, "POST", "/api/v1/products", "/api/v1/products", producer, NULL,
+			      "{\"name\":\"Comunidade C\",\"type\":\"community\","
+			      "\"affiliate_program\":{\"enabled\":true,\"commission_bps\":3000}}"),
+			 201);
+	keep(&r, "id", product_id, sizeof(product_id));
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/products/%s", product_id);
+	call_expect(200, "PATCH", path, "/api/v1/products/{id}", producer, NULL,
+		    "{\"status\":\"active\",\"description\":null}");
+	snprintf(path, sizeof(path), "/api/v1/products/%s/offers", product_id);
+	assert_int_equal(call(&r, "POST", path, "/api/v1/products/{id}/offers", producer, NULL,
+			      "{\"name\":\"Mensal\",\"price_cents\":4900}"),
+			 201);
+	keep(&r, "id", offer_id, sizeof(offer_id));
+	h_resp_free(&r);
+	assert_int_equal(call(&r, "POST", path, "/api/v1/products/{id}/offers", producer, NULL,
+			      "{\"name\":\"Anual\",\"price_cents\":39900,\"max_installments\":12}"),
+			 201);
+	keep(&r, "id", other_offer, sizeof(other_offer));
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/offers/%s", offer_id);
+	call_expect(200, "GET", path, "/api/v1/offers/{id}", producer, NULL, NULL);
+	call_expect(200, "PATCH", path, "/api/v1/offers/{id}", producer, NULL,
+		    "{\"payment_methods\":[\"pix\",\"card\"]}");
+	call_expect(404, "GET", "/api/v1/offers/01900000-0000-7000-8000-0000000000ff",
+		    "/api/v1/offers/{id}", producer, NULL, NULL);
+	snprintf(path, sizeof(path), "/api/v1/offers/%s/bumps", offer_id);
+	snprintf(body, sizeof(body), "{\"offer_ids\":[\"%s\"]}", other_offer);
+	call_expect(200, "PUT", path, "/api/v1/offers/{id}/bumps", producer, NULL, body);
+	snprintf(path, sizeof(path), "/api/v1/offers/%s/upsell", offer_id);
+	snprintf(body, sizeof(body), "{\"offer_id\":\"%s\",\"one_click\":true}", other_offer);
+	call_expect(200, "PUT", path, "/api/v1/offers/{id}/upsell", producer, NULL, body);
+
+	snprintf(path, sizeof(path), "/api/v1/products/%s/coproducers", product_id);
+	call_expect(201, "POST", path, "/api/v1/products/{id}/coproducers", producer, NULL,
+		    "{\"email\":\"contract@example.com\",\"share_bps\":1000}");
+	call_expect(200, "GET", path, "/api/v1/products/{id}/coproducers", producer, NULL, NULL);
+	snprintf(path, sizeof(path), "/api/v1/products/%s/coupons", product_id);
+	assert_int_equal(call(&r, "POST", path, "/api/v1/products/{id}/coupons", producer, NULL,
+			      "{\"code\":\"CONTRATO5\",\"amount_cents\":500,\"max_uses\":10}"),
+			 201);
+	keep(&r, "id", id, sizeof(id));
+	h_resp_free(&r);
+	call_expect(409, "POST", path, "/api/v1/products/{id}/coupons", producer, NULL,
+		    "{\"code\":\"CONTRATO5\",\"percent_bps\":500}");
+	call_expect(200, "GET", path, "/api/v1/products/{id}/coupons", producer, NULL, NULL);
+	snprintf(path, sizeof(path), "/api/v1/coupons/%s", id);
+	call_expect(200, "GET", path, "/api/v1/coupons/{id}", producer, NULL, NULL);
+	call_expect(200, "PATCH", path, "/api/v1/coupons/{id}", producer, NULL,
+		    "{\"once_per_customer\":true,\"expires_at\":\"2031-01-01T00:00:00Z\"}");
+
+	call_expect(200, "GET", "/api/v1/marketplace", "/api/v1/marketplace", affiliate, NULL,
+		    NULL);
+	snprintf(path, sizeof(path), "/api/v1/products/%s/affiliations", product_id);
+	assert_int_equal(
+	    call(&r, "POST", path, "/api/v1/products/{id}/affiliations", affiliate, NULL, "{}"),
+	    201);
+	keep(&r, "id", id, sizeof(id));
+	h_resp_free(&r);
+	call_expect(200, "GET", "/api/v1/affiliations?as=producer", "/api/v1/affiliations",
+		    producer, NULL, NULL);
+	snprintf(path, sizeof(path), "/api/v1/affiliations/%s/approve", id);
+	call_expect(200, "POST", path, "/api/v1/affiliations/{id}/approve", producer, NULL, "{}");
+	call_expect(200, "GET", "/api/v1/affiliations", "/api/v1/affiliations", affiliate, NULL,
+		    NULL);
+
+	snprintf(body, sizeof(body),
+		 "{\"name\":\"Lancamento\",\"product_id\":\"%s\",\"utm_source\":\"email\"}",
+		 product_id);
+	assert_int_equal(
+	    call(&r, "POST", "/api/v1/campaigns", "/api/v1/campaigns", producer, NULL, body), 201);
+	keep(&r, "id", id, sizeof(id));
+	h_resp_free(&r);
+	call_expect(200, "GET", "/api/v1/campaigns", "/api/v1/campaigns", producer, NULL, NULL);
+	snprintf(path, sizeof(path), "/api/v1/campaigns/%s", id);
+	call_expect(200, "PATCH", path, "/api/v1/campaigns/{id}", producer, NULL,
+		    "{\"utm_medium\":\"newsletter\"}");
+	call_expect(204, "DELETE", path, "/api/v1/campaigns/{id}", producer, NULL, NULL);
+
+	assert_int_equal(call(&r, "POST", "/api/v1/webhooks", "/api/v1/webhooks", producer, NULL,
+			      "{\"url\":\"http://127.0.0.1:9/hook\","
+			      "\"events\":[\"approved-payment\",\"refund\"]}"),
+			 201);
+	assert_non_null(h_json_str(&r, "secret"));
+	keep(&r, "id", id, sizeof(id));
+	h_resp_free(&r);
+	call_expect(200, "GET", "/api/v1/webhooks", "/api/v1/webhooks", producer, NULL, NULL);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/%s", id);
+	call_expect(200, "GET", path, "/api/v1/webhooks/{id}", producer, NULL, NULL);
+	snprintf(path, sizeof(path), "/api/v1/webhooks/%s/deliveries", id);
+	call_expect(200, "GET", path, "/api/v1/webhooks/{id}/deliveries", producer, NULL, NULL);
+
+	snprintf(path, sizeof(path), "/api/v1/sales/%s", order_card);
+	call_expect(200, "GET", path, "/api/v1/sales/{id}", producer, NULL, NULL);
+	call_expect(404, "GET", path, "/api/v1/sales/{id}", affiliate, NULL, NULL);
+	validate_records();
+}
+
+/* The rest of the back-office: users, products, affiliations, deliveries,
+ * jobs, analytics, reports, the audit log and the acquirer settings. */
+static void test_backoffice_resources(void **state)
+{
+	const char *admin = bearer_for("admin@b4you.dev", "admin-demo-12345");
+	char path[256];
+	struct h_resp r;
+	(void)state;
+
+	call_expect(200, "GET", "/backoffice/v1/users/01900000-0000-7000-8000-000000000002",
+		    "/backoffice/v1/users/{id}", admin, NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/products", "/backoffice/v1/products", admin, NULL,
+		    NULL);
+	call_expect(200, "POST",
+		    "/backoffice/v1/products/01900000-0000-7000-8000-000000000102/block",
+		    "/backoffice/v1/products/{id}/block", admin, NULL, "{\"reason\":\"contract\"}");
+	call_expect(200, "POST",
+		    "/backoffice/v1/products/01900000-0000-7000-8000-000000000102/unblock",
+		    "/backoffice/v1/products/{id}/unblock", admin, NULL, "{}");
+	call_expect(200, "GET", "/backoffice/v1/affiliations", "/backoffice/v1/affiliations", admin,
+		    NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/webhook-deliveries",
+		    "/backoffice/v1/webhook-deliveries", admin, NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/jobs", "/backoffice/v1/jobs", admin, NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/analytics/sales?group_by=payment_method",
+		    "/backoffice/v1/analytics/sales", admin, NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/analytics/sales?group_by=day",
+		    "/backoffice/v1/analytics/sales", admin, NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/analytics/funnel?offer_code=DEMOOFFER1",
+		    "/backoffice/v1/analytics/funnel", admin, NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/settings/acquirers",
+		    "/backoffice/v1/settings/acquirers", admin, NULL, NULL);
+	call_expect(200, "PUT", "/backoffice/v1/settings/acquirers",
+		    "/backoffice/v1/settings/acquirers", admin, NULL,
+		    "{\"priority\":[\"sandbox\"]}");
+	assert_int_equal(call(&r, "POST", "/backoffice/v1/reports/orders",
+			      "/backoffice/v1/reports/orders", admin, "contract-report",
+			      "{\"status\":\"paid\"}"),
+			 202);
+	snprintf(path, sizeof(path), "/backoffice/v1/reports/%s", h_json_str(&r, "id"));
+	h_resp_free(&r);
+	call_expect(200, "GET", path, "/backoffice/v1/reports/{id}", admin, NULL, NULL);
+	call_expect(200, "GET", "/backoffice/v1/audit-log", "/backoffice/v1/audit-log", admin, NULL,
+		    NULL);
+	validate_records();
+}
+
 /* The validator rejects answers that break the spec, so a pass means
  * something. */
 static void test_validator_catches_drift(void **state)
@@ -401,6 +566,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_orders_card_pix_boleto, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_member_flows, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_backoffice_flows, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_member_resources, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_backoffice_resources, test_setup, test_teardown),
 	    cmocka_unit_test_setup_teardown(test_validator_catches_drift, test_setup,
 					    test_teardown),
 	};

@@ -1827,7 +1827,6 @@ export interface components {
                 created_at: components["schemas"]["Timestamp"];
             }[];
             audit_trail?: {
-                /** Format: uuid */
                 id: string;
                 /** Format: uuid */
                 actor_id: string | null;
@@ -1908,7 +1907,7 @@ export interface components {
             has_more: boolean;
         };
         Job: {
-            /** Format: uuid */
+            /** @description the job number (jobs are numbered in order) */
             id: string;
             type: string;
             /** @description the job's JSON payload */
@@ -1938,7 +1937,8 @@ export interface components {
                 gross_cents: number;
                 count: number;
                 paid_count: number;
-                approval_rate: number;
+                /** @description paid / (paid + refused), null when neither happened */
+                approval_rate: number | null;
             }[];
         };
         FunnelAnalytics: {
@@ -1973,7 +1973,7 @@ export interface components {
             download_url: string | null;
         };
         AuditEntry: {
-            /** Format: uuid */
+            /** @description the entry number */
             id: string;
             /** Format: uuid */
             actor_id: string | null;
