@@ -133,10 +133,13 @@ $(CONTRACT_NPM): web/contract/package-lock.json $(if $(wildcard web/contract/nod
 	@echo "  NPM   web/contract"
 	$(Q)cd web/contract && npm ci --no-audit --no-fund --loglevel=error
 	$(Q)touch $@
+# (after deps, which installs node and npm)
+test: $(CONTRACT_NPM)
+$(CONTRACT_NPM): | deps
 
 # make test: the whole suite, the same command CI runs.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all tests $(CONTRACT_NPM)
+	$(Q)$(MAKE) --no-print-directory all tests
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
 test-unit: all $(UNIT_BIN)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites and closes with "N passed, N failed".
 #
-#   tests/run.sh [all|unit|integration|contract|fuzz] [NAME_FILTER]
+#   tests/run.sh [all|unit|integration|fuzz] [NAME_FILTER]
 #
 # Unit tests are cmocka binaries under $BUILD/tests/unit.  Integration tests
 # are cmocka binaries under $BUILD/tests/integration; this script starts one
@@ -99,7 +99,8 @@ all | integration)
 esac
 # The API contract (web/contract, npm ci by make test): docs/openapi.yaml
 # passes redocly lint, the generated TypeScript types are up to date and
-# compile.  The live answers are checked by the test_contract binary.
+# compile (mode `contract` runs only these).  The live answers are checked
+# by the test_contract binary.
 run_check() {
 	local name=$1 out
 	shift
