@@ -612,6 +612,42 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 	return 0;
 }
 
+/* B4_TRUSTED_PROXIES (comma-separated addresses or CIDRs), when set,
+ * replaces the file's or the default trusted_proxies list. */
+static int trusted_from_env(struct gw_config *c, char *err, size_t errlen)
+{
+	const char *p = getenv("B4_TRUSTED_PROXIES");
+
+	if (!p)
+		return 0;
+	c->ntrusted = 0;
+	while (*p) {
+		char item[64];
+		size_t n;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, ", ");
+		if (n >= sizeof(item) || c->ntrusted == GW_MAX_TRUSTED) {
+			set_err(err, errlen, "B4_TRUSTED_PROXIES: too many or too long entries");
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (parse_cidr(item, &c->trusted[c->ntrusted]) != 0) {
+			set_err(err, errlen,
+				"B4_TRUSTED_PROXIES: expected an address or CIDR, got \"%s\"",
+				item);
+			return -1;
+		}
+		c->ntrusted++;
+		p += n;
+	}
+	return 0;
+}
+
 static int build_defaults(struct gw_config *c, char *err, size_t errlen)
 {
 	static const struct {
@@ -753,6 +789,8 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 			goto out_free;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
+	if (trusted_from_env(c, err, errlen) != 0)
+		goto out_free;
 	for (size_t i = 0; i < c->nlisteners; i++)
 		any_tls |= c->listeners[i].tls;
 	if (any_tls) {

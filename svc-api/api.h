@@ -19,7 +19,6 @@ struct api_app {
 	int64_t login_window_seconds;
 	int64_t login_max_per_email;
 	int64_t login_max_per_ip;
-	bool trust_proxy; /* take the client address from X-Forwarded-For */
 };
 
 extern const struct b4_route api_routes[];

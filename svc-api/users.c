@@ -301,22 +301,6 @@ static int limit_hit(struct b4_req *req, const char *scope, const char *kind, co
 	return count > max ? 1 : 0;
 }
 
-/* The client's address: the peer, or behind a trusted proxy the last
- * X-Forwarded-For entry (the one the proxy itself appended). */
-static const char *client_address(struct b4_req *req)
-{
-	struct api_app *app = req->app;
-	const char *xff, *last;
-
-	if (!app->trust_proxy || !(xff = b4_req_header(req, "X-Forwarded-For")))
-		return req->client_ip;
-	last = strrchr(xff, ',');
-	last = last ? last + 1 : xff;
-	while (*last == ' ')
-		last++;
-	return *last ? b4_arena_strndup(req->arena, last, 63) : req->client_ip;
-}
-
 /* After a good login with a hash made under older argon2 parameters,
  * stores a new hash; a failure here only logs (the login still counts). */
 static void rehash(struct b4_req *req, const char *user_id, const char *encoded,
@@ -368,8 +352,7 @@ void api_login(struct b4_req *req)
 	}
 	if (!email_normalize(email_in, email))
 		snprintf(email, sizeof(email), "%s", "invalid");
-	hit = limit_hit(req, "ip", "login_ip", client_address(req), app->login_max_per_ip,
-			&retry_after);
+	hit = limit_hit(req, "ip", "login_ip", req->client_ip, app->login_max_per_ip, &retry_after);
 	if (hit == 0)
 		hit = limit_hit(req, "email", "login_email", email, app->login_max_per_email,
 				&retry_after);

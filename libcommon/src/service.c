@@ -92,6 +92,24 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
+/* Parses B4_TRUSTED_PROXIES once; one line naming it on a bad entry. */
+static int trusted_proxies_load(const char *prog, struct b4_settings *s)
+{
+	const char *legacy = getenv("B4_TRUST_PROXY");
+	char err[160];
+
+	/* the old b4-api switch: "the gateway on this host is the proxy" */
+	if (!*s->trusted_proxies_text && legacy &&
+	    (!strcmp(legacy, "true") || !strcmp(legacy, "1") || !strcmp(legacy, "yes")))
+		s->trusted_proxies_text = "127.0.0.1/32,::1/128";
+	if (b4_proxy_list_parse(s->trusted_proxies_text, &s->trusted_proxies, err, sizeof(err)) <
+	    0) {
+		fprintf(stderr, "%s: B4_TRUSTED_PROXIES: %s\n", prog, err);
+		return -1;
+	}
+	return 0;
+}
+
 #define OPT(flag, env, type, def, help, target, min, max)                                          \
 	{                                                                                          \
 		flag, env, type, def, help, target, min, max, NULL, false                          \
@@ -151,6 +169,9 @@ enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, 
 		&s->jwt_audience, 0, 0),
 	    OPT("jwt-ttl", "B4_JWT_TTL", B4_CFG_SECONDS, "1h", "access token lifetime", &s->jwt_ttl,
 		60, 604800),
+	    OPT("trusted-proxies", "B4_TRUSTED_PROXIES", B4_CFG_STR, "",
+		"proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client",
+		&s->trusted_proxies_text, 0, 0),
 	};
 	size_t ncommon = sizeof(common) / sizeof(common[0]);
 	struct b4_config_opt *all;
@@ -175,6 +196,8 @@ enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, 
 	for (int i = 0; env_names[i]; i++)
 		if (strcmp(env_names[i], s->env_name) == 0)
 			s->env = (enum b4_env)i;
+	if (trusted_proxies_load(prog, s) < 0)
+		return B4_CONFIG_ERROR;
 	b4_log_level_parse(s->log_level, &level);
 	b4_log_init(prog, level);
 	s->db.host = s->db_host;
@@ -235,6 +258,7 @@ int b4_service_main(const struct b4_service *svc, int argc, char **argv)
 	server.authenticate = svc->authenticate ? svc->authenticate : b4_service_authenticate;
 	server.db = settings.no_db ? NULL : &settings.db;
 	server.app = app;
+	server.trusted_proxies = &settings.trusted_proxies;
 	server.worker_start = svc->worker_start;
 	server.worker_stop = svc->worker_stop;
 	b4_log_info("starting", B4_LS("env", settings.env_name), B4_LS("version", b4_version));

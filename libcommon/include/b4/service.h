@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "b4/clientaddr.h"
 #include "b4/config.h"
 #include "b4/db.h"
 #include "b4/http.h"
@@ -45,6 +46,8 @@ struct b4_settings {
 	const char *jwt_issuer;
 	const char *jwt_audience;
 	double jwt_ttl;
+	const char *trusted_proxies_text; /* B4_TRUSTED_PROXIES */
+	struct b4_proxy_list trusted_proxies;
 	struct b4_db_config db; /* built from the db_* fields */
 };
 
