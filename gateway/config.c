@@ -1,5 +1,6 @@
 /* b4-gateway configuration: a JSON file (cJSON) or built-in defaults. */
 #include "gateway.h"
+#include "b4/clientaddr.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -171,36 +172,17 @@ int gw_pool_set_instances(struct gw_pool_cfg *pool, const char *spec, char *err,
 	return 0;
 }
 
+/* One parser for CIDRs everywhere: libcommon's (b4/clientaddr.h). */
 static int parse_cidr(const char *s, struct gw_cidr *out)
 {
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	long bits;
-	char *end;
+	struct b4_cidr cidr;
 
-	if (n >= sizeof(buf))
+	if (b4_cidr_parse(s, &cidr) != 0)
 		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
 	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->family = AF_INET;
-		bits = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->family = AF_INET6;
-		bits = 128;
-	} else {
-		return -1;
-	}
-	if (slash) {
-		long max = bits;
-		errno = 0;
-		bits = strtol(slash + 1, &end, 10);
-		if (errno || *end || end == slash + 1 || bits < 0 || bits > max)
-			return -1;
-	}
-	out->bits = (int)bits;
+	out->family = cidr.family;
+	memcpy(out->addr, cidr.addr, sizeof(out->addr));
+	out->bits = cidr.bits;
 	return 0;
 }
 
