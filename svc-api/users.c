@@ -19,32 +19,8 @@
 
 int api_authenticate(struct b4_req *req, enum b4_role role)
 {
-	struct b4_db_result *res;
-	bool active;
-
-	if (b4_service_authenticate(req, role) < 0)
-		return -1;
-	if (!req->db)
-		return 0;
-	/* a token outlives a block: check the account on every request */
-	res =
-	    b4_db_query(req->db, "SELECT status FROM users WHERE id = ?", "s", req->caller.user_id);
-	if (!res) {
-		req->authenticated = false;
-		b4_req_db_error(req);
-		return -1;
-	}
-	active = b4_db_rows(res) == 1 && strcmp(b4_db_str(res, 0, 0), "active") == 0;
-	b4_db_result_free(res);
-	if (!active) {
-		req->authenticated = false;
-		memset(&req->caller, 0, sizeof(req->caller));
-		b4_req_set_header(req, "WWW-Authenticate", "Bearer");
-		b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
-			      "A valid bearer token is required.");
-		return -1;
-	}
-	return 0;
+	/* a token outlives a block or a demotion: check the account each time */
+	return b4_service_authenticate_account(req, role);
 }
 
 cJSON *api_user_json(struct b4_db *db, const char *id, bool *db_failed)

@@ -31,18 +31,18 @@ static const char *bearer_token(const struct b4_req *req)
 	return *h ? h : NULL;
 }
 
-int b4_service_authenticate(struct b4_req *req, enum b4_role role)
+static int refuse_token(struct b4_req *req)
 {
-	const char *token = bearer_token(req);
+	req->authenticated = false;
+	memset(&req->caller, 0, sizeof(req->caller));
+	b4_req_set_header(req, "WWW-Authenticate", "Bearer");
+	b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
+		      "A valid bearer token is required.");
+	return -1;
+}
 
-	if (!jwt_ready || !token ||
-	    b4_auth_jwt_verify(&jwt, token, (int64_t)time(NULL), &req->caller) < 0) {
-		memset(&req->caller, 0, sizeof(req->caller));
-		b4_req_set_header(req, "WWW-Authenticate", "Bearer");
-		b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
-			      "A valid bearer token is required.");
-		return -1;
-	}
+static int check_role(struct b4_req *req, enum b4_role role)
+{
 	if (!b4_auth_role_allows(req->caller.role, role)) {
 		b4_req_errorf(req, 403, "permission_error", "forbidden", NULL,
 			      "This operation needs the %s role.",
@@ -51,6 +51,45 @@ int b4_service_authenticate(struct b4_req *req, enum b4_role role)
 	}
 	req->authenticated = true;
 	return 0;
+}
+
+int b4_service_authenticate(struct b4_req *req, enum b4_role role)
+{
+	const char *token = bearer_token(req);
+
+	if (!jwt_ready || !token ||
+	    b4_auth_jwt_verify(&jwt, token, (int64_t)time(NULL), &req->caller) < 0)
+		return refuse_token(req);
+	return check_role(req, role);
+}
+
+int b4_service_authenticate_account(struct b4_req *req, enum b4_role role)
+{
+	const char *token = bearer_token(req);
+	struct b4_db_result *res;
+	bool active;
+
+	if (!jwt_ready || !token ||
+	    b4_auth_jwt_verify(&jwt, token, (int64_t)time(NULL), &req->caller) < 0)
+		return refuse_token(req);
+	if (!req->db)
+		return check_role(req, role);
+	/* a token outlives a block or a demotion: the account decides, on
+	 * every request (one primary-key read) */
+	res = b4_db_query(req->db, "SELECT status, role FROM users WHERE id = ?", "s",
+			  req->caller.user_id);
+	if (!res) {
+		memset(&req->caller, 0, sizeof(req->caller));
+		b4_req_db_error(req);
+		return -1;
+	}
+	active = b4_db_rows(res) == 1 && strcmp(b4_db_str(res, 0, 0), "active") == 0;
+	if (active)
+		snprintf(req->caller.role, sizeof(req->caller.role), "%s", b4_db_str(res, 0, 1));
+	b4_db_result_free(res);
+	if (!active)
+		return refuse_token(req);
+	return check_role(req, role);
 }
 
 static bool needs_auth(const struct b4_service *svc)

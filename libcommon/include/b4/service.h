@@ -81,6 +81,12 @@ const struct b4_jwt_config *b4_service_jwt(void);
  * when the role is not enough. */
 int b4_service_authenticate(struct b4_req *req, enum b4_role role);
 
+/* b4_service_authenticate, then the account itself (status and role read
+ * from users on every request, so a block or a demotion takes effect on
+ * the next request): a blocked or missing account is 401 like a bad token;
+ * the role checked is the account's current one (403 when not enough). */
+int b4_service_authenticate_account(struct b4_req *req, enum b4_role role);
+
 /* Loads only the common settings plus extra (for tools such as b4-migrate
  * that do not serve HTTP).  Returns like b4_config_load. */
 enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *settings,
