@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "b4/storage.h"
+
 #define SEED_PRODUCT  "01900000-0000-7000-8000-000000000101"
 #define SEED_OFFER    "01900000-0000-7000-8000-000000000201"
 #define SEED_PRODUCER "01900000-0000-7000-8000-000000000001"
@@ -55,10 +57,45 @@ static void run_invoice_jobs(struct rapi *api, const char *const *payloads, size
 
 #define count_sql(...) h_sql_intf(rapi_db, __VA_ARGS__)
 
-static char *xml_path(const char *order_id)
+/* Where the worker stored the order's document (sealed at rest). */
+static char *stored_path(const char *order_id)
 {
 	static char path[1400];
 	snprintf(path, sizeof(path), "%s/invoices/%s.xml", rapi_objects_dir, order_id);
+	return path;
+}
+
+/* The document in clear, read back through the storage layer with the
+ * services' keys into a scratch file for xmllint.  On the way it checks
+ * the object at rest: an AES-GCM envelope with no CPF in it. */
+static char *xml_path(const char *order_id)
+{
+	static char path[1400];
+	struct b4_storage_config cfg = {
+	    .backend = B4_STORAGE_LOCAL, .dir = rapi_objects_dir, .encryption_keys = H_FIELD_KEYS};
+	char err[256], key[100], raw[8192], *data = NULL;
+	struct b4_storage *st = b4_storage_new(&cfg, err, sizeof(err));
+	size_t len = 0, raw_len;
+	FILE *f;
+
+	assert_non_null(st);
+	f = fopen(stored_path(order_id), "rb");
+	assert_non_null(f);
+	raw_len = fread(raw, 1, sizeof(raw), f);
+	fclose(f);
+	assert_true(raw_len > 4);
+	assert_memory_equal(raw, "B4S1", 4);
+	for (size_t i = 0; i + 11 <= raw_len; i++)
+		assert_false(memcmp(raw + i, CPF_TAKER, 11) == 0);
+	snprintf(key, sizeof(key), "invoices/%s.xml", order_id);
+	assert_int_equal(b4_storage_get(st, key, &data, &len), 1);
+	b4_storage_free(st);
+	snprintf(path, sizeof(path), "%s/plain-%s.xml", h_var(), order_id);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	free(data);
 	return path;
 }
 
@@ -241,7 +278,7 @@ static void test_guarantee_end_products_wait_for_the_guarantee(void **state)
 	assert_non_null(strstr(post->body, "guarantee"));
 	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", fresh),
 			 0);
-	assert_int_equal(access(xml_path(fresh), F_OK), -1);
+	assert_int_equal(access(stored_path(fresh), F_OK), -1);
 	/* paid 8 days ago with a 7-day guarantee: issued */
 	assert_non_null(rapi_find(&api, "/invocation/req-2/response"));
 	rapi_stop(&api);
@@ -307,7 +344,7 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 	assert_non_null(before);
 
 	/* as if the worker died after the commit and before the put */
-	assert_int_equal(unlink(xml_path(order)), 0);
+	assert_int_equal(unlink(stored_path(order)), 0);
 	run_invoice_jobs(&api, payloads, 1);
 	assert_non_null(rapi_find(&api, "/invocation/req-1/response"));
 	rapi_stop(&api);
@@ -365,7 +402,7 @@ static void test_queued_job_issues_once(void **state)
 	assert_int_equal(h_stop(&worker, SIGTERM, 10000), 0);
 	assert_int_equal(
 	    count_sql("SELECT attempts FROM jobs WHERE dedup_key = 'invoice:%s'", order), 2);
-	assert_int_equal(access(xml_path(order), F_OK), 0);
+	assert_int_equal(access(stored_path(order), F_OK), 0);
 }
 
 int main(void)
