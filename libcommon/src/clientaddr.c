@@ -134,6 +134,35 @@ static void addr_text(int family, const uint8_t *addr, char *out, size_t cap)
 	snprintf(out, cap, "%s", text);
 }
 
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* A hop as some proxies write it, "[2001:db8::1]:443", "[2001:db8::1]" or
+ * "203.0.113.7:51234", becomes the address alone (in place). */
+static void strip_port(char *hop)
+{
+	char *colon;
+
+	if (hop[0] == '[') {
+		char *end = strchr(hop, ']');
+		if (!end || (end[1] && (end[1] != ':' || !all_digits(end + 2))))
+			return;
+		*end = '\0';
+		memmove(hop, hop + 1, strlen(hop + 1) + 1);
+		return;
+	}
+	colon = strchr(hop, ':');
+	if (colon && !strchr(colon + 1, ':') && strchr(hop, '.') && all_digits(colon + 1))
+		*colon = '\0';
+}
+
 void b4_client_addr_resolve(const struct b4_proxy_list *list, const char *peer, const char *xff,
 			    char *out, size_t cap)
 {
@@ -172,6 +201,7 @@ void b4_client_addr_resolve(const struct b4_proxy_list *list, const char *peer, 
 			return;
 		memcpy(hop, xff + start, n);
 		hop[n] = '\0';
+		strip_port(hop);
 		if (b4_ip_parse(hop, &hop_family, hop_addr) < 0)
 			return; /* garbage: keep the last trusted hop's view */
 		addr_text(hop_family, hop_addr, out, cap);

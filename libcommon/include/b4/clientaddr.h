@@ -6,8 +6,9 @@
  * hop that is itself a trusted proxy.  Each proxy appends the address it
  * saw, so the first untrusted hop from the right is the last one nobody on
  * our side could have written.  When every hop is trusted the leftmost one
- * is the client.  A hop that is not an IP address stops the walk (it cannot
- * be trusted, and nothing left of it can be either).
+ * is the client.  A hop may carry a port ("203.0.113.7:51234",
+ * "[2001:db8::1]:443"), which is dropped.  A hop that is not an IP address stops the walk (it
+ * cannot be trusted, and nothing left of it can be either).
  *
  * The list comes from B4_TRUSTED_PROXIES (comma-separated addresses or
  * CIDRs, IPv4 and IPv6), parsed once at start.  An empty list trusts

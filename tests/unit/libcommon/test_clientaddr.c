@@ -74,6 +74,13 @@ static void test_walk_from_the_right(void **state)
 	assert_string_equal(resolve("127.0.0.1", "1.1.1.1, evil, 10.0.0.5"), "10.0.0.5");
 	assert_string_equal(resolve("127.0.0.1", "1.1.1.1, 999.1.1.1"), "127.0.0.1");
 	assert_string_equal(resolve("127.0.0.1", "x"), "127.0.0.1");
+	/* ports some proxies add are dropped */
+	assert_string_equal(resolve("127.0.0.1", "198.51.100.7:51234, 10.0.0.5:80"),
+			    "198.51.100.7");
+	assert_string_equal(resolve("127.0.0.1", "[2001:db8::7]:443"), "2001:db8::7");
+	assert_string_equal(resolve("127.0.0.1", "[2001:db8::7]"), "2001:db8::7");
+	assert_string_equal(resolve("127.0.0.1", "[2001:db8::7]x"), "127.0.0.1");
+	assert_string_equal(resolve("127.0.0.1", "198.51.100.7:abc"), "127.0.0.1");
 	/* spelled differently, one client */
 	assert_string_equal(resolve("127.0.0.1", "::FFFF:198.51.100.7"), "198.51.100.7");
 }
