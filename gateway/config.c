@@ -1,5 +1,6 @@
 /* b4-gateway configuration: a JSON file (cJSON) or built-in defaults. */
 #include "gateway.h"
+#include "b4/clientaddr.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -171,36 +172,17 @@ int gw_pool_set_instances(struct gw_pool_cfg *pool, const char *spec, char *err,
 	return 0;
 }
 
+/* One parser for CIDRs everywhere: libcommon's (b4/clientaddr.h). */
 static int parse_cidr(const char *s, struct gw_cidr *out)
 {
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	long bits;
-	char *end;
+	struct b4_cidr cidr;
 
-	if (n >= sizeof(buf))
+	if (b4_cidr_parse(s, &cidr) != 0)
 		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
 	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->family = AF_INET;
-		bits = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->family = AF_INET6;
-		bits = 128;
-	} else {
-		return -1;
-	}
-	if (slash) {
-		long max = bits;
-		errno = 0;
-		bits = strtol(slash + 1, &end, 10);
-		if (errno || *end || end == slash + 1 || bits < 0 || bits > max)
-			return -1;
-	}
-	out->bits = (int)bits;
+	out->family = cidr.family;
+	memcpy(out->addr, cidr.addr, sizeof(out->addr));
+	out->bits = cidr.bits;
 	return 0;
 }
 
@@ -612,6 +594,42 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 	return 0;
 }
 
+/* B4_TRUSTED_PROXIES (comma-separated addresses or CIDRs), when set,
+ * replaces the file's or the default trusted_proxies list. */
+static int trusted_from_env(struct gw_config *c, char *err, size_t errlen)
+{
+	const char *p = getenv("B4_TRUSTED_PROXIES");
+
+	if (!p)
+		return 0;
+	c->ntrusted = 0;
+	while (*p) {
+		char item[64];
+		size_t n;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, ", ");
+		if (n >= sizeof(item) || c->ntrusted == GW_MAX_TRUSTED) {
+			set_err(err, errlen, "B4_TRUSTED_PROXIES: too many or too long entries");
+			return -1;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (parse_cidr(item, &c->trusted[c->ntrusted]) != 0) {
+			set_err(err, errlen,
+				"B4_TRUSTED_PROXIES: expected an address or CIDR, got \"%s\"",
+				item);
+			return -1;
+		}
+		c->ntrusted++;
+		p += n;
+	}
+	return 0;
+}
+
 static int build_defaults(struct gw_config *c, char *err, size_t errlen)
 {
 	static const struct {
@@ -753,6 +771,8 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 			goto out_free;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
+	if (trusted_from_env(c, err, errlen) != 0)
+		goto out_free;
 	for (size_t i = 0; i < c->nlisteners; i++)
 		any_tls |= c->listeners[i].tls;
 	if (any_tls) {

@@ -19,8 +19,18 @@ struct api_app {
 	int64_t login_window_seconds;
 	int64_t login_max_per_email;
 	int64_t login_max_per_ip;
-	bool trust_proxy; /* take the client address from X-Forwarded-For */
 };
+
+/* ---- login_guard.c: failed-login counters ---- */
+
+/* Seconds the caller (client address) must still wait before trying email
+ * again: 0 to go on, -1 on a DB error. */
+int64_t api_login_wait(struct b4_req *req, const char *email);
+/* Counts a failed password for the address and (email, address). 0 or -1. */
+int api_login_failed(struct b4_req *req, const char *email);
+/* Forgets the (email, address) failures after a right password (a failure
+ * here is only logged). */
+void api_login_succeeded(struct b4_req *req, const char *email);
 
 extern const struct b4_route api_routes[];
 extern const size_t api_nroutes;

@@ -9,18 +9,16 @@
 
 static struct api_app app_ctx;
 static int64_t login_window = 900, login_per_email = 10, login_per_ip = 100;
-static bool trust_proxy;
 
 static const struct b4_config_opt api_opts[] = {
     {"login-window", "B4_LOGIN_WINDOW_SECONDS", B4_CFG_INT, "900",
-     "login rate limit window in seconds", &login_window, 1, 86400, NULL, false},
+     "longest login wait, and how long failures are remembered (s)", &login_window, 1, 86400, NULL,
+     false},
     {"login-max-per-email", "B4_LOGIN_MAX_PER_EMAIL", B4_CFG_INT, "10",
-     "login attempts per email per window", &login_per_email, 1, 100000, NULL, false},
+     "failed logins per account and client address before waits start", &login_per_email, 1, 100000,
+     NULL, false},
     {"login-max-per-ip", "B4_LOGIN_MAX_PER_IP", B4_CFG_INT, "100",
-     "login attempts per client address per window", &login_per_ip, 1, 1000000, NULL, false},
-    {"trust-proxy", "B4_TRUST_PROXY", B4_CFG_BOOL, "false",
-     "take the client address from the last X-Forwarded-For entry (behind the gateway)",
-     &trust_proxy, 0, 0, NULL, false},
+     "failed logins per client address before waits start", &login_per_ip, 1, 1000000, NULL, false},
 };
 
 static int api_init(const struct b4_settings *settings, void **app)
@@ -44,7 +42,6 @@ static int api_init(const struct b4_settings *settings, void **app)
 	app_ctx.login_window_seconds = login_window;
 	app_ctx.login_max_per_email = login_per_email;
 	app_ctx.login_max_per_ip = login_per_ip;
-	app_ctx.trust_proxy = trust_proxy;
 	*app = &app_ctx;
 	return 0;
 }

@@ -19,32 +19,8 @@
 
 int api_authenticate(struct b4_req *req, enum b4_role role)
 {
-	struct b4_db_result *res;
-	bool active;
-
-	if (b4_service_authenticate(req, role) < 0)
-		return -1;
-	if (!req->db)
-		return 0;
-	/* a token outlives a block: check the account on every request */
-	res =
-	    b4_db_query(req->db, "SELECT status FROM users WHERE id = ?", "s", req->caller.user_id);
-	if (!res) {
-		req->authenticated = false;
-		b4_req_db_error(req);
-		return -1;
-	}
-	active = b4_db_rows(res) == 1 && strcmp(b4_db_str(res, 0, 0), "active") == 0;
-	b4_db_result_free(res);
-	if (!active) {
-		req->authenticated = false;
-		memset(&req->caller, 0, sizeof(req->caller));
-		b4_req_set_header(req, "WWW-Authenticate", "Bearer");
-		b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
-			      "A valid bearer token is required.");
-		return -1;
-	}
-	return 0;
+	/* a token outlives a block or a demotion: check the account each time */
+	return b4_service_authenticate_account(req, role);
 }
 
 cJSON *api_user_json(struct b4_db *db, const char *id, bool *db_failed)
@@ -259,64 +235,6 @@ void api_signup(struct b4_req *req)
 	b4_req_send_json(req, 201, out);
 }
 
-/* Counts one attempt for (scope, key) in the current window and tells
- * whether it is over max; *retry_after gets the seconds left in the window.
- * Returns 1 over the limit, 0 fine, -1 DB error. */
-static int limit_hit(struct b4_req *req, const char *scope, const char *kind, const char *key,
-		     int64_t max, int64_t *retry_after)
-{
-	struct api_app *app = req->app;
-	int64_t now = (int64_t)time(NULL);
-	int64_t window = now - now % app->login_window_seconds;
-	struct b4_db_result *res;
-	char hash[65];
-	int64_t count, inserted;
-
-	if (b4_pii_blind_index(kind, key, hash) < 0)
-		return -1;
-	inserted =
-	    b4_db_exec(req->db,
-		       "INSERT INTO login_attempts (scope, key_hash, window_start, attempts)"
-		       " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE attempts = attempts + 1",
-		       "ssi", scope, hash, window);
-	if (inserted < 0)
-		return -1;
-	/* a new row (1 affected, not 2): sweep a few expired windows so the
-	 * table stays small without a separate job */
-	if (inserted == 1 &&
-	    b4_db_exec(req->db, "DELETE FROM login_attempts WHERE window_start < ? LIMIT 100", "i",
-		       window - app->login_window_seconds) < 0)
-		return -1;
-	res = b4_db_query(req->db,
-			  "SELECT attempts FROM login_attempts WHERE scope = ? AND key_hash = ?"
-			  " AND window_start = ?",
-			  "ssi", scope, hash, window);
-	if (!res)
-		return -1;
-	count = b4_db_rows(res) ? b4_db_i64(res, 0, 0) : 0;
-	b4_db_result_free(res);
-	*retry_after = window + app->login_window_seconds - now;
-	if (*retry_after < 1)
-		*retry_after = 1;
-	return count > max ? 1 : 0;
-}
-
-/* The client's address: the peer, or behind a trusted proxy the last
- * X-Forwarded-For entry (the one the proxy itself appended). */
-static const char *client_address(struct b4_req *req)
-{
-	struct api_app *app = req->app;
-	const char *xff, *last;
-
-	if (!app->trust_proxy || !(xff = b4_req_header(req, "X-Forwarded-For")))
-		return req->client_ip;
-	last = strrchr(xff, ',');
-	last = last ? last + 1 : xff;
-	while (*last == ' ')
-		last++;
-	return *last ? b4_arena_strndup(req->arena, last, 63) : req->client_ip;
-}
-
 /* After a good login with a hash made under older argon2 parameters,
  * stores a new hash; a failure here only logs (the login still counts). */
 static void rehash(struct b4_req *req, const char *user_id, const char *encoded,
@@ -348,14 +266,12 @@ static void bad_credentials(struct b4_req *req)
 
 void api_login(struct b4_req *req)
 {
-	struct api_app *app = req->app;
 	const cJSON *body = api_body(req, login_fields, false);
 	const char *email_in = NULL, *password = NULL;
 	char email[255], retry[24];
 	struct b4_error err;
 	struct b4_db_result *res;
-	int64_t retry_after = 0;
-	int hit;
+	int64_t retry_after;
 	bool ok = false;
 	cJSON *out, *user;
 
@@ -368,16 +284,14 @@ void api_login(struct b4_req *req)
 	}
 	if (!email_normalize(email_in, email))
 		snprintf(email, sizeof(email), "%s", "invalid");
-	hit = limit_hit(req, "ip", "login_ip", client_address(req), app->login_max_per_ip,
-			&retry_after);
-	if (hit == 0)
-		hit = limit_hit(req, "email", "login_email", email, app->login_max_per_email,
-				&retry_after);
-	if (hit < 0) {
+	/* throttled per address and per (account, address), never per account
+	 * alone (login_guard.c) */
+	retry_after = api_login_wait(req, email);
+	if (retry_after < 0) {
 		b4_req_db_error(req);
 		return;
 	}
-	if (hit > 0) {
+	if (retry_after > 0) {
 		snprintf(retry, sizeof(retry), "%lld", (long long)retry_after);
 		b4_req_set_header(req, "Retry-After", retry);
 		b4_req_errorf(req, 429, "rate_limit_error", "too_many_attempts", NULL,
@@ -404,9 +318,14 @@ void api_login(struct b4_req *req)
 	if (!ok) {
 		b4_db_result_free(res);
 		b4_log_info("login refused");
+		if (api_login_failed(req, email) < 0) {
+			b4_req_db_error(req);
+			return;
+		}
 		bad_credentials(req);
 		return;
 	}
+	api_login_succeeded(req, email);
 	if (strcmp(b4_db_str(res, 0, 3), "active") != 0) {
 		b4_log_info("login refused: blocked", B4_LS("user_id", b4_db_str(res, 0, 0)));
 		b4_db_result_free(res);

@@ -9,6 +9,8 @@ int main(int argc, char **argv)
 	    .default_port = 8082,
 	    .routes = backoffice_routes,
 	    .nroutes = backoffice_nroutes,
+	    /* a blocked or demoted admin is refused on the next request */
+	    .authenticate = b4_service_authenticate_account,
 	};
 
 	return b4_service_main(&svc, argc, argv);

@@ -32,6 +32,13 @@ struct checkout_app {
 	int64_t fraud_ip_max;
 	int64_t pix_expires_seconds;
 	int64_t boleto_days;
+	/* public limits (limits.c), per window of public_limit_window_seconds */
+	int64_t public_limit_window_seconds;
+	int64_t coupon_checks_per_address;
+	int64_t coupon_checks_per_session;
+	int64_t events_per_address;
+	int64_t events_per_session;
+	bool fraud_skip_test_cards; /* development: sandbox test cards never count */
 };
 
 /* One offer with its product, as checkout needs it. */
@@ -71,6 +78,17 @@ bool checkout_offer_allows(const struct checkout_offer *offer, const char *metho
 int checkout_coupon_eval(struct b4_db *db, const struct checkout_offer *offer, const char *code,
 			 const char *method, int64_t amount_cents, const char *customer_id,
 			 int64_t *discount_cents, char coupon_id[37], const char **reason);
+
+/* limits.c */
+/* Counts a coupon check against the client address and the optional
+ * ?session_id; answers 422/429/503 and returns -1 when it may not go on. */
+int checkout_coupon_admit(struct b4_req *req);
+/* Checks a parsed funnel event: at most 4 KiB (413), only the known fields
+ * and allow-listed properties of the right type (400/422), then the limits
+ * per address and per session (429).  On success *props_text is the JSON
+ * of its properties (caller frees) and 0 is returned; otherwise it answered
+ * and returns -1. */
+int checkout_event_admit(struct b4_req *req, const cJSON *body, char **props_text);
 
 /* sessions.c */
 /* Finds the approved affiliation of `ref` for product_id in an enabled

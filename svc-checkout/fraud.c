@@ -2,6 +2,7 @@
  * reason; the order is refused (before any acquirer call) when the score
  * reaches B4_FRAUD_THRESHOLD.  Score and reasons are stored with the order. */
 #include "checkout.h"
+#include "b4/crypto.h"
 #include "b4/db.h"
 
 #include <stdio.h>
@@ -63,6 +64,36 @@ static const struct velocity_rule velocity_rules[] = {
      40},
 };
 
+/* The sandbox's documented test cards (docs/ACQUIRER.md). */
+static const char *const sandbox_test_cards[] = {
+    "4111111111111111", "5555555555554444", "4000000000000002",
+    "4000000000009995", "4000000000000119", "4000000000003220",
+};
+
+/* In development, is the card one of the sandbox's test cards?  The sandbox
+ * fingerprints a card as hex HMAC-SHA256(its secret, number), and checkout
+ * shares that secret with it, so the test cards are recognised without
+ * ever seeing a number. */
+static bool is_sandbox_test_card(const struct checkout_app *app, const char *fingerprint)
+{
+	const char *secret = app->acquirers.secret;
+	unsigned char mac[32];
+	char hex[65];
+
+	if (!app->fraud_skip_test_cards || !fingerprint || strlen(fingerprint) != 64 || !secret ||
+	    !*secret)
+		return false;
+	for (size_t i = 0; i < sizeof(sandbox_test_cards) / sizeof(sandbox_test_cards[0]); i++) {
+		if (b4_crypto_hmac_sha256(secret, strlen(secret), sandbox_test_cards[i],
+					  strlen(sandbox_test_cards[i]), mac) < 0)
+			return false;
+		b4_crypto_hex_encode(mac, sizeof(mac), hex, sizeof(hex));
+		if (strcasecmp(hex, fingerprint) == 0)
+			return true;
+	}
+	return false;
+}
+
 int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 			 const struct checkout_fraud_input *in, cJSON **reasons)
 {
@@ -72,11 +103,14 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 				  app->fraud_card_max, 3};
 	int score = 0;
 	char detail[128];
+	/* somebody trying the platform pays with the same test card again and
+	 * again: the card rules must not refuse them */
+	bool test_card = is_sandbox_test_card(app, in->card_fingerprint);
 
 	*reasons = cJSON_CreateArray();
 	for (size_t k = 0; k < sizeof(velocity_rules) / sizeof(velocity_rules[0]); k++) {
 		int64_t n;
-		if (!values[k] || !values[k][0])
+		if (!values[k] || !values[k][0] || (test_card && values[k] == in->card_fingerprint))
 			continue;
 		n = count_recent(db, velocity_rules[k].sql, values[k], app->fraud_window_seconds);
 		if (n < 0) {

@@ -50,6 +50,21 @@ static const struct b4_config_opt checkout_opts[] = {
      1, 1000000, NULL, false},
     {"pix-expires", "B4_PIX_EXPIRES_SECONDS", B4_CFG_INT, "1800",
      "seconds a Pix code stays payable", &app_storage.pix_expires_seconds, 60, 604800, NULL, false},
+    {"public-limit-window", "B4_PUBLIC_LIMIT_WINDOW_SECONDS", B4_CFG_INT, "600",
+     "window of the coupon check and funnel event limits (s)",
+     &app_storage.public_limit_window_seconds, 1, 86400, NULL, false},
+    {"coupon-checks-per-ip", "B4_COUPON_CHECKS_PER_IP", B4_CFG_INT, "60",
+     "coupon checks per client address per window", &app_storage.coupon_checks_per_address, 1,
+     1000000, NULL, false},
+    {"coupon-checks-per-session", "B4_COUPON_CHECKS_PER_SESSION", B4_CFG_INT, "20",
+     "coupon checks per checkout session per window", &app_storage.coupon_checks_per_session, 1,
+     1000000, NULL, false},
+    {"events-per-ip", "B4_EVENTS_PER_IP", B4_CFG_INT, "600",
+     "funnel events per client address per window", &app_storage.events_per_address, 1, 1000000,
+     NULL, false},
+    {"events-per-session", "B4_EVENTS_PER_SESSION", B4_CFG_INT, "100",
+     "funnel events per checkout session per window", &app_storage.events_per_session, 1, 1000000,
+     NULL, false},
     {"boleto-days", "B4_BOLETO_DAYS", B4_CFG_INT, "3", "days until a boleto is due",
      &app_storage.boleto_days, 1, 30, NULL, false},
 };
@@ -71,6 +86,7 @@ static int checkout_init(const struct b4_settings *settings, void **app)
 	if (b4_pii_init("b4-checkout") < 0)
 		return -1;
 	checkout_metrics_init();
+	app_storage.fraud_skip_test_cards = settings->env == B4_ENV_DEVELOPMENT;
 	*app = &app_storage;
 	return 0;
 }

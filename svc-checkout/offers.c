@@ -284,7 +284,7 @@ void checkout_offer_coupon(struct b4_req *req)
 	int valid;
 	cJSON *body;
 
-	if (offer_from_param(req, &offer) < 0)
+	if (checkout_coupon_admit(req) < 0 || offer_from_param(req, &offer) < 0)
 		return;
 	if (!code || !*code || strlen(code) > 40) {
 		b4_req_errorf(req, 422, "invalid_request_error", "invalid_coupon", "coupon",

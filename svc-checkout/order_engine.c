@@ -649,7 +649,7 @@ void checkout_order_run(struct checkout_order *o)
 		b4_log_warn("order refused by antifraud", B4_LS("order_id", o->order_id),
 			    B4_LI("score", o->fraud_score));
 		body = checkout_order_error_body(o->req, "card_error", "fraud_suspected",
-						 "the payment was refused by the risk analysis",
+						 "the payment was refused by antifraud checks",
 						 o->order_id);
 		idem_finish(o, 402, body);
 		goto out_free;

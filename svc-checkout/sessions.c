@@ -174,7 +174,6 @@ void checkout_event_create(struct b4_req *req)
 	struct checkout_offer offer;
 	struct b4_error err;
 	char occurred[64];
-	cJSON *props = NULL, *item;
 	char *props_text = NULL;
 	int found;
 
@@ -224,20 +223,8 @@ void checkout_event_create(struct b4_req *req)
 			return;
 		}
 	}
-	/* Everything beyond the known fields is kept as the event's properties. */
-	props = cJSON_CreateObject();
-	cJSON_ArrayForEach(item, body)
-	{
-		if (!item->string || !strcmp(item->string, "event_id") ||
-		    !strcmp(item->string, "event_name") || !strcmp(item->string, "session_id") ||
-		    !strcmp(item->string, "offer_code") || !strcmp(item->string, "timestamp"))
-			continue;
-		cJSON_AddItemToObject(props, item->string, cJSON_Duplicate(item, true));
-	}
-	props_text = cJSON_PrintUnformatted(props);
-	cJSON_Delete(props);
-	if (!props_text)
-		goto out_db_error;
+	if (checkout_event_admit(req, body, &props_text) < 0)
+		return;
 	if (b4_db_exec(req->db,
 		       "INSERT INTO checkout_events (event_id, session_id, offer_id, event_name,"
 		       " occurred_at, properties) VALUES (?, ?, ?, ?, ?, ?)",

@@ -67,11 +67,14 @@ start() {
 	pids+=($!)
 }
 start b4-acquirer-sandbox B4_PORT=8090
-start b4-api B4_PORT=8081 B4_TRUST_PROXY=true
-start b4-backoffice B4_PORT=8082
-start b4-checkout B4_PORT=8083
+# the services believe the gateway's X-Forwarded-For (it reaches them over
+# loopback); the gateway believes nobody's, so a client's own header never
+# names its address
+start b4-api B4_PORT=8081 B4_TRUSTED_PROXIES=127.0.0.1/32,::1/128
+start b4-backoffice B4_PORT=8082 B4_TRUSTED_PROXIES=127.0.0.1/32,::1/128
+start b4-checkout B4_PORT=8083 B4_TRUSTED_PROXIES=127.0.0.1/32,::1/128
 start b4-worker B4_PORT=8084
-start b4-gateway B4_GATEWAY_PORT=8080 B4_GATEWAY_ADMIN_PORT=9080
+start b4-gateway B4_GATEWAY_PORT=8080 B4_GATEWAY_ADMIN_PORT=9080 B4_TRUSTED_PROXIES=
 
 # Wait until everything answers its health check (or report who did not).
 for pair in b4-acquirer-sandbox:8090 b4-api:8081 b4-backoffice:8082 b4-checkout:8083 b4-worker:8084 b4-gateway:9080; do

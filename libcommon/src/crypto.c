@@ -855,3 +855,83 @@ int b4_crypto_blind_index(const void *key, size_t key_len, const char *normalize
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return rc;
 }
+
+/* ---- binary envelopes (objects at rest) ------------------------------------ */
+
+#define SEAL_MAGIC     "B4S1"
+#define SEAL_MAGIC_LEN 4
+
+bool b4_crypto_is_sealed(const void *data, size_t len)
+{
+	return len >= SEAL_MAGIC_LEN + 1 && memcmp(data, SEAL_MAGIC, SEAL_MAGIC_LEN) == 0;
+}
+
+int b4_crypto_seal(const struct b4_keyring *ring, const void *plaintext, size_t len,
+		   const char *aad, unsigned char **out, size_t *out_len)
+{
+	const struct b4_crypto_key *k;
+	size_t id_len, head_len, total;
+	unsigned char *buf;
+
+	*out = NULL;
+	*out_len = 0;
+	if (ring == NULL || ring->count == 0 || (plaintext == NULL && len > 0))
+		return -1;
+	k = &ring->keys[ring->active];
+	id_len = strlen(k->id);
+	head_len = SEAL_MAGIC_LEN + 1 + id_len;
+	if (len > SIZE_MAX - head_len - GCM_NONCE_LEN - GCM_TAG_LEN)
+		return -1;
+	total = head_len + GCM_NONCE_LEN + len + GCM_TAG_LEN;
+	buf = malloc(total);
+	if (buf == NULL)
+		return -1;
+	memcpy(buf, SEAL_MAGIC, SEAL_MAGIC_LEN);
+	buf[SEAL_MAGIC_LEN] = (unsigned char)id_len;
+	memcpy(buf + SEAL_MAGIC_LEN + 1, k->id, id_len);
+	if (b4_crypto_random(buf + head_len, GCM_NONCE_LEN) != 0 ||
+	    gcm_run(true, k->key, buf + head_len, (const char *)buf, head_len, aad, plaintext, len,
+		    buf + head_len + GCM_NONCE_LEN, buf + head_len + GCM_NONCE_LEN + len) != 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*out_len = total;
+	return 0;
+}
+
+int b4_crypto_open(const struct b4_keyring *ring, const void *sealed, size_t len, const char *aad,
+		   char **plain, size_t *plain_len)
+{
+	const unsigned char *in = sealed;
+	const struct b4_crypto_key *k;
+	size_t id_len, head_len, ct_len;
+	char *out;
+
+	*plain = NULL;
+	*plain_len = 0;
+	if (ring == NULL || !b4_crypto_is_sealed(sealed, len))
+		return -1;
+	id_len = in[SEAL_MAGIC_LEN];
+	head_len = SEAL_MAGIC_LEN + 1 + id_len;
+	if (len < head_len + GCM_NONCE_LEN + GCM_TAG_LEN ||
+	    !key_id_is_valid((const char *)in + SEAL_MAGIC_LEN + 1, id_len))
+		return -1;
+	k = keyring_find(ring, (const char *)in + SEAL_MAGIC_LEN + 1, id_len);
+	if (k == NULL)
+		return -1;
+	ct_len = len - head_len - GCM_NONCE_LEN - GCM_TAG_LEN;
+	out = malloc(ct_len + 1);
+	if (out == NULL)
+		return -1;
+	if (gcm_run(false, k->key, in + head_len, (const char *)in, head_len, aad,
+		    in + head_len + GCM_NONCE_LEN, ct_len, (unsigned char *)out,
+		    (unsigned char *)in + head_len + GCM_NONCE_LEN + ct_len) != 0) {
+		b4_crypto_secret_free(out, ct_len + 1);
+		return -1;
+	}
+	out[ct_len] = '\0';
+	*plain = out;
+	*plain_len = ct_len;
+	return 0;
+}

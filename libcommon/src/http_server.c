@@ -305,7 +305,8 @@ static void on_stop_accept(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Copies what a handler needs out of libevent's request into the job. */
-static int copy_request(struct job *job, struct evhttp_request *evreq, const char *method)
+static int copy_request(const struct server *srv, struct job *job, struct evhttp_request *evreq,
+			const char *method)
 {
 	struct b4_req *req = &job->req;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(evreq);
@@ -350,7 +351,9 @@ static int copy_request(struct job *job, struct evhttp_request *evreq, const cha
 	req->body_len = len;
 	if (evcon) {
 		evhttp_connection_get_peer(evcon, &peer, &port);
-		snprintf(req->client_ip, sizeof(req->client_ip), "%s", peer ? peer : "");
+		b4_client_addr_resolve(srv->cfg->trusted_proxies, peer,
+				       evhttp_find_header(in, "X-Forwarded-For"), req->client_ip,
+				       sizeof(req->client_ip));
 	}
 	b4_buf_init(&req->resp_body);
 	return 0;
@@ -414,7 +417,7 @@ static void on_request(struct evhttp_request *evreq, void *arg)
 	}
 
 	job = calloc(1, sizeof(*job));
-	if (!job || copy_request(job, evreq, method) < 0) {
+	if (!job || copy_request(srv, job, evreq, method) < 0) {
 		job_free(job);
 		reply_error_now(evreq, 503, "api_error", "overloaded", "Out of memory.", request_id,
 				true);

@@ -116,6 +116,24 @@ static int depth_of(const cJSON *item, int limit)
 	return deepest + 1;
 }
 
+/* True when the text holds a NUL byte or the escape \u0000: cJSON would
+ * cut the string there, so a value would reach us shorter than it was
+ * sent.  Every backslash starts a two-character escape (outside strings it
+ * is a syntax error anyway), so "\\u0000" is a backslash and "u0000". */
+static bool has_nul(const char *data, size_t len)
+{
+	if (memchr(data, '\0', len))
+		return true;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (data[i] != '\\')
+			continue;
+		if (data[i + 1] == 'u' && i + 5 < len && memcmp(data + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character */
+	}
+	return false;
+}
+
 cJSON *b4_json_parse_object(const char *data, size_t len, int max_depth, struct b4_error *err)
 {
 	cJSON *root;
@@ -124,6 +142,11 @@ cJSON *b4_json_parse_object(const char *data, size_t len, int max_depth, struct 
 	if (!data || len == 0) {
 		b4_error_invalid(err, 400, "body_required", NULL,
 				 "A JSON object body is required.");
+		return NULL;
+	}
+	if (has_nul(data, len)) {
+		b4_error_invalid(err, 400, "nul_character", NULL,
+				 "The body must not contain the character U+0000.");
 		return NULL;
 	}
 	root = cJSON_ParseWithLengthOpts(data, len, &end, false);

@@ -25,9 +25,11 @@ static bool v4_allowed(uint32_t addr, enum b4_netguard_policy policy)
 		const char *net;
 		int bits;
 	} always[] = {{"0.0.0.0", 8}, {"169.254.0.0", 16}, {"224.0.0.0", 4}, {"240.0.0.0", 4}},
-	  production[] = {{"127.0.0.0", 8},    {"10.0.0.0", 8},	   {"172.16.0.0", 12},
-			  {"192.168.0.0", 16}, {"100.64.0.0", 10}, {"192.0.0.0", 24},
-			  {"198.18.0.0", 15}};
+	  /* production: global unicast only (the IANA special-purpose registry) */
+	    production[] = {{"127.0.0.0", 8},	  {"10.0.0.0", 8},     {"172.16.0.0", 12},
+			    {"192.168.0.0", 16},  {"100.64.0.0", 10},  {"192.0.0.0", 24},
+			    {"192.0.2.0", 24},	  {"192.88.99.0", 24}, {"198.18.0.0", 15},
+			    {"198.51.100.0", 24}, {"203.0.113.0", 24}};
 
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		if (v4_in(addr, always[i].net, always[i].bits))
@@ -39,29 +41,89 @@ static bool v4_allowed(uint32_t addr, enum b4_netguard_policy policy)
 	return true;
 }
 
+static bool v6_in(const uint8_t *a, const char *net, int bits)
+{
+	uint8_t n[16];
+
+	inet_pton(AF_INET6, net, n);
+	for (int i = 0; bits > 0; i++, bits -= 8) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((a[i] & mask) != (n[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+/* The IPv4 address an IPv6 one stands for, if any: mapped ::ffff:0:0/96,
+ * compatible ::/96, NAT64 64:ff9b::/96 (RFC 6052) and 6to4 2002::/16
+ * (RFC 3056).  Writes it (network order) into *v4 and returns true. */
+static bool v6_embedded_v4(const uint8_t *b, uint32_t *v4)
+{
+	static const uint8_t zero[12];
+
+	if (v6_in(b, "::ffff:0:0", 96) || v6_in(b, "64:ff9b::", 96) || (memcmp(b, zero, 12) == 0)) {
+		memcpy(v4, b + 12, 4);
+		return true;
+	}
+	if (v6_in(b, "2002::", 16)) {
+		memcpy(v4, b + 2, 4);
+		return true;
+	}
+	return false;
+}
+
+/* Local-use NAT64 (RFC 8215): the prefix length is the operator's, so
+ * every RFC 6052 position of the IPv4 address must pass. */
+static bool v6_local_nat64_allowed(const uint8_t *b, enum b4_netguard_policy policy)
+{
+	const uint8_t candidates[][4] = {
+	    {b[6], b[7], b[9], b[10]},	  /* /48 */
+	    {b[7], b[9], b[10], b[11]},	  /* /56 */
+	    {b[9], b[10], b[11], b[12]},  /* /64 */
+	    {b[12], b[13], b[14], b[15]}, /* /96 */
+	};
+
+	if (policy == B4_NETGUARD_PRODUCTION)
+		return false; /* not global: only reachable inside its network */
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		uint32_t v4;
+		memcpy(&v4, candidates[i], 4);
+		if (!v4_allowed(v4, policy))
+			return false;
+	}
+	return true;
+}
+
+static bool v6_allowed(const struct in6_addr *a, enum b4_netguard_policy policy)
+{
+	const uint8_t *b = a->s6_addr;
+	uint32_t v4;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(a))
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(a))
+		return policy == B4_NETGUARD_DEVELOPMENT;
+	if (v6_embedded_v4(b, &v4))
+		return v4_allowed(v4, policy);
+	if (v6_in(b, "64:ff9b:1::", 48))
+		return v6_local_nat64_allowed(b, policy);
+	if (IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) || v6_in(b, "fd00:ec2::254", 128))
+		return false;
+	if (policy == B4_NETGUARD_DEVELOPMENT)
+		return true;
+	/* production: global unicast 2000::/3 only, less its special blocks
+	 * (2001::/23 holds Teredo and other protocol assignments; 2001:db8::/32
+	 * and 3fff::/20 are documentation) */
+	return v6_in(b, "2000::", 3) && !v6_in(b, "2001::", 23) && !v6_in(b, "2001:db8::", 32) &&
+	       !v6_in(b, "3fff::", 20);
+}
+
 bool b4_netguard_addr_is_allowed(const struct sockaddr *sa, enum b4_netguard_policy policy)
 {
 	if (sa->sa_family == AF_INET)
 		return v4_allowed(((const struct sockaddr_in *)sa)->sin_addr.s_addr, policy);
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		const uint8_t *b = a->s6_addr;
-		struct in6_addr metadata;
-
-		if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a)) {
-			uint32_t v4;
-			memcpy(&v4, b + 12, 4);
-			return v4_allowed(v4, policy);
-		}
-		inet_pton(AF_INET6, "fd00:ec2::254", &metadata);
-		if (IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
-		    IN6_IS_ADDR_MULTICAST(a) || memcmp(a, &metadata, sizeof(metadata)) == 0)
-			return false;
-		if (policy == B4_NETGUARD_PRODUCTION &&
-		    (IN6_IS_ADDR_LOOPBACK(a) || (b[0] & 0xfe) == 0xfc || IN6_IS_ADDR_SITELOCAL(a)))
-			return false;
-		return true;
-	}
+	if (sa->sa_family == AF_INET6)
+		return v6_allowed(&((const struct sockaddr_in6 *)sa)->sin6_addr, policy);
 	return false;
 }
 

@@ -31,18 +31,18 @@ static const char *bearer_token(const struct b4_req *req)
 	return *h ? h : NULL;
 }
 
-int b4_service_authenticate(struct b4_req *req, enum b4_role role)
+static int refuse_token(struct b4_req *req)
 {
-	const char *token = bearer_token(req);
+	req->authenticated = false;
+	memset(&req->caller, 0, sizeof(req->caller));
+	b4_req_set_header(req, "WWW-Authenticate", "Bearer");
+	b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
+		      "A valid bearer token is required.");
+	return -1;
+}
 
-	if (!jwt_ready || !token ||
-	    b4_auth_jwt_verify(&jwt, token, (int64_t)time(NULL), &req->caller) < 0) {
-		memset(&req->caller, 0, sizeof(req->caller));
-		b4_req_set_header(req, "WWW-Authenticate", "Bearer");
-		b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
-			      "A valid bearer token is required.");
-		return -1;
-	}
+static int check_role(struct b4_req *req, enum b4_role role)
+{
 	if (!b4_auth_role_allows(req->caller.role, role)) {
 		b4_req_errorf(req, 403, "permission_error", "forbidden", NULL,
 			      "This operation needs the %s role.",
@@ -51,6 +51,45 @@ int b4_service_authenticate(struct b4_req *req, enum b4_role role)
 	}
 	req->authenticated = true;
 	return 0;
+}
+
+int b4_service_authenticate(struct b4_req *req, enum b4_role role)
+{
+	const char *token = bearer_token(req);
+
+	if (!jwt_ready || !token ||
+	    b4_auth_jwt_verify(&jwt, token, (int64_t)time(NULL), &req->caller) < 0)
+		return refuse_token(req);
+	return check_role(req, role);
+}
+
+int b4_service_authenticate_account(struct b4_req *req, enum b4_role role)
+{
+	const char *token = bearer_token(req);
+	struct b4_db_result *res;
+	bool active;
+
+	if (!jwt_ready || !token ||
+	    b4_auth_jwt_verify(&jwt, token, (int64_t)time(NULL), &req->caller) < 0)
+		return refuse_token(req);
+	if (!req->db)
+		return check_role(req, role);
+	/* a token outlives a block or a demotion: the account decides, on
+	 * every request (one primary-key read) */
+	res = b4_db_query(req->db, "SELECT status, role FROM users WHERE id = ?", "s",
+			  req->caller.user_id);
+	if (!res) {
+		memset(&req->caller, 0, sizeof(req->caller));
+		b4_req_db_error(req);
+		return -1;
+	}
+	active = b4_db_rows(res) == 1 && strcmp(b4_db_str(res, 0, 0), "active") == 0;
+	if (active)
+		snprintf(req->caller.role, sizeof(req->caller.role), "%s", b4_db_str(res, 0, 1));
+	b4_db_result_free(res);
+	if (!active)
+		return refuse_token(req);
+	return check_role(req, role);
 }
 
 static bool needs_auth(const struct b4_service *svc)
@@ -90,6 +129,24 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 static const char *env_get(const char *name)
 {
 	return getenv(name);
+}
+
+/* Parses B4_TRUSTED_PROXIES once; one line naming it on a bad entry. */
+static int trusted_proxies_load(const char *prog, struct b4_settings *s)
+{
+	const char *legacy = getenv("B4_TRUST_PROXY");
+	char err[160];
+
+	/* the old b4-api switch: "the gateway on this host is the proxy" */
+	if (!*s->trusted_proxies_text && legacy &&
+	    (!strcmp(legacy, "true") || !strcmp(legacy, "1") || !strcmp(legacy, "yes")))
+		s->trusted_proxies_text = "127.0.0.1/32,::1/128";
+	if (b4_proxy_list_parse(s->trusted_proxies_text, &s->trusted_proxies, err, sizeof(err)) <
+	    0) {
+		fprintf(stderr, "%s: B4_TRUSTED_PROXIES: %s\n", prog, err);
+		return -1;
+	}
+	return 0;
 }
 
 #define OPT(flag, env, type, def, help, target, min, max)                                          \
@@ -151,6 +208,9 @@ enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, 
 		&s->jwt_audience, 0, 0),
 	    OPT("jwt-ttl", "B4_JWT_TTL", B4_CFG_SECONDS, "1h", "access token lifetime", &s->jwt_ttl,
 		60, 604800),
+	    OPT("trusted-proxies", "B4_TRUSTED_PROXIES", B4_CFG_STR, "",
+		"proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client",
+		&s->trusted_proxies_text, 0, 0),
 	};
 	size_t ncommon = sizeof(common) / sizeof(common[0]);
 	struct b4_config_opt *all;
@@ -175,6 +235,8 @@ enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, 
 	for (int i = 0; env_names[i]; i++)
 		if (strcmp(env_names[i], s->env_name) == 0)
 			s->env = (enum b4_env)i;
+	if (trusted_proxies_load(prog, s) < 0)
+		return B4_CONFIG_ERROR;
 	b4_log_level_parse(s->log_level, &level);
 	b4_log_init(prog, level);
 	s->db.host = s->db_host;
@@ -235,6 +297,7 @@ int b4_service_main(const struct b4_service *svc, int argc, char **argv)
 	server.authenticate = svc->authenticate ? svc->authenticate : b4_service_authenticate;
 	server.db = settings.no_db ? NULL : &settings.db;
 	server.app = app;
+	server.trusted_proxies = &settings.trusted_proxies;
 	server.worker_start = svc->worker_start;
 	server.worker_stop = svc->worker_stop;
 	b4_log_info("starting", B4_LS("env", settings.env_name), B4_LS("version", b4_version));

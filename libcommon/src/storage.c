@@ -7,6 +7,7 @@
 #include "storage_internal.h"
 
 #include <dirent.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -119,6 +120,21 @@ static int mkdir_p(const char *path, size_t len)
 	return 0;
 }
 
+/* The envelope keys of the local backend, when configured. */
+static int ring_setup(struct b4_storage *st, const char *keys, char *err, size_t err_cap)
+{
+	char why[160];
+
+	if (!keys || !*keys)
+		return 0;
+	st->ring = calloc(1, sizeof(*st->ring));
+	if (!st->ring || b4_crypto_keyring_init(st->ring, keys, NULL, why, sizeof(why)) < 0) {
+		snprintf(err, err_cap, "B4_STORAGE_KEY: %s", st->ring ? why : "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 struct b4_storage *b4_storage_new(const struct b4_storage_config *cfg, char *err, size_t err_cap)
 {
 	struct b4_storage *st = calloc(1, sizeof(*st));
@@ -133,6 +149,8 @@ struct b4_storage *b4_storage_new(const struct b4_storage_config *cfg, char *err
 	    cfg->list_page_size > 0 && cfg->list_page_size <= 1000 ? cfg->list_page_size : 0;
 	if (cfg->backend == B4_STORAGE_LOCAL) {
 		const char *dir = cfg->dir && *cfg->dir ? cfg->dir : "var/objects";
+		if (ring_setup(st, cfg->encryption_keys, err, err_cap) < 0)
+			goto out_free;
 		size_t len = strlen(dir);
 		while (len > 1 && dir[len - 1] == '/')
 			len--;
@@ -165,6 +183,11 @@ void b4_storage_free(struct b4_storage *st)
 	free(st->bucket);
 	free(st->base_url);
 	free(st->sigv4);
+	free(st->sse);
+	if (st->ring) {
+		b4_crypto_keyring_cleanup(st->ring);
+		free(st->ring);
+	}
 	if (st->credentials) {
 		b4_crypto_secret_free(st->credentials, strlen(st->credentials));
 	}
@@ -184,9 +207,22 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
+/* B4_STORAGE_KEY ("id:hex,..." or a bare 64-hex key), else B4_FIELD_KEYS,
+ * into out; "" when neither is set. */
+static void storage_keys_from_env(char *out, size_t cap)
+{
+	const char *own = env_or("B4_STORAGE_KEY", NULL);
+
+	if (own && strlen(own) == 64 && !strchr(own, ':'))
+		snprintf(out, cap, "s1:%s", own);
+	else
+		snprintf(out, cap, "%s", own ? own : env_or("B4_FIELD_KEYS", ""));
+}
+
 struct b4_storage *b4_storage_from_env(char *err, size_t err_cap)
 {
 	static const char *const backends[] = {"local", "s3", NULL};
+	static const char *const sse_modes[] = {"AES256", "aws:kms", NULL};
 	struct b4_storage_config cfg = {0};
 	const char *backend = NULL;
 	const char *region_default =
@@ -204,7 +240,10 @@ struct b4_storage *b4_storage_from_env(char *err, size_t err_cap)
 	     0, NULL, false},
 	    {"s3-path-style", "B4_S3_PATH_STYLE", B4_CFG_BOOL, "false",
 	     "path-style S3 URLs (endpoint/bucket/key)", &cfg.path_style, 0, 0, NULL, false},
+	    {"s3-sse", "B4_S3_SSE", B4_CFG_STR, "AES256", "S3 server-side encryption", &cfg.s3_sse,
+	     0, 0, sse_modes, false},
 	};
+	char keys[256];
 	FILE *errf = fmemopen(err, err_cap, "w");
 	enum b4_config_result loaded;
 	char *argv[] = {(char *)"storage", NULL};
@@ -227,7 +266,20 @@ struct b4_storage *b4_storage_from_env(char *err, size_t err_cap)
 	cfg.access_key_id = env_or("AWS_ACCESS_KEY_ID", NULL);
 	cfg.secret_access_key = env_or("AWS_SECRET_ACCESS_KEY", NULL);
 	cfg.session_token = env_or("AWS_SESSION_TOKEN", NULL);
-	return b4_storage_new(&cfg, err, err_cap);
+	storage_keys_from_env(keys, sizeof(keys));
+	cfg.encryption_keys = keys;
+	if (cfg.backend == B4_STORAGE_LOCAL && !keys[0] &&
+	    strcmp(env_or("B4_ENV", "production"), "production") == 0) {
+		snprintf(err, err_cap,
+			 "B4_STORAGE_KEY: required in production (or B4_FIELD_KEYS): objects are"
+			 " encrypted at rest");
+		return NULL;
+	}
+	{
+		struct b4_storage *st = b4_storage_new(&cfg, err, err_cap);
+		OPENSSL_cleanse(keys, sizeof(keys));
+		return st;
+	}
 }
 
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -478,18 +530,57 @@ int b4_storage_put(struct b4_storage *st, const char *key, const void *data, siz
 		return -1;
 	if (st->backend == B4_STORAGE_S3)
 		return b4_storage_s3_put(st, key, data, len, content_type);
+	if (st->ring) {
+		unsigned char *sealed;
+		size_t sealed_len;
+		int rc;
+		/* the object's key is the aad: a file moved under another
+		 * name does not open */
+		if (b4_crypto_seal(st->ring, data, len, key, &sealed, &sealed_len) < 0) {
+			b4_log_error("storage: cannot encrypt", B4_LS("key", key));
+			return -1;
+		}
+		rc = local_put(st, key, sealed, sealed_len);
+		free(sealed);
+		return rc;
+	}
 	return local_put(st, key, data ? data : "", len);
+}
+
+/* Opens a sealed local object in place of its envelope (objects written
+ * before keys were configured are returned as they are). */
+static int local_open(struct b4_storage *st, const char *key, char **data, size_t *len)
+{
+	char *plain;
+	size_t plain_len;
+
+	if (!b4_crypto_is_sealed(*data, *len))
+		return 1;
+	if (!st->ring || b4_crypto_open(st->ring, *data, *len, key, &plain, &plain_len) < 0) {
+		b4_log_error("storage: cannot decrypt", B4_LS("key", key));
+		free(*data);
+		*data = NULL;
+		*len = 0;
+		return -1;
+	}
+	free(*data);
+	*data = plain;
+	*len = plain_len;
+	return 1;
 }
 
 int b4_storage_get(struct b4_storage *st, const char *key, char **data, size_t *len)
 {
+	int rc;
+
 	*data = NULL;
 	*len = 0;
 	if (!st || !b4_storage_key_is_valid(key))
 		return -1;
 	if (st->backend == B4_STORAGE_S3)
 		return b4_storage_s3_get(st, key, data, len);
-	return local_get(st, key, data, len);
+	rc = local_get(st, key, data, len);
+	return rc == 1 ? local_open(st, key, data, len) : rc;
 }
 
 int b4_storage_exists(struct b4_storage *st, const char *key)

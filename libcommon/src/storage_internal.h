@@ -2,6 +2,7 @@
 #ifndef B4_STORAGE_INTERNAL_H
 #define B4_STORAGE_INTERNAL_H
 
+#include "b4/crypto.h"
 #include "b4/storage.h"
 
 struct b4_storage {
@@ -15,6 +16,8 @@ struct b4_storage {
 	char *session_token;
 	long timeout_ms;
 	int list_page_size;
+	struct b4_keyring *ring; /* local envelope keys, or NULL */
+	char *sse;		 /* s3 x-amz-server-side-encryption value */
 };
 
 /* Fills the s3 fields of st from cfg; 0, or -1 with err set. */

@@ -45,6 +45,13 @@ int b4_storage_s3_init(struct b4_storage *st, const struct b4_storage_config *cf
 		       size_t err_cap)
 {
 	const char *region = cfg->region && *cfg->region ? cfg->region : "us-east-1";
+
+	/* objects at rest are encrypted by S3 itself */
+	st->sse = strdup(cfg->s3_sse && *cfg->s3_sse ? cfg->s3_sse : "AES256");
+	if (!st->sse) {
+		snprintf(err, err_cap, "out of memory");
+		return -1;
+	}
 	char endpoint[1024], url[1200];
 	const char *host;
 	size_t len, scheme_len;
@@ -135,8 +142,8 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 		      struct b4_httpc_response *resp)
 {
 	unsigned char digest[B4_CRYPTO_SHA256_LEN];
-	char sha_header[100], hex[65], token_header[2200], type_header[200];
-	const char *headers[4];
+	char sha_header[100], hex[65], token_header[2200], type_header[200], sse_header[80];
+	const char *headers[5];
 	size_t nheaders = 0;
 	struct b4_httpc_request req = {
 	    .method = method,
@@ -162,6 +169,11 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 		snprintf(token_header, sizeof(token_header), "x-amz-security-token: %s",
 			 st->session_token);
 		headers[nheaders++] = token_header;
+	}
+	if (strcmp(method, "PUT") == 0 && st->sse) {
+		snprintf(sse_header, sizeof(sse_header), "x-amz-server-side-encryption: %s",
+			 st->sse);
+		headers[nheaders++] = sse_header;
 	}
 	if (content_type) {
 		snprintf(type_header, sizeof(type_header), "Content-Type: %s", content_type);

@@ -55,10 +55,33 @@ static void run_invoice_jobs(struct rapi *api, const char *const *payloads, size
 
 #define count_sql(...) h_sql_intf(rapi_db, __VA_ARGS__)
 
-static char *xml_path(const char *order_id)
+/* Where the worker stored the order's document (sealed at rest). */
+static char *stored_path(const char *order_id)
 {
 	static char path[1400];
 	snprintf(path, sizeof(path), "%s/invoices/%s.xml", rapi_objects_dir, order_id);
+	return path;
+}
+
+/* The document in clear (read back through the storage layer, which
+ * checks the object at rest holds no CPF in clear) in a scratch file for
+ * xmllint. */
+static char *xml_path(const char *order_id)
+{
+	static char path[1400];
+	char key[100], *data;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(key, sizeof(key), "invoices/%s.xml", order_id);
+	data = rapi_object_read(key, CPF_TAKER, &len);
+	assert_non_null(data);
+	snprintf(path, sizeof(path), "%s/plain-%s.xml", h_var(), order_id);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	free(data);
 	return path;
 }
 
@@ -241,7 +264,7 @@ static void test_guarantee_end_products_wait_for_the_guarantee(void **state)
 	assert_non_null(strstr(post->body, "guarantee"));
 	assert_int_equal(count_sql("SELECT COUNT(*) FROM invoices WHERE order_id = '%s'", fresh),
 			 0);
-	assert_int_equal(access(xml_path(fresh), F_OK), -1);
+	assert_int_equal(access(stored_path(fresh), F_OK), -1);
 	/* paid 8 days ago with a 7-day guarantee: issued */
 	assert_non_null(rapi_find(&api, "/invocation/req-2/response"));
 	rapi_stop(&api);
@@ -307,7 +330,7 @@ static void test_lost_document_is_rewritten_with_the_same_number(void **state)
 	assert_non_null(before);
 
 	/* as if the worker died after the commit and before the put */
-	assert_int_equal(unlink(xml_path(order)), 0);
+	assert_int_equal(unlink(stored_path(order)), 0);
 	run_invoice_jobs(&api, payloads, 1);
 	assert_non_null(rapi_find(&api, "/invocation/req-1/response"));
 	rapi_stop(&api);
@@ -365,7 +388,7 @@ static void test_queued_job_issues_once(void **state)
 	assert_int_equal(h_stop(&worker, SIGTERM, 10000), 0);
 	assert_int_equal(
 	    count_sql("SELECT attempts FROM jobs WHERE dedup_key = 'invoice:%s'", order), 2);
-	assert_int_equal(access(xml_path(order), F_OK), 0);
+	assert_int_equal(access(stored_path(order), F_OK), 0);
 }
 
 int main(void)

@@ -36,21 +36,6 @@ static void make_paid_order(char id[37], const char *document, const char *name,
 	rapi_sql(sql);
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *data;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	data = calloc(1, 1 << 20);
-	n = fread(data, 1, (1 << 20) - 1, f);
-	data[n] = '\0';
-	fclose(f);
-	return data;
-}
-
 static void test_sqs_batch_reports_only_the_failed_records(void **state)
 {
 	char order[37], event[2048];
@@ -139,6 +124,7 @@ static void test_report_export_writes_guarded_csv(void **state)
 	const char *events[] = {event};
 	const char *env[] = {rapi_storage_env, NULL};
 	char *csv;
+	size_t csv_len = 0;
 	struct rapi api;
 	(void)state;
 
@@ -171,8 +157,8 @@ static void test_report_export_writes_guarded_csv(void **state)
 	}
 	snprintf(sql, sizeof(sql), "SELECT row_count FROM reports WHERE id = '%s'", report_id);
 	assert_true(h_sql_int(rapi_db, sql) >= 2);
-	snprintf(path, sizeof(path), "%s/reports/%s.csv", rapi_objects_dir, report_id);
-	csv = read_file(path);
+	snprintf(path, sizeof(path), "reports/%s.csv", report_id);
+	csv = rapi_object_read(path, "quote@example.com", &csv_len);
 	assert_non_null(csv);
 	assert_memory_equal(csv, "order_id,created_at,paid_at,status,payment_method,", 50);
 	assert_non_null(strstr(csv, "\r\n"));

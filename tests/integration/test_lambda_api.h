@@ -34,6 +34,7 @@
 
 #include "harness.h"
 
+#include "b4/storage.h"
 #include "b4/crypto.h"
 #include "b4/pii.h"
 
@@ -316,6 +317,41 @@ static __attribute__((unused)) int rapi_suite_setup(const char *prefix)
 		return -1;
 	snprintf(rapi_storage_env, sizeof(rapi_storage_env), "B4_STORAGE_DIR=%s", rapi_objects_dir);
 	return rapi_db ? 0 : -1;
+}
+
+/* An object the worker stored under rapi_objects_dir, read back through
+ * the storage layer with the services' keys; on the way it checks that the
+ * file at rest is an envelope (objects are sealed at rest) that does not
+ * hold `secret` (may be NULL) in clear.  malloc'd (free it), *len set;
+ * NULL when there is no such object. */
+static __attribute__((unused)) char *rapi_object_read(const char *key, const char *secret,
+						      size_t *len)
+{
+	struct b4_storage_config cfg = {
+	    .backend = B4_STORAGE_LOCAL, .dir = rapi_objects_dir, .encryption_keys = H_FIELD_KEYS};
+	char err[256], path[2800], *raw, *data = NULL;
+	struct b4_storage *st;
+	size_t raw_len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", rapi_objects_dir, key);
+	f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	raw = calloc(1, 1 << 20);
+	assert_non_null(raw);
+	raw_len = fread(raw, 1, 1 << 20, f);
+	fclose(f);
+	assert_true(raw_len > 4);
+	assert_memory_equal(raw, "B4S1", 4);
+	for (size_t i = 0; secret && i + strlen(secret) <= raw_len; i++)
+		assert_false(memcmp(raw + i, secret, strlen(secret)) == 0);
+	free(raw);
+	st = b4_storage_new(&cfg, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(b4_storage_get(st, key, &data, len), 1);
+	b4_storage_free(st);
+	return data;
 }
 
 /* Runs SQL in the suite database or fails the test. */

@@ -203,6 +203,22 @@ int b4_crypto_encrypt_field(const struct b4_keyring *ring, const void *plaintext
 int b4_crypto_decrypt_field(const struct b4_keyring *ring, const char *text, const char *aad,
 			    char **plain, size_t *len);
 
+/*
+ * Binary envelopes for whole objects (files at rest):
+ *   "B4S1" | id length (1 byte) | key id | nonce[12] | ciphertext | tag[16]
+ * AES-256-GCM with the ring's active key and a fresh random nonce; the
+ * header and aad (e.g. the object's storage key, so a file moved under
+ * another name does not open) are authenticated.  seal: *out (malloc'd,
+ * free()) and *out_len; 0 or -1.  open: *plain (malloc'd, NUL-terminated,
+ * free() it) and *plain_len; -1 on anything malformed, an unknown key id,
+ * a wrong aad or tampering.  is_sealed only looks at the magic.
+ */
+int b4_crypto_seal(const struct b4_keyring *ring, const void *plaintext, size_t len,
+		   const char *aad, unsigned char **out, size_t *out_len);
+int b4_crypto_open(const struct b4_keyring *ring, const void *sealed, size_t len, const char *aad,
+		   char **plain, size_t *plain_len);
+bool b4_crypto_is_sealed(const void *data, size_t len);
+
 /* Wipes len bytes at p, then frees p.  Accepts NULL. */
 void b4_crypto_secret_free(void *p, size_t len);
 

@@ -21,6 +21,7 @@
 #include "b4/arena.h"
 #include "b4/auth.h"
 #include "b4/buf.h"
+#include "b4/clientaddr.h"
 #include "b4/json.h"
 #include "b4/router.h"
 
@@ -54,6 +55,8 @@ struct b4_req {
 	const char *body; /* NUL-terminated copy; body_len excludes the NUL */
 	size_t body_len;
 	char request_id[129];
+	/* the client's address, computed once from the TCP peer and the
+	 * trusted proxies' X-Forwarded-For (b4/clientaddr.h) */
 	char client_ip[64];
 
 	const struct b4_route *route;
@@ -154,6 +157,9 @@ struct b4_server_config {
 	b4_authenticate_fn *authenticate; /* NULL: only public routes work */
 	const struct b4_db_config *db;	  /* NULL: no database */
 	void *app;
+	/* whose X-Forwarded-For is believed (NULL: nobody's); must outlive
+	 * the server */
+	const struct b4_proxy_list *trusted_proxies;
 	/* Called once per worker thread after its DB connection (if any) opened,
 	 * and at its end; both may be NULL. */
 	void (*worker_start)(void *app);

@@ -72,7 +72,9 @@ enum b4_json_presence { B4_JSON_OPTIONAL = 0, B4_JSON_REQUIRED = 1 };
 
 /* Parses a request body that must be one JSON object (at most max_depth
  * levels deep).  Returns a cJSON tree the caller deletes, or NULL with err
- * set (400 invalid_json / body_not_object / too_deep). */
+ * set (400 invalid_json / body_not_object / too_deep, or nul_character for
+ * a raw NUL byte or a \u0000 escape anywhere: never a silently shortened
+ * value). */
 cJSON *b4_json_parse_object(const char *data, size_t len, int max_depth, struct b4_error *err);
 
 /* A string of min_chars..max_chars Unicode characters, valid UTF-8, no

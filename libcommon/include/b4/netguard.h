@@ -2,9 +2,13 @@
  *
  * Link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10,
  * fd00:ec2::254), "this host" (0.0.0.0/8, ::), multicast and broadcast are
- * always refused.  In production, loopback and private ranges (10/8,
- * 172.16/12, 192.168/16, 100.64/10, fc00::/7) are refused too and only
- * https is allowed; in development, http is allowed to loopback so a local
+ * always refused.  An IPv6 address that carries an IPv4 one is judged by
+ * that IPv4 address: mapped (::ffff:0:0/96), compatible (::/96), NAT64
+ * (64:ff9b::/96, and every RFC 6052 position of local-use 64:ff9b:1::/48)
+ * and 6to4 (2002::/16).  In production only global unicast is allowed
+ * (IPv4 less loopback, private, shared, documentation and other special
+ * ranges; IPv6 2000::/3 less 2001::/23, 2001:db8::/32 and 3fff::/20) and
+ * only https; in development, http is allowed to loopback so a local
  * receiver can be used.  Checks run twice: on the URL when it is saved (and
  * its name resolved), and on every connect through the curl hook, so a DNS
  * answer that changes later still cannot reach a refused address.

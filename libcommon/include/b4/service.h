@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "b4/clientaddr.h"
 #include "b4/config.h"
 #include "b4/db.h"
 #include "b4/http.h"
@@ -45,6 +46,8 @@ struct b4_settings {
 	const char *jwt_issuer;
 	const char *jwt_audience;
 	double jwt_ttl;
+	const char *trusted_proxies_text; /* B4_TRUSTED_PROXIES */
+	struct b4_proxy_list trusted_proxies;
 	struct b4_db_config db; /* built from the db_* fields */
 };
 
@@ -77,6 +80,12 @@ const struct b4_jwt_config *b4_service_jwt(void);
  * 401 authentication_error without a valid token, 403 permission_error
  * when the role is not enough. */
 int b4_service_authenticate(struct b4_req *req, enum b4_role role);
+
+/* b4_service_authenticate, then the account itself (status and role read
+ * from users on every request, so a block or a demotion takes effect on
+ * the next request): a blocked or missing account is 401 like a bad token;
+ * the role checked is the account's current one (403 when not enough). */
+int b4_service_authenticate_account(struct b4_req *req, enum b4_role role);
 
 /* Loads only the common settings plus extra (for tools such as b4-migrate
  * that do not serve HTTP).  Returns like b4_config_load. */

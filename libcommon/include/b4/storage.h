@@ -13,6 +13,12 @@
  * (the local backend keeps its temporary files there), so a key maps to
  * one file under the directory and to one URL path without escaping.
  *
+ * At rest: with encryption keys the local backend stores every object in
+ * an AES-256-GCM envelope (b4_crypto_seal, bound to its key) and opens it
+ * transparently on get; an object written before keys were set still
+ * reads as it is.  S3 puts ask for server-side encryption
+ * (x-amz-server-side-encryption, AES256 unless configured otherwise).
+ *
  * A handle is read-only after creation: many threads may share it.
  */
 #ifndef B4_STORAGE_H
@@ -40,6 +46,10 @@ struct b4_storage_config {
 	const char *session_token; /* NULL/"" when none */
 	long timeout_ms;	   /* per request; 0: 30000 */
 	int list_page_size;	   /* ListObjectsV2 max-keys; 0: the server's (1000) */
+	/* local: "id:<64 hex>[,...]" keys for the envelope at rest (the last
+	 * is active; see b4_crypto_keyring_init); NULL/"": stored in clear */
+	const char *encryption_keys;
+	const char *s3_sse; /* s3: "AES256" (NULL/"") or "aws:kms" */
 };
 
 struct b4_storage;
@@ -59,6 +69,10 @@ void b4_storage_free(struct b4_storage *st); /* accepts NULL */
  *   B4_S3_PATH_STYLE  true|false (default false)
  *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (required for s3),
  *   AWS_SESSION_TOKEN (optional)
+ *   B4_STORAGE_KEY    local envelope keys ("id:<64 hex>[,...]" or 64 hex);
+ *                     default: B4_FIELD_KEYS.  Production refuses a local
+ *                     backend without either.
+ *   B4_S3_SSE         AES256 (default) | aws:kms
  * Returns NULL with one line in err like b4_storage_new. */
 struct b4_storage *b4_storage_from_env(char *err, size_t err_cap);
 

@@ -38,6 +38,37 @@ static void test_parse_rejects_non_objects_and_garbage(void **state)
 	cJSON_Delete(ok);
 }
 
+/* A NUL, raw or escaped, would cut a string short: refused, never truncated. */
+static void test_parse_refuses_nul(void **state)
+{
+	static const char raw[] = "{\"name\":\"ab\0cd\"}";
+	static const char *const escaped[] = {
+	    "{\"name\":\"ab\\u0000cd\"}", "{\"na\\u0000me\":\"x\"}", "{\"a\":[\"\\\\\\u0000\"]}"};
+	struct b4_error err;
+	cJSON *ok;
+	(void)state;
+
+	memset(&err, 0, sizeof(err));
+	assert_null(b4_json_parse_object(raw, sizeof(raw) - 1, 8, &err));
+	assert_int_equal(err.status, 400);
+	assert_string_equal(err.code, "nul_character");
+	for (size_t i = 0; i < sizeof(escaped) / sizeof(escaped[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_null(b4_json_parse_object(escaped[i], strlen(escaped[i]), 8, &err));
+		assert_int_equal(err.status, 400);
+		assert_string_equal(err.type, "invalid_request_error");
+		assert_string_equal(err.code, "nul_character");
+	}
+	/* an escaped backslash followed by the letters u0000 is not a NUL */
+	ok = b4_json_parse_object("{\"a\":\"\\\\u0000\"}", 15, 8, &err);
+	assert_non_null(ok);
+	assert_string_equal(cJSON_GetObjectItem(ok, "a")->valuestring, "\\u0000");
+	cJSON_Delete(ok);
+	ok = b4_json_parse_object("{\"a\":\"\\u0001\"}", 14, 8, &err);
+	assert_non_null(ok);
+	cJSON_Delete(ok);
+}
+
 static void test_parse_limits_depth(void **state)
 {
 	struct b4_error err;
@@ -348,6 +379,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_rejects_non_objects_and_garbage),
+	    cmocka_unit_test(test_parse_refuses_nul),
 	    cmocka_unit_test(test_parse_limits_depth),
 	    cmocka_unit_test(test_str_presence_type_length),
 	    cmocka_unit_test(test_int_bounds_and_fractions),

@@ -3,6 +3,7 @@
  * The S3 backend is tested against a real S3-compatible server in
  * tests/integration/test_storage_s3.c. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,10 +34,14 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static struct b4_storage *open_local(const char *sub)
+#define TEST_KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+/* A local handle whose objects are sealed with keys (NULL: clear). */
+static struct b4_storage *open_local_keys(const char *sub, const char *keys)
 {
 	char dir[400], err[256] = "";
-	struct b4_storage_config cfg = {.backend = B4_STORAGE_LOCAL, .dir = dir};
+	struct b4_storage_config cfg = {
+	    .backend = B4_STORAGE_LOCAL, .dir = dir, .encryption_keys = keys};
 	struct b4_storage *st;
 
 	snprintf(dir, sizeof(dir), "%s/%s", root, sub);
@@ -44,6 +49,114 @@ static struct b4_storage *open_local(const char *sub)
 	if (!st)
 		fprintf(stderr, "storage: %s\n", err);
 	return st;
+}
+
+/* The raw bytes of a file under root (malloc'd), *len its size. */
+static char *read_raw(const char *rel, size_t *len)
+{
+	char path[600];
+	FILE *f;
+	char *buf = calloc(1, 65536);
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	*len = fread(buf, 1, 65535, f);
+	fclose(f);
+	return buf;
+}
+
+static bool has_bytes(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(hay + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* Objects at rest: sealed on disk, opened on get, bound to their key,
+ * tampering refused, rotation keeps old objects readable, and objects
+ * written before keys existed still read. */
+static void test_objects_encrypted_at_rest(void **state)
+{
+	static const char doc[] = "<DPS><CPF>52998224725</CPF></DPS>";
+	const char *k1 = "k1:" TEST_KEY_HEX;
+	const char *k1k2 = "k1:" TEST_KEY_HEX
+			   ",k2:ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+	struct b4_storage *st = open_local_keys("sealed", k1), *plain, *rotated;
+	char *data, *raw, dst[600], src[600];
+	size_t len, raw_len;
+	(void)state;
+
+	assert_non_null(st);
+	assert_int_equal(b4_storage_put(st, "invoices/a.xml", doc, strlen(doc), NULL), 0);
+	raw = read_raw("sealed/invoices/a.xml", &raw_len);
+	assert_true(raw_len > strlen(doc));
+	assert_memory_equal(raw, "B4S1", 4);
+	assert_false(has_bytes(raw, raw_len, "52998224725"));
+	assert_false(has_bytes(raw, raw_len, "<DPS>"));
+	free(raw);
+	assert_int_equal(b4_storage_get(st, "invoices/a.xml", &data, &len), 1);
+	assert_int_equal(len, strlen(doc));
+	assert_string_equal(data, doc);
+	free(data);
+
+	/* moved under another name, it does not open */
+	snprintf(src, sizeof(src), "%s/sealed/invoices/a.xml", root);
+	snprintf(dst, sizeof(dst), "%s/sealed/invoices/b.xml", root);
+	assert_int_equal(link(src, dst), 0);
+	assert_int_equal(b4_storage_get(st, "invoices/b.xml", &data, &len), -1);
+	assert_null(data);
+
+	/* one flipped byte is refused, never returned */
+	assert_int_equal(b4_storage_put(st, "invoices/c.xml", doc, strlen(doc), NULL), 0);
+	snprintf(src, sizeof(src), "%s/sealed/invoices/c.xml", root);
+	{
+		FILE *f = fopen(src, "r+b");
+		assert_non_null(f);
+		fseek(f, 20, SEEK_SET);
+		fputc('X' ^ fgetc(f), f);
+		fclose(f);
+	}
+	assert_int_equal(b4_storage_get(st, "invoices/c.xml", &data, &len), -1);
+
+	/* after a rotation old objects still open; new ones use the new key */
+	rotated = open_local_keys("sealed", k1k2);
+	assert_non_null(rotated);
+	assert_int_equal(b4_storage_get(rotated, "invoices/a.xml", &data, &len), 1);
+	assert_string_equal(data, doc);
+	free(data);
+	assert_int_equal(b4_storage_put(rotated, "invoices/d.xml", doc, strlen(doc), NULL), 0);
+	assert_int_equal(b4_storage_get(st, "invoices/d.xml", &data, &len), -1); /* k2 unknown */
+
+	/* written in clear before keys were set: still readable */
+	plain = open_local_keys("sealed", NULL);
+	assert_non_null(plain);
+	assert_int_equal(b4_storage_put(plain, "reports/old.csv", "a,b\n", 4, NULL), 0);
+	assert_int_equal(b4_storage_get(st, "reports/old.csv", &data, &len), 1);
+	assert_string_equal(data, "a,b\n");
+	free(data);
+	/* and a sealed object without keys is an error, not ciphertext */
+	assert_int_equal(b4_storage_get(plain, "invoices/a.xml", &data, &len), -1);
+
+	/* a bad key setting names itself */
+	{
+		char dir[400], err[256] = "";
+		struct b4_storage_config cfg = {
+		    .backend = B4_STORAGE_LOCAL, .dir = dir, .encryption_keys = "k1:short"};
+		snprintf(dir, sizeof(dir), "%s/bad", root);
+		assert_null(b4_storage_new(&cfg, err, sizeof(err)));
+		assert_non_null(strstr(err, "B4_STORAGE_KEY"));
+	}
+	b4_storage_free(plain);
+	b4_storage_free(rotated);
+	b4_storage_free(st);
+}
+
+static struct b4_storage *open_local(const char *sub)
+{
+	return open_local_keys(sub, NULL);
 }
 
 /* Counts directory entries whose name starts with ".tmp-" under dir. */
@@ -309,10 +422,13 @@ static void test_failed_put_leaves_no_temp_file(void **state)
 
 static void clear_env(void)
 {
-	static const char *const names[] = {
-	    "B4_STORAGE",	 "B4_STORAGE_DIR",   "B4_S3_BUCKET",	  "B4_S3_ENDPOINT",
-	    "B4_S3_REGION",	 "B4_S3_PATH_STYLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-	    "AWS_SESSION_TOKEN", "AWS_REGION",	     "AWS_DEFAULT_REGION"};
+	static const char *const names[] = {"B4_STORAGE",	  "B4_STORAGE_DIR",
+					    "B4_S3_BUCKET",	  "B4_S3_ENDPOINT",
+					    "B4_S3_REGION",	  "B4_S3_PATH_STYLE",
+					    "AWS_ACCESS_KEY_ID",  "AWS_SECRET_ACCESS_KEY",
+					    "AWS_SESSION_TOKEN",  "AWS_REGION",
+					    "AWS_DEFAULT_REGION", "B4_STORAGE_KEY",
+					    "B4_FIELD_KEYS",	  "B4_ENV"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unsetenv(names[i]);
 }
@@ -358,6 +474,13 @@ static void test_settings_from_environment(void **state)
 	clear_env();
 	snprintf(dir, sizeof(dir), "%s/from-env/objects", root);
 	setenv("B4_STORAGE_DIR", dir, 1);
+	/* production keeps objects encrypted at rest: no key, no start */
+	assert_null(b4_storage_from_env(err, sizeof(err)));
+	assert_non_null(strstr(err, "B4_STORAGE_KEY"));
+	setenv("B4_STORAGE_KEY", "not-a-key", 1);
+	assert_null(b4_storage_from_env(err, sizeof(err)));
+	assert_non_null(strstr(err, "B4_STORAGE_KEY"));
+	setenv("B4_STORAGE_KEY", TEST_KEY_HEX, 1);
 	st = b4_storage_from_env(err, sizeof(err));
 	assert_non_null(st);
 	assert_string_equal(b4_storage_backend_name(st), "local");
@@ -376,6 +499,7 @@ int main(void)
 	    cmocka_unit_test(test_atomic_write_readers_never_see_partial_object),
 	    cmocka_unit_test(test_failed_put_leaves_no_temp_file),
 	    cmocka_unit_test(test_settings_from_environment),
+	    cmocka_unit_test(test_objects_encrypted_at_rest),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
