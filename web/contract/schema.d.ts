@@ -30,7 +30,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in; the same 401 for an unknown email and a wrong password; rate limited per email and per client address (429 with Retry-After); 403 for a blocked account. */
+        /** Log in; the same 401 for an unknown email and a wrong password; failed logins are limited per client address and per (account, address) with doubling waits (429 with Retry-After), never per account alone; 403 for a blocked account. */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -596,7 +596,12 @@ export interface paths {
         put?: never;
         /**
          * A funnel event; a resent event_id is stored once.
-         * @description Fields other than the listed ones are kept as the event's properties.
+         * @description At most 4 KiB.  Besides the listed fields an event may carry only
+         *     these properties, stored with it: step (0..100), installments
+         *     (0..12), amount_cents, duration_ms (integers); payment_method,
+         *     coupon_code, bump_offer_code, error_code, device, page_url,
+         *     referrer, utm_source, utm_medium, utm_campaign, utm_content,
+         *     utm_term (strings).  Limited per client address and per session.
          */
         post: operations["recordCheckoutEvent"];
         delete?: never;
@@ -3453,6 +3458,8 @@ export interface operations {
         parameters: {
             query?: {
                 payment_method?: "card" | "pix" | "boleto";
+                /** @description The checkout session checking it; checks are limited per session and per client address. */
+                session_id?: string;
             };
             header?: never;
             path: {
@@ -3479,6 +3486,15 @@ export interface operations {
             };
             404: components["responses"]["Error"];
             422: components["responses"]["Error"];
+            /** @description rate_limit_error rate_limited, with Retry-After: too many checks from this address or session. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     createCheckoutSession: {
@@ -3548,7 +3564,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Unknown event name or malformed body. */
+            /** @description Unknown event name, unknown property or malformed body. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3557,7 +3573,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description event_too_large: the event is over 4 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["Error"];
+            /** @description rate_limit_error rate_limited, with Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     createCardToken: {
