@@ -248,7 +248,7 @@ export default function CheckoutPage() {
   function showApiError(err: ApiError) {
     const body = err.body;
     const next: Errors = {};
-    for (const item of body?.errors || []) next[fieldOf(item.param)] = messageOf(item.code);
+    for (const item of body?.error?.errors || []) next[fieldOf(item.param)] = messageOf(item.code);
     if (body?.error) next[fieldOf(body.error.param)] = messageOf(body.error.code);
     if (next.form) {
       setNotice(next.form);

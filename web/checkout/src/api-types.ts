@@ -1,102 +1,40 @@
-// The checkout API shapes the page uses.  Temporary: replaced by the types
-// generated from docs/openapi.yaml into web/contract/ (branch contract), so
-// that `tsc --noEmit` proves the page and the spec agree.
+// The checkout API shapes the page uses, derived from the contract
+// (web/contract/schema.d.ts, generated from docs/openapi.yaml), so that
+// `tsc --noEmit` fails when the page reads something the spec does not
+// promise.  The spec marks most fields optional; the page takes the ones
+// the services always send as present (Strict), and keeps optional what is
+// truly optional (pix, boleto, card, access_token, reason, param, errors).
+import type { components, operations } from '../../contract/schema';
 
-export interface Installment {
-  installments: number;
-  installment_cents: number;
-  first_installment_cents?: number;
-  total_cents: number;
-  interest_free: boolean;
-}
+type Strict<T> = T extends ReadonlyArray<infer U>
+  ? Strict<U>[]
+  : T extends object
+    ? { [K in keyof T]-?: Strict<Exclude<T[K], undefined>> }
+    : T;
+type Json200<Op extends keyof operations> = operations[Op]['responses'] extends { 200: { content: { 'application/json': infer B } } } ? B : never;
+type Json201<Op extends keyof operations> = operations[Op]['responses'] extends { 201: { content: { 'application/json': infer B } } } ? B : never;
+type Schemas = components['schemas'];
 
-export interface Bump {
-  code: string;
-  name: string;
-  price_cents: number;
-  product_name: string;
-}
+export type OfferPage = Strict<Json200<'getCheckoutOffer'>>;
+export type Installment = Strict<Schemas['InstallmentRow']>;
+export type Bump = OfferPage['bumps'][number];
+export type Upsell = NonNullable<OfferPage['upsell']>;
+export type AcquirerInfo = NonNullable<OfferPage['acquirer']>;
+export type Session = Strict<Json201<'createCheckoutSession'>>;
+type CouponSpec = Json200<'checkCheckoutCoupon'>;
+export type CouponCheck = Strict<Omit<CouponSpec, 'reason'>> & Pick<CouponSpec, 'reason'>;
+export type CardToken = Strict<Json201<'createCardToken'>>;
 
-export interface Upsell {
-  code: string;
-  name: string;
-  product_name: string;
-  price_cents: number;
-  one_click: boolean;
-}
-
-export interface AcquirerInfo {
-  name: string;
-  tokenize_url: string;
-  public_key: string;
-}
-
-export interface OfferPage {
-  code: string;
-  name: string;
-  product_name: string;
-  producer_name: string;
-  price_cents: number;
-  currency: string;
-  max_installments: number;
-  interest_free_installments: number;
-  payment_methods: Array<'card' | 'pix' | 'boleto'>;
-  installments: Installment[];
-  bumps: Bump[];
-  coupons_allowed: boolean;
-  description: string | null;
-  image_url: string | null;
-  guarantee_days: number;
-  affiliate_cookie_days: number;
-  upsell: Upsell | null;
-  acquirer: AcquirerInfo | null;
-}
-
-export interface Session {
-  id: string;
-  offer_code: string;
-  affiliated: boolean;
-}
-
-export interface CouponCheck {
-  valid: boolean;
-  discount_cents: number;
-  price_cents: number;
-  reason?: string;
-}
-
-export interface Order {
-  id: string;
-  status: string;
-  payment_method: 'card' | 'pix' | 'boleto';
-  installments: number;
-  subtotal_cents: number;
-  discount_cents: number;
-  interest_cents: number;
-  total_cents: number;
-  items: Array<{ offer_code: string; name?: string; type: string; price_cents: number }>;
-  pix?: { payload: string; expires_at: string };
-  boleto?: { barcode: string; digitable_line: string; due_date: string };
-  card?: { brand: string; last4: string };
+type OrderSpec = Schemas['Order'];
+type OrderOptional = 'pix' | 'boleto' | 'card' | 'access_token' | 'paid_at' | 'parent_order_id';
+export type Order = Strict<Omit<OrderSpec, OrderOptional>> & {
+  pix?: Strict<NonNullable<OrderSpec['pix']>>;
+  boleto?: Strict<NonNullable<OrderSpec['boleto']>>;
+  card?: Strict<NonNullable<OrderSpec['card']>>;
   access_token?: string;
-  created_at: string;
   paid_at?: string | null;
-}
+};
 
-export interface ApiErrorItem {
-  param?: string;
-  code: string;
-  message: string;
-}
-
-export interface ApiErrorBody {
-  error: { type: string; code: string; message: string; param?: string; order_id?: string };
-  errors?: ApiErrorItem[];
-  request_id?: string;
-}
-
-export interface CardToken {
-  token: string;
-  brand: string;
-  last4: string;
-}
+type ErrorSpec = Schemas['Error'];
+export type ApiErrorBody = ErrorSpec;
+export type ApiErrorItem = Schemas['FieldError'];
