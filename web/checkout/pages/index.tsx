@@ -76,7 +76,7 @@ export default function CheckoutPage() {
   const [expiry, setExpiry] = useState('');
   const [cvv, setCvv] = useState('');
   const [installments, setInstallments] = useState(1);
-  const [table, setTable] = useState<Installment[]>([]);
+  const [table, setTable] = useState<{ amount: number; rows: Installment[] }>({ amount: 0, rows: [] });
   // cart
   const [bumps, setBumps] = useState<string[]>([]);
   const [couponText, setCouponText] = useState('');
@@ -121,7 +121,7 @@ export default function CheckoutPage() {
       .offer(c)
       .then((o) => {
         setOffer(o);
-        setTable(o.installments);
+        setTable({ amount: o.price_cents, rows: o.installments });
         setMethod(o.payment_methods[0] || 'card');
         const r = affiliateRef(c, o.affiliate_cookie_days);
         setRef(r);
@@ -152,14 +152,16 @@ export default function CheckoutPage() {
     let alive = true;
     api
       .installments(offer.code, base)
-      .then((t) => alive && setTable(t.data))
+      .then((t) => alive && setTable({ amount: base, rows: t.data }))
       .catch(() => undefined);
     return () => {
       alive = false;
     };
   }, [offer, base, method]);
 
-  const plan = table.find((t) => t.installments === installments) || table[0];
+  // until the table of the current amount arrives, the amount itself is shown
+  const rows = table.amount === base ? table.rows : [];
+  const plan = rows.find((t) => t.installments === installments) || rows[0];
   const total = method === 'card' && plan ? plan.total_cents : base;
 
   function changed(field: Field) {
@@ -494,7 +496,7 @@ export default function CheckoutPage() {
                 <label htmlFor="installments">Parcelas</label>
                 <select id="installments" value={installments}
                   onChange={(e) => { setInstallments(Number(e.target.value)); changed('installments'); }}>
-                  {table.map((t) => (
+                  {(rows.length ? rows : table.rows).map((t) => (
                     <option key={t.installments} value={t.installments}>
                       {t.installments}x de {brl(t.installment_cents)}
                       {t.interest_free ? ' sem juros' : ` (total ${brl(t.total_cents)})`}
