@@ -52,6 +52,10 @@ export B4_STORAGE_DIR="$dev/objects"
 export B4_API_UPSTREAM=127.0.0.1:8081 B4_BACKOFFICE_UPSTREAM=127.0.0.1:8082
 export B4_CHECKOUT_UPSTREAM=127.0.0.1:8083
 export B4_ACQUIRERS=sandbox=http://127.0.0.1:8090 B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:8083
+# the checkout page (/pay/CODE) sends cards straight to the sandbox's public
+# tokenization endpoint: its public key (not a secret) and allowed origins
+dev_public_key=pk_test_b4you_dev_sandbox
+dev_origins=http://localhost:8080,http://127.0.0.1:8080,http://localhost:3000
 
 "$bin/b4-migrate" --create-database --seed db/seed/demo.sql >>"$dev/logs/migrate.log"
 echo "run: migrations applied, demo data loaded"
@@ -66,10 +70,12 @@ start() {
 	env "$@" "$bin/$name" >>"$dev/logs/$name.log" 2>&1 &
 	pids+=($!)
 }
-start b4-acquirer-sandbox B4_PORT=8090
+start b4-acquirer-sandbox B4_PORT=8090 B4_SANDBOX_PUBLIC_KEY=$dev_public_key \
+	B4_SANDBOX_CORS_ORIGINS=$dev_origins
 start b4-api B4_PORT=8081 B4_TRUST_PROXY=true
 start b4-backoffice B4_PORT=8082
-start b4-checkout B4_PORT=8083
+start b4-checkout B4_PORT=8083 B4_ACQUIRER_PUBLIC_KEY=$dev_public_key \
+	B4_CHECKOUT_TOKENIZE_URL=http://localhost:8090/v1/public/card-tokens
 start b4-worker B4_PORT=8084
 # the gateway's file routes /pay, /painel and /admin to the web builds;
 # relative static roots resolve against the repository
@@ -100,6 +106,7 @@ b4you is running (development mode). Ctrl-C stops everything.
     members API                  http://localhost:8080/api/v1/...
     back-office                  http://localhost:8080/backoffice/v1/...
     checkout                     http://localhost:8080/checkout/v1/offers/DEMOOFFER1
+    checkout page (buyers)       http://localhost:8080/pay/DEMOOFFER1
   Gateway admin                  http://localhost:9080/metrics
   Services (direct)              api :8081  backoffice :8082  checkout :8083  worker :8084
   Acquirer sandbox               http://localhost:8090
