@@ -979,24 +979,35 @@ static void req_reset(struct gw_conn *c)
 static void add_header(struct evbuffer *out, const char *name, size_t nlen, const char *value,
 		       size_t vlen);
 
-/* Vary: Origin on every response while CORS is on; the grant to an
- * allowed origin. */
-static void cors_headers(struct gw_conn *c, struct evbuffer *out)
+/* Vary: Origin on every response while CORS is on, joined to vary_also
+ * (or NULL); the grant to an allowed origin. */
+static void cors_headers_vary(struct gw_conn *c, struct evbuffer *out, const char *vary_also)
 {
 	struct gw_req *r = &c->req;
 	const struct gw_cors_cfg *cors;
 	static const char expose[] = "Access-Control-Expose-Headers: X-Request-Id, "
 				     "Idempotent-Replayed, Retry-After\r\n";
 
-	if (!r->rt || r->rt->cfg->cors.norigins == 0)
+	if (!r->rt || r->rt->cfg->cors.norigins == 0) {
+		if (vary_also)
+			evbuffer_add_printf(out, "Vary: %s\r\n", vary_also);
 		return;
+	}
 	cors = &r->rt->cfg->cors;
-	evbuffer_add(out, "Vary: Origin\r\n", 14);
+	if (vary_also)
+		evbuffer_add_printf(out, "Vary: %s, Origin\r\n", vary_also);
+	else
+		evbuffer_add(out, "Vary: Origin\r\n", 14);
 	if (r->cors > 0) {
 		const char *o = cors->origins[r->cors - 1];
 		add_header(out, "Access-Control-Allow-Origin", 27, o, strlen(o));
 		evbuffer_add(out, expose, sizeof(expose) - 1);
 	}
+}
+
+static void cors_headers(struct gw_conn *c, struct evbuffer *out)
+{
+	cors_headers_vary(c, out, NULL);
 }
 
 /* Writes an error in the API shape.  close: the connection ends after it.
@@ -1300,9 +1311,9 @@ static bool cors_classify(struct gw_conn *c, const struct gw_message_head *h)
 }
 
 /* Ends the head of an answer of the gateway's own. */
-static void end_own_head(struct gw_conn *c, struct evbuffer *out, bool close)
+static void end_own_head(struct gw_conn *c, struct evbuffer *out, bool close, const char *vary_also)
 {
-	cors_headers(c, out);
+	cors_headers_vary(c, out, vary_also);
 	if (close)
 		evbuffer_add(out, "Connection: close\r\n", 19);
 	else if (c->req.client_minor == 0)
@@ -1335,7 +1346,7 @@ static void answer_preflight(struct gw_conn *c)
 			    "Access-Control-Max-Age: %d\r\n"
 			    "X-Request-Id: %s\r\n",
 			    r->rt->cfg->cors.max_age_seconds, r->request_id);
-	end_own_head(c, out, close);
+	end_own_head(c, out, close, NULL);
 	r->status = 204;
 	r->response_started = true;
 	finish_request(c, !close);
@@ -1367,7 +1378,7 @@ static void answer_static(struct gw_conn *c, const struct gw_static_reply *rep)
 	if (rep->status == 200)
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n", (unsigned long long)rep->size);
 	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
-	end_own_head(c, out, close);
+	end_own_head(c, out, close, rep->vary_encoding ? "Accept-Encoding" : NULL);
 	r->status = rep->status;
 	r->response_started = true;
 	if (rep->fd >= 0) {
@@ -1398,6 +1409,7 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 	char pathbuf[8192];
 	uint64_t now = gw_now_us();
 	int group;
+	bool preflight;
 
 	r->active = true;
 	r->rt = w->rt;
@@ -1435,6 +1447,7 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 		make_request_id(w, r->request_id);
 	}
 	c->trusted = peer_trusted(c, cfg);
+	preflight = cfg->cors.norigins > 0 && cors_classify(c, h);
 
 	r->route = match_route(cfg, h->target.ptr, h->target.len, &route_index);
 	if (!r->route) {
@@ -1463,7 +1476,7 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 		}
 		r->pool = &r->rt->pools[r->route->pool];
 	}
-	if (cfg->cors.norigins > 0 && cors_classify(c, h)) {
+	if (preflight) {
 		evbuffer_drain(in, h->head_len);
 		answer_preflight(c);
 		return;
@@ -1913,7 +1926,7 @@ static void build_client_head(struct gw_conn *c, const struct gw_message_head *h
 {
 	struct gw_req *r = &c->req;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	bool close;
+	bool close, cors_on = r->rt->cfg->cors.norigins > 0;
 
 	evbuffer_add(out, "HTTP/1.1", 8);
 	evbuffer_add(out, status_line + 8, status_len - 8);
@@ -1922,9 +1935,14 @@ static void build_client_head(struct gw_conn *c, const struct gw_message_head *h
 		const struct gw_header *f = &h->headers[i];
 		if (gw_is_hop_by_hop(h, &f->name) || (int)i == h->known.request_id)
 			continue;
+		/* with CORS on, the gateway alone grants */
+		if (cors_on && f->name.len > 15 &&
+		    strncasecmp(f->name.ptr, "access-control-", 15) == 0)
+			continue;
 		add_header(out, f->name.ptr, f->name.len, f->value.ptr, f->value.len);
 	}
 	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
+	cors_headers(c, out);
 	r->resp_dechunk = false;
 	close = r->client_close || c->w->draining || !r->body_complete;
 	if (h->body_kind == GW_BODY_CHUNKED) {

@@ -676,6 +676,20 @@ bool gw_header(const struct gw_response *r, const char *name, char *out, size_t 
 	return true;
 }
 
+bool gw_header_is(const struct gw_response *r, const char *name, const char *want)
+{
+	char v[1024];
+	if (!gw_header(r, name, v, sizeof(v))) {
+		fprintf(stderr, "missing %s in:\n%s\n", name, r->head);
+		return false;
+	}
+	if (strcmp(v, want) != 0) {
+		fprintf(stderr, "%s: got \"%s\", want \"%s\"\n", name, v, want);
+		return false;
+	}
+	return true;
+}
+
 int gw_request(int port, const char *method, const char *path, const char *extra_headers,
 	       const char *body, struct gw_response *r)
 {

@@ -104,6 +104,9 @@ int gw_read_response(int fd, struct gw_response *r, int timeout_ms);
 bool gw_wait_closed(int fd, int timeout_ms);
 /* Case-insensitive lookup of a header in r->head; copies its value. */
 bool gw_header(const struct gw_response *r, const char *name, char *out, size_t cap);
+/* True when r has header name with exactly the value want; otherwise
+ * prints what it found (for the failing test's output) and returns false. */
+bool gw_header_is(const struct gw_response *r, const char *name, const char *want);
 /* One request on a fresh connection: "GET path" with Host and the extra
  * header lines (each ending in \r\n, may be NULL). */
 int gw_request(int port, const char *method, const char *path, const char *extra_headers,
