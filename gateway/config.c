@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,30 +71,41 @@ static void config_defaults(struct gw_config *c)
 	c->threads = 2;
 	c->drain_seconds = 10;
 	c->cors.max_age_seconds = 600;
+	c->dns.min_ttl_ms = 1000;
+	c->dns.max_ttl_ms = 300000;
+	c->dns.timeout_ms = 2000;
 	c->ninternal = 3;
 	snprintf(c->internal_paths[0], sizeof(c->internal_paths[0]), "/healthz");
 	snprintf(c->internal_paths[1], sizeof(c->internal_paths[1]), "/readyz");
 	snprintf(c->internal_paths[2], sizeof(c->internal_paths[2]), "/metrics");
 }
 
+/* An address literal (or "localhost") is used as it is; any other name is
+ * a dynamic instance that dns.c resolves in the background, so loading a
+ * configuration never waits on DNS. */
 static int resolve(struct gw_instance_cfg *in, char *err, size_t errlen, const char *what)
 {
-	struct addrinfo hints = {0}, *res = NULL;
-	char port[8];
-	int rc;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&in->addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&in->addr;
+	const char *host = strcmp(in->host, "localhost") == 0 ? "127.0.0.1" : in->host;
 
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", in->port);
-	rc = getaddrinfo(in->host, port, &hints, &res);
-	if (rc != 0 || !res) {
-		set_err(err, errlen, "%s: cannot resolve \"%s\": %s", what, in->host,
-			gai_strerror(rc));
+	memset(&in->addr, 0, sizeof(in->addr));
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(in->port);
+		in->addrlen = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(in->port);
+		in->addrlen = sizeof(*s6);
+	} else if (host[0] && strlen(host) < 254 && !strpbrk(host, " /\\%@")) {
+		in->dynamic = true;
+		in->addrlen = 0;
+	} else {
+		set_err(err, errlen, "%s: \"%s\" is neither an address nor a host name", what,
+			in->host);
 		return -1;
 	}
-	memcpy(&in->addr, res->ai_addr, res->ai_addrlen);
-	in->addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -541,6 +551,23 @@ static int parse_cors(struct jctx *j, const cJSON *o, struct gw_cors_cfg *cors)
 		   : 0;
 }
 
+static int parse_dns(struct jctx *j, const cJSON *o, struct gw_dns_cfg *dns)
+{
+	static const char *const keys[] = {"resolver", "min_ttl_ms", "max_ttl_ms", "timeout_ms",
+					   NULL};
+	if (check_keys(j, o, "dns", keys) ||
+	    get_str(j, o, "resolver", "dns", dns->resolver, sizeof(dns->resolver), false) ||
+	    get_int(j, o, "min_ttl_ms", "dns", 100, 86400000, &dns->min_ttl_ms) ||
+	    get_int(j, o, "max_ttl_ms", "dns", 100, 86400000, &dns->max_ttl_ms) ||
+	    get_int(j, o, "timeout_ms", "dns", 100, 60000, &dns->timeout_ms))
+		return -1;
+	if (dns->max_ttl_ms < dns->min_ttl_ms) {
+		set_err(j->err, j->errlen, "dns.max_ttl_ms: must not be below dns.min_ttl_ms");
+		return -1;
+	}
+	return 0;
+}
+
 /* B4_CORS_ORIGINS (comma-separated) replaces the file's list. */
 static int cors_from_env(struct gw_cors_cfg *cors, char *err, size_t errlen)
 {
@@ -637,11 +664,24 @@ static int parse_route_static(struct jctx *j, const cJSON *it, const char *where
 
 static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 {
-	static const char *const keys[] = {
-	    "listeners",       "admin",	     "threads",	      "tls",	     "routes",
-	    "upstreams",       "limits",     "timeouts",      "retry",	     "rate_limits",
-	    "trusted_proxies", "access_log", "drain_seconds", "static_base", "cors",
-	    "internal_paths",  NULL};
+	static const char *const keys[] = {"listeners",
+					   "admin",
+					   "threads",
+					   "tls",
+					   "routes",
+					   "upstreams",
+					   "limits",
+					   "timeouts",
+					   "retry",
+					   "rate_limits",
+					   "trusted_proxies",
+					   "access_log",
+					   "drain_seconds",
+					   "static_base",
+					   "cors",
+					   "internal_paths",
+					   "dns",
+					   NULL};
 	static const char *const admin_keys[] = {"host", "port", NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
 	static const char *const route_keys[] = {"name",     "prefix", "strip_prefix",
@@ -765,6 +805,9 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 	}
 	o = cJSON_GetObjectItemCaseSensitive(root, "cors");
 	if (o && parse_cors(j, o, &c->cors))
+		return -1;
+	o = cJSON_GetObjectItemCaseSensitive(root, "dns");
+	if (o && parse_dns(j, o, &c->dns))
 		return -1;
 	if (get_str(j, root, "static_base", "config", c->static_base, sizeof(c->static_base),
 		    false) ||
@@ -995,6 +1038,9 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 			goto out_free;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
+	if (getenv("B4_GATEWAY_RESOLVER"))
+		snprintf(c->dns.resolver, sizeof(c->dns.resolver), "%s",
+			 getenv("B4_GATEWAY_RESOLVER"));
 	if (cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
 		goto out_free;
 	for (size_t i = 0; i < c->nlisteners; i++)

@@ -6,6 +6,7 @@
  * through a mutex-protected mailbox and event_active. */
 #include "gateway.h"
 #include "b4/http.h"
+#include "dns.h"
 #include "http_parse.h"
 #include "path.h"
 #include "reader.h"
@@ -59,7 +60,10 @@ struct gw_hc {
 };
 
 struct gw_instance {
-	const struct gw_instance_cfg *cfg;
+	const struct gw_instance_cfg *cfg; /* the file's entry, or own */
+	struct gw_instance_cfg own;	   /* one address of a dynamic entry */
+	bool dynamic;
+	bool draining; /* its address left DNS: no new requests, in-flight finish */
 	struct gw_pool *pool;
 	struct gw_uconn *idle; /* LIFO */
 	int nidle;
@@ -203,6 +207,7 @@ struct gw_worker {
 	atomic_int load;
 	struct event *handoff_ev;	 /* activated by a worker handing a connection over */
 	struct gw_handoff *handoff_head; /* guarded by mu */
+	unsigned dns_gen;		 /* gw_dns_generation() the pools follow */
 	uint64_t rng;
 	double retry_tokens;
 	uint64_t retry_refill_us;
@@ -392,6 +397,104 @@ static bool instance_checked_here(const struct gw_instance *in)
 	return in->pool->rt->w->index == 0;
 }
 
+static void instance_close_idle(struct gw_instance *in);
+
+/* Sets up slot in for the instance ic of pool. */
+static int instance_init(struct gw_instance *in, struct gw_pool *pool,
+			 const struct gw_instance_cfg *ic)
+{
+	struct gw_worker *w = pool->rt->w;
+	in->cfg = ic;
+	in->pool = pool;
+	in->draining = false;
+	in->cur_weight = 0;
+	in->health = gw_health_get(pool->cfg->name, ic->label);
+	if (!in->health)
+		return -1;
+	in->stats = gw_stats_instance(&w->stats, pool->cfg->name, ic->label);
+	GW_SET(in->stats->healthy, instance_healthy(in) ? 1 : 0);
+	return 0;
+}
+
+/* A slot for a new dynamic instance: a fresh one, or one whose address
+ * left and that has nothing in flight any more. */
+static struct gw_instance *free_slot(struct gw_pool *pool)
+{
+	for (size_t i = 0; i < pool->n; i++) {
+		struct gw_instance *in = &pool->inst[i];
+		if (in->dynamic && in->draining && in->nconns == 0 && in->outstanding == 0 &&
+		    !in->hc)
+			return in;
+	}
+	return pool->n < GW_MAX_INSTANCES ? &pool->inst[pool->n++] : NULL;
+}
+
+/* Brings the dynamic instances of pool in line with the addresses dns.c
+ * published: one instance per address and port; new addresses join, those
+ * that went away drain (no new requests, in-flight ones finish, idle
+ * connections close). */
+static int pool_follow_dns(struct gw_pool *pool)
+{
+	bool keep[GW_MAX_INSTANCES] = {false};
+
+	for (size_t k = 0; k < pool->cfg->ninstances; k++) {
+		const struct gw_instance_cfg *ic = &pool->cfg->instances[k];
+		struct sockaddr_storage addrs[GW_MAX_INSTANCES];
+		size_t n;
+		if (!ic->dynamic)
+			continue;
+		n = gw_dns_addresses(ic->host, addrs, GW_MAX_INSTANCES);
+		for (size_t a = 0; a < n; a++) {
+			struct gw_instance_cfg one = *ic;
+			struct gw_instance *in = NULL;
+			char ip[INET6_ADDRSTRLEN];
+			one.addr = addrs[a];
+			if (addrs[a].ss_family == AF_INET) {
+				struct sockaddr_in *s4 = (struct sockaddr_in *)&one.addr;
+				s4->sin_port = htons(ic->port);
+				one.addrlen = sizeof(*s4);
+				inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+				snprintf(one.label, sizeof(one.label), "%s:%u@%s", ic->host,
+					 ic->port, ip);
+			} else {
+				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&one.addr;
+				s6->sin6_port = htons(ic->port);
+				one.addrlen = sizeof(*s6);
+				inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+				snprintf(one.label, sizeof(one.label), "%s:%u@[%s]", ic->host,
+					 ic->port, ip);
+			}
+			for (size_t i = 0; i < pool->n && !in; i++)
+				if (pool->inst[i].dynamic &&
+				    strcmp(pool->inst[i].own.label, one.label) == 0)
+					in = &pool->inst[i];
+			if (in) {
+				in->draining = false; /* back (maybe before it was gone) */
+			} else {
+				in = free_slot(pool);
+				if (!in)
+					continue; /* more addresses than slots: the first ones serve
+						   */
+				in->own = one;
+				in->dynamic = true;
+				if (instance_init(in, pool, &in->own) != 0)
+					return -1;
+			}
+			keep[in - pool->inst] = true;
+		}
+	}
+	for (size_t i = 0; i < pool->n; i++) {
+		struct gw_instance *in = &pool->inst[i];
+		if (in->dynamic && !keep[i] && !in->draining) {
+			in->draining = true;
+			instance_close_idle(in);
+			b4_log_info("upstream instance draining", B4_LS("pool", pool->cfg->name),
+				    B4_LS("instance", in->own.label));
+		}
+	}
+	return 0;
+}
+
 /* A runtime for cfg on worker w; what was learnt about each instance
  * (health, ejection) is in its shared entry and carries over a reload. */
 static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg)
@@ -404,22 +507,19 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 	rt->w = w;
 	for (size_t i = 0; i < cfg->nroutes; i++)
 		rt->route_stats[i] = gw_stats_route(&w->stats, cfg->routes[i].name);
+	w->dns_gen = gw_dns_generation();
 	for (size_t p = 0; p < cfg->npools; p++) {
 		struct gw_pool *pool = &rt->pools[p];
 		pool->cfg = &cfg->pools[p];
 		pool->rt = rt;
-		pool->n = pool->cfg->ninstances;
 		pool->rr = (unsigned)w->index;
-		for (size_t i = 0; i < pool->n; i++) {
-			struct gw_instance *in = &pool->inst[i];
-			in->cfg = &pool->cfg->instances[i];
-			in->pool = pool;
-			in->health = gw_health_get(pool->cfg->name, in->cfg->label);
-			if (!in->health)
+		for (size_t i = 0; i < pool->cfg->ninstances; i++)
+			if (!pool->cfg->instances[i].dynamic &&
+			    instance_init(&pool->inst[pool->n++], pool, &pool->cfg->instances[i]) !=
+				0)
 				goto out_free;
-			in->stats = gw_stats_instance(&w->stats, pool->cfg->name, in->cfg->label);
-			GW_SET(in->stats->healthy, instance_healthy(in) ? 1 : 0);
-		}
+		if (pool_follow_dns(pool) != 0)
+			goto out_free;
 		if (pool->cfg->health_interval_ms > 0) {
 			struct timeval tv = {pool->cfg->health_interval_ms / 1000,
 					     (pool->cfg->health_interval_ms % 1000) * 1000};
@@ -494,7 +594,7 @@ static void runtime_unref(struct gw_runtime *rt)
 
 static bool instance_eligible(const struct gw_instance *in, uint64_t now)
 {
-	return instance_healthy(in) && !instance_ejected(in, now);
+	return !in->draining && instance_healthy(in) && !instance_ejected(in, now);
 }
 
 static bool pool_has_eligible(const struct gw_pool *pool, uint64_t now)
@@ -701,7 +801,7 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (size_t i = 0; i < pool->n; i++)
-		if (instance_checked_here(&pool->inst[i]))
+		if (!pool->inst[i].draining && instance_checked_here(&pool->inst[i]))
 			hc_start(&pool->inst[i]);
 }
 
@@ -2528,6 +2628,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	if (gw_dns_generation() != w->dns_gen) {
+		w->dns_gen = gw_dns_generation();
+		for (size_t p = 0; p < rt->cfg->npools; p++)
+			pool_follow_dns(&rt->pools[p]);
+	}
 	for (size_t p = 0; p < rt->cfg->npools; p++) {
 		struct gw_pool *pool = &rt->pools[p];
 		for (size_t i = 0; i < pool->n; i++) {

@@ -54,6 +54,10 @@ static inline char gw_pattern_byte(size_t i)
 
 /* Starts a backend on 127.0.0.1, an ephemeral port.  NULL on failure. */
 struct gw_backend *gw_backend_start(const char *name);
+/* The same on a given IPv4 address (any of 127.0.0.0/8 works on Linux) and
+ * port (0: ephemeral), so several backends can share one port as the
+ * addresses of one DNS name. */
+struct gw_backend *gw_backend_start_at(const char *name, const char *ipv4, int port);
 /* Stops it: closes the listener and every connection (like a killed
  * process), joins its threads.  The struct stays readable until freed. */
 void gw_backend_stop(struct gw_backend *b);
