@@ -67,6 +67,7 @@ static void test_internal_paths_refused(void **state)
 	    "/api/v1%2f..%2fmetrics",
 	    "/checkout/metrics/.",
 	    "/backoffice/%68ealthz/",
+	    "/api/metrics#x",
 	};
 	int before = atomic_load(&backend->requests);
 	(void)state;
