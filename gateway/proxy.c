@@ -169,7 +169,7 @@ struct gw_conn {
 	bool in_input;	      /* process_input is on the stack */
 	bool input_again;     /* more input to look at when it returns */
 	bool out_wait;	      /* a large static body is queued: next request once it is sent */
-	size_t out_wait_left; /* output left at the last look (send progress) */
+	size_t out_wait_left; /* output left at the last look (send progress, CLOSING too) */
 	struct gw_req req;
 	struct gw_conn *prev, *next;
 };
@@ -471,10 +471,10 @@ static int pool_follow_dns(struct gw_pool *pool)
 			if (in) {
 				in->draining = false; /* back (maybe before it was gone) */
 			} else {
+				/* more addresses than slots: the first ones serve */
 				in = free_slot(pool);
 				if (!in)
-					continue; /* more addresses than slots: the first ones serve
-						   */
+					continue;
 				in->own = one;
 				in->dynamic = true;
 				if (instance_init(in, pool, &in->own) != 0)
@@ -513,11 +513,11 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 		pool->cfg = &cfg->pools[p];
 		pool->rt = rt;
 		pool->rr = (unsigned)w->index;
-		for (size_t i = 0; i < pool->cfg->ninstances; i++)
-			if (!pool->cfg->instances[i].dynamic &&
-			    instance_init(&pool->inst[pool->n++], pool, &pool->cfg->instances[i]) !=
-				0)
+		for (size_t i = 0; i < pool->cfg->ninstances; i++) {
+			const struct gw_instance_cfg *ic = &pool->cfg->instances[i];
+			if (!ic->dynamic && instance_init(&pool->inst[pool->n++], pool, ic) != 0)
 				goto out_free;
+		}
 		if (pool_follow_dns(pool) != 0)
 			goto out_free;
 		if (pool->cfg->health_interval_ms > 0) {
@@ -1186,7 +1186,8 @@ static void conn_close_after_flush(struct gw_conn *c)
 {
 	c->state = CS_CLOSING;
 	conn_reading(c, false);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	c->out_wait_left = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (c->out_wait_left == 0)
 		conn_start_linger(c);
 	else
 		set_timer_ms(c->timer, cur_cfg(c)->client_body_timeout_ms);
@@ -2392,7 +2393,18 @@ static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg)
 		else
 			finish_request(c, false);
 		return;
-	case CS_CLOSING:
+	case CS_CLOSING: {
+		/* the last response (maybe a large file) is still leaving: give
+		 * up only when it stalls */
+		size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+		if (left > 0 && left < c->out_wait_left) {
+			c->out_wait_left = left;
+			set_timer_ms(c->timer, cur_cfg(c)->client_body_timeout_ms);
+			return;
+		}
+		conn_free(c);
+		return;
+	}
 	case CS_LINGER:
 		conn_free(c);
 		return;

@@ -448,11 +448,14 @@ static void test_large_files_pipelined(void **state)
 	/* three requests at once: each body is sent whole and in order */
 	assert_int_equal(gw_send_str(fd, "GET /site/big.bin HTTP/1.1\r\nHost: t\r\n\r\n"
 					 "GET /site/big.bin HTTP/1.1\r\nHost: t\r\n\r\n"
-					 "GET /site/big.bin HTTP/1.1\r\nHost: t\r\n\r\n"),
+					 "GET /site/big.bin HTTP/1.1\r\nHost: t\r\n"
+					 "Connection: close\r\n\r\n"),
 			 0);
 	read_big(fd);
 	read_big(fd);
 	read_big(fd);
+	/* the last one asked to close: all of it, then the end */
+	assert_true(gw_wait_closed(fd, 5000));
 	close(fd);
 	assert_true(gw_metric(gw.admin_port, "b4_gateway_static_bytes_total{route=\"site\"}") >=
 		    3.0 * BIG_SIZE);
