@@ -1,17 +1,19 @@
 /* b4-gateway configuration: a JSON file (cJSON) or built-in defaults. */
 #include "gateway.h"
-#include "path.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
+#include <unistd.h>
+
+#include "path.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1038,11 +1040,6 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 			goto out_free;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
-	if (getenv("B4_GATEWAY_RESOLVER"))
-		snprintf(c->dns.resolver, sizeof(c->dns.resolver), "%s",
-			 getenv("B4_GATEWAY_RESOLVER"));
-	if (cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
-		goto out_free;
 	for (size_t i = 0; i < c->nlisteners; i++)
 		any_tls |= c->listeners[i].tls;
 	if (any_tls) {
@@ -1054,7 +1051,15 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 		if (!c->ssl_ctx)
 			goto out_free;
 	}
+	if (getenv("B4_GATEWAY_RESOLVER"))
+		snprintf(c->dns.resolver, sizeof(c->dns.resolver), "%s",
+			 getenv("B4_GATEWAY_RESOLVER"));
+	if (cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
+		goto out_free_ssl;
 	return c;
+out_free_ssl:
+	if (c->ssl_ctx)
+		SSL_CTX_free(c->ssl_ctx);
 out_free:
 	free(c);
 	return NULL;
