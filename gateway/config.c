@@ -596,6 +596,30 @@ static int cors_from_env(struct gw_cors_cfg *cors, char *err, size_t errlen)
 	return 0;
 }
 
+/* With a file, B4_API_UPSTREAM, B4_BACKOFFICE_UPSTREAM and
+ * B4_CHECKOUT_UPSTREAM (when set) replace the instances of the file's pool
+ * of that name: one file serves wherever the services listen (make run
+ * moves its ports with B4_DEV_PORT_BASE). */
+static int upstreams_from_env(struct gw_config *c, char *err, size_t errlen)
+{
+	static const char *const pools[][2] = {{"api", "B4_API_UPSTREAM"},
+					       {"backoffice", "B4_BACKOFFICE_UPSTREAM"},
+					       {"checkout", "B4_CHECKOUT_UPSTREAM"}};
+	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
+		const char *spec = getenv(pools[i][1]);
+		char e2[256];
+		if (!spec || !*spec)
+			continue;
+		for (size_t p = 0; p < c->npools; p++)
+			if (strcmp(c->pools[p].name, pools[i][0]) == 0 &&
+			    gw_pool_set_instances(&c->pools[p], spec, e2, sizeof(e2)) != 0) {
+				set_err(err, errlen, "%s: %s", pools[i][1], e2);
+				return -1;
+			}
+	}
+	return 0;
+}
+
 /* Checks the origins and makes relative static roots absolute: against
  * B4_GATEWAY_STATIC_BASE, else the file's static_base, else the working
  * directory. */
@@ -1054,7 +1078,8 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 	if (getenv("B4_GATEWAY_RESOLVER"))
 		snprintf(c->dns.resolver, sizeof(c->dns.resolver), "%s",
 			 getenv("B4_GATEWAY_RESOLVER"));
-	if (cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
+	if ((path && upstreams_from_env(c, err, errlen) != 0) ||
+	    cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
 		goto out_free_ssl;
 	return c;
 out_free_ssl:

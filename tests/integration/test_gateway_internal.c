@@ -130,12 +130,39 @@ static void test_internal_ports_still_serve(void **state)
 	assert_int_equal(r.status, 200);
 }
 
+/* The services' addresses from the environment win over the file's, so
+ * one file serves wherever make run puts them. */
+static void test_env_upstream_over_file(void **state)
+{
+	struct gw_gateway gw2;
+	struct gw_response r;
+	char env_spec[64];
+	const char *env[] = {env_spec, NULL};
+	(void)state;
+
+	memset(&gw2, 0, sizeof(gw2));
+	snprintf(env_spec, sizeof(env_spec), "B4_API_UPSTREAM=127.0.0.1:%d", backend->port);
+	assert_int_equal(
+	    gw_gateway_start(&gw2,
+			     "{\"routes\": [{\"prefix\": \"/api\", \"upstream\": \"api\"}],"
+			     " \"upstreams\": {\"api\": {\"instances\": [\"127.0.0.1:1\"],"
+			     "   \"health_check\": {\"interval_ms\": 0}}},"
+			     " \"rate_limits\": []}",
+			     env),
+	    0);
+	assert_int_equal(gw_request(gw2.http_port, "GET", "/api/v1/x", NULL, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "A GET /v1/x"));
+	gw_gateway_stop(&gw2, 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_internal_paths_refused),
 	    cmocka_unit_test(test_other_paths_still_proxied),
 	    cmocka_unit_test(test_internal_ports_still_serve),
+	    cmocka_unit_test(test_env_upstream_over_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
