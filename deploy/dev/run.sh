@@ -51,6 +51,10 @@ export B4_DB_HOST=127.0.0.1 B4_DB_PORT="$db_port" B4_DB_USER=b4 B4_DB_PASSWORD=b
 export B4_STORAGE_DIR="$dev/objects"
 export B4_API_UPSTREAM=127.0.0.1:8081 B4_BACKOFFICE_UPSTREAM=127.0.0.1:8082
 export B4_CHECKOUT_UPSTREAM=127.0.0.1:8083
+# the gateway's file: routes /pay, /painel and /admin to the web builds
+# (relative static roots resolve against the repository), CORS for the
+# Next.js dev server
+export B4_GATEWAY_CONFIG="$top/deploy/dev/gateway.json" B4_GATEWAY_STATIC_BASE="$top"
 export B4_ACQUIRERS=sandbox=http://127.0.0.1:8090 B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:8083
 # the checkout page (/pay/CODE) sends cards straight to the sandbox's public
 # tokenization endpoint: its public key (not a secret) and allowed origins
@@ -77,10 +81,7 @@ start b4-backoffice B4_PORT=8082
 start b4-checkout B4_PORT=8083 B4_ACQUIRER_PUBLIC_KEY=$dev_public_key \
 	B4_CHECKOUT_TOKENIZE_URL=http://localhost:8090/v1/public/card-tokens
 start b4-worker B4_PORT=8084
-# the gateway's file routes /pay, /painel and /admin to the web builds;
-# relative static roots resolve against the repository
-start b4-gateway B4_GATEWAY_PORT=8080 B4_GATEWAY_ADMIN_PORT=9080 \
-	B4_GATEWAY_CONFIG="$top/deploy/dev/gateway.json" B4_GATEWAY_STATIC_BASE="$top"
+start b4-gateway B4_GATEWAY_PORT=8080 B4_GATEWAY_ADMIN_PORT=9080
 
 # Wait until everything answers its health check (or report who did not).
 for pair in b4-acquirer-sandbox:8090 b4-api:8081 b4-backoffice:8082 b4-checkout:8083 b4-worker:8084 b4-gateway:9080; do
