@@ -99,6 +99,18 @@ for pair in b4-acquirer-sandbox:8090 b4-api:8081 b4-backoffice:8082 b4-checkout:
 	[ "$ok" = 1 ] || echo "run: $name did not become healthy; see var/dev/logs/$name.log"
 done
 
+# the demo offer's product image (db/seed/demo-product.png), uploaded as
+# its producer would, through the gateway into the object storage
+demo_token=$(curl -fsS -X POST http://127.0.0.1:8080/api/v1/auth/login -H 'Content-Type: application/json' \
+	-d '{"email":"producer@b4you.dev","password":"producer-demo-123"}' 2>/dev/null |
+	sed -n 's/.*"token":"\([^"]*\)".*/\1/p' || true)
+if [ -n "$demo_token" ]; then
+	curl -fsS -X PUT http://127.0.0.1:8080/api/v1/products/01900000-0000-7000-8000-000000000101/image \
+		-H "Authorization: Bearer $demo_token" -H 'Content-Type: image/png' \
+		--data-binary @db/seed/demo-product.png >/dev/null 2>&1 ||
+		echo "run: the demo product image was not uploaded; see var/dev/logs/b4-api.log"
+fi
+
 cat <<MSG
 
 b4you is running (development mode). Ctrl-C stops everything.

@@ -2,7 +2,7 @@
 // Chromium, through b4-gateway, against the real stack (stack.mjs).
 // Prints cmocka-style lines so tests/run.sh counts the results; saves a
 // screenshot of every final state under $B4_TEST_BUILD/artifacts/.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium, startStack } from './stack.mjs';
 import { check, checkEqual, runTests } from './runner.mjs';
@@ -10,11 +10,8 @@ import { check, checkEqual, runTests } from './runner.mjs';
 const artifacts = join(process.env.B4_TEST_BUILD || 'build', 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
-// a 2x2 PNG (red, green / blue, white) for the product image upload
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGO4Iycnt8CGQc7mxP///wEhkgYyGr0TLgAAAABJRU5ErkJggg==',
-  'base64',
-);
+// the demo product image make run uploads (db/seed/demo-product.png, 480x240)
+const PNG = readFileSync(join(process.env.B4_TEST_TOP || '.', 'db/seed/demo-product.png'));
 const PRODUCT_ID = '01900000-0000-7000-8000-000000000101';
 const AFFILIATE_ID = '01900000-0000-7000-8000-000000000002';
 
@@ -90,7 +87,7 @@ const tests = {
     check(await page.getByText('Garantia de 7 dias').isVisible(), 'guarantee shown');
     const img = page.getByRole('img', { name: 'Sistemas em C do zero' });
     await img.waitFor();
-    check(await img.evaluate((el) => el.complete && el.naturalWidth === 2), 'product image served through the gateway');
+    check(await img.evaluate((el) => el.complete && el.naturalWidth === 480), 'product image served through the gateway');
     const unlabeled = await page.$$eval('input, select, textarea', (els) =>
       els.filter((e) => !e.labels || e.labels.length === 0).map((e) => e.id || e.name));
     checkEqual(unlabeled.join(','), '', 'every input has a <label>');
