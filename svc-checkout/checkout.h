@@ -39,6 +39,8 @@ struct checkout_app {
 	int64_t events_per_address;
 	int64_t events_per_session;
 	bool fraud_skip_test_cards; /* development: sandbox test cards never count */
+	const char *tokenize_url; /* the acquirer's public tokenization URL; "" = none */
+	const char *public_key;	  /* its public key, given to the page */
 };
 
 /* One offer with its product, as checkout needs it. */
@@ -89,6 +91,13 @@ int checkout_coupon_admit(struct b4_req *req);
  * of its properties (caller frees) and 0 is returned; otherwise it answered
  * and returns -1. */
 int checkout_event_admit(struct b4_req *req, const cJSON *body, char **props_text);
+/* page.c */
+/* Adds the checkout page's extras to the offer page body: description,
+ * image_url, guarantee_days, affiliate_cookie_days, upsell {code, name,
+ * product_name, price_cents, one_click} (or null) and acquirer
+ * {name, tokenize_url, public_key} (null when not configured).  Returns 0,
+ * or -1 on a database error (nothing answered). */
+int checkout_offer_page_extras(struct b4_req *req, const struct checkout_offer *offer, cJSON *body);
 
 /* sessions.c */
 /* Finds the approved affiliation of `ref` for product_id in an enabled

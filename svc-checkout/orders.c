@@ -171,7 +171,7 @@ void checkout_order_create(struct b4_req *req)
 	b4_json_reject_unknown(payment, payment_fields, "payment.", b4_form_err(&form));
 	b4_json_get_enum(body, "payment.method", B4_JSON_REQUIRED, methods, &method,
 			 b4_form_err(&form));
-	b4_json_get_str(body, "payment.card_token", B4_JSON_OPTIONAL, 1, 64, &card_token,
+	b4_json_get_str(body, "payment.card_token", B4_JSON_OPTIONAL, 1, 128, &card_token,
 			b4_form_err(&form));
 	b4_json_get_int(body, "payment.installments", B4_JSON_OPTIONAL, 1, 12, &installments,
 			b4_form_err(&form));
@@ -234,30 +234,6 @@ void checkout_order_create(struct b4_req *req)
 		if (o->installments != 1) {
 			checkout_invalid(req, "installments_not_allowed", "payment.installments",
 					 "Pix and boleto are paid at once");
-			return;
-		}
-	}
-	if (card_token) {
-		struct b4_db_result *res = b4_db_query(
-		    req->db,
-		    "SELECT brand, bin, last4, fingerprint FROM card_tokens WHERE token = ?"
-		    " AND created_at > UTC_TIMESTAMP(6) - INTERVAL 1 DAY",
-		    "s", card_token);
-		if (!res)
-			goto out_db_error;
-		found = (int)b4_db_rows(res);
-		if (found) {
-			snprintf(o->card_token, sizeof(o->card_token), "%s", card_token);
-			snprintf(o->card_brand, sizeof(o->card_brand), "%s", b4_db_str(res, 0, 0));
-			snprintf(o->card_bin, sizeof(o->card_bin), "%s", b4_db_str(res, 0, 1));
-			snprintf(o->card_last4, sizeof(o->card_last4), "%s", b4_db_str(res, 0, 2));
-			snprintf(o->card_fingerprint, sizeof(o->card_fingerprint), "%s",
-				 b4_db_str(res, 0, 3));
-		}
-		b4_db_result_free(res);
-		if (!found) {
-			checkout_invalid(req, "invalid_card_token", "payment.card_token",
-					 "unknown or expired card token");
 			return;
 		}
 	}
@@ -373,6 +349,9 @@ void checkout_order_create(struct b4_req *req)
 		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
 		return;
 	}
+	/* the card token: single use, this session's, not expired (card_tokens.c) */
+	if (card_token && checkout_card_token_consume(o, card_token) != 0)
+		return;
 	/* antifraud, before anything is written */
 	memset(&fraud, 0, sizeof(fraud));
 	fraud.email = o->email;

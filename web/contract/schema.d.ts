@@ -92,6 +92,26 @@ export interface paths {
         patch: operations["updateProduct"];
         trace?: never;
     };
+    "/api/v1/products/{id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets the product's image (owner only): the raw bytes of a JPEG, PNG or WebP, at most 1 MiB.
+         * @description The type is decided by the file's magic bytes; a Content-Type naming another type is refused (415). The image is stored in the object storage under a content-addressed key and served at image_url with a long cache.
+         */
+        put: operations["putProductImage"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products/{id}/offers": {
         parameters: {
             query?: never;
@@ -585,6 +605,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/checkout/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Records the buyer's e-mail on the session once typed (abandoned-cart recovery). */
+        patch: operations["updateCheckoutSession"];
+        trace?: never;
+    };
+    "/checkout/v1/images/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A product image by its content-addressed name (<sha256>.jpg|png|webp); cached for a year (immutable). */
+        get: operations["getProductImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkout/v1/events": {
         parameters: {
             query?: never;
@@ -619,7 +673,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Tokenizes a card at the acquirer; nothing of the card is stored or logged. */
+        /**
+         * Tokenizes a card at the acquirer; nothing of the card is stored or logged.
+         * @description Server-to-server only (kept for server-side clients, the integration tests and the checkout benchmark): browsers tokenize at the acquirer's public endpoint named in the offer page's `acquirer`. Either way a token is single use (one order attempt: a retry with the same Idempotency-Key may use it again), good for 15 minutes, bound to session_id (a token made without one serves only an order without one), and b4 keeps only its SHA-256. Orders refuse other tokens with 422 invalid_card_token, card_token_used, card_token_expired or card_token_session_mismatch (param payment.card_token).
+         */
         post: operations["createCardToken"];
         delete?: never;
         options?: never;
@@ -2359,6 +2416,47 @@ export interface operations {
             422: components["responses"]["Error"];
         };
     };
+    putProductImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        product_id?: string;
+                        image_url?: string;
+                        /** @enum {string} */
+                        content_type?: "image/jpeg" | "image/png" | "image/webp";
+                        size_bytes?: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
     listOffers: {
         parameters: {
             query?: {
@@ -3423,6 +3521,27 @@ export interface operations {
                             price_cents?: number;
                         }[];
                         coupons_allowed?: boolean;
+                        description?: string | null;
+                        /** @description GET /checkout/v1/images/{name} (through the gateway), or null */
+                        image_url?: string | null;
+                        /** @enum {integer} */
+                        guarantee_days?: 7 | 15 | 21 | 30;
+                        /** @description how long the page keeps a ?ref= (0 = forever) */
+                        affiliate_cookie_days?: number;
+                        /** @description The offer shown after a paid order, or null. */
+                        upsell?: {
+                            code?: string;
+                            name?: string;
+                            product_name?: string;
+                            price_cents?: number;
+                            one_click?: boolean;
+                        } | null;
+                        /** @description Where the page tokenizes the card, straight from the browser (never through b4): POST tokenize_url with `Authorization: Bearer <public_key>` and {number, holder_name, exp_month, exp_year, cvv, session_id}; the token is bound to that session, single use and good for 15 minutes. Null when not configured (B4_CHECKOUT_TOKENIZE_URL, B4_ACQUIRER_PUBLIC_KEY). */
+                        acquirer?: {
+                            name?: string;
+                            tokenize_url?: string;
+                            public_key?: string;
+                        } | null;
                     };
                 };
             };
@@ -3431,7 +3550,10 @@ export interface operations {
     };
     getCheckoutInstallments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the cart's amount (bumps, coupon) instead of the offer's price; orders are priced again on the server */
+                amount_cents?: number;
+            };
             header?: never;
             path: {
                 code: string;
@@ -3535,6 +3657,77 @@ export interface operations {
             422: components["responses"]["Error"];
         };
     };
+    updateCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id?: string;
+                        offer_code?: string;
+                        email?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            /** @description The session already has its order (conflict session_completed). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["Error"];
+        };
+    };
+    getProductImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                };
+            };
+            404: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
     recordCheckoutEvent: {
         parameters: {
             query?: never;
@@ -3609,6 +3802,11 @@ export interface operations {
                     exp_month: number;
                     exp_year: number;
                     cvv: string;
+                    /**
+                     * Format: uuid
+                     * @description the checkout session the token is bound to
+                     */
+                    session_id?: string;
                 };
             };
         };
@@ -3668,7 +3866,7 @@ export interface operations {
                     payment: {
                         /** @enum {string} */
                         method: "card" | "pix" | "boleto";
-                        /** @description required for card */
+                        /** @description required for card; single use, bound to session_id (see createCardToken) */
                         card_token?: string;
                         /** @description card only */
                         installments?: number;
