@@ -42,6 +42,7 @@ static const struct event_prop {
     {"bump_offer_code", PROP_TEXT, 10},
     {"amount_cents", PROP_INT, 100000000000},
     {"error_code", PROP_TEXT, 64},
+    {"order_id", PROP_TEXT, 36},
     {"duration_ms", PROP_INT, 86400000},
     {"device", PROP_TEXT, 32},
     {"page_url", PROP_TEXT, 1024},

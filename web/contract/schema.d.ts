@@ -653,8 +653,8 @@ export interface paths {
          * @description At most 4 KiB.  Besides the listed fields an event may carry only
          *     these properties, stored with it: step (0..100), installments
          *     (0..12), amount_cents, duration_ms (integers); payment_method,
-         *     coupon_code, bump_offer_code, error_code, device, page_url,
-         *     referrer, utm_source, utm_medium, utm_campaign, utm_content,
+         *     coupon_code, bump_offer_code, error_code, order_id, device,
+         *     page_url, referrer, utm_source, utm_medium, utm_campaign, utm_content,
          *     utm_term (strings).  Limited per client address and per session.
          */
         post: operations["recordCheckoutEvent"];

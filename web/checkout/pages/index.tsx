@@ -204,7 +204,7 @@ export default function CheckoutPage() {
   function toggleBump(bumpCode: string, on: boolean) {
     changed('bumps');
     setBumps((b) => (on ? [...b, bumpCode] : b.filter((x) => x !== bumpCode)));
-    if (on) track('checkout_order_bump_added', { bump_code: bumpCode });
+    if (on) track('checkout_order_bump_added', { bump_offer_code: bumpCode });
   }
 
   async function applyCoupon(text: string, m: Method = method) {
@@ -219,7 +219,7 @@ export default function CheckoutPage() {
       const r = await api.coupon(offer.code, c, m);
       if (r.valid) {
         setCoupon({ code: c, discount: r.discount_cents });
-        track('checkout_coupon_applied', { coupon: c });
+        track('checkout_coupon_applied', { coupon_code: c });
       } else {
         setCoupon(null);
         setErrors((e) => ({ ...e, coupon: messageOf(r.reason) }));
@@ -327,7 +327,7 @@ export default function CheckoutPage() {
         setNotice('Falha de conexão. Tente novamente: o pedido não será feito em dobro.');
       } else if (err instanceof ApiError && err.status === 402) {
         attempt.current = null;
-        track('checkout_conversion_failed', { reason: err.body?.error?.code });
+        track('checkout_conversion_failed', { error_code: err.body?.error?.code });
         setCvv('');
         setNotice(declineMessage(err.body?.error?.code));
       } else if (err instanceof ApiError && (err.status >= 500 || err.status === 409)) {
