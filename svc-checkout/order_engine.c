@@ -14,191 +14,44 @@
 #include "b4/log.h"
 #include "b4/money.h"
 #include "b4/pii.h"
-#include "b4/queue.h"
+#include "b4/charges.h"
+#include "b4/jobs.h"
+#include "b4/orders.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define IDEM_SCOPE_LOCK_SECONDS 120
-
-int checkout_idem_prepare(struct checkout_order *o, const char *scope, const cJSON *body)
+/* A claim whose holder died after writing its order: the order as it is
+ * now (reconciliation settles it). */
+static int show_order(struct b4_req *req, const char *order_id)
 {
-	const char *key = b4_req_header(o->req, "Idempotency-Key");
-	unsigned char digest[32];
-	char *canonical;
-	size_t len;
+	cJSON *order = b4_order_json(req->db, order_id, NULL);
 
-	if (!key || !*key) {
-		b4_req_errorf(o->req, 400, "invalid_request_error", "idempotency_key_required",
-			      "Idempotency-Key", "the Idempotency-Key header is required");
+	if (!order)
 		return -1;
-	}
-	len = strlen(key);
-	if (len > 255 || !b4_json_text_is_valid(key, 255, NULL)) {
-		b4_req_errorf(o->req, 400, "invalid_request_error", "invalid_idempotency_key",
-			      "Idempotency-Key", "Idempotency-Key is 1 to 255 characters");
-		return -1;
-	}
-	o->idem_key = key;
-	snprintf(o->scope, sizeof(o->scope), "%s", scope);
-	canonical = cJSON_PrintUnformatted(body);
-	if (!canonical || b4_crypto_sha256(canonical, strlen(canonical), digest) < 0) {
-		free(canonical);
-		b4_req_errorf(o->req, 500, "api_error", "internal_error", NULL,
-			      "cannot hash the body");
-		return -1;
-	}
-	free(canonical);
-	b4_crypto_hex_encode(digest, sizeof(digest), o->request_hash, sizeof(o->request_hash));
+	b4_req_send_json(req, 201, order);
 	return 0;
 }
 
-/* Answers from an existing key row.  Returns 1 answered, 0 the row was
- * stale and is gone, -1 DB error (answered). */
-static int idem_answer(struct checkout_order *o, struct b4_db_result *res)
+int checkout_idem_begin(struct checkout_order *o, const char *scope, const cJSON *body)
 {
-	const char *hash = b4_db_str(res, 0, 0);
-
-	if (!b4_crypto_equal(hash, o->request_hash, 64)) {
-		b4_req_errorf(o->req, 422, "idempotency_error", "idempotency_key_reused",
-			      "Idempotency-Key",
-			      "this Idempotency-Key was used with a different request body");
-		return 1;
-	}
-	if (!strcmp(b4_db_str(res, 0, 1), "done")) {
-		char *body = b4_pii_decrypt("idempotency_keys.response_body", b4_db_str(res, 0, 3));
-		if (!body) {
-			b4_req_errorf(o->req, 500, "api_error", "replay_unavailable", NULL,
-				      "the stored response cannot be read");
-			return 1;
-		}
-		b4_req_set_header(o->req, "Idempotent-Replayed", "true");
-		b4_req_send(o->req, (int)b4_db_i64(res, 0, 2), "application/json", body,
-			    strlen(body));
-		b4_pii_free(body);
-		return 1;
-	}
-	if (b4_db_i64(res, 0, 4) == 0) { /* still locked: the first request runs */
-		b4_req_errorf(o->req, 409, "idempotency_error", "request_in_progress",
-			      "Idempotency-Key",
-			      "a request with this Idempotency-Key is still being processed");
-		return 1;
-	}
-	if (!b4_db_is_null(res, 0, 5)) {
-		/* the process that held it died after creating the order: show
-		 * the order as it is now (reconciliation settles it) */
-		cJSON *order = b4_order_json(o->req->db, b4_db_str(res, 0, 5), NULL);
-		if (!order) {
-			b4_req_db_error(o->req);
-			return -1;
-		}
-		b4_req_send_json(o->req, 201, order);
-		return 1;
-	}
-	if (b4_db_exec(o->req->db,
-		       "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?"
-		       " AND status = 'in_progress' AND resource_id IS NULL",
-		       "ss", o->scope, o->idem_key) < 0) {
-		b4_req_db_error(o->req);
+	if (b4_idem_prepare(o->req, &o->idem, scope, body, true) != 0)
 		return -1;
-	}
-	return 0;
-}
-
-static struct b4_db_result *idem_select(struct checkout_order *o)
-{
-	return b4_db_query(o->req->db,
-			   "SELECT request_hash, status, response_status, response_body,"
-			   " locked_until < UTC_TIMESTAMP(6), resource_id FROM idempotency_keys"
-			   " WHERE scope = ? AND idem_key = ? AND expires_at > UTC_TIMESTAMP(6)",
-			   "ss", o->scope, o->idem_key);
-}
-
-int checkout_idem_check(struct checkout_order *o)
-{
-	struct b4_db_result *res = idem_select(o);
-	int rc = 0;
-
-	if (!res) {
-		b4_req_db_error(o->req);
-		return -1;
-	}
-	if (b4_db_rows(res) > 0)
-		rc = idem_answer(o, res);
-	b4_db_result_free(res);
-	return rc;
-}
-
-/* Claims the key.  Returns 0 claimed, 1 answered (someone else has it), -1
- * DB error (answered). */
-static int idem_claim(struct checkout_order *o)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		int rc;
-		/* an expired key may be used again */
-		if (b4_db_exec(o->req->db,
-			       "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?"
-			       " AND expires_at <= UTC_TIMESTAMP(6)",
-			       "ss", o->scope, o->idem_key) < 0)
-			goto out_db_error;
-		if (b4_db_exec(
-			o->req->db,
-			"INSERT INTO idempotency_keys (scope, idem_key, request_hash, status,"
-			" locked_until, expires_at) VALUES (?, ?, ?, 'in_progress',"
-			" UTC_TIMESTAMP(6) + INTERVAL ? SECOND,"
-			" UTC_TIMESTAMP(6) + INTERVAL 24 HOUR)",
-			"sssi", o->scope, o->idem_key, o->request_hash,
-			(int64_t)IDEM_SCOPE_LOCK_SECONDS) >= 0)
-			return 0;
-		if (!b4_db_is_duplicate(o->req->db))
-			goto out_db_error;
-		rc = checkout_idem_check(o);
-		if (rc != 0)
-			return rc;
-	}
-	b4_req_errorf(o->req, 409, "idempotency_error", "request_in_progress", "Idempotency-Key",
-		      "a request with this Idempotency-Key is still being processed");
-	return 1;
-out_db_error:
-	b4_req_db_error(o->req);
-	return -1;
-}
-
-/* Gives the key back (nothing was created). */
-static void idem_release(struct checkout_order *o)
-{
-	if (b4_db_exec(o->req->db, "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?",
-		       "ss", o->scope, o->idem_key) < 0)
-		b4_log_error("cannot release an idempotency key",
-			     B4_LS("error", b4_db_error(o->req->db)));
-}
-
-/* Stores the response with the key and sends it. */
-static void idem_finish(struct checkout_order *o, int status, cJSON *body)
-{
-	char *text = cJSON_PrintUnformatted(body);
-	char *sealed = text ? b4_pii_encrypt("idempotency_keys.response_body", text) : NULL;
-
-	if (!sealed ||
-	    b4_db_exec(o->req->db,
-		       "UPDATE idempotency_keys SET status = 'done', response_status = ?,"
-		       " response_body = ?, resource_id = ? WHERE scope = ? AND idem_key = ?",
-		       "Issss", status, sealed, o->order_id, o->scope, o->idem_key) < 0)
-		b4_log_error("cannot store the idempotent response",
-			     B4_LS("order_id", o->order_id));
-	free(sealed);
-	if (text) {
-		/* the text may carry the access token */
-		memset(text, 0, strlen(text));
-		free(text);
-	}
-	b4_req_send_json(o->req, status, body);
+	o->idem.show = show_order;
+	return b4_idem_lookup(o->req, &o->idem) == 0 ? 0 : -1;
 }
 
 /* ---- tx1 ---------------------------------------------------------------- */
 
-enum tx1_failure { TX1_OK, TX1_DB, TX1_COUPON_USED_UP, TX1_SPLIT };
+enum tx1_failure {
+	TX1_OK,
+	TX1_DB,
+	TX1_COUPON_USED_UP,
+	TX1_COUPON_ALREADY_USED,
+	TX1_SPLIT,
+	TX1_UPSELL_TAKEN
+};
 
 struct tx1_arg {
 	struct checkout_order *o;
@@ -286,39 +139,54 @@ out_free_cops:
 	return rc;
 }
 
-static int upsert_customer(struct b4_db *db, struct checkout_order *o)
+/* The buyer's document and phone, encrypted once for the customer row and
+ * the order's snapshot. */
+struct sealed_buyer {
+	char *document_enc;
+	char *phone_enc; /* NULL without a phone */
+};
+
+static int seal_buyer(const struct checkout_order *o, struct sealed_buyer *b)
+{
+	b->document_enc = b4_pii_encrypt("customers.document_enc", o->document);
+	b->phone_enc = o->phone[0] ? b4_pii_encrypt("customers.phone_enc", o->phone) : NULL;
+	return b->document_enc && (!o->phone[0] || b->phone_enc) ? 0 : -1;
+}
+
+static void sealed_buyer_cleanup(struct sealed_buyer *b)
+{
+	free(b->document_enc);
+	free(b->phone_enc);
+}
+
+/* The customer row (one per document): created, or brought up to date.
+ * Orders keep their own snapshot, so this never changes an earlier sale. */
+static int upsert_customer(struct b4_db *db, struct checkout_order *o, const struct sealed_buyer *b)
 {
 	struct b4_db_result *res;
 	char id[37];
-	char *doc_enc, *phone_enc = NULL;
 	int rc = -1;
 
-	doc_enc = b4_pii_encrypt("customers.document_enc", o->document);
-	if (o->phone[0])
-		phone_enc = b4_pii_encrypt("customers.phone_enc", o->phone);
-	if (!doc_enc || (o->phone[0] && !phone_enc) || b4_crypto_uuid7(id) < 0)
-		goto out_free;
+	if (b4_crypto_uuid7(id) < 0)
+		return -1;
 	if (b4_db_exec(
 		db,
 		"INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
 		" document_type, phone_enc) VALUES (?, ?, ?, ?, ?, ?, ?)"
 		" ON DUPLICATE KEY UPDATE email = VALUES(email), full_name = VALUES(full_name),"
 		" phone_enc = COALESCE(VALUES(phone_enc), phone_enc)",
-		"sssssss", id, o->email, o->full_name, doc_enc, o->document_bidx,
-		o->document_type == B4_BR_DOCUMENT_CPF ? "cpf" : "cnpj", phone_enc) < 0)
-		goto out_free;
+		"sssssss", id, o->email, o->full_name, b->document_enc, o->document_bidx,
+		o->document_type == B4_BR_DOCUMENT_CPF ? "cpf" : "cnpj", b->phone_enc) < 0)
+		return -1;
 	res = b4_db_query(db, "SELECT id FROM customers WHERE document_bidx = ?", "s",
 			  o->document_bidx);
 	if (!res)
-		goto out_free;
+		return -1;
 	if (b4_db_rows(res) == 1) {
 		snprintf(o->customer_id, sizeof(o->customer_id), "%s", b4_db_str(res, 0, 0));
 		rc = 0;
 	}
 	b4_db_result_free(res);
-out_free:
-	free(doc_enc);
-	free(phone_enc);
 	return rc;
 }
 
@@ -331,76 +199,112 @@ static int insert_item(struct b4_db *db, const char *order_id, const char *offer
 			      order_id, offer_id, type, price);
 }
 
-static int tx1_body(struct b4_db *db, void *varg)
+/* The order row with its buyer snapshot.  A second live upsell of one
+ * parent order hits uq_orders_live_upsell: TX1_UPSELL_TAKEN. */
+static int insert_order(struct b4_db *db, struct tx1_arg *arg, const struct sealed_buyer *b)
 {
-	struct tx1_arg *arg = varg;
 	struct checkout_order *o = arg->o;
-	const struct b4_acquirer *first = &o->app->acquirers.list[0];
 
-	arg->failure = TX1_DB;
-	if (!o->parent_order_id[0] && upsert_customer(db, o) < 0)
-		return -1;
-	if (o->coupon_id[0]) {
-		int64_t n =
-		    b4_db_exec(db,
-			       "UPDATE coupons SET uses = uses + 1 WHERE id = ? AND active = 1"
-			       " AND (max_uses IS NULL OR uses < max_uses)",
-			       "s", o->coupon_id);
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			arg->failure = TX1_COUPON_USED_UP;
-			return -1;
-		}
-	}
 	if (b4_db_exec(
 		db,
-		"INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id,"
-		" affiliation_id, affiliate_id, coupon_id, session_id, parent_order_id, status,"
-		" payment_method, installments, subtotal_cents, discount_cents, interest_cents,"
-		" total_cents, access_token_hash, fraud_score, fraud_reasons, client_ip)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		"ssssssssssssIiiiisIss", o->order_id, o->customer_id, o->main.id,
+		"INSERT INTO orders (id, customer_id, buyer_name, buyer_email, buyer_phone_enc,"
+		" buyer_document_enc, buyer_document_type, offer_id, product_id, producer_id,"
+		" affiliation_id, affiliate_id, coupon_id, session_id, parent_order_id,"
+		" live_upsell_parent, status, payment_method, installments, subtotal_cents,"
+		" discount_cents, interest_cents, total_cents, access_token_hash, fraud_score,"
+		" fraud_reasons, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"ssssssssssssssssssIiiiisIss", o->order_id, o->customer_id, o->full_name, o->email,
+		b->phone_enc, b->document_enc,
+		o->document_type == B4_BR_DOCUMENT_CPF ? "cpf" : "cnpj", o->main.id,
 		o->main.product_id, o->main.producer_id,
 		o->affiliation_id[0] ? o->affiliation_id : NULL,
 		o->affiliate_id[0] ? o->affiliate_id : NULL, o->coupon_id[0] ? o->coupon_id : NULL,
 		o->session_id[0] ? o->session_id : NULL,
 		o->parent_order_id[0] ? o->parent_order_id : NULL,
+		o->parent_order_id[0] && !arg->refuse ? o->parent_order_id : NULL,
 		arg->refuse ? "refused" : "waiting_payment", o->method, o->installments,
 		o->subtotal_cents, o->discount_cents, o->interest_cents, o->total_cents,
-		o->access_token_hash, o->fraud_score, o->fraud_reasons, o->req->client_ip) < 0)
-		return -1;
+		o->access_token_hash, o->fraud_score, o->fraud_reasons, o->req->client_ip) >= 0)
+		return 0;
+	if (o->parent_order_id[0] && b4_db_is_duplicate(db))
+		arg->failure = TX1_UPSELL_TAKEN;
+	return -1;
+}
+
+/* The coupon's use, unless the order is refused at once. */
+static int take_coupon(struct b4_db *db, struct tx1_arg *arg)
+{
+	struct checkout_order *o = arg->o;
+	int taken;
+
+	if (!o->coupon_id[0] || arg->refuse)
+		return 0;
+	taken = b4_order_coupon_take(db, o->coupon_id, o->order_id, o->document_bidx, o->email);
+	if (taken == 1)
+		return 0;
+	if (taken == 0)
+		arg->failure = TX1_COUPON_USED_UP;
+	else if (taken == 2)
+		arg->failure = TX1_COUPON_ALREADY_USED;
+	return -1;
+}
+
+static int insert_charge(struct b4_db *db, const struct checkout_order *o)
+{
+	const struct b4_acquirer *first = &o->app->acquirers.list[0];
+
+	return b4_db_exec(
+		   db,
+		   "INSERT INTO charges (id, order_id, acquirer, method, status, amount_cents,"
+		   " installments, card_brand, card_bin, card_last4, card_fingerprint, card_token)"
+		   " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+		   "ssssiIsssss", o->charge_id, o->order_id,
+		   o->card_acquirer[0] ? o->card_acquirer : first->name, o->method, o->total_cents,
+		   o->installments, o->card_brand[0] ? o->card_brand : NULL,
+		   o->card_bin[0] ? o->card_bin : NULL, o->card_last4[0] ? o->card_last4 : NULL,
+		   o->card_fingerprint[0] ? o->card_fingerprint : NULL,
+		   o->card_token[0] ? o->card_token : NULL) < 0
+		   ? -1
+		   : 0;
+}
+
+static int tx1_body(struct b4_db *db, void *varg)
+{
+	struct tx1_arg *arg = varg;
+	struct checkout_order *o = arg->o;
+	struct sealed_buyer sealed = {NULL, NULL};
+	int rc = -1;
+
+	arg->failure = TX1_DB;
+	if (seal_buyer(o, &sealed) < 0)
+		goto out_free;
+	if (!o->parent_order_id[0] && upsert_customer(db, o, &sealed) < 0)
+		goto out_free;
+	if (take_coupon(db, arg) < 0 || insert_order(db, arg, &sealed) < 0)
+		goto out_free;
 	if (insert_item(db, o->order_id, o->main.id, o->item_type, o->main.price_cents) < 0)
-		return -1;
+		goto out_free;
 	for (size_t k = 0; k < o->nbumps; k++)
 		if (insert_item(db, o->order_id, o->bumps[k].id, "order_bump",
 				o->bumps[k].price_cents) < 0)
-			return -1;
+			goto out_free;
 	if (o->session_id[0] &&
 	    b4_db_exec(db, "UPDATE checkout_sessions SET order_id = ? WHERE id = ?", "ss",
 		       o->order_id, o->session_id) < 0)
-		return -1;
-	if (arg->refuse)
-		return b4_order_enqueue_event(db, "refused-payment", o->order_id);
-	if (b4_db_exec(
-		db,
-		"INSERT INTO charges (id, order_id, acquirer, method, status, amount_cents,"
-		" installments, card_brand, card_bin, card_last4, card_fingerprint, card_token)"
-		" VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
-		"ssssiIsssss", o->charge_id, o->order_id, first->name, o->method, o->total_cents,
-		o->installments, o->card_brand[0] ? o->card_brand : NULL,
-		o->card_bin[0] ? o->card_bin : NULL, o->card_last4[0] ? o->card_last4 : NULL,
-		o->card_fingerprint[0] ? o->card_fingerprint : NULL,
-		o->card_token[0] ? o->card_token : NULL) < 0)
-		return -1;
-	if (write_splits(db, o, &arg->failure) < 0)
-		return -1;
-	if (b4_db_exec(
-		db, "UPDATE idempotency_keys SET resource_id = ? WHERE scope = ? AND idem_key = ?",
-		"sss", o->order_id, o->scope, o->idem_key) < 0)
-		return -1;
+		goto out_free;
+	if (arg->refuse) {
+		rc = b4_job_order_event(db, "refused-payment", o->order_id, NULL);
+		goto out_free;
+	}
+	if (insert_charge(db, o) < 0 || write_splits(db, o, &arg->failure) < 0 ||
+	    b4_idem_set_resource(db, &o->idem, o->order_id) < 0)
+		goto out_free;
 	arg->failure = TX1_OK;
-	return 0;
+	rc = 0;
+out_free:
+	sealed_buyer_cleanup(&sealed);
+	return rc;
 }
 
 /* tx1 with its database error logged before the rollback clears it. */
@@ -413,6 +317,33 @@ static int tx1_run(struct b4_db *db, void *varg)
 		b4_log_error("order not written", B4_LS("order_id", arg->o->order_id),
 			     B4_LI("errno", b4_db_errno(db)), B4_LS("error", b4_db_error(db)));
 	return rc;
+}
+
+/* Answers a refused tx1. */
+static void tx1_refusal(struct checkout_order *o, enum tx1_failure failure)
+{
+	switch (failure) {
+	case TX1_COUPON_USED_UP:
+		b4_req_errorf(o->req, 422, "invalid_request_error", "coupon_used_up", "coupon",
+			      "this coupon has no uses left");
+		return;
+	case TX1_COUPON_ALREADY_USED:
+		b4_req_errorf(o->req, 422, "invalid_request_error", "already_used_by_customer",
+			      "coupon", "the coupon cannot be used: already_used_by_customer");
+		return;
+	case TX1_SPLIT:
+		b4_req_errorf(o->req, 422, "invalid_request_error", "amount_too_small", NULL,
+			      "the amount does not cover the platform fee");
+		return;
+	case TX1_UPSELL_TAKEN:
+		b4_req_errorf(o->req, 409, "conflict", "upsell_already_bought", NULL,
+			      "this order already has its upsell");
+		return;
+	case TX1_OK:
+	case TX1_DB:
+		break;
+	}
+	b4_req_db_error(o->req);
 }
 
 /* ---- the acquirer ---------------------------------------------------------- */
@@ -449,200 +380,111 @@ static char *charge_request(struct checkout_order *o, const struct b4_acquirer *
 	return text;
 }
 
-static const char *jstr(const cJSON *obj, const char *path)
+/* Can acq take this payment?  A card token belongs to the acquirer that
+ * issued it; Pix and boleto go anywhere. */
+static bool acquirer_can_charge(const struct checkout_order *o, const struct b4_acquirer *acq)
 {
-	char name[64];
-	const char *dot = strchr(path, '.');
-	const cJSON *item;
-
-	if (dot) {
-		snprintf(name, sizeof(name), "%.*s", (int)(dot - path), path);
-		return jstr(cJSON_GetObjectItemCaseSensitive(obj, name), dot + 1);
-	}
-	item = cJSON_GetObjectItemCaseSensitive(obj, path);
-	return cJSON_IsString(item) ? item->valuestring : NULL;
+	return !o->card_token[0] || !o->card_acquirer[0] || !strcmp(o->card_acquirer, acq->name);
 }
 
-/* ---- tx2 ---------------------------------------------------------------- */
-
-enum charge_result {
-	RESULT_APPROVED,
-	RESULT_DECLINED,
-	RESULT_PENDING,
-	RESULT_FAILED,
-	RESULT_UNKNOWN
-};
-
-struct tx2_arg {
-	struct checkout_order *o;
-	enum charge_result result;
-	const struct b4_acquirer *acq;
-	const cJSON *charge;
-	bool paid;
-};
-
-static int tx2_body(struct b4_db *db, void *varg)
-{
-	struct tx2_arg *arg = varg;
-	struct checkout_order *o = arg->o;
-	const char *acq_id = arg->charge ? jstr(arg->charge, "id") : NULL;
-	const char *acq_name = arg->acq ? arg->acq->name : o->app->acquirers.list[0].name;
-	int64_t n;
-
-	arg->paid = false;
-	switch (arg->result) {
-	case RESULT_APPROVED:
-		if (b4_db_exec(
-			db,
-			"UPDATE charges SET status = 'approved', acquirer = ?,"
-			" acquirer_charge_id = ?, card_brand = COALESCE(?, card_brand),"
-			" card_last4 = COALESCE(?, card_last4) WHERE id = ? AND status = 'pending'",
-			"sssss", acq_name, acq_id, jstr(arg->charge, "card.brand"),
-			jstr(arg->charge, "card.last4"), o->charge_id) < 0)
-			return -1;
-		n = b4_order_mark_paid(db, o->order_id);
-		if (n < 0)
-			return -1;
-		arg->paid = n == 1;
-		return 0;
-	case RESULT_DECLINED:
-	case RESULT_FAILED:
-		if (b4_db_exec(
-			db,
-			"UPDATE charges SET status = ?, acquirer = ?, acquirer_charge_id = ?,"
-			" decline_code = ? WHERE id = ? AND status = 'pending'",
-			"sssss", arg->result == RESULT_DECLINED ? "declined" : "error", acq_name,
-			acq_id,
-			arg->result == RESULT_DECLINED
-			    ? (jstr(arg->charge, "decline_code") ? jstr(arg->charge, "decline_code")
-								 : "card_declined")
-			    : "acquirer_unavailable",
-			o->charge_id) < 0)
-			return -1;
-		n = b4_order_advance(db, o->order_id, "waiting_payment", "refused");
-		if (n < 0)
-			return -1;
-		if (n == 1 && b4_order_enqueue_event(db, "refused-payment", o->order_id) < 0)
-			return -1;
-		return 0;
-	case RESULT_PENDING: {
-		bool pix = !strcmp(o->method, "pix");
-		int64_t delay =
-		    pix ? o->app->pix_expires_seconds : (o->app->boleto_days + 1) * 86400;
-		if (pix)
-			n = b4_db_exec(db,
-				       "UPDATE charges SET acquirer = ?, acquirer_charge_id = ?,"
-				       " pix_txid = ?, pix_payload = ? WHERE id = ?",
-				       "sssss", acq_name, acq_id, jstr(arg->charge, "pix.txid"),
-				       jstr(arg->charge, "pix.payload"), o->charge_id);
-		else
-			n = b4_db_exec(db,
-				       "UPDATE charges SET acquirer = ?, acquirer_charge_id = ?,"
-				       " boleto_barcode = ?, boleto_line = ?, boleto_due_date = ?"
-				       " WHERE id = ?",
-				       "ssssss", acq_name, acq_id,
-				       jstr(arg->charge, "boleto.barcode"),
-				       jstr(arg->charge, "boleto.digitable_line"),
-				       jstr(arg->charge, "boleto.due_date"), o->charge_id);
-		if (n < 0)
-			return -1;
-		if (b4_db_exec(db,
-			       "UPDATE orders SET expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND"
-			       " WHERE id = ?",
-			       "is", delay, o->order_id) < 0)
-			return -1;
-		if (b4_order_enqueue_event(db, pix ? "generated-pix" : "generated-billet",
-					   o->order_id) < 0)
-			return -1;
-		return b4_order_enqueue_job(db, "order.expire", "expire", o->order_id, delay);
-	}
-	case RESULT_UNKNOWN:
-		/* the acquirer may or may not have charged: the expiry job
-		 * reconciles by reference before giving up on the order */
-		return b4_order_enqueue_job(db, "order.expire", "expire", o->order_id, 900);
-	}
-	return -1;
-}
-
-/* Calls the acquirers: card in priority order until one answers (a decline
- * is final), Pix and boleto at the first that answers. */
-static enum charge_result call_acquirers(struct checkout_order *o, struct tx2_arg *t2,
-					 cJSON **charge)
+/* Calls the acquirers in priority order, moving on only after a definite
+ * "nothing happened there" (unavailable).  Fills r (answer, acquirer,
+ * *charge); all unavailable -> unavailable. */
+static void call_acquirers(struct checkout_order *o, struct b4_charge_result *r, cJSON **charge)
 {
 	const struct b4_acquirer *order[B4_ACQUIRERS_MAX];
 	int n = b4_acquirers_priority(o->req->db, &o->app->acquirers, order);
 
 	*charge = NULL;
-	if (n < 0)
-		n = 0;
-	for (int k = 0; k < n; k++) {
-		char *body = charge_request(o, order[k]);
-		enum checkout_acq_outcome outcome;
-		const char *status;
+	r->answer = B4_ANSWER_UNAVAILABLE;
+	for (int k = 0; k < n && r->answer == B4_ANSWER_UNAVAILABLE; k++) {
+		char *body;
 
-		if (!body)
-			return RESULT_UNKNOWN;
-		outcome = checkout_acquirer_charge(o->app, order[k], o->charge_id, o->order_id,
-						   body, charge);
-		free(body);
-		t2->acq = order[k];
-		if (outcome == CHECKOUT_ACQ_UNAVAILABLE)
+		if (!acquirer_can_charge(o, order[k]))
 			continue;
-		if (outcome == CHECKOUT_ACQ_UNKNOWN)
-			return RESULT_UNKNOWN;
-		if (outcome == CHECKOUT_ACQ_REJECTED)
-			return RESULT_DECLINED;
-		status = jstr(*charge, "status");
-		if (!status)
-			return RESULT_UNKNOWN;
-		if (!strcmp(status, "approved") || !strcmp(status, "paid"))
-			return RESULT_APPROVED;
-		if (!strcmp(status, "declined"))
-			return RESULT_DECLINED;
-		if (!strcmp(status, "pending") && strcmp(o->method, "card") != 0)
-			return RESULT_PENDING;
-		return RESULT_UNKNOWN;
+		body = charge_request(o, order[k]);
+		if (!body) {
+			r->answer = B4_ANSWER_UNKNOWN;
+			break;
+		}
+		cJSON_Delete(*charge);
+		r->answer = b4_charge_request(&o->app->acquirers, order[k], o->charge_id,
+					      o->order_id, body, o->method, charge);
+		r->acquirer = order[k]->name;
+		free(body);
 	}
-	return RESULT_FAILED;
+	r->charge = *charge;
 }
 
-void checkout_order_run(struct checkout_order *o)
-{
-	struct tx1_arg t1 = {o, false, TX1_OK};
-	struct tx2_arg t2;
-	enum charge_result result;
-	unsigned char digest[32];
-	cJSON *charge = NULL, *body;
-	int claimed;
+/* ---- tx2 ---------------------------------------------------------------- */
 
-	memset(&t2, 0, sizeof(t2));
-	t1.refuse = o->fraud_score >= o->app->fraud_threshold;
+static int tx2_body(struct b4_db *db, void *arg)
+{
+	return b4_charge_settle(db, arg);
+}
+
+/* The answer for the charge's outcome (after tx2). */
+static void answer_outcome(struct checkout_order *o, const struct b4_charge_result *r)
+{
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(r->charge, "decline_code");
+	cJSON *body;
+
+	if (r->answer == B4_ANSWER_DECLINED) {
+		body = checkout_order_error_body(o->req, "card_error",
+						 cJSON_IsString(code) ? code->valuestring
+								      : "card_declined",
+						 "the card was declined", o->order_id);
+		b4_idem_finish(o->req, &o->idem, 402, body, o->order_id);
+		return;
+	}
+	if (r->answer == B4_ANSWER_UNAVAILABLE) {
+		body = checkout_order_error_body(o->req, "api_error", "acquirer_unavailable",
+						 "no payment provider could take the payment",
+						 o->order_id);
+		b4_idem_finish(o->req, &o->idem, 502, body, o->order_id);
+		return;
+	}
+	body = b4_order_json(o->req->db, o->order_id, o->access_token);
+	if (!body) {
+		b4_req_db_error(o->req);
+		return;
+	}
+	b4_idem_finish(o->req, &o->idem, 201, body, o->order_id);
+}
+
+/* New ids and the access token of the order.  0, or -1 after answering. */
+static int order_ids(struct checkout_order *o)
+{
+	unsigned char digest[32];
+
 	if (b4_crypto_uuid7(o->order_id) < 0 || b4_crypto_uuid7(o->charge_id) < 0 ||
 	    b4_crypto_token_hex(o->access_token, 32) < 0 ||
 	    b4_crypto_sha256(o->access_token, 64, digest) < 0) {
 		b4_req_errorf(o->req, 500, "api_error", "internal_error", NULL, "no randomness");
-		goto out_free;
+		return -1;
 	}
 	b4_crypto_hex_encode(digest, 32, o->access_token_hash, sizeof(o->access_token_hash));
 	if (!o->app->acquirers.secret[0]) {
 		b4_req_errorf(o->req, 503, "api_error", "acquirer_not_configured", NULL,
 			      "payments are not configured");
-		goto out_free;
+		return -1;
 	}
-	claimed = idem_claim(o);
-	if (claimed != 0)
+	return 0;
+}
+
+void checkout_order_run(struct checkout_order *o)
+{
+	struct tx1_arg t1 = {o, false, TX1_OK};
+	struct b4_charge_result r;
+	cJSON *charge = NULL, *body;
+
+	t1.refuse = o->fraud_score >= o->app->fraud_threshold;
+	if (order_ids(o) < 0 || b4_idem_claim(o->req, &o->idem) != 0)
 		goto out_free;
 	checkout_metric_started(o->method);
 	if (b4_db_tx(o->req->db, tx1_run, &t1) < 0) {
-		idem_release(o);
-		if (t1.failure == TX1_COUPON_USED_UP)
-			b4_req_errorf(o->req, 422, "invalid_request_error", "coupon_used_up",
-				      "coupon", "this coupon has no uses left");
-		else if (t1.failure == TX1_SPLIT)
-			b4_req_errorf(o->req, 422, "invalid_request_error", "amount_too_small",
-				      NULL, "the amount does not cover the platform fee");
-		else
-			b4_req_db_error(o->req);
+		b4_idem_release(o->req->db, &o->idem);
+		tx1_refusal(o, t1.failure);
 		goto out_free;
 	}
 	if (t1.refuse) {
@@ -651,15 +493,17 @@ void checkout_order_run(struct checkout_order *o)
 		body = checkout_order_error_body(o->req, "card_error", "fraud_suspected",
 						 "the payment was refused by the risk analysis",
 						 o->order_id);
-		idem_finish(o, 402, body);
+		b4_idem_finish(o->req, &o->idem, 402, body, o->order_id);
 		goto out_free;
 	}
-
-	result = call_acquirers(o, &t2, &charge);
-	t2.o = o;
-	t2.result = result;
-	t2.charge = charge;
-	if (b4_db_tx(o->req->db, tx2_body, &t2) < 0) {
+	memset(&r, 0, sizeof(r));
+	r.order_id = o->order_id;
+	r.charge_id = o->charge_id;
+	r.method = o->method;
+	r.expires_in_seconds = !strcmp(o->method, "pix") ? o->app->pix_expires_seconds
+							 : (o->app->boleto_days + 1) * 86400;
+	call_acquirers(o, &r, &charge);
+	if (b4_db_tx(o->req->db, tx2_body, &r) < 0) {
 		/* the order stays waiting_payment; the key stays claimed with
 		 * the order id, so a retry shows the order instead of paying
 		 * again */
@@ -668,29 +512,9 @@ void checkout_order_run(struct checkout_order *o)
 		b4_req_db_error(o->req);
 		goto out_free;
 	}
-	if (t2.paid)
+	if (r.paid)
 		checkout_metric_succeeded(o->method, o->total_cents);
-	if (result == RESULT_DECLINED) {
-		const char *code = jstr(charge, "decline_code");
-		body =
-		    checkout_order_error_body(o->req, "card_error", code ? code : "card_declined",
-					      "the card was declined", o->order_id);
-		idem_finish(o, 402, body);
-		goto out_free;
-	}
-	if (result == RESULT_FAILED) {
-		body = checkout_order_error_body(o->req, "api_error", "acquirer_unavailable",
-						 "no payment provider could take the payment",
-						 o->order_id);
-		idem_finish(o, 502, body);
-		goto out_free;
-	}
-	body = b4_order_json(o->req->db, o->order_id, o->access_token);
-	if (!body) {
-		b4_req_db_error(o->req);
-		goto out_free;
-	}
-	idem_finish(o, 201, body);
+	answer_outcome(o, &r);
 out_free:
 	cJSON_Delete(charge);
 	free(o->fraud_reasons);

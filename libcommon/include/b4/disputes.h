@@ -1,0 +1,26 @@
+/* disputes.h - a buyer's dispute at the acquirer, in the caller's
+ * transaction.
+ *
+ * Opened: the order goes paid -> disputed and the producer gets the
+ * "dispute-opened" event (the moment to send evidence); commissions are
+ * held (commission.release does not release a disputed order).  Won:
+ * disputed -> paid ("dispute-won").  Lost: disputed -> chargeback, the
+ * charge too, every split reversed by what is left of it, the
+ * "chargeback" event and the NFS-e cancelled.  A chargeback announced
+ * without a dispute first (paid) goes through both moves at once.
+ */
+#ifndef B4_DISPUTES_H
+#define B4_DISPUTES_H
+
+#include <stdbool.h>
+
+struct b4_db;
+
+/* paid -> disputed.  1 moved, 0 not paid (a replay), -1 error. */
+int b4_dispute_open(struct b4_db *db, const char *order_id);
+
+/* disputed -> paid (won) or chargeback (lost); a lost dispute of an order
+ * still paid is opened first.  1 moved, 0 nothing to resolve, -1 error. */
+int b4_dispute_resolve(struct b4_db *db, const char *order_id, bool won);
+
+#endif
