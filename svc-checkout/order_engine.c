@@ -79,7 +79,9 @@ static int insert_split(struct b4_db *db, const char *order_id, const char *part
 			      order_id, party, user_id, amount_cents);
 }
 
-/* Splits the total: platform -> affiliate -> co-producers -> producer. */
+/* Splits the price after discounts: platform -> affiliate -> co-producers
+ * -> producer.  Installment interest is not commissionable: it goes to the
+ * platform's line, which carries the financing cost. */
 static int write_splits(struct b4_db *db, struct checkout_order *o, enum tx1_failure *failure)
 {
 	struct b4_split_part parts[B4_MONEY_MAX_SPLIT_PARTS];
@@ -108,7 +110,10 @@ static int write_splits(struct b4_db *db, struct checkout_order *o, enum tx1_fai
 	cfg.affiliate_bp = o->affiliate_bps;
 	cfg.coproducer_bp = cop_bp;
 	cfg.coproducer_count = ncops;
-	if (b4_money_split(o->total_cents, &cfg, parts, B4_MONEY_MAX_SPLIT_PARTS, &nparts) < 0) {
+	if (b4_money_split(o->total_cents - o->interest_cents, &cfg, parts,
+			   B4_MONEY_MAX_SPLIT_PARTS, &nparts) < 0 ||
+	    parts[0].role != B4_SPLIT_PLATFORM ||
+	    b4_money_add(parts[0].amount_cents, o->interest_cents, &parts[0].amount_cents) < 0) {
 		*failure = TX1_SPLIT;
 		goto out_free_cops;
 	}
