@@ -110,15 +110,7 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 
 	if (worker_payload_id(job, "order_id", order_id, err, errcap) < 0)
 		return WORKER_FATAL;
-	released =
-	    b4_db_exec(ctx->db,
-		       "UPDATE splits s JOIN orders o ON o.id = s.order_id"
-		       " JOIN products p ON p.id = o.product_id"
-		       " SET s.status = 'released', s.released_at = CURRENT_TIMESTAMP(6)"
-		       " WHERE s.order_id = ? AND s.status = 'waiting' AND o.status = 'paid'"
-		       " AND COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY)"
-		       "  <= CURRENT_TIMESTAMP(6)",
-		       "s", order_id);
+	released = b4_order_release_commissions(ctx->db, order_id);
 	if (released < 0)
 		return worker_db_failed(ctx, err, errcap);
 	if (released > 0)

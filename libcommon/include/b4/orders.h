@@ -78,6 +78,70 @@ cJSON *b4_order_buyer_json(const struct b4_db_result *res, size_t row, size_t co
  * middle: "***.456.789-**", "**.345.678/0001-**".  out has room for 19. */
 void b4_document_mask(const char *document, char out[24]);
 
+/* ---- a new order (in the caller's transaction) -------------------------- */
+
+#define B4_ORDER_MAX_ITEMS 6 /* the main offer (or upsell) and up to 5 bumps */
+
+struct b4_order_item_new {
+	const char *offer_id;
+	const char *type; /* "main", "order_bump", "upsell" */
+	int64_t price_cents;
+};
+
+/* Everything an order is written with.  Strings are borrowed; "" or NULL
+ * means none where a field is optional. */
+struct b4_order_new {
+	const char *order_id, *charge_id, *access_token_hash; /* new ids */
+	const char *offer_id, *product_id, *producer_id;
+	struct b4_order_item_new items[B4_ORDER_MAX_ITEMS];
+	size_t nitems;
+	const char *method; /* card, pix, boleto */
+	int installments;
+	int64_t subtotal_cents, discount_cents, interest_cents, total_cents;
+	/* the buyer; customer_id set (an upsell) reuses the customer row */
+	char customer_id[37];
+	const char *full_name, *email, *document, *document_bidx, *phone;
+	bool document_is_cpf;
+	/* the card (the acquirer that issued the token charges it) */
+	const char *card_token, *card_acquirer, *card_brand, *card_bin, *card_last4,
+	    *card_fingerprint;
+	const char *acquirer; /* the charge's acquirer when not a card */
+	/* attribution and links */
+	const char *affiliation_id, *affiliate_id, *coupon_id, *session_id, *parent_order_id;
+	int affiliate_bps;
+	/* the platform's fee */
+	int platform_fee_bp;
+	int64_t platform_fee_cents;
+	/* antifraud: refuse writes the order refused, without charge or splits */
+	bool refuse;
+	int fraud_score;
+	const char *fraud_reasons, *client_ip;
+};
+
+enum b4_order_refusal {
+	B4_ORDER_REFUSAL_NONE, /* a database error */
+	B4_ORDER_COUPON_USED_UP,
+	B4_ORDER_COUPON_ALREADY_USED,
+	B4_ORDER_AMOUNT_TOO_SMALL,
+	B4_ORDER_UPSELL_TAKEN,
+};
+
+/* Writes a new order in the caller's transaction: the customer row (by
+ * document; never an earlier order's buyer, each order keeps its own
+ * snapshot), the coupon's use, the order (waiting_payment, or refused with
+ * its refused-payment event), its items, its pending charge and its
+ * splits: platform, affiliate, co-producers, producer on the price after
+ * discounts, the installment interest on the platform's line.  One live
+ * upsell per parent order (unique key).  Returns 0, or -1 with *refusal
+ * saying why (B4_ORDER_REFUSAL_NONE: a database error, rolled back by the
+ * caller). */
+int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal);
+
+/* Releases the order's waiting commissions whose date has come, only while
+ * the order is paid (checked in the same statement).  Returns how many
+ * splits were released, or -1. */
+int64_t b4_order_release_commissions(struct b4_db *db, const char *order_id);
+
 /* ---- the order's moves (all in the caller's transaction) -------------- */
 
 /* waiting_payment -> paid with everything that follows a payment: split
