@@ -281,6 +281,15 @@ static void check_order(const char *order, long long total)
 		assert_string_equal(status, "refunded");
 	else
 		assert_true(strcmp(status, "paid") == 0 || strcmp(status, "chargeback") == 0);
+	/* the co-producer was told of the sale with its own part only */
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"
+				 " AND dedup_key = 'approved-payment:%s:" COPRODUCER_ID "'"
+				 " AND JSON_VALUE(payload, '$.owner_id') = '" COPRODUCER_ID "'"
+				 " AND JSON_VALUE(payload, '$.data.role') = 'coproducer'"
+				 " AND JSON_EXISTS(payload, '$.data.customer') = 0"
+				 " AND JSON_EXISTS(payload, '$.data.total_cents') = 0",
+				 order),
+			 1);
 	/* each refund was asked of the acquirer once */
 	sandbox_charge(order, &refunded, &refunds);
 	assert_int_equal(refunded, succeeded);

@@ -624,6 +624,75 @@ static void test_interest_is_not_commissionable(void **state)
 			     interest);
 }
 
+/* The first acquirer answers 5xx without charging: checkout asks it by
+ * reference, learns nothing was charged, and only then fails a Pix over to
+ * the next one.  A card token goes only to the acquirer that issued it. */
+static void test_failover_after_definite_not_charged(void **state)
+{
+	struct h_proc failing, multi;
+	struct h_resp r;
+	char acquirers[256], cpf[12], payment[256], *token;
+	long long charges_before, charges_after, refunds;
+	const char *failing_env[] = {"B4_ACQUIRER_SECRET=" SECRET, "B4_SANDBOX_FAIL_ALL=true",
+				     NULL};
+	const char *multi_env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET,
+				   "B4_FRAUD_CARD_MAX=1000", NULL};
+	(void)state;
+
+	assert_int_equal(h_start(&failing, "b4-acquirer-sandbox", NULL, failing_env), 0);
+	snprintf(acquirers, sizeof(acquirers),
+		 "B4_ACQUIRERS=down=http://127.0.0.1:%d,sandbox=http://127.0.0.1:%d", failing.port,
+		 sandbox.port);
+	assert_int_equal(h_start(&multi, "b4-checkout", db, multi_env), 0);
+	sql_run("UPDATE settings SET value = '[\"down\",\"sandbox\"]'"
+		" WHERE name = 'acquirer_priority'");
+	h_make_cpf((unsigned)getpid() * 100 + 95, cpf);
+	assert_int_equal(
+	    call(&r, "POST", h_url(&multi, "/v1/orders"),
+		 order_body("Gil Failover", "gil@example.com", cpf, "{\"method\":\"pix\"}", NULL),
+		 new_key(), NULL),
+	    201);
+	assert_string_equal(h_json_str(&r, "status"), "waiting_payment");
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM charges WHERE order_id = '%s'"
+				 " AND acquirer = 'sandbox' AND pix_payload IS NOT NULL",
+				 h_json_str(&r, "id")),
+			 1);
+	h_resp_free(&r);
+	assert_true(h_logs_contain("acquirer charge timed out; reconciled by reference"));
+	/* a card tokenized at "down" (first in priority) is charged only there:
+	 * "sandbox" cannot charge that token, so no failover - 502, nothing
+	 * charged anywhere */
+	assert_int_equal(call(&r, "POST", h_url(&multi, "/v1/card-tokens"),
+			      "{\"number\":\"4111111111111111\",\"holder_name\":\"Gil\","
+			      "\"exp_month\":12,\"exp_year\":2031,\"cvv\":\"123\"}",
+			      NULL, NULL),
+			 201);
+	token = strdup(h_json_str(&r, "token"));
+	h_resp_free(&r);
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM card_tokens WHERE token = '%s' AND acquirer = 'down'",
+		    token),
+	    1);
+	snprintf(payment, sizeof(payment), "{\"method\":\"card\",\"card_token\":\"%s\"}", token);
+	sandbox_counts(&charges_before, &refunds);
+	assert_int_equal(call(&r, "POST", h_url(&multi, "/v1/orders"),
+			      order_body("Gil Failover", "gil@example.com", cpf, payment, NULL),
+			      new_key(), NULL),
+			 502);
+	assert_string_equal(h_json_str(&r, "error.code"), "acquirer_unavailable");
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM charges WHERE order_id = '%s'"
+				 " AND acquirer = 'down' AND status = 'error'",
+				 h_json_str(&r, "error.order_id")),
+			 1);
+	h_resp_free(&r);
+	sandbox_counts(&charges_after, &refunds);
+	assert_int_equal(charges_after, charges_before);
+	free(token);
+	sql_run("UPDATE settings SET value = '[\"sandbox\"]' WHERE name = 'acquirer_priority'");
+	h_stop(&multi, SIGTERM, 10000);
+	h_stop(&failing, SIGTERM, 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +704,7 @@ int main(void)
 	    cmocka_unit_test(test_parallel_refunds_make_one),
 	    cmocka_unit_test(test_dispute_won_then_lost),
 	    cmocka_unit_test(test_interest_is_not_commissionable),
+	    cmocka_unit_test(test_failover_after_definite_not_charged),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
