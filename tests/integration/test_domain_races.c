@@ -595,6 +595,41 @@ static void test_dispute_won_then_lost(void **state)
 	free(charge_id);
 }
 
+/* A dispute announced while a refund is in flight (refund_requested, which
+ * may not go to disputed) is not dropped: checkout answers 409 without
+ * recording it, the acquirer sends it again, and once the refund settled
+ * (here: it failed, the order is paid again) the dispute applies. */
+static void test_dispute_during_refund_waits(void **state)
+{
+	struct h_resp r;
+	char order[37], path[160], sql[200], *charge_id;
+	(void)state;
+
+	paid_card_order(order, NULL, NULL, 1);
+	snprintf(sql, sizeof(sql), "SELECT acquirer_charge_id FROM charges WHERE order_id = '%s'",
+		 order);
+	charge_id = h_sql_value(db, sql);
+	assert_non_null(charge_id);
+	sql_run("UPDATE orders SET status = 'refund_requested' WHERE id = '%s'", order);
+	snprintf(path, sizeof(path), "/control/charges/%s/dispute", charge_id);
+	assert_int_equal(sandbox_call(&r, "POST", path, NULL), 200);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "callback_status")->valueint, 409);
+	h_resp_free(&r);
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM acquirer_events WHERE charge_id = '%s'", charge_id), 0);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM orders WHERE id = '%s'"
+				 " AND status = 'refund_requested'",
+				 order),
+			 1);
+	sql_run("UPDATE orders SET status = 'paid' WHERE id = '%s'", order);
+	wait_status(order, "disputed", false);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM acquirer_events WHERE charge_id = '%s'"
+				 " AND outcome = 'disputed'",
+				 charge_id),
+			 1);
+	free(charge_id);
+}
+
 /* 6x with interest: the producer's and affiliate's lines are those of the
  * price after discounts (as at 1x); the interest is the platform's. */
 static void test_interest_is_not_commissionable(void **state)
@@ -703,6 +738,7 @@ int main(void)
 	    cmocka_unit_test(test_admin_then_producer_refund),
 	    cmocka_unit_test(test_parallel_refunds_make_one),
 	    cmocka_unit_test(test_dispute_won_then_lost),
+	    cmocka_unit_test(test_dispute_during_refund_waits),
 	    cmocka_unit_test(test_interest_is_not_commissionable),
 	    cmocka_unit_test(test_failover_after_definite_not_charged),
 	};
