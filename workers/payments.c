@@ -291,13 +291,12 @@ int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char 
 	struct b4_db_result *res;
 	int settled = 0;
 
-	res =
-	    b4_db_query(ctx->db,
-			"SELECT c.id, c.acquirer, c.method FROM charges c"
-			" JOIN orders o ON o.id = c.order_id"
-			" WHERE c.order_id = ? AND c.status = 'pending'"
-			" AND o.status = 'waiting_payment'",
-			"s", order_id);
+	res = b4_db_query(ctx->db,
+			  "SELECT c.id, c.acquirer, c.method FROM charges c"
+			  " JOIN orders o ON o.id = c.order_id"
+			  " WHERE c.order_id = ? AND c.status = 'pending'"
+			  " AND o.status = 'waiting_payment'",
+			  "s", order_id);
 	if (!res)
 		return worker_db_failed(ctx, err, errcap);
 	for (size_t i = 0; i < b4_db_rows(res) && settled == 0; i++) {
