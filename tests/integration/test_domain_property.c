@@ -13,7 +13,6 @@
  *   - the order's status says what happened.
  * The sequence is deterministic (fixed seed), so a failure replays. */
 #include "harness.h"
-#include "test_domain_support.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -25,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "test_domain_support.h"
 
 #define SECRET	      "property-tests-acquirer-secret-0123456789abcdef"
 #define ADMIN_ID      "01900000-0000-7000-8000-000000000003"
@@ -83,15 +84,6 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	return td_stop(&stack);
-}
-
-static long call(struct h_resp *r, const char *method, const char *url, const char *body,
-		 const char *key, const char *auth)
-{
-	long status = td_call(r, method, url, body, key, auth);
-
-	assert_true(status > 0);
-	return status;
 }
 
 /* A random paid order; fills its id and total. */

@@ -8,7 +8,6 @@
  * and ask the acquirer once each; a dispute is opened, won and lost; the
  * installment interest is the platform's. */
 #include "harness.h"
-#include "test_domain_support.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "test_domain_support.h"
 
 #define SECRET	    "domain-tests-acquirer-secret-0123456789abcdef"
 #define PRODUCER_ID "01900000-0000-7000-8000-000000000001"
@@ -62,15 +63,6 @@ static int group_teardown(void **state)
 }
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static long call(struct h_resp *r, const char *method, const char *url, const char *body,
-		 const char *key, const char *auth)
-{
-	long status = td_call(r, method, url, body, key, auth);
-
-	assert_true(status > 0);
-	return status;
-}
 
 static const char *new_key(void)
 {

@@ -64,9 +64,10 @@ static inline int td_stop(struct td_stack *s)
 }
 
 /* One request (JSON); key and auth ("Authorization: ...") may be NULL.
- * Returns the HTTP status, or -1 when no answer came back. */
-static inline long td_call(struct h_resp *r, const char *method, const char *url, const char *body,
-			   const char *key, const char *auth)
+ * Fails the test when no answer comes back; returns the HTTP status.
+ * (Include after <cmocka.h>.) */
+static inline long call(struct h_resp *r, const char *method, const char *url, const char *body,
+			const char *key, const char *auth)
 {
 	char key_header[300];
 	const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
@@ -78,7 +79,8 @@ static inline long td_call(struct h_resp *r, const char *method, const char *url
 	}
 	if (auth)
 		headers[n++] = auth;
-	return h_http(r, method, url, body, headers) == 0 ? r->status : -1;
+	assert_int_equal(h_http(r, method, url, body, headers), 0);
+	return r->status;
 }
 
 #endif
