@@ -506,7 +506,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The producer asks for a refund of a paid sale. */
+        /** The producer asks for a refund of what is left of a paid sale (paid minus every refund not failed; nothing left -> 409). The same path as the back-office's refunds; an Idempotency-Key, when given, replays the first answer. */
         post: operations["requestSaleRefund"];
         delete?: never;
         options?: never;
@@ -1747,16 +1747,6 @@ export interface components {
             /** @enum {string} */
             currency: "BRL";
         };
-        RefundRequested: {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            order_id: string;
-            /** @enum {string} */
-            status: "requested";
-            /** @enum {string} */
-            order_status: "refund_requested";
-        };
         AdminUser: {
             /** Format: uuid */
             id: string;
@@ -1926,6 +1916,8 @@ export interface components {
             /** Format: uuid */
             requested_by: string | null;
             created_at: components["schemas"]["Timestamp"];
+            /** @description the order's status after the request (refund_requested) */
+            order_status?: string;
         };
         AdminAffiliation: {
             /** Format: uuid */
@@ -3435,7 +3427,9 @@ export interface operations {
     requestSaleRefund: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3449,13 +3443,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The refund request. */
-            202: {
+            /** @description The refund {id, order_id, amount_cents, reason, status, requested_by, created_at, order_status}; a replay with the same key and body returns it again with Idempotent-Replayed true. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RefundRequested"];
+                    "application/json": components["schemas"]["AdminRefund"];
                 };
             };
             400: components["responses"]["Error"];
