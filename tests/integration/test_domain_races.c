@@ -669,7 +669,8 @@ static void test_failover_after_definite_not_charged(void **state)
 	token = strdup(h_json_str(&r, "token"));
 	h_resp_free(&r);
 	assert_int_equal(
-	    sql_int("SELECT COUNT(*) FROM card_tokens WHERE token = '%s' AND acquirer = 'down'",
+	    sql_int("SELECT COUNT(*) FROM card_tokens WHERE token_hash = SHA2('%s', 256)"
+		    " AND acquirer = 'down'",
 		    token),
 	    1);
 	snprintf(payment, sizeof(payment), "{\"method\":\"card\",\"card_token\":\"%s\"}", token);

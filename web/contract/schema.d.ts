@@ -1706,9 +1706,15 @@ export interface components {
             subtotal_cents?: number;
             discount_cents?: number;
             interest_cents?: number;
+            /** @description The buyer as of the purchase (the order's snapshot; a later purchase with the same CPF never changes it). Producers only. */
             customer?: {
                 full_name: string;
                 email: string;
+                phone?: string | null;
+                /** @description masked: ***.456.789-** (CPF) or **.345.678/0001-** (CNPJ) */
+                document?: string;
+                /** @enum {string} */
+                document_type?: "cpf" | "cnpj";
             };
             /** @description GET /sales/{id} only */
             items?: {
