@@ -99,6 +99,7 @@ cJSON *sbx_charge_json(const struct sbx_charge *charge)
 	cJSON_AddStringToObject(out, "method", method_names[charge->method]);
 	cJSON_AddNumberToObject(out, "amount_cents", (double)charge->amount_cents);
 	cJSON_AddNumberToObject(out, "refunded_cents", (double)charge->refunded_cents);
+	cJSON_AddNumberToObject(out, "refunds_count", (double)charge->refunds_count);
 	cJSON_AddNumberToObject(out, "installments", (double)charge->installments);
 	if (charge->decline_code[0])
 		cJSON_AddStringToObject(out, "decline_code", charge->decline_code);
@@ -454,6 +455,7 @@ void sbx_charge_list(struct b4_req *req)
 {
 	struct sbx_app *app = req->app;
 	const char *reference = b4_req_query(req, "reference");
+	int64_t charges_made = 0, refunds_made = 0;
 	cJSON *out, *data;
 	int count = 0;
 
@@ -471,7 +473,14 @@ void sbx_charge_list(struct b4_req *req)
 		     c = c->next, count++)
 			cJSON_AddItemToArray(data, sbx_charge_json(c));
 	}
+	/* what tests count: every charge made and every refund made */
+	for (struct sbx_charge *c = app->charges; c; c = c->next) {
+		charges_made++;
+		refunds_made += c->refunds_count;
+	}
 	pthread_mutex_unlock(&app->lock);
+	cJSON_AddNumberToObject(out, "charges_count", (double)charges_made);
+	cJSON_AddNumberToObject(out, "refunds_count", (double)refunds_made);
 	b4_req_send_json(req, 200, out);
 }
 
@@ -532,6 +541,7 @@ void sbx_refund_create(struct b4_req *req)
 		goto out_release;
 	}
 	charge->refunded_cents += amount;
+	charge->refunds_count++;
 	snprintf(charge->status, sizeof(charge->status), "%s",
 		 charge->refunded_cents == charge->amount_cents ? "refunded"
 								: "partially_refunded");

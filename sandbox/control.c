@@ -1,6 +1,7 @@
 /* control.c - sandbox-only control endpoints for tests and demos:
  * POST /control/pix/:txid/pay, POST /control/boleto/:barcode/pay,
- * POST /control/charges/:id/chargeback.
+ * POST /control/charges/:id/chargeback, POST /control/charges/:id/dispute and
+ * POST /control/charges/:id/dispute/resolve {"outcome": "won" | "lost"}.
  *
  * Each changes the charge and sends its signed callback before answering
  * 200 {callback_status, event_id, replayed, charge}; callback_status is the
@@ -126,7 +127,24 @@ void sbx_control_boleto_pay(struct b4_req *req)
 		control_finish(req, &r);
 }
 
-void sbx_control_chargeback(struct b4_req *req)
+/* A move of a captured charge driven by a control endpoint. */
+struct charge_move {
+	const char *const *from; /* statuses it may leave (NULL-terminated) */
+	const char *to;		 /* NULL: back to the status before the dispute */
+	const char *event;	 /* the callback's type */
+	const char *log;
+};
+
+static bool status_in(const char *status, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(status, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Moves charge :id as m says, sends its signed callback and answers. */
+static void control_move(struct b4_req *req, const struct charge_move *m)
 {
 	struct sbx_app *app = req->app;
 	const char *id = b4_req_param(req, "id");
@@ -142,19 +160,67 @@ void sbx_control_chargeback(struct b4_req *req)
 		b4_req_not_found(req, "charge");
 		return;
 	}
-	if (strcmp(charge->status, "approved") != 0 && strcmp(charge->status, "paid") != 0 &&
-	    strcmp(charge->status, "partially_refunded") != 0) {
+	if (!status_in(charge->status, m->from)) {
 		pthread_mutex_unlock(&app->lock);
 		b4_req_errorf(req, 409, "invalid_request_error", "charge_not_disputable", NULL,
-			      "A charge in status %s cannot get a chargeback.", charge->status);
+			      "A charge in status %s cannot do that.", charge->status);
 		return;
 	}
-	snprintf(charge->status, sizeof(charge->status), "chargeback");
-	r.body = sbx_event_body(charge, "charge.chargeback",
-				charge->amount_cents - charge->refunded_cents, NULL, r.event_id);
+	if (strcmp(charge->status, "disputed") != 0)
+		snprintf(charge->status_before_dispute, sizeof(charge->status_before_dispute), "%s",
+			 charge->status);
+	snprintf(charge->status, sizeof(charge->status), "%s",
+		 m->to ? m->to : charge->status_before_dispute);
+	r.body = sbx_event_body(charge, m->event, charge->amount_cents - charge->refunded_cents,
+				NULL, r.event_id);
 	snprintf(r.url, sizeof(r.url), "%s", charge->callback_url ? charge->callback_url : "");
 	r.charge = sbx_charge_json(charge);
-	b4_log_info("chargeback opened (control)", B4_LS("charge_id", charge->id));
+	b4_log_info(m->log, B4_LS("charge_id", charge->id));
 	pthread_mutex_unlock(&app->lock);
 	control_finish(req, &r);
+}
+
+static const char *const captured[] = {"approved", "paid", "partially_refunded", NULL};
+static const char *const captured_or_disputed[] = {"approved", "paid", "partially_refunded",
+						   "disputed", NULL};
+static const char *const disputed[] = {"disputed", NULL};
+
+void sbx_control_chargeback(struct b4_req *req)
+{
+	static const struct charge_move m = {captured_or_disputed, "chargeback",
+					     "charge.chargeback", "chargeback opened (control)"};
+
+	control_move(req, &m);
+}
+
+void sbx_control_dispute_open(struct b4_req *req)
+{
+	static const struct charge_move m = {captured, "disputed", "charge.dispute_opened",
+					     "dispute opened (control)"};
+
+	control_move(req, &m);
+}
+
+/* Body {"outcome": "won" | "lost"}. */
+void sbx_control_dispute_resolve(struct b4_req *req)
+{
+	static const char *const outcomes[] = {"won", "lost", NULL};
+	static const struct charge_move won = {disputed, NULL, "charge.dispute_won",
+					       "dispute won (control)"};
+	static const struct charge_move lost = {disputed, "chargeback", "charge.dispute_lost",
+						"dispute lost (control)"};
+	const cJSON *body;
+	struct b4_error err;
+	int outcome = 0;
+
+	if (!sbx_authorized(req))
+		return;
+	body = b4_req_json_body(req);
+	if (!body)
+		return;
+	if (b4_json_get_enum(body, "outcome", B4_JSON_REQUIRED, outcomes, &outcome, &err) < 0) {
+		b4_req_send_error(req, &err);
+		return;
+	}
+	control_move(req, outcome == 0 ? &won : &lost);
 }

@@ -18,5 +18,7 @@ const struct b4_route sbx_routes[] = {
     {"POST", "/control/pix/:txid/pay", sbx_control_pix_pay, B4_ROLE_PUBLIC},
     {"POST", "/control/boleto/:barcode/pay", sbx_control_boleto_pay, B4_ROLE_PUBLIC},
     {"POST", "/control/charges/:id/chargeback", sbx_control_chargeback, B4_ROLE_PUBLIC},
+    {"POST", "/control/charges/:id/dispute", sbx_control_dispute_open, B4_ROLE_PUBLIC},
+    {"POST", "/control/charges/:id/dispute/resolve", sbx_control_dispute_resolve, B4_ROLE_PUBLIC},
 };
 const size_t sbx_nroutes = sizeof(sbx_routes) / sizeof(sbx_routes[0]);

@@ -50,8 +50,10 @@ struct sbx_charge {
 	char reference[SBX_REFERENCE_MAX + 1];
 	enum sbx_method method;
 	char status[24];
+	char status_before_dispute[24]; /* what a won dispute gives back */
 	int64_t amount_cents;
 	int64_t refunded_cents;
+	int64_t refunds_count; /* refunds made (a replayed Idempotency-Key makes none) */
 	int64_t installments;
 	char decline_code[32];
 	char brand[16];
@@ -243,6 +245,8 @@ void sbx_refund_create(struct b4_req *req);
 void sbx_control_pix_pay(struct b4_req *req);
 void sbx_control_boleto_pay(struct b4_req *req);
 void sbx_control_chargeback(struct b4_req *req);
+void sbx_control_dispute_open(struct b4_req *req);
+void sbx_control_dispute_resolve(struct b4_req *req);
 
 extern const struct b4_route sbx_routes[];
 extern const size_t sbx_nroutes;

@@ -4,7 +4,9 @@
  * else's split), commissions balance, and the producer's refund request. */
 #include "api.h"
 #include "b4/crypto.h"
-#include "b4/queue.h"
+#include "b4/idempotency.h"
+#include "b4/orders.h"
+#include "b4/refunds.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,9 +21,8 @@
 	" ELSE 'coproducer' END,"                                                                  \
 	" (SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0) FROM splits s"               \
 	"  WHERE s.order_id = o.id AND s.user_id = ?),"                                            \
-	" cu.full_name, cu.email"                                                                  \
-	" FROM orders o JOIN products p ON p.id = o.product_id"                                    \
-	" JOIN customers cu ON cu.id = o.customer_id"
+	" " B4_ORDER_BUYER_COLS " FROM orders o JOIN products p ON p.id = o.product_id"            \
+	" JOIN customers c ON c.id = o.customer_id"
 #define SALE_VISIBLE                                                                               \
 	" (o.producer_id = ? OR o.affiliate_id = ? OR EXISTS (SELECT 1 FROM splits s2"             \
 	"  WHERE s2.order_id = o.id AND s2.user_id = ? AND s2.party = 'coproducer'))"
@@ -82,9 +83,10 @@ static cJSON *sale_json(const struct b4_db_result *res, size_t row)
 		cJSON_AddNumberToObject(s, "subtotal_cents", (double)b4_db_i64(res, row, 5));
 		cJSON_AddNumberToObject(s, "discount_cents", (double)b4_db_i64(res, row, 6));
 		cJSON_AddNumberToObject(s, "interest_cents", (double)b4_db_i64(res, row, 7));
-		customer = cJSON_AddObjectToObject(s, "customer");
-		cJSON_AddStringToObject(customer, "full_name", b4_db_str(res, row, 14));
-		cJSON_AddStringToObject(customer, "email", b4_db_str(res, row, 15));
+		/* the buyer as of the purchase */
+		customer = b4_order_buyer_json(res, row, 14);
+		if (customer)
+			cJSON_AddItemToObject(s, "customer", customer);
 	}
 	api_add_time(s, "created_at", res, row, 10);
 	api_add_time(s, "paid_at", res, row, 11);
@@ -257,64 +259,19 @@ void api_balance(struct b4_req *req)
 	b4_req_send_json(req, 200, out);
 }
 
-struct refund_tx {
-	const char *order_id, *producer_id, *reason;
-	char refund_id[37];
-	bool not_found, wrong_state;
-};
-
-static int refund_write(struct b4_db *db, void *arg)
-{
-	struct refund_tx *t = arg;
-	struct b4_db_result *res;
-	int64_t amount;
-	cJSON *payload;
-	char *text, dedup[96];
-	int rc;
-
-	res = b4_db_query(db,
-			  "SELECT status, total_cents FROM orders WHERE id = ? AND producer_id = ?"
-			  " FOR UPDATE",
-			  "ss", t->order_id, t->producer_id);
-	if (!res || !api_row_in_state(res, "paid", &t->not_found, &t->wrong_state))
-		return -1;
-	amount = b4_db_i64(res, 0, 1);
-	b4_db_result_free(res);
-	if (b4_db_exec(
-		db,
-		"UPDATE orders SET status = 'refund_requested' WHERE id = ? AND status = 'paid'",
-		"s", t->order_id) != 1)
-		return -1;
-	b4_crypto_uuid7(t->refund_id);
-	if (b4_db_exec(db,
-		       "INSERT INTO refunds (id, order_id, amount_cents, reason, requested_by)"
-		       " VALUES (?, ?, ?, ?, ?)",
-		       "ssiss", t->refund_id, t->order_id, amount, t->reason, t->producer_id) < 0)
-		return -1;
-	payload = cJSON_CreateObject();
-	cJSON_AddStringToObject(payload, "refund_id", t->refund_id);
-	cJSON_AddStringToObject(payload, "order_id", t->order_id);
-	cJSON_AddNumberToObject(payload, "amount_cents", (double)amount);
-	cJSON_AddStringToObject(payload, "requested_by", t->producer_id);
-	text = cJSON_PrintUnformatted(payload);
-	cJSON_Delete(payload);
-	if (!text)
-		return -1;
-	snprintf(dedup, sizeof(dedup), "refund:%s", t->refund_id);
-	rc = b4_queue_enqueue(db, "refund.process", text, dedup, 0);
-	cJSON_free(text);
-	return rc < 0 ? -1 : 0;
-}
-
 static const char *const refund_fields[] = {"reason", NULL};
 
+/* POST /v1/sales/:id/refund: the producer asks for a refund of what is
+ * left of a sale.  The same domain path as the back-office's (refund row,
+ * order to refund_requested, refund.process job); an Idempotency-Key, when
+ * given, makes a retry replay the first answer. */
 void api_sale_refund(struct b4_req *req)
 {
 	const char *id = api_id_param(req, "id");
+	struct b4_refund_request r = {0};
+	struct b4_idem idem;
 	const cJSON *body;
-	struct refund_tx t = {0};
 	struct b4_error err;
-	cJSON *out;
 
 	if (!id) {
 		b4_req_not_found(req, "sale");
@@ -322,26 +279,14 @@ void api_sale_refund(struct b4_req *req)
 	}
 	if (!(body = api_body(req, refund_fields, false)))
 		return;
-	if (b4_json_get_str(body, "reason", B4_JSON_REQUIRED, 1, 500, &t.reason, &err) < 0) {
+	if (b4_json_get_str(body, "reason", B4_JSON_REQUIRED, 1, 500, &r.reason, &err) < 0) {
 		api_fail(req, &err);
 		return;
 	}
-	t.order_id = id;
-	t.producer_id = req->caller.user_id;
-	if (b4_db_tx(req->db, refund_write, &t) < 0) {
-		if (t.not_found)
-			b4_req_not_found(req, "sale");
-		else if (t.wrong_state)
-			b4_req_errorf(req, 409, "conflict", "not_refundable", NULL,
-				      "Only a paid sale can be refunded.");
-		else
-			b4_req_db_error(req);
+	if (b4_idem_prepare(req, &idem, "sales_refunds", body, false) < 0)
 		return;
-	}
-	out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "id", t.refund_id);
-	cJSON_AddStringToObject(out, "order_id", id);
-	cJSON_AddStringToObject(out, "status", "requested");
-	cJSON_AddStringToObject(out, "order_status", "refund_requested");
-	b4_req_send_json(req, 202, out);
+	r.order_id = id;
+	r.producer_id = req->caller.user_id;
+	r.requested_by = req->caller.user_id;
+	b4_refund_respond(req, &idem, &r, NULL);
 }

@@ -226,24 +226,16 @@ cJSON *api_list(cJSON *data, bool has_more)
 int api_enqueue_event(struct b4_db *db, const char *event, const char *owner_id,
 		      const char *product_id, const char *object_id, const char *state, cJSON *data)
 {
-	cJSON *payload = cJSON_CreateObject();
 	char dedup[192];
-	char *text;
+	char *text = data ? cJSON_PrintUnformatted(data) : strdup("{}");
 	int rc;
 
-	cJSON_AddStringToObject(payload, "event", event);
-	cJSON_AddStringToObject(payload, "owner_id", owner_id);
-	if (product_id)
-		cJSON_AddStringToObject(payload, "product_id", product_id);
-	else
-		cJSON_AddNullToObject(payload, "product_id");
-	cJSON_AddItemToObject(payload, "data", data ? data : cJSON_CreateObject());
-	text = cJSON_PrintUnformatted(payload);
-	cJSON_Delete(payload);
+	cJSON_Delete(data);
 	if (!text)
 		return -1;
 	snprintf(dedup, sizeof(dedup), "%s:%s:%s", event, object_id, state);
-	rc = b4_queue_enqueue(db, "webhook.event", text, dedup, 0);
+	/* the one builder of webhook.event payloads (event_id, created_at) */
+	rc = b4_queue_webhook_event(db, event, owner_id, NULL, product_id, text, dedup);
 	cJSON_free(text);
 	return rc < 0 ? -1 : 0;
 }

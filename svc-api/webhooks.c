@@ -19,12 +19,14 @@ static const char *const event_names[] = {"approved-payment",
 					  "generated-billet",
 					  "refund",
 					  "chargeback",
+					  "dispute-opened",
+					  "dispute-won",
 					  "abandoned-cart",
 					  "affiliation-requested",
 					  "approved-affiliate",
 					  "refused-affiliate",
 					  NULL};
-#define EVENT_COUNT 10
+#define EVENT_COUNT 12
 
 static const char *const webhook_fields[] = {"url", "events", "product_id", "active", NULL};
 

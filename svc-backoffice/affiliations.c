@@ -52,7 +52,7 @@ static int decide_tx(struct b4_db *db, void *arg)
 {
 	struct decide_ctx *ctx = arg;
 	char before[16], dedup[128];
-	cJSON *payload, *details;
+	cJSON *details;
 	char *payload_text;
 	bool gone;
 	int rc;
@@ -76,21 +76,19 @@ static int decide_tx(struct b4_db *db, void *arg)
 	if (strcmp(before, ctx->status) == 0)
 		return 0; /* already so: nothing changes, nothing is sent */
 
-	payload = cJSON_CreateObject();
-	cJSON_AddStringToObject(payload, "event", ctx->event);
-	cJSON_AddStringToObject(
-	    payload, "owner_id",
-	    cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "affiliate_id")));
-	cJSON_AddStringToObject(
-	    payload, "product_id",
-	    cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "product_id")));
-	cJSON_AddItemToObject(payload, "data", cJSON_Duplicate(ctx->affiliation, true));
-	payload_text = cJSON_PrintUnformatted(payload);
-	cJSON_Delete(payload);
+	payload_text = cJSON_PrintUnformatted(ctx->affiliation);
 	snprintf(dedup, sizeof(dedup), "%s:%s:%s", ctx->event, ctx->id, ctx->status);
-	rc = payload_text && b4_queue_enqueue(db, "webhook.event", payload_text, dedup, 0) >= 0
-		 ? 0
-		 : -1;
+	/* the one builder of webhook.event payloads (event_id, created_at) */
+	rc =
+	    payload_text &&
+		    b4_queue_webhook_event(
+			db, ctx->event,
+			cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "affiliate_id")),
+			NULL,
+			cJSON_GetStringValue(cJSON_GetObjectItem(ctx->affiliation, "product_id")),
+			payload_text, dedup) >= 0
+		? 0
+		: -1;
 	free(payload_text);
 	if (rc < 0)
 		return -1;

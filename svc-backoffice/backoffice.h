@@ -11,12 +11,15 @@
 #include <stdint.h>
 
 #include "b4/db.h"
+#include "b4/acquirer.h"
 #include "b4/http.h"
 #include "b4/orders.h"
 #include "b4/text.h"
 
 extern const struct b4_route backoffice_routes[];
 extern const size_t backoffice_nroutes;
+/* main.c: the acquirers checkout is configured with (B4_ACQUIRERS). */
+extern struct b4_acquirers bo_acquirers;
 
 /* ---- handlers (one file per resource) ----------------------------------- */
 void bo_users_list(struct b4_req *req);

@@ -29,7 +29,8 @@ static const struct bo_col order_cols[] = {
 	"SELECT o.id, o.status, o.payment_method, o.installments, o.subtotal_cents,"               \
 	" o.discount_cents, o.interest_cents, o.total_cents, o.currency, o.product_id,"            \
 	" o.offer_id, o.producer_id, o.affiliate_id, o.coupon_id, o.parent_order_id,"              \
-	" c.full_name, c.email, o.fraud_score, o.created_at, o.paid_at"                            \
+	" COALESCE(o.buyer_name, c.full_name), COALESCE(o.buyer_email, c.email),"                  \
+	" o.fraud_score, o.created_at, o.paid_at"                                                  \
 	" FROM orders o JOIN customers c ON c.id = o.customer_id"
 
 void bo_orders_list(struct b4_req *req)

@@ -106,6 +106,14 @@ void bo_settings_acquirers_put(struct b4_req *req)
 				      index);
 			return;
 		}
+		if (!b4_acquirers_find(&bo_acquirers, item->valuestring)) {
+			b4_req_errorf(req, 422, "invalid_request_error", "unknown_acquirer",
+				      "priority",
+				      "priority[%d]: %s is not an acquirer checkout is configured"
+				      " with (B4_ACQUIRERS).",
+				      index, item->valuestring);
+			return;
+		}
 		for (; other != item; other = other->next) {
 			if (strcmp(other->valuestring, item->valuestring) == 0) {
 				b4_req_errorf(req, 422, "invalid_request_error", "duplicate_value",

@@ -4,8 +4,10 @@
  * forward along its state machine, so an out-of-order event changes
  * nothing either. */
 #include "checkout.h"
+#include "b4/charges.h"
 #include "b4/crypto.h"
 #include "b4/db.h"
+#include "b4/disputes.h"
 #include "b4/log.h"
 
 #include <stdio.h>
@@ -28,17 +30,72 @@ struct callback_event {
 	const char *outcome;
 	bool duplicate;
 	bool unknown_charge;
+	bool busy; /* the order has a refund in flight: try again later */
 	bool paid;
 };
+
+/* Settles a Pix or boleto payment through the one charge settlement. */
+static int apply_paid(struct b4_db *db, struct callback_event *ev, const char *local_charge,
+		      int64_t amount)
+{
+	struct b4_charge_result r;
+
+	if (ev->amount_cents != amount) {
+		ev->outcome = "amount_mismatch";
+		return 0;
+	}
+	memset(&r, 0, sizeof(r));
+	r.order_id = ev->order_id;
+	r.charge_id = local_charge;
+	r.method = ev->method;
+	r.answer = B4_ANSWER_APPROVED;
+	if (b4_charge_settle(db, &r) < 0)
+		return -1;
+	ev->paid = r.paid;
+	ev->outcome = r.paid ? "paid" : r.late_refund ? "refund_queued" : "ignored";
+	return 0;
+}
+
+/* The order's move for one event type (after the event was recorded). */
+static int apply_type(struct b4_db *db, struct callback_event *ev, const char *local_charge,
+		      int64_t amount)
+{
+	int n = 0;
+
+	if (!strcmp(ev->type, "pix.paid") || !strcmp(ev->type, "boleto.paid"))
+		return apply_paid(db, ev, local_charge, amount);
+	if (!strcmp(ev->type, "charge.expired")) {
+		n = b4_order_expire(db, ev->order_id, true);
+		ev->outcome = n == 1 ? "expired" : "ignored";
+	} else if (!strcmp(ev->type, "refund.succeeded")) {
+		/* Refunds are settled by the worker's refund.process job, which
+		 * gets the acquirer's answer to its own (idempotent) request and
+		 * knows the refund's amount; the callback is only recorded. */
+		ev->outcome = "recorded";
+	} else if (!strcmp(ev->type, "charge.dispute_opened")) {
+		n = b4_dispute_open(db, ev->order_id);
+		ev->outcome = n == 1 ? "disputed" : "ignored";
+	} else if (!strcmp(ev->type, "charge.dispute_won")) {
+		n = b4_dispute_resolve(db, ev->order_id, true);
+		ev->outcome = n == 1 ? "dispute_won" : "ignored";
+	} else if (!strcmp(ev->type, "charge.chargeback") ||
+		   !strcmp(ev->type, "charge.dispute_lost")) {
+		n = b4_dispute_resolve(db, ev->order_id, false);
+		ev->outcome = n == 1 ? "chargeback" : "ignored";
+	}
+	/* a refund in flight: nothing recorded, the acquirer sends it again */
+	ev->busy = n == B4_DISPUTE_BUSY;
+	return n < 0 || ev->busy ? -1 : 0;
+}
 
 static int apply_event(struct b4_db *db, void *varg)
 {
 	struct callback_event *ev = varg;
 	struct b4_db_result *res;
 	char local_charge[37];
-	int64_t amount, n;
+	int64_t amount;
 
-	ev->duplicate = ev->unknown_charge = ev->paid = false;
+	ev->duplicate = ev->unknown_charge = ev->busy = ev->paid = false;
 	ev->outcome = "ignored";
 	res = b4_db_query(db,
 			  "SELECT c.id, c.order_id, c.amount_cents, o.payment_method, o.total_cents"
@@ -72,65 +129,8 @@ static int apply_event(struct b4_db *db, void *varg)
 		}
 		return -1;
 	}
-	if (!strcmp(ev->type, "pix.paid") || !strcmp(ev->type, "boleto.paid")) {
-		if (ev->amount_cents != amount) {
-			ev->outcome = "amount_mismatch";
-		} else {
-			int64_t captured =
-			    b4_db_exec(db,
-				       "UPDATE charges SET status = 'approved' WHERE id = ?"
-				       " AND status = 'pending'",
-				       "s", local_charge);
-			if (captured < 0)
-				return -1;
-			n = b4_order_mark_paid(db, ev->order_id);
-			if (n < 0)
-				return -1;
-			ev->paid = n == 1;
-			ev->outcome = ev->paid ? "paid" : "ignored";
-			if (!ev->paid && captured == 1) {
-				/* money arrived for an order that no longer waits
-				 * (it expired first): orders only move forward, so
-				 * the worker gives it back, and this transaction
-				 * is what makes sure it will */
-				if (b4_order_enqueue_job(db, "payment.refund_late", "late-refund",
-							 ev->order_id, 0) < 0)
-					return -1;
-				ev->outcome = "refund_queued";
-				b4_log_warn("payment for an order not waiting payment: refunding",
-					    B4_LS("order_id", ev->order_id),
-					    B4_LS("event_id", ev->event_id));
-			}
-		}
-	} else if (!strcmp(ev->type, "charge.expired")) {
-		n = b4_order_advance(db, ev->order_id, "waiting_payment", "expired");
-		if (n < 0)
-			return -1;
-		ev->outcome = n == 1 ? "expired" : "ignored";
-	} else if (!strcmp(ev->type, "refund.succeeded")) {
-		/* Refunds are settled by the worker's refund.process job, which
-		 * gets the acquirer's answer to its own (idempotent) request and
-		 * knows the refund's amount; the callback is only recorded. */
-		ev->outcome = "recorded";
-	} else if (!strcmp(ev->type, "charge.chargeback")) {
-		n = b4_db_exec(db,
-			       "UPDATE orders SET status = 'chargeback' WHERE id = ?"
-			       " AND status IN ('paid', 'disputed')",
-			       "s", ev->order_id);
-		if (n < 0)
-			return -1;
-		if (n == 1) {
-			if (b4_db_exec(db, "UPDATE charges SET status = 'chargeback' WHERE id = ?",
-				       "s", local_charge) < 0 ||
-			    b4_db_exec(db,
-				       "UPDATE splits SET reversed_cents = amount_cents,"
-				       " status = 'reversed' WHERE order_id = ?",
-				       "s", ev->order_id) < 0 ||
-			    b4_order_enqueue_event(db, "chargeback", ev->order_id) < 0)
-				return -1;
-			ev->outcome = "chargeback";
-		}
-	}
+	if (apply_type(db, ev, local_charge, amount) < 0)
+		return -1;
 	return b4_db_exec(
 		   db, "UPDATE acquirer_events SET outcome = ? WHERE acquirer = ? AND event_id = ?",
 		   "sss", ev->outcome, ev->acq->name, ev->event_id) < 0
@@ -140,9 +140,10 @@ static int apply_event(struct b4_db *db, void *varg)
 
 void checkout_callback(struct b4_req *req)
 {
-	static const char *const types[] = {"pix.paid",		 "boleto.paid",
-					    "charge.expired",	 "refund.succeeded",
-					    "charge.chargeback", NULL};
+	static const char *const types[] = {
+	    "pix.paid",		  "boleto.paid",	 "charge.expired",
+	    "refund.succeeded",	  "charge.chargeback",	 "charge.dispute_opened",
+	    "charge.dispute_won", "charge.dispute_lost", NULL};
 	const struct checkout_app *app = req->app;
 	const char *name = b4_req_param(req, "name");
 	const char *signature = b4_req_header(req, "X-Acquirer-Signature");
@@ -183,6 +184,12 @@ void checkout_callback(struct b4_req *req)
 	if (b4_db_tx(req->db, apply_event, &ev) < 0) {
 		if (ev.unknown_charge) {
 			b4_req_not_found(req, "charge");
+			return;
+		}
+		if (ev.busy) {
+			b4_req_set_header(req, "Retry-After", "60");
+			b4_req_errorf(req, 409, "conflict", "refund_in_progress", NULL,
+				      "the order has a refund in progress; send the event again");
 			return;
 		}
 		b4_req_db_error(req);

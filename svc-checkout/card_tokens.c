@@ -134,13 +134,13 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 
 	checkout_card_token_hash(token, hash);
 	{
-		char *claim = b4_arena_printf(req->arena, "%s\n%s", o->scope, o->idem_key);
+		char *claim = b4_arena_printf(req->arena, "%s\n%s", o->idem.scope, o->idem.key);
 		checkout_card_token_hash(claim ? claim : "", used_by);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		res = b4_db_query(req->db,
 				  "SELECT brand, bin, last4, fingerprint, session_id,"
-				  " expires_at > UTC_TIMESTAMP(6), used_by"
+				  " expires_at > UTC_TIMESTAMP(6), used_by, acquirer"
 				  " FROM card_tokens WHERE token_hash = ?",
 				  "s", hash);
 		if (!res)
@@ -177,6 +177,8 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 		snprintf(o->card_last4, sizeof(o->card_last4), "%s", b4_db_str(res, 0, 2));
 		snprintf(o->card_fingerprint, sizeof(o->card_fingerprint), "%s",
 			 b4_db_str(res, 0, 3));
+		/* the token is charged only where it was issued */
+		snprintf(o->card_acquirer, sizeof(o->card_acquirer), "%s", b4_db_str(res, 0, 7));
 	}
 	b4_db_result_free(res);
 	if (why)

@@ -117,13 +117,6 @@ enum checkout_acq_outcome {
 enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *app,
 						     const struct b4_acquirer *acq,
 						     const char *body, int *status, cJSON **token);
-/* POST /v1/charges with Idempotency-Key idem_key; on a timeout looks the
- * charge up by reference.  *charge (caller deletes) on ANSWERED. */
-enum checkout_acq_outcome checkout_acquirer_charge(const struct checkout_app *app,
-						   const struct b4_acquirer *acq,
-						   const char *idem_key, const char *reference,
-						   const char *body, cJSON **charge);
-
 /* order_view.c */
 /* The operators' metrics, labelled by payment_method:
  * api_checkouts_started_total (valid orders submitted),

@@ -6,14 +6,12 @@
 
 #include "checkout.h"
 #include "b4/br.h"
+#include "b4/idempotency.h"
 
 struct checkout_order {
 	const struct checkout_app *app;
 	struct b4_req *req;
-	/* idempotency */
-	char scope[64];
-	const char *idem_key;
-	char request_hash[65];
+	struct b4_idem idem;
 	/* what is bought */
 	struct checkout_offer main;
 	const char *item_type; /* "main" or "upsell" */
@@ -24,6 +22,7 @@ struct checkout_order {
 	/* card */
 	char card_token[129];	 /* in clear, for the acquirer call only */
 	char *card_token_sealed; /* the same as charges keep it (card_tokens.c) */
+	char card_acquirer[33];	 /* the acquirer that issued the token */
 	char card_brand[17];
 	char card_bin[7];
 	char card_last4[5];
@@ -59,17 +58,13 @@ struct checkout_order {
 	char access_token_hash[65];
 };
 
-/* Looks up the Idempotency-Key of o (scope, idem_key and request_hash set):
- * answers a replay, 422 or 409 itself and returns 1; returns 0 when the key
- * is unused (a stale claim without an order is dropped); -1 after answering
- * a DB error. */
-int checkout_idem_check(struct checkout_order *o);
+/* Reads the Idempotency-Key into o->idem (scope) and answers a replay,
+ * 409 or 422 from an earlier request with the key.  Returns 0 when the
+ * request goes on, otherwise it was answered. */
+int checkout_idem_begin(struct checkout_order *o, const char *scope, const cJSON *body);
 /* Runs the whole pipeline for a validated order and answers.  Frees
  * o->fraud_reasons. */
 void checkout_order_run(struct checkout_order *o);
-/* Reads the Idempotency-Key header into o and hashes body; answers 400 and
- * returns -1 when missing or malformed. */
-int checkout_idem_prepare(struct checkout_order *o, const char *scope, const cJSON *body);
 /* Prices the order on the server (never from client totals): items, the
  * coupon discount already in o, installments at B4_MONTHLY_RATE_BP.
  * Returns 0, or -1 when the amounts do not work out. */
@@ -79,7 +74,7 @@ int checkout_order_price(struct checkout_order *o);
 int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
 
 /* card_tokens.c */
-/* Checks and claims token for this order attempt (o->scope, o->idem_key,
+/* Checks and claims token for this order attempt (o->idem,
  * o->session_id set): known to b4 or to the acquirer, of the order's
  * session, not expired, unused or used by this same attempt.  Fills the
  * card fields of o and seals the token.  Returns 0; 1 after answering 422

@@ -113,172 +113,208 @@ int checkout_order_price(struct checkout_order *o)
 	return 0;
 }
 
-void checkout_order_create(struct b4_req *req)
+/* What POST /v1/orders carries, as parsed (strings point into the body). */
+struct order_input {
+	const char *code, *session_id, *coupon, *ref;
+	const char *full_name, *email, *document, *phone, *card_token;
+	const cJSON *bumps;
+	int method;
+	int64_t installments;
+};
+
+static const char *const order_methods[] = {"card", "pix", "boleto", NULL};
+
+/* Reads the body's fields and checks the buyer's (e-mail, document,
+ * phone normalised into o), every one of them, so one answer names all the
+ * bad ones.  0, or -1 after answering 400/422. */
+static int parse_order(struct checkout_order *o, const cJSON *body, struct order_input *in)
 {
 	static const char *const allowed[] = {"offer_code", "session_id", "bump_codes", "coupon",
 					      "ref",	    "customer",	  "payment",	NULL};
 	static const char *const customer_fields[] = {"full_name", "email", "document", "phone",
 						      NULL};
 	static const char *const payment_fields[] = {"method", "card_token", "installments", NULL};
-	static const char *const methods[] = {"card", "pix", "boleto", NULL};
-	const cJSON *body = checkout_json_body(req), *bumps = NULL, *customer = NULL,
-		    *payment = NULL;
-	const char *code = NULL, *session_id = NULL, *coupon = NULL, *ref = NULL;
-	const char *full_name = NULL, *email = NULL, *document = NULL, *phone = NULL,
-		   *card_token = NULL;
-	char session_affiliation[37] = "";
-	bool session_in_window = false;
-	struct checkout_order *o;
-	struct checkout_fraud_input fraud;
+	const cJSON *customer = NULL, *payment = NULL;
 	struct b4_form form;
-	int64_t installments = 1;
-	int method = 0, found, rc;
-	cJSON *reasons = NULL;
-	const cJSON *item;
 
-	if (!body)
-		return;
-	o = b4_arena_calloc(req->arena, 1, sizeof(*o));
-	o->app = req->app;
-	o->req = req;
-	o->item_type = "main";
-	if (checkout_idem_prepare(o, "orders", body) < 0)
-		return;
-	rc = checkout_idem_check(o);
-	if (rc != 0)
-		return;
-	/* every field is checked, so one answer names all the bad ones */
+	memset(in, 0, sizeof(*in));
+	in->installments = 1;
 	b4_form_init(&form);
 	b4_json_reject_unknown(body, allowed, NULL, b4_form_err(&form));
-	b4_json_get_str(body, "offer_code", B4_JSON_REQUIRED, 1, 10, &code, b4_form_err(&form));
-	b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &session_id,
+	b4_json_get_str(body, "offer_code", B4_JSON_REQUIRED, 1, 10, &in->code, b4_form_err(&form));
+	b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &in->session_id,
 			b4_form_err(&form));
-	b4_json_get_array(body, "bump_codes", B4_JSON_OPTIONAL, CHECKOUT_MAX_BUMPS, &bumps,
+	b4_json_get_array(body, "bump_codes", B4_JSON_OPTIONAL, CHECKOUT_MAX_BUMPS, &in->bumps,
 			  b4_form_err(&form));
-	b4_json_get_str(body, "coupon", B4_JSON_OPTIONAL, 1, 40, &coupon, b4_form_err(&form));
-	b4_json_get_str(body, "ref", B4_JSON_OPTIONAL, 1, 16, &ref, b4_form_err(&form));
+	b4_json_get_str(body, "coupon", B4_JSON_OPTIONAL, 1, 40, &in->coupon, b4_form_err(&form));
+	b4_json_get_str(body, "ref", B4_JSON_OPTIONAL, 1, 16, &in->ref, b4_form_err(&form));
 	b4_json_get_object(body, "customer", B4_JSON_REQUIRED, &customer, b4_form_err(&form));
 	b4_json_reject_unknown(customer, customer_fields, "customer.", b4_form_err(&form));
-	b4_json_get_str(body, "customer.full_name", B4_JSON_REQUIRED, 2, 200, &full_name,
+	b4_json_get_str(body, "customer.full_name", B4_JSON_REQUIRED, 2, 200, &in->full_name,
 			b4_form_err(&form));
-	b4_json_get_str(body, "customer.email", B4_JSON_REQUIRED, 3, 254, &email,
+	b4_json_get_str(body, "customer.email", B4_JSON_REQUIRED, 3, 254, &in->email,
 			b4_form_err(&form));
-	b4_json_get_str(body, "customer.document", B4_JSON_REQUIRED, 11, 32, &document,
+	b4_json_get_str(body, "customer.document", B4_JSON_REQUIRED, 11, 32, &in->document,
 			b4_form_err(&form));
-	b4_json_get_str(body, "customer.phone", B4_JSON_REQUIRED, 10, 25, &phone,
+	b4_json_get_str(body, "customer.phone", B4_JSON_REQUIRED, 10, 25, &in->phone,
 			b4_form_err(&form));
 	b4_json_get_object(body, "payment", B4_JSON_REQUIRED, &payment, b4_form_err(&form));
 	b4_json_reject_unknown(payment, payment_fields, "payment.", b4_form_err(&form));
-	b4_json_get_enum(body, "payment.method", B4_JSON_REQUIRED, methods, &method,
+	b4_json_get_enum(body, "payment.method", B4_JSON_REQUIRED, order_methods, &in->method,
 			 b4_form_err(&form));
-	b4_json_get_str(body, "payment.card_token", B4_JSON_OPTIONAL, 1, 128, &card_token,
+	b4_json_get_str(body, "payment.card_token", B4_JSON_OPTIONAL, 1, 128, &in->card_token,
 			b4_form_err(&form));
-	b4_json_get_int(body, "payment.installments", B4_JSON_OPTIONAL, 1, 12, &installments,
+	b4_json_get_int(body, "payment.installments", B4_JSON_OPTIONAL, 1, 12, &in->installments,
 			b4_form_err(&form));
-	/* the buyer */
-	if (email && !checkout_email_is_valid(email))
+	if (in->email && !checkout_email_is_valid(in->email))
 		b4_form_add(&form, 422, "invalid_email", "customer.email",
 			    "email is not a valid address");
-	if (document && b4_br_document_normalize(document, o->document, sizeof(o->document),
-						 &o->document_type) < 0)
+	if (in->document && b4_br_document_normalize(in->document, o->document, sizeof(o->document),
+						     &o->document_type) < 0)
 		b4_form_add(&form, 422, "invalid_document", "customer.document",
 			    "document is not a valid CPF or CNPJ");
-	if (phone && phone_normalize(phone, o->phone) < 0)
+	if (in->phone && phone_normalize(in->phone, o->phone) < 0)
 		b4_form_add(&form, 422, "invalid_phone", "customer.phone",
 			    "phone needs 10 to 13 digits (area code and number)");
 	if (b4_form_failed(&form)) {
-		b4_req_send_form(req, &form);
-		return;
+		b4_req_send_form(o->req, &form);
+		return -1;
 	}
-	o->method = methods[method];
-	o->installments = (int)installments;
-	snprintf(o->full_name, sizeof(o->full_name), "%s", full_name);
-	snprintf(o->email, sizeof(o->email), "%s", email);
+	return 0;
+}
+
+/* The buyer, checked by parse_order: names, lower-case e-mail, the
+ * document's blind index.  0 or -1 after answering. */
+static int take_buyer(struct checkout_order *o, const struct order_input *in)
+{
+	struct b4_req *req = o->req;
+
+	snprintf(o->full_name, sizeof(o->full_name), "%s", in->full_name);
+	snprintf(o->email, sizeof(o->email), "%s", in->email);
 	for (char *p = o->email; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (b4_pii_blind_index("document", o->document, o->document_bidx) < 0) {
 		b4_req_errorf(req, 500, "api_error", "internal_error", NULL, "keys are not loaded");
-		return;
+		return -1;
 	}
-	/* the offer, its methods and installments */
-	found = checkout_offer_load(req->db, code, false, &o->main);
-	if (found < 0)
-		goto out_db_error;
+	return 0;
+}
+
+/* The offer, the payment method and installments it allows.  0 or -1
+ * after answering. */
+static int take_offer(struct checkout_order *o, const struct order_input *in)
+{
+	struct b4_req *req = o->req;
+	int found = checkout_offer_load(req->db, in->code, false, &o->main);
+
+	if (found < 0) {
+		b4_req_db_error(req);
+		return -1;
+	}
 	if (found == 0) {
 		checkout_invalid(req, "offer_not_found", "offer_code",
 				 "no active offer with this code");
-		return;
+		return -1;
 	}
+	o->method = order_methods[in->method];
+	o->installments = (int)in->installments;
 	if (!checkout_offer_allows(&o->main, o->method)) {
 		checkout_invalid(req, "payment_method_not_allowed", "payment.method",
 				 "the offer does not accept this payment method");
-		return;
+		return -1;
 	}
 	if (strcmp(o->method, "card") == 0) {
-		if (!card_token) {
+		if (!in->card_token) {
 			checkout_invalid(req, "card_token_required", "payment.card_token",
 					 "card payments need a card_token from /v1/card-tokens");
-			return;
+			return -1;
 		}
 		if (o->installments > o->main.max_installments) {
 			checkout_invalid(req, "too_many_installments", "payment.installments",
 					 "more installments than the offer allows");
-			return;
+			return -1;
 		}
-	} else {
-		if (card_token) {
-			checkout_invalid(req, "card_token_not_allowed", "payment.card_token",
-					 "card_token is only for card payments");
-			return;
-		}
-		if (o->installments != 1) {
-			checkout_invalid(req, "installments_not_allowed", "payment.installments",
-					 "Pix and boleto are paid at once");
-			return;
-		}
+		return 0;
 	}
-	/* order bumps: offers bound to the main offer, each once */
-	cJSON_ArrayForEach(item, bumps)
-	{
-		struct b4_db_result *res;
-		struct checkout_offer *b = &o->bumps[o->nbumps];
-		if (!cJSON_IsString(item)) {
-			b4_req_errorf(req, 400, "invalid_request_error", "invalid_type",
-				      "bump_codes", "bump_codes is a list of offer codes");
-			return;
-		}
-		found = checkout_offer_load(req->db, item->valuestring, false, b);
-		if (found < 0)
-			goto out_db_error;
-		if (found == 0) {
-			checkout_invalid(req, "bump_not_found", "bump_codes",
-					 "a bump code is not an active offer");
-			return;
-		}
-		res = b4_db_query(
-		    req->db, "SELECT 1 FROM offer_bumps WHERE offer_id = ? AND bump_offer_id = ?",
-		    "ss", o->main.id, b->id);
-		if (!res)
-			goto out_db_error;
-		found = (int)b4_db_rows(res);
-		b4_db_result_free(res);
-		if (!found) {
-			checkout_invalid(req, "bump_not_in_offer", "bump_codes",
-					 "a bump does not belong to this offer");
-			return;
-		}
-		for (size_t k = 0; k < o->nbumps; k++)
-			if (!strcmp(o->bumps[k].id, b->id)) {
-				checkout_invalid(req, "duplicate_bump", "bump_codes",
-						 "a bump is listed twice");
-				return;
-			}
-		o->nbumps++;
+	if (in->card_token) {
+		checkout_invalid(req, "card_token_not_allowed", "payment.card_token",
+				 "card_token is only for card payments");
+		return -1;
 	}
-	/* the session (cart) and its attribution */
+	if (o->installments != 1) {
+		checkout_invalid(req, "installments_not_allowed", "payment.installments",
+				 "Pix and boleto are paid at once");
+		return -1;
+	}
+	return 0;
+}
+
+/* The card token: single use, this session's, not expired, charged only
+ * at the acquirer that issued it (card_tokens.c).  0 or -1 after
+ * answering. */
+static int take_card(struct checkout_order *o, const char *card_token)
+{
+	if (!card_token)
+		return 0;
+	return checkout_card_token_consume(o, card_token) == 0 ? 0 : -1;
+}
+
+/* One order bump: an active offer bound to the main offer, listed once.
+ * 0 or -1 after answering. */
+static int take_bump(struct checkout_order *o, const cJSON *item)
+{
+	struct b4_req *req = o->req;
+	struct checkout_offer *b = &o->bumps[o->nbumps];
+	struct b4_db_result *res;
+	int found;
+
+	if (!cJSON_IsString(item)) {
+		b4_req_errorf(req, 400, "invalid_request_error", "invalid_type", "bump_codes",
+			      "bump_codes is a list of offer codes");
+		return -1;
+	}
+	found = checkout_offer_load(req->db, item->valuestring, false, b);
+	if (found == 0) {
+		checkout_invalid(req, "bump_not_found", "bump_codes",
+				 "a bump code is not an active offer");
+		return -1;
+	}
+	res = found < 0 ? NULL
+			: b4_db_query(req->db,
+				      "SELECT 1 FROM offer_bumps WHERE offer_id = ?"
+				      " AND bump_offer_id = ?",
+				      "ss", o->main.id, b->id);
+	if (!res) {
+		b4_req_db_error(req);
+		return -1;
+	}
+	found = (int)b4_db_rows(res);
+	b4_db_result_free(res);
+	if (!found) {
+		checkout_invalid(req, "bump_not_in_offer", "bump_codes",
+				 "a bump does not belong to this offer");
+		return -1;
+	}
+	for (size_t k = 0; k < o->nbumps; k++)
+		if (!strcmp(o->bumps[k].id, b->id)) {
+			checkout_invalid(req, "duplicate_bump", "bump_codes",
+					 "a bump is listed twice");
+			return -1;
+		}
+	o->nbumps++;
+	return 0;
+}
+
+/* The session (cart) and its attribution, then the affiliate.  0 or -1
+ * after answering. */
+static int take_session(struct checkout_order *o, const char *session_id, const char *ref)
+{
+	char session_affiliation[37] = "";
+	bool in_window = false, found = true;
+
 	if (session_id) {
 		struct b4_db_result *res =
-		    b4_db_query(req->db,
+		    b4_db_query(o->req->db,
 				"SELECT s.affiliation_id, s.email, (? = 0 OR s.created_at >"
 				" UTC_TIMESTAMP(6) - INTERVAL ? DAY) FROM checkout_sessions s"
 				" WHERE s.id = ? AND s.offer_id = ?",
@@ -286,90 +322,135 @@ void checkout_order_create(struct b4_req *req)
 				o->main.affiliate_cookie_days, session_id, o->main.id);
 		if (!res)
 			goto out_db_error;
-		found = (int)b4_db_rows(res);
+		found = b4_db_rows(res) > 0;
 		if (found) {
 			snprintf(session_affiliation, sizeof(session_affiliation), "%s",
 				 b4_db_str(res, 0, 0));
 			snprintf(o->session_email, sizeof(o->session_email), "%s",
 				 b4_db_str(res, 0, 1));
-			session_in_window = b4_db_i64(res, 0, 2) != 0;
+			in_window = b4_db_i64(res, 0, 2) != 0;
 		}
 		b4_db_result_free(res);
 		if (!found) {
-			checkout_invalid(req, "session_not_found", "session_id",
+			checkout_invalid(o->req, "session_not_found", "session_id",
 					 "no checkout session with this id for the offer");
-			return;
+			return -1;
 		}
 		snprintf(o->session_id, sizeof(o->session_id), "%s", session_id);
 	}
-	if (resolve_affiliate(o, ref, session_affiliation, session_in_window) < 0)
+	if (resolve_affiliate(o, ref, session_affiliation, in_window) < 0)
 		goto out_db_error;
-	/* the coupon, on the main offer's price */
-	if (coupon) {
-		const char *reason = NULL;
-		char customer_id[37] = "";
-		struct b4_db_result *res =
-		    b4_db_query(req->db, "SELECT id FROM customers WHERE document_bidx = ?", "s",
-				o->document_bidx);
-		if (!res)
-			goto out_db_error;
-		if (b4_db_rows(res))
-			snprintf(customer_id, sizeof(customer_id), "%s", b4_db_str(res, 0, 0));
-		b4_db_result_free(res);
-		found = checkout_coupon_eval(
-		    req->db, &o->main, coupon, o->method, o->main.price_cents,
-		    customer_id[0] ? customer_id : NULL, &o->discount_cents, o->coupon_id, &reason);
-		if (found < 0)
-			goto out_db_error;
-		if (found == 0) {
-			b4_req_errorf(req, 422, "invalid_request_error", reason, "coupon",
-				      "the coupon cannot be used: %s", reason);
-			return;
-		}
-		/* an affiliate's own coupon attributes the sale when no ref or
-		 * session did */
-		if (!o->affiliate_id[0]) {
-			char coupon_affiliation[37] = "";
-			res = b4_db_query(req->db,
-					  "SELECT affiliation_id FROM coupons WHERE id = ?"
-					  " AND affiliation_id IS NOT NULL",
-					  "s", o->coupon_id);
-			if (!res)
-				goto out_db_error;
-			if (b4_db_rows(res) == 1)
-				snprintf(coupon_affiliation, sizeof(coupon_affiliation), "%s",
-					 b4_db_str(res, 0, 0));
-			b4_db_result_free(res);
-			if (coupon_affiliation[0] &&
-			    resolve_affiliate(o, NULL, coupon_affiliation, true) < 0)
-				goto out_db_error;
-		}
+	return 0;
+out_db_error:
+	b4_req_db_error(o->req);
+	return -1;
+}
+
+/* The coupon on the main offer's price; an affiliate's own coupon
+ * attributes the sale when no ref or session did.  The use itself is taken
+ * in the order's transaction.  0 or -1 after answering. */
+static int take_coupon_code(struct checkout_order *o, const char *coupon)
+{
+	struct b4_req *req = o->req;
+	const char *reason = NULL;
+	char customer_id[37] = "", coupon_affiliation[37] = "";
+	struct b4_db_result *res;
+	int found;
+
+	if (!coupon)
+		return 0;
+	res = b4_db_query(req->db, "SELECT id FROM customers WHERE document_bidx = ?", "s",
+			  o->document_bidx);
+	if (!res)
+		goto out_db_error;
+	if (b4_db_rows(res))
+		snprintf(customer_id, sizeof(customer_id), "%s", b4_db_str(res, 0, 0));
+	b4_db_result_free(res);
+	found = checkout_coupon_eval(req->db, &o->main, coupon, o->method, o->main.price_cents,
+				     customer_id[0] ? customer_id : NULL, &o->discount_cents,
+				     o->coupon_id, &reason);
+	if (found < 0)
+		goto out_db_error;
+	if (found == 0) {
+		b4_req_errorf(req, 422, "invalid_request_error", reason, "coupon",
+			      "the coupon cannot be used: %s", reason);
+		return -1;
 	}
-	if (checkout_order_price(o) < 0) {
-		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
-		return;
-	}
-	/* the card token: single use, this session's, not expired (card_tokens.c) */
-	if (card_token && checkout_card_token_consume(o, card_token) != 0)
-		return;
-	/* antifraud, before anything is written */
+	if (o->affiliate_id[0])
+		return 0;
+	res = b4_db_query(req->db,
+			  "SELECT affiliation_id FROM coupons WHERE id = ?"
+			  " AND affiliation_id IS NOT NULL",
+			  "s", o->coupon_id);
+	if (!res)
+		goto out_db_error;
+	if (b4_db_rows(res) == 1)
+		snprintf(coupon_affiliation, sizeof(coupon_affiliation), "%s",
+			 b4_db_str(res, 0, 0));
+	b4_db_result_free(res);
+	if (coupon_affiliation[0] && resolve_affiliate(o, NULL, coupon_affiliation, true) < 0)
+		goto out_db_error;
+	return 0;
+out_db_error:
+	b4_req_db_error(req);
+	return -1;
+}
+
+/* Antifraud, before anything is written.  0 or -1 after answering. */
+static int score_fraud(struct checkout_order *o)
+{
+	struct checkout_fraud_input fraud;
+	cJSON *reasons = NULL;
+
 	memset(&fraud, 0, sizeof(fraud));
 	fraud.email = o->email;
 	fraud.document_bidx = o->document_bidx;
-	fraud.client_ip = req->client_ip;
+	fraud.client_ip = o->req->client_ip;
 	fraud.card_fingerprint = o->card_fingerprint;
 	fraud.session_email = o->session_email;
 	fraud.total_cents = o->total_cents;
 	fraud.offer_price_cents = o->main.price_cents;
-	o->fraud_score = checkout_fraud_score(req->db, o->app, &fraud, &reasons);
-	if (o->fraud_score < 0)
-		goto out_db_error;
+	o->fraud_score = checkout_fraud_score(o->req->db, o->app, &fraud, &reasons);
+	if (o->fraud_score < 0) {
+		b4_req_db_error(o->req);
+		return -1;
+	}
 	o->fraud_reasons = cJSON_PrintUnformatted(reasons);
 	cJSON_Delete(reasons);
+	return 0;
+}
+
+void checkout_order_create(struct b4_req *req)
+{
+	const cJSON *body = checkout_json_body(req), *item;
+	struct checkout_order *o;
+	struct order_input in;
+
+	if (!body)
+		return;
+	o = b4_arena_calloc(req->arena, 1, sizeof(*o));
+	o->app = req->app;
+	o->req = req;
+	o->item_type = "main";
+	if (checkout_idem_begin(o, "orders", body) < 0 || parse_order(o, body, &in) < 0 ||
+	    take_buyer(o, &in) < 0 || take_offer(o, &in) < 0)
+		return;
+	cJSON_ArrayForEach(item, in.bumps)
+	{
+		if (take_bump(o, item) < 0)
+			return;
+	}
+	if (take_session(o, in.session_id, in.ref) < 0 || take_coupon_code(o, in.coupon) < 0)
+		return;
+	if (checkout_order_price(o) < 0) {
+		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
+		return;
+	}
+	/* the token is bound to the session and used up by this attempt, so it
+	 * is taken last, once nothing else can refuse the order */
+	if (take_card(o, in.card_token) < 0 || score_fraud(o) < 0)
+		return;
 	checkout_order_run(o);
-	return;
-out_db_error:
-	b4_req_db_error(req);
 }
 
 int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37])

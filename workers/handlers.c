@@ -20,6 +20,7 @@ const struct worker_handler worker_handlers[] = {
     {"cron.abandoned_cart", abandoned_cart_job, 1, 0, NULL, NULL, false},
     {"test.record", test_record_job, 0, 0, NULL, NULL, true},
     {"invoice.issue", invoice_issue_job, 0, 0, invoice_init, NULL, false},
+    {"invoice.cancel", invoice_cancel_job, 0, 0, invoice_init, NULL, false},
     {"report.export", report_export_job, 1, 300, report_init, NULL, false},
 };
 const size_t worker_nhandlers = sizeof(worker_handlers) / sizeof(worker_handlers[0]);

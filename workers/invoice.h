@@ -29,6 +29,12 @@ int invoice_init(const struct b4_settings *settings);
  * until paid_at + guarantee_days. */
 b4_job_fn invoice_issue_job;
 
+/* "invoice.cancel" {"order_id"} (invoice_cancel.c): after a full refund or
+ * a chargeback, writes the cancellation event of the order's NFS-e to
+ * storage (invoices/<order_id>-cancel.xml) and marks the invoice
+ * cancelled.  Idempotent; nothing issued, nothing to do. */
+b4_job_fn invoice_cancel_job;
+
 /* Checks the storage settings.  -1 (one line printed) stops start-up. */
 int report_init(const struct b4_settings *settings);
 

@@ -25,11 +25,10 @@
 #include "handlers.h"
 
 #include "b4/acquirer.h"
-#include "b4/crypto.h"
 #include "b4/db.h"
 #include "b4/log.h"
-#include "b4/money.h"
-#include "b4/orders.h"
+#include "b4/charges.h"
+#include "b4/refunds.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -59,28 +58,23 @@ int acquirers_init(const struct b4_settings *settings)
 	return 0;
 }
 
-#define MAX_SPLITS 40
-
+/* What refund.process needs of a refund: its status and amount, and the
+ * charge that captured the money. */
 struct refund {
 	char id[37];
 	char order_id[37];
 	char status[16];
 	int64_t amount_cents;
-	char order_status[24];
-	int64_t order_total_cents;
-	char charge_id[37];
 	char acquirer[33];
 	char acquirer_charge_id[65];
-	int64_t charge_amount_cents;
 };
 
 static int load(struct b4_db *db, const char *refund_id, struct refund *r)
 {
 	struct b4_db_result *res =
 	    b4_db_query(db,
-			"SELECT r.status, r.amount_cents, r.order_id, o.status, o.total_cents,"
-			" c.id, c.acquirer, c.acquirer_charge_id, c.amount_cents"
-			" FROM refunds r JOIN orders o ON o.id = r.order_id"
+			"SELECT r.status, r.amount_cents, r.order_id, c.acquirer,"
+			" c.acquirer_charge_id FROM refunds r JOIN orders o ON o.id = r.order_id"
 			" LEFT JOIN charges c ON c.order_id = o.id"
 			"  AND c.status IN ('approved', 'partially_refunded', 'refunded')"
 			" WHERE r.id = ? ORDER BY c.created_at DESC LIMIT 1",
@@ -96,13 +90,9 @@ static int load(struct b4_db *db, const char *refund_id, struct refund *r)
 		snprintf(r->status, sizeof(r->status), "%s", b4_db_str(res, 0, 0));
 		r->amount_cents = b4_db_i64(res, 0, 1);
 		snprintf(r->order_id, sizeof(r->order_id), "%s", b4_db_str(res, 0, 2));
-		snprintf(r->order_status, sizeof(r->order_status), "%s", b4_db_str(res, 0, 3));
-		r->order_total_cents = b4_db_i64(res, 0, 4);
-		snprintf(r->charge_id, sizeof(r->charge_id), "%s", b4_db_str(res, 0, 5));
-		snprintf(r->acquirer, sizeof(r->acquirer), "%s", b4_db_str(res, 0, 6));
+		snprintf(r->acquirer, sizeof(r->acquirer), "%s", b4_db_str(res, 0, 3));
 		snprintf(r->acquirer_charge_id, sizeof(r->acquirer_charge_id), "%s",
-			 b4_db_str(res, 0, 7));
-		r->charge_amount_cents = b4_db_i64(res, 0, 8);
+			 b4_db_str(res, 0, 4));
 	}
 	b4_db_result_free(res);
 	return rc;
@@ -116,113 +106,14 @@ struct settle {
 	char why[128]; /* when the splits could not be reversed */
 };
 
-/* Reverses amount across the order's splits, pro rata to what is left of
- * each, so the reversals add up exactly to the amount. */
-static int reverse_splits(struct b4_db *db, const char *order_id, int64_t amount, char *why,
-			  size_t cap)
-{
-	struct b4_split_part parts[MAX_SPLITS], reversals[MAX_SPLITS];
-	char ids[MAX_SPLITS][37];
-	struct b4_db_result *res;
-	size_t n;
-
-	res = b4_db_query(db,
-			  "SELECT id, amount_cents - reversed_cents FROM splits WHERE order_id = ?"
-			  " ORDER BY id FOR UPDATE",
-			  "s", order_id);
-	if (!res)
-		return -1;
-	n = b4_db_rows(res);
-	if (n == 0 || n > MAX_SPLITS) {
-		b4_db_result_free(res);
-		snprintf(why, cap, "order has %zu splits", n);
-		return -2;
-	}
-	for (size_t i = 0; i < n; i++) {
-		snprintf(ids[i], sizeof(ids[i]), "%s", b4_db_str(res, i, 0));
-		parts[i].role = B4_SPLIT_PRODUCER; /* only the amounts matter here */
-		parts[i].party = (int)i;
-		parts[i].amount_cents = b4_db_i64(res, i, 1);
-	}
-	b4_db_result_free(res);
-	if (b4_money_split_refund(parts, n, amount, reversals) < 0) {
-		snprintf(why, cap, "refund of %lld exceeds what the splits hold",
-			 (long long)amount);
-		return -2;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (reversals[i].amount_cents == 0)
-			continue;
-		if (b4_db_exec(db,
-			       "UPDATE splits SET reversed_cents = reversed_cents + ?,"
-			       " status = IF(reversed_cents = amount_cents, 'reversed', status)"
-			       " WHERE id = ?",
-			       "is", reversals[i].amount_cents, ids[i]) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int settle_tx(struct b4_db *db, void *arg)
 {
 	struct settle *s = arg;
-	const struct refund *r = s->refund;
-	struct b4_db_result *res;
-	int64_t n, refunded;
-	char dedup[96];
-	int rc;
+	int rc = b4_refund_settle(db, s->refund->id, s->ok, s->acquirer_refund_id, s->why,
+				  sizeof(s->why));
 
-	s->moved = false;
-	n = b4_db_exec(db,
-		       "UPDATE refunds SET status = ?, acquirer_refund_id = ?"
-		       " WHERE id = ? AND status IN ('requested', 'processing')",
-		       "sss", s->ok ? "succeeded" : "failed", s->acquirer_refund_id, r->id);
-	if (n < 0)
-		return -1;
-	if (n == 0)
-		return 0; /* settled by an earlier run */
-	s->moved = true;
-	if (!s->ok) {
-		/* the order goes back to paid unless another refund is pending */
-		return b4_db_exec(
-			   db,
-			   "UPDATE orders SET status = 'paid' WHERE id = ?"
-			   " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
-			   " WHERE order_id = ? AND status IN ('requested', 'processing'))",
-			   "ss", r->order_id, r->order_id) < 0
-			   ? -1
-			   : 0;
-	}
-	rc = reverse_splits(db, r->order_id, r->amount_cents, s->why, sizeof(s->why));
-	if (rc < 0)
-		return -1;
-	res = b4_db_query(db,
-			  "SELECT COALESCE(SUM(amount_cents), 0) FROM refunds"
-			  " WHERE order_id = ? AND status = 'succeeded'",
-			  "s", r->order_id);
-	if (!res)
-		return -1;
-	refunded = b4_db_i64(res, 0, 0);
-	b4_db_result_free(res);
-	if (b4_db_exec(db,
-		       "UPDATE charges SET status = IF(? >= amount_cents, 'refunded',"
-		       " 'partially_refunded') WHERE id = ?",
-		       "is", refunded, r->charge_id) < 0)
-		return -1;
-	if (refunded >= r->order_total_cents)
-		n = b4_order_advance(db, r->order_id, "refund_requested", "refunded");
-	else
-		n = b4_db_exec(
-		    db,
-		    "UPDATE orders SET status = 'paid' WHERE id = ?"
-		    " AND status = 'refund_requested' AND NOT EXISTS (SELECT 1 FROM refunds"
-		    " WHERE order_id = ? AND status IN ('requested', 'processing'))",
-		    "ss", r->order_id, r->order_id);
-	if (n < 0)
-		return -1;
-	/* dedup keys are global: refund:<id> already names the refund.process job */
-	snprintf(dedup, sizeof(dedup), "refund-event:%s", r->id);
-	return b4_order_enqueue_event_keyed(db, "refund", r->order_id, dedup);
+	s->moved = rc == 1;
+	return rc < 0 ? -1 : 0;
 }
 
 enum acquirer_refund_result { REFUND_REFUSED = 0, REFUND_DONE = 1, REFUND_TRY_LATER = -1 };
@@ -326,31 +217,14 @@ struct late_payment {
 	bool moved;
 };
 
-#define LATE_REFUND_REASON "payment received after the order stopped waiting for it"
-
 static int late_refund_tx(struct b4_db *db, void *arg)
 {
 	struct late_payment *p = arg;
-	char refund_id[37];
-	int64_t n;
+	int rc = b4_refund_record_late(db, p->order_id, p->charge_id, p->amount_cents,
+				       p->acquirer_refund_id);
 
-	n = b4_db_exec(
-	    db, "UPDATE charges SET status = 'refunded' WHERE id = ? AND status = 'approved'", "s",
-	    p->charge_id);
-	p->moved = n == 1;
-	if (n != 1)
-		return n < 0 ? -1 : 0;
-	/* the refund is recorded like any other, by the system (no requester) */
-	if (b4_crypto_uuid7(refund_id) < 0)
-		return -1;
-	return b4_db_exec(
-		   db,
-		   "INSERT INTO refunds (id, order_id, amount_cents, reason, status,"
-		   " requested_by, acquirer_refund_id) VALUES (?, ?, ?, ?, 'succeeded', NULL, ?)",
-		   "ssiss", refund_id, p->order_id, p->amount_cents, LATE_REFUND_REASON,
-		   p->acquirer_refund_id) < 0
-		   ? -1
-		   : 0;
+	p->moved = rc == 1;
+	return rc < 0 ? -1 : 0;
 }
 
 int late_payment_refund_job(struct worker_ctx *ctx, const struct b4_job *job, char *err,
@@ -407,34 +281,9 @@ int late_payment_refund_job(struct worker_ctx *ctx, const struct b4_job *job, ch
 	return WORKER_DONE;
 }
 
-struct card_outcome {
-	const char *order_id;
-	const char *charge_id;
-	const char *acquirer_charge_id;
-	bool approved;
-	const char *decline_code;
-	int moved;
-};
-
 static int card_outcome_tx(struct b4_db *db, void *arg)
 {
-	struct card_outcome *c = arg;
-
-	if (b4_db_exec(db,
-		       "UPDATE charges SET status = ?,"
-		       " acquirer_charge_id = COALESCE(acquirer_charge_id, ?), decline_code = ?"
-		       " WHERE id = ? AND status = 'pending'",
-		       "ssss", c->approved ? "approved" : "declined", c->acquirer_charge_id,
-		       c->decline_code, c->charge_id) < 0)
-		return -1;
-	if (c->approved) {
-		c->moved = b4_order_mark_paid(db, c->order_id);
-		return c->moved < 0 ? -1 : 0;
-	}
-	c->moved = b4_order_advance(db, c->order_id, "waiting_payment", "refused");
-	if (c->moved < 0)
-		return -1;
-	return c->moved == 1 ? b4_order_enqueue_event(db, "refused-payment", c->order_id) : 0;
+	return b4_charge_settle(db, arg);
 }
 
 int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char *err, size_t errcap)
@@ -442,19 +291,19 @@ int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char 
 	struct b4_db_result *res;
 	int settled = 0;
 
-	res =
-	    b4_db_query(ctx->db,
-			"SELECT c.id, c.acquirer FROM charges c JOIN orders o ON o.id = c.order_id"
-			" WHERE c.order_id = ? AND c.status = 'pending'"
-			" AND o.status = 'waiting_payment'",
-			"s", order_id);
+	res = b4_db_query(ctx->db,
+			  "SELECT c.id, c.acquirer, c.method FROM charges c"
+			  " JOIN orders o ON o.id = c.order_id"
+			  " WHERE c.order_id = ? AND c.status = 'pending'"
+			  " AND o.status = 'waiting_payment'",
+			  "s", order_id);
 	if (!res)
 		return worker_db_failed(ctx, err, errcap);
 	for (size_t i = 0; i < b4_db_rows(res) && settled == 0; i++) {
 		const struct b4_acquirer *acq =
 		    b4_acquirers_find(&worker_acquirers, b4_db_str(res, i, 1));
+		struct b4_charge_result r;
 		cJSON *charge = NULL;
-		int found;
 
 		if (!acq) {
 			snprintf(err, errcap, "acquirer %s is not configured",
@@ -462,36 +311,27 @@ int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char 
 			settled = WORKER_RETRY;
 			break;
 		}
-		found = b4_acquirer_find_charge(&worker_acquirers, acq, order_id, &charge);
-		if (found < 0) {
+		memset(&r, 0, sizeof(r));
+		r.order_id = order_id;
+		r.charge_id = b4_db_str(res, i, 0);
+		r.method = b4_db_str(res, i, 2);
+		r.answer = b4_charge_lookup(&worker_acquirers, acq, order_id, r.method, &charge);
+		r.charge = charge;
+		if (r.answer == B4_ANSWER_UNKNOWN && !charge) {
 			/* cannot tell: never expire an order that may have been charged */
 			snprintf(err, errcap, "acquirer %s cannot tell the charge's outcome",
 				 acq->name);
 			ctx->retry_seconds = 60;
 			settled = WORKER_RETRY;
-		} else if (found) {
-			const cJSON *status = cJSON_GetObjectItemCaseSensitive(charge, "status");
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(charge, "id");
-			const cJSON *code =
-			    cJSON_GetObjectItemCaseSensitive(charge, "decline_code");
-			const char *st = cJSON_IsString(status) ? status->valuestring : "";
-			struct card_outcome c = {
-			    .order_id = order_id,
-			    .charge_id = b4_db_str(res, i, 0),
-			    .acquirer_charge_id = cJSON_IsString(id) ? id->valuestring : NULL,
-			    .approved = !strcmp(st, "approved") || !strcmp(st, "paid"),
-			    .decline_code = cJSON_IsString(code) ? code->valuestring : NULL,
-			};
-			/* still pending or expired there: the normal expiry applies */
-			if (c.approved || !strcmp(st, "declined")) {
-				if (b4_db_tx(ctx->db, card_outcome_tx, &c) < 0)
-					settled = worker_db_failed(ctx, err, errcap);
-				else
-					settled = 1;
-				b4_log_info("charge settled by reference",
-					    B4_LS("order_id", order_id),
-					    B4_LS("acquirer", acq->name), B4_LS("outcome", st));
-			}
+		} else if (r.answer == B4_ANSWER_APPROVED || r.answer == B4_ANSWER_DECLINED) {
+			/* still pending or absent there: the normal expiry applies */
+			if (b4_db_tx(ctx->db, card_outcome_tx, &r) < 0)
+				settled = worker_db_failed(ctx, err, errcap);
+			else
+				settled = 1;
+			b4_log_info("charge settled by reference", B4_LS("order_id", order_id),
+				    B4_LS("acquirer", acq->name),
+				    B4_LS("outcome", b4_charge_answer_name(r.answer)));
 		}
 		cJSON_Delete(charge);
 	}

@@ -5,6 +5,7 @@
 
 #include "b4/db.h"
 #include "b4/log.h"
+#include "b4/orders.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -17,12 +18,28 @@ double worker_abandoned_cart_delay = 3600.0;
  * one of these was not abandoned. */
 #define PAID_STATES "'paid','refund_requested','refunded','disputed','chargeback'"
 
+struct expiry {
+	const char *order_id;
+	bool expired;
+};
+
+/* Expires the order when due, giving its coupon use back (domain). */
+static int expire_tx(struct b4_db *db, void *arg)
+{
+	struct expiry *e = arg;
+	int moved = b4_order_expire(db, e->order_id, false);
+
+	e->expired = moved == 1;
+	return moved < 0 ? -1 : 0;
+}
+
 /* order.expire {order_id}: a Pix or boleto order still waiting after its
  * expires_at becomes expired.  Run early (clock skew), it asks to run
  * again when the order is due; paid, already expired or gone: nothing. */
 int order_expire_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
 {
 	char order_id[37];
+	struct expiry e = {order_id, false};
 	struct b4_db_result *res;
 	int64_t n;
 	int rc = WORKER_DONE;
@@ -33,14 +50,9 @@ int order_expire_job(struct worker_ctx *ctx, const struct b4_job *job, char *err
 	n = worker_settle_card_order(ctx, order_id, err, errcap);
 	if (n != 0)
 		return n > 0 ? WORKER_DONE : (int)n;
-	n = b4_db_exec(ctx->db,
-		       "UPDATE orders SET status = 'expired' WHERE id = ?"
-		       " AND status = 'waiting_payment'"
-		       " AND (expires_at IS NULL OR expires_at <= CURRENT_TIMESTAMP(6))",
-		       "s", order_id);
-	if (n < 0)
+	if (b4_db_tx(ctx->db, expire_tx, &e) < 0)
 		return worker_db_failed(ctx, err, errcap);
-	if (n > 0) {
+	if (e.expired) {
 		b4_log_info("order expired", B4_LS("order_id", order_id));
 		return WORKER_DONE;
 	}
@@ -98,15 +110,7 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 
 	if (worker_payload_id(job, "order_id", order_id, err, errcap) < 0)
 		return WORKER_FATAL;
-	released =
-	    b4_db_exec(ctx->db,
-		       "UPDATE splits s JOIN orders o ON o.id = s.order_id"
-		       " JOIN products p ON p.id = o.product_id"
-		       " SET s.status = 'released', s.released_at = CURRENT_TIMESTAMP(6)"
-		       " WHERE s.order_id = ? AND s.status = 'waiting' AND o.status = 'paid'"
-		       " AND COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY)"
-		       "  <= CURRENT_TIMESTAMP(6)",
-		       "s", order_id);
+	released = b4_order_release_commissions(ctx->db, order_id);
 	if (released < 0)
 		return worker_db_failed(ctx, err, errcap);
 	if (released > 0)

@@ -2,8 +2,8 @@
  *
  * "webhook.event" turns one event into one webhook_deliveries row per
  * active endpoint of the owner (and the affiliate) subscribed to it, each
- * with a "webhook.deliver" job, in one transaction.  The event id is kept
- * in the job's payload the first time, so a re-run finds the same rows
+ * with a "webhook.deliver" job, in one transaction.  The event id comes
+ * with the job (its producer set it), so a re-run finds the same rows
  * (unique endpoint_id, event_id) and creates nothing twice.
  *
  * "webhook.deliver" POSTs the stored body with B4-Signature, logs the
@@ -80,6 +80,20 @@ static void iso_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A stable UUID-shaped id from a job id (SHA-256 of "webhook.event:<id>"). */
+static int derived_event_id(uint64_t job_id, char out[37])
+{
+	unsigned char digest[32];
+	char input[48], hex[65];
+
+	snprintf(input, sizeof(input), "webhook.event:%llu", (unsigned long long)job_id);
+	if (b4_crypto_sha256(input, strlen(input), digest) < 0 ||
+	    b4_crypto_hex_encode(digest, 16, hex, sizeof(hex)) < 0)
+		return -1;
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	return 0;
+}
+
 static int fanout_tx(struct b4_db *db, void *arg)
 {
 	struct fanout *f = arg;
@@ -91,23 +105,15 @@ static int fanout_tx(struct b4_db *db, void *arg)
 
 	f->created = 0;
 	f->completed = false;
-	if (f->event_id) {
+	/* the producer fixed the id and time when it enqueued the event; a
+	 * job from before that rule gets an id derived from its own, so a
+	 * re-run still finds the same rows, and the job is never rewritten */
+	if (f->event_id)
 		snprintf(event_id, sizeof(event_id), "%s", f->event_id);
-		snprintf(created_at, sizeof(created_at), "%s", f->created_at ? f->created_at : "");
-	} else {
-		/* first run: the id is kept with the job so a re-run reuses it */
-		if (b4_crypto_uuid7(event_id) < 0)
-			goto out;
-		if (f->created_at && strlen(f->created_at) < sizeof(created_at))
-			snprintf(created_at, sizeof(created_at), "%s", f->created_at);
-		else
-			iso_now(created_at);
-		if (b4_db_exec(db,
-			       "UPDATE jobs SET payload = JSON_SET(payload, '$.event_id', ?,"
-			       " '$.created_at', ?) WHERE id = ?",
-			       "ssu", event_id, created_at, f->job->id) < 0)
-			goto out;
-	}
+	else if (derived_event_id(f->job->id, event_id) < 0)
+		goto out;
+	snprintf(created_at, sizeof(created_at), "%s",
+		 f->created_at && strlen(f->created_at) < sizeof(created_at) ? f->created_at : "");
 	if (!created_at[0])
 		iso_now(created_at);
 	body = cJSON_CreateObject();

@@ -99,6 +99,13 @@ static int attempt(const struct b4_httpc_request *req, struct b4_httpc_response 
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &resp->seconds);
 	resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	if (rc != CURLE_OK) {
+		double pretransfer = 0;
+		curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME, &pretransfer);
+		/* nothing was sent: the peer cannot have acted on it */
+		resp->not_sent = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+				 rc == CURLE_COULDNT_RESOLVE_PROXY || pretransfer <= 0;
+	}
 	if (rc != CURLE_OK)
 		snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
 	free(resp->body);

@@ -2,7 +2,9 @@
  * the workers, and the forward-only status moves; see b4/orders.h. */
 #include "b4/orders.h"
 #include "b4/db.h"
-#include "b4/queue.h"
+#include "b4/jobs.h"
+#include "b4/orderfsm.h"
+#include "b4/pii.h"
 #include "b4/text.h"
 
 #include <stdio.h>
@@ -119,73 +121,15 @@ out_free:
 	return o;
 }
 
-int b4_order_enqueue_event(struct b4_db *db, const char *event, const char *order_id)
-{
-	char dedup[96];
-
-	snprintf(dedup, sizeof(dedup), "%s:%s", event, order_id);
-	return b4_order_enqueue_event_keyed(db, event, order_id, dedup);
-}
-
-int b4_order_enqueue_event_keyed(struct b4_db *db, const char *event, const char *order_id,
-				 const char *dedup_key)
-{
-	struct b4_db_result *res;
-	cJSON *data;
-	char *text;
-	int rc;
-
-	res =
-	    b4_db_query(db, "SELECT producer_id, affiliate_id, product_id FROM orders WHERE id = ?",
-			"s", order_id);
-	if (!res || b4_db_rows(res) == 0) {
-		b4_db_result_free(res);
-		return -1;
-	}
-	data = b4_order_json(db, order_id, NULL);
-	text = data ? cJSON_PrintUnformatted(data) : NULL;
-	cJSON_Delete(data);
-	if (!text) {
-		b4_db_result_free(res);
-		return -1;
-	}
-	rc = b4_queue_webhook_event(db, event, b4_db_str(res, 0, 0),
-				    b4_db_is_null(res, 0, 1) ? NULL : b4_db_str(res, 0, 1),
-				    b4_db_str(res, 0, 2), text, dedup_key);
-	free(text);
-	b4_db_result_free(res);
-	return rc < 0 ? -1 : 0;
-}
-
-int b4_order_enqueue_job(struct b4_db *db, const char *type, const char *dedup_prefix,
-			 const char *order_id, int64_t delay_seconds)
-{
-	char payload[96], dedup[96];
-
-	snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order_id);
-	snprintf(dedup, sizeof(dedup), "%s:%s", dedup_prefix, order_id);
-	return b4_queue_enqueue(db, type, payload, dedup, delay_seconds) < 0 ? -1 : 0;
-}
-
-int b4_order_advance(struct b4_db *db, const char *order_id, const char *from, const char *to)
-{
-	int64_t n = b4_db_exec(db, "UPDATE orders SET status = ? WHERE id = ? AND status = ?",
-			       "sss", to, order_id, from);
-
-	return n < 0 ? -1 : n > 0;
-}
-
 int b4_order_mark_paid(struct b4_db *db, const char *order_id)
 {
 	struct b4_db_result *res;
-	int64_t moved, guarantee_days;
+	int64_t guarantee_days;
+	int moved;
 
-	moved = b4_db_exec(db,
-			   "UPDATE orders SET status = 'paid', paid_at = UTC_TIMESTAMP(6)"
-			   " WHERE id = ? AND status = 'waiting_payment'",
-			   "s", order_id);
+	moved = b4_order_move(db, order_id, B4_ORDER_WAITING_PAYMENT, B4_ORDER_PAID);
 	if (moved <= 0)
-		return (int)moved;
+		return moved;
 	res = b4_db_query(
 	    db,
 	    "SELECT p.guarantee_days FROM orders o JOIN products p ON p.id = o.product_id"
@@ -200,13 +144,148 @@ int b4_order_mark_paid(struct b4_db *db, const char *order_id)
 		       " WHERE order_id = ? AND status = 'waiting'",
 		       "is", guarantee_days, order_id) < 0)
 		return -1;
-	if (b4_order_enqueue_event(db, "approved-payment", order_id) < 0)
-		return -1;
-	if (b4_order_enqueue_job(db, "invoice.issue", "invoice", order_id, 0) < 0 ||
-	    b4_order_enqueue_job(db, "commission.release", "commission", order_id,
-				 guarantee_days * 86400) < 0)
+	if (b4_job_order_event(db, "approved-payment", order_id, NULL) < 0 ||
+	    b4_job_order(db, B4_JOB_INVOICE_ISSUE, order_id, 0) < 0 ||
+	    b4_job_order(db, B4_JOB_COMMISSION_RELEASE, order_id, guarantee_days * 86400) < 0)
 		return -1;
 	return 1;
+}
+
+/* An order that will never be paid gives its coupon use back, and its
+ * buyer may use a once-per-customer coupon again. */
+static int coupon_give_back(struct b4_db *db, const char *order_id)
+{
+	if (b4_db_exec(db,
+		       "UPDATE coupons k JOIN orders o ON o.coupon_id = k.id"
+		       " SET k.uses = k.uses - 1 WHERE o.id = ? AND k.uses > 0",
+		       "s", order_id) < 0)
+		return -1;
+	return b4_db_exec(db, "DELETE FROM coupon_redemptions WHERE order_id = ?", "s", order_id) <
+		       0
+		   ? -1
+		   : 0;
+}
+
+int b4_order_refuse(struct b4_db *db, const char *order_id)
+{
+	int moved = b4_order_move(db, order_id, B4_ORDER_WAITING_PAYMENT, B4_ORDER_REFUSED);
+
+	if (moved <= 0)
+		return moved;
+	if (coupon_give_back(db, order_id) < 0 ||
+	    b4_job_order_event(db, "refused-payment", order_id, NULL) < 0)
+		return -1;
+	return 1;
+}
+
+int b4_order_expire(struct b4_db *db, const char *order_id, bool now)
+{
+	struct b4_db_result *res;
+	bool due;
+	int moved;
+
+	res = b4_db_query(db,
+			  "SELECT expires_at IS NULL OR expires_at <= UTC_TIMESTAMP(6) FROM orders"
+			  " WHERE id = ? AND status = 'waiting_payment' FOR UPDATE",
+			  "s", order_id);
+	if (!res)
+		return -1;
+	due = b4_db_rows(res) == 1 && (now || b4_db_i64(res, 0, 0) != 0);
+	b4_db_result_free(res);
+	if (!due)
+		return 0;
+	moved = b4_order_move(db, order_id, B4_ORDER_WAITING_PAYMENT, B4_ORDER_EXPIRED);
+	if (moved <= 0)
+		return moved;
+	return coupon_give_back(db, order_id) < 0 ? -1 : 1;
+}
+
+int b4_order_set_expiry(struct b4_db *db, const char *order_id, int64_t seconds)
+{
+	if (b4_db_exec(db,
+		       "UPDATE orders SET expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND"
+		       " WHERE id = ?",
+		       "is", seconds, order_id) < 0)
+		return -1;
+	return b4_job_order(db, B4_JOB_ORDER_EXPIRE, order_id, seconds);
+}
+
+int b4_order_coupon_take(struct b4_db *db, const char *coupon_id, const char *order_id,
+			 const char *document_bidx, const char *email)
+{
+	struct b4_db_result *res;
+	char email_bidx[65], key[80];
+	bool once;
+	int64_t n;
+
+	res = b4_db_query(db,
+			  "SELECT once_per_customer FROM coupons WHERE id = ? AND active = 1"
+			  " AND (max_uses IS NULL OR uses < max_uses) FOR UPDATE",
+			  "s", coupon_id);
+	if (!res)
+		return -1;
+	n = (int64_t)b4_db_rows(res);
+	once = n == 1 && b4_db_i64(res, 0, 0) != 0;
+	b4_db_result_free(res);
+	if (n == 0)
+		return 0;
+	if (b4_db_exec(db, "UPDATE coupons SET uses = uses + 1 WHERE id = ?", "s", coupon_id) < 0)
+		return -1;
+	if (!once)
+		return 1;
+	if (b4_pii_blind_index("email", email, email_bidx) < 0)
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		snprintf(key, sizeof(key), "%s:%s", k == 0 ? "document" : "email",
+			 k == 0 ? document_bidx : email_bidx);
+		if (b4_db_exec(db,
+			       "INSERT INTO coupon_redemptions (coupon_id, buyer_key, order_id)"
+			       " VALUES (?, ?, ?)",
+			       "sss", coupon_id, key, order_id) < 0)
+			return b4_db_is_duplicate(db) ? 2 : -1;
+	}
+	return 1;
+}
+
+void b4_document_mask(const char *document, char out[24])
+{
+	size_t len = document ? strlen(document) : 0;
+
+	if (len == 11)
+		snprintf(out, 24, "***.%.3s.%.3s-**", document + 3, document + 6);
+	else if (len == 14)
+		snprintf(out, 24, "**.%.3s.%.3s/%.4s-**", document + 2, document + 5, document + 8);
+	else
+		snprintf(out, 24, "***");
+}
+
+cJSON *b4_order_buyer_json(const struct b4_db_result *res, size_t row, size_t col)
+{
+	char *phone = NULL, *document = NULL, masked[24];
+	cJSON *buyer = NULL;
+
+	if (!b4_db_is_null(res, row, col + 2)) {
+		phone = b4_pii_decrypt("customers.phone_enc", b4_db_str(res, row, col + 2));
+		if (!phone)
+			return NULL;
+	}
+	document = b4_pii_decrypt("customers.document_enc", b4_db_str(res, row, col + 3));
+	if (!document)
+		goto out_free;
+	b4_document_mask(document, masked);
+	buyer = cJSON_CreateObject();
+	cJSON_AddStringToObject(buyer, "full_name", b4_db_str(res, row, col));
+	cJSON_AddStringToObject(buyer, "email", b4_db_str(res, row, col + 1));
+	if (phone)
+		cJSON_AddStringToObject(buyer, "phone", phone);
+	else
+		cJSON_AddNullToObject(buyer, "phone");
+	cJSON_AddStringToObject(buyer, "document", masked);
+	cJSON_AddStringToObject(buyer, "document_type", b4_db_str(res, row, col + 4));
+out_free:
+	b4_pii_free(phone);
+	b4_pii_free(document);
+	return buyer;
 }
 
 int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, struct b4_error *err)

@@ -46,7 +46,7 @@ int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owne
 {
 	cJSON *payload = cJSON_CreateObject();
 	cJSON *data = data_json ? cJSON_Parse(data_json) : NULL;
-	char created_at[32];
+	char created_at[32], event_id[37];
 	char *text = NULL;
 	int rc = -1;
 
@@ -57,8 +57,11 @@ int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owne
 	    (affiliate_id && !cJSON_AddStringToObject(payload, "affiliate_id", affiliate_id)) ||
 	    (product_id && !cJSON_AddStringToObject(payload, "product_id", product_id)))
 		goto out_free;
-	/* the event's time is the producer's commit, not the fan-out's */
-	if (!cJSON_AddStringToObject(payload, "created_at", utc_now(created_at)))
+	/* the event's id and time are the producer's, fixed at its commit:
+	 * the fan-out never rewrites its job */
+	if (b4_crypto_uuid7(event_id) < 0 ||
+	    !cJSON_AddStringToObject(payload, "event_id", event_id) ||
+	    !cJSON_AddStringToObject(payload, "created_at", utc_now(created_at)))
 		goto out_free;
 	cJSON_AddItemToObject(payload, "data", data);
 	data = NULL; /* owned by payload now */

@@ -177,7 +177,10 @@ static double num(const cJSON *obj, const char *name)
 static int group_setup(void **state)
 {
 	char env_storage[1100];
-	const char *env[] = {env_storage, "B4_STORAGE=local", NULL};
+	/* the acquirers checkout has: the priority may name only these */
+	const char *env[] = {env_storage, "B4_STORAGE=local",
+			     "B4_ACQUIRERS=sandbox=http://127.0.0.1:1,acq-2=http://127.0.0.1:1",
+			     NULL};
 	(void)state;
 
 	db_name = h_db_create("b4_backoffice", true);
@@ -1239,6 +1242,8 @@ static void test_settings_round_trip_and_validation(void **state)
 	    {"{\"priority\":[]}", 422, "priority"},
 	    {"{\"priority\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\"]}", 422, "priority"},
 	    {"{\"priority\":[\"sandbox\",\"sandbox\"]}", 422, "priority"},
+	    /* a name checkout is not configured with (was 200, then ignored) */
+	    {"{\"priority\":[\"acq-3\",\"sandbox\"]}", 422, "priority"},
 	    {"{\"priority\":[\"Sandbox\"]}", 422, "priority"},
 	    {"{\"priority\":[\"a b\"]}", 422, "priority"},
 	    {"{\"priority\":[\"\"]}", 422, "priority"},

@@ -449,14 +449,29 @@ static void test_card_order_installments_bump_coupon_affiliate(void **state)
 		    " AND status = 'approved' AND amount_cents = 31430 AND installments = 3",
 		    order),
 	    1);
-	/* the events the workers consume, once each */
+	/* the events the workers consume, once each and per recipient (#11):
+	 * the producer gets the order and its buyer, the affiliate only its
+	 * own part - no totals, no buyer, no card */
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'approved-payment:%s'"
 				 " AND type = 'webhook.event'"
-				 " AND JSON_VALUE(payload, '$.affiliate_id') ="
-				 " '01900000-0000-7000-8000-000000000002'"
 				 " AND JSON_VALUE(payload, '$.owner_id') ="
-				 " '01900000-0000-7000-8000-000000000001'",
+				 " '01900000-0000-7000-8000-000000000001'"
+				 " AND JSON_VALUE(payload, '$.event_id') IS NOT NULL"
+				 " AND JSON_VALUE(payload, '$.data.total_cents') = 31430"
+				 " AND JSON_VALUE(payload, '$.data.customer.email') IS NOT NULL",
 				 order),
+			 1);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"
+				 " AND dedup_key = 'approved-payment:%s:"
+				 "01900000-0000-7000-8000-000000000002'"
+				 " AND JSON_VALUE(payload, '$.owner_id') ="
+				 " '01900000-0000-7000-8000-000000000002'"
+				 " AND JSON_VALUE(payload, '$.data.role') = 'affiliate'"
+				 " AND JSON_VALUE(payload, '$.data.amount_cents') = %d"
+				 " AND JSON_EXISTS(payload, '$.data.total_cents') = 0"
+				 " AND JSON_EXISTS(payload, '$.data.customer') = 0"
+				 " AND JSON_EXISTS(payload, '$.data.card') = 0",
+				 order, (31430 - 3211) * 4000 / 10000),
 			 1);
 	assert_int_equal(sql_int("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'invoice:%s'"
 				 " AND type = 'invoice.issue'",

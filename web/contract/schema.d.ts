@@ -506,7 +506,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The producer asks for a refund of a paid sale. */
+        /** The producer asks for a refund of what is left of a paid sale (paid minus every refund not failed; nothing left -> 409). The same path as the back-office's refunds; an Idempotency-Key, when given, replays the first answer. */
         post: operations["requestSaleRefund"];
         delete?: never;
         options?: never;
@@ -1706,9 +1706,15 @@ export interface components {
             subtotal_cents?: number;
             discount_cents?: number;
             interest_cents?: number;
+            /** @description The buyer as of the purchase (the order's snapshot; a later purchase with the same CPF never changes it). Producers only. */
             customer?: {
                 full_name: string;
                 email: string;
+                phone?: string | null;
+                /** @description masked: ***.456.789-** (CPF) or **.345.678/0001-** (CNPJ) */
+                document?: string;
+                /** @enum {string} */
+                document_type?: "cpf" | "cnpj";
             };
             /** @description GET /sales/{id} only */
             items?: {
@@ -1746,16 +1752,6 @@ export interface components {
             reversed_cents: number;
             /** @enum {string} */
             currency: "BRL";
-        };
-        RefundRequested: {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            order_id: string;
-            /** @enum {string} */
-            status: "requested";
-            /** @enum {string} */
-            order_status: "refund_requested";
         };
         AdminUser: {
             /** Format: uuid */
@@ -1926,6 +1922,8 @@ export interface components {
             /** Format: uuid */
             requested_by: string | null;
             created_at: components["schemas"]["Timestamp"];
+            /** @description the order's status after the request (refund_requested) */
+            order_status?: string;
         };
         AdminAffiliation: {
             /** Format: uuid */
@@ -3435,7 +3433,9 @@ export interface operations {
     requestSaleRefund: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3449,13 +3449,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The refund request. */
-            202: {
+            /** @description The refund {id, order_id, amount_cents, reason, status, requested_by, created_at, order_status}; a replay with the same key and body returns it again with Idempotent-Replayed true. */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RefundRequested"];
+                    "application/json": components["schemas"]["AdminRefund"];
                 };
             };
             400: components["responses"]["Error"];

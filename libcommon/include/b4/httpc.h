@@ -41,6 +41,7 @@ struct b4_httpc_response {
 	char *headers;	/* raw response head, malloc'd */
 	double seconds; /* total time of the last attempt */
 	bool timed_out;
+	bool not_sent; /* no answer, and the request never left (no connection) */
 	int attempts;
 	char error[256]; /* transport error text when status is 0 */
 };

@@ -8,6 +8,8 @@
 #define B4_ORDERS_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "b4/json.h"
@@ -36,7 +38,7 @@ struct b4_order_filters {
 	" AND (? IS NULL OR o.payment_method = ?)"                                                 \
 	" AND (? IS NULL OR o.producer_id = ?)"                                                    \
 	" AND (? IS NULL OR o.affiliate_id = ?)"                                                   \
-	" AND (? IS NULL OR c.email = ?)"                                                          \
+	" AND (? IS NULL OR COALESCE(o.buyer_email, c.email) = ?)"                                 \
 	" AND (? IS NULL OR o.created_at >= ?)"                                                    \
 	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
 #define B4_ORDER_FILTER_TYPES "ssssssssssssss"
@@ -55,28 +57,118 @@ int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, str
  * order does not exist or on a database error. */
 cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_token);
 
-/* Enqueues the webhook event `event` ("approved-payment", "refund" ...)
- * for the order's producer and affiliate, with the order as data and the
- * dedup key "<event>:<order id>".  0 or -1. */
-int b4_order_enqueue_event(struct b4_db *db, const char *event, const char *order_id);
-/* The same with an explicit dedup key, for events that may happen more
- * than once per order (one "refund" event per partial refund). */
-int b4_order_enqueue_event_keyed(struct b4_db *db, const char *event, const char *order_id,
-				 const char *dedup_key);
+/* The buyer as of the purchase (the order's snapshot; customers only for
+ * rows written before snapshots existed), as 5 columns over `orders o JOIN
+ * customers c`: name, e-mail, phone_enc, document_enc, document_type. */
+#define B4_ORDER_BUYER_COLS                                                                        \
+	"COALESCE(o.buyer_name, c.full_name), COALESCE(o.buyer_email, c.email),"                   \
+	" COALESCE(o.buyer_phone_enc, c.phone_enc), COALESCE(o.buyer_document_enc, "               \
+	"c.document_enc),"                                                                         \
+	" COALESCE(o.buyer_document_type, c.document_type)"
 
-/* Enqueues job `type` with payload {"order_id"} and dedup key
- * "<dedup_prefix>:<order id>", runnable after delay_seconds.  0 or -1. */
-int b4_order_enqueue_job(struct b4_db *db, const char *type, const char *dedup_prefix,
-			 const char *order_id, int64_t delay_seconds);
+struct b4_db_result;
 
-/* Moves the order from status `from` to `to`.  1 when it moved, 0 when it
- * was not in `from` (a replay or an out-of-order event), -1 on error. */
-int b4_order_advance(struct b4_db *db, const char *order_id, const char *from, const char *to);
+/* The buyer object {full_name, email, phone, document} from the 5
+ * B4_ORDER_BUYER_COLS cells of res at (row, col...): phone decrypted,
+ * document decrypted and masked ("***.456.789-**").  Caller deletes; NULL
+ * when a cell cannot be decrypted. */
+cJSON *b4_order_buyer_json(const struct b4_db_result *res, size_t row, size_t col);
+
+/* Masks a CPF (11 digits) or CNPJ (14 characters) for display, keeping the
+ * middle: "***.456.789-**", "**.345.678/0001-**".  out has room for 19. */
+void b4_document_mask(const char *document, char out[24]);
+
+/* ---- a new order (in the caller's transaction) -------------------------- */
+
+#define B4_ORDER_MAX_ITEMS 6 /* the main offer (or upsell) and up to 5 bumps */
+
+struct b4_order_item_new {
+	const char *offer_id;
+	const char *type; /* "main", "order_bump", "upsell" */
+	int64_t price_cents;
+};
+
+/* Everything an order is written with.  Strings are borrowed; "" or NULL
+ * means none where a field is optional. */
+struct b4_order_new {
+	const char *order_id, *charge_id, *access_token_hash; /* new ids */
+	const char *offer_id, *product_id, *producer_id;
+	struct b4_order_item_new items[B4_ORDER_MAX_ITEMS];
+	size_t nitems;
+	const char *method; /* card, pix, boleto */
+	int installments;
+	int64_t subtotal_cents, discount_cents, interest_cents, total_cents;
+	/* the buyer; customer_id set (an upsell) reuses the customer row */
+	char customer_id[37];
+	const char *full_name, *email, *document, *document_bidx, *phone;
+	bool document_is_cpf;
+	/* the card (the acquirer that issued the token charges it) */
+	const char *card_token, *card_acquirer, *card_brand, *card_bin, *card_last4,
+	    *card_fingerprint;
+	const char *acquirer; /* the charge's acquirer when not a card */
+	/* attribution and links */
+	const char *affiliation_id, *affiliate_id, *coupon_id, *session_id, *parent_order_id;
+	int affiliate_bps;
+	/* the platform's fee */
+	int platform_fee_bp;
+	int64_t platform_fee_cents;
+	/* antifraud: refuse writes the order refused, without charge or splits */
+	bool refuse;
+	int fraud_score;
+	const char *fraud_reasons, *client_ip;
+};
+
+enum b4_order_refusal {
+	B4_ORDER_REFUSAL_NONE, /* a database error */
+	B4_ORDER_COUPON_USED_UP,
+	B4_ORDER_COUPON_ALREADY_USED,
+	B4_ORDER_AMOUNT_TOO_SMALL,
+	B4_ORDER_UPSELL_TAKEN,
+};
+
+/* Writes a new order in the caller's transaction: the customer row (by
+ * document; never an earlier order's buyer, each order keeps its own
+ * snapshot), the coupon's use, the order (waiting_payment, or refused with
+ * its refused-payment event), its items, its pending charge and its
+ * splits: platform, affiliate, co-producers, producer on the price after
+ * discounts, the installment interest on the platform's line.  One live
+ * upsell per parent order (unique key).  Returns 0, or -1 with *refusal
+ * saying why (B4_ORDER_REFUSAL_NONE: a database error, rolled back by the
+ * caller). */
+int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal);
+
+/* Releases the order's waiting commissions whose date has come, only while
+ * the order is paid (checked in the same statement).  Returns how many
+ * splits were released, or -1. */
+int64_t b4_order_release_commissions(struct b4_db *db, const char *order_id);
+
+/* ---- the order's moves (all in the caller's transaction) -------------- */
 
 /* waiting_payment -> paid with everything that follows a payment: split
  * release dates from the product's guarantee, the approved-payment event,
  * the invoice job and the commission release job.  1 moved, 0 not waiting
  * (already settled), -1 error. */
 int b4_order_mark_paid(struct b4_db *db, const char *order_id);
+
+/* waiting_payment -> refused (declined, acquirers unavailable, antifraud):
+ * gives its coupon use back and enqueues refused-payment.  1, 0, -1. */
+int b4_order_refuse(struct b4_db *db, const char *order_id);
+
+/* waiting_payment -> expired, when due (expires_at passed) or when `now`
+ * (the acquirer says so): gives its coupon use back.  1 moved, 0 not
+ * waiting or not due, -1 error. */
+int b4_order_expire(struct b4_db *db, const char *order_id, bool now);
+
+/* Sets when a waiting Pix or boleto order expires and enqueues its
+ * order.expire job then.  0 or -1. */
+int b4_order_set_expiry(struct b4_db *db, const char *order_id, int64_t seconds);
+
+/* Takes one use of coupon_id for order_id: counted only while below
+ * max_uses, and for a once_per_customer coupon one redemption row per
+ * (coupon, buyer CPF/CNPJ blind index) and per (coupon, e-mail blind
+ * index), unique in the database.  1 taken, 0 used up (or inactive), 2
+ * already used by this buyer, -1 error. */
+int b4_order_coupon_take(struct b4_db *db, const char *coupon_id, const char *order_id,
+			 const char *document_bidx, const char *email);
 
 #endif

@@ -43,8 +43,9 @@ int b4_queue_enqueue(struct b4_db *db, const char *type, const char *payload_jso
 		     const char *dedup_key, int64_t delay_seconds);
 
 /* Producer helper for webhooks: enqueues a "webhook.event" job
- * {event, owner_id, affiliate_id?, product_id?, created_at, data} inside
- * the caller's transaction (created_at: now, UTC).  The worker fans it out
+ * {event, event_id, owner_id, affiliate_id?, product_id?, created_at, data}
+ * inside the caller's transaction (event_id: a new UUIDv7, created_at: now,
+ * UTC; the job is never rewritten).  The worker fans it out
  * to every active endpoint of the owner (and the affiliate) subscribed to
  * event whose product scope matches, and delivers each with a stable event
  * id.  data_json is the event's data object as JSON text ("{...}").

@@ -1,0 +1,157 @@
+/* jobs.c - typed enqueue of every job the money domain produces, and the
+ * one place a webhook.event payload of an order is built; see b4/jobs.h. */
+#include "b4/jobs.h"
+#include "b4/db.h"
+#include "b4/orders.h"
+#include "b4/queue.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *type, *dedup_prefix;
+} order_jobs[] = {
+    {B4_JOB_INVOICE_ISSUE, "invoice"},	       {B4_JOB_INVOICE_CANCEL, "invoice-cancel"},
+    {B4_JOB_COMMISSION_RELEASE, "commission"}, {B4_JOB_ORDER_EXPIRE, "expire"},
+    {B4_JOB_LATE_REFUND, "late-refund"},
+};
+
+int b4_job_order(struct b4_db *db, const char *type, const char *order_id, int64_t delay_seconds)
+{
+	char payload[96], dedup[96];
+
+	for (size_t i = 0; i < sizeof(order_jobs) / sizeof(order_jobs[0]); i++) {
+		if (strcmp(order_jobs[i].type, type) != 0)
+			continue;
+		snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order_id);
+		snprintf(dedup, sizeof(dedup), "%s:%s", order_jobs[i].dedup_prefix, order_id);
+		return b4_queue_enqueue(db, type, payload, dedup, delay_seconds) < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+int b4_job_refund_process(struct b4_db *db, const char *refund_id, const char *order_id,
+			  int64_t amount_cents, const char *requested_by)
+{
+	cJSON *payload = cJSON_CreateObject();
+	char *text = NULL, dedup[96];
+	int rc = -1;
+
+	if (!payload || !cJSON_AddStringToObject(payload, "refund_id", refund_id) ||
+	    !cJSON_AddStringToObject(payload, "order_id", order_id) ||
+	    !cJSON_AddNumberToObject(payload, "amount_cents", (double)amount_cents) ||
+	    !(requested_by ? cJSON_AddStringToObject(payload, "requested_by", requested_by)
+			   : cJSON_AddNullToObject(payload, "requested_by")))
+		goto out_free;
+	text = cJSON_PrintUnformatted(payload);
+	snprintf(dedup, sizeof(dedup), "refund:%s", refund_id);
+	if (text)
+		rc = b4_queue_enqueue(db, B4_JOB_REFUND_PROCESS, text, dedup, 0) < 0 ? -1 : 0;
+out_free:
+	cJSON_free(text);
+	cJSON_Delete(payload);
+	return rc;
+}
+
+/* Enqueues data (consumed) for one recipient. */
+static int enqueue_for(struct b4_db *db, const char *event, const char *recipient,
+		       const char *product_id, cJSON *data, const char *dedup_key)
+{
+	char *text = data ? cJSON_PrintUnformatted(data) : NULL;
+	int rc = -1;
+
+	if (text)
+		rc = b4_queue_webhook_event(db, event, recipient, NULL, product_id, text,
+					    dedup_key) < 0
+			 ? -1
+			 : 0;
+	if (text) /* may carry the buyer's data */
+		memset(text, 0, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(data);
+	return rc;
+}
+
+#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
+
+/* What an affiliate or co-producer sees of the order: its own part. */
+static cJSON *partner_data(const struct b4_db_result *order, const struct b4_db_result *parts,
+			   size_t row)
+{
+	cJSON *data = cJSON_CreateObject(), *product;
+
+	cJSON_AddStringToObject(data, "id", b4_db_str(order, 0, 0));
+	cJSON_AddStringToObject(data, "status", b4_db_str(order, 0, 3));
+	cJSON_AddStringToObject(data, "payment_method", b4_db_str(order, 0, 4));
+	cJSON_AddStringToObject(data, "role", b4_db_str(parts, row, 0));
+	cJSON_AddNumberToObject(data, "amount_cents", (double)b4_db_i64(parts, row, 2));
+	cJSON_AddStringToObject(data, "currency", "BRL");
+	product = cJSON_AddObjectToObject(data, "product");
+	cJSON_AddStringToObject(product, "id", b4_db_str(order, 0, 2));
+	cJSON_AddStringToObject(product, "name", b4_db_str(order, 0, 5));
+	cJSON_AddStringToObject(data, "created_at", b4_db_str(order, 0, 6));
+	if (b4_db_is_null(order, 0, 7))
+		cJSON_AddNullToObject(data, "paid_at");
+	else
+		cJSON_AddStringToObject(data, "paid_at", b4_db_str(order, 0, 7));
+	return data;
+}
+
+int b4_job_order_event(struct b4_db *db, const char *event, const char *order_id,
+		       const char *dedup_key)
+{
+	struct b4_db_result *order, *parts = NULL;
+	char dedup[160], partner_dedup[200];
+	cJSON *data = NULL, *buyer;
+	int rc = -1;
+
+	if (!dedup_key) {
+		snprintf(dedup, sizeof(dedup), "%s:%s", event, order_id);
+		dedup_key = dedup;
+	}
+	order =
+	    b4_db_query(db,
+			"SELECT o.id, o.producer_id, o.product_id, o.status, o.payment_method,"
+			" p.name, " TS("o.created_at") ", " TS(
+			    "o.paid_at") ", " B4_ORDER_BUYER_COLS
+					 " FROM orders o JOIN products p ON p.id = o.product_id"
+					 " JOIN customers c ON c.id = o.customer_id WHERE o.id = ?",
+			"s", order_id);
+	if (!order || b4_db_rows(order) == 0)
+		goto out_free;
+	/* the producer: the order and its buyer */
+	data = b4_order_json(db, order_id, NULL);
+	buyer = data ? b4_order_buyer_json(order, 0, 8) : NULL;
+	if (!buyer)
+		goto out_free;
+	cJSON_AddItemToObject(data, "customer", buyer);
+	rc =
+	    enqueue_for(db, event, b4_db_str(order, 0, 1), b4_db_str(order, 0, 2), data, dedup_key);
+	data = NULL;
+	if (rc < 0)
+		goto out_free;
+	/* the affiliate and the co-producers: each its own part */
+	rc = -1;
+	parts = b4_db_query(db,
+			    "SELECT party, user_id, SUM(amount_cents - reversed_cents) FROM splits"
+			    " WHERE order_id = ? AND party IN ('affiliate', 'coproducer')"
+			    " AND user_id IS NOT NULL GROUP BY party, user_id ORDER BY user_id",
+			    "s", order_id);
+	if (!parts)
+		goto out_free;
+	for (size_t r = 0; r < b4_db_rows(parts); r++) {
+		snprintf(partner_dedup, sizeof(partner_dedup), "%s:%s", dedup_key,
+			 b4_db_str(parts, r, 1));
+		if (enqueue_for(db, event, b4_db_str(parts, r, 1), b4_db_str(order, 0, 2),
+				partner_data(order, parts, r), partner_dedup) < 0)
+			goto out_free;
+	}
+	rc = 0;
+out_free:
+	cJSON_Delete(data);
+	b4_db_result_free(parts);
+	b4_db_result_free(order);
+	return rc;
+}

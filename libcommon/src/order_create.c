@@ -1,0 +1,253 @@
+/* order_create.c - writing a new order, its charge and its splits; see
+ * b4/orders.h (b4_order_create). */
+#include "b4/crypto.h"
+#include "b4/db.h"
+#include "b4/jobs.h"
+#include "b4/money.h"
+#include "b4/orders.h"
+#include "b4/pii.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *opt(const char *s)
+{
+	return s && s[0] ? s : NULL;
+}
+
+/* The buyer's document and phone, encrypted once for the customer row and
+ * the order's snapshot. */
+struct sealed_buyer {
+	char *document_enc;
+	char *phone_enc; /* NULL without a phone */
+};
+
+static int seal_buyer(const struct b4_order_new *n, struct sealed_buyer *b)
+{
+	b->document_enc = b4_pii_encrypt("customers.document_enc", n->document);
+	b->phone_enc = opt(n->phone) ? b4_pii_encrypt("customers.phone_enc", n->phone) : NULL;
+	return b->document_enc && (!opt(n->phone) || b->phone_enc) ? 0 : -1;
+}
+
+/* The customer row (one per document): created, or brought up to date. */
+static int upsert_customer(struct b4_db *db, struct b4_order_new *n, const struct sealed_buyer *b)
+{
+	struct b4_db_result *res;
+	char id[37];
+	int rc = -1;
+
+	if (b4_crypto_uuid7(id) < 0)
+		return -1;
+	if (b4_db_exec(
+		db,
+		"INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
+		" document_type, phone_enc) VALUES (?, ?, ?, ?, ?, ?, ?)"
+		" ON DUPLICATE KEY UPDATE email = VALUES(email), full_name = VALUES(full_name),"
+		" phone_enc = COALESCE(VALUES(phone_enc), phone_enc)",
+		"sssssss", id, n->email, n->full_name, b->document_enc, n->document_bidx,
+		n->document_is_cpf ? "cpf" : "cnpj", b->phone_enc) < 0)
+		return -1;
+	res = b4_db_query(db, "SELECT id FROM customers WHERE document_bidx = ?", "s",
+			  n->document_bidx);
+	if (!res)
+		return -1;
+	if (b4_db_rows(res) == 1) {
+		snprintf(n->customer_id, sizeof(n->customer_id), "%s", b4_db_str(res, 0, 0));
+		rc = 0;
+	}
+	b4_db_result_free(res);
+	return rc;
+}
+
+/* Inserts a row keyed by a new UUIDv7: sql binds (id, order_id, a, b, cents). */
+static int insert_with_id(struct b4_db *db, const char *sql, const char *order_id, const char *a,
+			  const char *b, int64_t cents)
+{
+	char id[37];
+
+	if (b4_crypto_uuid7(id) < 0)
+		return -1;
+	return b4_db_exec(db, sql, "ssssi", id, order_id, a, b, cents) < 0 ? -1 : 0;
+}
+
+/* The order row with its buyer snapshot.  A second live upsell of one
+ * parent order hits uq_orders_live_upsell. */
+static int insert_order(struct b4_db *db, const struct b4_order_new *n,
+			const struct sealed_buyer *b, enum b4_order_refusal *refusal)
+{
+	const char *parent = opt(n->parent_order_id);
+
+	if (b4_db_exec(
+		db,
+		"INSERT INTO orders (id, customer_id, buyer_name, buyer_email, buyer_phone_enc,"
+		" buyer_document_enc, buyer_document_type, offer_id, product_id, producer_id,"
+		" affiliation_id, affiliate_id, coupon_id, session_id, parent_order_id,"
+		" live_upsell_parent, status, payment_method, installments, subtotal_cents,"
+		" discount_cents, interest_cents, total_cents, access_token_hash, fraud_score,"
+		" fraud_reasons, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"ssssssssssssssssssIiiiisIss", n->order_id, n->customer_id, n->full_name, n->email,
+		b->phone_enc, b->document_enc, n->document_is_cpf ? "cpf" : "cnpj", n->offer_id,
+		n->product_id, n->producer_id, opt(n->affiliation_id), opt(n->affiliate_id),
+		opt(n->coupon_id), opt(n->session_id), parent, n->refuse ? NULL : parent,
+		n->refuse ? "refused" : "waiting_payment", n->method, n->installments,
+		n->subtotal_cents, n->discount_cents, n->interest_cents, n->total_cents,
+		n->access_token_hash, n->fraud_score, n->fraud_reasons, n->client_ip) >= 0)
+		return 0;
+	if (parent && b4_db_is_duplicate(db))
+		*refusal = B4_ORDER_UPSELL_TAKEN;
+	return -1;
+}
+
+/* The coupon's use, unless the order is refused at once. */
+static int take_coupon(struct b4_db *db, const struct b4_order_new *n,
+		       enum b4_order_refusal *refusal)
+{
+	int taken;
+
+	if (!opt(n->coupon_id) || n->refuse)
+		return 0;
+	taken = b4_order_coupon_take(db, n->coupon_id, n->order_id, n->document_bidx, n->email);
+	if (taken == 1)
+		return 0;
+	if (taken == 0)
+		*refusal = B4_ORDER_COUPON_USED_UP;
+	else if (taken == 2)
+		*refusal = B4_ORDER_COUPON_ALREADY_USED;
+	return -1;
+}
+
+static int insert_charge(struct b4_db *db, const struct b4_order_new *n)
+{
+	return b4_db_exec(
+		   db,
+		   "INSERT INTO charges (id, order_id, acquirer, method, status, amount_cents,"
+		   " installments, card_brand, card_bin, card_last4, card_fingerprint, card_token)"
+		   " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+		   "ssssiIsssss", n->charge_id, n->order_id,
+		   opt(n->card_acquirer) ? n->card_acquirer : n->acquirer, n->method,
+		   n->total_cents, n->installments, opt(n->card_brand), opt(n->card_bin),
+		   opt(n->card_last4), opt(n->card_fingerprint), opt(n->card_token)) < 0
+		   ? -1
+		   : 0;
+}
+
+static const char *party_name(enum b4_split_role role)
+{
+	switch (role) {
+	case B4_SPLIT_PLATFORM:
+		return "platform";
+	case B4_SPLIT_AFFILIATE:
+		return "affiliate";
+	case B4_SPLIT_COPRODUCER:
+		return "coproducer";
+	case B4_SPLIT_PRODUCER:
+		break;
+	}
+	return "producer";
+}
+
+/* Splits the price after discounts: platform -> affiliate -> co-producers
+ * -> producer.  Installment interest is not commissionable: it goes to the
+ * platform's line, which carries the financing cost. */
+static int write_splits(struct b4_db *db, const struct b4_order_new *n,
+			enum b4_order_refusal *refusal)
+{
+	struct b4_split_part parts[B4_MONEY_MAX_SPLIT_PARTS];
+	int cop_bp[B4_MONEY_MAX_COPRODUCERS];
+	struct b4_split_config cfg;
+	struct b4_db_result *cops;
+	size_t nparts = 0, ncops;
+	int rc = -1;
+
+	cops = b4_db_query(db,
+			   "SELECT user_id, share_bps FROM coproducers WHERE product_id = ?"
+			   " AND starts_at <= UTC_TIMESTAMP(6)"
+			   " AND (ends_at IS NULL OR ends_at > UTC_TIMESTAMP(6)) ORDER BY id",
+			   "s", n->product_id);
+	if (!cops)
+		return -1;
+	ncops = b4_db_rows(cops);
+	if (ncops > B4_MONEY_MAX_COPRODUCERS)
+		ncops = B4_MONEY_MAX_COPRODUCERS;
+	for (size_t k = 0; k < ncops; k++)
+		cop_bp[k] = (int)b4_db_i64(cops, k, 1);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.platform_fee_bp = n->platform_fee_bp;
+	cfg.platform_fixed_cents = n->platform_fee_cents;
+	cfg.has_affiliate = opt(n->affiliate_id) != NULL;
+	cfg.affiliate_bp = n->affiliate_bps;
+	cfg.coproducer_bp = cop_bp;
+	cfg.coproducer_count = ncops;
+	if (b4_money_split(n->total_cents - n->interest_cents, &cfg, parts,
+			   B4_MONEY_MAX_SPLIT_PARTS, &nparts) < 0 ||
+	    parts[0].role != B4_SPLIT_PLATFORM ||
+	    b4_money_add(parts[0].amount_cents, n->interest_cents, &parts[0].amount_cents) < 0) {
+		*refusal = B4_ORDER_AMOUNT_TOO_SMALL;
+		goto out_free_cops;
+	}
+	for (size_t k = 0; k < nparts; k++) {
+		const char *user = n->producer_id;
+		if (parts[k].role == B4_SPLIT_PLATFORM)
+			user = NULL;
+		else if (parts[k].role == B4_SPLIT_AFFILIATE)
+			user = n->affiliate_id;
+		else if (parts[k].role == B4_SPLIT_COPRODUCER)
+			user = b4_db_str(cops, (size_t)parts[k].party, 0);
+		if (insert_with_id(db,
+				   "INSERT INTO splits (id, order_id, party, user_id, amount_cents)"
+				   " VALUES (?, ?, ?, ?, ?)",
+				   n->order_id, party_name(parts[k].role), user,
+				   parts[k].amount_cents) < 0)
+			goto out_free_cops;
+	}
+	rc = 0;
+out_free_cops:
+	b4_db_result_free(cops);
+	return rc;
+}
+
+int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal)
+{
+	struct sealed_buyer sealed = {NULL, NULL};
+	int rc = -1;
+
+	*refusal = B4_ORDER_REFUSAL_NONE;
+	if (seal_buyer(n, &sealed) < 0)
+		goto out_free;
+	if (!n->customer_id[0] && upsert_customer(db, n, &sealed) < 0)
+		goto out_free;
+	if (take_coupon(db, n, refusal) < 0 || insert_order(db, n, &sealed, refusal) < 0)
+		goto out_free;
+	for (size_t k = 0; k < n->nitems; k++)
+		if (insert_with_id(db,
+				   "INSERT INTO order_items (id, order_id, offer_id, type,"
+				   " price_cents) VALUES (?, ?, ?, ?, ?)",
+				   n->order_id, n->items[k].offer_id, n->items[k].type,
+				   n->items[k].price_cents) < 0)
+			goto out_free;
+	if (n->refuse) {
+		rc = b4_job_order_event(db, "refused-payment", n->order_id, NULL);
+		goto out_free;
+	}
+	if (insert_charge(db, n) < 0 || write_splits(db, n, refusal) < 0)
+		goto out_free;
+	rc = 0;
+out_free:
+	free(sealed.document_enc);
+	free(sealed.phone_enc);
+	return rc;
+}
+
+int64_t b4_order_release_commissions(struct b4_db *db, const char *order_id)
+{
+	return b4_db_exec(db,
+			  "UPDATE splits s JOIN orders o ON o.id = s.order_id"
+			  " JOIN products p ON p.id = o.product_id"
+			  " SET s.status = 'released', s.released_at = CURRENT_TIMESTAMP(6)"
+			  " WHERE s.order_id = ? AND s.status = 'waiting' AND o.status = 'paid'"
+			  " AND COALESCE(s.release_at, o.paid_at + INTERVAL p.guarantee_days DAY)"
+			  "  <= CURRENT_TIMESTAMP(6)",
+			  "s", order_id);
+}
