@@ -46,6 +46,7 @@ static const char *const port_vars[NPORTS] = {"B4_DEV_GATEWAY_PORT",  "B4_DEV_GA
 static int ports[NPORTS];
 static char dev_var[1024];
 static char build_arg[1100];
+static char sanitize_arg[256] = "SANITIZE=";
 
 /* A `make <target>` started in its own process group, like a terminal's
  * foreground job; Ctrl-C is SIGINT to that group. */
@@ -91,7 +92,8 @@ static pid_t make_spawn(const char *target, const char *log_path, bool own_group
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(h_top()) < 0)
 			_exit(127);
 		close(fd);
-		execlp("make", "make", "--no-print-directory", build_arg, target, (char *)NULL);
+		execlp("make", "make", "--no-print-directory", build_arg, sanitize_arg, target,
+		       (char *)NULL);
 		_exit(127);
 	}
 	if (own_group)
@@ -261,11 +263,18 @@ static int setup(void **state)
 		snprintf(logs, sizeof(logs), "%s/logs", h_var());
 		mkdir(logs, 0755);
 	}
-	/* the build under test, relative to the repository like make's own */
+	/* the build under test, relative to the repository like make's own,
+	 * and its sanitizers (build-address-undefined: SANITIZE=address,undefined),
+	 * so that make finds it up to date and never relinks it differently */
 	if (strncmp(build, top, top_len) == 0 && build[top_len] == '/')
-		snprintf(build_arg, sizeof(build_arg), "BUILD=%s", build + top_len + 1);
-	else
-		snprintf(build_arg, sizeof(build_arg), "BUILD=%s", build);
+		build += top_len + 1;
+	snprintf(build_arg, sizeof(build_arg), "BUILD=%s", build);
+	if (strncmp(build, "build-", 6) == 0) {
+		snprintf(sanitize_arg, sizeof(sanitize_arg), "SANITIZE=%s", build + 6);
+		for (char *p = sanitize_arg + 9; *p; p++)
+			if (*p == '-')
+				*p = ',';
+	}
 	for (int i = 0; i < NPORTS; i++) {
 		bool taken;
 		do { /* the kernel may hand the same one back: ask again */
