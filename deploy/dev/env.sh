@@ -41,6 +41,7 @@ dev_port_sandbox=${B4_DEV_SANDBOX_PORT:-$((dev_port_base + 10))}
 dev_db_port=${B4_DEV_DB_PORT:-3307}
 
 # Every binary make run starts, in start order.
+# shellcheck disable=SC2034 # used by run.sh
 dev_binaries=(b4-acquirer-sandbox b4-api b4-backoffice b4-checkout b4-worker b4-gateway)
 
 # dev_binary SHORT: the binary behind a make target's name (api -> b4-api).
