@@ -169,23 +169,33 @@ static void job_interrupt(struct make_job *job)
 	job->pgid = 0;
 }
 
-/* True when something accepts a TCP connection on 127.0.0.1:port (quietly,
- * where h_http would log every refused attempt). */
-static bool port_open(int port)
+/* Opens a TCP socket and connects it to 127.0.0.1:port (connect) or binds
+ * it to *:port; true when that worked.  The socket is closed again. */
+static bool tcp_try(int port, bool connect_to)
 {
 	struct sockaddr_in addr;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool open_now;
+	bool ok;
 
 	if (fd < 0)
 		return false;
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)port);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	open_now = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	addr.sin_addr.s_addr = htonl(connect_to ? INADDR_LOOPBACK : INADDR_ANY);
+	if (connect_to)
+		ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	else
+		ok = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
 	close(fd);
-	return open_now;
+	return ok;
+}
+
+/* True when something accepts a TCP connection on 127.0.0.1:port (quietly,
+ * where h_http would log every refused attempt). */
+static bool port_open(int port)
+{
+	return tcp_try(port, true);
 }
 
 /* Waits until ports[port_index] answers path with 200; on time-out prints
@@ -255,19 +265,8 @@ static long post_json(struct h_resp *r, const char *to, const char *body, const 
 static int free_fixed_port(void)
 {
 	for (int attempt = 0; attempt < 500; attempt++) {
-		int port = 20000 + rand() % 12000, fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in addr;
-		bool ok;
-
-		if (fd < 0)
-			return -1;
-		memset(&addr, 0, sizeof(addr));
-		addr.sin_family = AF_INET;
-		addr.sin_port = htons((uint16_t)port);
-		addr.sin_addr.s_addr = htonl(INADDR_ANY);
-		ok = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-		close(fd);
-		if (ok && !port_open(port))
+		int port = 20000 + rand() % 12000;
+		if (tcp_try(port, false) && !port_open(port))
 			return port;
 	}
 	return -1;
