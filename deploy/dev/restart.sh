@@ -22,7 +22,7 @@ if [ -z "$supervisor" ] || ! kill -0 "$supervisor" 2>/dev/null; then
 	exit 1
 fi
 old=$(cat "$dev_var/run/$name.child" 2>/dev/null || true)
-kill -HUP "$supervisor"
+kill -USR1 "$supervisor"
 # the supervisor writes the new child's pid once it has started it
 for _ in $(seq 1 300); do
 	new=$(cat "$dev_var/run/$name.child" 2>/dev/null || true)

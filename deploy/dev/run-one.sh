@@ -91,7 +91,7 @@ finish() {
 	fi
 	dev_db_release "$who"
 }
-trap 'finish; exit 0' INT TERM
+trap 'finish; exit 0' INT TERM HUP
 trap finish EXIT
 
 if dev_needs_db "$name"; then

@@ -37,19 +37,19 @@ stop_all() {
 	dev_db_release run
 	echo "run: stopped"
 }
-trap 'stop_all; exit 0' INT TERM
+trap 'stop_all; exit 0' INT TERM HUP
 trap stop_all EXIT
 
 # --- supervision -----------------------------------------------------------
 # supervise NAME [KEY=value ...]: runs in the background (a subshell) and
-# keeps NAME running until TERM.  SIGHUP (make restart-NAME) restarts it at
+# keeps NAME running until TERM.  SIGUSR1 (make restart-NAME) restarts it at
 # once with the binary now on disk.  Pids: $dev/run/NAME.pid (this
 # supervisor), $dev/run/NAME.child (the binary).
 supervise() {
 	local name=$1 child="" rc started delay=1 fast=0 stop=0 restart=0
 	shift
 	trap 'stop=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true' TERM
-	trap 'restart=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true' HUP
+	trap 'restart=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true' USR1
 	echo "$BASHPID" >"$dev/run/$name.pid"
 	while [ "$stop" = 0 ]; do
 		if [ "$fast" -lt "$max_fast_crashes" ] || [ "$restart" = 1 ]; then
@@ -81,7 +81,7 @@ supervise() {
 			fi
 			echo "run: $name exited (status $rc); restarting in ${delay}s (log: $dev/logs/$name.log)"
 		fi
-		# back-off, or idle after giving up: TERM and HUP cut it short
+		# back-off, or idle after giving up: TERM and USR1 cut it short
 		sleep "$delay" &
 		wait $! 2>/dev/null || kill $! 2>/dev/null || true
 		[ "$fast" -lt "$max_fast_crashes" ] && delay=$((delay * 2 > 30 ? 30 : delay * 2))
