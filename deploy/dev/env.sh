@@ -132,8 +132,24 @@ SETTINGS
 	b4-gateway)
 		printf 'B4_GATEWAY_PORT=%s\nB4_GATEWAY_ADMIN_PORT=%s\n' \
 			"$dev_port_gateway" "$dev_port_gateway_admin"
+		# deploy/dev/gateway.json with these ports; its relative static
+		# roots (web builds) resolve against the repository
+		echo "B4_GATEWAY_CONFIG=$dev_var/env/gateway.json"
+		echo "B4_GATEWAY_STATIC_BASE=$dev_top"
 		;;
 	esac
+}
+
+# dev_gateway_config_write: deploy/dev/gateway.json with this stack's
+# ports (the file names the default ones) as $dev_var/env/gateway.json.
+dev_gateway_config_write() {
+	sed -e "s/\"port\": *8080\\b/\"port\": $dev_port_gateway/" \
+		-e "s/\"port\": *9080\\b/\"port\": $dev_port_gateway_admin/" \
+		-e "s/127\\.0\\.0\\.1:8081\\b/127.0.0.1:$dev_port_api/g" \
+		-e "s/127\\.0\\.0\\.1:8082\\b/127.0.0.1:$dev_port_backoffice/g" \
+		-e "s/127\\.0\\.0\\.1:8083\\b/127.0.0.1:$dev_port_checkout/g" \
+		"$dev_top/deploy/dev/gateway.json" >"$dev_var/env/gateway.json.tmp"
+	mv "$dev_var/env/gateway.json.tmp" "$dev_var/env/gateway.json"
 }
 
 # dev_env_file_write NAME: writes $dev_var/env/NAME.env (settings and
@@ -141,6 +157,7 @@ SETTINGS
 dev_env_file_write() {
 	local name=$1 file="$dev_var/env/$1.env"
 	dev_secrets_ensure
+	[ "$name" = b4-gateway ] && dev_gateway_config_write
 	(
 		umask 077
 		{
