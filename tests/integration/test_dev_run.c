@@ -28,7 +28,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Ports of the dev stack of this run, by the B4_DEV_<NAME>_PORT they go to. */
+/* Ports of the dev stack of this run, by the variable they go to: the
+ * B4_DEV_<NAME>_PORT of deploy/dev/env.sh, and those of
+ * deploy/dev/monitoring.sh, should make run start Prometheus and
+ * Alertmanager (it reads them from the environment). */
 enum {
 	P_GATEWAY,
 	P_GATEWAY_ADMIN,
@@ -38,12 +41,17 @@ enum {
 	P_WORKER,
 	P_SANDBOX,
 	P_DB,
+	P_PROMETHEUS,
+	P_ALERTMANAGER,
+	P_ALERT_RECEIVER,
 	NPORTS
 };
-static const char *const port_vars[NPORTS] = {"B4_DEV_GATEWAY_PORT",  "B4_DEV_GATEWAY_ADMIN_PORT",
-					      "B4_DEV_API_PORT",      "B4_DEV_BACKOFFICE_PORT",
-					      "B4_DEV_CHECKOUT_PORT", "B4_DEV_WORKER_PORT",
-					      "B4_DEV_SANDBOX_PORT",  "B4_DEV_DB_PORT"};
+static const char *const port_vars[NPORTS] = {"B4_DEV_GATEWAY_PORT",   "B4_DEV_GATEWAY_ADMIN_PORT",
+					      "B4_DEV_API_PORT",       "B4_DEV_BACKOFFICE_PORT",
+					      "B4_DEV_CHECKOUT_PORT",  "B4_DEV_WORKER_PORT",
+					      "B4_DEV_SANDBOX_PORT",   "B4_DEV_DB_PORT",
+					      "B4_PROMETHEUS_PORT",    "B4_ALERTMANAGER_PORT",
+					      "B4_ALERT_RECEIVER_PORT"};
 static int ports[NPORTS];
 static char dev_var[1024];
 static char build_arg[1100];
@@ -317,6 +325,13 @@ static int setup(void **state)
 		setenv(port_vars[i], value, 1);
 	}
 	setenv("B4_DEV_VAR", dev_var, 1);
+	{
+		char mon[1200];
+		snprintf(mon, sizeof(mon), "%s/monitoring", dev_var);
+		setenv("B4_MON_DIR", mon, 1);
+		snprintf(mon, sizeof(mon), "%s/logs/alerts.log", dev_var);
+		setenv("B4_ALERTS_LOG", mon, 1);
+	}
 	/* a make of our own, not a sub-make of the one running the tests */
 	unsetenv("MAKEFLAGS");
 	unsetenv("MFLAGS");
