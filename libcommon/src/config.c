@@ -251,6 +251,8 @@ out_close:
 	return rc;
 }
 
+static char loaded_path[4096];
+
 int b4_config_env_file_apply(const char *prog, int argc, char **argv,
 			     const char *(*environ_get)(const char *), FILE *err)
 {
@@ -271,7 +273,15 @@ int b4_config_env_file_apply(const char *prog, int argc, char **argv,
 		path = environ_get("B4_ENV_FILE");
 	if (!path || !*path)
 		return 0;
-	return b4_config_env_file_load(prog, path, err);
+	/* Loaded at start-up already: a later b4_config_load (storage's, on a
+	 * handler thread) must neither call setenv nor fail on a file that
+	 * has changed since. */
+	if (strcmp(path, loaded_path) == 0)
+		return 0;
+	if (b4_config_env_file_load(prog, path, err) < 0)
+		return -1;
+	snprintf(loaded_path, sizeof(loaded_path), "%s", path);
+	return 0;
 }
 
 static void print_help(const char *prog, const struct b4_config_opt *opts, size_t nopts, FILE *out)

@@ -74,7 +74,9 @@ int b4_config_env_file_load(const char *prog, const char *path, FILE *err);
 /* Finds the env file named by `--env-file PATH` / `--env-file=PATH` in
  * argv, else by environ_get("B4_ENV_FILE"), and loads it as above.
  * b4_config_load calls it; binaries that parse their own flags call it
- * first.  Returns 0 (also when none is named) or -1 (a line was printed). */
+ * first.  The file loaded last is not read again (later calls may come from
+ * handler threads).  Returns 0 (also when none is named) or -1 (a line was
+ * printed). */
 int b4_config_env_file_apply(const char *prog, int argc, char **argv,
 			     const char *(*environ_get)(const char *), FILE *err);
 

@@ -312,8 +312,15 @@ static void test_env_file_fills_only_unset_variables(void **state)
 	assert_string_equal(getenv("T_PORT"), "9000");
 	assert_string_equal(getenv("T_TIMEOUT"), "5s");
 
-	/* --env-file=PATH works the same */
+	/* loaded once: the same file again is not re-read (nor set again) */
 	unsetenv("T_PORT");
+	assert_int_equal(load(&s, 5, argv, errors, sizeof(errors)), B4_CONFIG_OK);
+	assert_null(getenv("T_PORT"));
+	assert_int_equal(s.port, 8080);
+
+	/* --env-file=PATH works the same */
+	unlink(env_path);
+	write_env_file(text, sizeof(text) - 1);
 	snprintf(arg, sizeof(arg), "--env-file=%s", env_path);
 	assert_int_equal(load(&s, 2, argv_eq, errors, sizeof(errors)), B4_CONFIG_OK);
 	assert_int_equal(s.port, 9000);
