@@ -123,9 +123,16 @@ B4_CHECKOUT_UPSTREAM=127.0.0.1:$dev_port_checkout
 B4_ACQUIRERS=sandbox=http://127.0.0.1:$dev_port_sandbox
 B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:$dev_port_checkout
 SETTINGS
+	# the services believe the gateway's X-Forwarded-For (it reaches them
+	# over loopback); the gateway believes nobody's, so a client's own
+	# header never names its address
+	case "$1" in
+	b4-api | b4-backoffice | b4-checkout) echo "B4_TRUSTED_PROXIES=127.0.0.1/32,::1/128" ;;
+	b4-gateway) echo "B4_TRUSTED_PROXIES=" ;;
+	esac
 	case "$1" in
 	b4-acquirer-sandbox) echo "B4_PORT=$dev_port_sandbox" ;;
-	b4-api) printf 'B4_PORT=%s\nB4_TRUST_PROXY=true\n' "$dev_port_api" ;;
+	b4-api) echo "B4_PORT=$dev_port_api" ;;
 	b4-backoffice) echo "B4_PORT=$dev_port_backoffice" ;;
 	b4-checkout) echo "B4_PORT=$dev_port_checkout" ;;
 	b4-worker) echo "B4_PORT=$dev_port_worker" ;;
