@@ -15,6 +15,7 @@ set -euo pipefail
 # shellcheck source=deploy/dev/env.sh
 . "$(dirname "$0")/env.sh"
 cd "$dev_top"
+top=$dev_top
 bin=$dev_bin
 dev=$dev_var
 max_fast_crashes=${B4_DEV_MAX_FAST_CRASHES:-5}
