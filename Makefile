@@ -66,6 +66,10 @@ all: $(LIB) $(ALL_BINS)
 help:
 	@echo "make            build libcommon and every binary into $(BUILD)/"
 	@echo "make run        install what is missing, build, start MariaDB + all services (Ctrl-C stops all)"
+	@echo "make run-api    one service in the foreground (also run-backoffice, run-checkout,"
+	@echo "                run-worker, run-gateway, run-sandbox), MariaDB shared with make run"
+	@echo "make restart-checkout  rebuild and restart one service under make run (any of the above)"
+	@echo "make compdb     write compile_commands.json for clangd and editors"
 	@echo "make test       install what is missing, build, run unit and integration tests"
 	@echo "make SANITIZE=address,undefined test   the same under ASan/UBSan"
 	@echo "make bench      benchmarks (see docs/BENCHMARKS.md)"
@@ -151,6 +155,31 @@ test-integration: all $(ITEST_BIN)
 run: deps
 	$(Q)$(MAKE) --no-print-directory all web
 	$(Q)BUILD=$(BUILD) deploy/dev/run.sh
+
+# One service at a time (README "One service at a time"): make run-api ...
+DEV_SERVICES := api backoffice checkout worker gateway sandbox
+.PHONY: $(addprefix run-,$(DEV_SERVICES)) $(addprefix restart-,$(DEV_SERVICES)) compdb
+
+$(addprefix run-,$(DEV_SERVICES)): run-%: deps
+	$(Q)$(MAKE) --no-print-directory all $(if $(filter gateway,$*),web)
+	$(Q)BUILD=$(BUILD) deploy/dev/run-one.sh $*
+
+$(addprefix restart-,$(DEV_SERVICES)): restart-%:
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) deploy/dev/restart.sh $*
+
+# compile_commands.json from this Makefile's own flags: every source with
+# the command its rule runs (integration tests add the harness folder).
+COMPDB_FILES := $(LIB_SRC) $(foreach b,$(BINARIES),$(wildcard $(call bin_dir,$b)/*.c)) \
+                $(HARNESS_SRC) $(UNIT_SRC) $(ITEST_SRC)
+compdb_flags = $(filter-out -MMD -MP,$(CFLAGS))$(if $(filter tests/integration/%,$1), -Itests/integration/harness)
+compdb_entry = {"directory": "$(CURDIR)", "file": "$1", "output": "$(BUILD)/obj/$(1:.c=.o)",\
+ "command": "$(CC) $(call compdb_flags,$1) -c -o $(BUILD)/obj/$(1:.c=.o) $1"}
+compdb:
+	$(file >compile_commands.json,[)
+	$(foreach f,$(COMPDB_FILES),$(file >>compile_commands.json,$(call compdb_entry,$f)$(if $(filter $f,$(lastword $(COMPDB_FILES))),,$(comma))))
+	$(file >>compile_commands.json,])
+	@echo "compdb: compile_commands.json, $(words $(COMPDB_FILES)) files"
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all web

@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"  --port-file PATH    write \"http=N\" and \"admin=N\" there once bound\n"
 		"                      (env B4_PORT_FILE)\n"
 		"  --threads N         event-loop threads (env B4_GATEWAY_THREADS, default 2)\n"
+		"  --env-file PATH     read KEY=value settings from PATH (env B4_ENV_FILE);\n"
+		"                      variables already in the environment win\n"
 		"  --help, --version\n"
 		"Environment without a config file: B4_API_UPSTREAM, B4_BACKOFFICE_UPSTREAM,\n"
 		"B4_CHECKOUT_UPSTREAM as host:port[,host:port]; B4_DRAIN_SECONDS (default 10).\n"
@@ -255,6 +257,11 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_add(drain_timer, &tv);
 }
 
+static const char *env_lookup(const char *name)
+{
+	return getenv(name);
+}
+
 struct worker_thread_arg {
 	struct gw_worker *w;
 };
@@ -268,11 +275,12 @@ int main(int argc, char **argv)
 	    {"admin-port", required_argument, NULL, 'a'},
 	    {"port-file", required_argument, NULL, 'f'},
 	    {"threads", required_argument, NULL, 't'},
+	    {"env-file", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'v'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *port_file = getenv("B4_PORT_FILE");
+	const char *port_file;
 	const char *env;
 	bool check_only = false;
 	char err[512];
@@ -282,6 +290,11 @@ int main(int argc, char **argv)
 	struct evhttp_bound_socket *admin_sock;
 	struct event *sig_hup, *sig_term, *sig_int;
 
+	/* the env file first: every getenv below (and the upstream specs read
+	 * later) must see its settings */
+	if (b4_config_env_file_apply("b4-gateway", argc, argv, env_lookup, stderr) < 0)
+		return 2;
+	port_file = getenv("B4_PORT_FILE");
 	config_path = getenv("B4_GATEWAY_CONFIG");
 	if (config_path && !*config_path)
 		config_path = NULL;
@@ -315,6 +328,8 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			port_file = optarg;
+			break;
+		case 'e': /* loaded above */
 			break;
 		case 't':
 			if (parse_int_setting("--threads", optarg, 1, 64, &ov.threads))

@@ -1,6 +1,7 @@
 /* config.c - settings from the environment and flags; see b4/config.h. */
 #include "b4/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -115,6 +116,174 @@ static int apply(const struct b4_config_opt *opt, const char *text, char *why, s
 	return -1;
 }
 
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static char *skip_blanks(char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return p;
+}
+
+/* After a value: only blanks, then nothing or a comment. */
+static bool rest_is_empty(const char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return *p == '\0' || *p == '#';
+}
+
+/* Unquotes a quoted value in place (p at the opening ' or "): single
+ * quotes are literal, double quotes know \\, \" and \n. */
+static int parse_quoted(char *p, char **value, char *why, size_t whylen)
+{
+	const char quote = *p;
+	char *in = p + 1, *out = p + 1;
+
+	*value = out;
+	for (; *in && *in != quote; in++) {
+		if (quote == '"' && *in == '\\' && (in[1] == '"' || in[1] == '\\'))
+			*out++ = *++in;
+		else if (quote == '"' && *in == '\\' && in[1] == 'n') {
+			*out++ = '\n';
+			in++;
+		} else
+			*out++ = *in;
+	}
+	if (*in != quote) {
+		snprintf(why, whylen, "unterminated %s quote", quote == '"' ? "double" : "single");
+		return -1;
+	}
+	*out = '\0';
+	if (!rest_is_empty(in + 1)) {
+		snprintf(why, whylen, "unexpected text after the closing quote");
+		return -1;
+	}
+	return 0;
+}
+
+int b4_config_env_line_parse(char *line, char **key, char **value, char *why, size_t whylen)
+{
+	char *p = skip_blanks(line), *end;
+
+	if (*p == '\0' || *p == '#')
+		return 0;
+	if (strncmp(p, "export", 6) == 0 && is_blank(p[6]))
+		p = skip_blanks(p + 6);
+	*key = p;
+	if (!(isalpha((unsigned char)*p) || *p == '_')) {
+		snprintf(why, whylen, "expected KEY=value with KEY made of letters, digits and _");
+		return -1;
+	}
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	end = p;
+	p = skip_blanks(p);
+	if (*p != '=') {
+		snprintf(why, whylen, "expected KEY=value with KEY made of letters, digits and _");
+		return -1;
+	}
+	*end = '\0';
+	p = skip_blanks(p + 1);
+	if (*p == '"' || *p == '\'')
+		return parse_quoted(p, value, why, whylen) < 0 ? -1 : 1;
+	*value = p;
+	for (end = p; *end; end++)
+		if (*end == '#' && end > p && is_blank(end[-1]))
+			break;
+	*end = '\0';
+	while (end > p && is_blank(end[-1]))
+		*--end = '\0';
+	return 1;
+}
+
+int b4_config_env_file_load(const char *prog, const char *path, FILE *err)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *key, *value, why[160];
+	size_t cap = 0;
+	ssize_t len;
+	long line_no = 0;
+	int rc = 0;
+
+	if (!f) {
+		fprintf(err, "%s: --env-file %s: %s\n", prog, path, strerror(errno));
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		line_no++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (strlen(line) != (size_t)len) {
+			snprintf(why, sizeof(why), "NUL byte in the line");
+			goto out_bad_line;
+		}
+		switch (b4_config_env_line_parse(line, &key, &value, why, sizeof(why))) {
+		case 0:
+			continue;
+		case 1:
+			if (setenv(key, value, 0) < 0) {
+				snprintf(why, sizeof(why), "cannot set %s: %s", key,
+					 strerror(errno));
+				goto out_bad_line;
+			}
+			continue;
+		default:
+			goto out_bad_line;
+		}
+	}
+	if (ferror(f)) {
+		fprintf(err, "%s: --env-file %s: %s\n", prog, path, strerror(errno));
+		rc = -1;
+	}
+	goto out_close;
+out_bad_line:
+	fprintf(err, "%s: %s:%ld: %s\n", prog, path, line_no, why);
+	rc = -1;
+out_close:
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static char loaded_path[4096];
+
+int b4_config_env_file_apply(const char *prog, int argc, char **argv,
+			     const char *(*environ_get)(const char *), FILE *err)
+{
+	const char *path = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--env-file=", 11) == 0) {
+			path = argv[i] + 11;
+		} else if (strcmp(argv[i], "--env-file") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(err, "%s: --env-file needs a value\n", prog);
+				return -1;
+			}
+			path = argv[++i];
+		}
+	}
+	if (!path)
+		path = environ_get("B4_ENV_FILE");
+	if (!path || !*path)
+		return 0;
+	/* Loaded at start-up already: a later b4_config_load (storage's, on a
+	 * handler thread) must neither call setenv nor fail on a file that
+	 * has changed since. */
+	if (strcmp(path, loaded_path) == 0)
+		return 0;
+	if (b4_config_env_file_load(prog, path, err) < 0)
+		return -1;
+	snprintf(loaded_path, sizeof(loaded_path), "%s", path);
+	return 0;
+}
+
 static void print_help(const char *prog, const struct b4_config_opt *opts, size_t nopts, FILE *out)
 {
 	fprintf(out, "usage: %s [--setting value ...]\n\n", prog);
@@ -128,6 +297,8 @@ static void print_help(const char *prog, const struct b4_config_opt *opts, size_
 			fprintf(out, " (default: %s)", o->default_value);
 		fprintf(out, " [%s]\n", type_names[o->type]);
 	}
+	fprintf(out, "  --%-22s %-26s %s\n", "env-file", "B4_ENV_FILE",
+		"read KEY=value settings from this file (the environment wins)");
 	fprintf(out, "  --%-22s %-26s %s\n", "help", "", "print this help and exit");
 	fprintf(out, "  --%-22s %-26s %s\n", "version", "", "print the version and exit");
 }
@@ -160,6 +331,8 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 			return B4_CONFIG_EXIT;
 		}
 	}
+	if (b4_config_env_file_apply(prog, argc, argv, environ_get, err) < 0)
+		return B4_CONFIG_ERROR;
 	for (size_t i = 0; i < nopts; i++) {
 		const struct b4_config_opt *o = &opts[i];
 		const char *env = o->env ? environ_get(o->env) : NULL;
@@ -183,6 +356,12 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 		name = arg + 2;
 		eq = strchr(name, '=');
 		namelen = eq ? (size_t)(eq - name) : strlen(name);
+		if (namelen == 8 && strncmp(name, "env-file", 8) == 0) {
+			/* already loaded by b4_config_env_file_apply */
+			if (!eq)
+				i++;
+			continue;
+		}
 		for (j = 0; j < nopts; j++)
 			if (strlen(opts[j].flag) == namelen &&
 			    strncmp(opts[j].flag, name, namelen) == 0)

@@ -6,6 +6,11 @@
  * table; --version prints the version.  A bad value is reported in one
  * line naming the setting, and b4_config_load returns -1 (the caller exits
  * with status 2).
+ *
+ * Every binary also takes an env file (`--env-file PATH`, or B4_ENV_FILE):
+ * `KEY=value` lines loaded into the process environment before anything
+ * reads it, each only where the variable is not already set, so the real
+ * environment wins and a debugger launch needs one argument.
  */
 #ifndef B4_CONFIG_H
 #define B4_CONFIG_H
@@ -49,6 +54,31 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 				     size_t nopts, int argc, char **argv,
 				     const char *(*environ_get)(const char *), FILE *out,
 				     FILE *err);
+
+/* Parses one line of an env file, in place.  Accepted: blank lines and
+ * `#` comments; `[export ]KEY=value` where KEY is [A-Za-z_][A-Za-z0-9_]*,
+ * blanks around `=` are ignored, and value is either bare (trimmed; ` #`
+ * starts a comment), 'single-quoted' (literal) or "double-quoted" (\\, \"
+ * and \n escapes), followed only by blanks or a comment.  Returns 1 with
+ * *key and *value pointing into line, 0 for a line without a setting, or
+ * -1 with the reason in why (never quoting the value, which may be a
+ * secret). */
+int b4_config_env_line_parse(char *line, char **key, char **value, char *why, size_t whylen);
+
+/* Reads the env file at path and sets each variable in the process
+ * environment unless it is already set.  Call before any thread starts
+ * (setenv is not thread-safe).  Returns 0, or -1 after printing one line
+ * "prog: path:line: reason" (or "prog: --env-file path: reason") to err. */
+int b4_config_env_file_load(const char *prog, const char *path, FILE *err);
+
+/* Finds the env file named by `--env-file PATH` / `--env-file=PATH` in
+ * argv, else by environ_get("B4_ENV_FILE"), and loads it as above.
+ * b4_config_load calls it; binaries that parse their own flags call it
+ * first.  The file loaded last is not read again (later calls may come from
+ * handler threads).  Returns 0 (also when none is named) or -1 (a line was
+ * printed). */
+int b4_config_env_file_apply(const char *prog, int argc, char **argv,
+			     const char *(*environ_get)(const char *), FILE *err);
 
 /* Parses a duration such as "250ms", "10s", "2m", "1h" or "1.5" (seconds). */
 int b4_config_parse_seconds(const char *text, double *out);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "b4/config.h"
@@ -39,6 +40,16 @@ struct settings {
 
 static const char *const modes[] = {"fast", "safe", NULL};
 
+/* The fake environment first, then the process environment (where an env
+ * file's settings land). */
+static const char *layered_get(const char *name)
+{
+	const char *v = env_get(name);
+	return v ? v : getenv(name);
+}
+
+static const char *(*getter)(const char *) = env_get;
+
 static enum b4_config_result load(struct settings *s, int argc, char **argv, char *errors,
 				  size_t cap)
 {
@@ -58,8 +69,8 @@ static enum b4_config_result load(struct settings *s, int argc, char **argv, cha
 	enum b4_config_result rc;
 
 	memset(errors, 0, cap);
-	rc = b4_config_load("t", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, env_get, out,
-			    err);
+	rc =
+	    b4_config_load("t", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, getter, out, err);
 	fclose(out);
 	fclose(err);
 	return rc;
@@ -191,6 +202,188 @@ static void test_parse_seconds(void **state)
 	assert_int_equal(b4_config_parse_seconds("inf", &v), -1);
 }
 
+struct line_case {
+	const char *line;
+	int rc;
+	const char *key, *value;
+};
+
+static void test_env_line_parse(void **state)
+{
+	static const struct line_case cases[] = {
+	    {"", 0, NULL, NULL},
+	    {"   ", 0, NULL, NULL},
+	    {"# a comment", 0, NULL, NULL},
+	    {"  # indented comment", 0, NULL, NULL},
+	    {"B4_PORT=8083", 1, "B4_PORT", "8083"},
+	    {"export B4_PORT=8083", 1, "B4_PORT", "8083"},
+	    {"  B4_PORT = 8083  ", 1, "B4_PORT", "8083"},
+	    {"B4_EMPTY=", 1, "B4_EMPTY", ""},
+	    {"B4_URL=http://h/#frag # note", 1, "B4_URL", "http://h/#frag"},
+	    {"B4_A=\"two words\"", 1, "B4_A", "two words"},
+	    {"B4_A=\"say \\\"hi\\\" \\\\ x\\ny\" # c", 1, "B4_A", "say \"hi\" \\ x\ny"},
+	    {"B4_A='lit \\n # $x'", 1, "B4_A", "lit \\n # $x"},
+	    {"_x1=y", 1, "_x1", "y"},
+	    {"exporter=1", 1, "exporter", "1"},
+	    {"B4_PORT 8083", -1, NULL, NULL},
+	    {"=8083", -1, NULL, NULL},
+	    {"1ABC=x", -1, NULL, NULL},
+	    {"B4-PORT=x", -1, NULL, NULL},
+	    {"B4_A=\"open", -1, NULL, NULL},
+	    {"B4_A='open", -1, NULL, NULL},
+	    {"B4_A=\"x\" y", -1, NULL, NULL},
+	    {"B4_A='x'y", -1, NULL, NULL},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[128], why[160] = "", *key = NULL, *value = NULL;
+		int rc;
+
+		snprintf(line, sizeof(line), "%s", cases[i].line);
+		rc = b4_config_env_line_parse(line, &key, &value, why, sizeof(why));
+		if (rc != cases[i].rc)
+			fail_msg("line \"%s\": rc %d, want %d", cases[i].line, rc, cases[i].rc);
+		if (rc == 1) {
+			assert_string_equal(key, cases[i].key);
+			assert_string_equal(value, cases[i].value);
+		}
+		if (rc < 0)
+			assert_true(why[0] != '\0');
+	}
+}
+
+static char env_path[64];
+
+static void write_env_file(const char *text, size_t len)
+{
+	int fd;
+	FILE *f;
+
+	snprintf(env_path, sizeof(env_path), "/tmp/b4-test-env-XXXXXX");
+	fd = mkstemp(env_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+static void clear_test_vars(void)
+{
+	unsetenv("T_PORT");
+	unsetenv("T_NAME");
+	unsetenv("T_MODE");
+	unsetenv("T_SECRET");
+	unsetenv("T_TIMEOUT");
+	unlink(env_path);
+	getter = env_get;
+}
+
+static void test_env_file_fills_only_unset_variables(void **state)
+{
+	static const char text[] = "# development settings\n"
+				   "T_PORT=9000\n"
+				   "\n"
+				   "export T_MODE=fast\r\n"
+				   "T_NAME=\"from file\"\n"
+				   "T_SECRET='s3cr#t value'\n"
+				   "T_TIMEOUT=5s # inline comment\n";
+	struct settings s;
+	char errors[256];
+	char arg[96];
+	char *argv[] = {"t", "--env-file", env_path, "--timeout", "7s", NULL};
+	char *argv_eq[] = {"t", arg, NULL};
+	(void)state;
+
+	write_env_file(text, sizeof(text) - 1);
+	getter = layered_get;
+	/* the real environment wins over the file, the flag over both */
+	assert_int_equal(setenv("T_NAME", "from env", 1), 0);
+	set_env(0, "T_UNUSED", "x");
+	assert_int_equal(load(&s, 5, argv, errors, sizeof(errors)), B4_CONFIG_OK);
+	assert_string_equal(errors, "");
+	assert_int_equal(s.port, 9000);
+	assert_string_equal(s.mode, "fast");
+	assert_string_equal(s.name, "from env");
+	assert_string_equal(s.secret, "s3cr#t value");
+	assert_true(s.timeout == 7);
+	/* code that reads getenv itself sees the file too */
+	assert_string_equal(getenv("T_PORT"), "9000");
+	assert_string_equal(getenv("T_TIMEOUT"), "5s");
+
+	/* loaded once: the same file again is not re-read (nor set again) */
+	unsetenv("T_PORT");
+	assert_int_equal(load(&s, 5, argv, errors, sizeof(errors)), B4_CONFIG_OK);
+	assert_null(getenv("T_PORT"));
+	assert_int_equal(s.port, 8080);
+
+	/* --env-file=PATH works the same */
+	unlink(env_path);
+	write_env_file(text, sizeof(text) - 1);
+	snprintf(arg, sizeof(arg), "--env-file=%s", env_path);
+	assert_int_equal(load(&s, 2, argv_eq, errors, sizeof(errors)), B4_CONFIG_OK);
+	assert_int_equal(s.port, 9000);
+	clear_test_vars();
+}
+
+static void test_env_file_from_b4_env_file(void **state)
+{
+	static const char text[] = "T_PORT=9100\n";
+	struct settings s;
+	char errors[256];
+	char *argv[] = {"t", NULL};
+	(void)state;
+
+	write_env_file(text, sizeof(text) - 1);
+	getter = layered_get;
+	set_env(0, "B4_ENV_FILE", env_path);
+	assert_int_equal(load(&s, 1, argv, errors, sizeof(errors)), B4_CONFIG_OK);
+	assert_int_equal(s.port, 9100);
+	clear_test_vars();
+}
+
+/* Loads text as an env file and expects a start-up error naming
+ * path:line_no that does not echo the secret. */
+static void expect_bad_file(const char *text, size_t len, int line_no, const char *reason)
+{
+	struct settings s;
+	char errors[256], where[96];
+	char *argv[] = {"t", "--env-file", env_path, NULL};
+
+	write_env_file(text, len);
+	getter = layered_get;
+	set_env(0, "T_UNUSED", "x");
+	assert_int_equal(load(&s, 3, argv, errors, sizeof(errors)), B4_CONFIG_ERROR);
+	snprintf(where, sizeof(where), "t: %s:%d: ", env_path, line_no);
+	if (!strstr(errors, where) || !strstr(errors, reason))
+		fail_msg("want \"%s...%s\", got \"%s\"", where, reason, errors);
+	assert_null(strstr(errors, "hunter2"));
+	clear_test_vars();
+}
+
+static void test_env_file_bad_lines_name_file_and_line(void **state)
+{
+	static const char no_equals[] = "T_PORT=1\n# ok\nT_NAME hunter2\n";
+	static const char open_quote[] = "T_SECRET=\"hunter2\n";
+	static const char nul_byte[] = "T_PORT=1\nT_SECRET=hunter2\0x\n";
+	struct settings s;
+	char errors[256];
+	char *missing[] = {"t", "--env-file", "/nonexistent/b4.env", NULL};
+	char *no_value[] = {"t", "--env-file", NULL};
+	(void)state;
+
+	expect_bad_file(no_equals, sizeof(no_equals) - 1, 3, "expected KEY=value");
+	expect_bad_file(open_quote, sizeof(open_quote) - 1, 1, "unterminated double quote");
+	expect_bad_file(nul_byte, sizeof(nul_byte) - 1, 2, "NUL byte");
+
+	set_env(0, "T_UNUSED", "x");
+	assert_int_equal(load(&s, 3, missing, errors, sizeof(errors)), B4_CONFIG_ERROR);
+	assert_non_null(strstr(errors, "/nonexistent/b4.env: No such file"));
+	assert_int_equal(load(&s, 2, no_value, errors, sizeof(errors)), B4_CONFIG_ERROR);
+	assert_non_null(strstr(errors, "--env-file needs a value"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +393,10 @@ int main(void)
 	    cmocka_unit_test(test_secret_is_never_echoed),
 	    cmocka_unit_test(test_help_and_version_exit),
 	    cmocka_unit_test(test_parse_seconds),
+	    cmocka_unit_test(test_env_line_parse),
+	    cmocka_unit_test(test_env_file_fills_only_unset_variables),
+	    cmocka_unit_test(test_env_file_from_b4_env_file),
+	    cmocka_unit_test(test_env_file_bad_lines_name_file_and_line),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
