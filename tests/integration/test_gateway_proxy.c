@@ -829,6 +829,17 @@ static void test_large_bodies_intact(void **state)
 	free(want);
 }
 
+/* Waits until backend b has read want requests.  False on timeout. */
+static bool wait_backend_requests(struct gw_backend *b, int want, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		if (atomic_load(&b->requests) >= want)
+			return true;
+		h_sleep_ms(10);
+	}
+	return atomic_load(&b->requests) >= want;
+}
+
 /* A client that resets or closes while its request is upstream is counted
  * as 499 (client closed request), and the gateway goes on serving. */
 static void test_client_gone_mid_request(void **state)
@@ -842,12 +853,14 @@ static void test_client_gone_mid_request(void **state)
 	assert_int_equal(start_one(&f, NULL, NULL), 0);
 	fd = gw_connect(f.gw.http_port);
 	assert_int_equal(gw_send_str(fd, slow), 0);
-	h_sleep_ms(50);
+	/* the request is upstream before the client goes (a fixed pause was
+	 * too short on a loaded machine under the sanitizers) */
+	assert_true(wait_backend_requests(f.a, 1, 3000));
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)), 0);
 	close(fd); /* RST */
 	fd = gw_connect(f.gw.http_port);
 	assert_int_equal(gw_send_str(fd, slow), 0);
-	h_sleep_ms(50);
+	assert_true(wait_backend_requests(f.a, 2, 3000));
 	close(fd); /* FIN */
 	assert_true(wait_metric(f.gw.admin_port,
 				"b4_gateway_requests_total{route=\"api\",code=\"4xx\"}", 2, 3000));
