@@ -19,6 +19,7 @@
 
 #include "b4/config.h"
 #include "b4/log.h"
+#include "b4/probe.h"
 
 struct overrides {
 	int port, admin_port, threads, drain_seconds;
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 		"  --port-file PATH    write \"http=N\" and \"admin=N\" there once bound\n"
 		"                      (env B4_PORT_FILE)\n"
 		"  --threads N         event-loop threads (env B4_GATEWAY_THREADS, default 2)\n"
+		"  --probe URL         GET URL, exit 0 on a 2xx (container health checks)\n"
 		"  --help, --version\n"
 		"Environment without a config file: B4_API_UPSTREAM, B4_BACKOFFICE_UPSTREAM,\n"
 		"B4_CHECKOUT_UPSTREAM as host:port[,host:port]; B4_DRAIN_SECONDS (default 10).\n"
@@ -275,6 +277,8 @@ int main(int argc, char **argv)
 	struct evhttp_bound_socket *admin_sock;
 	struct event *sig_hup, *sig_term, *sig_int;
 
+	if (b4_probe_requested(argc, argv))
+		return b4_probe_main("b4-gateway", argc, argv, stderr);
 	config_path = getenv("B4_GATEWAY_CONFIG");
 	if (config_path && !*config_path)
 		config_path = NULL;

@@ -1,5 +1,6 @@
 /* config.c - settings from the environment and flags; see b4/config.h. */
 #include "b4/config.h"
+#include "b4/probe.h"
 
 #include <errno.h>
 #include <math.h>
@@ -130,6 +131,8 @@ static void print_help(const char *prog, const struct b4_config_opt *opts, size_
 	}
 	fprintf(out, "  --%-22s %-26s %s\n", "help", "", "print this help and exit");
 	fprintf(out, "  --%-22s %-26s %s\n", "version", "", "print the version and exit");
+	fprintf(out, "  --%-22s %-26s %s\n", "probe URL", "",
+		"GET URL, exit 0 on a 2xx (health checks)");
 }
 
 static int report(const char *prog, const struct b4_config_opt *opt, const char *source,
@@ -150,6 +153,9 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 	char why[256];
 	char source[96];
 
+	/* a health check: nothing else is read, so a bad setting cannot fail it */
+	if (b4_probe_requested(argc, argv))
+		return b4_probe_main(prog, argc, argv, err) == 0 ? B4_CONFIG_EXIT : B4_CONFIG_ERROR;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_help(prog, opts, nopts, out);
