@@ -29,7 +29,8 @@ int invoice_init(const struct b4_settings *settings);
  * until paid_at + guarantee_days. */
 b4_job_fn invoice_issue_job;
 
-/* Checks the storage settings.  -1 (one line printed) stops start-up. */
+/* Checks the storage settings (S3 in production; invoice.issue shares
+ * them).  -1 (one line printed) stops start-up. */
 int report_init(const struct b4_settings *settings);
 
 /* "report.export" {"report_id", "filters": {status, payment_method,

@@ -30,6 +30,7 @@
 #include "b4/log.h"
 #include "b4/money.h"
 #include "b4/orders.h"
+#include "b4/prodcheck.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -55,6 +56,9 @@ int acquirers_init(const struct b4_settings *settings)
 		fprintf(stderr, "b4-worker: B4_ACQUIRER_SECRET must be at least 32 bytes\n");
 		return -1;
 	}
+	if (settings->env == B4_ENV_PRODUCTION &&
+	    b4_prodcheck_acquirers("b4-worker", "B4_ACQUIRERS", &worker_acquirers, stderr) < 0)
+		return -1;
 	done = true;
 	return 0;
 }
