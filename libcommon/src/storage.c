@@ -165,11 +165,7 @@ void b4_storage_free(struct b4_storage *st)
 	free(st->bucket);
 	free(st->base_url);
 	free(st->sigv4);
-	if (st->credentials) {
-		b4_crypto_secret_free(st->credentials, strlen(st->credentials));
-	}
-	if (st->session_token)
-		b4_crypto_secret_free(st->session_token, strlen(st->session_token));
+	b4_awscreds_free(st->creds);
 	free(st);
 }
 

@@ -2,6 +2,7 @@
 #ifndef B4_STORAGE_INTERNAL_H
 #define B4_STORAGE_INTERNAL_H
 
+#include "b4/awscreds.h"
 #include "b4/storage.h"
 
 struct b4_storage {
@@ -11,8 +12,7 @@ struct b4_storage {
 	char *bucket;
 	char *base_url;	   /* "http://host:port/bucket" or "https://bucket.host" */
 	char *sigv4;	   /* "aws:amz:<region>:s3" */
-	char *credentials; /* "ACCESS:SECRET" */
-	char *session_token;
+	struct b4_awscreds *creds; /* owned */
 	long timeout_ms;
 	int list_page_size;
 };

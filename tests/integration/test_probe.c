@@ -116,19 +116,13 @@ static void test_refused_is_failure(void **state)
  * gives up after its deadline instead of hanging the health check. */
 static void test_silent_server_is_failure(void **state)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET};
-	socklen_t len = sizeof(addr);
 	char url[128];
 	long long started;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port, fd = h_listen_loopback(&port);
 	(void)state;
 
 	assert_true(fd >= 0);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", ntohs(addr.sin_port));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
 	started = h_now_ms();
 	assert_int_not_equal(probe("b4-worker", url), 0);
 	/* it did wait for an answer rather than failing at once */
