@@ -69,6 +69,17 @@ static int parse_int_setting(const char *name, const char *value, long min, long
 	return 0;
 }
 
+/* The admin port a bare `--probe /healthz` checks. */
+static int gateway_admin_port_default(void)
+{
+	const char *env = getenv("B4_GATEWAY_ADMIN_PORT");
+	int port = 9080;
+
+	if (env && *env && parse_int_setting("B4_GATEWAY_ADMIN_PORT", env, 1, 65535, &port) < 0)
+		return 0;
+	return port;
+}
+
 static void apply_overrides(struct gw_config *cfg)
 {
 	if (ov.port >= 0)
@@ -278,7 +289,8 @@ int main(int argc, char **argv)
 	struct event *sig_hup, *sig_term, *sig_int;
 
 	if (b4_probe_requested(argc, argv))
-		return b4_probe_main("b4-gateway", argc, argv, stderr);
+		return b4_probe_main("b4-gateway", gateway_admin_port_default(), argc, argv,
+				     stderr);
 	config_path = getenv("B4_GATEWAY_CONFIG");
 	if (config_path && !*config_path)
 		config_path = NULL;

@@ -154,8 +154,15 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 	char source[96];
 
 	/* a health check: nothing else is read, so a bad setting cannot fail it */
-	if (b4_probe_requested(argc, argv))
-		return b4_probe_main(prog, argc, argv, err) == 0 ? B4_CONFIG_EXIT : B4_CONFIG_ERROR;
+	if (b4_probe_requested(argc, argv)) {
+		int default_port = 0;
+		for (size_t i = 0; i < nopts; i++)
+			if (opts[i].env && strcmp(opts[i].env, "B4_PORT") == 0 &&
+			    opts[i].default_value)
+				default_port = atoi(opts[i].default_value);
+		return b4_probe_main(prog, default_port, argc, argv, err) == 0 ? B4_CONFIG_EXIT
+									       : B4_CONFIG_ERROR;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_help(prog, opts, nopts, out);

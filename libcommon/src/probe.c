@@ -218,15 +218,42 @@ out_close:
 	return code;
 }
 
-int b4_probe_main(const char *prog, int argc, char **argv, FILE *err)
+/* The port a bare path is probed on: B4_PROBE_PORT, B4_PORT, else the
+ * binary's own default; -1 when the chosen text is not a port. */
+static long probe_port(int default_port)
+{
+	const char *text = getenv("B4_PROBE_PORT");
+	char *end;
+	long port;
+
+	if (!text || !*text)
+		text = getenv("B4_PORT");
+	if (!text || !*text)
+		return default_port;
+	port = strtol(text, &end, 10);
+	return *end || port < 1 || port > 65535 ? -1 : port;
+}
+
+int b4_probe_main(const char *prog, int default_port, int argc, char **argv, FILE *err)
 {
 	const char *url = probe_url(argc, argv);
-	char why[256] = "";
+	char why[256] = "", local[1100];
 	int code;
 
 	if (!url || !*url) {
-		fprintf(err, "%s: --probe needs a URL (http://host:port/healthz)\n", prog);
+		fprintf(err, "%s: --probe needs a URL (http://host:port/healthz or /healthz)\n",
+			prog);
 		return 1;
+	}
+	if (url[0] == '/') {
+		long port = probe_port(default_port);
+		if (port < 1) {
+			fprintf(err, "%s: probe %s: B4_PROBE_PORT/B4_PORT is not a port\n", prog,
+				url);
+			return 1;
+		}
+		snprintf(local, sizeof(local), "http://127.0.0.1:%ld%.1000s", port, url);
+		url = local;
 	}
 	code = b4_probe_get(url, B4_PROBE_TIMEOUT_MS, why, sizeof(why));
 	if (code >= 200 && code <= 299)

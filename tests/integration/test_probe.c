@@ -23,7 +23,7 @@ static const char *const binaries[] = {"b4-api",    "b4-backoffice",	   "b4-chec
 /* Runs `<binary> --probe url` with an empty environment apart from PATH
  * (a health check must not depend on the service's settings) and returns
  * its exit status; its stderr goes to the test's log. */
-static int probe(const char *binary, const char *url)
+static int probe_env(const char *binary, const char *url, const char *extra_env)
 {
 	char bin[1024];
 	pid_t pid;
@@ -36,13 +36,19 @@ static int probe(const char *binary, const char *url)
 	if (pid == 0) {
 		const char *argv[] = {bin, "--probe", url, NULL};
 		/* B4_PORT=abc would stop a normal start; the probe reads nothing */
-		const char *envp[] = {"PATH=/usr/bin:/bin", "B4_PORT=abc", NULL};
+		const char *envp[] = {"PATH=/usr/bin:/bin", extra_env ? extra_env : "B4_PORT=abc",
+				      NULL};
 		execve(bin, (char *const *)argv, (char *const *)envp);
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int probe(const char *binary, const char *url)
+{
+	return probe_env(binary, url, NULL);
 }
 
 static struct h_proc api;	/* no database: /healthz 200 */
@@ -150,6 +156,24 @@ static void test_name_and_query_work(void **state)
 	assert_int_equal(probe("b4-checkout", url), 0);
 }
 
+/* A bare path is this host on B4_PROBE_PORT, else B4_PORT: one image-level
+ * HEALTHCHECK serves every service of the image. */
+static void test_bare_path_probes_this_host(void **state)
+{
+	char port_env[64];
+	(void)state;
+
+	snprintf(port_env, sizeof(port_env), "B4_PROBE_PORT=%d", api.port);
+	assert_int_equal(probe_env("b4-worker", "/healthz", port_env), 0);
+	assert_int_equal(probe_env("b4-gateway", "/healthz", port_env), 0);
+	snprintf(port_env, sizeof(port_env), "B4_PORT=%d", api.port);
+	assert_int_equal(probe_env("b4-api", "/healthz", port_env), 0);
+	assert_int_not_equal(probe_env("b4-api", "/nope", port_env), 0);
+	snprintf(port_env, sizeof(port_env), "B4_PORT=%d", api_no_db.port);
+	assert_int_not_equal(probe_env("b4-checkout", "/readyz", port_env), 0);
+	assert_int_not_equal(probe_env("b4-api", "/healthz", "B4_PROBE_PORT=http"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_silent_server_is_failure),
 	    cmocka_unit_test(test_bad_urls_are_failures),
 	    cmocka_unit_test(test_name_and_query_work),
+	    cmocka_unit_test(test_bare_path_probes_this_host),
 	};
 	return cmocka_run_group_tests_name("probe", tests, setup, teardown);
 }

@@ -27,7 +27,9 @@ int b4_probe_get(const char *url, int timeout_ms, char *why, size_t whylen);
 
 /* Runs the probe named in argv and returns the process exit status: 0 on a
  * 2xx answer; otherwise 1 after one line on err naming prog, the URL and
- * what came back. */
-int b4_probe_main(const char *prog, int argc, char **argv, FILE *err);
+ * what came back.  A bare path ("/healthz") means this host on port
+ * B4_PROBE_PORT, else B4_PORT, else default_port, so one image-level
+ * HEALTHCHECK fits every service of the image. */
+int b4_probe_main(const char *prog, int default_port, int argc, char **argv, FILE *err);
 
 #endif
