@@ -60,7 +60,7 @@ HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz FORCE
+.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz FORCE image
 all: $(LIB) $(ALL_BINS)
 
 help:
@@ -72,6 +72,7 @@ help:
 	@echo "make bench-gateway  b4-gateway vs nginx vs direct, same backend"
 	@echo "make fuzz       run the fuzz drivers for longer"
 	@echo "make fmt | lint clang-format the tree | check formatting"
+	@echo "make image     the container image (podman or docker; deploy/docker/Dockerfile)"
 	@echo "make clean      remove build outputs (var/ is kept; rm -rf var to reset data)"
 
 deps:
@@ -150,6 +151,18 @@ bench-gateway: deps
 
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long
+
+# make image: the one container image of deploy/docker/Dockerfile, built
+# from the repository root with podman, or docker when its daemon answers.
+IMAGE ?= b4you
+ENGINE ?= $(shell command -v podman 2>/dev/null || { docker info >/dev/null 2>&1 && command -v docker; })
+image:
+	$(Q)if [ -z "$(ENGINE)" ]; then \
+		echo "make image: no container engine here (install podman: apt-get install podman, or start docker)" >&2; \
+		exit 1; \
+	fi
+	$(Q)$(ENGINE) build -f deploy/docker/Dockerfile --build-arg B4_VERSION=$(VERSION) \
+		-t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h')
 fmt:
