@@ -37,7 +37,8 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # name:folder for every binary
 BINARIES := b4-api:svc-api b4-backoffice:svc-backoffice b4-checkout:svc-checkout \
             b4-worker:workers b4-gateway:gateway \
-            b4-acquirer-sandbox:sandbox b4-migrate:tools/migrate
+            b4-acquirer-sandbox:sandbox b4-migrate:tools/migrate \
+            b4-alert-receiver:tools/alert-receiver
 bin_name  = $(word 1,$(subst :, ,$1))
 bin_dir   = $(word 2,$(subst :, ,$1))
 

@@ -18,7 +18,7 @@ dockerfile=${2:-$(dirname "$0")/Dockerfile}
 allowed_extra="ca-certificates"
 
 owner_of() {
-	local path=$1 real alt pkg
+	local path=$1 real pkg
 	real=$(readlink -f "$path")
 	for candidate in "$path" "$real" "${real#/usr}" "/usr$path"; do
 		pkg=$(dpkg -S "$candidate" 2>/dev/null | head -n1 | cut -d: -f1) || true
@@ -32,13 +32,13 @@ owner_of() {
 
 # Essential packages and their direct (pre-)dependencies
 base=$(dpkg-query -W -f='${Essential} ${Package}, ${Pre-Depends}, ${Depends}\n' |
-	awk '$1 == "yes" {$1 = ""; print}' | tr ',|' '\n\n' |
+	awk '$1 == "yes" {$1 = ""; print}' | tr ',|' '\n' |
 	sed -e 's/([^)]*)//g' -e 's/:any//g' -e 's/^ *//' -e 's/ .*//' | grep -v '^$' | sort -u)
 
 declare -A needed=()
 status=0
 for bin in "$bin_dir"/*; do
-	[ -x "$bin" ] && [ -f "$bin" ] || continue
+	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
 	libs=$(ldd "$bin")
 	for soname in $(objdump -p "$bin" | awk '$1 == "NEEDED" {print $2}'); do
 		# a SANITIZE= build links its runtime; the image is built without
@@ -73,7 +73,7 @@ echo "needed by the binaries:"
 for pkg in $(printf '%s\n' "${!needed[@]}" | sort); do
 	echo "  $pkg:${needed[$pkg]}"
 done
-echo "installed by the runtime stage: $(echo $installed)"
+echo "installed by the runtime stage: $(tr '\n' ' ' <<<"$installed")"
 
 for pkg in "${!needed[@]}"; do
 	if ! grep -qx "$pkg" <<<"$installed"; then
