@@ -10,8 +10,8 @@ struct b4_storage {
 	char *dir;
 	/* s3 */
 	char *bucket;
-	char *base_url;	   /* "http://host:port/bucket" or "https://bucket.host" */
-	char *sigv4;	   /* "aws:amz:<region>:s3" */
+	char *base_url;		   /* "http://host:port/bucket" or "https://bucket.host" */
+	char *sigv4;		   /* "aws:amz:<region>:s3" */
 	struct b4_awscreds *creds; /* owned */
 	long timeout_ms;
 	int list_page_size;
