@@ -155,6 +155,8 @@ fuzz: deps
 
 # make image: the one container image of deploy/docker/Dockerfile, built
 # from the repository root with podman, or docker when its daemon answers.
+# podman keeps HEALTHCHECK only in the docker format; IMAGE_BUILD_FLAGS adds
+# more (e.g. --isolation=chroot --network=host where namespaces are scarce).
 IMAGE ?= b4you
 ENGINE ?= $(shell command -v podman 2>/dev/null || { docker info >/dev/null 2>&1 && command -v docker; })
 image:
@@ -163,6 +165,7 @@ image:
 		exit 1; \
 	fi
 	$(Q)$(ENGINE) build -f deploy/docker/Dockerfile --build-arg B4_VERSION=$(VERSION) \
+		$(if $(findstring podman,$(ENGINE)),--format docker) $(IMAGE_BUILD_FLAGS) \
 		-t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h')
