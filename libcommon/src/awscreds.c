@@ -17,9 +17,9 @@
 #define IMDS_TOKEN_TTL	      "21600"
 #define FETCH_TIMEOUT_MS      3000
 #define FETCH_CONNECT_MS      1000
-/* after a failed fetch with nothing valid cached, wait this long before
- * asking again, so a dead endpoint is not hammered by every request */
-#define RETRY_PAUSE_SECONDS 1
+/* after a failed fetch, wait this long before asking again, so a dead
+ * endpoint is not hammered by every request */
+#define RETRY_PAUSE_MS 1000
 
 struct b4_awscreds {
 	enum b4_awscreds_source source;
@@ -28,13 +28,21 @@ struct b4_awscreds {
 	char *auth_file;  /* container: file holding it, read per fetch */
 	pthread_mutex_t lock;
 	struct b4_awscreds_value cached; /* valid when cached.access_key_id[0] */
-	int64_t last_failure;
+	int64_t last_failure_ms;	 /* monotonic; 0 = none since the last success */
 	unsigned fetches;
 };
 
 static int64_t now_seconds(void)
 {
 	return (int64_t)time(NULL);
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void b4_awscreds_value_cleanse(struct b4_awscreds_value *value)
@@ -417,7 +425,7 @@ int b4_awscreds_get(struct b4_awscreds *c, struct b4_awscreds_value *out)
 	pthread_mutex_lock(&c->lock);
 	if (c->source == B4_AWSCREDS_ENV || usable(&c->cached, now, B4_AWSCREDS_REFRESH_SECONDS))
 		goto out_copy;
-	if (c->last_failure && now - c->last_failure < RETRY_PAUSE_SECONDS) {
+	if (c->last_failure_ms && monotonic_ms() - c->last_failure_ms < RETRY_PAUSE_MS) {
 		rc = usable(&c->cached, now, 0) ? 0 : -1;
 		goto out_copy;
 	}
@@ -430,11 +438,11 @@ int b4_awscreds_get(struct b4_awscreds *c, struct b4_awscreds_value *out)
 	}
 	if (rc == 0) {
 		c->cached = fresh;
-		c->last_failure = 0;
+		c->last_failure_ms = 0;
 		b4_log_info("aws credentials fetched", B4_LS("source", b4_awscreds_source_name(c)),
 			    B4_LI("expires_in", fresh.expires_at ? fresh.expires_at - now : 0));
 	} else {
-		c->last_failure = now;
+		c->last_failure_ms = monotonic_ms();
 		b4_log_warn("aws credentials fetch failed",
 			    B4_LS("source", b4_awscreds_source_name(c)), B4_LS("reason", why));
 		/* an older set still valid carries on until it expires */
