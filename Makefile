@@ -37,7 +37,8 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # name:folder for every binary
 BINARIES := b4-api:svc-api b4-backoffice:svc-backoffice b4-checkout:svc-checkout \
             b4-worker:workers b4-gateway:gateway \
-            b4-acquirer-sandbox:sandbox b4-migrate:tools/migrate
+            b4-acquirer-sandbox:sandbox b4-migrate:tools/migrate \
+            b4-alert-receiver:tools/alert-receiver
 bin_name  = $(word 1,$(subst :, ,$1))
 bin_dir   = $(word 2,$(subst :, ,$1))
 
@@ -60,7 +61,7 @@ HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz FORCE
+.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz FORCE image
 all: $(LIB) $(ALL_BINS)
 
 help:
@@ -76,6 +77,7 @@ help:
 	@echo "make bench-gateway  b4-gateway vs nginx vs direct, same backend"
 	@echo "make fuzz       run the fuzz drivers for longer"
 	@echo "make fmt | lint clang-format the tree | check formatting"
+	@echo "make image     the container image (podman or docker; deploy/docker/Dockerfile)"
 	@echo "make clean      remove build outputs (var/ is kept; rm -rf var to reset data)"
 
 deps:
@@ -192,6 +194,21 @@ bench-gateway: deps
 
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long
+
+# make image: the one container image of deploy/docker/Dockerfile, built
+# from the repository root with podman, or docker when its daemon answers.
+# podman keeps HEALTHCHECK only in the docker format; IMAGE_BUILD_FLAGS adds
+# more (e.g. --isolation=chroot --network=host where namespaces are scarce).
+IMAGE ?= b4you
+ENGINE ?= $(shell command -v podman 2>/dev/null || { docker info >/dev/null 2>&1 && command -v docker; })
+image:
+	$(Q)if [ -z "$(ENGINE)" ]; then \
+		echo "make image: no container engine here (install podman: apt-get install podman, or start docker)" >&2; \
+		exit 1; \
+	fi
+	$(Q)$(ENGINE) build -f deploy/docker/Dockerfile --build-arg B4_VERSION=$(VERSION) \
+		$(if $(findstring podman,$(ENGINE)),--format docker) $(IMAGE_BUILD_FLAGS) \
+		-t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h')
 fmt:

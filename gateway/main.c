@@ -20,6 +20,7 @@
 
 #include "b4/config.h"
 #include "b4/log.h"
+#include "b4/probe.h"
 
 struct overrides {
 	int port, admin_port, threads, drain_seconds;
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 		"  --port-file PATH    write \"http=N\" and \"admin=N\" there once bound\n"
 		"                      (env B4_PORT_FILE)\n"
 		"  --threads N         event-loop threads (env B4_GATEWAY_THREADS, default 2)\n"
+		"  --probe URL         GET URL, exit 0 on a 2xx (container health checks)\n"
 		"  --env-file PATH     read KEY=value settings from PATH (env B4_ENV_FILE);\n"
 		"                      variables already in the environment win\n"
 		"  --help, --version\n"
@@ -68,6 +70,17 @@ static int parse_int_setting(const char *name, const char *value, long min, long
 	}
 	*out = (int)v;
 	return 0;
+}
+
+/* The admin port a bare `--probe /healthz` checks. */
+static int gateway_admin_port_default(void)
+{
+	const char *env = getenv("B4_GATEWAY_ADMIN_PORT");
+	int port = 9080;
+
+	if (env && *env && parse_int_setting("B4_GATEWAY_ADMIN_PORT", env, 1, 65535, &port) < 0)
+		return 0;
+	return port;
 }
 
 static void apply_overrides(struct gw_config *cfg)
@@ -290,6 +303,9 @@ int main(int argc, char **argv)
 	struct evhttp_bound_socket *admin_sock;
 	struct event *sig_hup, *sig_term, *sig_int;
 
+	if (b4_probe_requested(argc, argv))
+		return b4_probe_main("b4-gateway", gateway_admin_port_default(), argc, argv,
+				     stderr);
 	/* the env file first: every getenv below (and the upstream specs read
 	 * later) must see its settings */
 	if (b4_config_env_file_apply("b4-gateway", argc, argv, env_lookup, stderr) < 0)

@@ -2,7 +2,9 @@
 #include "backoffice.h"
 #include "b4/acquirer.h"
 #include "b4/pii.h"
+#include "b4/prodcheck.h"
 #include "b4/service.h"
+#include "b4/storage.h"
 
 #include <stdio.h>
 
@@ -20,8 +22,12 @@ static const struct b4_config_opt backoffice_opts[] = {
 
 static int backoffice_init(const struct b4_settings *settings, void **app)
 {
-	(void)settings;
-	(void)app;
+	*app = NULL;
+	/* report downloads read object storage: production must have S3
+	 * there, the same bucket the worker writes */
+	if (settings->env == B4_ENV_PRODUCTION &&
+	    b4_prodcheck_storage("b4-backoffice", b4_storage_default(), stderr) < 0)
+		return -1;
 	/* buyer data and the stored answers of idempotent refunds */
 	if (b4_pii_init("b4-backoffice") < 0)
 		return -1;

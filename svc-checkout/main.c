@@ -1,6 +1,7 @@
 /* main.c - b4-checkout: the public transparent checkout. */
 #include "checkout.h"
 #include "b4/pii.h"
+#include "b4/prodcheck.h"
 #include "b4/service.h"
 
 #include <stdio.h>
@@ -88,6 +89,16 @@ static int checkout_init(const struct b4_settings *settings, void **app)
 	    strlen(app_storage.acquirers.secret) < 32) {
 		fprintf(stderr, "b4-checkout: B4_ACQUIRER_SECRET must be at least 32 bytes\n");
 		return -1;
+	}
+	if (settings->env == B4_ENV_PRODUCTION) {
+		if (!app_storage.callback_url[0]) {
+			fprintf(stderr, "b4-checkout: B4_CHECKOUT_CALLBACK_URL: required in "
+					"production (the public base URL acquirers call back)\n");
+			return -1;
+		}
+		if (b4_prodcheck_acquirers("b4-checkout", "B4_ACQUIRERS", &app_storage.acquirers,
+					   stderr) < 0)
+			return -1;
 	}
 	if (b4_pii_init("b4-checkout") < 0)
 		return -1;

@@ -15,6 +15,10 @@ BUILD=${BUILD:-build}
 mode=${1:-all}
 filter=${2:-}
 
+# Binaries default to B4_ENV=production, which refuses development secrets
+# and sandbox settings; a test that wants production says so explicitly.
+export B4_ENV=test
+
 passed=0
 failed=0
 failed_names=()

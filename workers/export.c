@@ -16,6 +16,7 @@
 #include "b4/db.h"
 #include "b4/log.h"
 #include "b4/orders.h"
+#include "b4/prodcheck.h"
 #include "b4/storage.h"
 
 #define PAGE_ROWS 1000
@@ -23,12 +24,15 @@
 
 int report_init(const struct b4_settings *settings)
 {
-	(void)settings;
 	if (!b4_storage_default()) {
 		fprintf(stderr,
 			"b4-worker: object storage settings are wrong (see the log line)\n");
 		return -1;
 	}
+	/* several tasks share the objects: production keeps them in S3 */
+	if (settings->env == B4_ENV_PRODUCTION &&
+	    b4_prodcheck_storage("b4-worker", b4_storage_default(), stderr) < 0)
+		return -1;
 	return 0;
 }
 

@@ -53,7 +53,6 @@ int invoice_init(const struct b4_settings *settings)
 {
 	char normalized[B4_BR_CNPJ_LEN + 1];
 	enum b4_br_document_type type;
-	(void)settings;
 
 	if (b4_br_document_normalize(worker_nfse_issuer_document, normalized, sizeof(normalized),
 				     &type) < 0) {
@@ -79,12 +78,7 @@ int invoice_init(const struct b4_settings *settings)
 	}
 	if (!b4_pii_ready() && b4_pii_init("b4-worker") < 0)
 		return -1;
-	if (!b4_storage_default()) {
-		fprintf(stderr,
-			"b4-worker: object storage settings are wrong (see the log line)\n");
-		return -1;
-	}
-	return 0;
+	return report_init(settings); /* the same object storage */
 }
 
 /* ---- the DPS document ---------------------------------------------------- */

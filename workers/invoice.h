@@ -35,7 +35,8 @@ b4_job_fn invoice_issue_job;
  * cancelled.  Idempotent; nothing issued, nothing to do. */
 b4_job_fn invoice_cancel_job;
 
-/* Checks the storage settings.  -1 (one line printed) stops start-up. */
+/* Checks the storage settings (S3 in production; invoice.issue shares
+ * them).  -1 (one line printed) stops start-up. */
 int report_init(const struct b4_settings *settings);
 
 /* "report.export" {"report_id", "filters": {status, payment_method,

@@ -28,6 +28,9 @@
 #include "b4/db.h"
 #include "b4/log.h"
 #include "b4/charges.h"
+#include "b4/money.h"
+#include "b4/orders.h"
+#include "b4/prodcheck.h"
 #include "b4/refunds.h"
 
 #include <cjson/cJSON.h>
@@ -54,6 +57,9 @@ int acquirers_init(const struct b4_settings *settings)
 		fprintf(stderr, "b4-worker: B4_ACQUIRER_SECRET must be at least 32 bytes\n");
 		return -1;
 	}
+	if (settings->env == B4_ENV_PRODUCTION &&
+	    b4_prodcheck_acquirers("b4-worker", "B4_ACQUIRERS", &worker_acquirers, stderr) < 0)
+		return -1;
 	done = true;
 	return 0;
 }

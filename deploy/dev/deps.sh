@@ -7,7 +7,7 @@ PACKAGES=(
 	build-essential pkg-config git ca-certificates curl
 	libevent-dev libmariadb-dev mariadb-server mariadb-client
 	libcjson-dev libssl-dev libcurl4-openssl-dev libcmocka-dev libargon2-dev
-	prometheus wrk nginx-light libxml2-utils clang libclang-rt-14-dev
+	prometheus prometheus-alertmanager wrk nginx-light libxml2-utils clang libclang-rt-14-dev
 	clang-format nodejs npm openssl procps chromium
 )
 

@@ -124,6 +124,14 @@ start b4-backoffice
 start b4-checkout
 start b4-worker
 start b4-gateway
+# Prometheus and Alertmanager (deploy/dev/monitoring.sh), scraping this
+# stack's ports; alerts land in $dev/logs/alerts.log
+B4_MON_DIR=$dev/monitoring B4_ALERTS_LOG=$dev/logs/alerts.log \
+	B4_MON_TARGETS="b4-gateway=127.0.0.1:$dev_port_gateway_admin b4-api=127.0.0.1:$dev_port_api \
+b4-backoffice=127.0.0.1:$dev_port_backoffice b4-checkout=127.0.0.1:$dev_port_checkout \
+b4-worker=127.0.0.1:$dev_port_worker b4-acquirer-sandbox=127.0.0.1:$dev_port_sandbox" \
+	deploy/dev/monitoring.sh start $$ ||
+	echo "run: monitoring did not start; see $dev/monitoring/*.log"
 
 # --- wait until everything answers its health check (or report who did not) --
 for name in "${dev_binaries[@]}"; do

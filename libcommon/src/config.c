@@ -1,5 +1,6 @@
 /* config.c - settings from the environment and flags; see b4/config.h. */
 #include "b4/config.h"
+#include "b4/probe.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -301,6 +302,8 @@ static void print_help(const char *prog, const struct b4_config_opt *opts, size_
 		"read KEY=value settings from this file (the environment wins)");
 	fprintf(out, "  --%-22s %-26s %s\n", "help", "", "print this help and exit");
 	fprintf(out, "  --%-22s %-26s %s\n", "version", "", "print the version and exit");
+	fprintf(out, "  --%-22s %-26s %s\n", "probe URL", "",
+		"GET URL, exit 0 on a 2xx (health checks)");
 }
 
 static int report(const char *prog, const struct b4_config_opt *opt, const char *source,
@@ -321,6 +324,16 @@ enum b4_config_result b4_config_load(const char *prog, const struct b4_config_op
 	char why[256];
 	char source[96];
 
+	/* a health check: nothing else is read, so a bad setting cannot fail it */
+	if (b4_probe_requested(argc, argv)) {
+		int default_port = 0;
+		for (size_t i = 0; i < nopts; i++)
+			if (opts[i].env && strcmp(opts[i].env, "B4_PORT") == 0 &&
+			    opts[i].default_value)
+				default_port = atoi(opts[i].default_value);
+		return b4_probe_main(prog, default_port, argc, argv, err) == 0 ? B4_CONFIG_EXIT
+									       : B4_CONFIG_ERROR;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_help(prog, opts, nopts, out);

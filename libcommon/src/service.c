@@ -3,6 +3,7 @@
 #include "b4/auth.h"
 #include "b4/httpc.h"
 #include "b4/log.h"
+#include "b4/prodcheck.h"
 
 #include <mysql.h>
 #include <stdio.h>
@@ -229,12 +230,17 @@ enum b4_config_result b4_settings_load(const char *prog, struct b4_settings *s, 
 	if (nextra)
 		memcpy(all + ncommon, extra, nextra * sizeof(*extra));
 	rc = b4_config_load(prog, all, ncommon + nextra, argc, argv, env_get, stdout, stderr);
+	if (rc == B4_CONFIG_OK) {
+		for (int i = 0; env_names[i]; i++)
+			if (strcmp(env_names[i], s->env_name) == 0)
+				s->env = (enum b4_env)i;
+		if (s->env == B4_ENV_PRODUCTION &&
+		    b4_prodcheck_secrets(prog, all, ncommon + nextra, env_get, stderr) < 0)
+			rc = B4_CONFIG_ERROR;
+	}
 	free(all);
 	if (rc != B4_CONFIG_OK)
 		return rc;
-	for (int i = 0; env_names[i]; i++)
-		if (strcmp(env_names[i], s->env_name) == 0)
-			s->env = (enum b4_env)i;
 	if (trusted_proxies_load(prog, s) < 0)
 		return B4_CONFIG_ERROR;
 	b4_log_level_parse(s->log_level, &level);

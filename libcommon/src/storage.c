@@ -188,11 +188,7 @@ void b4_storage_free(struct b4_storage *st)
 		b4_crypto_keyring_cleanup(st->ring);
 		free(st->ring);
 	}
-	if (st->credentials) {
-		b4_crypto_secret_free(st->credentials, strlen(st->credentials));
-	}
-	if (st->session_token)
-		b4_crypto_secret_free(st->session_token, strlen(st->session_token));
+	b4_awscreds_free(st->creds);
 	free(st);
 }
 

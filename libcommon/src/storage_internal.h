@@ -2,6 +2,7 @@
 #ifndef B4_STORAGE_INTERNAL_H
 #define B4_STORAGE_INTERNAL_H
 
+#include "b4/awscreds.h"
 #include "b4/crypto.h"
 #include "b4/storage.h"
 
@@ -10,10 +11,9 @@ struct b4_storage {
 	char *dir;
 	/* s3 */
 	char *bucket;
-	char *base_url;	   /* "http://host:port/bucket" or "https://bucket.host" */
-	char *sigv4;	   /* "aws:amz:<region>:s3" */
-	char *credentials; /* "ACCESS:SECRET" */
-	char *session_token;
+	char *base_url;		   /* "http://host:port/bucket" or "https://bucket.host" */
+	char *sigv4;		   /* "aws:amz:<region>:s3" */
+	struct b4_awscreds *creds; /* owned */
 	long timeout_ms;
 	int list_page_size;
 	struct b4_keyring *ring; /* local envelope keys, or NULL */

@@ -41,6 +41,11 @@ static bool region_is_valid(const char *region)
 	return true;
 }
 
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
 int b4_storage_s3_init(struct b4_storage *st, const struct b4_storage_config *cfg, char *err,
 		       size_t err_cap)
 {
@@ -55,7 +60,6 @@ int b4_storage_s3_init(struct b4_storage *st, const struct b4_storage_config *cf
 	char endpoint[1024], url[1200];
 	const char *host;
 	size_t len, scheme_len;
-	struct b4_buf creds;
 
 	if (!cfg->bucket || !bucket_is_valid(cfg->bucket)) {
 		snprintf(err, err_cap, "B4_S3_BUCKET: required, 3-63 characters of [a-z0-9.-]");
@@ -63,14 +67,6 @@ int b4_storage_s3_init(struct b4_storage *st, const struct b4_storage_config *cf
 	}
 	if (!region_is_valid(region)) {
 		snprintf(err, err_cap, "B4_S3_REGION: not a region name");
-		return -1;
-	}
-	if (!cfg->access_key_id || !*cfg->access_key_id || strchr(cfg->access_key_id, ':')) {
-		snprintf(err, err_cap, "AWS_ACCESS_KEY_ID: required for B4_STORAGE=s3");
-		return -1;
-	}
-	if (!cfg->secret_access_key || !*cfg->secret_access_key) {
-		snprintf(err, err_cap, "AWS_SECRET_ACCESS_KEY: required for B4_STORAGE=s3");
 		return -1;
 	}
 	if (cfg->endpoint && *cfg->endpoint)
@@ -99,18 +95,20 @@ int b4_storage_s3_init(struct b4_storage *st, const struct b4_storage_config *cf
 		snprintf(url, sizeof(url), "%.*s%s.%s", (int)scheme_len, endpoint, cfg->bucket,
 			 host);
 
-	b4_buf_init(&creds);
-	b4_buf_printf(&creds, "%s:%s", cfg->access_key_id, cfg->secret_access_key);
+	/* fixed keys when given; otherwise the task role, then the instance's */
+	if (cfg->access_key_id && *cfg->access_key_id)
+		st->creds = b4_awscreds_new_static(cfg->access_key_id, cfg->secret_access_key,
+						   cfg->session_token, err, err_cap);
+	else
+		st->creds = b4_awscreds_from_env(env_get, err, err_cap);
+	if (!st->creds)
+		return -1;
 	st->bucket = strdup(cfg->bucket);
 	st->base_url = strdup(url);
 	st->sigv4 = NULL;
 	if (asprintf(&st->sigv4, "aws:amz:%s:s3", region) < 0)
 		st->sigv4 = NULL;
-	st->credentials = b4_buf_steal(&creds, NULL);
-	if (cfg->session_token && *cfg->session_token)
-		st->session_token = strdup(cfg->session_token);
-	if (!st->bucket || !st->base_url || !st->sigv4 || !st->credentials ||
-	    (cfg->session_token && *cfg->session_token && !st->session_token)) {
+	if (!st->bucket || !st->base_url || !st->sigv4) {
 		snprintf(err, err_cap, "out of memory");
 		return -1;
 	}
@@ -142,9 +140,11 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 		      struct b4_httpc_response *resp)
 {
 	unsigned char digest[B4_CRYPTO_SHA256_LEN];
-	char sha_header[100], hex[65], token_header[2200], type_header[200], sse_header[80];
+	char sha_header[100], hex[65], token_header[4200], type_header[200], sse_header[80],
+	    userpwd[260];
 	const char *headers[5];
 	size_t nheaders = 0;
+	struct b4_awscreds_value creds;
 	struct b4_httpc_request req = {
 	    .method = method,
 	    .url = url,
@@ -155,9 +155,18 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 	    .retries = 2, /* PUT/GET/HEAD of one object are safe to repeat */
 	    .max_response_bytes = max_bytes,
 	    .aws_sigv4 = st->sigv4,
-	    .aws_credentials = st->credentials,
+	    .aws_credentials = userpwd,
 	};
 	int rc;
+
+	memset(resp, 0, sizeof(*resp));
+	if (b4_awscreds_get(st->creds, &creds) < 0) {
+		snprintf(resp->error, sizeof(resp->error), "no AWS credentials");
+		b4_log_error("storage: s3 credentials unavailable", B4_LS("method", method),
+			     B4_LS("source", b4_awscreds_source_name(st->creds)));
+		return -1;
+	}
+	snprintf(userpwd, sizeof(userpwd), "%s:%s", creds.access_key_id, creds.secret_access_key);
 
 	/* S3 wants the payload hash; curl includes the header in the signature */
 	if (b4_crypto_sha256(body ? body : "", len, digest) < 0)
@@ -165,9 +174,9 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 	b4_crypto_hex_encode(digest, sizeof(digest), hex, sizeof(hex));
 	snprintf(sha_header, sizeof(sha_header), "x-amz-content-sha256: %s", hex);
 	headers[nheaders++] = sha_header;
-	if (st->session_token) {
+	if (creds.session_token[0]) {
 		snprintf(token_header, sizeof(token_header), "x-amz-security-token: %s",
-			 st->session_token);
+			 creds.session_token);
 		headers[nheaders++] = token_header;
 	}
 	if (strcmp(method, "PUT") == 0 && st->sse) {
@@ -184,6 +193,8 @@ static int s3_request(struct b4_storage *st, const char *method, const char *url
 
 	rc = b4_httpc_do(&req, resp);
 	OPENSSL_cleanse(token_header, sizeof(token_header));
+	OPENSSL_cleanse(userpwd, sizeof(userpwd));
+	b4_awscreds_value_cleanse(&creds);
 	if (rc < 0) {
 		b4_log_error("storage: s3 unreachable", B4_LS("method", method),
 			     B4_LS("error", resp->error));

@@ -2,6 +2,7 @@
  * S3-compatible server: s3rver (npm, tests/s3/package.json) started here
  * on loopback with its default credentials (S3RVER / S3RVER).  The npm
  * install runs on first use (`npm ci --prefix tests/s3`). */
+#include "awsmeta.h"
 #include "harness.h"
 #include "test_lambda_api.h"
 
@@ -272,28 +273,91 @@ static void test_settings_from_aws_environment(void **state)
 	b4_storage_free(st);
 }
 
-/* The invoice job with B4_STORAGE=s3: the document lands in the bucket. */
-static void test_invoice_job_writes_to_s3(void **state)
+/* No static keys in this process (an earlier test set them). */
+static void clear_static_keys(void)
+{
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_SESSION_TOKEN");
+}
+
+/* A put and a get through b4_storage_from_env; 0 when both worked. */
+static int env_roundtrip(const char *key)
+{
+	struct b4_storage *st;
+	char err[256];
+	char *data = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	setenv("B4_STORAGE", "s3", 1);
+	setenv("B4_S3_BUCKET", BUCKET, 1);
+	setenv("B4_S3_ENDPOINT", endpoint, 1);
+	setenv("B4_S3_PATH_STYLE", "true", 1);
+	st = b4_storage_from_env(err, sizeof(err));
+	assert_non_null(st);
+	if (b4_storage_put(st, key, "role", 4, NULL) == 0 &&
+	    b4_storage_get(st, key, &data, &len) == 1 && strcmp(data, "role") == 0)
+		rc = 0;
+	free(data);
+	b4_storage_free(st);
+	return rc;
+}
+
+/* The credentials of a task role (ECS endpoint) and of an instance role
+ * (IMDSv2) sign the requests: s3rver accepts them, and refuses the same
+ * requests when the role hands out a key it does not know. */
+static void test_role_credentials_sign_requests(void **state)
+{
+	struct awsmeta role, wrong;
+	char uri[160];
+	(void)state;
+
+	clear_static_keys();
+	assert_int_equal(awsmeta_start(&role, "S3RVER", "S3RVER"), 0);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d/v2/credentials/task", role.port);
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
+	assert_int_equal(env_roundtrip("role/task"), 0);
+	assert_int_equal(awsmeta_count(&role, &role.documents), 1);
+	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d", role.port);
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", uri, 1);
+	assert_int_equal(env_roundtrip("role/instance"), 0);
+	assert_int_equal(awsmeta_count(&role, &role.token_puts), 1);
+	assert_int_equal(awsmeta_count(&role, &role.documents), 2);
+	awsmeta_stop(&role);
+
+	assert_int_equal(awsmeta_start(&wrong, "NOT-A-KEY", "S3RVER"), 0);
+	snprintf(uri, sizeof(uri), "http://127.0.0.1:%d", wrong.port);
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", uri, 1);
+	assert_int_equal(env_roundtrip("role/denied"), -1);
+	assert_int_equal(awsmeta_count(&wrong, &wrong.documents), 1);
+	awsmeta_stop(&wrong);
+	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+}
+
+/* The invoice job with B4_STORAGE=s3: the document lands in the bucket.
+ * cred_env: the worker's credential settings. */
+static void invoice_job_writes_to_s3(const char *document, const char *const *cred_env)
 {
 	char customer[37], order[37], sql[2048], payload[128], key[100], s3_env[2][128];
 	const char *events[] = {payload};
-	const char *env[] = {"B4_STORAGE=s3",
-			     "B4_S3_BUCKET=" BUCKET,
-			     "B4_S3_PATH_STYLE=true",
-			     "AWS_ACCESS_KEY_ID=S3RVER",
-			     "AWS_SECRET_ACCESS_KEY=S3RVER",
-			     s3_env[0],
-			     NULL};
+	const char *env[12] = {"B4_STORAGE=s3", "B4_S3_BUCKET=" BUCKET, "B4_S3_PATH_STYLE=true",
+			       s3_env[0]};
+	size_t n = 4;
 	struct b4_storage *st;
 	struct rapi api;
 	char *data = NULL;
 	size_t len = 0;
-	(void)state;
 
-	RAPI_REQUIRE_LAMBDA_HOOK();
+	for (size_t i = 0; cred_env[i] && n < 11; i++)
+		env[n++] = cred_env[i];
+	env[n] = NULL;
 	snprintf(s3_env[0], sizeof(s3_env[0]), "B4_S3_ENDPOINT=%s", endpoint);
-	assert_int_equal(rapi_suite_setup("b4_storage_s3"), 0);
-	rapi_make_customer(customer, "52998224725", "cpf", "Nuvem", NULL);
+	if (!rapi_db)
+		assert_int_equal(rapi_suite_setup("b4_storage_s3"), 0);
+	rapi_make_customer(customer, document, "cpf", "Nuvem", NULL);
 	assert_int_equal(b4_crypto_uuid7(order), 0);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
@@ -315,11 +379,40 @@ static void test_invoice_job_writes_to_s3(void **state)
 	assert_int_equal(b4_storage_get(st, key, &data, &len), 1);
 	assert_non_null(strstr(data, "xmlns=\"http://www.sped.fazenda.gov.br/nfse\""));
 	assert_non_null(strstr(data, "<vServ>123.45</vServ>"));
-	assert_non_null(strstr(data, "<CPF>52998224725</CPF>"));
+	snprintf(sql, sizeof(sql), "<CPF>%s</CPF>", document);
+	assert_non_null(strstr(data, sql));
 	free(data);
 	b4_storage_free(st);
 	/* nothing went to the local directory */
 	assert_int_equal(access(rapi_objects_dir, F_OK), -1);
+}
+
+static void test_invoice_job_writes_to_s3(void **state)
+{
+	const char *const keys[] = {"AWS_ACCESS_KEY_ID=S3RVER", "AWS_SECRET_ACCESS_KEY=S3RVER",
+				    NULL};
+	(void)state;
+
+	RAPI_REQUIRE_LAMBDA_HOOK();
+	invoice_job_writes_to_s3("52998224725", keys);
+}
+
+/* The worker with nothing but a task role writes its invoice to S3. */
+static void test_invoice_job_with_task_role(void **state)
+{
+	struct awsmeta role;
+	char relative[] = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/task";
+	char ecs[96];
+	const char *const creds[] = {relative, ecs, NULL};
+	(void)state;
+
+	RAPI_REQUIRE_LAMBDA_HOOK();
+	clear_static_keys();
+	assert_int_equal(awsmeta_start(&role, "S3RVER", "S3RVER"), 0);
+	snprintf(ecs, sizeof(ecs), "B4_AWS_ECS_ENDPOINT=http://127.0.0.1:%d", role.port);
+	invoice_job_writes_to_s3("11144477735", creds);
+	assert_true(awsmeta_count(&role, &role.documents) >= 1);
+	awsmeta_stop(&role);
 }
 
 int main(void)
@@ -332,6 +425,8 @@ int main(void)
 	    cmocka_unit_test(test_unknown_access_key_is_refused),
 	    cmocka_unit_test(test_settings_from_aws_environment),
 	    cmocka_unit_test(test_invoice_job_writes_to_s3),
+	    cmocka_unit_test(test_role_credentials_sign_requests),
+	    cmocka_unit_test(test_invoice_job_with_task_role),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -3,9 +3,10 @@
  * A binary describes its settings as a static table; b4_config_load fills
  * the targets from defaults, then the environment, then the command line
  * (`--name value` or `--name=value`), validating each.  --help prints the
- * table; --version prints the version.  A bad value is reported in one
- * line naming the setting, and b4_config_load returns -1 (the caller exits
- * with status 2).
+ * table; --version prints the version; `--probe URL` runs the health check
+ * of b4/probe.h instead (B4_CONFIG_EXIT on a 2xx, else B4_CONFIG_ERROR).
+ * A bad value is reported in one line naming the setting, and
+ * b4_config_load returns -1 (the caller exits with status 2).
  *
  * Every binary also takes an env file (`--env-file PATH`, or B4_ENV_FILE):
  * `KEY=value` lines loaded into the process environment before anything

@@ -38,10 +38,10 @@ struct b4_storage_config {
 	const char *dir; /* local: root directory (created when missing) */
 	/* s3 */
 	const char *bucket;
-	const char *endpoint; /* "http://127.0.0.1:4568"; NULL/"": AWS for region */
-	const char *region;   /* NULL/"": us-east-1 */
-	bool path_style;      /* endpoint/bucket/key instead of bucket.host/key */
-	const char *access_key_id;
+	const char *endpoint;	   /* "http://127.0.0.1:4568"; NULL/"": AWS for region */
+	const char *region;	   /* NULL/"": us-east-1 */
+	bool path_style;	   /* endpoint/bucket/key instead of bucket.host/key */
+	const char *access_key_id; /* NULL/"": the chain of b4/awscreds.h */
 	const char *secret_access_key;
 	const char *session_token; /* NULL/"" when none */
 	long timeout_ms;	   /* per request; 0: 30000 */
@@ -67,8 +67,9 @@ void b4_storage_free(struct b4_storage *st); /* accepts NULL */
  *   B4_S3_ENDPOINT    e.g. http://127.0.0.1:4568 (default: AWS)
  *   B4_S3_REGION      falls back to AWS_REGION, AWS_DEFAULT_REGION, us-east-1
  *   B4_S3_PATH_STYLE  true|false (default false)
- *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (required for s3),
- *   AWS_SESSION_TOKEN (optional)
+ *   credentials: the chain of b4/awscreds.h (AWS_ACCESS_KEY_ID +
+ *   AWS_SECRET_ACCESS_KEY [+ AWS_SESSION_TOKEN], else the ECS task role,
+ *   else the EC2 instance role), fetched on first use and refreshed
  *   B4_STORAGE_KEY    local envelope keys ("id:<64 hex>[,...]" or 64 hex);
  *                     default: B4_FIELD_KEYS.  Production refuses a local
  *                     backend without either.

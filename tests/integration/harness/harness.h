@@ -110,6 +110,10 @@ bool h_logs_contain(const char *needle);
  * before it starts (a callback URL); -1 on failure. */
 int h_free_port(void);
 
+/* A TCP socket listening on 127.0.0.1 at an ephemeral port (written to
+ * *port), for a stand-in server a test runs itself; the fd or -1. */
+int h_listen_loopback(int *port);
+
 /* Milliseconds on a monotonic clock. */
 long long h_now_ms(void);
 void h_sleep_ms(int ms);

@@ -422,13 +422,24 @@ static void test_failed_put_leaves_no_temp_file(void **state)
 
 static void clear_env(void)
 {
-	static const char *const names[] = {"B4_STORAGE",	  "B4_STORAGE_DIR",
-					    "B4_S3_BUCKET",	  "B4_S3_ENDPOINT",
-					    "B4_S3_REGION",	  "B4_S3_PATH_STYLE",
-					    "AWS_ACCESS_KEY_ID",  "AWS_SECRET_ACCESS_KEY",
-					    "AWS_SESSION_TOKEN",  "AWS_REGION",
-					    "AWS_DEFAULT_REGION", "B4_STORAGE_KEY",
-					    "B4_FIELD_KEYS",	  "B4_ENV"};
+	static const char *const names[] = {"B4_STORAGE",
+					    "B4_STORAGE_DIR",
+					    "B4_S3_BUCKET",
+					    "B4_S3_ENDPOINT",
+					    "B4_S3_REGION",
+					    "B4_S3_PATH_STYLE",
+					    "AWS_ACCESS_KEY_ID",
+					    "AWS_SECRET_ACCESS_KEY",
+					    "AWS_SESSION_TOKEN",
+					    "AWS_REGION",
+					    "AWS_DEFAULT_REGION",
+					    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+					    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+					    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+					    "AWS_EC2_METADATA_DISABLED",
+					    "B4_STORAGE_KEY",
+					    "B4_FIELD_KEYS",
+					    "B4_ENV"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unsetenv(names[i]);
 }
@@ -450,8 +461,20 @@ static void test_settings_from_environment(void **state)
 	assert_non_null(strstr(err, "B4_S3_BUCKET"));
 
 	setenv("B4_S3_BUCKET", "b4-objects", 1);
+	/* no keys: the task or instance role, asked on first use */
+	st = b4_storage_from_env(err, sizeof(err));
+	assert_non_null(st);
+	b4_storage_free(st);
+	/* ... unless instance metadata is off too: nothing left to ask */
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	assert_null(b4_storage_from_env(err, sizeof(err)));
 	assert_non_null(strstr(err, "AWS_ACCESS_KEY_ID"));
+	unsetenv("AWS_EC2_METADATA_DISABLED");
+
+	/* a key id without its secret */
+	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+	assert_null(b4_storage_from_env(err, sizeof(err)));
+	assert_non_null(strstr(err, "AWS_SECRET_ACCESS_KEY"));
 
 	setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "do-not-print-this-secret", 1);
