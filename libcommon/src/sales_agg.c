@@ -1,0 +1,94 @@
+/* sales_agg.c - the sales_daily aggregates; see b4/sales_agg.h. */
+#include "b4/sales_agg.h"
+#include "b4/db.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The members of the orders that ORDERS_WHERE / SPLITS_WHERE pick, with
+ * their split amounts: the producer and the affiliate from the order row
+ * (a refused order has no splits), everyone with a split from splits. */
+#define MEMBERS(ORDERS_WHERE, SPLITS_WHERE)                                                        \
+	" (SELECT x.order_id, x.member_id, SUM(x.amount) AS amount, SUM(x.reversed) AS reversed" \
+	"  FROM (SELECT id AS order_id, producer_id AS member_id, 0 AS amount, 0 AS reversed"     \
+	"   FROM orders WHERE " ORDERS_WHERE                                                       \
+	"   UNION ALL SELECT id, affiliate_id, 0, 0 FROM orders"                                   \
+	"   WHERE affiliate_id IS NOT NULL AND " ORDERS_WHERE                                      \
+	"   UNION ALL SELECT order_id, user_id, amount_cents, reversed_cents FROM splits"          \
+	"   WHERE user_id IS NOT NULL AND " SPLITS_WHERE ") x"                                     \
+	"  GROUP BY x.order_id, x.member_id) m"
+
+/* One aggregate row per member and sign: SIGNED is a derived table of
+ * (st, sign) rows, st '' meaning the order's current status. */
+#define AGG_INSERT(SLOT, SIGNED, MEMBERS_SQL, WHERE)                                               \
+	"INSERT INTO sales_daily (member_id, day, product_id, affiliate_id, role, status,"         \
+	" payment_method, slot, orders, gross_cents, amount_cents, reversed_cents)"                \
+	" SELECT m.member_id, DATE(CONVERT_TZ(o.created_at, '+00:00', u.utc_offset)),"             \
+	" o.product_id, COALESCE(o.affiliate_id, ''),"                                             \
+	" CASE WHEN m.member_id = o.producer_id THEN 'producer'"                                   \
+	"  WHEN m.member_id = o.affiliate_id THEN 'affiliate' ELSE 'coproducer' END,"              \
+	" IF(t.st = '', o.status, t.st), o.payment_method, " SLOT ", SUM(t.sign),"                 \
+	" SUM(t.sign * IF(m.member_id = o.producer_id, o.total_cents, m.amount)),"                 \
+	" SUM(t.sign * m.amount), SUM(t.sign * m.reversed)"                                        \
+	" FROM " SIGNED " JOIN orders o JOIN" MEMBERS_SQL " ON m.order_id = o.id"                  \
+	" JOIN users u ON u.id = m.member_id WHERE " WHERE                                         \
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7"                                                            \
+	" ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders),"                               \
+	" gross_cents = gross_cents + VALUES(gross_cents),"                                        \
+	" amount_cents = amount_cents + VALUES(amount_cents),"                                     \
+	" reversed_cents = reversed_cents + VALUES(reversed_cents)"
+
+int b4_sales_agg_shift(struct b4_db *db, const char *order_id, const char *from, const char *to)
+{
+	/* a connection's own slot: concurrent writers of one offer's
+	 * counters touch different rows */
+	return b4_db_exec(db,
+			  AGG_INSERT("CONNECTION_ID() % 16",
+				     "(SELECT ? AS st, -1 AS sign UNION ALL SELECT ?, 1) t",
+				     MEMBERS("id = ?", "order_id = ?"),
+				     "t.st IS NOT NULL AND o.id = ?"),
+			  "ssssss", from, to, order_id, order_id, order_id, order_id) < 0
+		   ? -1
+		   : 0;
+}
+
+int b4_sales_agg_add(struct b4_db *db, const char *order_id)
+{
+	return b4_sales_agg_shift(db, order_id, NULL, "");
+}
+
+static int rebuild(struct b4_db *db, void *arg)
+{
+	int64_t *rows = arg, n;
+
+	if (b4_db_exec(db, "DELETE FROM sales_daily", "") < 0)
+		return -1;
+	n = b4_db_exec(db,
+		       AGG_INSERT("0", "(SELECT '' AS st, 1 AS sign) t", MEMBERS("1", "1"), "1"),
+		       "");
+	if (n < 0)
+		return -1;
+	*rows = n;
+	return 0;
+}
+
+int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows)
+{
+	*rows = 0;
+	return b4_db_tx(db, rebuild, rows);
+}
+
+int b4_sales_agg_fill_if_empty(struct b4_db *db)
+{
+	struct b4_db_result *res = b4_db_query(
+	    db,
+	    "SELECT NOT EXISTS (SELECT 1 FROM sales_daily) AND EXISTS (SELECT 1 FROM orders)", "");
+	int64_t rows;
+	bool empty;
+
+	if (!res)
+		return -1;
+	empty = b4_db_i64(res, 0, 0) != 0;
+	b4_db_result_free(res);
+	return empty ? b4_sales_agg_rebuild(db, &rows) : 0;
+}
