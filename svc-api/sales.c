@@ -210,8 +210,8 @@ static void count_add(cJSON *counts, const char *key, int64_t n)
  * paid_count. */
 static bool was_paid(const char *status)
 {
-	static const char *const paid[] = {"paid", "refund_requested", "refunded", "disputed",
-					   "chargeback", NULL};
+	static const char *const paid[] = {"paid",     "refund_requested", "refunded",
+					   "disputed", "chargeback",	   NULL};
 
 	for (int i = 0; paid[i]; i++)
 		if (!strcmp(status, paid[i]))

@@ -9,8 +9,8 @@
  * their split amounts: the producer and the affiliate from the order row
  * (a refused order has no splits), everyone with a split from splits. */
 #define MEMBERS(ORDERS_WHERE, SPLITS_WHERE)                                                        \
-	" (SELECT x.order_id, x.member_id, SUM(x.amount) AS amount, SUM(x.reversed) AS reversed" \
-	"  FROM (SELECT id AS order_id, producer_id AS member_id, 0 AS amount, 0 AS reversed"     \
+	" (SELECT x.order_id, x.member_id, SUM(x.amount) AS amount, SUM(x.reversed) AS reversed"   \
+	"  FROM (SELECT id AS order_id, producer_id AS member_id, 0 AS amount, 0 AS reversed"      \
 	"   FROM orders WHERE " ORDERS_WHERE                                                       \
 	"   UNION ALL SELECT id, affiliate_id, 0, 0 FROM orders"                                   \
 	"   WHERE affiliate_id IS NOT NULL AND " ORDERS_WHERE                                      \
@@ -31,8 +31,7 @@
 	" SUM(t.sign * IF(m.member_id = o.producer_id, o.total_cents, m.amount)),"                 \
 	" SUM(t.sign * m.amount), SUM(t.sign * m.reversed)"                                        \
 	" FROM " SIGNED " JOIN orders o JOIN" MEMBERS_SQL " ON m.order_id = o.id"                  \
-	" JOIN users u ON u.id = m.member_id WHERE " WHERE                                         \
-	" GROUP BY 1, 2, 3, 4, 5, 6, 7"                                                            \
+	" JOIN users u ON u.id = m.member_id WHERE " WHERE " GROUP BY 1, 2, 3, 4, 5, 6, 7"         \
 	" ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders),"                               \
 	" gross_cents = gross_cents + VALUES(gross_cents),"                                        \
 	" amount_cents = amount_cents + VALUES(amount_cents),"                                     \
@@ -63,9 +62,8 @@ static int rebuild(struct b4_db *db, void *arg)
 
 	if (b4_db_exec(db, "DELETE FROM sales_daily", "") < 0)
 		return -1;
-	n = b4_db_exec(db,
-		       AGG_INSERT("0", "(SELECT '' AS st, 1 AS sign) t", MEMBERS("1", "1"), "1"),
-		       "");
+	n = b4_db_exec(
+	    db, AGG_INSERT("0", "(SELECT '' AS st, 1 AS sign) t", MEMBERS("1", "1"), "1"), "");
 	if (n < 0)
 		return -1;
 	*rows = n;
@@ -81,8 +79,8 @@ int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows)
 int b4_sales_agg_fill_if_empty(struct b4_db *db)
 {
 	struct b4_db_result *res = b4_db_query(
-	    db,
-	    "SELECT NOT EXISTS (SELECT 1 FROM sales_daily) AND EXISTS (SELECT 1 FROM orders)", "");
+	    db, "SELECT NOT EXISTS (SELECT 1 FROM sales_daily) AND EXISTS (SELECT 1 FROM orders)",
+	    "");
 	int64_t rows;
 	bool empty;
 
