@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The members of the orders that ORDERS_WHERE / SPLITS_WHERE pick, with
  * their split amounts: the producer and the affiliate from the order row
@@ -56,23 +57,51 @@ int b4_sales_agg_add(struct b4_db *db, const char *order_id)
 	return b4_sales_agg_shift(db, order_id, NULL, "");
 }
 
+/* Orders per statement of a rebuild: each statement stays well inside
+ * the client's read timeout however large orders grows. */
+#define REBUILD_CHUNK 20000
+
 static int rebuild(struct b4_db *db, void *arg)
 {
-	int64_t *rows = arg, n;
+	char lo[37] = "", hi[37];
+	int64_t *rows = arg;
+	struct b4_db_result *res;
 
+	*rows = 0;
 	if (b4_db_exec(db, "DELETE FROM sales_daily", "") < 0)
 		return -1;
-	n = b4_db_exec(
-	    db, AGG_INSERT("0", "(SELECT '' AS st, 1 AS sign) t", MEMBERS("1", "1"), "1"), "");
-	if (n < 0)
-		return -1;
-	*rows = n;
-	return 0;
+	for (;;) {
+		/* the chunk (lo, hi]: the next REBUILD_CHUNK order ids */
+		res = b4_db_query(db,
+				  "SELECT MAX(id) FROM (SELECT id FROM orders WHERE id > ?"
+				  " ORDER BY id LIMIT ?) c",
+				  "si", lo, (int64_t)REBUILD_CHUNK);
+		if (!res)
+			return -1;
+		if (b4_db_is_null(res, 0, 0)) {
+			b4_db_result_free(res);
+			res = b4_db_query(db, "SELECT COUNT(*) FROM sales_daily", "");
+			if (!res)
+				return -1;
+			*rows = b4_db_i64(res, 0, 0);
+			b4_db_result_free(res);
+			return 0;
+		}
+		snprintf(hi, sizeof(hi), "%s", b4_db_str(res, 0, 0));
+		b4_db_result_free(res);
+		if (b4_db_exec(
+			db,
+			AGG_INSERT("0", "(SELECT '' AS st, 1 AS sign) t",
+				   MEMBERS("id > ? AND id <= ?", "order_id > ? AND order_id <= ?"),
+				   "o.id > ? AND o.id <= ?"),
+			"ssssssss", lo, hi, lo, hi, lo, hi, lo, hi) < 0)
+			return -1;
+		snprintf(lo, sizeof(lo), "%s", hi);
+	}
 }
 
 int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows)
 {
-	*rows = 0;
 	return b4_db_tx(db, rebuild, rows);
 }
 
