@@ -27,8 +27,9 @@ measure() { # ORDERS
 			"http://127.0.0.1:$api_port$path" |
 			grep -E 'Requests/sec|  50%|  99%|Non-2xx|Socket errors'
 	done
-	curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/v1/sales/summary"
+	curl -sS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/v1/sales/summary"
 	echo
+	grep -v '"level":"info"' "$bench_dir/b4-api.log" | tail -n 3 || true
 }
 
 "$top/tests/bench/gen_orders.sh" 1 1000
