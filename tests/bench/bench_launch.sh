@@ -31,7 +31,7 @@ if "$bin/b4-checkout" --help 2>&1 | grep -q B4_TRUSTED_PROXIES; then
 	checkout_env+=(B4_TRUSTED_PROXIES=127.0.0.1/32)
 	address_note="client address from X-Forwarded-For (B4_TRUSTED_PROXIES)"
 else
-	checkout_env+=(B4_FRAUD_IP_MAX=100000000)
+	checkout_env+=(B4_FRAUD_IP_MAX=1000000)
 	address_note="b4-checkout has no B4_TRUSTED_PROXIES here: per-address rule lifted (B4_FRAUD_IP_MAX)"
 fi
 # shellcheck disable=SC2206
