@@ -30,6 +30,7 @@ struct callback_event {
 	const char *outcome;
 	bool duplicate;
 	bool unknown_charge;
+	bool busy; /* the order has a refund in flight: try again later */
 	bool paid;
 };
 
@@ -82,7 +83,9 @@ static int apply_type(struct b4_db *db, struct callback_event *ev, const char *l
 		n = b4_dispute_resolve(db, ev->order_id, false);
 		ev->outcome = n == 1 ? "chargeback" : "ignored";
 	}
-	return n < 0 ? -1 : 0;
+	/* a refund in flight: nothing recorded, the acquirer sends it again */
+	ev->busy = n == B4_DISPUTE_BUSY;
+	return n < 0 || ev->busy ? -1 : 0;
 }
 
 static int apply_event(struct b4_db *db, void *varg)
@@ -92,7 +95,7 @@ static int apply_event(struct b4_db *db, void *varg)
 	char local_charge[37];
 	int64_t amount;
 
-	ev->duplicate = ev->unknown_charge = ev->paid = false;
+	ev->duplicate = ev->unknown_charge = ev->busy = ev->paid = false;
 	ev->outcome = "ignored";
 	res = b4_db_query(db,
 			  "SELECT c.id, c.order_id, c.amount_cents, o.payment_method, o.total_cents"
@@ -181,6 +184,12 @@ void checkout_callback(struct b4_req *req)
 	if (b4_db_tx(req->db, apply_event, &ev) < 0) {
 		if (ev.unknown_charge) {
 			b4_req_not_found(req, "charge");
+			return;
+		}
+		if (ev.busy) {
+			b4_req_set_header(req, "Retry-After", "60");
+			b4_req_errorf(req, 409, "conflict", "refund_in_progress", NULL,
+				      "the order has a refund in progress; send the event again");
 			return;
 		}
 		b4_req_db_error(req);

@@ -291,12 +291,12 @@ int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char 
 	struct b4_db_result *res;
 	int settled = 0;
 
-	res =
-	    b4_db_query(ctx->db,
-			"SELECT c.id, c.acquirer FROM charges c JOIN orders o ON o.id = c.order_id"
-			" WHERE c.order_id = ? AND c.status = 'pending'"
-			" AND o.status = 'waiting_payment'",
-			"s", order_id);
+	res = b4_db_query(ctx->db,
+			  "SELECT c.id, c.acquirer, c.method FROM charges c"
+			  " JOIN orders o ON o.id = c.order_id"
+			  " WHERE c.order_id = ? AND c.status = 'pending'"
+			  " AND o.status = 'waiting_payment'",
+			  "s", order_id);
 	if (!res)
 		return worker_db_failed(ctx, err, errcap);
 	for (size_t i = 0; i < b4_db_rows(res) && settled == 0; i++) {
@@ -314,8 +314,8 @@ int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char 
 		memset(&r, 0, sizeof(r));
 		r.order_id = order_id;
 		r.charge_id = b4_db_str(res, i, 0);
-		r.method = "card";
-		r.answer = b4_charge_lookup(&worker_acquirers, acq, order_id, "card", &charge);
+		r.method = b4_db_str(res, i, 2);
+		r.answer = b4_charge_lookup(&worker_acquirers, acq, order_id, r.method, &charge);
 		r.charge = charge;
 		if (r.answer == B4_ANSWER_UNKNOWN && !charge) {
 			/* cannot tell: never expire an order that may have been charged */

@@ -6,10 +6,31 @@
 #include "b4/refunds.h"
 
 #include <stdio.h>
+#include <string.h>
+
+/* Locks the order; B4_DISPUTE_BUSY while a refund of it is in flight. */
+static int lock_not_busy(struct b4_db *db, const char *order_id)
+{
+	struct b4_db_result *res =
+	    b4_db_query(db, "SELECT status FROM orders WHERE id = ? FOR UPDATE", "s", order_id);
+	int rc;
+
+	if (!res)
+		return -1;
+	rc = b4_db_rows(res) == 1 && !strcmp(b4_db_str(res, 0, 0), "refund_requested")
+		 ? B4_DISPUTE_BUSY
+		 : 0;
+	b4_db_result_free(res);
+	return rc;
+}
 
 int b4_dispute_open(struct b4_db *db, const char *order_id)
 {
-	int moved = b4_order_move(db, order_id, B4_ORDER_PAID, B4_ORDER_DISPUTED);
+	int moved = lock_not_busy(db, order_id);
+
+	if (moved != 0)
+		return moved;
+	moved = b4_order_move(db, order_id, B4_ORDER_PAID, B4_ORDER_DISPUTED);
 
 	if (moved <= 0)
 		return moved;
@@ -66,7 +87,10 @@ static int lose(struct b4_db *db, const char *order_id)
 
 int b4_dispute_resolve(struct b4_db *db, const char *order_id, bool won)
 {
-	int moved;
+	int moved = lock_not_busy(db, order_id);
+
+	if (moved != 0)
+		return moved;
 
 	if (won) {
 		moved = b4_order_move(db, order_id, B4_ORDER_DISPUTED, B4_ORDER_PAID);

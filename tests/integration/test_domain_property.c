@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_domain_support.h"
+
 #define SECRET	      "property-tests-acquirer-secret-0123456789abcdef"
 #define ADMIN_ID      "01900000-0000-7000-8000-000000000003"
 #define COPRODUCER_ID "01900000-0000-7000-8000-0000000000c1"
@@ -32,7 +34,13 @@
 #define STEPS	      5
 
 static const char *db;
-static struct h_proc sandbox, checkout, backoffice, worker;
+static struct td_stack stack;
+
+/* the stack's processes, by name */
+/* the stack's processes, by name */
+#define sandbox	   stack.sandbox
+#define checkout   stack.checkout
+#define backoffice stack.backoffice
 
 #define sql_int(...) h_sql_intf(db, __VA_ARGS__)
 
@@ -58,66 +66,24 @@ static int64_t rng_range(int64_t lo, int64_t hi) /* inclusive */
 
 static int group_setup(void **state)
 {
-	char acquirers[128], port[32], callback[96];
-	const char *sandbox_env[] = {"B4_ACQUIRER_SECRET=" SECRET, NULL};
-	const char *env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET, "B4_WORKER_POLL=50ms",
-			     "B4_WORKER_TYPES=refund.process", NULL};
-	const char *checkout_env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET, port,
-				      callback,	 "B4_FRAUD_CARD_MAX=1000",     NULL};
-	int checkout_port = h_free_port();
 	(void)state;
-
 	db = h_db_create("b4_property", true);
-	if (!db || checkout_port < 0 ||
-	    h_start(&sandbox, "b4-acquirer-sandbox", NULL, sandbox_env) < 0)
-		return -1;
 	/* a co-producer with 20% on the main product */
-	if (h_sql(db, "INSERT INTO users (id, email, password_hash, full_name, role, status)"
+	if (!db ||
+	    h_sql(db, "INSERT INTO users (id, email, password_hash, full_name, role, status)"
 		      " VALUES ('" COPRODUCER_ID "', 'coprodutora@example.com', 'x',"
 		      " 'Carla Coprodutora', 'member', 'active')") < 0 ||
 	    h_sql(db, "INSERT INTO coproducers (id, product_id, user_id, share_bps) VALUES"
 		      " ('01900000-0000-7000-8000-0000000000c2',"
 		      " '01900000-0000-7000-8000-000000000101', '" COPRODUCER_ID "', 2000)") < 0)
 		return -1;
-	snprintf(acquirers, sizeof(acquirers), "B4_ACQUIRERS=sandbox=http://127.0.0.1:%d",
-		 sandbox.port);
-	snprintf(port, sizeof(port), "B4_PORT=%d", checkout_port);
-	snprintf(callback, sizeof(callback), "B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:%d",
-		 checkout_port);
-	if (h_start(&checkout, "b4-checkout", db, checkout_env) < 0 ||
-	    h_start(&backoffice, "b4-backoffice", db, env) < 0 ||
-	    h_start(&worker, "b4-worker", db, env) < 0)
-		return -1;
-	return 0;
+	return td_start(&stack, db, SECRET, false, "refund.process", NULL);
 }
 
 static int group_teardown(void **state)
 {
-	struct h_proc *all[] = {&worker, &backoffice, &checkout, &sandbox};
-	int rc = 0;
 	(void)state;
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i]->pid > 0 && h_stop(all[i], SIGTERM, 10000) != 0)
-			rc = -1;
-	return rc;
-}
-
-static long call(struct h_resp *r, const char *method, const char *url, const char *body,
-		 const char *key, const char *auth)
-{
-	char key_header[128];
-	const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
-	size_t n = 1;
-
-	if (key) {
-		snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-		headers[n++] = key_header;
-	}
-	if (auth)
-		headers[n++] = auth;
-	assert_int_equal(h_http(r, method, url, body, headers), 0);
-	return r->status;
+	return td_stop(&stack);
 }
 
 /* A random paid order; fills its id and total. */

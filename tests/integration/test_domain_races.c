@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_domain_support.h"
+
 #define SECRET	    "domain-tests-acquirer-secret-0123456789abcdef"
 #define PRODUCER_ID "01900000-0000-7000-8000-000000000001"
 #define ADMIN_ID    "01900000-0000-7000-8000-000000000003"
@@ -27,78 +29,40 @@
 #define RACERS	    10
 
 static const char *db;
-static struct h_proc sandbox, checkout, api, backoffice, worker;
+static struct td_stack stack;
 static unsigned seed_counter;
 
+/* the stack's processes, by name */
+#define sandbox	     stack.sandbox
+#define checkout     stack.checkout
+#define api	     stack.api
+#define backoffice   stack.backoffice
 #define sql_int(...) h_sql_intf(db, __VA_ARGS__)
 #define sql_run(...) assert_int_equal(h_sqlf(db, __VA_ARGS__), 0)
 
 static int group_setup(void **state)
 {
-	char acquirers[128], port[32], callback[96], storage[1100];
-	const char *sandbox_env[] = {"B4_ACQUIRER_SECRET=" SECRET, NULL};
-	const char *env[] = {acquirers,
-			     "B4_ACQUIRER_SECRET=" SECRET,
-			     "B4_WORKER_POLL=50ms",
-			     "B4_WORKER_TYPES=refund.process,order.expire,payment.refund_late,"
-			     "invoice.issue,invoice.cancel",
-			     "B4_STORAGE=local",
-			     storage,
-			     NULL};
-	const char *checkout_env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET, port,
-				      callback,	 "B4_FRAUD_CARD_MAX=1000",     NULL};
-	int checkout_port = h_free_port();
+	char storage[1100];
+	const char *worker_env[] = {"B4_STORAGE=local", storage, NULL};
 	(void)state;
 
-	db = h_db_create("b4_domain", true);
-	if (!db || checkout_port < 0 ||
-	    h_start(&sandbox, "b4-acquirer-sandbox", NULL, sandbox_env) < 0)
-		return -1;
-	snprintf(acquirers, sizeof(acquirers), "B4_ACQUIRERS=sandbox=http://127.0.0.1:%d",
-		 sandbox.port);
-	snprintf(port, sizeof(port), "B4_PORT=%d", checkout_port);
-	snprintf(callback, sizeof(callback), "B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:%d",
-		 checkout_port);
 	snprintf(storage, sizeof(storage), "B4_STORAGE_DIR=%s/domain-storage", h_var());
-	if (h_start(&checkout, "b4-checkout", db, checkout_env) < 0 ||
-	    h_start(&api, "b4-api", db, NULL) < 0 ||
-	    h_start(&backoffice, "b4-backoffice", db, env) < 0 ||
-	    h_start(&worker, "b4-worker", db, env) < 0)
+	db = h_db_create("b4_domain", true);
+	if (!db)
 		return -1;
-	return 0;
+	return td_start(&stack, db, SECRET, true,
+			"refund.process,order.expire,payment.refund_late,invoice.issue,"
+			"invoice.cancel",
+			worker_env);
 }
 
 static int group_teardown(void **state)
 {
-	struct h_proc *all[] = {&worker, &backoffice, &api, &checkout, &sandbox};
-	int rc = 0;
 	(void)state;
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i]->pid > 0 && h_stop(all[i], SIGTERM, 10000) != 0)
-			rc = -1;
-	return rc;
+	return td_stop(&stack);
 }
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* One request; key and auth ("Authorization: ...") may be NULL. */
-static long call(struct h_resp *r, const char *method, const char *url, const char *body,
-		 const char *key, const char *auth)
-{
-	char key_header[300];
-	const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
-	size_t n = 1;
-
-	if (key) {
-		snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-		headers[n++] = key_header;
-	}
-	if (auth)
-		headers[n++] = auth;
-	assert_int_equal(h_http(r, method, url, body, headers), 0);
-	return r->status;
-}
 
 static const char *new_key(void)
 {
@@ -595,6 +559,41 @@ static void test_dispute_won_then_lost(void **state)
 	free(charge_id);
 }
 
+/* A dispute announced while a refund is in flight (refund_requested, which
+ * may not go to disputed) is not dropped: checkout answers 409 without
+ * recording it, the acquirer sends it again, and once the refund settled
+ * (here: it failed, the order is paid again) the dispute applies. */
+static void test_dispute_during_refund_waits(void **state)
+{
+	struct h_resp r;
+	char order[37], path[160], sql[200], *charge_id;
+	(void)state;
+
+	paid_card_order(order, NULL, NULL, 1);
+	snprintf(sql, sizeof(sql), "SELECT acquirer_charge_id FROM charges WHERE order_id = '%s'",
+		 order);
+	charge_id = h_sql_value(db, sql);
+	assert_non_null(charge_id);
+	sql_run("UPDATE orders SET status = 'refund_requested' WHERE id = '%s'", order);
+	snprintf(path, sizeof(path), "/control/charges/%s/dispute", charge_id);
+	assert_int_equal(sandbox_call(&r, "POST", path, NULL), 200);
+	assert_int_equal(cJSON_GetObjectItem(r.json, "callback_status")->valueint, 409);
+	h_resp_free(&r);
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM acquirer_events WHERE charge_id = '%s'", charge_id), 0);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM orders WHERE id = '%s'"
+				 " AND status = 'refund_requested'",
+				 order),
+			 1);
+	sql_run("UPDATE orders SET status = 'paid' WHERE id = '%s'", order);
+	wait_status(order, "disputed", false);
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM acquirer_events WHERE charge_id = '%s'"
+				 " AND outcome = 'disputed'",
+				 charge_id),
+			 1);
+	free(charge_id);
+}
+
 /* 6x with interest: the producer's and affiliate's lines are those of the
  * price after discounts (as at 1x); the interest is the platform's. */
 static void test_interest_is_not_commissionable(void **state)
@@ -703,6 +702,7 @@ int main(void)
 	    cmocka_unit_test(test_admin_then_producer_refund),
 	    cmocka_unit_test(test_parallel_refunds_make_one),
 	    cmocka_unit_test(test_dispute_won_then_lost),
+	    cmocka_unit_test(test_dispute_during_refund_waits),
 	    cmocka_unit_test(test_interest_is_not_commissionable),
 	    cmocka_unit_test(test_failover_after_definite_not_charged),
 	};

@@ -16,11 +16,18 @@
 
 struct b4_db;
 
-/* paid -> disputed.  1 moved, 0 not paid (a replay), -1 error. */
+/* What a dispute move returns besides 1 (moved), 0 (nothing to do: a
+ * replay) and -1 (error): the order has a refund in flight
+ * (refund_requested, which the table does not let go to disputed); the
+ * caller answers so that the acquirer sends the event again later, once
+ * the refund settled. */
+#define B4_DISPUTE_BUSY 2
+
+/* paid -> disputed.  1, 0, B4_DISPUTE_BUSY or -1. */
 int b4_dispute_open(struct b4_db *db, const char *order_id);
 
 /* disputed -> paid (won) or chargeback (lost); a lost dispute of an order
- * still paid is opened first.  1 moved, 0 nothing to resolve, -1 error. */
+ * still paid is opened first.  1, 0, B4_DISPUTE_BUSY or -1. */
 int b4_dispute_resolve(struct b4_db *db, const char *order_id, bool won);
 
 #endif
