@@ -58,6 +58,21 @@ static int connect_gw(void)
 	return fd;
 }
 
+/* Appends what fd has to buf (NUL-terminated); -1 when full or closed. */
+static int read_more(int fd, char *buf, size_t cap, size_t *have)
+{
+	ssize_t n;
+
+	if (*have >= cap - 1)
+		return -1;
+	n = read(fd, buf + *have, cap - 1 - *have);
+	if (n <= 0)
+		return -1;
+	*have += (size_t)n;
+	buf[*have] = '\0';
+	return 0;
+}
+
 /* Sends one request and reads the answer (Content-Length framing) into
  * body.  Returns the status, or -1 on a transport error. */
 static int roundtrip(int fd, const char *req, size_t reqlen, char *body, size_t cap)
@@ -73,18 +88,10 @@ static int roundtrip(int fd, const char *req, size_t reqlen, char *body, size_t 
 			return -1;
 		off += (size_t)n;
 	}
-	for (;;) {
-		ssize_t n;
-		if (have == sizeof(buf) - 1)
+	do {
+		if (read_more(fd, buf, sizeof(buf), &have) < 0)
 			return -1;
-		n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (n <= 0)
-			return -1;
-		have += (size_t)n;
-		buf[have] = '\0';
-		if ((end = strstr(buf, "\r\n\r\n")))
-			break;
-	}
+	} while (!(end = strstr(buf, "\r\n\r\n")));
 	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
 		return -1;
 	cl = strcasestr(buf, "\r\nContent-Length:");
@@ -92,16 +99,9 @@ static int roundtrip(int fd, const char *req, size_t reqlen, char *body, size_t 
 		return -1;
 	clen = strtoul(cl + 17, NULL, 10);
 	end += 4;
-	while ((size_t)(buf + have - end) < clen) {
-		ssize_t n;
-		if (have == sizeof(buf) - 1)
+	while ((size_t)(buf + have - end) < clen)
+		if (read_more(fd, buf, sizeof(buf), &have) < 0)
 			return -1;
-		n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (n <= 0)
-			return -1;
-		have += (size_t)n;
-		buf[have] = '\0';
-	}
 	snprintf(body, cap, "%.*s", (int)clen, end);
 	return status;
 }

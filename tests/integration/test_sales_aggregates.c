@@ -12,8 +12,6 @@
  *     producer, the affiliate and the co-producer;
  *   - b4-migrate --rebuild-aggregates writes the same totals.
  * The sequence is deterministic (fixed seed), so a failure replays. */
-#include "harness.h"
-
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +23,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_domain_support.h"
+
 #define SECRET	      "aggregate-tests-acquirer-secret-0123456789abcdef"
 #define ADMIN_ID      "01900000-0000-7000-8000-000000000003"
 #define PRODUCER_ID   "01900000-0000-7000-8000-000000000001"
@@ -33,7 +33,11 @@
 #define ORDERS	      14
 
 static const char *db;
-static struct h_proc sandbox, checkout, backoffice, worker, api;
+static struct td_stack st;
+#define sandbox	   st.sandbox
+#define checkout   st.checkout
+#define backoffice st.backoffice
+#define api	   st.api
 static struct {
 	int paid, declined, waiting, refunds, disputes_won, chargebacks;
 } seen;
@@ -50,19 +54,13 @@ static uint64_t rng(void)
 
 static int group_setup(void **state)
 {
-	char acquirers[128], port[32], callback[96];
-	const char *sandbox_env[] = {"B4_ACQUIRER_SECRET=" SECRET, NULL};
-	const char *env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET, "B4_WORKER_POLL=50ms",
-			     "B4_WORKER_TYPES=refund.process", NULL};
-	const char *checkout_env[] = {acquirers, "B4_ACQUIRER_SECRET=" SECRET, port,
-				      callback,	 "B4_FRAUD_CARD_MAX=1000",     NULL};
-	int checkout_port = h_free_port();
+	const char *env[] = {"B4_WORKER_POLL=50ms", NULL};
 	(void)state;
 
 	db = h_db_create("b4_aggregates", true);
-	if (!db || checkout_port < 0 ||
-	    h_start(&sandbox, "b4-acquirer-sandbox", NULL, sandbox_env) < 0)
+	if (!db)
 		return -1;
+	/* a co-producer with 20% on the main product */
 	if (h_sql(db, "INSERT INTO users (id, email, password_hash, full_name, role, status)"
 		      " VALUES ('" COPRODUCER_ID "', 'coprodutora@example.com', 'x',"
 		      " 'Carla Coprodutora', 'member', 'active')") < 0 ||
@@ -70,45 +68,19 @@ static int group_setup(void **state)
 		      " ('01900000-0000-7000-8000-0000000000c2',"
 		      " '01900000-0000-7000-8000-000000000101', '" COPRODUCER_ID "', 2000)") < 0)
 		return -1;
-	snprintf(acquirers, sizeof(acquirers), "B4_ACQUIRERS=sandbox=http://127.0.0.1:%d",
-		 sandbox.port);
-	snprintf(port, sizeof(port), "B4_PORT=%d", checkout_port);
-	snprintf(callback, sizeof(callback), "B4_CHECKOUT_CALLBACK_URL=http://127.0.0.1:%d",
-		 checkout_port);
-	if (h_start(&checkout, "b4-checkout", db, checkout_env) < 0 ||
-	    h_start(&backoffice, "b4-backoffice", db, env) < 0 ||
-	    h_start(&worker, "b4-worker", db, env) < 0 || h_start(&api, "b4-api", db, NULL) < 0)
-		return -1;
-	return 0;
+	return td_start(&st, db, SECRET, true, "refund.process", env);
 }
 
 static int group_teardown(void **state)
 {
-	struct h_proc *all[] = {&api, &worker, &backoffice, &checkout, &sandbox};
-	int rc = 0;
 	(void)state;
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i]->pid > 0 && h_stop(all[i], SIGTERM, 10000) != 0)
-			rc = -1;
-	return rc;
+	return td_stop(&st);
 }
 
 static long post(struct h_resp *r, const char *url, const char *body, const char *key,
 		 const char *auth)
 {
-	char key_header[128];
-	const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
-	size_t n = 1;
-
-	if (key) {
-		snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s", key);
-		headers[n++] = key_header;
-	}
-	if (auth)
-		headers[n++] = auth;
-	assert_int_equal(h_http(r, "POST", url, body, headers), 0);
-	return r->status;
+	return call(r, "POST", url, body, key, auth);
 }
 
 /* A random order; fills its id and status ("paid", "refused" or
