@@ -252,7 +252,8 @@ int main(int argc, char **argv)
 	double t0, took;
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG\n");
+		fprintf(stderr,
+			"usage: bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG\n");
 		return 2;
 	}
 	port = atoi(argv[1]);
