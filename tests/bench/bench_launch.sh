@@ -103,6 +103,11 @@ done
 sleep 1
 echo "database: $(sql "SELECT GROUP_CONCAT(CONCAT(n, ' ', status) SEPARATOR ', ') FROM (SELECT status, COUNT(*) n FROM orders GROUP BY status) s")"
 
+# storage per order, for sizing the database (InnoDB's page counts, all
+# tables of the schema: orders, splits, charges, idempotency, jobs, ...)
+sql "ANALYZE TABLE orders, order_items, charges, splits, customers, idempotency_keys, jobs, sales_daily" >/dev/null 2>&1 || true
+echo "storage: $(sql "SELECT CONCAT(ROUND(SUM(data_length + index_length) / (SELECT COUNT(*) FROM orders)), ' bytes per order over ', (SELECT COUNT(*) FROM orders), ' orders') FROM information_schema.tables WHERE table_schema = 'b4bench' AND table_name <> 'bench_commits'")"
+
 echo "--- raw MariaDB: single-row INSERT transactions (autocommit), 16 clients; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$(mariadb-slap --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev --create-schema=b4bench \
 	--concurrency=16 --iterations=1 --number-of-queries=40000 \

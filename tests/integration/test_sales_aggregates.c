@@ -7,9 +7,11 @@
  * sandbox's control endpoints.  Then:
  *   - the table, summed over slots, equals a recount written here
  *     independently (the day as UTC-3 arithmetic, not CONVERT_TZ);
- *   - GET /v1/sales/summary read from the aggregates equals the same
- *     summary computed from the orders (a range that cuts a day), for the
- *     producer, the affiliate and the co-producer;
+ *   - sales_totals (kept by triggers) is sales_daily summed over days;
+ *   - GET /v1/sales/summary read from the totals (no range) and from the
+ *     daily rows (whole days) equals the same summary computed from the
+ *     orders (a range that cuts a day), for the producer, the affiliate and
+ *     the co-producer;
  *   - b4-migrate --rebuild-aggregates writes the same totals.
  * The sequence is deterministic (fixed seed), so a failure replays. */
 #include <setjmp.h>
@@ -221,31 +223,64 @@ static char *recount_lines(void)
 	    " GROUP BY 1, 2, 3, 4, 5, 6, 7) x");
 }
 
-/* The member's summary, whole (aggregates) and over a range that cuts a
- * day (orders), must be the same document. */
+static void get_summary(struct h_resp *r, const char *member, const char *query)
+{
+	const char *headers[] = {h_bearer(member, "member"), NULL};
+	char path[160];
+
+	snprintf(path, sizeof(path), "/v1/sales/summary%s", query);
+	assert_int_equal(h_http(r, "GET", h_url(&api, path), NULL, headers), 0);
+	assert_int_equal(r->status, 200);
+}
+
+/* The member's summary from its three sources must be the same document:
+ * the all-time totals (no range), the daily aggregates (a range of whole
+ * days of UTC-3) and the orders (a range that cuts a day). */
 static void check_summary(const char *member, const char *must_have_status)
 {
-	struct h_resp whole, cut;
-	const char *auth = h_bearer(member, "member");
-	const char *headers[] = {auth, NULL};
+	struct h_resp whole, days, cut;
 
-	assert_int_equal(h_http(&whole, "GET", h_url(&api, "/v1/sales/summary"), NULL, headers), 0);
-	assert_int_equal(whole.status, 200);
-	assert_int_equal(h_http(&cut, "GET",
-				h_url(&api, "/v1/sales/summary?from=2000-01-01T00:00:01Z"
-					    "&to=2100-01-01T00:00:00Z"),
-				NULL, headers),
-			 0);
-	assert_int_equal(cut.status, 200);
-	if (!cJSON_Compare(whole.json, cut.json, true))
-		fail_msg("summary of %s: aggregates %s, orders %s", member, whole.body, cut.body);
+	get_summary(&whole, member, "");
+	get_summary(&days, member, "?from=2000-01-01T03:00:00Z&to=2100-01-01T03:00:00Z");
+	get_summary(&cut, member, "?from=2000-01-01T00:00:01Z&to=2100-01-01T00:00:00Z");
+	if (!cJSON_Compare(whole.json, cut.json, true) || !cJSON_Compare(days.json, cut.json, true))
+		fail_msg("summary of %s: totals %s, days %s, orders %s", member, whole.body,
+			 days.body, cut.body);
 	assert_true(cJSON_GetObjectItem(whole.json, "paid_count")->valuedouble > 0);
 	assert_true(cJSON_GetObjectItem(whole.json, "net_cents")->valuedouble > 0);
 	if (must_have_status)
 		assert_non_null(cJSON_GetObjectItem(
 		    cJSON_GetObjectItem(whole.json, "count_by_status"), must_have_status));
 	h_resp_free(&whole);
+	h_resp_free(&days);
 	h_resp_free(&cut);
+}
+
+/* Lines of member:status:method:slot:sums from table, zero rows left out. */
+static char *totals_lines(const char *table)
+{
+	char sql[700];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, status, payment_method, slot, n, g,"
+		 " a, r) ORDER BY 1 SEPARATOR ',') FROM (SELECT member_id, CAST(status AS CHAR)"
+		 " status, CAST(payment_method AS CHAR) payment_method, slot, SUM(orders) n,"
+		 " SUM(gross_cents) g, SUM(amount_cents) a, SUM(reversed_cents) r FROM %s"
+		 " GROUP BY 1, 2, 3, 4 HAVING n <> 0 OR g <> 0 OR a <> 0 OR r <> 0) x",
+		 table);
+	return h_sql_value(db, sql);
+}
+
+/* sales_totals (0018, kept by triggers) is sales_daily summed. */
+static void check_totals(void)
+{
+	char *daily = totals_lines("sales_daily"), *totals = totals_lines("sales_totals");
+
+	assert_non_null(daily);
+	assert_non_null(totals);
+	assert_string_equal(totals, daily);
+	free(daily);
+	free(totals);
 }
 
 static void test_aggregates_equal_recount(void **state)
@@ -301,6 +336,7 @@ static void test_aggregates_equal_recount(void **state)
 	assert_non_null(kept);
 	assert_non_null(recount);
 	assert_string_equal(kept, recount);
+	check_totals();
 	check_summary(PRODUCER_ID, "chargeback");
 	check_summary(AFFILIATE_ID, NULL);
 	check_summary(COPRODUCER_ID, NULL);
@@ -310,6 +346,7 @@ static void test_aggregates_equal_recount(void **state)
 	assert_non_null(rebuilt);
 	assert_string_equal(rebuilt, kept);
 	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_daily WHERE slot <> 0"), 0);
+	check_totals();
 	check_summary(PRODUCER_ID, NULL);
 	free(kept);
 	free(recount);
