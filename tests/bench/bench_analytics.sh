@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sales analytics at scale: GET /v1/sales/summary (read from the sales_daily
-# aggregates) and GET /v1/sales?limit=20 for the demo producer on b4-api,
+# Sales analytics at scale: GET /v1/sales/summary (all time: sales_totals;
+# the last 30 days: sales_daily) and GET /v1/sales?limit=20 for the demo
+# producer on b4-api,
 # first with 1,000 orders, then with BENCH_ORDERS (default 1,000,000) made
 # by tests/bench/gen_orders.sh.  wrk -t2 -c8 -d10s each; the machine's load
 # average is printed with every figure.
@@ -21,7 +22,12 @@ measure() { # ORDERS
 	rows=$(mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev -N b4bench \
 		-e "SELECT COUNT(*) FROM sales_daily WHERE member_id = '01900000-0000-7000-8000-000000000001'")
 	echo "=== $1 orders of the producer ($rows aggregate rows); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-	for path in "/v1/sales/summary" "/v1/sales?limit=20"; do
+	# the last 30 whole days of the producer's time zone (UTC-3): the
+	# daily rows; no range: the all-time totals
+	local from to
+	from=$(date -u -d '30 days ago' +%Y-%m-%dT03:00:00Z)
+	to=$(date -u -d 'tomorrow' +%Y-%m-%dT03:00:00Z)
+	for path in "/v1/sales/summary" "/v1/sales/summary?from=$from&to=$to" "/v1/sales?limit=20"; do
 		echo "--- wrk -t2 -c8 -d10s GET $path"
 		wrk -t2 -c8 -d10s --latency -H "Authorization: Bearer $token" \
 			"http://127.0.0.1:$api_port$path" |
