@@ -8,7 +8,9 @@
  * split reversal (b4_splits_reverse).  Each member of an order (producer,
  * affiliate, co-producers with a split) has one contribution: 1 order;
  * gross = the order total for the producer, the member's split amounts
- * otherwise; amount and reversed = the member's splits. */
+ * otherwise; amount and reversed = the member's splits.  Triggers keep
+ * sales_totals (the same summed over day, product, affiliate and role,
+ * db/migrations/0018) in the same statements. */
 #ifndef B4_SALES_AGG_H
 #define B4_SALES_AGG_H
 
