@@ -61,7 +61,7 @@ HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway fuzz FORCE image
+.PHONY: all help deps test test-unit test-integration run clean fmt lint bench bench-gateway bench-launch fuzz FORCE image
 all: $(LIB) $(ALL_BINS)
 
 help:
@@ -75,6 +75,7 @@ help:
 	@echo "make SANITIZE=address,undefined test   the same under ASan/UBSan"
 	@echo "make bench      benchmarks (see docs/BENCHMARKS.md)"
 	@echo "make bench-gateway  b4-gateway vs nginx vs direct, same backend"
+	@echo "make bench-launch   launch day: paid orders/s of distinct buyers vs raw commits"
 	@echo "make fuzz       run the fuzz drivers for longer"
 	@echo "make fmt | lint clang-format the tree | check formatting"
 	@echo "make image     the container image (podman or docker; deploy/docker/Dockerfile)"
@@ -191,6 +192,12 @@ bench: deps
 bench-gateway: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/bench/bench_gateway.sh
+
+# launch day: distinct buyers through gateway -> checkout -> sandbox, and the
+# raw commit rate of the same MariaDB (docs/BENCHMARKS.md)
+bench-launch: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/bench/bench_launch.sh
 
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long

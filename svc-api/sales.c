@@ -170,7 +170,6 @@ void api_sale_get(struct b4_req *req)
 	b4_req_send_json(req, 200, sale);
 }
 
-/* Adds {key: count, ...} grouped by column col of res rows (col 0 key). */
 /* Adds n to counts[key], creating it at 0. */
 static void count_add(cJSON *counts, const char *key, int64_t n)
 {
@@ -182,54 +181,117 @@ static void count_add(cJSON *counts, const char *key, int64_t n)
 		cJSON_AddNumberToObject(counts, key, (double)n);
 }
 
-void api_sales_summary(struct b4_req *req)
+/* The summary's rows, whichever source: status, payment method, orders,
+ * gross, net.  Binds: caller x 4, from x 2, to x 2 (aggregates) or
+ * caller x 6, from x 2, to x 2 (orders).
+ *
+ * From sales_daily (0017) when the range is whole days of the caller's
+ * time zone (or open): a few rows per day, whatever the number of orders.
+ * gross: the order totals of the caller's own products plus, for other
+ * roles, their own split; net: the caller's splits after reversals. */
+#define SUMMARY_FROM_AGGREGATES                                                                    \
+	"SELECT status, payment_method, SUM(orders), SUM(gross_cents),"                            \
+	" SUM(amount_cents - reversed_cents) FROM sales_daily WHERE member_id = ?"                 \
+	" AND (? IS NULL OR day >= ?) AND (? IS NULL OR day < ?)"                                  \
+	" GROUP BY status, payment_method"
+/* No range at all: the all-time totals (0018), at most 8 x 3 x 16 rows. */
+#define SUMMARY_FROM_TOTALS                                                                        \
+	"SELECT status, payment_method, SUM(orders), SUM(gross_cents),"                            \
+	" SUM(amount_cents - reversed_cents) FROM sales_totals WHERE member_id = ?"                \
+	" GROUP BY status, payment_method"
+/* From the orders themselves, for a range that cuts a day. */
+#define SUMMARY_FROM_ORDERS                                                                        \
+	"SELECT o.status, o.payment_method, COUNT(*),"                                             \
+	" COALESCE(SUM(CASE WHEN o.producer_id = ? THEN o.total_cents ELSE"                        \
+	" (SELECT COALESCE(SUM(s.amount_cents), 0) FROM splits s WHERE"                            \
+	" s.order_id = o.id AND s.user_id = ?) END), 0),"                                          \
+	" COALESCE(SUM((SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0)"                \
+	" FROM splits s WHERE s.order_id = o.id AND s.user_id = ?)), 0)"                           \
+	" FROM orders o" SALE_ALL_IDS                                                              \
+	" WHERE (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"              \
+	" GROUP BY o.status, o.payment_method"
+
+/* Only orders that were paid at some point count in gross, net and
+ * paid_count. */
+static bool was_paid(const char *status)
+{
+	static const char *const paid[] = {"paid",     "refund_requested", "refunded",
+					   "disputed", "chargeback",	   NULL};
+
+	for (int i = 0; paid[i]; i++)
+		if (!strcmp(status, paid[i]))
+			return true;
+	return false;
+}
+
+/* Reads the caller's summary rows: the all-time totals without a range,
+ * the daily aggregates when from and to (each optional) fall on midnights
+ * of the caller's UTC offset, the orders otherwise.  NULL on a database
+ * error. */
+static struct b4_db_result *summary_rows(struct b4_req *req, const char *from, const char *to)
 {
 	const char *me = req->caller.user_id;
+	struct b4_db_result *days, *rows = NULL;
+
+	if (!from && !to)
+		return b4_db_query(req->db, SUMMARY_FROM_TOTALS, "s", me);
+	days = b4_db_query(
+	    req->db,
+	    "SELECT DATE(CONVERT_TZ(?, '+00:00', utc_offset)), DATE(CONVERT_TZ(?, '+00:00',"
+	    " utc_offset)), (? IS NULL OR TIME(CONVERT_TZ(?, '+00:00', utc_offset)) = 0) AND"
+	    " (? IS NULL OR TIME(CONVERT_TZ(?, '+00:00', utc_offset)) = 0) FROM users WHERE id = ?",
+	    "sssssss", from, to, from, from, to, to, me);
+	if (!days)
+		return NULL;
+	if (b4_db_rows(days) == 1 && b4_db_i64(days, 0, 2) == 1) {
+		const char *d0 = b4_db_is_null(days, 0, 0) ? NULL : b4_db_str(days, 0, 0);
+		const char *d1 = b4_db_is_null(days, 0, 1) ? NULL : b4_db_str(days, 0, 1);
+		rows = b4_db_query(req->db, SUMMARY_FROM_AGGREGATES, "sssss", me, d0, d0, d1, d1);
+	} else {
+		rows = b4_db_query(req->db, SUMMARY_FROM_ORDERS, "ssssssssss", me, me, me, me, me,
+				   me, from, from, to, to);
+	}
+	b4_db_result_free(days);
+	return rows;
+}
+
+void api_sales_summary(struct b4_req *req)
+{
 	const char *from = NULL, *to = NULL;
-	struct b4_db_result *totals, *groups;
+	int64_t gross = 0, net = 0, paid = 0;
+	struct b4_db_result *rows;
 	cJSON *out, *by_status, *by_method;
 
 	if (api_query_time(req, "from", &from) < 0 || api_query_time(req, "to", &to) < 0)
 		return;
-	/* gross: the order totals of the caller's own products plus, for
-	 * other roles, their own split; net: the caller's splits after
-	 * reversals.  Only orders that were paid at some point count. */
-	totals = b4_db_query(
-	    req->db,
-	    "SELECT COALESCE(SUM(CASE WHEN o.producer_id = ? THEN o.total_cents ELSE"
-	    " (SELECT COALESCE(SUM(s.amount_cents), 0) FROM splits s WHERE"
-	    " s.order_id = o.id AND s.user_id = ?) END), 0),"
-	    " COALESCE(SUM((SELECT COALESCE(SUM(s.amount_cents - s.reversed_cents), 0)"
-	    " FROM splits s WHERE s.order_id = o.id AND s.user_id = ?)), 0), COUNT(*)"
-	    " FROM orders o" SALE_ALL_IDS " WHERE"
-	    " o.status IN ('paid','refund_requested','refunded','disputed','chargeback')"
-	    " AND (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)",
-	    "ssssssssss", me, me, me, me, me, me, from, from, to, to);
-	/* both breakdowns from one pass over the orders */
-	groups = b4_db_query(
-	    req->db,
-	    "SELECT o.status, o.payment_method, COUNT(*) FROM orders o" SALE_ALL_IDS
-	    " WHERE (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"
-	    " GROUP BY o.status, o.payment_method ORDER BY o.status, o.payment_method",
-	    "sssssss", me, me, me, from, from, to, to);
-	if (!totals || !groups) {
-		b4_db_result_free(totals);
-		b4_db_result_free(groups);
+	rows = summary_rows(req, from, to);
+	if (!rows) {
 		b4_req_db_error(req);
 		return;
 	}
 	out = cJSON_CreateObject();
-	cJSON_AddNumberToObject(out, "gross_cents", (double)b4_db_i64(totals, 0, 0));
-	cJSON_AddNumberToObject(out, "net_cents", (double)b4_db_i64(totals, 0, 1));
-	cJSON_AddNumberToObject(out, "paid_count", (double)b4_db_i64(totals, 0, 2));
-	by_status = cJSON_AddObjectToObject(out, "count_by_status");
-	by_method = cJSON_AddObjectToObject(out, "count_by_payment_method");
-	for (size_t i = 0; i < b4_db_rows(groups); i++) {
-		count_add(by_status, b4_db_str(groups, i, 0), b4_db_i64(groups, i, 2));
-		count_add(by_method, b4_db_str(groups, i, 1), b4_db_i64(groups, i, 2));
+	by_status = cJSON_CreateObject();
+	by_method = cJSON_CreateObject();
+	for (size_t i = 0; i < b4_db_rows(rows); i++) {
+		const char *status = b4_db_str(rows, i, 0);
+		int64_t n = b4_db_i64(rows, i, 2);
+
+		if (n == 0) /* an aggregate row every order moved out of */
+			continue;
+		count_add(by_status, status, n);
+		count_add(by_method, b4_db_str(rows, i, 1), n);
+		if (was_paid(status)) {
+			paid += n;
+			gross += b4_db_i64(rows, i, 3);
+			net += b4_db_i64(rows, i, 4);
+		}
 	}
-	b4_db_result_free(totals);
-	b4_db_result_free(groups);
+	b4_db_result_free(rows);
+	cJSON_AddNumberToObject(out, "gross_cents", (double)gross);
+	cJSON_AddNumberToObject(out, "net_cents", (double)net);
+	cJSON_AddNumberToObject(out, "paid_count", (double)paid);
+	cJSON_AddItemToObject(out, "count_by_status", by_status);
+	cJSON_AddItemToObject(out, "count_by_payment_method", by_method);
 	b4_req_send_json(req, 200, out);
 }
 

@@ -1,6 +1,11 @@
 /* analytics.c - /v1/analytics/sales (gross, count, approval rate per group)
  * and /v1/analytics/funnel (checkout events per step), computed in SQL.
  *
+ * Sales come from the sales_daily aggregates (db/migrations/0017, kept by
+ * libcommon's domain layer), the producer's rows only, so each order
+ * counts once; a day is the producer's local day (America/Sao_Paulo by
+ * default) and from/to are such days, both inclusive.
+ *
  * Paid states: paid, refund_requested, refunded, disputed, chargeback (each
  * was approved by the acquirer).  gross_cents sums total_cents over them,
  * paid_count counts them, approval_rate = paid / (paid + refused), null
@@ -11,33 +16,33 @@
 #include <string.h>
 
 #define PAID_STATES "('paid', 'refund_requested', 'refunded', 'disputed', 'chargeback')"
+#define PAID_ORDERS "SUM(IF(a.status IN " PAID_STATES ", a.orders, 0))"
 #define SALES_COLUMNS                                                                              \
-	" SUM(CASE WHEN o.status IN " PAID_STATES " THEN o.total_cents ELSE 0 END),"               \
-	" COUNT(*),"                                                                               \
-	" SUM(o.status IN " PAID_STATES "),"                                                       \
-	" ROUND(SUM(o.status IN " PAID_STATES ") / NULLIF(SUM(o.status IN " PAID_STATES            \
-	") + SUM(o.status = 'refused'), 0), 4)"
+	" SUM(IF(a.status IN " PAID_STATES ", a.gross_cents, 0)), SUM(a.orders), " PAID_ORDERS     \
+	", ROUND(" PAID_ORDERS " / NULLIF(" PAID_ORDERS " + SUM(IF(a.status = 'refused',"          \
+	" a.orders, 0)), 0), 4)"
 #define SALES_WHERE                                                                                \
-	" WHERE (? IS NULL OR o.created_at >= ?)"                                                  \
-	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
+	" WHERE a.role = 'producer' AND (? IS NULL OR a.day >= ?) AND (? IS NULL OR a.day <= ?)"
+/* groups every order moved out of are not shown */
+#define SALES_HAVING " HAVING SUM(a.orders) <> 0 ORDER BY 1"
 
 static const char *const group_names[] = {"day", "product", "payment_method", "affiliate", NULL};
 
 static const char *const sales_sql[] = {
     /* day */
-    "SELECT DATE_FORMAT(o.created_at, '%Y-%m-%d'), NULL," SALES_COLUMNS " FROM orders o" SALES_WHERE
-    " GROUP BY DATE_FORMAT(o.created_at, '%Y-%m-%d') ORDER BY 1",
+    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS " FROM sales_daily a" SALES_WHERE
+    " GROUP BY a.day" SALES_HAVING,
     /* product */
-    "SELECT o.product_id, MAX(p.name)," SALES_COLUMNS
-    " FROM orders o JOIN products p ON p.id = o.product_id" SALES_WHERE
-    " GROUP BY o.product_id ORDER BY 1",
+    "SELECT a.product_id, MAX(p.name)," SALES_COLUMNS
+    " FROM sales_daily a JOIN products p ON p.id = a.product_id" SALES_WHERE
+    " GROUP BY a.product_id" SALES_HAVING,
     /* payment_method */
-    "SELECT CAST(o.payment_method AS CHAR), NULL," SALES_COLUMNS " FROM orders o" SALES_WHERE
-    " GROUP BY o.payment_method ORDER BY 1",
+    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS " FROM sales_daily a" SALES_WHERE
+    " GROUP BY a.payment_method" SALES_HAVING,
     /* affiliate: null key for sales without one */
-    "SELECT o.affiliate_id, MAX(u.email)," SALES_COLUMNS
-    " FROM orders o LEFT JOIN users u ON u.id = o.affiliate_id" SALES_WHERE
-    " GROUP BY o.affiliate_id ORDER BY 1",
+    "SELECT NULLIF(a.affiliate_id, ''), MAX(u.email)," SALES_COLUMNS
+    " FROM sales_daily a LEFT JOIN users u ON u.id = a.affiliate_id" SALES_WHERE
+    " GROUP BY a.affiliate_id" SALES_HAVING,
 };
 
 static const struct bo_col sales_cols[] = {

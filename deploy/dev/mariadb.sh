@@ -97,6 +97,7 @@ start)
 		--collation-server=utf8mb4_unicode_ci --innodb-buffer-pool-size=256M \
 		--max-connections=500 --innodb-lock-wait-timeout=10 \
 		--transaction-isolation=READ-COMMITTED \
+		--tmpdir="$dir" \
 		</dev/null >/dev/null 2>&1 &
 	for _ in $(seq 1 300); do
 		if client -e 'SELECT 1' >/dev/null 2>&1; then

@@ -6,6 +6,7 @@
 #include "b4/money.h"
 #include "b4/orders.h"
 #include "b4/pii.h"
+#include "b4/sales_agg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,12 +229,13 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 				   n->items[k].price_cents) < 0)
 			goto out_free;
 	if (n->refuse) {
-		rc = b4_job_order_event(db, "refused-payment", n->order_id, NULL);
+		if (b4_job_order_event(db, "refused-payment", n->order_id, NULL) == 0)
+			rc = b4_sales_agg_add(db, n->order_id);
 		goto out_free;
 	}
 	if (insert_charge(db, n) < 0 || write_splits(db, n, refusal) < 0)
 		goto out_free;
-	rc = 0;
+	rc = b4_sales_agg_add(db, n->order_id);
 out_free:
 	free(sealed.document_enc);
 	free(sealed.phone_enc);

@@ -3,6 +3,7 @@
 #include "b4/orderfsm.h"
 #include "b4/db.h"
 #include "b4/log.h"
+#include "b4/sales_agg.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -152,6 +153,8 @@ int b4_order_move(struct b4_db *db, const char *order_id, enum b4_order_state fr
 			       " WHERE id = ? AND status = ?",
 			       "sBss", order_names[to], b4_order_state_is_live(to), order_id,
 			       order_names[from]);
+	if (n > 0 && b4_sales_agg_shift(db, order_id, order_names[from], order_names[to]) < 0)
+		return -1;
 	return n < 0 ? -1 : n > 0;
 }
 

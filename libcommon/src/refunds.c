@@ -8,6 +8,7 @@
 #include "b4/jobs.h"
 #include "b4/money.h"
 #include "b4/orderfsm.h"
+#include "b4/sales_agg.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -162,6 +163,9 @@ int b4_splits_reverse(struct b4_db *db, const char *order_id, int64_t amount_cen
 			 (long long)amount_cents);
 		return -2;
 	}
+	/* the aggregates: the order's part out, then back with the reversal */
+	if (b4_sales_agg_shift(db, order_id, "", NULL) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (reversals[i].amount_cents == 0)
 			continue;
@@ -172,7 +176,7 @@ int b4_splits_reverse(struct b4_db *db, const char *order_id, int64_t amount_cen
 			       "is", reversals[i].amount_cents, ids[i]) < 0)
 			return -1;
 	}
-	return 0;
+	return b4_sales_agg_shift(db, order_id, NULL, "");
 }
 
 /* refund_requested -> paid once no other refund of the order is pending. */

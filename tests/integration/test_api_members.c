@@ -308,6 +308,7 @@ static void estate_build(struct estate *e, const char *name)
 		customer, customer, e->order, customer, e->offer, e->product, e->m.id, e->order,
 		e->order, e->m.id, e->order, e->helper.id, e->delivery, e->webhook);
 	assert_int_equal(h_sql(db_name, sql), 0);
+	assert_int_equal(h_db_rebuild_aggregates(db_name), 0);
 	free(customer);
 	(void)r;
 }
@@ -1298,6 +1299,7 @@ static void test_sales_list_pages_across_roles(void **state)
 		    " products WHERE producer_id = '%s'",
 		    other.id, stranger_order, customer, e.offer, other.id, other.id)),
 	    0);
+	assert_int_equal(h_db_rebuild_aggregates(db_name), 0);
 
 	/* newest first: the estate's order, then 6 down to 1 */
 	assert_string_equal(

@@ -940,16 +940,19 @@ static void test_analytics_sales(void **state)
 	const cJSON *g;
 	(void)state;
 
-	/* 2021-03-01: card paid 10000, card refused 5000, pix paid 2000 (affiliate),
-	 * pix waiting 3000; 2021-03-02: card refunded 7000, card refused 1000 */
+	/* days of the producer's time zone (UTC-3): 2021-03-01: card paid 10000,
+	 * card refused 5000, pix paid 2000 (affiliate), pix waiting 3000;
+	 * 2021-03-02: card refunded 7000, card refused 1000 (its last second) */
 	make_order(id, "paid", "card", 10000, "'2021-03-01 10:00:00'", CUSTOMER, NULL);
 	make_order(id, "refused", "card", 5000, "'2021-03-01 11:00:00'", CUSTOMER, NULL);
 	make_order(id, "paid", "pix", 2000, "'2021-03-01 12:00:00'", CUSTOMER, AFFILIATE);
 	make_order(id, "waiting_payment", "pix", 3000, "'2021-03-01 13:00:00'", CUSTOMER, NULL);
 	make_order(id, "refunded", "card", 7000, "'2021-03-02 10:00:00'", CUSTOMER2, NULL);
-	make_order(id, "refused", "card", 1000, "'2021-03-02 23:59:59'", CUSTOMER2, NULL);
+	make_order(id, "refused", "card", 1000, "'2021-03-03 02:59:59'", CUSTOMER2, NULL);
 	/* outside the range */
-	make_order(id, "paid", "card", 99900, "'2021-03-03 00:00:00'", CUSTOMER, NULL);
+	make_order(id, "paid", "card", 99900, "'2021-03-03 03:00:00'", CUSTOMER, NULL);
+	/* the fixture wrote orders with SQL, not through the domain layer */
+	assert_int_equal(h_db_rebuild_aggregates(db_name), 0);
 
 	admin(&r, "GET", "/v1/analytics/sales?from=2021-03-01&to=2021-03-02&group_by=day", NULL,
 	      200);
@@ -1001,6 +1004,7 @@ static void test_analytics_sales(void **state)
 
 	/* a waiting-only day has no approval rate */
 	make_order(id, "waiting_payment", "boleto", 500, "'2021-04-01 10:00:00'", CUSTOMER, NULL);
+	assert_int_equal(h_db_rebuild_aggregates(db_name), 0);
 	admin(&r, "GET", "/v1/analytics/sales?from=2021-04-01&to=2021-04-01", NULL, 200);
 	g = group(&r, "2021-04-01");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(g, "approval_rate")));

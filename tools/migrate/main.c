@@ -1,7 +1,10 @@
 /* main.c - b4-migrate: create the database if needed, apply migrations,
- * optionally load a seed file.  Used by `make run`, the tests and deploys. */
+ * optionally load a seed file, fill the sales aggregates when they are
+ * empty, or rebuild them (--rebuild-aggregates).  Used by `make run`, the
+ * tests and deploys. */
 #include "b4/db.h"
 #include "b4/log.h"
+#include "b4/sales_agg.h"
 #include "b4/service.h"
 
 #include <mysql.h>
@@ -25,7 +28,7 @@ int main(int argc, char **argv)
 {
 	struct b4_settings settings;
 	const char *dir = NULL, *seed = NULL;
-	bool create = false;
+	bool create = false, rebuild = false;
 	struct b4_config_opt extra[] = {
 	    {"migrations-dir", "B4_MIGRATIONS_DIR", B4_CFG_STR, "db/migrations",
 	     "folder of NNNN_name.sql files", &dir, 0, 0, NULL, false},
@@ -33,7 +36,10 @@ int main(int argc, char **argv)
 	     0, NULL, false},
 	    {"create-database", "B4_CREATE_DATABASE", B4_CFG_FLAG, NULL,
 	     "create the database when it does not exist", &create, 0, 0, NULL, false},
+	    {"rebuild-aggregates", "B4_REBUILD_AGGREGATES", B4_CFG_FLAG, NULL,
+	     "recompute sales_daily from orders and splits", &rebuild, 0, 0, NULL, false},
 	};
+	int64_t rows = 0;
 	struct b4_db *db;
 	int applied = 0, rc = 1;
 
@@ -77,7 +83,11 @@ int main(int argc, char **argv)
 		goto out_close;
 	if (seed && b4_db_run_file(db, seed) < 0)
 		goto out_close;
+	if (rebuild ? b4_sales_agg_rebuild(db, &rows) < 0 : b4_sales_agg_fill_if_empty(db) < 0)
+		goto out_close;
 	b4_log_info("migrations done", B4_LI("applied", applied), B4_LS("seed", seed));
+	if (rebuild)
+		printf("sales_daily rebuilt: %lld rows\n", (long long)rows);
 	rc = 0;
 out_close:
 	b4_db_close(db);

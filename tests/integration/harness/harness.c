@@ -255,6 +255,21 @@ const char *h_db_create(const char *prefix, bool seed)
 	return name;
 }
 
+int h_db_rebuild_aggregates(const char *db)
+{
+	char bin[1024], migrations[1024], envs[6][256];
+	const char *env[7];
+
+	db_env(envs, db);
+	for (int i = 0; i < 6; i++)
+		env[i] = envs[i];
+	env[6] = NULL;
+	snprintf(bin, sizeof(bin), "%s/bin/b4-migrate", h_build());
+	snprintf(migrations, sizeof(migrations), "--migrations-dir=%s/db/migrations", h_top());
+	const char *argv[] = {bin, migrations, "--rebuild-aggregates", NULL};
+	return run_wait(argv, env) == 0 ? 0 : -1;
+}
+
 static int read_port_file(const char *path, const char *key)
 {
 	FILE *f = fopen(path, "r");

@@ -30,6 +30,9 @@ int h_db_port(void);
 /* Creates database `<prefix>_<pid>` with every migration applied (and the
  * demo seed when seed is true).  Returns its name (static storage) or NULL. */
 const char *h_db_create(const char *prefix, bool seed);
+/* Runs b4-migrate --rebuild-aggregates on db: for fixtures that insert
+ * orders with SQL instead of through the domain layer.  0 or -1. */
+int h_db_rebuild_aggregates(const char *db);
 /* Runs SQL as root in database db (NULL for none); 0 or -1. */
 int h_sql(const char *db, const char *sql);
 /* First column of the first row as a malloc'd string, NULL when no row. */

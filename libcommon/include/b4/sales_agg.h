@@ -1,0 +1,40 @@
+/* sales_agg.h - the sales_daily aggregates (db/migrations/0017): per
+ * member, local day, product, affiliate, role, order status, payment
+ * method and slot, the orders counted, gross, split amounts and reversals.
+ *
+ * Kept exact by the domain layer in the caller's transaction: an order
+ * adds its contribution when created (b4_order_create), moves it from the
+ * old status row to the new one in b4_order_move, and re-adds it around a
+ * split reversal (b4_splits_reverse).  Each member of an order (producer,
+ * affiliate, co-producers with a split) has one contribution: 1 order;
+ * gross = the order total for the producer, the member's split amounts
+ * otherwise; amount and reversed = the member's splits.  Triggers keep
+ * sales_totals (the same summed over day, product, affiliate and role,
+ * db/migrations/0018) in the same statements. */
+#ifndef B4_SALES_AGG_H
+#define B4_SALES_AGG_H
+
+#include <stdint.h>
+
+struct b4_db;
+
+/* Adds order_id's contribution under its current status.  Returns 0, or
+ * -1 on a database error. */
+int b4_sales_agg_add(struct b4_db *db, const char *order_id);
+
+/* Takes order_id's contribution away from status `from` and adds it under
+ * `to` (either may be NULL for none; "" means the order's current
+ * status), with the split amounts as they are now.  Returns 0 or -1. */
+int b4_sales_agg_shift(struct b4_db *db, const char *order_id, const char *from, const char *to);
+
+/* Recomputes the whole table from orders and splits in one transaction
+ * (20,000 orders a statement), into slot 0; for a maintenance window, as
+ * live writers of the same rows wait for it.  *rows gets the number of
+ * aggregate rows.  Returns 0 or -1. */
+int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows);
+
+/* Rebuilds only when sales_daily is empty and orders is not (the first
+ * run after migration 0017 on a database with orders).  Returns 0 or -1. */
+int b4_sales_agg_fill_if_empty(struct b4_db *db);
+
+#endif

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sales analytics at scale: GET /v1/sales/summary (all time: sales_totals;
+# the last 30 days: sales_daily) and GET /v1/sales?limit=20 for the demo
+# producer on b4-api,
+# first with 1,000 orders, then with BENCH_ORDERS (default 1,000,000) made
+# by tests/bench/gen_orders.sh.  wrk -t2 -c8 -d10s each; the machine's load
+# average is printed with every figure.
+#   BENCH_ORDERS=200000 tests/bench/bench_analytics.sh
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+total=${BENCH_ORDERS:-1000000}
+bench_db
+bench_start b4-api B4_WORKERS=8
+api_port=$port
+token=$(curl -sf -X POST "http://127.0.0.1:$api_port/v1/auth/login" -H 'Content-Type: application/json' \
+	-d '{"email":"producer@b4you.dev","password":"producer-demo-123"}' |
+	sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+[ -n "$token" ] || { echo "bench_analytics: login failed" >&2; exit 1; }
+
+measure() { # ORDERS
+	local rows
+	rows=$(mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev -N b4bench \
+		-e "SELECT COUNT(*) FROM sales_daily WHERE member_id = '01900000-0000-7000-8000-000000000001'")
+	echo "=== $1 orders of the producer ($rows aggregate rows); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	# the last 30 whole days of the producer's time zone (UTC-3): the
+	# daily rows; no range: the all-time totals
+	local from to
+	from=$(date -u -d '30 days ago' +%Y-%m-%dT03:00:00Z)
+	to=$(date -u -d 'tomorrow' +%Y-%m-%dT03:00:00Z)
+	for path in "/v1/sales/summary" "/v1/sales/summary?from=$from&to=$to" "/v1/sales?limit=20"; do
+		echo "--- wrk -t2 -c8 -d10s GET $path"
+		wrk -t2 -c8 -d10s --latency -H "Authorization: Bearer $token" \
+			"http://127.0.0.1:$api_port$path" |
+			grep -E 'Requests/sec|  50%|  99%|Non-2xx|Socket errors'
+	done
+	curl -sS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/v1/sales/summary"
+	echo
+	grep -v '"level":"info"' "$bench_dir/b4-api.log" | tail -n 3 || true
+}
+
+"$top/tests/bench/gen_orders.sh" 1 1000
+measure 1000
+echo "load before generating: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$top/tests/bench/gen_orders.sh" 1001 "$total"
+measure "$total"

@@ -1,0 +1,293 @@
+/* bench_launch.c - the launch-day load driver for tests/bench/bench_launch.sh.
+ *
+ *   bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG
+ *
+ * CONNECTIONS threads, each with one kept-alive HTTP/1.1 connection to
+ * 127.0.0.1:PORT (b4-gateway), act as a stream of distinct honest buyers
+ * for SECONDS: every buyer has its own card number (Visa 4539..., Luhn
+ * valid), CPF, e-mail and client address (X-Forwarded-For in 198.18.0.0/15,
+ * the benchmarking range), tokenizes the card (POST
+ * /checkout/v1/card-tokens) and then orders (POST /checkout/v1/orders, card,
+ * new Idempotency-Key).  Only the order request is timed.  Prints one line
+ * of key=value figures: buyers, paid, refused (any answer but 201 paid),
+ * transport errors, paid/s, order p50/p99/max in ms, token p50 in ms. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SAMPLES 400000
+
+static int port, seconds;
+static const char *offer, *tag;
+static atomic_long next_buyer, paid, refused, errors, buyers;
+static double deadline;
+static double *order_ms, *token_ms;
+static atomic_long norder, ntoken;
+static atomic_long refused_status[600];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int connect_gw(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Appends what fd has to buf (NUL-terminated); -1 when full or closed. */
+static int read_more(int fd, char *buf, size_t cap, size_t *have)
+{
+	ssize_t n;
+
+	if (*have >= cap - 1)
+		return -1;
+	n = read(fd, buf + *have, cap - 1 - *have);
+	if (n <= 0)
+		return -1;
+	*have += (size_t)n;
+	buf[*have] = '\0';
+	return 0;
+}
+
+/* Sends one request and reads the answer (Content-Length framing) into
+ * body.  Returns the status, or -1 on a transport error. */
+static int roundtrip(int fd, const char *req, size_t reqlen, char *body, size_t cap)
+{
+	char buf[16384];
+	size_t have = 0, off = 0, clen;
+	char *end, *cl;
+	int status;
+
+	while (off < reqlen) {
+		ssize_t n = write(fd, req + off, reqlen - off);
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	do {
+		if (read_more(fd, buf, sizeof(buf), &have) < 0)
+			return -1;
+	} while (!(end = strstr(buf, "\r\n\r\n")));
+	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+		return -1;
+	cl = strcasestr(buf, "\r\nContent-Length:");
+	if (!cl || cl > end)
+		return -1;
+	clen = strtoul(cl + 17, NULL, 10);
+	end += 4;
+	while ((size_t)(buf + have - end) < clen)
+		if (read_more(fd, buf, sizeof(buf), &have) < 0)
+			return -1;
+	snprintf(body, cap, "%.*s", (int)clen, end);
+	return status;
+}
+
+static void make_cpf(long n, char out[12])
+{
+	int d[11], s = 0;
+
+	for (int i = 8; i >= 0; i--) {
+		d[i] = (int)(n % 10);
+		n /= 10;
+	}
+	if (d[0] == d[1])
+		d[1] = (d[1] + 1) % 10;
+	for (int i = 0; i < 9; i++)
+		s += d[i] * (10 - i);
+	d[9] = (s * 10) % 11 % 10;
+	s = 0;
+	for (int i = 0; i < 10; i++)
+		s += d[i] * (11 - i);
+	d[10] = (s * 10) % 11 % 10;
+	for (int i = 0; i < 11; i++)
+		out[i] = (char)('0' + d[i]);
+	out[11] = '\0';
+}
+
+/* Visa 4539 + 11 digits of n + the Luhn digit. */
+static void make_card(long n, char out[17])
+{
+	int sum = 0;
+
+	snprintf(out, 17, "4539%011ld", n % 100000000000L);
+	for (int i = 14, dbl = 1; i >= 0; i--, dbl = !dbl) {
+		int v = out[i] - '0';
+		if (dbl && (v *= 2) > 9)
+			v -= 9;
+		sum += v;
+	}
+	out[15] = (char)('0' + (10 - sum % 10) % 10);
+	out[16] = '\0';
+}
+
+static void record(double *samples, atomic_long *count, double ms)
+{
+	long i = atomic_fetch_add(count, 1);
+
+	if (i < MAX_SAMPLES)
+		samples[i] = ms;
+}
+
+static long buy(int fd, long n)
+{
+	char body[8192], req[4096], payload[2048], card[17], cpf[12], xff[32], *tok, *q;
+	double t0;
+	int status, len;
+
+	make_card(n, card);
+	make_cpf(n, cpf);
+	snprintf(xff, sizeof(xff), "198.%d.%d.%d", 18 + (int)(n >> 16 & 1), (int)(n >> 8 & 255),
+		 (int)(n & 255));
+	len = snprintf(payload, sizeof(payload),
+		       "{\"number\":\"%s\",\"holder_name\":\"Comprador %ld\",\"exp_month\":12,"
+		       "\"exp_year\":2031,\"cvv\":\"123\"}",
+		       card, n);
+	len = snprintf(req, sizeof(req),
+		       "POST /checkout/v1/card-tokens HTTP/1.1\r\nHost: bench\r\n"
+		       "Content-Type: application/json\r\nX-Forwarded-For: %s\r\n"
+		       "Content-Length: %d\r\n\r\n%s",
+		       xff, len, payload);
+	t0 = now_s();
+	status = roundtrip(fd, req, (size_t)len, body, sizeof(body));
+	if (status < 0)
+		return -1;
+	record(token_ms, &ntoken, (now_s() - t0) * 1000);
+	tok = strstr(body, "\"token\":\"");
+	if (status != 201 || !tok) {
+		atomic_fetch_add(&refused, 1);
+		atomic_fetch_add(&refused_status[status % 600], 1);
+		return 0;
+	}
+	tok += 9;
+	if ((q = strchr(tok, '"')))
+		*q = '\0';
+	len = snprintf(payload, sizeof(payload),
+		       "{\"offer_code\":\"%s\",\"customer\":{\"full_name\":\"Comprador %ld\","
+		       "\"email\":\"comprador-%s-%ld@example.com\",\"document\":\"%s\","
+		       "\"phone\":\"11987654321\"},\"payment\":{\"method\":\"card\","
+		       "\"card_token\":\"%s\",\"installments\":3}}",
+		       offer, n, tag, n, cpf, tok);
+	len = snprintf(req, sizeof(req),
+		       "POST /checkout/v1/orders HTTP/1.1\r\nHost: bench\r\n"
+		       "Content-Type: application/json\r\nX-Forwarded-For: %s\r\n"
+		       "Idempotency-Key: launch-%s-%ld\r\nContent-Length: %d\r\n\r\n%s",
+		       xff, tag, n, len, payload);
+	t0 = now_s();
+	status = roundtrip(fd, req, (size_t)len, body, sizeof(body));
+	if (status < 0)
+		return -1;
+	record(order_ms, &norder, (now_s() - t0) * 1000);
+	if (status == 201 && strstr(body, "\"status\":\"paid\"")) {
+		atomic_fetch_add(&paid, 1);
+	} else {
+		atomic_fetch_add(&refused, 1);
+		atomic_fetch_add(&refused_status[status % 600], 1);
+		if (atomic_load(&refused) <= 3)
+			fprintf(stderr, "refused buyer %ld: %d %.300s\n", n, status, body);
+	}
+	return 0;
+}
+
+static void *run(void *arg)
+{
+	int fd = connect_gw();
+	(void)arg;
+
+	while (fd >= 0 && now_s() < deadline) {
+		long n = atomic_fetch_add(&next_buyer, 1);
+		atomic_fetch_add(&buyers, 1);
+		if (buy(fd, n) < 0) {
+			atomic_fetch_add(&errors, 1);
+			close(fd);
+			fd = connect_gw();
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, long n, double p)
+{
+	if (n <= 0)
+		return 0;
+	return v[(long)((double)(n - 1) * p)];
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[256];
+	int conns;
+	long no, nt;
+	double t0, took;
+
+	if (argc != 6) {
+		fprintf(stderr,
+			"usage: bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG\n");
+		return 2;
+	}
+	port = atoi(argv[1]);
+	conns = atoi(argv[2]);
+	seconds = atoi(argv[3]);
+	offer = argv[4];
+	tag = argv[5];
+	if (conns < 1 || conns > 256 || seconds < 1)
+		return 2;
+	/* buyer numbers differ between runs of one database */
+	atomic_store(&next_buyer, (long)(time(NULL) % 100000) * 100000);
+	order_ms = calloc(MAX_SAMPLES, sizeof(double));
+	token_ms = calloc(MAX_SAMPLES, sizeof(double));
+	if (!order_ms || !token_ms)
+		return 1;
+	t0 = now_s();
+	deadline = t0 + seconds;
+	for (int i = 0; i < conns; i++)
+		pthread_create(&th[i], NULL, run, NULL);
+	for (int i = 0; i < conns; i++)
+		pthread_join(th[i], NULL);
+	took = now_s() - t0;
+	no = atomic_load(&norder) < MAX_SAMPLES ? atomic_load(&norder) : MAX_SAMPLES;
+	nt = atomic_load(&ntoken) < MAX_SAMPLES ? atomic_load(&ntoken) : MAX_SAMPLES;
+	qsort(order_ms, (size_t)no, sizeof(double), cmp);
+	qsort(token_ms, (size_t)nt, sizeof(double), cmp);
+	printf("buyers=%ld paid=%ld refused=%ld errors=%ld seconds=%.1f paid_per_s=%.1f"
+	       " order_p50_ms=%.1f order_p99_ms=%.1f order_max_ms=%.1f token_p50_ms=%.1f\n",
+	       atomic_load(&buyers), atomic_load(&paid), atomic_load(&refused),
+	       atomic_load(&errors), took, (double)atomic_load(&paid) / took,
+	       pct(order_ms, no, 0.50), pct(order_ms, no, 0.99), pct(order_ms, no, 1.0),
+	       pct(token_ms, nt, 0.50));
+	for (int s = 0; s < 600; s++)
+		if (atomic_load(&refused_status[s]))
+			printf("refused_status_%d=%ld\n", s, atomic_load(&refused_status[s]));
+	return 0;
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `make bench-launch`: launch day.  Distinct honest buyers (own card, CPF,
+# e-mail and client address, given by X-Forwarded-For from a trusted load
+# balancer) each tokenize a card and order it (tests/bench/bench_launch.c)
+# through b4-gateway -> b4-checkout -> b4-acquirer-sandbox, antifraud on,
+# every setting at its production default, a private MariaDB under var/
+# with innodb_flush_log_at_trx_commit=1.  Then mariadb-slap at 16 clients on
+# the same server for the raw commit rate.  Per connection count: paid
+# orders/s, order request p50/p99, refused buyers, CPU ms per paid order of
+# each process (/proc/PID/stat) and MariaDB statements and commits per paid
+# order (SHOW GLOBAL STATUS deltas).
+#   BENCH_SECONDS=20 BENCH_CONNS="8 32" tests/bench/bench_launch.sh
+# Extra settings for b4-checkout (to measure an idea) go in
+# BENCH_CHECKOUT_ENV, e.g. BENCH_CHECKOUT_ENV="B4_WORKERS=16".
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+seconds=${BENCH_SECONDS:-20}
+conns_list=${BENCH_CONNS:-8 32}
+pkgs="libevent libmariadb"
+cc -std=c11 -O2 -pthread -o "$bench_dir/bench_launch" "$top/tests/bench/bench_launch.c"
+bench_db
+secret=bench-acquirer-secret-0123456789abcdef0123
+bench_start b4-acquirer-sandbox B4_ACQUIRER_SECRET=$secret B4_NO_DB=true
+sandbox_port=$port
+sandbox_pid=${bench_pids[-1]}
+checkout_env=(B4_ACQUIRER_SECRET=$secret B4_ACQUIRERS="sandbox=http://127.0.0.1:$sandbox_port")
+# the client address comes from the load balancer's X-Forwarded-For where
+# libcommon knows trusted proxies (branch trust); before that every buyer
+# is 127.0.0.1 to b4-checkout, and only the per-address rule is lifted
+if "$bin/b4-checkout" --help 2>&1 | grep -q B4_TRUSTED_PROXIES; then
+	checkout_env+=(B4_TRUSTED_PROXIES=127.0.0.1/32)
+	address_note="client address from X-Forwarded-For (B4_TRUSTED_PROXIES)"
+else
+	checkout_env+=(B4_FRAUD_IP_MAX=1000000)
+	address_note="b4-checkout has no B4_TRUSTED_PROXIES here: per-address rule lifted (B4_FRAUD_IP_MAX)"
+fi
+# shellcheck disable=SC2206
+checkout_env+=(${BENCH_CHECKOUT_ENV:-})
+bench_start b4-checkout "${checkout_env[@]}"
+checkout_port=$port
+checkout_pid=${bench_pids[-1]}
+
+# the gateway as deployed (deploy/dev/gateway.json): 2 threads, rate limits,
+# access log, the load balancer (127.0.0.1 here) trusted for X-Forwarded-For
+cat >"$bench_dir/gateway.json" <<JSON
+{"listeners": [{"host": "127.0.0.1", "port": 0}],
+ "admin": {"host": "127.0.0.1", "port": 0},
+ "threads": 2,
+ "routes": [{"name": "checkout", "prefix": "/checkout", "strip_prefix": true, "upstream": "checkout"}],
+ "upstreams": {"checkout": {"instances": ["127.0.0.1:$checkout_port"], "balance": "least_outstanding"}},
+ "rate_limits": [{"name": "default", "prefix": "/", "rate_per_sec": 1000, "burst": 2000}],
+ "trusted_proxies": ["127.0.0.1/32"],
+ "access_log": true}
+JSON
+B4_GATEWAY_CONFIG="$bench_dir/gateway.json" B4_PORT_FILE="$bench_dir/gw.port" \
+	"$bin/b4-gateway" >>"$bench_dir/gateway.log" 2>&1 &
+bench_pids+=($!)
+gateway_pid=$!
+for _ in $(seq 1 100); do [ -s "$bench_dir/gw.port" ] && break; sleep 0.05; done
+gw_port=$(sed -n 's/^http=//p' "$bench_dir/gw.port")
+[ -n "$gw_port" ] || { echo "bench_launch: gateway did not start" >&2; exit 1; }
+db_pid=$(cat "$bench_dir/db/mysqld.pid")
+sql() { mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev -N b4bench -e "$1"; }
+echo "durability: $(sql "SELECT CONCAT('innodb_flush_log_at_trx_commit=', @@innodb_flush_log_at_trx_commit, ' sync_binlog=', @@sync_binlog, ' log_bin=', @@log_bin)")"
+echo "b4-checkout: B4_WORKERS=${B4_WORKERS:-default} ${BENCH_CHECKOUT_ENV:-}; $address_note"
+
+ticks() { # PID: utime + stime in clock ticks
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+status_vars="'Questions','Com_commit','Handler_commit','Com_stmt_prepare','Com_stmt_execute','Com_select','Com_insert','Com_update','Com_delete'"
+status() { sql "SHOW GLOBAL STATUS WHERE Variable_name IN ($status_vars)" | tr '\t' '=' | tr '\n' ' '; }
+hz=$(getconf CLK_TCK)
+
+# a short warm-up: connections, prepared statements, the buffer pool
+"$bench_dir/bench_launch" "$gw_port" 8 3 DEMOOFFER1 warm >/dev/null
+
+for conns in $conns_list; do
+	declare -A before
+	for p in gateway checkout sandbox db; do
+		pid_var=${p}_pid
+		before[$p]=$(ticks "${!pid_var}")
+	done
+	s0=$(status)
+	echo "--- $conns connections, ${seconds}s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	out=$("$bench_dir/bench_launch" "$gw_port" "$conns" "$seconds" DEMOOFFER1 "c$conns-$$")
+	echo "$out"
+	s1=$(status)
+	paid=$(echo "$out" | sed -n 's/.* paid=\([0-9]*\).*/\1/p')
+	line="cpu ms per paid order:"
+	for p in gateway checkout sandbox db; do
+		pid_var=${p}_pid
+		after=$(ticks "${!pid_var}")
+		line+=" $p=$(awk -v a="${before[$p]}" -v b="$after" -v hz="$hz" -v n="$paid" \
+			'BEGIN { printf "%.2f", n ? (b - a) * 1000 / hz / n : 0 }')"
+	done
+	echo "$line"
+	echo "per paid order:" $(awk -v s0="$s0" -v s1="$s1" -v n="$paid" 'BEGIN {
+		split(s0, a, " "); split(s1, b, " ");
+		for (i in a) { split(a[i], x, "="); v0[x[1]] = x[2] }
+		for (i in b) { split(b[i], y, "="); if (n) printf "%s=%.1f ", y[1], (y[2] - v0[y[1]]) / n }
+	}')
+done
+sleep 1
+echo "database: $(sql "SELECT GROUP_CONCAT(CONCAT(n, ' ', status) SEPARATOR ', ') FROM (SELECT status, COUNT(*) n FROM orders GROUP BY status) s")"
+
+# storage per order, for sizing the database (InnoDB's page counts, all
+# tables of the schema: orders, splits, charges, idempotency, jobs, ...)
+sql "ANALYZE TABLE orders, order_items, charges, splits, customers, idempotency_keys, jobs, sales_daily" >/dev/null 2>&1 || true
+echo "storage: $(sql "SELECT CONCAT(ROUND(SUM(data_length + index_length) / (SELECT COUNT(*) FROM orders)), ' bytes per order over ', (SELECT COUNT(*) FROM orders), ' orders') FROM information_schema.tables WHERE table_schema = 'b4bench' AND table_name <> 'bench_commits'")"
+
+echo "--- raw MariaDB: single-row INSERT transactions (autocommit), 16 clients; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+out=$(mariadb-slap --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev --create-schema=b4bench \
+	--concurrency=16 --iterations=1 --number-of-queries=40000 \
+	--pre-query="CREATE TABLE IF NOT EXISTS b4bench.bench_commits (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB" \
+	--query="INSERT INTO b4bench.bench_commits (v) VALUES (1)" 2>&1) || { echo "$out"; exit 1; }
+secs=$(echo "$out" | sed -n 's/.*Average number of seconds to run all queries: \([0-9.]*\).*/\1/p')
+echo "raw commits/s at 16 clients: $(awk "BEGIN { printf \"%.0f\", 40000 / $secs }")"

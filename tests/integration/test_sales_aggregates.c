@@ -1,0 +1,363 @@
+/* test_sales_aggregates.c - the sales_daily aggregates (migration 0017)
+ * stay equal to a recount of orders and splits after random orders (card
+ * paid and declined, pix left waiting, with or without the affiliate, a
+ * bump, a coupon; the product has a co-producer) and random partial
+ * refunds, full refunds, disputes won and chargebacks, all through the real
+ * binaries: b4-checkout, b4-backoffice, b4-worker, b4-api and the acquirer
+ * sandbox's control endpoints.  Then:
+ *   - the table, summed over slots, equals a recount written here
+ *     independently (the day as UTC-3 arithmetic, not CONVERT_TZ);
+ *   - sales_totals (kept by triggers) is sales_daily summed over days;
+ *   - GET /v1/sales/summary read from the totals (no range) and from the
+ *     daily rows (whole days) equals the same summary computed from the
+ *     orders (a range that cuts a day), for the producer, the affiliate and
+ *     the co-producer;
+ *   - b4-migrate --rebuild-aggregates writes the same totals.
+ * The sequence is deterministic (fixed seed), so a failure replays. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "test_domain_support.h"
+
+#define SECRET	      "aggregate-tests-acquirer-secret-0123456789abcdef"
+#define ADMIN_ID      "01900000-0000-7000-8000-000000000003"
+#define PRODUCER_ID   "01900000-0000-7000-8000-000000000001"
+#define AFFILIATE_ID  "01900000-0000-7000-8000-000000000002"
+#define COPRODUCER_ID "01900000-0000-7000-8000-0000000000c1"
+#define ORDERS	      14
+
+static const char *db;
+static struct td_stack st;
+#define sandbox	   st.sandbox
+#define checkout   st.checkout
+#define backoffice st.backoffice
+#define api	   st.api
+static struct {
+	int paid, declined, waiting, refunds, disputes_won, chargebacks;
+} seen;
+
+static uint64_t rng_state = UINT64_C(0x9E3779B97F4A7C15);
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * UINT64_C(2685821657736338717);
+}
+
+static int group_setup(void **state)
+{
+	const char *env[] = {"B4_WORKER_POLL=50ms", NULL};
+	(void)state;
+
+	db = h_db_create("b4_aggregates", true);
+	if (!db)
+		return -1;
+	/* a co-producer with 20% on the main product */
+	if (h_sql(db, "INSERT INTO users (id, email, password_hash, full_name, role, status)"
+		      " VALUES ('" COPRODUCER_ID "', 'coprodutora@example.com', 'x',"
+		      " 'Carla Coprodutora', 'member', 'active')") < 0 ||
+	    h_sql(db, "INSERT INTO coproducers (id, product_id, user_id, share_bps) VALUES"
+		      " ('01900000-0000-7000-8000-0000000000c2',"
+		      " '01900000-0000-7000-8000-000000000101', '" COPRODUCER_ID "', 2000)") < 0)
+		return -1;
+	return td_start(&st, db, SECRET, true, "refund.process", env);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return td_stop(&st);
+}
+
+static long post(struct h_resp *r, const char *url, const char *body, const char *key,
+		 const char *auth)
+{
+	return call(r, "POST", url, body, key, auth);
+}
+
+/* A random order; fills its id and status ("paid", "refused" or
+ * "waiting_payment"). */
+static void random_order(unsigned n, char id[37], char status[24])
+{
+	struct h_resp r;
+	char body[1200], cpf[12], payment[200], extra[160] = "";
+	uint64_t kind = rng() % 6;
+
+	if (kind <= 3) { /* card: 4 in 6, one of them declined */
+		const char *number = kind == 3 ? "4000000000000002" : "5555555555554444";
+		snprintf(body, sizeof(body),
+			 "{\"number\":\"%s\",\"holder_name\":\"Ana Agregada\",\"exp_month\":12,"
+			 "\"exp_year\":2031,\"cvv\":\"123\"}",
+			 number);
+		assert_int_equal(post(&r, h_url(&checkout, "/v1/card-tokens"), body, NULL, NULL),
+				 201);
+		snprintf(payment, sizeof(payment),
+			 "{\"method\":\"card\",\"card_token\":\"%s\",\"installments\":%d}",
+			 h_json_str(&r, "token"), (int)(rng() % 6) + 1);
+		h_resp_free(&r);
+	} else {
+		snprintf(payment, sizeof(payment), "{\"method\":\"pix\"}");
+	}
+	if (rng() % 2)
+		strcat(extra, ",\"bump_codes\":[\"DEMOBUMP01\"]");
+	if (rng() % 3 == 0)
+		strcat(extra, ",\"coupon\":\"BEMVINDO10\"");
+	if (rng() % 2)
+		strcat(extra, ",\"ref\":\"DEMOREF01\"");
+	h_make_cpf((unsigned)getpid() * 1000 + n, cpf);
+	snprintf(body, sizeof(body),
+		 "{\"offer_code\":\"DEMOOFFER1\",\"customer\":{\"full_name\":\"Ana Agregada\","
+		 "\"email\":\"agg-%u@example.com\",\"document\":\"%s\",\"phone\":\"11912345678\"},"
+		 "\"payment\":%s%s}",
+		 n, cpf, payment, extra);
+	snprintf(extra, sizeof(extra), "aggregate-order-%d-%u", (int)getpid(), n);
+	if (post(&r, h_url(&checkout, "/v1/orders"), body, extra, NULL) == 402) {
+		/* declined: the order is kept, refused */
+		snprintf(id, 37, "%s", h_json_str(&r, "error.order_id"));
+		snprintf(status, 24, "refused");
+	} else {
+		assert_int_equal(r.status, 201);
+		snprintf(id, 37, "%s", h_json_str(&r, "id"));
+		snprintf(status, 24, "%s", h_json_str(&r, "status"));
+	}
+	h_resp_free(&r);
+}
+
+static void wait_status(const char *order, const char *want)
+{
+	for (int i = 0; i < 200; i++) {
+		if (h_sql_intf(db,
+			       "SELECT COUNT(*) FROM orders o WHERE id = '%s' AND status = '%s'"
+			       " AND NOT EXISTS (SELECT 1 FROM refunds WHERE order_id = o.id"
+			       " AND status IN ('requested', 'processing'))",
+			       order, want) == 1)
+			return;
+		usleep(50 * 1000);
+	}
+	fail_msg("order %s never reached %s", order, want);
+}
+
+/* A back-office refund of amount (settled by the worker). */
+static void refund(const char *order, long long amount, const char *then)
+{
+	static unsigned n;
+	struct h_resp r;
+	char url[160], body[96], key[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/orders/%s/refunds", backoffice.port,
+		 order);
+	snprintf(body, sizeof(body), "{\"amount_cents\":%lld,\"reason\":\"agregado\"}", amount);
+	snprintf(key, sizeof(key), "aggregate-refund-%d-%u", (int)getpid(), ++n);
+	assert_int_equal(post(&r, url, body, key, h_bearer(ADMIN_ID, "admin")), 201);
+	h_resp_free(&r);
+	wait_status(order, then);
+	seen.refunds++;
+}
+
+/* A sandbox control move of the order's charge: "chargeback", "dispute"
+ * or "dispute/resolve" with body. */
+static void control(const char *order, const char *what, const char *body, const char *then)
+{
+	struct h_resp r;
+	char path[200], sql[200], *charge_id;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT acquirer_charge_id FROM charges WHERE order_id = '%s'"
+		 " AND status <> 'declined'",
+		 order);
+	charge_id = h_sql_value(db, sql);
+	assert_non_null(charge_id);
+	snprintf(path, sizeof(path), "/control/charges/%s/%s", charge_id, what);
+	assert_int_equal(
+	    post(&r, h_url(&sandbox, path), body, NULL, "Authorization: Bearer " SECRET), 200);
+	h_resp_free(&r);
+	free(charge_id);
+	wait_status(order, then);
+}
+
+/* One line per (member, day, product, affiliate, status, method) with
+ * orders, gross, amount and reversed: from sales_daily summed over slots,
+ * or recounted from orders and splits. */
+static char *aggregate_lines(void)
+{
+	return h_sql_value(
+	    db, "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, day, product_id, affiliate_id,"
+		" role, status, payment_method, n, g, a, r) ORDER BY 1 SEPARATOR '\\n') FROM"
+		" (SELECT member_id, day, product_id, affiliate_id, role, CAST(status AS CHAR)"
+		" status, CAST(payment_method AS CHAR) payment_method, SUM(orders) n,"
+		" SUM(gross_cents) g, SUM(amount_cents) a, SUM(reversed_cents) r FROM sales_daily"
+		" GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING n <> 0 OR g <> 0 OR a <> 0 OR r <> 0) x");
+}
+
+static char *recount_lines(void)
+{
+	return h_sql_value(
+	    db,
+	    "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, day, product_id, affiliate_id, role,"
+	    " status, payment_method, n, g, a, r) ORDER BY 1 SEPARATOR '\\n') FROM"
+	    " (SELECT mm.member_id, DATE(o.created_at - INTERVAL 3 HOUR) day, o.product_id,"
+	    " IFNULL(o.affiliate_id, '') affiliate_id, IF(mm.member_id = o.producer_id,"
+	    " 'producer', IF(mm.member_id = o.affiliate_id, 'affiliate', 'coproducer')) role,"
+	    " CAST(o.status AS CHAR) status, CAST(o.payment_method AS CHAR) payment_method,"
+	    " COUNT(*) n, SUM(IF(mm.member_id = o.producer_id, o.total_cents, mine.a)) g,"
+	    " SUM(mine.a) a, SUM(mine.r) r FROM orders o JOIN"
+	    " (SELECT id order_id, producer_id member_id FROM orders UNION SELECT id,"
+	    " affiliate_id FROM orders WHERE affiliate_id IS NOT NULL UNION SELECT order_id,"
+	    " user_id FROM splits WHERE party = 'coproducer') mm ON mm.order_id = o.id"
+	    " JOIN (SELECT mm2.order_id, mm2.member_id, IFNULL(SUM(s.amount_cents), 0) a,"
+	    " IFNULL(SUM(s.reversed_cents), 0) r FROM (SELECT id order_id, producer_id member_id"
+	    " FROM orders UNION SELECT id, affiliate_id FROM orders WHERE affiliate_id IS NOT"
+	    " NULL UNION SELECT order_id, user_id FROM splits WHERE party = 'coproducer') mm2"
+	    " LEFT JOIN splits s ON s.order_id = mm2.order_id AND s.user_id = mm2.member_id"
+	    " GROUP BY 1, 2) mine ON mine.order_id = o.id AND mine.member_id = mm.member_id"
+	    " GROUP BY 1, 2, 3, 4, 5, 6, 7) x");
+}
+
+static void get_summary(struct h_resp *r, const char *member, const char *query)
+{
+	const char *headers[] = {h_bearer(member, "member"), NULL};
+	char path[160];
+
+	snprintf(path, sizeof(path), "/v1/sales/summary%s", query);
+	assert_int_equal(h_http(r, "GET", h_url(&api, path), NULL, headers), 0);
+	assert_int_equal(r->status, 200);
+}
+
+/* The member's summary from its three sources must be the same document:
+ * the all-time totals (no range), the daily aggregates (a range of whole
+ * days of UTC-3) and the orders (a range that cuts a day). */
+static void check_summary(const char *member, const char *must_have_status)
+{
+	struct h_resp whole, days, cut;
+
+	get_summary(&whole, member, "");
+	get_summary(&days, member, "?from=2000-01-01T03:00:00Z&to=2100-01-01T03:00:00Z");
+	get_summary(&cut, member, "?from=2000-01-01T00:00:01Z&to=2100-01-01T00:00:00Z");
+	if (!cJSON_Compare(whole.json, cut.json, true) || !cJSON_Compare(days.json, cut.json, true))
+		fail_msg("summary of %s: totals %s, days %s, orders %s", member, whole.body,
+			 days.body, cut.body);
+	assert_true(cJSON_GetObjectItem(whole.json, "paid_count")->valuedouble > 0);
+	assert_true(cJSON_GetObjectItem(whole.json, "net_cents")->valuedouble > 0);
+	if (must_have_status)
+		assert_non_null(cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(whole.json, "count_by_status"), must_have_status));
+	h_resp_free(&whole);
+	h_resp_free(&days);
+	h_resp_free(&cut);
+}
+
+/* Lines of member:status:method:slot:sums from table, zero rows left out. */
+static char *totals_lines(const char *table)
+{
+	char sql[700];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, status, payment_method, slot, n, g,"
+		 " a, r) ORDER BY 1 SEPARATOR ',') FROM (SELECT member_id, CAST(status AS CHAR)"
+		 " status, CAST(payment_method AS CHAR) payment_method, slot, SUM(orders) n,"
+		 " SUM(gross_cents) g, SUM(amount_cents) a, SUM(reversed_cents) r FROM %s"
+		 " GROUP BY 1, 2, 3, 4 HAVING n <> 0 OR g <> 0 OR a <> 0 OR r <> 0) x",
+		 table);
+	return h_sql_value(db, sql);
+}
+
+/* sales_totals (0018, kept by triggers) is sales_daily summed. */
+static void check_totals(void)
+{
+	char *daily = totals_lines("sales_daily"), *totals = totals_lines("sales_totals");
+
+	assert_non_null(daily);
+	assert_non_null(totals);
+	assert_string_equal(totals, daily);
+	free(daily);
+	free(totals);
+}
+
+static void test_aggregates_equal_recount(void **state)
+{
+	char *kept, *recount, *rebuilt;
+	(void)state;
+
+	for (unsigned n = 0; n < ORDERS; n++) {
+		char order[37], status[24];
+		long long total;
+
+		random_order(n, order, status);
+		seen.declined += !strcmp(status, "refused");
+		seen.waiting += !strcmp(status, "waiting_payment");
+		if (strcmp(status, "paid") != 0)
+			continue;
+		seen.paid++;
+		total = h_sql_intf(db, "SELECT total_cents FROM orders WHERE id = '%s'", order);
+		switch (rng() % 5) {
+		case 0: /* a partial refund, then the rest */
+			refund(order, total / 3, "paid");
+			refund(order, total - total / 3, "refunded");
+			break;
+		case 1: /* a partial refund, then a chargeback */
+			refund(order, total / 4, "paid");
+			control(order, "chargeback", "{}", "chargeback");
+			seen.chargebacks++;
+			break;
+		case 2: /* a dispute won, then a partial refund */
+			control(order, "dispute", "{}", "disputed");
+			control(order, "dispute/resolve", "{\"outcome\":\"won\"}", "paid");
+			seen.disputes_won++;
+			refund(order, 100, "paid");
+			break;
+		case 3:
+			control(order, "chargeback", "{}", "chargeback");
+			seen.chargebacks++;
+			break;
+		default: /* stays paid */
+			break;
+		}
+	}
+	fprintf(stderr,
+		"aggregates: %d paid, %d declined, %d waiting, %d refunds, %d disputes won,"
+		" %d chargebacks\n",
+		seen.paid, seen.declined, seen.waiting, seen.refunds, seen.disputes_won,
+		seen.chargebacks);
+	assert_true(seen.paid > 0 && seen.declined > 0 && seen.waiting > 0 && seen.refunds > 0 &&
+		    seen.disputes_won > 0 && seen.chargebacks > 0);
+
+	kept = aggregate_lines();
+	recount = recount_lines();
+	assert_non_null(kept);
+	assert_non_null(recount);
+	assert_string_equal(kept, recount);
+	check_totals();
+	check_summary(PRODUCER_ID, "chargeback");
+	check_summary(AFFILIATE_ID, NULL);
+	check_summary(COPRODUCER_ID, NULL);
+	/* the rebuild writes the same totals (into slot 0) */
+	assert_int_equal(h_db_rebuild_aggregates(db), 0);
+	rebuilt = aggregate_lines();
+	assert_non_null(rebuilt);
+	assert_string_equal(rebuilt, kept);
+	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_daily WHERE slot <> 0"), 0);
+	check_totals();
+	check_summary(PRODUCER_ID, NULL);
+	free(kept);
+	free(recount);
+	free(rebuilt);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_aggregates_equal_recount),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
