@@ -470,7 +470,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Gross, net, counts by status and payment method. */
+        /** Gross, net, counts by status and payment method. Read from daily aggregates when from and to are midnights of the member's time zone (America/Sao_Paulo by default) or absent; counted from the orders otherwise. */
         get: operations["getSalesSummary"];
         put?: never;
         post?: never;
@@ -4578,7 +4578,9 @@ export interface operations {
     adminSalesAnalytics: {
         parameters: {
             query?: {
+                /** @description first day, in the producer's time zone (America/Sao_Paulo by default) */
                 from?: string;
+                /** @description last day (inclusive), in the producer's time zone */
                 to?: string;
                 group_by?: "day" | "product" | "payment_method" | "affiliate";
             };
