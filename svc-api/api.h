@@ -19,7 +19,10 @@ struct api_app {
 	int64_t login_window_seconds;
 	int64_t login_max_per_email;
 	int64_t login_max_per_ip;
-	bool trust_proxy; /* take the client address from X-Forwarded-For */
+	bool trust_proxy;		 /* take the client address from X-Forwarded-For */
+	int64_t refresh_ttl_seconds;	 /* refresh token lifetime */
+	const char *refresh_cookie_path; /* the auth prefix as browsers see it */
+	bool refresh_cookie_secure;	 /* Secure attribute (production) */
 };
 
 extern const struct b4_route api_routes[];
@@ -101,6 +104,23 @@ int api_authenticate(struct b4_req *req, enum b4_role role);
 void api_me(struct b4_req *req);
 void api_signup(struct b4_req *req);
 void api_login(struct b4_req *req);
+
+/* ---- sessions.c ---- */
+/* Adds a new access token (token, expires_at) to out and opens a session:
+ * a refresh token in a new family, set as the HttpOnly cookie.  0 or -1
+ * (nothing answered). */
+int api_session_issue(struct b4_req *req, cJSON *out, const char *user_id, const char *role,
+		      const char *email);
+void api_refresh(struct b4_req *req);
+void api_logout(struct b4_req *req);
+
+/* exports.c: the producer's sales CSV (a report.export job) */
+void api_export_create(struct b4_req *req);
+void api_export_get(struct b4_req *req);
+void api_export_download(struct b4_req *req);
+
+/* charts.c */
+void api_dashboard_charts(struct b4_req *req);
 
 /* products.c */
 void api_product_create(struct b4_req *req);

@@ -228,6 +228,7 @@ int bo_order_filters_from_query(struct b4_req *req, struct b4_order_filters *f)
 	    bo_query_enum(req, "payment_method", b4_payment_methods, &f->payment_method) < 0 ||
 	    bo_query_uuid(req, "producer_id", &f->producer_id) < 0 ||
 	    bo_query_uuid(req, "affiliate_id", &f->affiliate_id) < 0 ||
+	    bo_query_uuid(req, "product_id", &f->product_id) < 0 ||
 	    bo_query_text(req, "email", 254, &f->email) < 0 ||
 	    bo_query_range(req, &f->from, &f->to) < 0)
 		return -1;
