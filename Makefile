@@ -126,7 +126,7 @@ tests: $(UNIT_BIN) $(ITEST_BIN)
 
 # make test: the whole suite, the same command CI runs.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)$(MAKE) --no-print-directory all tests panel
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
 test-unit: all $(UNIT_BIN)
@@ -136,7 +136,7 @@ test-integration: all $(ITEST_BIN)
 	$(Q)BUILD=$(BUILD) tests/run.sh integration
 
 run: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all panel
 	$(Q)BUILD=$(BUILD) deploy/dev/run.sh
 
 bench: deps
@@ -150,6 +150,25 @@ bench-gateway: deps
 
 fuzz: deps
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long
+
+# ---- web/panel: the producer panel and the back-office (React + Vite) ----
+# npm ci when the lock changes; type check and build when a source changes
+# (stamps in $(BUILD)/stamps, so an up-to-date tree skips both).
+PANEL_SRC := $(shell find web/panel/src -type f 2>/dev/null) \
+	web/panel/index.html web/panel/vite.config.ts web/panel/tsconfig.json
+$(BUILD)/stamps/panel-npm: web/panel/package-lock.json web/panel/package.json
+	@mkdir -p $(dir $@)
+	@echo "  NPM   web/panel (npm ci)"
+	$(Q)cd web/panel && npm ci --no-audit --no-fund --loglevel=error
+	$(Q)touch $@
+$(BUILD)/stamps/panel-build: $(BUILD)/stamps/panel-npm $(PANEL_SRC)
+	@echo "  TSC   web/panel"
+	$(Q)cd web/panel && npx --no-install tsc --noEmit
+	@echo "  VITE  web/panel/dist"
+	$(Q)cd web/panel && npx --no-install vite build --logLevel warn
+	$(Q)touch $@
+panel: $(BUILD)/stamps/panel-build
+.PHONY: panel
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h')
 fmt:
