@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "b4/pii.h"
+
 static const char *db_name;
 static struct h_proc api, bo, worker;
 static char storage_dir[1024];
@@ -99,6 +101,11 @@ static int group_setup(void **state)
 				    "B4_WORKER_TYPES=report.export", NULL};
 	(void)state;
 
+	/* the test computes blind indexes with the keys the binaries get */
+	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
+	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
+	if (b4_pii_init("test_panel_api") < 0)
+		return -1;
 	db_name = h_db_create("b4_panel_api", false);
 	if (!db_name)
 		return -1;
@@ -509,6 +516,85 @@ static void test_sales_export_by_the_worker(void **state)
 	free(id);
 }
 
+static void test_cpf_search_splits_and_method_filter(void **state)
+{
+	struct shop s;
+	struct member helper;
+	struct h_resp r;
+	char cpf[12], other_cpf[12], formatted[20], bidx[65], path[200], order[37];
+	const char *admin = h_bearer(ADMIN_ID, "admin") + strlen("Authorization: Bearer ");
+	(void)state;
+
+	shop_new(&s);
+	member_new(&helper);
+	h_make_cpf(4242, cpf);
+	h_make_cpf(4343, other_cpf);
+	assert_int_equal(b4_pii_blind_index("document", cpf, bidx), 0);
+	assert_int_equal(h_sqlf(db_name,
+				"UPDATE customers SET document_bidx = '%s' WHERE id = '%s'", bidx,
+				s.customer),
+			 0);
+	snprintf(order, sizeof(order), "0190c000-0000-7000-8000-%012d", seq);
+	assert_int_equal(
+	    h_sqlf(
+		db_name,
+		"INSERT INTO orders (id, customer_id, offer_id, product_id, producer_id, status,"
+		" payment_method, subtotal_cents, total_cents, access_token_hash)"
+		" VALUES ('%s', '%s', '%s', '%s', '%s', 'paid', 'pix', 10000, 10000,"
+		" REPEAT('a', 64));"
+		"INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES"
+		" (UUID(), '%s', 'platform', NULL, 1000), (UUID(), '%s', 'producer', '%s', 8000),"
+		" (UUID(), '%s', 'coproducer', '%s', 1000)",
+		order, s.customer, s.offer, s.product, s.m.id, order, order, s.m.id, order,
+		helper.id),
+	    0);
+	order_add(&s, "paid", "card", 3000, "2026-05-01 12:00:00");
+
+	/* the admin finds it by the buyer's CPF, typed with punctuation */
+	snprintf(formatted, sizeof(formatted), "%.3s.%.3s.%.3s-%.2s", cpf, cpf + 3, cpf + 6,
+		 cpf + 9);
+	snprintf(path, sizeof(path), "/v1/orders?document=%s", formatted);
+	call(&r, &bo, "GET", path, admin, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 2);
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/orders?document=%s", other_cpf);
+	call(&r, &bo, "GET", path, admin, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 0);
+	h_resp_free(&r);
+	call(&r, &bo, "GET", "/v1/orders?document=123", admin, NULL, NULL);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(h_json_str(&r, "error.param"), "document");
+	h_resp_free(&r);
+	/* the CPF never reaches a log */
+	assert_false(h_logs_contain(cpf));
+
+	/* the producer sees every split, the co-producer only their own */
+	snprintf(path, sizeof(path), "/v1/sales/%s", order);
+	expect(&r, 200, "GET", path, s.m.token, NULL, NULL);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "splits")), 3);
+	h_resp_free(&r);
+	expect(&r, 200, "GET", path, helper.token, NULL, NULL);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "splits")), 1);
+	assert_string_equal(
+	    cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "splits"), 0), "party")),
+	    "coproducer");
+	h_resp_free(&r);
+
+	/* GET /sales by payment method */
+	expect(&r, 200, "GET", "/v1/sales?payment_method=pix", s.m.token, NULL, NULL);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 1);
+	h_resp_free(&r);
+	expect(&r, 200, "GET", "/v1/sales?payment_method=card", s.m.token, NULL, NULL);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 1);
+	h_resp_free(&r);
+	expect(&r, 400, "GET", "/v1/sales?payment_method=cash", s.m.token, NULL, NULL);
+	assert_string_equal(h_json_str(&r, "error.param"), "payment_method");
+	h_resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +604,7 @@ int main(void)
 	    cmocka_unit_test(test_role_change_ends_sessions),
 	    cmocka_unit_test(test_charts_in_the_producer_time_zone),
 	    cmocka_unit_test(test_sales_export_by_the_worker),
+	    cmocka_unit_test(test_cpf_search_splits_and_method_filter),
 	};
 
 	return cmocka_run_group_tests_name("panel_api", tests, group_setup, group_teardown);

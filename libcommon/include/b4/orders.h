@@ -28,10 +28,13 @@ extern const char *const b4_funnel_steps[];
 struct b4_order_filters {
 	const char *status, *payment_method, *producer_id, *affiliate_id, *email, *from, *to;
 	const char *product_id;
+	/* the buyer's CPF/CNPJ as its blind index (hex), from a query only:
+	 * never stored with a report or a job */
+	const char *document_bidx;
 };
 
 /* The filters as SQL over `orders o JOIN customers c`, to append after a
- * WHERE condition, with its bind types and arguments (16 strings). */
+ * WHERE condition, with its bind types and arguments (18 strings). */
 #define B4_ORDER_FILTER_SQL                                                                        \
 	" AND (? IS NULL OR o.status = ?)"                                                         \
 	" AND (? IS NULL OR o.payment_method = ?)"                                                 \
@@ -40,12 +43,14 @@ struct b4_order_filters {
 	" AND (? IS NULL OR c.email = ?)"                                                          \
 	" AND (? IS NULL OR o.created_at >= ?)"                                                    \
 	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"                           \
-	" AND (? IS NULL OR o.product_id = ?)"
-#define B4_ORDER_FILTER_TYPES "ssssssssssssssss"
+	" AND (? IS NULL OR o.product_id = ?)"                                                     \
+	" AND (? IS NULL OR c.document_bidx = ?)"
+#define B4_ORDER_FILTER_TYPES "ssssssssssssssssss"
 #define B4_ORDER_FILTER_ARGS(f)                                                                    \
 	(f)->status, (f)->status, (f)->payment_method, (f)->payment_method, (f)->producer_id,      \
 	    (f)->producer_id, (f)->affiliate_id, (f)->affiliate_id, (f)->email, (f)->email,        \
-	    (f)->from, (f)->from, (f)->to, (f)->to, (f)->product_id, (f)->product_id
+	    (f)->from, (f)->from, (f)->to, (f)->to, (f)->product_id, (f)->product_id,              \
+	    (f)->document_bidx, (f)->document_bidx
 
 /* Reads filters from a JSON object (NULL or null: none); unknown members
  * and bad values fill err (param names the member) and return -1.  The
