@@ -1,5 +1,6 @@
 /* b4-gateway configuration: a JSON file (cJSON) or built-in defaults. */
 #include "gateway.h"
+#include "path.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -69,6 +71,11 @@ static void config_defaults(struct gw_config *c)
 	c->access_log = true;
 	c->threads = 2;
 	c->drain_seconds = 10;
+	c->cors.max_age_seconds = 600;
+	c->ninternal = 3;
+	snprintf(c->internal_paths[0], sizeof(c->internal_paths[0]), "/healthz");
+	snprintf(c->internal_paths[1], sizeof(c->internal_paths[1]), "/readyz");
+	snprintf(c->internal_paths[2], sizeof(c->internal_paths[2]), "/metrics");
 }
 
 static int resolve(struct gw_instance_cfg *in, char *err, size_t errlen, const char *what)
@@ -412,16 +419,233 @@ static int parse_pool(struct jctx *j, const cJSON *o, struct gw_pool_cfg *p)
 	return 0;
 }
 
+/* ---- static routes, CORS, internal paths ---- */
+
+/* A path under a static root as written in the file ("index.html",
+ * "pay/[code].html"): relative, no dot segment, no hidden part. */
+static int check_under_root(struct jctx *j, const char *where, const char *file)
+{
+	char probe[512], norm[512];
+	snprintf(probe, sizeof(probe), "/%s", file);
+	if (!file[0] || file[0] == '/' ||
+	    gw_path_normalize(probe, strlen(probe), GW_PATH_STRICT, norm, sizeof(norm)) !=
+		GW_PATH_OK ||
+	    gw_path_has_hidden_segment(norm) || strcmp(norm, probe) != 0) {
+		set_err(j->err, j->errlen,
+			"%s: expected a file path relative to the root, without . or .. parts",
+			where);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_str_list(struct jctx *j, const cJSON *o, const char *key, const char *where,
+			char *out, size_t each, size_t max, size_t *n)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key), *it;
+	if (!arr)
+		return 0;
+	if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) > max) {
+		set_err(j->err, j->errlen, "%s.%s: expected an array of at most %zu strings", where,
+			key, max);
+		return -1;
+	}
+	*n = 0;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) >= each) {
+			set_err(j->err, j->errlen,
+				"%s.%s[%zu]: expected a string of 1..%zu characters", where, key,
+				*n, each - 1);
+			return -1;
+		}
+		snprintf(out + *n * each, each, "%s", it->valuestring);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int parse_static(struct jctx *j, const cJSON *o, const char *route_where,
+			struct gw_static_cfg *st)
+{
+	static const char *const keys[] = {"root",	     "index",	  "fallback",
+					   "fallbacks",	     "immutable", "precompressed",
+					   "html_extension", NULL};
+	static const char *const fkeys[] = {"pattern", "file", NULL};
+	char where[64];
+	const cJSON *fbs, *it;
+
+	snprintf(where, sizeof(where), "%s.static", route_where);
+	memset(st, 0, sizeof(*st));
+	snprintf(st->index, sizeof(st->index), "index.html");
+	st->nimmutable = 2;
+	snprintf(st->immutable[0], sizeof(st->immutable[0]), "/_next/static/");
+	snprintf(st->immutable[1], sizeof(st->immutable[1]), "/assets/");
+	st->precompressed = true;
+	st->html_extension = true;
+	if (check_keys(j, o, where, keys) ||
+	    get_str(j, o, "root", where, st->root, sizeof(st->root), true) ||
+	    get_str(j, o, "index", where, st->index, sizeof(st->index), false) ||
+	    get_str(j, o, "fallback", where, st->fallback, sizeof(st->fallback), false) ||
+	    get_str_list(j, o, "immutable", where, &st->immutable[0][0], sizeof(st->immutable[0]),
+			 GW_STATIC_MAX_LIST, &st->nimmutable) ||
+	    get_bool(j, o, "precompressed", where, &st->precompressed) ||
+	    get_bool(j, o, "html_extension", where, &st->html_extension))
+		return -1;
+	if (!st->root[0] || strcmp(st->root, "/") == 0) {
+		set_err(j->err, j->errlen, "%s.root: expected a folder other than /", where);
+		return -1;
+	}
+	if (strchr(st->index, '/') || check_under_root(j, where, st->index) ||
+	    (st->fallback[0] && check_under_root(j, where, st->fallback)))
+		return -1;
+	for (size_t i = 0; i < st->nimmutable; i++)
+		if (st->immutable[i][0] != '/') {
+			set_err(j->err, j->errlen, "%s.immutable[%zu]: must start with /", where,
+				i);
+			return -1;
+		}
+	fbs = cJSON_GetObjectItemCaseSensitive(o, "fallbacks");
+	if (fbs && (!cJSON_IsArray(fbs) || cJSON_GetArraySize(fbs) > GW_STATIC_MAX_LIST)) {
+		set_err(j->err, j->errlen, "%s.fallbacks: expected an array of at most %d objects",
+			where, GW_STATIC_MAX_LIST);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, fbs)
+	{
+		struct gw_static_fallback *f = &st->fallbacks[st->nfallbacks];
+		char w2[96];
+		snprintf(w2, sizeof(w2), "%s.fallbacks[%zu]", where, st->nfallbacks);
+		if (check_keys(j, it, w2, fkeys) ||
+		    get_str(j, it, "pattern", w2, f->pattern, sizeof(f->pattern), true) ||
+		    get_str(j, it, "file", w2, f->file, sizeof(f->file), true) ||
+		    check_under_root(j, w2, f->file))
+			return -1;
+		if (f->pattern[0] != '/') {
+			set_err(j->err, j->errlen, "%s.pattern: must start with /", w2);
+			return -1;
+		}
+		st->nfallbacks++;
+	}
+	return 0;
+}
+
+static int parse_cors(struct jctx *j, const cJSON *o, struct gw_cors_cfg *cors)
+{
+	static const char *const keys[] = {"allowed_origins", "max_age_seconds", NULL};
+	return check_keys(j, o, "cors", keys) ||
+		       get_str_list(j, o, "allowed_origins", "cors", &cors->origins[0][0],
+				    sizeof(cors->origins[0]), GW_MAX_ORIGINS, &cors->norigins) ||
+		       get_int(j, o, "max_age_seconds", "cors", 0, 86400, &cors->max_age_seconds)
+		   ? -1
+		   : 0;
+}
+
+/* B4_CORS_ORIGINS (comma-separated) replaces the file's list. */
+static int cors_from_env(struct gw_cors_cfg *cors, char *err, size_t errlen)
+{
+	const char *env = getenv("B4_CORS_ORIGINS");
+	char buf[GW_MAX_ORIGINS * 256], *save = NULL, *tok;
+
+	if (!env)
+		return 0;
+	if (strlen(env) >= sizeof(buf)) {
+		set_err(err, errlen, "B4_CORS_ORIGINS: too long");
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", env);
+	cors->norigins = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (cors->norigins >= GW_MAX_ORIGINS || strlen(tok) >= sizeof(cors->origins[0])) {
+			set_err(err, errlen,
+				"B4_CORS_ORIGINS: at most %d origins of 255 characters",
+				GW_MAX_ORIGINS);
+			return -1;
+		}
+		snprintf(cors->origins[cors->norigins++], sizeof(cors->origins[0]), "%s", tok);
+	}
+	return 0;
+}
+
+/* Checks the origins and makes relative static roots absolute: against
+ * B4_GATEWAY_STATIC_BASE, else the file's static_base, else the working
+ * directory. */
+static int finish_web_settings(struct gw_config *c, char *err, size_t errlen)
+{
+	const char *env = getenv("B4_GATEWAY_STATIC_BASE");
+	char base[1024];
+
+	for (size_t i = 0; i < c->cors.norigins; i++) {
+		const char *o = c->cors.origins[i];
+		if (strcmp(o, "*") != 0 && strncmp(o, "http://", 7) != 0 &&
+		    strncmp(o, "https://", 8) != 0) {
+			set_err(
+			    err, errlen,
+			    "cors.allowed_origins[%zu]: expected \"*\" or http(s)://host[:port], "
+			    "got \"%s\"",
+			    i, o);
+			return -1;
+		}
+	}
+	if (env && *env)
+		snprintf(c->static_base, sizeof(c->static_base), "%s", env);
+	if (c->static_base[0])
+		snprintf(base, sizeof(base), "%s", c->static_base);
+	else if (!getcwd(base, sizeof(base)))
+		snprintf(base, sizeof(base), ".");
+	for (size_t i = 0; i < c->nstatics; i++) {
+		struct gw_static_cfg *st = &c->statics[i];
+		char joined[sizeof(st->root)];
+		size_t n;
+		if (st->root[0] == '/')
+			continue;
+		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", base, st->root) >=
+		    sizeof(joined)) {
+			set_err(err, errlen, "static root \"%s\": path too long", st->root);
+			return -1;
+		}
+		memcpy(st->root, joined, sizeof(joined));
+		n = strlen(st->root);
+		while (n > 1 && st->root[n - 1] == '/')
+			st->root[--n] = '\0';
+	}
+	return 0;
+}
+
+/* The "static" object of a route, if any: a route is either proxied
+ * (upstream) or static, never both. */
+static int parse_route_static(struct jctx *j, const cJSON *it, const char *where,
+			      struct gw_config *c, struct gw_route_cfg *r, const char *upstream)
+{
+	const cJSON *so = cJSON_GetObjectItemCaseSensitive(it, "static");
+	if (!so)
+		return 0;
+	if (upstream[0]) {
+		set_err(j->err, j->errlen, "%s: a route has either upstream or static", where);
+		return -1;
+	}
+	if (c->nstatics >= GW_MAX_STATIC) {
+		set_err(j->err, j->errlen, "%s.static: more than %d static routes", where,
+			GW_MAX_STATIC);
+		return -1;
+	}
+	if (parse_static(j, so, where, &c->statics[c->nstatics]))
+		return -1;
+	r->static_index = (int)c->nstatics++;
+	return 0;
+}
+
 static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 {
 	static const char *const keys[] = {
-	    "listeners",       "admin",	     "threads",	      "tls",   "routes",
-	    "upstreams",       "limits",     "timeouts",      "retry", "rate_limits",
-	    "trusted_proxies", "access_log", "drain_seconds", NULL};
+	    "listeners",       "admin",	     "threads",	      "tls",	     "routes",
+	    "upstreams",       "limits",     "timeouts",      "retry",	     "rate_limits",
+	    "trusted_proxies", "access_log", "drain_seconds", "static_base", "cors",
+	    "internal_paths",  NULL};
 	static const char *const admin_keys[] = {"host", "port", NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
-	static const char *const route_keys[] = {"name", "prefix", "strip_prefix", "upstream",
-						 NULL};
+	static const char *const route_keys[] = {"name",     "prefix", "strip_prefix",
+						 "upstream", "static", NULL};
 	static const char *const limit_keys[] = {"max_header_bytes", "max_body_bytes",
 						 "request_buffer_bytes", "max_connections", NULL};
 	static const char *const timeout_keys[] = {
@@ -511,7 +735,8 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 			    get_str(j, it, "prefix", where, r->prefix, sizeof(r->prefix), true) ||
 			    get_str(j, it, "name", where, r->name, sizeof(r->name), false) ||
 			    get_bool(j, it, "strip_prefix", where, &r->strip_prefix) ||
-			    get_str(j, it, "upstream", where, upstream, sizeof(upstream), true))
+			    get_str(j, it, "upstream", where, upstream, sizeof(upstream),
+				    !cJSON_GetObjectItemCaseSensitive(it, "static")))
 				return -1;
 			if (r->prefix[0] != '/') {
 				set_err(j->err, j->errlen, "%s.prefix: must start with /", where);
@@ -524,10 +749,13 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 				snprintf(r->name, sizeof(r->name), "%s",
 					 r->prefix_len > 1 ? r->prefix + 1 : "root");
 			r->pool = -1;
+			r->static_index = -1;
+			if (parse_route_static(j, it, where, c, r, upstream))
+				return -1;
 			for (size_t k = 0; k < c->npools; k++)
 				if (strcmp(c->pools[k].name, upstream) == 0)
 					r->pool = (int)k;
-			if (r->pool < 0) {
+			if (r->pool < 0 && r->static_index < 0) {
 				set_err(j->err, j->errlen, "%s.upstream: no upstream named \"%s\"",
 					where, upstream);
 				return -1;
@@ -535,6 +763,19 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 			c->nroutes++;
 		}
 	}
+	o = cJSON_GetObjectItemCaseSensitive(root, "cors");
+	if (o && parse_cors(j, o, &c->cors))
+		return -1;
+	if (get_str(j, root, "static_base", "config", c->static_base, sizeof(c->static_base),
+		    false) ||
+	    get_str_list(j, root, "internal_paths", "config", &c->internal_paths[0][0],
+			 sizeof(c->internal_paths[0]), GW_MAX_INTERNAL, &c->ninternal))
+		return -1;
+	for (size_t i = 0; i < c->ninternal; i++)
+		if (c->internal_paths[i][0] != '/') {
+			set_err(j->err, j->errlen, "internal_paths[%zu]: must start with /", i);
+			return -1;
+		}
 	o = cJSON_GetObjectItemCaseSensitive(root, "limits");
 	if (o &&
 	    (check_keys(j, o, "limits", limit_keys) ||
@@ -640,6 +881,7 @@ static int build_defaults(struct gw_config *c, char *err, size_t errlen)
 		r->prefix_len = strlen(r->prefix);
 		r->strip_prefix = true;
 		r->pool = (int)c->npools;
+		r->static_index = -1;
 		c->npools++;
 		c->nroutes++;
 	}
@@ -753,6 +995,8 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 			goto out_free;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
+	if (cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
+		goto out_free;
 	for (size_t i = 0; i < c->nlisteners; i++)
 		any_tls |= c->listeners[i].tls;
 	if (any_tls) {

@@ -18,6 +18,10 @@
 #define GW_MAX_TRUSTED	   32
 #define GW_MAX_LISTENERS   4
 #define GW_NAME_MAX	   64
+#define GW_MAX_STATIC	   8  /* static routes */
+#define GW_STATIC_MAX_LIST 8  /* fallbacks and immutable prefixes per static route */
+#define GW_MAX_ORIGINS	   16 /* CORS */
+#define GW_MAX_INTERNAL	   8  /* internal paths refused on the public listener */
 
 enum gw_balance { GW_BALANCE_ROUND_ROBIN, GW_BALANCE_LEAST_OUTSTANDING };
 
@@ -52,7 +56,32 @@ struct gw_route_cfg {
 	char prefix[128];
 	size_t prefix_len;
 	bool strip_prefix;
-	int pool; /* index into pools */
+	int pool;	  /* index into pools; -1 for a static route */
+	int static_index; /* index into statics; -1 for a proxied route */
+};
+
+/* A static route: files from a folder, as a CDN serves a bucket (static.c). */
+struct gw_static_fallback {
+	char pattern[128]; /* request path, '*' = one segment, final "**" = any rest */
+	char file[256];	   /* under root */
+};
+
+struct gw_static_cfg {
+	char root[1024];    /* absolute (relative ones are joined to static_base) */
+	char index[64];	    /* file served for a folder */
+	char fallback[256]; /* under root, for paths with no file; "" = 404 */
+	struct gw_static_fallback fallbacks[GW_STATIC_MAX_LIST];
+	size_t nfallbacks;
+	char immutable[GW_STATIC_MAX_LIST][128]; /* path prefixes (under root) of hashed assets */
+	size_t nimmutable;
+	bool precompressed;  /* serve .br / .gz siblings */
+	bool html_extension; /* "/a" may be "a.html" (Next.js export) */
+};
+
+struct gw_cors_cfg {
+	char origins[GW_MAX_ORIGINS][256]; /* "*" allows any */
+	size_t norigins;
+	int max_age_seconds;
 };
 
 struct gw_rate_cfg {
@@ -83,6 +112,12 @@ struct gw_config {
 	int admin_port;
 	struct gw_route_cfg routes[GW_MAX_ROUTES];
 	size_t nroutes;
+	struct gw_static_cfg statics[GW_MAX_STATIC];
+	size_t nstatics;
+	char static_base[1024]; /* folder for relative static roots; "" = working dir */
+	struct gw_cors_cfg cors;
+	char internal_paths[GW_MAX_INTERNAL][32]; /* never proxied ("/metrics", ...) */
+	size_t ninternal;
 	struct gw_pool_cfg pools[GW_MAX_POOLS];
 	size_t npools;
 	struct gw_rate_cfg rates[GW_MAX_RATE_GROUPS];
@@ -136,10 +171,22 @@ struct gw_hist {
 	atomic_uint_fast64_t sum_us;
 };
 
+enum gw_static_result {
+	GW_STATIC_FILE,		/* a file that exists under the path */
+	GW_STATIC_FALLBACK,	/* the route's fallback page */
+	GW_STATIC_NOT_MODIFIED, /* 304 */
+	GW_STATIC_NOT_FOUND,
+	GW_STATIC_REFUSED, /* bad path, escape attempt, method */
+	GW_STATIC_RESULTS
+};
+
 struct gw_route_stats {
 	char name[GW_NAME_MAX];
 	atomic_uint_fast64_t by_class[6]; /* index status/100, 0 unused */
 	struct gw_hist latency;
+	atomic_uint_fast64_t static_results[GW_STATIC_RESULTS];
+	atomic_uint_fast64_t static_bytes;	   /* body bytes queued from files */
+	atomic_uint_fast64_t static_precompressed; /* .br / .gz siblings served */
 };
 
 struct gw_instance_stats {
@@ -164,6 +211,9 @@ struct gw_stats {
 	struct gw_instance_stats instances[GW_MAX_STAT_INSTANCES];
 	atomic_int ninstances;
 	atomic_uint_fast64_t not_found;
+	atomic_uint_fast64_t internal_refused; /* /metrics & co. asked on the public port */
+	atomic_uint_fast64_t cors_preflights;
+	atomic_uint_fast64_t cors_refused; /* preflights from an origin not allowed */
 	atomic_uint_fast64_t bad_requests;
 	atomic_uint_fast64_t rate_limited;
 	atomic_uint_fast64_t accepted;

@@ -3,6 +3,7 @@
 #include "gateway.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,77 @@ static struct gw_instance_stats *find_instance(struct gw_stats *st, const char *
 		    strcmp(st->instances[i].instance, instance) == 0)
 			return &st->instances[i];
 	return &empty_instance;
+}
+
+static uint64_t sum_workers(struct gw_worker **workers, size_t nworkers, size_t offset)
+{
+	uint64_t v = 0;
+	for (size_t k = 0; k < nworkers; k++)
+		v +=
+		    GW_GET(*(atomic_uint_fast64_t *)((char *)gw_worker_stats(workers[k]) + offset));
+	return v;
+}
+
+/* Static routes, CORS preflights and internal paths refused.  A route's
+ * static series appear once it has served something. */
+static void web_metrics(struct out *o, struct gw_worker **workers, size_t nworkers,
+			struct gw_stats *s0)
+{
+	static const char *const results[GW_STATIC_RESULTS] = {"file", "fallback", "not_modified",
+							       "not_found", "refused"};
+	int nr = atomic_load_explicit(&s0->nroutes, memory_order_acquire);
+
+	put(o,
+	    "# HELP b4_gateway_internal_refused_total Requests for a service's /healthz, "
+	    "/readyz or /metrics refused on the public listener.\n"
+	    "# TYPE b4_gateway_internal_refused_total counter\n"
+	    "b4_gateway_internal_refused_total %llu\n"
+	    "# HELP b4_gateway_cors_preflights_total CORS preflights answered, and those "
+	    "refused for their origin.\n"
+	    "# TYPE b4_gateway_cors_preflights_total counter\n"
+	    "b4_gateway_cors_preflights_total{result=\"granted\"} %llu\n"
+	    "b4_gateway_cors_preflights_total{result=\"refused\"} %llu\n",
+	    (unsigned long long)sum_workers(workers, nworkers,
+					    offsetof(struct gw_stats, internal_refused)),
+	    (unsigned long long)(sum_workers(workers, nworkers,
+					     offsetof(struct gw_stats, cors_preflights)) -
+				 sum_workers(workers, nworkers,
+					     offsetof(struct gw_stats, cors_refused))),
+	    (unsigned long long)sum_workers(workers, nworkers,
+					    offsetof(struct gw_stats, cors_refused)));
+	put(o, "# HELP b4_gateway_static_responses_total Answers of static routes by result.\n"
+	       "# TYPE b4_gateway_static_responses_total counter\n"
+	       "# HELP b4_gateway_static_bytes_total File bytes sent by static routes.\n"
+	       "# TYPE b4_gateway_static_bytes_total counter\n"
+	       "# HELP b4_gateway_static_precompressed_total Static answers served from a "
+	       ".br or .gz sibling.\n"
+	       "# TYPE b4_gateway_static_precompressed_total counter\n");
+	for (int i = 0; i < nr; i++) {
+		uint64_t v[GW_STATIC_RESULTS] = {0}, bytes = 0, pre = 0, any = 0;
+		char name[GW_NAME_MAX * 2];
+		for (size_t k = 0; k < nworkers; k++) {
+			struct gw_route_stats *rs =
+			    find_route(gw_worker_stats(workers[k]), s0->routes[i].name);
+			for (int r = 0; r < GW_STATIC_RESULTS; r++)
+				v[r] += GW_GET(rs->static_results[r]);
+			bytes += GW_GET(rs->static_bytes);
+			pre += GW_GET(rs->static_precompressed);
+		}
+		for (int r = 0; r < GW_STATIC_RESULTS; r++)
+			any += v[r];
+		if (!any)
+			continue;
+		esc(name, sizeof(name), s0->routes[i].name);
+		for (int r = 0; r < GW_STATIC_RESULTS; r++)
+			put(o,
+			    "b4_gateway_static_responses_total{route=\"%s\",result=\"%s\"} "
+			    "%llu\n",
+			    name, results[r], (unsigned long long)v[r]);
+		put(o,
+		    "b4_gateway_static_bytes_total{route=\"%s\"} %llu\n"
+		    "b4_gateway_static_precompressed_total{route=\"%s\"} %llu\n",
+		    name, (unsigned long long)bytes, name, (unsigned long long)pre);
+	}
 }
 
 char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draining, size_t *len)
@@ -312,6 +384,7 @@ char *gw_metrics_render(struct gw_worker **workers, size_t nworkers, bool draini
 			    pool, inst, ejected);
 		}
 	}
+	web_metrics(&o, workers, nworkers, s0);
 out:
 	if (o.failed) {
 		free(o.buf);

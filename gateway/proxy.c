@@ -7,7 +7,9 @@
 #include "gateway.h"
 #include "b4/http.h"
 #include "http_parse.h"
+#include "path.h"
 #include "reader.h"
+#include "static.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +144,7 @@ struct gw_req {
 	uint64_t deadline_total_us;
 	int timeout_phase;
 	bool active;
+	int cors; /* 0: no Origin or CORS off, -1: origin not allowed, i + 1: cors.origins[i] */
 };
 
 struct gw_conn {
@@ -156,10 +160,12 @@ struct gw_conn {
 	enum conn_state state;
 	bool head_timer_armed;
 	bool client_paused;
-	int busy;	  /* callbacks of this connection on the stack */
-	bool zombie;	  /* freed while busy: destroyed when the last one returns */
-	bool in_input;	  /* process_input is on the stack */
-	bool input_again; /* more input to look at when it returns */
+	int busy;	      /* callbacks of this connection on the stack */
+	bool zombie;	      /* freed while busy: destroyed when the last one returns */
+	bool in_input;	      /* process_input is on the stack */
+	bool input_again;     /* more input to look at when it returns */
+	bool out_wait;	      /* a large static body is queued: next request once it is sent */
+	size_t out_wait_left; /* output left at the last look (send progress) */
 	struct gw_req req;
 	struct gw_conn *prev, *next;
 };
@@ -877,7 +883,7 @@ static void conn_flush(struct gw_conn *c)
 				direct_write(c->bev);
 				if (evbuffer_get_length(o) > 0) {
 					bufferevent_enable(c->bev, EV_WRITE);
-				} else if (c->state == CS_CLOSING || r->up_paused) {
+				} else if (c->state == CS_CLOSING || r->up_paused || c->out_wait) {
 					conn_write_cb_body(c->bev, c);
 					again = true;
 				}
@@ -970,9 +976,33 @@ static void req_reset(struct gw_conn *c)
 		evbuffer_drain(b, evbuffer_get_length(b));
 }
 
-/* Writes an error in the API shape.  close: the connection ends after it. */
-static void send_error(struct gw_conn *c, int status, const char *type, const char *code,
-		       const char *message, int retry_after, bool close)
+static void add_header(struct evbuffer *out, const char *name, size_t nlen, const char *value,
+		       size_t vlen);
+
+/* Vary: Origin on every response while CORS is on; the grant to an
+ * allowed origin. */
+static void cors_headers(struct gw_conn *c, struct evbuffer *out)
+{
+	struct gw_req *r = &c->req;
+	const struct gw_cors_cfg *cors;
+	static const char expose[] = "Access-Control-Expose-Headers: X-Request-Id, "
+				     "Idempotent-Replayed, Retry-After\r\n";
+
+	if (!r->rt || r->rt->cfg->cors.norigins == 0)
+		return;
+	cors = &r->rt->cfg->cors;
+	evbuffer_add(out, "Vary: Origin\r\n", 14);
+	if (r->cors > 0) {
+		const char *o = cors->origins[r->cors - 1];
+		add_header(out, "Access-Control-Allow-Origin", 27, o, strlen(o));
+		evbuffer_add(out, expose, sizeof(expose) - 1);
+	}
+}
+
+/* Writes an error in the API shape.  close: the connection ends after it.
+ * extra: more header lines ("Name: value\r\n"), or NULL. */
+static void send_error_with(struct gw_conn *c, int status, const char *type, const char *code,
+			    const char *message, int retry_after, bool close, const char *extra)
 {
 	struct gw_req *r = &c->req;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -991,6 +1021,9 @@ static void send_error(struct gw_conn *c, int status, const char *type, const ch
 			    status, b4_http_reason(status), n, r->request_id);
 	if (retry_after > 0)
 		evbuffer_add_printf(out, "Retry-After: %d\r\n", retry_after);
+	if (extra)
+		evbuffer_add(out, extra, strlen(extra));
+	cors_headers(c, out);
 	if (close)
 		evbuffer_add(out, "Connection: close\r\n", 19);
 	evbuffer_add(out, "\r\n", 2);
@@ -999,6 +1032,12 @@ static void send_error(struct gw_conn *c, int status, const char *type, const ch
 	r->status = status;
 	r->bytes_out += (uint64_t)n;
 	r->response_started = true;
+}
+
+static void send_error(struct gw_conn *c, int status, const char *type, const char *code,
+		       const char *message, int retry_after, bool close)
+{
+	send_error_with(c, status, type, code, message, retry_after, close, NULL);
 }
 
 /* Ends the current request after an answer from the gateway itself. */
@@ -1086,6 +1125,13 @@ static void finish_request(struct gw_conn *c, bool keep_client)
 	}
 	c->state = CS_HEAD;
 	c->head_timer_armed = false;
+	if (c->out_wait) {
+		/* the next request waits until the static body is on its way */
+		conn_reading(c, false);
+		c->out_wait_left = evbuffer_get_length(bufferevent_get_output(c->bev));
+		set_timer_ms(c->timer, cur_cfg(c)->client_body_timeout_ms);
+		return;
+	}
 	set_timer_ms(c->timer, cur_cfg(c)->keepalive_timeout_ms);
 	conn_reading(c, true);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -1213,6 +1259,132 @@ static void build_upstream_head(struct gw_conn *c, const struct gw_message_head 
 	evbuffer_add(out, "\r\n", 2);
 }
 
+/* ---------------------------------------------------------------- answers of the gateway itself */
+
+/* True when the gateway's own answer must end the connection. */
+static bool own_reply_closes(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	return !r->body_complete || r->client_close || c->w->draining;
+}
+
+static const struct gw_str *request_header(const struct gw_message_head *h, const char *lower)
+{
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (gw_str_ieq(&h->headers[i].name, lower))
+			return &h->headers[i].value;
+	return NULL;
+}
+
+/* Notes whether the request's Origin is allowed (r->cors); true when the
+ * request is a preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method). */
+static bool cors_classify(struct gw_conn *c, const struct gw_message_head *h)
+{
+	const struct gw_cors_cfg *cors = &c->req.rt->cfg->cors;
+	const struct gw_str *origin = request_header(h, "origin");
+
+	if (!origin)
+		return false;
+	c->req.cors = -1;
+	for (size_t i = 0; i < cors->norigins; i++) {
+		const char *o = cors->origins[i];
+		if ((o[0] == '*' && !o[1]) ||
+		    (strlen(o) == origin->len && strncasecmp(o, origin->ptr, origin->len) == 0)) {
+			c->req.cors = (int)i + 1;
+			break;
+		}
+	}
+	return h->method_id == GW_METHOD_OPTIONS &&
+	       request_header(h, "access-control-request-method") != NULL;
+}
+
+/* Ends the head of an answer of the gateway's own. */
+static void end_own_head(struct gw_conn *c, struct evbuffer *out, bool close)
+{
+	cors_headers(c, out);
+	if (close)
+		evbuffer_add(out, "Connection: close\r\n", 19);
+	else if (c->req.client_minor == 0)
+		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Answers a CORS preflight: the grant for an allowed origin, 403 for
+ * any other. */
+static void answer_preflight(struct gw_conn *c)
+{
+	struct gw_req *r = &c->req;
+	struct gw_worker *w = c->w;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool close = own_reply_closes(c);
+
+	GW_INC(w->stats.cors_preflights, 1);
+	if (r->cors <= 0) {
+		GW_INC(w->stats.cors_refused, 1);
+		fail_request(c, 403, "invalid_request_error", "cors_origin_not_allowed",
+			     "this origin may not call the API from a browser", 0, false);
+		return;
+	}
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 204 No Content\r\n"
+			    "Access-Control-Allow-Methods: GET, HEAD, POST, PUT, PATCH, DELETE, "
+			    "OPTIONS\r\n"
+			    "Access-Control-Allow-Headers: Authorization, Content-Type, "
+			    "Idempotency-Key, X-Request-Id\r\n"
+			    "Access-Control-Max-Age: %d\r\n"
+			    "X-Request-Id: %s\r\n",
+			    r->rt->cfg->cors.max_age_seconds, r->request_id);
+	end_own_head(c, out, close);
+	r->status = 204;
+	r->response_started = true;
+	finish_request(c, !close);
+}
+
+/* Writes the static route's answer (static.c) and ends the request. */
+static void answer_static(struct gw_conn *c, const struct gw_static_reply *rep)
+{
+	struct gw_req *r = &c->req;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool close = own_reply_closes(c);
+
+	r->upstream_label = "static";
+	if (r->rstats) {
+		GW_INC(r->rstats->static_results[rep->result], 1);
+		if (rep->precompressed)
+			GW_INC(r->rstats->static_precompressed, 1);
+	}
+	if (rep->status >= 400) {
+		send_error_with(c, rep->status,
+				rep->status == 404 ? "not_found" : "invalid_request_error",
+				rep->err_code, rep->err_message, 0, close,
+				rep->headers_len ? rep->headers : NULL);
+		finish_request(c, !close);
+		return;
+	}
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", rep->status, b4_http_reason(rep->status));
+	evbuffer_add(out, rep->headers, rep->headers_len);
+	if (rep->status == 200)
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n", (unsigned long long)rep->size);
+	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
+	end_own_head(c, out, close);
+	r->status = rep->status;
+	r->response_started = true;
+	if (rep->fd >= 0) {
+		/* a file segment: sendfile on plain sockets, never read into memory */
+		if (evbuffer_add_file(out, rep->fd, 0, (ev_off_t)rep->size) != 0) {
+			close = true; /* the head promised a body that cannot follow */
+		} else {
+			r->bytes_out += rep->size;
+			if (r->rstats)
+				GW_INC(r->rstats->static_bytes, rep->size);
+		}
+	}
+	if (!close && evbuffer_get_length(out) > CLIENT_OUT_HIGH)
+		c->out_wait = true;
+	finish_request(c, !close);
+}
+
 static void pump_request_body(struct gw_conn *c);
 
 static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
@@ -1273,7 +1445,29 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 		return;
 	}
 	r->rstats = r->rt->route_stats[route_index];
-	r->pool = &r->rt->pools[r->route->pool];
+	if (r->route->static_index < 0) {
+		/* /metrics, /healthz, /readyz of a service stay off the public port */
+		path = h->target.ptr;
+		path_len = h->target.len;
+		if (r->route->strip_prefix && r->route->prefix_len > 1) {
+			path += r->route->prefix_len;
+			path_len -= r->route->prefix_len;
+		}
+		if (cfg->ninternal > 0 && path_len > 0 && path[0] == '/' &&
+		    gw_path_is_internal(path, path_len, cfg->internal_paths, cfg->ninternal)) {
+			GW_INC(w->stats.internal_refused, 1);
+			evbuffer_drain(in, h->head_len);
+			fail_request(c, 404, "not_found", "route_not_found",
+				     "no route for this path", 0, false);
+			return;
+		}
+		r->pool = &r->rt->pools[r->route->pool];
+	}
+	if (cfg->cors.norigins > 0 && cors_classify(c, h)) {
+		evbuffer_drain(in, h->head_len);
+		answer_preflight(c);
+		return;
+	}
 
 	group = match_rate_group(cfg, h->target.ptr, h->target.len);
 	if (group >= 0) {
@@ -1306,6 +1500,14 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 		evbuffer_drain(in, h->head_len);
 		fail_request(c, 413, "invalid_request_error", "body_too_large",
 			     "request body is too large", 0, true);
+		return;
+	}
+	if (r->route->static_index >= 0) {
+		struct gw_static_reply rep;
+		/* h's spans point into the input: look up before draining it */
+		gw_static_serve(&cfg->statics[r->route->static_index], r->route, h, &rep);
+		evbuffer_drain(in, h->head_len);
+		answer_static(c, &rep);
 		return;
 	}
 	if (!pool_has_eligible(r->pool, now)) {
@@ -1444,7 +1646,7 @@ static void process_input_once(struct gw_conn *c)
 
 	switch (c->state) {
 	case CS_HEAD:
-		if (len == 0)
+		if (len == 0 || c->out_wait)
 			return;
 		if (!c->head_timer_armed) {
 			c->head_timer_armed = true;
@@ -2008,6 +2210,15 @@ static void conn_write_cb_body(struct bufferevent *bev, void *arg)
 			conn_start_linger(c);
 		return;
 	}
+	if (c->out_wait) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			return;
+		c->out_wait = false;
+		set_timer_ms(c->timer, cur_cfg(c)->keepalive_timeout_ms);
+		conn_reading(c, true);
+		process_input(c);
+		return;
+	}
 	if (r->up_paused && r->up) {
 		r->up_paused = false;
 		gw_reader_set(&r->up->rd, true);
@@ -2030,6 +2241,17 @@ static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->state) {
 	case CS_HEAD:
+		if (c->out_wait) {
+			/* a static body on its way: give up only when it stalls */
+			size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+			if (left < c->out_wait_left) {
+				c->out_wait_left = left;
+				set_timer_ms(c->timer, cur_cfg(c)->client_body_timeout_ms);
+			} else {
+				conn_free(c);
+			}
+			return;
+		}
 		if (c->head_timer_armed) {
 			/* slow or stalled head (slowloris) */
 			struct gw_req *r = &c->req;

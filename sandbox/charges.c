@@ -189,8 +189,8 @@ static int charge_input_read(struct b4_req *req, struct charge_input *in)
 		0 ||
 	    b4_json_get_int(body, "installments", B4_JSON_OPTIONAL, 1, MAX_INSTALLMENTS,
 			    &in->installments, &err) < 0 ||
-	    b4_json_get_str(body, "card_token", B4_JSON_OPTIONAL, 1, 64, &in->card_token, &err) <
-		0 ||
+	    b4_json_get_str(body, "card_token", B4_JSON_OPTIONAL, 1, SBX_TOKEN_MAX, &in->card_token,
+			    &err) < 0 ||
 	    b4_json_get_object(body, "customer", B4_JSON_OPTIONAL, &customer, &err) < 0 ||
 	    b4_json_get_str(body, "customer.name", B4_JSON_OPTIONAL, 1, 200, &text, &err) < 0 ||
 	    b4_json_get_str(body, "customer.document", B4_JSON_OPTIONAL, 1, 32, &text, &err) < 0 ||

@@ -18,6 +18,9 @@ static const char *opt_pix_key;
 static int64_t opt_hang_seconds;
 static bool opt_fail_all;
 static int64_t opt_auto_pay_seconds;
+static const char *opt_public_key;
+static const char *opt_cors_origins;
+static int64_t opt_public_rate;
 
 static const struct b4_config_opt sandbox_opts[] = {
     {"acquirer-secret", "B4_ACQUIRER_SECRET", B4_CFG_STR, "",
@@ -34,6 +37,15 @@ static const struct b4_config_opt sandbox_opts[] = {
     {"auto-pay-seconds", "B4_SANDBOX_AUTO_PAY_SECONDS", B4_CFG_INT, "0",
      "pay pending Pix and boleto charges after this many seconds (0 = never; demos)",
      &opt_auto_pay_seconds, 0, 86400, NULL, false},
+    {"public-key", "B4_SANDBOX_PUBLIC_KEY", B4_CFG_STR, "",
+     "public key browsers send to POST /v1/public/card-tokens (empty = endpoint off)",
+     &opt_public_key, 0, 0, NULL, false},
+    {"cors-origins", "B4_SANDBOX_CORS_ORIGINS", B4_CFG_STR, "",
+     "origins of the checkout page allowed to tokenize cards (comma list)", &opt_cors_origins, 0, 0,
+     NULL, false},
+    {"public-rate", "B4_SANDBOX_PUBLIC_RATE", B4_CFG_INT, "30",
+     "public tokenizations per client address per minute", &opt_public_rate, 1, 1000000, NULL,
+     false},
 };
 
 int64_t sbx_now(void)
@@ -50,20 +62,25 @@ void sbx_iso_time(int64_t unix_time, char out[21])
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+bool sbx_bearer_is(struct b4_req *req, const char *want)
+{
+	const char *h = b4_req_header(req, "Authorization");
+	size_t len = strlen(want);
+
+	if (len == 0 || !h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	/* compare equal lengths only, in time that depends on the length */
+	return strlen(h) == len && b4_crypto_equal(h, want, len);
+}
+
 bool sbx_authorized(struct b4_req *req)
 {
 	struct sbx_app *app = req->app;
-	const char *h = b4_req_header(req, "Authorization");
-	size_t want = strlen(app->secret);
-	bool ok = false;
+	bool ok = sbx_bearer_is(req, app->secret);
 
-	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-		h += 7;
-		while (*h == ' ')
-			h++;
-		/* compare equal lengths only, in time that depends on the length */
-		ok = strlen(h) == want && b4_crypto_equal(h, app->secret, want);
-	}
 	if (!ok) {
 		b4_req_set_header(req, "WWW-Authenticate", "Bearer");
 		b4_req_errorf(req, 401, "authentication_error", "unauthenticated", NULL,
@@ -102,6 +119,15 @@ static int sandbox_init(const struct b4_settings *settings, void **out)
 	app->hang_seconds = opt_hang_seconds;
 	app->fail_all = opt_fail_all;
 	app->auto_pay_seconds = opt_auto_pay_seconds;
+	app->public_rate_per_minute = opt_public_rate;
+	if (strlen(opt_public_key) >= sizeof(app->public_key) ||
+	    sbx_public_init(app, opt_cors_origins) < 0) {
+		fprintf(stderr, "b4-acquirer-sandbox: B4_SANDBOX_PUBLIC_KEY or "
+				"B4_SANDBOX_CORS_ORIGINS: too long or malformed\n");
+		free(app);
+		return -1;
+	}
+	snprintf(app->public_key, sizeof(app->public_key), "%s", opt_public_key);
 	/* boleto free fields stay unique across restarts of the sandbox */
 	app->boleto_seq = (uint64_t)sbx_now() * 1000u;
 	if (sbx_tokens_init(app) < 0) {

@@ -20,7 +20,13 @@
 #define SBX_URL_MAX	   2048
 #define SBX_REFERENCE_MAX  100
 #define SBX_IDEM_KEY_MAX   255
-#define SBX_CALLBACK_TRIES 6 /* first attempt + retries */
+#define SBX_CALLBACK_TRIES 6   /* first attempt + retries */
+#define SBX_TOKEN_MAX	   128 /* "tok_" + field text of the longest payload */
+/* A public token's payload: length, number, creation time, session id. */
+#define SBX_TOKEN_PACKED_MAX  (1 + 8 + 8 + 16)
+#define SBX_TOKEN_TTL_SECONDS 900 /* a public token is good for 15 minutes */
+#define SBX_RATE_BUCKETS      1024
+#define SBX_ORIGINS_MAX	      8
 
 /* A string-keyed hash map (map.c); keys point into the values. */
 struct sbx_map_node;
@@ -87,9 +93,26 @@ struct sbx_event {
 	struct sbx_event *next;
 };
 
+/* What a public token is bound to (docs/ACQUIRER.md). */
+struct sbx_token_binding {
+	char session_id[37]; /* the checkout session the page tokenized for */
+	int64_t created_at;  /* unix time */
+};
+
+/* One fixed-window counter of public tokenizations per client address
+ * (addresses hashed into SBX_RATE_BUCKETS, so memory stays bounded). */
+struct sbx_rate_bucket {
+	int64_t window_start;
+	int64_t count;
+};
+
 struct sbx_app {
 	/* settings */
 	char secret[512];
+	char public_key[129];		    /* "" = the public endpoint is off */
+	char origins[SBX_ORIGINS_MAX][256]; /* CORS origins of the checkout page */
+	size_t norigins;
+	int64_t public_rate_per_minute;
 	char pix_key[80];
 	int64_t hang_seconds;
 	bool fail_all;
@@ -105,6 +128,7 @@ struct sbx_app {
 	struct sbx_map charges_by_txid;
 	struct sbx_map charges_by_barcode;
 	struct sbx_map charges_by_reference; /* the newest one */
+	struct sbx_rate_bucket rate[SBX_RATE_BUCKETS];
 	struct sbx_idem *idem_oldest, *idem_newest;
 	struct sbx_map idem_by_key;
 	struct sbx_event *events;
@@ -122,6 +146,9 @@ struct sbx_app {
 /* Answers 401 and returns false unless the request carries
  * `Authorization: Bearer <B4_ACQUIRER_SECRET>` (compared in constant time). */
 bool sbx_authorized(struct b4_req *req);
+/* Does the request carry `Authorization: Bearer <want>` (constant time;
+ * false when want is empty)? */
+bool sbx_bearer_is(struct b4_req *req, const char *want);
 
 /* Current unix time and ISO-8601 UTC text of a unix time (out[21]). */
 int64_t sbx_now(void);
@@ -163,6 +190,16 @@ int sbx_tokens_init(struct sbx_app *app);
 /* Decodes a card token into *card.  Returns 0, or -1 when the token was not
  * made by a sandbox with this secret.  Wipe *card after use. */
 int sbx_card_from_token(const struct sbx_app *app, const char *token, struct sbx_card *card);
+/* Like sbx_card_from_token, and fills *binding (zeroed for a token made by
+ * the secret-authenticated POST /v1/tokens, which binds nothing). */
+int sbx_token_decode(const struct sbx_app *app, const char *token, struct sbx_card *card,
+		     struct sbx_token_binding *binding);
+/* Validates the card of the request body and answers 201 with its token
+ * (bound: the body also names session_id, and the token carries it and its
+ * creation time).  Ends with sbx_reply or sbx_idem_release on slot. */
+void sbx_tokenize(struct b4_req *req, struct sbx_idem *slot, bool bound);
+/* Parses B4_SANDBOX_CORS_ORIGINS into app->origins; -1 on a bad list. */
+int sbx_public_init(struct sbx_app *app, const char *origins);
 /* Finds a charge by id, pix txid or boleto barcode; with app->lock held. */
 struct sbx_charge *sbx_charge_find(struct sbx_app *app, const char *id);
 struct sbx_charge *sbx_charge_find_txid(struct sbx_app *app, const char *txid);
@@ -196,6 +233,9 @@ void sbx_callbacks_stop(struct sbx_app *app);
 /* --- handlers ------------------------------------------------------------- */
 
 void sbx_token_create(struct b4_req *req);
+void sbx_token_lookup(struct b4_req *req);
+void sbx_public_token_create(struct b4_req *req);
+void sbx_public_preflight(struct b4_req *req);
 void sbx_charge_create(struct b4_req *req);
 void sbx_charge_get(struct b4_req *req);
 void sbx_charge_list(struct b4_req *req);

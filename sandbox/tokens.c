@@ -122,7 +122,6 @@ static bool cvv_is_valid(const char *cvv)
 
 #define TOKEN_PREFIX	 "tok_"
 #define TOKEN_PREFIX_LEN 4
-#define TOKEN_MAX	 64 /* checkout keeps tokens in VARCHAR(64) */
 #define TOKEN_AAD	 "b4-acquirer-sandbox card token"
 
 int sbx_tokens_init(struct sbx_app *app)
@@ -144,49 +143,78 @@ int sbx_tokens_init(struct sbx_app *app)
 }
 
 /* Writes the token of a card number (12..19 digits): "tok_" and the
- * AES-GCM field text of its length byte and 64-bit value.  Returns 0 or
- * -1. */
-static int token_encode(const struct sbx_app *app, const char *digits, char out[TOKEN_MAX + 1])
+ * AES-GCM field text of its length byte and 64-bit value, followed for a
+ * public token by the creation time (8 bytes) and the checkout session id
+ * (16 bytes) it is bound to.  Returns 0 or -1. */
+static int token_encode(const struct sbx_app *app, const char *digits,
+			const struct sbx_token_binding *binding, char out[SBX_TOKEN_MAX + 1])
 {
-	unsigned char packed[9];
+	unsigned char packed[SBX_TOKEN_PACKED_MAX];
+	size_t len = 9, uuid_len = 0;
 	uint64_t value = strtoull(digits, NULL, 10);
-	char *text = NULL;
+	char *text = NULL, hex[33];
 	int rc = -1;
 
 	packed[0] = (unsigned char)strlen(digits);
 	for (int i = 0; i < 8; i++)
 		packed[1 + i] = (unsigned char)(value >> (56 - 8 * i));
-	if (b4_crypto_encrypt_field(&app->token_keys, packed, sizeof(packed), TOKEN_AAD, &text) ==
-		0 &&
-	    TOKEN_PREFIX_LEN + strlen(text) <= TOKEN_MAX) {
-		snprintf(out, TOKEN_MAX + 1, TOKEN_PREFIX "%s", text);
+	if (binding) {
+		size_t h = 0;
+		for (const char *p = binding->session_id; *p && h < 32; p++)
+			if (*p != '-')
+				hex[h++] = *p;
+		hex[h] = '\0';
+		for (int i = 0; i < 8; i++)
+			packed[9 + i] =
+			    (unsigned char)((uint64_t)binding->created_at >> (56 - 8 * i));
+		if (h != 32 || b4_crypto_hex_decode(hex, 32, packed + 17, 16, &uuid_len) < 0 ||
+		    uuid_len != 16)
+			goto out_wipe;
+		len = SBX_TOKEN_PACKED_MAX;
+	}
+	if (b4_crypto_encrypt_field(&app->token_keys, packed, len, TOKEN_AAD, &text) == 0 &&
+	    TOKEN_PREFIX_LEN + strlen(text) <= SBX_TOKEN_MAX) {
+		snprintf(out, SBX_TOKEN_MAX + 1, TOKEN_PREFIX "%s", text);
 		rc = 0;
 	}
 	free(text);
+out_wipe:
 	OPENSSL_cleanse(packed, sizeof(packed));
 	return rc;
 }
 
-int sbx_card_from_token(const struct sbx_app *app, const char *token, struct sbx_card *card)
+int sbx_token_decode(const struct sbx_app *app, const char *token, struct sbx_card *card,
+		     struct sbx_token_binding *binding)
 {
 	char *plain = NULL;
 	size_t len = 0;
-	uint64_t value = 0;
+	uint64_t value = 0, created = 0;
 	int digits;
 	const char *brand;
 
 	memset(card, 0, sizeof(*card));
+	if (binding)
+		memset(binding, 0, sizeof(*binding));
 	if (strncmp(token, TOKEN_PREFIX, TOKEN_PREFIX_LEN) != 0 ||
 	    b4_crypto_decrypt_field(&app->token_keys, token + TOKEN_PREFIX_LEN, TOKEN_AAD, &plain,
 				    &len) < 0)
 		return -1;
-	if (len != 9 || plain[0] < 12 || plain[0] > 19) {
+	if ((len != 9 && len != SBX_TOKEN_PACKED_MAX) || plain[0] < 12 || plain[0] > 19) {
 		b4_crypto_secret_free(plain, len);
 		return -1;
 	}
 	digits = plain[0];
 	for (int i = 0; i < 8; i++)
 		value = value << 8 | (unsigned char)plain[1 + i];
+	if (len == SBX_TOKEN_PACKED_MAX && binding) {
+		char hex[33];
+		for (int i = 0; i < 8; i++)
+			created = created << 8 | (unsigned char)plain[9 + i];
+		binding->created_at = (int64_t)created;
+		b4_crypto_hex_encode(plain + 17, 16, hex, sizeof(hex));
+		snprintf(binding->session_id, sizeof(binding->session_id),
+			 "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	}
 	b4_crypto_secret_free(plain, len);
 	snprintf(card->number, sizeof(card->number), "%0*llu", digits, (unsigned long long)value);
 	brand = strlen(card->number) == (size_t)digits ? brand_of(card->number) : NULL;
@@ -199,6 +227,11 @@ int sbx_card_from_token(const struct sbx_app *app, const char *token, struct sbx
 	return 0;
 }
 
+int sbx_card_from_token(const struct sbx_app *app, const char *token, struct sbx_card *card)
+{
+	return sbx_token_decode(app, token, card, NULL);
+}
+
 static void card_error(struct b4_req *req, const char *code, const char *param, const char *msg)
 {
 	b4_req_errorf(req, 422, "invalid_request_error", code, param, "%s", msg);
@@ -206,32 +239,35 @@ static void card_error(struct b4_req *req, const char *code, const char *param, 
 
 static const char *const token_fields[] = {"number",   "holder_name", "exp_month",
 					   "exp_year", "cvv",	      NULL};
+static const char *const public_token_fields[] = {"number", "holder_name", "exp_month", "exp_year",
+						  "cvv",    "session_id",  NULL};
 
-void sbx_token_create(struct b4_req *req)
+void sbx_tokenize(struct b4_req *req, struct sbx_idem *slot, bool bound)
 {
 	struct sbx_app *app = req->app;
-	struct sbx_idem *slot;
 	const cJSON *body;
-	const char *number = NULL, *holder = NULL, *cvv = NULL, *brand;
+	const char *number = NULL, *holder = NULL, *cvv = NULL, *brand, *session_id = NULL;
 	int64_t exp_month = 0, exp_year = 0;
 	struct b4_error err;
+	struct sbx_token_binding binding = {0};
 	unsigned char mac[32];
-	char digits[20], token[TOKEN_MAX + 1], fingerprint[65], bin[7] = "";
+	char digits[20], token[SBX_TOKEN_MAX + 1], fingerprint[65], bin[7] = "";
 	cJSON *out;
 
-	if (!sbx_authorized(req) || sbx_idem_begin(req, &slot) != SBX_IDEM_PROCEED)
-		return;
 	body = b4_req_json_body(req);
 	if (!body)
 		goto out_release;
-	if (b4_json_reject_unknown(body, token_fields, NULL, &err) < 0 ||
+	if (b4_json_reject_unknown(body, bound ? public_token_fields : token_fields, NULL, &err) <
+		0 ||
 	    b4_json_get_str(body, "number", B4_JSON_REQUIRED, 1, 40, &number, &err) < 0 ||
 	    b4_json_get_str(body, "holder_name", B4_JSON_REQUIRED, 1, 100, &holder, &err) < 0 ||
 	    b4_json_get_int(body, "exp_month", B4_JSON_REQUIRED, INT32_MIN, INT32_MAX, &exp_month,
 			    &err) < 0 ||
 	    b4_json_get_int(body, "exp_year", B4_JSON_REQUIRED, INT32_MIN, INT32_MAX, &exp_year,
 			    &err) < 0 ||
-	    b4_json_get_str(body, "cvv", B4_JSON_REQUIRED, 1, 8, &cvv, &err) < 0) {
+	    b4_json_get_str(body, "cvv", B4_JSON_REQUIRED, 1, 8, &cvv, &err) < 0 ||
+	    (bound && b4_json_get_str(body, "session_id", B4_JSON_REQUIRED, 36, 36, &session_id,
+				      &err) < 0)) {
 		b4_req_send_error(req, &err);
 		goto out_release;
 	}
@@ -257,9 +293,16 @@ void sbx_token_create(struct b4_req *req)
 		card_error(req, "invalid_cvv", "cvv", "The CVV must be 3 or 4 digits.");
 		goto out_wipe;
 	}
-	if (token_encode(app, digits, token) < 0 ||
-	    b4_crypto_hmac_sha256(app->secret, strlen(app->secret), digits, strlen(digits), mac) <
-		0) {
+	if (bound) {
+		snprintf(binding.session_id, sizeof(binding.session_id), "%s", session_id);
+		binding.created_at = sbx_now();
+	}
+	if (token_encode(app, digits, bound ? &binding : NULL, token) < 0) {
+		card_error(req, "invalid_session", "session_id", "session_id is not a UUID.");
+		goto out_wipe;
+	}
+	if (b4_crypto_hmac_sha256(app->secret, strlen(app->secret), digits, strlen(digits), mac) <
+	    0) {
 		b4_req_errorf(req, 503, "api_error", "crypto_failure", NULL,
 			      "Could not create the token.");
 		goto out_wipe;
@@ -272,15 +315,32 @@ void sbx_token_create(struct b4_req *req)
 	cJSON_AddStringToObject(out, "brand", brand);
 	cJSON_AddStringToObject(out, "bin", bin);
 	cJSON_AddStringToObject(out, "last4", digits + strlen(digits) - 4);
-	cJSON_AddStringToObject(out, "fingerprint", fingerprint);
+	if (bound) {
+		char when[21];
+		sbx_iso_time(binding.created_at + SBX_TOKEN_TTL_SECONDS, when);
+		cJSON_AddStringToObject(out, "expires_at", when);
+	} else {
+		cJSON_AddStringToObject(out, "fingerprint", fingerprint);
+	}
 	b4_log_info("card tokenized", B4_LS("brand", brand),
-		    B4_LS("last4", digits + strlen(digits) - 4));
+		    B4_LS("last4", digits + strlen(digits) - 4), B4_LI("public", bound));
 	OPENSSL_cleanse(digits, sizeof(digits));
+	OPENSSL_cleanse((char *)req->body, req->body_len);
 	sbx_reply(req, slot, 201, out);
 	return;
 
 out_wipe:
 	OPENSSL_cleanse(digits, sizeof(digits));
+	OPENSSL_cleanse((char *)req->body, req->body_len);
 out_release:
 	sbx_idem_release(req, slot);
+}
+
+void sbx_token_create(struct b4_req *req)
+{
+	struct sbx_idem *slot;
+
+	if (!sbx_authorized(req) || sbx_idem_begin(req, &slot) != SBX_IDEM_PROCEED)
+		return;
+	sbx_tokenize(req, slot, false);
 }

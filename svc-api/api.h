@@ -128,6 +128,7 @@ void api_product_list(struct b4_req *req);
 void api_product_get(struct b4_req *req);
 void api_product_update(struct b4_req *req);
 void api_product_delete(struct b4_req *req);
+void api_product_image_put(struct b4_req *req);
 
 /* offers.c */
 void api_offer_create(struct b4_req *req);

@@ -60,29 +60,31 @@ static cJSON *offer_json(const struct b4_db_result *res, size_t row)
 	return o;
 }
 
-static int offer_read(const cJSON *body, bool required, struct offer *o, struct b4_error *err)
+/* Reads the request's fields over o, checking them all (form names every
+ * bad one).  required: the create rules. */
+static int offer_read(const cJSON *body, bool required, struct offer *o, struct b4_form *form)
 {
 	enum b4_json_presence need = required ? B4_JSON_REQUIRED : B4_JSON_OPTIONAL;
 	bool given;
 
-	if (b4_json_get_str(body, "name", need, 1, 200, &o->name, err) < 0 ||
-	    b4_json_get_int(body, "price_cents", need, 500, MAX_PRICE_CENTS, &o->price_cents, err) <
-		0 ||
-	    b4_json_get_int(body, "max_installments", B4_JSON_OPTIONAL, 1, 12, &o->max_installments,
-			    err) < 0 ||
-	    b4_json_get_int(body, "interest_free_installments", B4_JSON_OPTIONAL, 1, 12,
-			    &o->interest_free, err) < 0 ||
-	    api_get_methods(body, "payment_methods", o->methods, &given, err) < 0 ||
-	    b4_json_get_bool(body, "allow_coupon", B4_JSON_OPTIONAL, &o->allow_coupon, err) < 0 ||
-	    b4_json_get_bool(body, "active", B4_JSON_OPTIONAL, &o->active, err) < 0)
-		return -1;
-	if (o->interest_free > o->max_installments) {
-		b4_error_invalid(err, 422, "out_of_range", "interest_free_installments",
-				 "The field 'interest_free_installments' must be from 1 to "
-				 "max_installments.");
-		return -1;
-	}
-	return 0;
+	b4_form_init(form);
+	b4_json_get_str(body, "name", need, 1, 200, &o->name, b4_form_err(form));
+	b4_json_get_int(body, "price_cents", need, 500, MAX_PRICE_CENTS, &o->price_cents,
+			b4_form_err(form));
+	b4_json_get_int(body, "max_installments", B4_JSON_OPTIONAL, 1, 12, &o->max_installments,
+			b4_form_err(form));
+	b4_json_get_int(body, "interest_free_installments", B4_JSON_OPTIONAL, 1, 12,
+			&o->interest_free, b4_form_err(form));
+	api_get_methods(body, "payment_methods", o->methods, &given, b4_form_err(form));
+	b4_json_get_bool(body, "allow_coupon", B4_JSON_OPTIONAL, &o->allow_coupon,
+			 b4_form_err(form));
+	b4_json_get_bool(body, "active", B4_JSON_OPTIONAL, &o->active, b4_form_err(form));
+	if (o->interest_free > o->max_installments && !b4_form_has(form, "max_installments") &&
+	    !b4_form_has(form, "interest_free_installments"))
+		b4_form_add(form, 422, "out_of_range", "interest_free_installments",
+			    "The field 'interest_free_installments' must be from 1 to "
+			    "max_installments.");
+	return b4_form_failed(form) ? -1 : 0;
 }
 
 /* Answers with the caller's offer id. */
@@ -130,15 +132,15 @@ void api_offer_create(struct b4_req *req)
 			  .methods = "card,pix,boleto",
 			  .allow_coupon = true,
 			  .active = true};
-	struct b4_error err;
+	struct b4_form form;
 	char id[37], code[11];
 
 	if (!api_require_product(req, product_id))
 		return;
 	if (!(body = api_body(req, offer_fields, false)))
 		return;
-	if (offer_read(body, true, &o, &err) < 0) {
-		api_fail(req, &err);
+	if (offer_read(body, true, &o, &form) < 0) {
+		b4_req_send_form(req, &form);
 		return;
 	}
 	b4_crypto_uuid7(id);
@@ -190,7 +192,7 @@ void api_offer_update(struct b4_req *req)
 	const cJSON *body;
 	struct b4_db_result *res;
 	struct offer o;
-	struct b4_error err;
+	struct b4_form form;
 
 	if (!id) {
 		b4_req_not_found(req, "offer");
@@ -210,8 +212,8 @@ void api_offer_update(struct b4_req *req)
 	o.allow_coupon = b4_db_i64(res, 0, 8) != 0;
 	o.active = b4_db_i64(res, 0, 9) != 0;
 	b4_db_result_free(res);
-	if (offer_read(body, false, &o, &err) < 0) {
-		api_fail(req, &err);
+	if (offer_read(body, false, &o, &form) < 0) {
+		b4_req_send_form(req, &form);
 		return;
 	}
 	if (b4_db_exec(

@@ -53,74 +53,60 @@ static cJSON *product_json(const struct b4_db_result *res, size_t row)
 	return p;
 }
 
-/* Reads the request's fields over p.  required: the create rules. */
-static int product_read(const cJSON *body, bool required, struct product *p, struct b4_error *err)
+/* Reads the request's fields over p, checking them all (form names every
+ * bad one).  required: the create rules. */
+static int product_read(const cJSON *body, bool required, struct product *p, struct b4_form *form)
 {
 	enum b4_json_presence need = required ? B4_JSON_REQUIRED : B4_JSON_OPTIONAL;
 	const cJSON *program = NULL;
 	int idx;
 
-	if (b4_json_get_str(body, "name", need, 1, 200, &p->name, err) < 0 ||
-	    b4_json_get_str(body, "description", B4_JSON_OPTIONAL, 0, 5000, &p->description, err) <
-		0)
-		return -1;
+	b4_form_init(form);
+	b4_json_get_str(body, "name", need, 1, 200, &p->name, b4_form_err(form));
+	b4_json_get_str(body, "description", B4_JSON_OPTIONAL, 0, 5000, &p->description,
+			b4_form_err(form));
 	idx = -1;
-	if (b4_json_get_enum(body, "type", need, product_types, &idx, err) < 0)
-		return -1;
+	b4_json_get_enum(body, "type", need, product_types, &idx, b4_form_err(form));
 	if (idx >= 0)
 		p->type = product_types[idx];
 	if (b4_json_get_int(body, "guarantee_days", B4_JSON_OPTIONAL, 0, 365, &p->guarantee_days,
-			    err) < 0)
-		return -1;
-	if (p->guarantee_days != 7 && p->guarantee_days != 15 && p->guarantee_days != 21 &&
-	    p->guarantee_days != 30) {
-		b4_error_invalid(err, 422, "invalid_value", "guarantee_days",
-				 "The field 'guarantee_days' must be one of: 7, 15, 21, 30.");
-		return -1;
-	}
+			    b4_form_err(form)) == 0 &&
+	    p->guarantee_days != 7 && p->guarantee_days != 15 && p->guarantee_days != 21 &&
+	    p->guarantee_days != 30)
+		b4_form_add(form, 422, "invalid_value", "guarantee_days",
+			    "The field 'guarantee_days' must be one of: 7, 15, 21, 30.");
 	idx = -1;
-	if (b4_json_get_enum(body, "status", B4_JSON_OPTIONAL, product_statuses, &idx, err) < 0)
-		return -1;
+	b4_json_get_enum(body, "status", B4_JSON_OPTIONAL, product_statuses, &idx,
+			 b4_form_err(form));
 	if (idx >= 0)
 		p->status = product_statuses[idx];
-	if (b4_json_get_object(body, "affiliate_program", B4_JSON_OPTIONAL, &program, err) < 0)
-		return -1;
+	b4_json_get_object(body, "affiliate_program", B4_JSON_OPTIONAL, &program,
+			   b4_form_err(form));
 	if (program) {
-		if (!cJSON_IsObject(program)) {
-			b4_error_invalid(err, 400, "invalid_type", "affiliate_program",
-					 "The field 'affiliate_program' must be an object.");
-			return -1;
-		}
-		if (b4_json_reject_unknown(program, program_fields, "affiliate_program.", err) <
-			0 ||
-		    b4_json_get_bool(body, "affiliate_program.enabled", B4_JSON_OPTIONAL,
-				     &p->affiliate_enabled, err) < 0 ||
-		    b4_json_get_int(body, "affiliate_program.commission_bps", B4_JSON_OPTIONAL, 0,
-				    7000, &p->commission_bps, err) < 0 ||
-		    b4_json_get_int(body, "affiliate_program.cookie_days", B4_JSON_OPTIONAL, 0, 365,
-				    &p->cookie_days, err) < 0)
-			return -1;
-		if (p->cookie_days != 0 && p->cookie_days != 60 && p->cookie_days != 90 &&
-		    p->cookie_days != 180) {
-			b4_error_invalid(
-			    err, 422, "invalid_value", "affiliate_program.cookie_days",
-			    "The field 'affiliate_program.cookie_days' must be one of: "
-			    "0, 60, 90, 180.");
-			return -1;
-		}
+		b4_json_reject_unknown(program, program_fields, "affiliate_program.",
+				       b4_form_err(form));
+		b4_json_get_bool(body, "affiliate_program.enabled", B4_JSON_OPTIONAL,
+				 &p->affiliate_enabled, b4_form_err(form));
+		b4_json_get_int(body, "affiliate_program.commission_bps", B4_JSON_OPTIONAL, 0, 7000,
+				&p->commission_bps, b4_form_err(form));
+		if (b4_json_get_int(body, "affiliate_program.cookie_days", B4_JSON_OPTIONAL, 0, 365,
+				    &p->cookie_days, b4_form_err(form)) == 0 &&
+		    p->cookie_days != 0 && p->cookie_days != 60 && p->cookie_days != 90 &&
+		    p->cookie_days != 180)
+			b4_form_add(form, 422, "invalid_value", "affiliate_program.cookie_days",
+				    "The field 'affiliate_program.cookie_days' must be one of: "
+				    "0, 60, 90, 180.");
 		idx = -1;
-		if (b4_json_get_enum(body, "affiliate_program.attribution", B4_JSON_OPTIONAL,
-				     attributions, &idx, err) < 0)
-			return -1;
+		b4_json_get_enum(body, "affiliate_program.attribution", B4_JSON_OPTIONAL,
+				 attributions, &idx, b4_form_err(form));
 		if (idx >= 0)
 			p->attribution = attributions[idx];
 	}
-	if (p->affiliate_enabled && p->commission_bps < 1) {
-		b4_error_invalid(err, 422, "invalid_value", "affiliate_program.commission_bps",
-				 "An open affiliate program needs a commission of at least 1 bps.");
-		return -1;
-	}
-	return 0;
+	if (p->affiliate_enabled && p->commission_bps < 1 &&
+	    !b4_form_has(form, "affiliate_program.commission_bps"))
+		b4_form_add(form, 422, "invalid_value", "affiliate_program.commission_bps",
+			    "An open affiliate program needs a commission of at least 1 bps.");
+	return b4_form_failed(form) ? -1 : 0;
 }
 
 /* Answers with the caller's product id (status). */
@@ -139,13 +125,13 @@ void api_product_create(struct b4_req *req)
 	const cJSON *body = api_body(req, product_fields, false);
 	struct product p = {
 	    .guarantee_days = 7, .status = "draft", .cookie_days = 60, .attribution = "last_click"};
-	struct b4_error err;
+	struct b4_form form;
 	char id[37];
 
 	if (!body)
 		return;
-	if (product_read(body, true, &p, &err) < 0) {
-		api_fail(req, &err);
+	if (product_read(body, true, &p, &form) < 0) {
+		b4_req_send_form(req, &form);
 		return;
 	}
 	b4_crypto_uuid7(id);
@@ -189,7 +175,7 @@ void api_product_update(struct b4_req *req)
 	const cJSON *body;
 	struct b4_db_result *res;
 	struct product p;
-	struct b4_error err;
+	struct b4_form form;
 	int64_t rc;
 
 	if (!id) {
@@ -214,8 +200,8 @@ void api_product_update(struct b4_req *req)
 	p.cookie_days = b4_db_i64(res, 0, 9);
 	p.attribution = b4_arena_strdup(req->arena, b4_db_str(res, 0, 10));
 	b4_db_result_free(res);
-	if (product_read(body, false, &p, &err) < 0) {
-		api_fail(req, &err);
+	if (product_read(body, false, &p, &form) < 0) {
+		b4_req_send_form(req, &form);
 		return;
 	}
 	if (b4_json_is_null(body, "description"))

@@ -15,6 +15,7 @@ const struct b4_route api_routes[] = {
     {"GET", "/v1/products/:id", api_product_get, B4_ROLE_MEMBER},
     {"PATCH", "/v1/products/:id", api_product_update, B4_ROLE_MEMBER},
     {"DELETE", "/v1/products/:id", api_product_delete, B4_ROLE_MEMBER},
+    {"PUT", "/v1/products/:id/image", api_product_image_put, B4_ROLE_MEMBER},
 
     {"POST", "/v1/products/:id/offers", api_offer_create, B4_ROLE_MEMBER},
     {"GET", "/v1/products/:id/offers", api_offer_list, B4_ROLE_MEMBER},

@@ -153,32 +153,32 @@ void api_signup(struct b4_req *req)
 	char email[255], digits[32], bidx[65], hash[B4_AUTH_PASSWORD_HASH_MAX], id[37];
 	char *document_enc = NULL;
 	enum b4_br_document_type doc_type;
-	struct b4_error err;
+	struct b4_form form;
 	int64_t rc;
 	bool failed;
 	cJSON *user, *out;
 
 	if (!body)
 		return;
-	if (b4_json_get_str(body, "email", B4_JSON_REQUIRED, 3, 254, &email_in, &err) < 0 ||
-	    b4_json_get_str(body, "password", B4_JSON_REQUIRED, 10, 256, &password, &err) < 0 ||
-	    b4_json_get_str(body, "full_name", B4_JSON_REQUIRED, 1, 200, &full_name, &err) < 0 ||
-	    b4_json_get_str(body, "document", B4_JSON_OPTIONAL, 11, 18, &document, &err) < 0) {
-		api_fail(req, &err);
-		return;
-	}
-	if (!email_normalize(email_in, email)) {
-		b4_req_errorf(req, 422, "invalid_request_error", "invalid_email", "email",
-			      "The field 'email' must be an email address.");
+	/* every field is checked, so one answer names all the bad ones */
+	b4_form_init(&form);
+	b4_json_get_str(body, "email", B4_JSON_REQUIRED, 3, 254, &email_in, b4_form_err(&form));
+	b4_json_get_str(body, "password", B4_JSON_REQUIRED, 10, 256, &password, b4_form_err(&form));
+	b4_json_get_str(body, "full_name", B4_JSON_REQUIRED, 1, 200, &full_name,
+			b4_form_err(&form));
+	b4_json_get_str(body, "document", B4_JSON_OPTIONAL, 11, 18, &document, b4_form_err(&form));
+	if (email_in && !email_normalize(email_in, email))
+		b4_form_add(&form, 422, "invalid_email", "email",
+			    "The field 'email' must be an email address.");
+	if (document && b4_br_document_normalize(document, digits, sizeof(digits), &doc_type) < 0)
+		b4_form_add(&form, 422, "invalid_document", "document",
+			    "The field 'document' must be a valid CPF or CNPJ.");
+	if (b4_form_failed(&form)) {
+		OPENSSL_cleanse(digits, sizeof(digits));
+		b4_req_send_form(req, &form);
 		return;
 	}
 	if (document) {
-		if (b4_br_document_normalize(document, digits, sizeof(digits), &doc_type) < 0) {
-			b4_req_errorf(req, 422, "invalid_request_error", "invalid_document",
-				      "document",
-				      "The field 'document' must be a valid CPF or CNPJ.");
-			return;
-		}
 		if (b4_pii_blind_index("document", digits, bidx) < 0 ||
 		    !(document_enc = b4_pii_encrypt("users.document", digits))) {
 			OPENSSL_cleanse(digits, sizeof(digits));

@@ -32,6 +32,8 @@ struct checkout_app {
 	int64_t fraud_ip_max;
 	int64_t pix_expires_seconds;
 	int64_t boleto_days;
+	const char *tokenize_url; /* the acquirer's public tokenization URL; "" = none */
+	const char *public_key;	  /* its public key, given to the page */
 };
 
 /* One offer with its product, as checkout needs it. */
@@ -71,6 +73,14 @@ bool checkout_offer_allows(const struct checkout_offer *offer, const char *metho
 int checkout_coupon_eval(struct b4_db *db, const struct checkout_offer *offer, const char *code,
 			 const char *method, int64_t amount_cents, const char *customer_id,
 			 int64_t *discount_cents, char coupon_id[37], const char **reason);
+
+/* page.c */
+/* Adds the checkout page's extras to the offer page body: description,
+ * image_url, guarantee_days, affiliate_cookie_days, upsell {code, name,
+ * product_name, price_cents, one_click} (or null) and acquirer
+ * {name, tokenize_url, public_key} (null when not configured).  Returns 0,
+ * or -1 on a database error (nothing answered). */
+int checkout_offer_page_extras(struct b4_req *req, const struct checkout_offer *offer, cJSON *body);
 
 /* sessions.c */
 /* Finds the approved affiliation of `ref` for product_id in an enabled

@@ -52,6 +52,12 @@ static const struct b4_config_opt checkout_opts[] = {
      "seconds a Pix code stays payable", &app_storage.pix_expires_seconds, 60, 604800, NULL, false},
     {"boleto-days", "B4_BOLETO_DAYS", B4_CFG_INT, "3", "days until a boleto is due",
      &app_storage.boleto_days, 1, 30, NULL, false},
+    {"tokenize-url", "B4_CHECKOUT_TOKENIZE_URL", B4_CFG_STR, "",
+     "the acquirer's public card tokenization URL the checkout page calls",
+     &app_storage.tokenize_url, 0, 0, NULL, false},
+    {"acquirer-public-key", "B4_ACQUIRER_PUBLIC_KEY", B4_CFG_STR, "",
+     "the acquirer's public key (B4_SANDBOX_PUBLIC_KEY), given to the checkout page",
+     &app_storage.public_key, 0, 0, NULL, false},
 };
 
 static int checkout_init(const struct b4_settings *settings, void **app)

@@ -5,6 +5,7 @@
 #include "b4/money.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void checkout_offer_get(struct b4_req *req);
@@ -258,6 +259,11 @@ void checkout_offer_get(struct b4_req *req)
 	}
 	b4_db_result_free(res);
 	cJSON_AddBoolToObject(body, "coupons_allowed", offer.allow_coupon);
+	if (checkout_offer_page_extras(req, &offer, body) < 0) {
+		cJSON_Delete(body);
+		b4_req_db_error(req);
+		return;
+	}
 	b4_req_send_json(req, 200, body);
 }
 
@@ -266,10 +272,26 @@ void checkout_offer_installments(struct b4_req *req)
 	struct checkout_offer offer;
 	cJSON *body;
 
+	const char *amount_text = b4_req_query(req, "amount_cents");
+	int64_t amount;
+
 	if (offer_from_param(req, &offer) < 0)
 		return;
+	/* the page asks for the table of its cart (bumps and coupon included);
+	 * the order is always priced again on the server */
+	amount = offer.price_cents;
+	if (amount_text) {
+		char *end = NULL;
+		long long v = strtoll(amount_text, &end, 10);
+		if (!*amount_text || *end || v < 500 || v > 100000000LL) {
+			b4_req_errorf(req, 422, "invalid_request_error", "invalid_amount",
+				      "amount_cents", "amount_cents must be 500 to 100000000");
+			return;
+		}
+		amount = (int64_t)v;
+	}
 	body = cJSON_CreateObject();
-	cJSON_AddItemToObject(body, "data", installments_json(req->app, &offer, offer.price_cents));
+	cJSON_AddItemToObject(body, "data", installments_json(req->app, &offer, amount));
 	b4_req_send_json(req, 200, body);
 }
 

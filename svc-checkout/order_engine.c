@@ -390,8 +390,7 @@ static int tx1_body(struct b4_db *db, void *varg)
 		"ssssiIsssss", o->charge_id, o->order_id, first->name, o->method, o->total_cents,
 		o->installments, o->card_brand[0] ? o->card_brand : NULL,
 		o->card_bin[0] ? o->card_bin : NULL, o->card_last4[0] ? o->card_last4 : NULL,
-		o->card_fingerprint[0] ? o->card_fingerprint : NULL,
-		o->card_token[0] ? o->card_token : NULL) < 0)
+		o->card_fingerprint[0] ? o->card_fingerprint : NULL, o->card_token_sealed) < 0)
 		return -1;
 	if (write_splits(db, o, &arg->failure) < 0)
 		return -1;

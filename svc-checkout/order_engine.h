@@ -22,7 +22,8 @@ struct checkout_order {
 	const char *method; /* "card", "pix", "boleto" */
 	int installments;
 	/* card */
-	char card_token[65];
+	char card_token[129];	 /* in clear, for the acquirer call only */
+	char *card_token_sealed; /* the same as charges keep it (card_tokens.c) */
 	char card_brand[17];
 	char card_bin[7];
 	char card_last4[5];
@@ -76,5 +77,17 @@ int checkout_order_price(struct checkout_order *o);
 /* Checks token against order :id (SHA-256, constant-time compare) and
  * copies the id into order_id.  Returns 0, or 1 after answering 400/404. */
 int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
+
+/* card_tokens.c */
+/* Checks and claims token for this order attempt (o->scope, o->idem_key,
+ * o->session_id set): known to b4 or to the acquirer, of the order's
+ * session, not expired, unused or used by this same attempt.  Fills the
+ * card fields of o and seals the token.  Returns 0; 1 after answering 422
+ * (param payment.card_token); -1 after answering a DB error. */
+int checkout_card_token_consume(struct checkout_order *o, const char *token);
+/* Opens a token sealed in a charges row into o (upsell).  Returns 0 or -1. */
+int checkout_card_token_unseal(struct checkout_order *o, const char *sealed);
+/* SHA-256 hex of a token: its key in card_tokens. */
+void checkout_card_token_hash(const char *token, char out[65]);
 
 #endif

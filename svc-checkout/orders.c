@@ -130,7 +130,7 @@ void checkout_order_create(struct b4_req *req)
 	bool session_in_window = false;
 	struct checkout_order *o;
 	struct checkout_fraud_input fraud;
-	struct b4_error err;
+	struct b4_form form;
 	int64_t installments = 1;
 	int method = 0, found, rc;
 	cJSON *reasons = NULL;
@@ -147,51 +147,51 @@ void checkout_order_create(struct b4_req *req)
 	rc = checkout_idem_check(o);
 	if (rc != 0)
 		return;
-	if (b4_json_reject_unknown(body, allowed, NULL, &err) < 0 ||
-	    b4_json_get_str(body, "offer_code", B4_JSON_REQUIRED, 1, 10, &code, &err) < 0 ||
-	    b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &session_id, &err) < 0 ||
-	    b4_json_get_array(body, "bump_codes", B4_JSON_OPTIONAL, CHECKOUT_MAX_BUMPS, &bumps,
-			      &err) < 0 ||
-	    b4_json_get_str(body, "coupon", B4_JSON_OPTIONAL, 1, 40, &coupon, &err) < 0 ||
-	    b4_json_get_str(body, "ref", B4_JSON_OPTIONAL, 1, 16, &ref, &err) < 0 ||
-	    b4_json_get_object(body, "customer", B4_JSON_REQUIRED, &customer, &err) < 0 ||
-	    b4_json_reject_unknown(customer, customer_fields, "customer.", &err) < 0 ||
-	    b4_json_get_str(body, "customer.full_name", B4_JSON_REQUIRED, 2, 200, &full_name,
-			    &err) < 0 ||
-	    b4_json_get_str(body, "customer.email", B4_JSON_REQUIRED, 3, 254, &email, &err) < 0 ||
-	    b4_json_get_str(body, "customer.document", B4_JSON_REQUIRED, 11, 32, &document, &err) <
-		0 ||
-	    b4_json_get_str(body, "customer.phone", B4_JSON_REQUIRED, 10, 25, &phone, &err) < 0 ||
-	    b4_json_get_object(body, "payment", B4_JSON_REQUIRED, &payment, &err) < 0 ||
-	    b4_json_reject_unknown(payment, payment_fields, "payment.", &err) < 0 ||
-	    b4_json_get_enum(body, "payment.method", B4_JSON_REQUIRED, methods, &method, &err) <
-		0 ||
-	    b4_json_get_str(body, "payment.card_token", B4_JSON_OPTIONAL, 1, 64, &card_token,
-			    &err) < 0 ||
-	    b4_json_get_int(body, "payment.installments", B4_JSON_OPTIONAL, 1, 12, &installments,
-			    &err) < 0) {
-		b4_req_send_error(req, &err);
+	/* every field is checked, so one answer names all the bad ones */
+	b4_form_init(&form);
+	b4_json_reject_unknown(body, allowed, NULL, b4_form_err(&form));
+	b4_json_get_str(body, "offer_code", B4_JSON_REQUIRED, 1, 10, &code, b4_form_err(&form));
+	b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &session_id,
+			b4_form_err(&form));
+	b4_json_get_array(body, "bump_codes", B4_JSON_OPTIONAL, CHECKOUT_MAX_BUMPS, &bumps,
+			  b4_form_err(&form));
+	b4_json_get_str(body, "coupon", B4_JSON_OPTIONAL, 1, 40, &coupon, b4_form_err(&form));
+	b4_json_get_str(body, "ref", B4_JSON_OPTIONAL, 1, 16, &ref, b4_form_err(&form));
+	b4_json_get_object(body, "customer", B4_JSON_REQUIRED, &customer, b4_form_err(&form));
+	b4_json_reject_unknown(customer, customer_fields, "customer.", b4_form_err(&form));
+	b4_json_get_str(body, "customer.full_name", B4_JSON_REQUIRED, 2, 200, &full_name,
+			b4_form_err(&form));
+	b4_json_get_str(body, "customer.email", B4_JSON_REQUIRED, 3, 254, &email,
+			b4_form_err(&form));
+	b4_json_get_str(body, "customer.document", B4_JSON_REQUIRED, 11, 32, &document,
+			b4_form_err(&form));
+	b4_json_get_str(body, "customer.phone", B4_JSON_REQUIRED, 10, 25, &phone,
+			b4_form_err(&form));
+	b4_json_get_object(body, "payment", B4_JSON_REQUIRED, &payment, b4_form_err(&form));
+	b4_json_reject_unknown(payment, payment_fields, "payment.", b4_form_err(&form));
+	b4_json_get_enum(body, "payment.method", B4_JSON_REQUIRED, methods, &method,
+			 b4_form_err(&form));
+	b4_json_get_str(body, "payment.card_token", B4_JSON_OPTIONAL, 1, 128, &card_token,
+			b4_form_err(&form));
+	b4_json_get_int(body, "payment.installments", B4_JSON_OPTIONAL, 1, 12, &installments,
+			b4_form_err(&form));
+	/* the buyer */
+	if (email && !checkout_email_is_valid(email))
+		b4_form_add(&form, 422, "invalid_email", "customer.email",
+			    "email is not a valid address");
+	if (document && b4_br_document_normalize(document, o->document, sizeof(o->document),
+						 &o->document_type) < 0)
+		b4_form_add(&form, 422, "invalid_document", "customer.document",
+			    "document is not a valid CPF or CNPJ");
+	if (phone && phone_normalize(phone, o->phone) < 0)
+		b4_form_add(&form, 422, "invalid_phone", "customer.phone",
+			    "phone needs 10 to 13 digits (area code and number)");
+	if (b4_form_failed(&form)) {
+		b4_req_send_form(req, &form);
 		return;
 	}
 	o->method = methods[method];
 	o->installments = (int)installments;
-	/* the buyer */
-	if (!checkout_email_is_valid(email)) {
-		checkout_invalid(req, "invalid_email", "customer.email",
-				 "email is not a valid address");
-		return;
-	}
-	if (b4_br_document_normalize(document, o->document, sizeof(o->document),
-				     &o->document_type) < 0) {
-		checkout_invalid(req, "invalid_document", "customer.document",
-				 "document is not a valid CPF or CNPJ");
-		return;
-	}
-	if (phone_normalize(phone, o->phone) < 0) {
-		checkout_invalid(req, "invalid_phone", "customer.phone",
-				 "phone needs 10 to 13 digits (area code and number)");
-		return;
-	}
 	snprintf(o->full_name, sizeof(o->full_name), "%s", full_name);
 	snprintf(o->email, sizeof(o->email), "%s", email);
 	for (char *p = o->email; *p; p++)
@@ -234,30 +234,6 @@ void checkout_order_create(struct b4_req *req)
 		if (o->installments != 1) {
 			checkout_invalid(req, "installments_not_allowed", "payment.installments",
 					 "Pix and boleto are paid at once");
-			return;
-		}
-	}
-	if (card_token) {
-		struct b4_db_result *res = b4_db_query(
-		    req->db,
-		    "SELECT brand, bin, last4, fingerprint FROM card_tokens WHERE token = ?"
-		    " AND created_at > UTC_TIMESTAMP(6) - INTERVAL 1 DAY",
-		    "s", card_token);
-		if (!res)
-			goto out_db_error;
-		found = (int)b4_db_rows(res);
-		if (found) {
-			snprintf(o->card_token, sizeof(o->card_token), "%s", card_token);
-			snprintf(o->card_brand, sizeof(o->card_brand), "%s", b4_db_str(res, 0, 0));
-			snprintf(o->card_bin, sizeof(o->card_bin), "%s", b4_db_str(res, 0, 1));
-			snprintf(o->card_last4, sizeof(o->card_last4), "%s", b4_db_str(res, 0, 2));
-			snprintf(o->card_fingerprint, sizeof(o->card_fingerprint), "%s",
-				 b4_db_str(res, 0, 3));
-		}
-		b4_db_result_free(res);
-		if (!found) {
-			checkout_invalid(req, "invalid_card_token", "payment.card_token",
-					 "unknown or expired card token");
 			return;
 		}
 	}
@@ -373,6 +349,9 @@ void checkout_order_create(struct b4_req *req)
 		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
 		return;
 	}
+	/* the card token: single use, this session's, not expired (card_tokens.c) */
+	if (card_token && checkout_card_token_consume(o, card_token) != 0)
+		return;
 	/* antifraud, before anything is written */
 	memset(&fraud, 0, sizeof(fraud));
 	fraud.email = o->email;

@@ -1,7 +1,15 @@
-/* tokens.c - POST /v1/card-tokens: the card goes to the acquirer, only the
- * acquirer's answer (token, brand, BIN, last four, fingerprint) is kept.
- * The number and the CVV are never stored, logged or echoed. */
-#include "checkout.h"
+/* tokens.c - POST /v1/card-tokens: server-to-server tokenization.  The
+ * card goes to the acquirer, only the acquirer's answer (brand, BIN, last
+ * four, fingerprint, and the token's SHA-256, never the token) is kept.
+ * The number and the CVV are never stored, logged or echoed.
+ *
+ * Browsers do not use this: the checkout page tokenizes straight at the
+ * acquirer's public endpoint.  It stays for server-to-server clients and
+ * the integration tests and benchmark that pay without a browser; its
+ * tokens obey the same rules (card_tokens.c): single use, 15 minutes,
+ * bound to the optional session_id (none: only an order without a session
+ * may use it). */
+#include "order_engine.h"
 #include "b4/db.h"
 #include "b4/log.h"
 
@@ -39,12 +47,13 @@ static const char *param_of(const char *code)
 
 void checkout_card_token_create(struct b4_req *req)
 {
-	static const char *const allowed[] = {"number",	  "holder_name", "exp_month",
-					      "exp_year", "cvv",	 NULL};
+	static const char *const allowed[] = {"number", "holder_name", "exp_month", "exp_year",
+					      "cvv",	"session_id",  NULL};
 	const struct checkout_app *app = req->app;
 	const cJSON *body = checkout_json_body(req);
 	const struct b4_acquirer *order[B4_ACQUIRERS_MAX];
-	const char *number = NULL, *holder = NULL, *cvv = NULL;
+	const char *number = NULL, *holder = NULL, *cvv = NULL, *session_id = NULL;
+	char hash[65];
 	char digits[24] = "";
 	int64_t exp_month = 0, exp_year = 0;
 	struct b4_error err;
@@ -61,7 +70,8 @@ void checkout_card_token_create(struct b4_req *req)
 	    b4_json_get_str(body, "holder_name", B4_JSON_REQUIRED, 2, 100, &holder, &err) < 0 ||
 	    b4_json_get_int(body, "exp_month", B4_JSON_REQUIRED, 1, 12, &exp_month, &err) < 0 ||
 	    b4_json_get_int(body, "exp_year", B4_JSON_REQUIRED, 2000, 2100, &exp_year, &err) < 0 ||
-	    b4_json_get_str(body, "cvv", B4_JSON_REQUIRED, 3, 4, &cvv, &err) < 0) {
+	    b4_json_get_str(body, "cvv", B4_JSON_REQUIRED, 3, 4, &cvv, &err) < 0 ||
+	    b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &session_id, &err) < 0) {
 		b4_req_send_error(req, &err);
 		return;
 	}
@@ -129,24 +139,27 @@ void checkout_card_token_create(struct b4_req *req)
 		const cJSON *bin = cJSON_GetObjectItemCaseSensitive(token, "bin");
 		const cJSON *last4 = cJSON_GetObjectItemCaseSensitive(token, "last4");
 		const cJSON *fp = cJSON_GetObjectItemCaseSensitive(token, "fingerprint");
-		if (!cJSON_IsString(t) || strlen(t->valuestring) > 64 || !cJSON_IsString(last4) ||
+		if (!cJSON_IsString(t) || strlen(t->valuestring) > 128 || !cJSON_IsString(last4) ||
 		    strlen(last4->valuestring) != 4) {
 			cJSON_Delete(token);
 			b4_req_errorf(req, 502, "api_error", "acquirer_bad_answer", NULL,
 				      "the acquirer answered something unexpected");
 			return;
 		}
-		if (b4_db_exec(
-			req->db,
-			"INSERT INTO card_tokens (token, acquirer, brand, bin, last4, fingerprint)"
-			" VALUES (?, ?, ?, ?, ?, ?)",
-			"ssssss", t->valuestring, used->name,
-			cJSON_IsString(brand) ? brand->valuestring : NULL,
-			cJSON_IsString(bin) && strlen(bin->valuestring) == 6 ? bin->valuestring
-									     : NULL,
-			last4->valuestring,
-			cJSON_IsString(fp) && strlen(fp->valuestring) <= 64 ? fp->valuestring
-									    : NULL) < 0 &&
+		checkout_card_token_hash(t->valuestring, hash);
+		if (b4_db_exec(req->db,
+			       "INSERT INTO card_tokens (token_hash, acquirer, session_id, brand, "
+			       "bin, last4,"
+			       " fingerprint, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
+			       " UTC_TIMESTAMP(6) + INTERVAL 15 MINUTE)",
+			       "sssssss", hash, used->name, session_id,
+			       cJSON_IsString(brand) ? brand->valuestring : NULL,
+			       cJSON_IsString(bin) && strlen(bin->valuestring) == 6
+				   ? bin->valuestring
+				   : NULL,
+			       last4->valuestring,
+			       cJSON_IsString(fp) && strlen(fp->valuestring) <= 64 ? fp->valuestring
+										   : NULL) < 0 &&
 		    !b4_db_is_duplicate(req->db)) {
 			cJSON_Delete(token);
 			b4_req_db_error(req);

@@ -99,7 +99,12 @@ void checkout_order_upsell(struct b4_req *req)
 			    " that allows it");
 			return;
 		}
-		snprintf(o->card_token, sizeof(o->card_token), "%s", b4_db_str(res, 0, 11));
+		if (checkout_card_token_unseal(o, b4_db_str(res, 0, 11)) < 0) {
+			b4_db_result_free(res);
+			checkout_invalid(req, "one_click_not_allowed", "payment_method",
+					 "the card of the main order cannot be charged again");
+			return;
+		}
 		snprintf(o->card_brand, sizeof(o->card_brand), "%s", b4_db_str(res, 0, 12));
 		snprintf(o->card_bin, sizeof(o->card_bin), "%s", b4_db_str(res, 0, 13));
 		snprintf(o->card_last4, sizeof(o->card_last4), "%s", b4_db_str(res, 0, 14));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites and closes with "N passed, N failed".
 #
-#   tests/run.sh [all|unit|integration|fuzz] [NAME_FILTER]
+#   tests/run.sh [all|unit|integration|browser|fuzz] [NAME_FILTER]
 #
 # Unit tests are cmocka binaries under $BUILD/tests/unit.  Integration tests
 # are cmocka binaries under $BUILD/tests/integration; this script starts one
@@ -77,10 +77,18 @@ start_db() {
 case "$mode" in
 all | unit) run_dir "$BUILD/tests/unit" ;;
 esac
+# Browser tests (tests/browser/run.sh): headless Chromium through the
+# gateway against the real stack, in the MariaDB of the integration tests.
+run_browser() {
+	[ -n "$filter" ] && [[ "tests/browser/run.sh" != *"$filter"* ]] && return 0
+	run_cmocka tests/browser/run.sh
+}
+
 case "$mode" in
-all | integration)
+all | integration | browser)
 	if start_db; then
-		run_dir "$BUILD/tests/integration"
+		[ "$mode" = browser ] || run_dir "$BUILD/tests/integration"
+		run_browser
 		# a sanitizer report in any started binary fails the run, even when
 		# the test that started it did not look at its exit status
 		reports=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \

@@ -71,7 +71,10 @@ start b4-api B4_PORT=8081 B4_TRUST_PROXY=true
 start b4-backoffice B4_PORT=8082
 start b4-checkout B4_PORT=8083
 start b4-worker B4_PORT=8084
-start b4-gateway B4_GATEWAY_PORT=8080 B4_GATEWAY_ADMIN_PORT=9080
+# the gateway's file routes /pay, /painel and /admin to the web builds;
+# relative static roots resolve against the repository
+start b4-gateway B4_GATEWAY_PORT=8080 B4_GATEWAY_ADMIN_PORT=9080 \
+	B4_GATEWAY_CONFIG="$top/deploy/dev/gateway.json" B4_GATEWAY_STATIC_BASE="$top"
 
 # Wait until everything answers its health check (or report who did not).
 for pair in b4-acquirer-sandbox:8090 b4-api:8081 b4-backoffice:8082 b4-checkout:8083 b4-worker:8084 b4-gateway:9080; do

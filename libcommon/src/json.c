@@ -6,17 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Fills err from a format and its arguments. */
+static void error_vfill(struct b4_error *err, int status, const char *type, const char *code,
+			const char *param, const char *fmt, va_list ap)
+{
+	err->status = status;
+	err->type = type;
+	err->code = code;
+	snprintf(err->param, sizeof(err->param), "%s", param ? param : "");
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+}
+
 void b4_error_set(struct b4_error *err, int status, const char *type, const char *code,
 		  const char *param, const char *fmt, ...)
 {
 	va_list ap;
 
-	err->status = status;
-	err->type = type;
-	err->code = code;
-	snprintf(err->param, sizeof(err->param), "%s", param ? param : "");
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	error_vfill(err, status, type, code, param, fmt, ap);
 	va_end(ap);
 }
 
@@ -25,13 +32,72 @@ void b4_error_invalid(struct b4_error *err, int status, const char *code, const 
 {
 	va_list ap;
 
-	err->status = status;
-	err->type = "invalid_request_error";
-	err->code = code;
-	snprintf(err->param, sizeof(err->param), "%s", param ? param : "");
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	error_vfill(err, status, "invalid_request_error", code, param, fmt, ap);
 	va_end(ap);
+}
+
+void b4_form_init(struct b4_form *form)
+{
+	memset(form, 0, sizeof(*form));
+}
+
+/* Keeps the slot handed out last when its getter filled it. */
+static void form_settle(struct b4_form *form)
+{
+	if (!form->pending)
+		return;
+	form->pending = false;
+	if (form->slots[form->count].status == 0)
+		return;
+	if (form->count < B4_FORM_MAX_ERRORS)
+		form->count++;
+	else
+		form->dropped++;
+}
+
+struct b4_error *b4_form_err(struct b4_form *form)
+{
+	struct b4_error *slot;
+
+	form_settle(form);
+	slot = &form->slots[form->count];
+	memset(slot, 0, sizeof(*slot));
+	form->pending = true;
+	return slot;
+}
+
+void b4_form_add(struct b4_form *form, int status, const char *code, const char *param,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vfill(b4_form_err(form), status, "invalid_request_error", code, param, fmt, ap);
+	va_end(ap);
+	form_settle(form);
+}
+
+bool b4_form_failed(struct b4_form *form)
+{
+	form_settle(form);
+	return form->count > 0 || form->dropped > 0;
+}
+
+bool b4_form_has(struct b4_form *form, const char *param)
+{
+	form_settle(form);
+	for (size_t i = 0; i < form->count; i++)
+		if (strcmp(form->slots[i].param, param) == 0)
+			return true;
+	return false;
+}
+
+const struct b4_error *b4_form_errors(struct b4_form *form, size_t *n)
+{
+	form_settle(form);
+	*n = form->count;
+	return form->count ? form->slots : NULL;
 }
 
 static int depth_of(const cJSON *item, int limit)

@@ -185,10 +185,36 @@ void b4_req_send_json(struct b4_req *req, int status, cJSON *root)
 	free(text);
 }
 
-char *b4_error_body(const struct b4_error *err, const char *request_id, size_t *len)
+/* Appends the `errors` list: every failure with a param, as
+ * {param, code, message}. */
+static void error_list_put(struct b4_buf *out, const struct b4_error *errs, size_t n)
 {
+	bool first = true;
+
+	b4_buf_puts(out, ",\"errors\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (!errs[i].param[0])
+			continue;
+		b4_buf_puts(out, first ? "{\"param\":" : ",{\"param\":");
+		b4_buf_json_string(out, errs[i].param, strlen(errs[i].param));
+		b4_buf_puts(out, ",\"code\":");
+		b4_buf_json_string(out, errs[i].code, strlen(errs[i].code));
+		b4_buf_puts(out, ",\"message\":");
+		b4_buf_json_string(out, errs[i].message, strlen(errs[i].message));
+		b4_buf_puts(out, "}");
+		first = false;
+	}
+	b4_buf_puts(out, "]");
+}
+
+char *b4_error_body_list(const struct b4_error *errs, size_t n, const char *request_id, size_t *len)
+{
+	const struct b4_error *err = &errs[0];
+	bool named = false;
 	struct b4_buf out;
 
+	for (size_t i = 0; i < n; i++)
+		named = named || errs[i].param[0];
 	b4_buf_init(&out);
 	b4_buf_puts(&out, "{\"error\":{\"type\":");
 	b4_buf_json_string(&out, err->type, strlen(err->type));
@@ -200,6 +226,8 @@ char *b4_error_body(const struct b4_error *err, const char *request_id, size_t *
 		b4_buf_puts(&out, ",\"param\":");
 		b4_buf_json_string(&out, err->param, strlen(err->param));
 	}
+	if (named && strcmp(err->type, "invalid_request_error") == 0)
+		error_list_put(&out, errs, n);
 	b4_buf_puts(&out, "},\"request_id\":");
 	b4_buf_json_string(&out, request_id ? request_id : "", request_id ? strlen(request_id) : 0);
 	b4_buf_puts(&out, "}");
@@ -210,17 +238,40 @@ char *b4_error_body(const struct b4_error *err, const char *request_id, size_t *
 	return b4_buf_steal(&out, len);
 }
 
-void b4_req_send_error(struct b4_req *req, const struct b4_error *err)
+char *b4_error_body(const struct b4_error *err, const char *request_id, size_t *len)
+{
+	return b4_error_body_list(err, 1, request_id, len);
+}
+
+static void send_error_list(struct b4_req *req, const struct b4_error *errs, size_t n)
 {
 	size_t len;
-	char *body = b4_error_body(err, req->request_id, &len);
+	char *body = b4_error_body_list(errs, n, req->request_id, &len);
 
-	req->status = err->status;
+	req->status = errs[0].status;
 	req->content_type = "application/json";
 	b4_buf_reset(&req->resp_body);
 	if (body)
 		b4_buf_append(&req->resp_body, body, len);
 	free(body);
+}
+
+void b4_req_send_form(struct b4_req *req, struct b4_form *form)
+{
+	size_t n;
+	const struct b4_error *errs = b4_form_errors(form, &n);
+
+	if (!errs) {
+		b4_req_errorf(req, 422, "invalid_request_error", "invalid_request", NULL,
+			      "The request is not valid.");
+		return;
+	}
+	send_error_list(req, errs, n);
+}
+
+void b4_req_send_error(struct b4_req *req, const struct b4_error *err)
+{
+	send_error_list(req, err, 1);
 }
 
 void b4_req_errorf(struct b4_req *req, int status, const char *type, const char *code,

@@ -122,6 +122,32 @@ static char *tokenize(struct h_proc *p, const char *number)
 	return token;
 }
 
+/* Card tokens are single use (card_tokens.c): a fresh token for the next
+ * order, written as a card payment into card[256]. */
+static void card_payment_fresh(struct h_proc *p, const char *number, char card[256])
+{
+	char *token = tokenize(p, number);
+	snprintf(card, 256, "{\"method\":\"card\",\"card_token\":\"%s\"}", token);
+	free(token);
+}
+
+/* A token bound to a checkout session, as the page makes them. */
+static char *tokenize_for_session(struct h_proc *p, const char *number, const char *session)
+{
+	struct h_resp r;
+	char body[300];
+	char *token;
+
+	snprintf(body, sizeof(body),
+		 "{\"number\":\"%s\",\"holder_name\":\"Maria Compradora\",\"exp_month\":12,"
+		 "\"exp_year\":2031,\"cvv\":\"123\",\"session_id\":\"%s\"}",
+		 number, session);
+	assert_int_equal(post(&r, p, "/v1/card-tokens", NULL, body), 201);
+	token = strdup(h_json_str(&r, "token"));
+	h_resp_free(&r);
+	return token;
+}
+
 static char key_counter_buf[64];
 static const char *new_key(void)
 {
@@ -347,7 +373,7 @@ static void test_first_or_last_click(void **state)
 static void test_card_order_installments_bump_coupon_affiliate(void **state)
 {
 	struct h_resp r, again;
-	char *token = tokenize(&checkout, "4111111111111111");
+	char *token;
 	char payment[256], key[64], order[37], access[80], path[256], session[37];
 	const char *body;
 	(void)state;
@@ -357,6 +383,7 @@ static void test_card_order_installments_bump_coupon_affiliate(void **state)
 			 201);
 	snprintf(session, sizeof(session), "%s", h_json_str(&r, "id"));
 	h_resp_free(&r);
+	token = tokenize_for_session(&checkout, "4111111111111111", session);
 	snprintf(payment, sizeof(payment),
 		 "{\"method\":\"card\",\"card_token\":\"%s\",\"installments\":3}", token);
 	{
@@ -714,7 +741,6 @@ static void test_boleto_order_has_valid_line(void **state)
 static void test_coupon_rules_and_affiliate_coupon(void **state)
 {
 	struct h_resp r;
-	char *token = tokenize(&checkout, "4111111111111111");
 	char card[256];
 	(void)state;
 
@@ -733,7 +759,7 @@ static void test_coupon_rules_and_affiliate_coupon(void **state)
 		"  'ANDRE15', 1500, NULL, 'card,pix,boleto', NULL, 0,"
 		"  '01900000-0000-7000-8000-000000000301')"),
 	    0);
-	snprintf(card, sizeof(card), "{\"method\":\"card\",\"card_token\":\"%s\"}", token);
+	card_payment_fresh(&checkout, "4111111111111111", card);
 
 	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
 			      order_body("c1@example.com", 201, card, ",\"coupon\":\"PIXONLY\"")),
@@ -753,6 +779,7 @@ static void test_coupon_rules_and_affiliate_coupon(void **state)
 			 201);
 	assert_int_equal(cJSON_GetObjectItem(r.json, "discount_cents")->valueint, 1000);
 	h_resp_free(&r);
+	card_payment_fresh(&checkout, "4111111111111111", card);
 	assert_int_equal(
 	    post(&r, &checkout, "/v1/orders", new_key(),
 		 order_body("c2-again@example.com", 202, card, ",\"coupon\":\"ONCE\"")),
@@ -765,6 +792,7 @@ static void test_coupon_rules_and_affiliate_coupon(void **state)
 			      order_body("c3@example.com", 203, card, ",\"coupon\":\"LIMITED\"")),
 			 201);
 	h_resp_free(&r);
+	card_payment_fresh(&checkout, "4111111111111111", card);
 	assert_int_equal(post(&r, &checkout, "/v1/orders", new_key(),
 			      order_body("c4@example.com", 204, card, ",\"coupon\":\"LIMITED\"")),
 			 422);
@@ -780,7 +808,6 @@ static void test_coupon_rules_and_affiliate_coupon(void **state)
 				 h_json_str(&r, "id")),
 			 1);
 	h_resp_free(&r);
-	free(token);
 }
 
 struct burst_arg {
@@ -914,14 +941,12 @@ static void test_fraud_refuses_card_burst(void **state)
 	struct h_proc strict;
 	struct h_resp r;
 	char payment[256], email[64], path[200];
-	char *token;
 	const char *order;
 	(void)state;
 
 	assert_int_equal(start_checkout(&strict, sandbox_env_url, "B4_FRAUD_CARD_MAX=2", NULL), 0);
-	token = tokenize(&strict, "5555555555554444");
-	snprintf(payment, sizeof(payment), "{\"method\":\"card\",\"card_token\":\"%s\"}", token);
 	for (int i = 0; i < 2; i++) {
+		card_payment_fresh(&strict, "5555555555554444", payment);
 		snprintf(email, sizeof(email), "card-burst-%d@example.com", i);
 		assert_int_equal(post(&r, &strict, "/v1/orders", new_key(),
 				      order_body(email, 81 + (unsigned)i, payment, NULL)),
@@ -929,6 +954,7 @@ static void test_fraud_refuses_card_burst(void **state)
 		h_resp_free(&r);
 	}
 	/* third order with the same card, other buyer: refused before the acquirer */
+	card_payment_fresh(&strict, "5555555555554444", payment);
 	assert_int_equal(post(&r, &strict, "/v1/orders", new_key(),
 			      order_body("card-burst-2@example.com", 91, payment, NULL)),
 			 402);
@@ -947,7 +973,6 @@ static void test_fraud_refuses_card_burst(void **state)
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "data")), 0);
 	h_resp_free(&r);
 	h_stop(&strict, SIGTERM, 10000);
-	free(token);
 }
 
 static char *db_fingerprint(void)

@@ -100,8 +100,13 @@ void b4_req_send_json(struct b4_req *req, int status, cJSON *root);
 void b4_req_send(struct b4_req *req, int status, const char *content_type, const void *body,
 		 size_t len);
 /* Answers in the API error shape:
- * {"error":{"type","code","message","param"?},"request_id"}. */
+ * {"error":{"type","code","message","param"?,"errors"?},"request_id"}.
+ * An invalid_request_error with a param also lists it in `errors`
+ * ([{param, code, message}]), so forms read one shape. */
 void b4_req_send_error(struct b4_req *req, const struct b4_error *err);
+/* Answers a failed validation pass: the first failure's status, code,
+ * message and param, and every named failure in `errors`. */
+void b4_req_send_form(struct b4_req *req, struct b4_form *form);
 void b4_req_errorf(struct b4_req *req, int status, const char *type, const char *code,
 		   const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* 503 api_error for a database failure; logs the DB error. */
@@ -120,6 +125,10 @@ const char *b4_http_reason(int status);
 /* Builds the error body (used by the server and the gateway alike);
  * returns a malloc'd string. */
 char *b4_error_body(const struct b4_error *err, const char *request_id, size_t *len);
+/* The same for n >= 1 failures: errs[0] is the answer, the rest join
+ * `errors` (invalid_request_error only). */
+char *b4_error_body_list(const struct b4_error *errs, size_t n, const char *request_id,
+			 size_t *len);
 
 /* --- the server ----------------------------------------------------------- */
 

@@ -35,6 +35,39 @@ void b4_error_set(struct b4_error *err, int status, const char *type, const char
 void b4_error_invalid(struct b4_error *err, int status, const char *code, const char *param,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* At most this many bad fields are named in one answer; later ones are
+ * still counted as failures but not listed. */
+#define B4_FORM_MAX_ERRORS 16
+
+/* A validation pass that names every bad field at once (API.md: the
+ * `errors` list).  Hand b4_form_err(form) to each getter where a single
+ * struct b4_error would go: a getter that fails fills that slot, and the
+ * next b4_form_err() or b4_form_failed() keeps it.  Check every field, then
+ * answer once when b4_form_failed() (b4_req_send_form).  The first failure
+ * gives the answer its status, code, message and `param`; every failure
+ * with a param is listed in `errors`, in the order of the checks.
+ * The caller owns the storage (a stack variable is fine). */
+struct b4_form {
+	struct b4_error slots[B4_FORM_MAX_ERRORS + 1]; /* the last one is scratch once full */
+	size_t count;				       /* kept failures */
+	size_t dropped;				       /* failures beyond the limit */
+	bool pending;				       /* slots[count] was handed out */
+};
+
+void b4_form_init(struct b4_form *form);
+/* A clean slot for one getter's error. */
+struct b4_error *b4_form_err(struct b4_form *form);
+/* Records a failure found by the handler itself (422 invalid_request_error
+ * style checks such as a bad CPF); param may be NULL. */
+void b4_form_add(struct b4_form *form, int status, const char *code, const char *param,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* True when any check failed. */
+bool b4_form_failed(struct b4_form *form);
+/* True when a failure already names param (skip dependent checks). */
+bool b4_form_has(struct b4_form *form, const char *param);
+/* The failures kept, in order (n receives the count); NULL when none. */
+const struct b4_error *b4_form_errors(struct b4_form *form, size_t *n);
+
 enum b4_json_presence { B4_JSON_OPTIONAL = 0, B4_JSON_REQUIRED = 1 };
 
 /* Parses a request body that must be one JSON object (at most max_depth

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -178,6 +179,125 @@ static void test_error_body_shape(void **state)
 	free(body);
 }
 
+/* The "errors" list of a parsed error body, or NULL. */
+static const cJSON *body_errors(const cJSON *doc)
+{
+	return cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "errors");
+}
+
+static const char *item_str(const cJSON *list, int i, const char *name)
+{
+	return cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), name)->valuestring;
+}
+
+static void test_error_body_lists_a_single_named_field(void **state)
+{
+	struct b4_error err;
+	size_t len;
+	char *body;
+	cJSON *doc;
+	(void)state;
+
+	b4_error_invalid(&err, 400, "missing_field", "email", "The field 'email' is required.");
+	body = b4_error_body(&err, "r", &len);
+	doc = cJSON_Parse(body);
+	assert_non_null(doc);
+	assert_int_equal(cJSON_GetArraySize(body_errors(doc)), 1);
+	assert_string_equal(item_str(body_errors(doc), 0, "param"), "email");
+	assert_string_equal(item_str(body_errors(doc), 0, "code"), "missing_field");
+	cJSON_Delete(doc);
+	free(body);
+
+	/* not a validation error: no list even with a param */
+	b4_error_set(&err, 409, "conflict", "email_taken", "email", "taken");
+	body = b4_error_body(&err, "r", &len);
+	assert_null(strstr(body, "errors"));
+	free(body);
+}
+
+static void test_form_collects_every_bad_field_in_order(void **state)
+{
+	cJSON *root = parse("{\"customer\":{\"email\":5,\"full_name\":\"Ana Souza\","
+			    "\"document\":\"123\"},\"payment\":{\"method\":\"cash\"}}");
+	const char *email = NULL, *name = NULL, *document = NULL, *phone = NULL;
+	static const char *const methods[] = {"card", "pix", "boleto", NULL};
+	const struct b4_error *errs;
+	struct b4_form form;
+	int method = -1;
+	size_t n, len;
+	char *body;
+	cJSON *doc;
+	(void)state;
+
+	b4_form_init(&form);
+	assert_false(b4_form_failed(&form));
+	b4_json_get_str(root, "customer.full_name", B4_JSON_REQUIRED, 2, 200, &name,
+			b4_form_err(&form));
+	b4_json_get_str(root, "customer.email", B4_JSON_REQUIRED, 3, 254, &email,
+			b4_form_err(&form));
+	b4_json_get_str(root, "customer.document", B4_JSON_REQUIRED, 11, 32, &document,
+			b4_form_err(&form));
+	b4_json_get_str(root, "customer.phone", B4_JSON_REQUIRED, 10, 25, &phone,
+			b4_form_err(&form));
+	b4_json_get_enum(root, "payment.method", B4_JSON_REQUIRED, methods, &method,
+			 b4_form_err(&form));
+	assert_string_equal(name, "Ana Souza");
+	assert_true(b4_form_failed(&form));
+	assert_true(b4_form_has(&form, "customer.phone"));
+	assert_false(b4_form_has(&form, "customer.full_name"));
+	b4_form_add(&form, 422, "invalid_document", "customer.cpf_check", "not a CPF");
+
+	errs = b4_form_errors(&form, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(errs[0].param, "customer.email");
+	assert_string_equal(errs[0].code, "invalid_type");
+	assert_string_equal(errs[1].code, "invalid_length");
+	assert_string_equal(errs[2].code, "missing_field");
+	assert_string_equal(errs[3].param, "payment.method");
+	assert_string_equal(errs[4].code, "invalid_document");
+
+	/* the body: the first failure answers, every one is listed */
+	body = b4_error_body_list(errs, n, "rid", &len);
+	doc = cJSON_Parse(body);
+	assert_non_null(doc);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "error"), "param")->valuestring,
+	    "customer.email");
+	assert_int_equal(cJSON_GetArraySize(body_errors(doc)), 5);
+	assert_string_equal(item_str(body_errors(doc), 1, "param"), "customer.document");
+	assert_string_equal(item_str(body_errors(doc), 2, "param"), "customer.phone");
+	assert_string_equal(item_str(body_errors(doc), 3, "code"), "invalid_value");
+	assert_string_equal(item_str(body_errors(doc), 4, "message"), "not a CPF");
+	cJSON_Delete(doc);
+	free(body);
+	cJSON_Delete(root);
+}
+
+static void test_form_is_bounded(void **state)
+{
+	cJSON *root = parse("{}");
+	struct b4_form form;
+	const char *out = NULL;
+	char name[16];
+	size_t n;
+	(void)state;
+
+	b4_form_init(&form);
+	for (int i = 0; i < B4_FORM_MAX_ERRORS + 5; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(
+		    b4_json_get_str(root, name, B4_JSON_REQUIRED, 1, 5, &out, b4_form_err(&form)),
+		    -1);
+	}
+	assert_true(b4_form_failed(&form));
+	assert_non_null(b4_form_errors(&form, &n));
+	assert_int_equal(n, B4_FORM_MAX_ERRORS);
+	assert_int_equal(form.dropped, 5);
+	assert_string_equal(form.slots[0].param, "f0");
+	assert_string_equal(form.slots[B4_FORM_MAX_ERRORS - 1].param, "f15");
+	cJSON_Delete(root);
+}
+
 static void test_json_string_escaping_is_always_valid(void **state)
 {
 	const char raw[] = "a\"b\\c\n\x01\xff\xc3\xa3\xe2\x82";
@@ -233,6 +353,9 @@ int main(void)
 	    cmocka_unit_test(test_int_bounds_and_fractions),
 	    cmocka_unit_test(test_enum_bool_nested_and_unknown),
 	    cmocka_unit_test(test_error_body_shape),
+	    cmocka_unit_test(test_error_body_lists_a_single_named_field),
+	    cmocka_unit_test(test_form_collects_every_bad_field_in_order),
+	    cmocka_unit_test(test_form_is_bounded),
 	    cmocka_unit_test(test_json_string_escaping_is_always_valid),
 	    cmocka_unit_test(test_request_id_validation),
 	};

@@ -1,0 +1,49 @@
+/* b4-gateway static routes: answers a request from files under a folder,
+ * as a CDN serves a bucket.  The caller (proxy.c) writes the reply. */
+#ifndef GW_STATIC_H
+#define GW_STATIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "gateway.h"
+#include "http_parse.h"
+
+#define GW_CACHE_IMMUTABLE  "public, max-age=31536000, immutable"
+#define GW_CACHE_REVALIDATE "no-cache"
+
+struct gw_static_reply {
+	int status; /* 200, 304, 400, 404 or 405 */
+	enum gw_static_result result;
+	const char *err_code; /* status >= 400: the API error's code and message */
+	const char *err_message;
+	char headers[1024]; /* "Name: value\r\n" lines for a 200 or 304 (405: Allow) */
+	size_t headers_len;
+	int fd;		    /* 200 to a GET: the body's file, owned by the caller; else -1 */
+	uint64_t size;	    /* Content-Length of a 200 */
+	bool precompressed; /* the body is a .br / .gz sibling */
+};
+
+/* Answers the request h on static route (route, st): finds the file for its
+ * path (index file for a folder, "x.html" for "x" when enabled, else the
+ * fallback that matches), refuses what could leave the folder (dot
+ * segments, encoded slashes, NUL, symlinks out of the root, hidden files),
+ * picks a precompressed sibling the client accepts, and answers 304 to a
+ * matching If-None-Match / If-Modified-Since.  Fills *rep; never fails. */
+void gw_static_serve(const struct gw_static_cfg *st, const struct gw_route_cfg *route,
+		     const struct gw_message_head *h, struct gw_static_reply *rep);
+
+/* The media type for a file name, by extension (application/octet-stream
+ * when unknown). */
+const char *gw_static_content_type(const char *name);
+
+/* True when the Accept-Encoding fields of h accept coding (q > 0, by name
+ * or through "*"). */
+bool gw_static_accepts(const struct gw_message_head *h, const char *coding);
+
+/* Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); -1 if not one. */
+time_t gw_static_parse_date(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,21 @@
+// Compiled by `npm run typecheck` (tsc --noEmit): the generated types load
+// and name what the front-ends import. A rename in docs/openapi.yaml that
+// breaks these names breaks this file first.
+import type { components, paths, webhooks } from './schema';
+
+type Schemas = components['schemas'];
+export type ApiError = Schemas['Error'];
+export type Order = Schemas['Order'];
+export type OrderCreate =
+  paths['/checkout/v1/orders']['post']['requestBody']['content']['application/json'];
+export type OfferPage =
+  paths['/checkout/v1/offers/{code}']['get']['responses']['200']['content']['application/json'];
+export type WebhookEvent = webhooks extends Record<string, unknown> ? keyof webhooks : never;
+
+// the error shape a form reads: the first bad field and every bad field
+export function fieldErrors(e: ApiError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of e.error.errors ?? []) out[item.param] = item.message;
+  if (e.error.param && !(e.error.param in out)) out[e.error.param] = e.error.message;
+  return out;
+}
