@@ -124,6 +124,19 @@ $(BUILD)/obj/tests/integration/harness/%.o: tests/integration/harness/%.c
 
 tests: $(UNIT_BIN) $(ITEST_BIN)
 
+# web/contract's npm packages (TypeScript types, the spec's lint, the live
+# response check): npm ci again only when the lock file changes or
+# node_modules is gone.
+CONTRACT_NPM := $(BUILD)/stamps/web-contract-npm
+$(CONTRACT_NPM): web/contract/package-lock.json $(if $(wildcard web/contract/node_modules/.package-lock.json),,FORCE)
+	@mkdir -p $(@D)
+	@echo "  NPM   web/contract"
+	$(Q)cd web/contract && npm ci --no-audit --no-fund --loglevel=error
+	$(Q)touch $@
+# (after deps, which installs node and npm)
+test: $(CONTRACT_NPM)
+$(CONTRACT_NPM): | deps
+
 # make test: the whole suite, the same command CI runs.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all tests panel

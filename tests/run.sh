@@ -105,6 +105,38 @@ all | integration | browser)
 	fi
 	;;
 esac
+# The API contract (web/contract, npm ci by make test): docs/openapi.yaml
+# passes redocly lint, the generated TypeScript types are up to date and
+# compile (mode `contract` runs only these).  The live answers are checked
+# by the test_contract binary.
+run_check() {
+	local name=$1 out
+	shift
+	echo "=== $name"
+	if out=$("$@" 2>&1); then
+		echo "$out" | tail -n 3
+		passed=$((passed + 1))
+	else
+		echo "$out" | tail -n 40
+		failed=$((failed + 1))
+		failed_names+=("$name")
+	fi
+}
+case "$mode" in
+all | contract)
+	if [ -z "$filter" ]; then
+		if [ -f web/contract/node_modules/.package-lock.json ]; then
+			run_check contract-lint npm --prefix web/contract run --silent lint
+			run_check contract-types-fresh npm --prefix web/contract run --silent check-gen
+			run_check contract-types-compile npm --prefix web/contract run --silent typecheck
+		else
+			echo "contract: web/contract/node_modules is missing (make test runs npm ci)"
+			failed=$((failed + 1))
+			failed_names+=(contract-npm)
+		fi
+	fi
+	;;
+esac
 case "$mode" in
 all | fuzz)
 	[ -x tests/fuzz/run.sh ] && [ -z "$filter" ] && {

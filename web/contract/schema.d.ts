@@ -1192,7 +1192,178 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "approved-payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An order was paid (card approved, Pix or boleto paid). */
+        post: operations["webhookApprovedPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refused-payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A card order was refused (declined or refused by the risk analysis). */
+        post: operations["webhookRefusedPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "generated-pix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Pix order was created and waits for payment (data.pix has the BR Code). */
+        post: operations["webhookGeneratedPix"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "generated-billet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A boleto order was created and waits for payment (data.boleto has the line). */
+        post: operations["webhookGeneratedBillet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    refund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A refund of the order went through at the acquirer. */
+        post: operations["webhookRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    chargeback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The acquirer reported a chargeback of the order. */
+        post: operations["webhookChargeback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "abandoned-cart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A checkout session with an e-mail had no paid order after B4_ABANDONED_CART_DELAY. */
+        post: operations["webhookAbandonedCart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "affiliation-requested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A member asked to promote one of the producer's products (sent to the producer). */
+        post: operations["webhookAffiliationRequested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "approved-affiliate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The affiliation was approved (sent to the affiliate). */
+        post: operations["webhookApprovedAffiliate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refused-affiliate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The affiliation was refused (sent to the affiliate). */
+        post: operations["webhookRefusedAffiliate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Error: {
@@ -1220,48 +1391,56 @@ export interface components {
         };
         Order: {
             /** Format: uuid */
-            id?: string;
+            id: string;
+            status: components["schemas"]["OrderStatus"];
+            payment_method: components["schemas"]["PaymentMethod"];
+            installments: number;
+            subtotal_cents: number;
+            discount_cents: number;
+            interest_cents: number;
+            total_cents: number;
             /** @enum {string} */
-            status?: "waiting_payment" | "paid" | "refused" | "expired" | "refund_requested" | "refunded" | "disputed" | "chargeback";
-            /** @enum {string} */
-            payment_method?: "card" | "pix" | "boleto";
-            installments?: number;
-            subtotal_cents?: number;
-            discount_cents?: number;
-            interest_cents?: number;
-            total_cents?: number;
-            currency?: string;
-            offer_code?: string;
-            /** @description upsell orders only */
+            currency: "BRL";
+            offer_code: string;
+            /**
+             * Format: uuid
+             * @description upsell orders only
+             */
             parent_order_id?: string;
-            items?: {
-                offer_code?: string;
-                name?: string;
-                /** @enum {string} */
-                type?: "main" | "order_bump" | "upsell";
-                price_cents?: number;
-            }[];
+            /** @description main first, then bumps, then the upsell */
+            items: components["schemas"]["OrderItem"][];
+            /** @description Pix orders */
             pix?: {
-                payload?: string;
+                /** @description the BR Code (copy and paste; also the QR code's content) */
+                payload: string;
                 /** Format: date-time */
-                expires_at?: string;
+                expires_at: string;
             };
+            /** @description boleto orders */
             boleto?: {
-                barcode?: string;
-                digitable_line?: string;
+                barcode: string;
+                digitable_line: string;
                 /** Format: date */
-                due_date?: string;
+                due_date: string;
             };
+            /** @description card orders */
             card?: {
-                brand?: string;
-                last4?: string;
+                brand: string;
+                last4: string;
             };
+            /** @description refused card orders: card_declined, insufficient_funds, fraud_suspected ... */
+            decline_code?: string;
             /** @description only in the creation answer; needed to poll */
             access_token?: string;
-            /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            paid_at?: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            paid_at: components["schemas"]["NullableTimestamp"];
+        };
+        OrderItem: {
+            offer_code: string;
+            name: string;
+            /** @enum {string} */
+            type: "main" | "order_bump" | "upsell";
+            price_cents: number;
         };
         InstallmentRow: {
             installments?: number;
@@ -1270,6 +1449,688 @@ export interface components {
             first_installment_cents?: number;
             total_cents?: number;
             interest_free?: boolean;
+        };
+        /**
+         * Format: date-time
+         * @description RFC 3339 UTC
+         */
+        Timestamp: string;
+        /** Format: date-time */
+        NullableTimestamp: string | null;
+        /** @enum {string} */
+        PaymentMethod: "card" | "pix" | "boleto";
+        /** @enum {string} */
+        OrderStatus: "waiting_payment" | "paid" | "refused" | "expired" | "refund_requested" | "refunded" | "disputed" | "chargeback";
+        User: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            full_name: string;
+            /** @enum {string} */
+            role: "member" | "admin";
+            /** @enum {string} */
+            status: "active" | "blocked";
+            /** @description whether a CPF/CNPJ is on file (it is never shown) */
+            has_document: boolean;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        /** @description The answer of sign-up and log-in. */
+        AuthSession: {
+            /** @description JWT for `Authorization: Bearer` */
+            token: string;
+            expires_at: components["schemas"]["Timestamp"];
+            user: components["schemas"]["User"];
+        };
+        Product: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string | null;
+            /** @enum {string} */
+            type: "course" | "ebook" | "community" | "service";
+            /** @enum {integer} */
+            guarantee_days: 7 | 15 | 21 | 30;
+            /** @enum {string} */
+            status: "draft" | "active" | "archived";
+            /** @description set by an admin; a blocked product sells nothing */
+            blocked: boolean;
+            affiliate_program: {
+                enabled: boolean;
+                commission_bps: number;
+                /** @description 0 = forever */
+                cookie_days: number;
+                /** @enum {string} */
+                attribution: "last_click" | "first_click";
+            };
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ProductPage: {
+            data: components["schemas"]["Product"][];
+            has_more: boolean;
+        };
+        Offer: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            product_id: string;
+            /** @description the public checkout code */
+            code: string;
+            name: string;
+            price_cents: number;
+            max_installments: number;
+            interest_free_installments: number;
+            payment_methods: components["schemas"]["PaymentMethod"][];
+            allow_coupon: boolean;
+            active: boolean;
+            upsell: {
+                /** Format: uuid */
+                offer_id: string;
+                one_click: boolean;
+            } | null;
+            /** @description single-offer answers only (not in lists) */
+            bumps?: {
+                /** Format: uuid */
+                offer_id: string;
+                code: string;
+                name: string;
+                price_cents: number;
+            }[];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        OfferPage: {
+            data: components["schemas"]["Offer"][];
+            has_more: boolean;
+        };
+        Coproducer: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            product_id: string;
+            /** Format: uuid */
+            user_id: string;
+            email: string;
+            full_name: string;
+            share_bps: number;
+            starts_at: components["schemas"]["NullableTimestamp"];
+            ends_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        CoproducerPage: {
+            data: components["schemas"]["Coproducer"][];
+            has_more: boolean;
+        };
+        Coupon: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            product_id: string;
+            code: string;
+            percent_bps: number | null;
+            amount_cents: number | null;
+            payment_methods: components["schemas"]["PaymentMethod"][];
+            min_amount_cents: number;
+            expires_at: components["schemas"]["NullableTimestamp"];
+            max_uses: number | null;
+            uses: number;
+            once_per_customer: boolean;
+            /** Format: uuid */
+            affiliate_id: string | null;
+            active: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        CouponPage: {
+            data: components["schemas"]["Coupon"][];
+            has_more: boolean;
+        };
+        MarketplaceProduct: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string | null;
+            /** @enum {string} */
+            type: "course" | "ebook" | "community" | "service";
+            producer_name: string;
+            commission_bps: number;
+            cookie_days: number;
+            /** @enum {string} */
+            attribution: "last_click" | "first_click";
+            /** @description the cheapest active offer */
+            min_price_cents: number | null;
+        };
+        MarketplacePage: {
+            data: components["schemas"]["MarketplaceProduct"][];
+            has_more: boolean;
+        };
+        /** @enum {string} */
+        AffiliationStatus: "pending" | "approved" | "rejected" | "blocked";
+        Affiliation: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            product_id: string;
+            product_name: string;
+            /** Format: uuid */
+            affiliate_id: string;
+            affiliate_name: string;
+            affiliate_email: string;
+            /** @description the affiliate's link code (?ref=) */
+            ref: string;
+            status: components["schemas"]["AffiliationStatus"];
+            commission_bps: number;
+            created_at: components["schemas"]["Timestamp"];
+            decided_at: components["schemas"]["NullableTimestamp"];
+        };
+        AffiliationPage: {
+            data: components["schemas"]["Affiliation"][];
+            has_more: boolean;
+        };
+        Campaign: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            product_id: string;
+            name: string;
+            utm_source: string | null;
+            utm_medium: string | null;
+            utm_campaign: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        CampaignPage: {
+            data: components["schemas"]["Campaign"][];
+            has_more: boolean;
+        };
+        /** @enum {string} */
+        WebhookEventName: "approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback" | "abandoned-cart" | "affiliation-requested" | "approved-affiliate" | "refused-affiliate";
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            events: components["schemas"]["WebhookEventName"][];
+            /** Format: uuid */
+            product_id: string | null;
+            active: boolean;
+            /** @description only in the creation answer: the HMAC key of B4-Signature, shown once */
+            secret?: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        WebhookPage: {
+            data: components["schemas"]["Webhook"][];
+            has_more: boolean;
+        };
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            event_id: string;
+            event: components["schemas"]["WebhookEventName"];
+            /** @description pending, delivered or failed */
+            status: string;
+            attempts: number;
+            last_status_code: number | null;
+            last_error: string | null;
+            next_attempt_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        WebhookDeliveryPage: {
+            data: components["schemas"]["WebhookDelivery"][];
+            has_more: boolean;
+        };
+        /**
+         * @description An order as one member sees it. The amounts of the whole order, the
+         *     buyer and item prices are shown to the producer only; co-producers
+         *     and affiliates see their own amount (my_amount_cents).
+         */
+        Sale: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["OrderStatus"];
+            payment_method: components["schemas"]["PaymentMethod"];
+            installments: number;
+            /** Format: uuid */
+            product_id: string;
+            product_name: string;
+            /** @enum {string} */
+            role: "producer" | "coproducer" | "affiliate";
+            my_amount_cents: number;
+            total_cents?: number;
+            subtotal_cents?: number;
+            discount_cents?: number;
+            interest_cents?: number;
+            customer?: {
+                full_name: string;
+                email: string;
+            };
+            /** @description GET /sales/{id} only */
+            items?: {
+                /** @enum {string} */
+                type: "main" | "order_bump" | "upsell";
+                offer_code: string;
+                offer_name: string;
+                /** @description producer only */
+                price_cents?: number;
+            }[];
+            created_at: components["schemas"]["Timestamp"];
+            paid_at: components["schemas"]["NullableTimestamp"];
+        };
+        SalePage: {
+            data: components["schemas"]["Sale"][];
+            has_more: boolean;
+        };
+        SalesSummary: {
+            gross_cents: number;
+            /** @description the caller's own share */
+            net_cents: number;
+            paid_count: number;
+            /** @description keyed by order status */
+            count_by_status: {
+                [key: string]: number;
+            };
+            /** @description keyed by payment method */
+            count_by_payment_method: {
+                [key: string]: number;
+            };
+        };
+        Balance: {
+            waiting_cents: number;
+            released_cents: number;
+            reversed_cents: number;
+            /** @enum {string} */
+            currency: "BRL";
+        };
+        RefundRequested: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            order_id: string;
+            /** @enum {string} */
+            status: "requested";
+            /** @enum {string} */
+            order_status: "refund_requested";
+        };
+        AdminUser: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            full_name: string;
+            /** @enum {string} */
+            role: "member" | "admin";
+            /** @enum {string} */
+            status: "active" | "blocked";
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        AdminUserPage: {
+            data: components["schemas"]["AdminUser"][];
+            has_more: boolean;
+        };
+        AdminProduct: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            producer_id: string;
+            producer_email: string;
+            name: string;
+            /** @enum {string} */
+            type: "course" | "ebook" | "community" | "service";
+            /** @enum {string} */
+            status: "draft" | "active" | "archived";
+            blocked: boolean;
+            affiliate_enabled: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        AdminProductPage: {
+            data: components["schemas"]["AdminProduct"][];
+            has_more: boolean;
+        };
+        /** @description An order; GET /orders/{id} adds the detail lists (items ... invoice). */
+        AdminOrder: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["OrderStatus"];
+            payment_method: components["schemas"]["PaymentMethod"];
+            installments: number;
+            subtotal_cents: number;
+            discount_cents: number;
+            interest_cents: number;
+            total_cents: number;
+            currency: string;
+            /** Format: uuid */
+            product_id: string;
+            /** Format: uuid */
+            offer_id: string;
+            /** Format: uuid */
+            producer_id: string;
+            /** Format: uuid */
+            affiliate_id: string | null;
+            /** Format: uuid */
+            coupon_id: string | null;
+            /** Format: uuid */
+            parent_order_id: string | null;
+            customer_name: string | null;
+            customer_email: string | null;
+            fraud_score: number;
+            created_at: components["schemas"]["Timestamp"];
+            paid_at: components["schemas"]["NullableTimestamp"];
+            items?: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                offer_id: string;
+                offer_code: string;
+                /** @enum {string} */
+                type: "main" | "order_bump" | "upsell";
+                price_cents: number;
+            }[];
+            charges?: {
+                /** Format: uuid */
+                id: string;
+                acquirer: string;
+                acquirer_charge_id: string | null;
+                method: components["schemas"]["PaymentMethod"];
+                /** @description pending, approved, declined, error, refunded, partially_refunded, chargeback */
+                status: string;
+                amount_cents: number;
+                installments: number;
+                card_brand: string | null;
+                card_last4: string | null;
+                decline_code: string | null;
+                created_at: components["schemas"]["Timestamp"];
+                updated_at: components["schemas"]["Timestamp"];
+            }[];
+            splits?: {
+                /** Format: uuid */
+                id: string;
+                /** @enum {string} */
+                party: "platform" | "producer" | "coproducer" | "affiliate";
+                /** Format: uuid */
+                user_id: string | null;
+                amount_cents: number;
+                reversed_cents: number;
+                /** @description waiting, released, reversed */
+                status: string;
+                release_at: components["schemas"]["NullableTimestamp"];
+                released_at: components["schemas"]["NullableTimestamp"];
+            }[];
+            refunds?: {
+                /** Format: uuid */
+                id: string;
+                amount_cents: number;
+                reason: string;
+                /** @description requested, processing, succeeded, failed */
+                status: string;
+                /** Format: uuid */
+                requested_by: string | null;
+                acquirer_refund_id: string | null;
+                created_at: components["schemas"]["Timestamp"];
+                updated_at: components["schemas"]["Timestamp"];
+            }[];
+            webhook_deliveries?: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                endpoint_id: string;
+                event_id: string;
+                event: string;
+                status: string;
+                attempts: number;
+                last_status_code: number | null;
+                last_error: string | null;
+                created_at: components["schemas"]["Timestamp"];
+            }[];
+            audit_trail?: {
+                id: string;
+                /** Format: uuid */
+                actor_id: string | null;
+                actor_role: string | null;
+                action: string;
+                ip: string | null;
+                request_id: string | null;
+                /** @description the action's JSON details, or null */
+                details: unknown;
+                created_at: components["schemas"]["Timestamp"];
+            }[];
+            invoice?: {
+                /** Format: uuid */
+                id: string;
+                dps_id: string;
+                status: string;
+                amount_cents: number;
+                storage_key: string | null;
+                created_at: components["schemas"]["Timestamp"];
+            } | null;
+        };
+        AdminOrderPage: {
+            data: components["schemas"]["AdminOrder"][];
+            has_more: boolean;
+        };
+        AdminRefund: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            order_id: string;
+            amount_cents: number;
+            reason: string;
+            /** @description requested, processing, succeeded, failed */
+            status: string;
+            /** Format: uuid */
+            requested_by: string | null;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        AdminAffiliation: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            product_id: string;
+            product_name: string;
+            /** Format: uuid */
+            affiliate_id: string;
+            affiliate_email: string;
+            ref: string;
+            status: components["schemas"]["AffiliationStatus"];
+            commission_bps: number | null;
+            created_at: components["schemas"]["Timestamp"];
+            decided_at: components["schemas"]["NullableTimestamp"];
+        };
+        AdminAffiliationPage: {
+            data: components["schemas"]["AdminAffiliation"][];
+            has_more: boolean;
+        };
+        AdminWebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            endpoint_id: string;
+            /** Format: uuid */
+            owner_id: string;
+            url: string;
+            event_id: string;
+            event: string;
+            status: string;
+            attempts: number;
+            last_status_code: number | null;
+            last_error: string | null;
+            next_attempt_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        AdminWebhookDeliveryPage: {
+            data: components["schemas"]["AdminWebhookDelivery"][];
+            has_more: boolean;
+        };
+        Job: {
+            /** @description the job number (jobs are numbered in order) */
+            id: string;
+            type: string;
+            /** @description the job's JSON payload */
+            payload: unknown;
+            dedup_key: string | null;
+            /** @enum {string} */
+            status: "ready" | "running" | "done" | "dead";
+            attempts: number;
+            max_attempts: number;
+            run_at: components["schemas"]["Timestamp"];
+            last_error: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        JobPage: {
+            data: components["schemas"]["Job"][];
+            has_more: boolean;
+        };
+        SalesAnalytics: {
+            /** @enum {string} */
+            group_by: "day" | "product" | "payment_method" | "affiliate";
+            from: string | null;
+            to: string | null;
+            data: {
+                key: string | null;
+                label: string | null;
+                gross_cents: number;
+                count: number;
+                paid_count: number;
+                /** @description paid / (paid + refused), null when neither happened */
+                approval_rate: number | null;
+            }[];
+        };
+        FunnelAnalytics: {
+            offer_code: string;
+            steps: {
+                event_name: string;
+                count: number;
+            }[];
+        };
+        ReportAccepted: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "pending";
+        };
+        Report: {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @description pending, running, done, failed */
+            status: string;
+            /** @description the filters the report was asked with (JSON object), or null */
+            filters: unknown;
+            row_count: number | null;
+            error: string | null;
+            /** Format: uuid */
+            created_by: string;
+            created_at: components["schemas"]["Timestamp"];
+            finished_at: components["schemas"]["NullableTimestamp"];
+            storage_key: string | null;
+            /** @description set once the report is done */
+            download_url: string | null;
+        };
+        AuditEntry: {
+            /** @description the entry number */
+            id: string;
+            /** Format: uuid */
+            actor_id: string | null;
+            actor_role: string | null;
+            action: string;
+            target_type: string;
+            target_id: string | null;
+            ip: string | null;
+            request_id: string | null;
+            /** @description the action's JSON details, or null */
+            details: unknown;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        AuditPage: {
+            data: components["schemas"]["AuditEntry"][];
+            has_more: boolean;
+        };
+        AcquirerPriority: {
+            /** @description acquirer names, tried in this order */
+            priority: string[];
+        };
+        OrderDelivery: {
+            /** Format: uuid */
+            order_id: string;
+            status: components["schemas"]["OrderStatus"];
+            items: components["schemas"]["OrderItem"][];
+            total_cents: number;
+            installments: number;
+            payment_method: components["schemas"]["PaymentMethod"];
+            /** @description what the buyer may open; empty until paid */
+            access: {
+                /** Format: uuid */
+                product_id: string;
+                product_name: string;
+                /** @enum {string} */
+                type: "course" | "ebook" | "community" | "service";
+            }[];
+            /** @description the offer's upsell, on a main order only */
+            upsell?: {
+                offer_code: string;
+                name: string;
+                product_name: string;
+                price_cents: number;
+                one_click: boolean;
+            };
+        };
+        /** @description approved-payment, refused-payment, generated-pix, generated-billet, refund, chargeback: data is the order (as GET /checkout/v1/orders/{id}, without access_token). */
+        WebhookOrderEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            event: "approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback";
+            created_at: components["schemas"]["Timestamp"];
+            data: components["schemas"]["Order"];
+        };
+        WebhookAbandonedCartEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            event: "abandoned-cart";
+            created_at: components["schemas"]["Timestamp"];
+            data: {
+                checkout: {
+                    /** Format: uuid */
+                    session_id: string;
+                    email: string;
+                    offer_code: string;
+                    /** Format: uuid */
+                    product_id: string;
+                    utm_source: string | null;
+                    utm_medium: string | null;
+                    utm_campaign: string | null;
+                    /** @description when the session opened */
+                    created_at: string;
+                };
+            };
+        };
+        WebhookAffiliationEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            event: "affiliation-requested" | "approved-affiliate" | "refused-affiliate";
+            created_at: components["schemas"]["Timestamp"];
+            /** @description the affiliation (affiliation-requested leaves out the affiliate's e-mail) */
+            data: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                product_id: string;
+                product_name: string;
+                /** Format: uuid */
+                affiliate_id: string;
+                affiliate_name?: string;
+                affiliate_email?: string;
+                ref: string;
+                status: components["schemas"]["AffiliationStatus"];
+                commission_bps?: number | null;
+                created_at: components["schemas"]["Timestamp"];
+                decided_at?: components["schemas"]["NullableTimestamp"];
+            };
         };
     };
     responses: {
@@ -1286,6 +2147,12 @@ export interface components {
     parameters: {
         Limit: number;
         StartingAfter: string;
+        /**
+         * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+         *     secret being the endpoint's (shown once when it is created). Check
+         *     it on the raw bytes before parsing, and refuse old timestamps.
+         */
+        B4Signature: string;
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -1319,7 +2186,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
             };
             400: components["responses"]["Error"];
             409: components["responses"]["Error"];
@@ -1347,7 +2216,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1369,7 +2240,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
             };
             401: components["responses"]["Error"];
         };
@@ -1391,7 +2264,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProductPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1432,7 +2307,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1455,7 +2332,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -1477,7 +2356,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -1520,7 +2401,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1588,7 +2471,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["OfferPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1624,7 +2509,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Offer"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1648,7 +2535,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Offer"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -1683,7 +2572,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Offer"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1713,7 +2604,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Offer"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1745,7 +2638,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Offer"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1769,7 +2664,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CoproducerPage"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -1800,7 +2697,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Coproducer"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1851,7 +2750,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CouponPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1894,7 +2795,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Coupon"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1919,7 +2822,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Coupon"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -1953,7 +2858,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Coupon"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -1978,7 +2885,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MarketplacePage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2004,7 +2913,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Affiliation"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -2031,7 +2942,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AffiliationPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2057,7 +2970,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Affiliation"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -2084,7 +2999,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Affiliation"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -2108,7 +3025,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CampaignPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2139,7 +3058,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2162,7 +3083,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -2217,7 +3140,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2242,7 +3167,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2273,7 +3200,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2296,7 +3225,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -2351,7 +3282,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2378,7 +3311,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2406,7 +3341,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -2433,7 +3370,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SalePage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2456,7 +3395,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SalesSummary"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2478,7 +3419,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Sale"];
+                };
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
@@ -2506,7 +3449,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RefundRequested"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -2528,7 +3473,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Balance"];
+                };
             };
             401: components["responses"]["Error"];
         };
@@ -3023,26 +3970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        order_id?: string;
-                        status?: string;
-                        items?: Record<string, never>[];
-                        total_cents?: number;
-                        installments?: number;
-                        payment_method?: string;
-                        access?: {
-                            product_id?: string;
-                            product_name?: string;
-                            type?: string;
-                        }[];
-                        upsell?: {
-                            offer_code?: string;
-                            name?: string;
-                            product_name?: string;
-                            price_cents?: number;
-                            one_click?: boolean;
-                        };
-                    };
+                    "application/json": components["schemas"]["OrderDelivery"];
                 };
             };
             404: components["responses"]["Error"];
@@ -3113,7 +4041,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminUserPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3136,7 +4066,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3166,7 +4098,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3198,7 +4132,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3229,7 +4165,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminProductPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3258,7 +4196,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3289,7 +4229,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminProduct"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3325,7 +4267,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminOrderPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3348,7 +4292,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminOrder"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3382,7 +4328,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminRefund"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3410,7 +4358,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminAffiliationPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3439,7 +4389,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminAffiliation"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3470,7 +4422,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminAffiliation"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3497,7 +4451,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookDeliveryPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3520,7 +4476,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookDelivery"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3547,7 +4505,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JobPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3570,7 +4530,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3597,7 +4559,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SalesAnalytics"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3622,7 +4586,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["FunnelAnalytics"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3661,7 +4627,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ReportAccepted"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3685,7 +4653,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3709,7 +4679,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/csv": string;
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3741,7 +4713,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3762,7 +4736,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AcquirerPriority"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
@@ -3789,12 +4765,304 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AcquirerPriority"];
+                };
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             422: components["responses"]["Error"];
+        };
+    };
+    webhookApprovedPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookRefusedPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookGeneratedPix: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookGeneratedBillet: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookRefund: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookChargeback: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookAbandonedCart: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAbandonedCartEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookAffiliationRequested: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAffiliationEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookApprovedAffiliate: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAffiliationEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookRefusedAffiliate: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookAffiliationEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

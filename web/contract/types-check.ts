@@ -10,7 +10,23 @@ export type OrderCreate =
   paths['/checkout/v1/orders']['post']['requestBody']['content']['application/json'];
 export type OfferPage =
   paths['/checkout/v1/offers/{code}']['get']['responses']['200']['content']['application/json'];
-export type WebhookEvent = webhooks extends Record<string, unknown> ? keyof webhooks : never;
+export type Sale = Schemas['Sale'];
+export type AdminOrder = Schemas['AdminOrder'];
+export type LoginAnswer =
+  paths['/api/v1/auth/login']['post']['responses']['200']['content']['application/json'];
+export type WebhookEvent = keyof webhooks;
+export type ApprovedPaymentBody =
+  webhooks['approved-payment']['post']['requestBody']['content']['application/json'];
+
+// a webhook receiver reads the order straight from the typed body
+export function paidTotal(body: ApprovedPaymentBody): number {
+  return body.event === 'approved-payment' ? body.data.total_cents : 0;
+}
+
+// what a login answer carries, by name
+export function bearer(answer: LoginAnswer): string {
+  return `Bearer ${answer.token}`;
+}
 
 // the error shape a form reads: the first bad field and every bad field
 export function fieldErrors(e: ApiError): Record<string, string> {
