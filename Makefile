@@ -168,7 +168,7 @@ fuzz: deps
 # npm ci when the lock changes; type check and build when a source changes
 # (stamps in $(BUILD)/stamps, so an up-to-date tree skips both).
 PANEL_SRC := $(shell find web/panel/src -type f 2>/dev/null) \
-	web/panel/index.html web/panel/vite.config.ts web/panel/tsconfig.json
+	web/panel/index.html web/panel/vite.config.ts web/panel/tsconfig.json web/contract/schema.d.ts
 $(BUILD)/stamps/panel-npm: web/panel/package-lock.json web/panel/package.json
 	@mkdir -p $(dir $@)
 	@echo "  NPM   web/panel (npm ci)"

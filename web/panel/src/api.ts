@@ -4,13 +4,11 @@
 // one shared refresh and one retry; when the refresh fails the session
 // ends and the app shows the login again.
 
-export interface User {
-  id: string;
-  email: string;
-  full_name: string;
-  role: 'member' | 'admin';
-  status: string;
-}
+import type { components } from '../../contract/schema';
+
+/** The API's schemas, generated from docs/openapi.yaml (web/contract). */
+export type Schemas = components['schemas'];
+export type User = Schemas['User'];
 
 export interface FieldError {
   param?: string;

@@ -2,17 +2,12 @@
 // the checkout funnel for the period the producer picks, in their zone.
 import { useMemo, useState } from 'react';
 import type { ChartConfiguration } from 'chart.js';
-import { qs } from '../api';
+import { qs, type Schemas } from '../api';
 import { ChartBox, COLORS } from '../charts';
 import { useLoad } from '../hooks';
 import { brl, ErrorNote, Field, Loading, METHOD, Select } from '../ui';
 
-interface Charts {
-  tz: string;
-  revenue_by_day: { date: string; gross_cents: number; paid_count: number }[];
-  paid_by_method: { payment_method: string; paid_count: number; gross_cents: number }[];
-  funnel: { step: string; count: number }[];
-}
+type Charts = Schemas['DashboardCharts'];
 
 const STEPS: Record<string, string> = { page_view: 'Visitas ao checkout', checkout_started: 'Checkouts iniciados', paid: 'Pedidos pagos' };
 const ZONES: [string, string][] = [

@@ -2,36 +2,24 @@
 // (price in reais, installments, methods, bumps, upsell) and checkout links.
 import { useEffect, useState } from 'react';
 import { useParams } from 'react-router-dom';
-import { api, ApiError, authorized } from '../api';
+import { api, ApiError, authorized, type Schemas } from '../api';
 import { useLoad } from '../hooks';
 import { brl, Check, ErrorNote, Field, FormError, Loading, messageFor, parseReais, reais, Select, Submit, TextArea, useAction } from '../ui';
 import { PRODUCT_STATUS, TYPES, type Product } from './Produtos';
 
-interface Offer {
-  id: string;
-  code: string;
-  name: string;
-  price_cents: number;
-  max_installments: number;
-  interest_free_installments: number;
-  payment_methods: string[];
-  allow_coupon: boolean;
-  active: boolean;
-  upsell: { offer_id: string; one_click: boolean } | null;
-  bumps?: { offer_id: string; name: string }[];
-}
+type Offer = Schemas['Offer'];
 
 function ProductForm({ product, onSaved }: { product: Product; onSaved: (p: Product) => void }) {
   const [f, setF] = useState({
     name: product.name,
     description: product.description ?? '',
-    type: product.type,
+    type: product.type as string,
     guarantee_days: String(product.guarantee_days),
-    status: product.status,
+    status: product.status as string,
     aff_enabled: product.affiliate_program.enabled,
     commission: String(product.affiliate_program.commission_bps / 100),
     cookie_days: String(product.affiliate_program.cookie_days),
-    attribution: product.affiliate_program.attribution,
+    attribution: product.affiliate_program.attribution as string,
   });
   const [saved, setSaved] = useState(false);
   const { busy, error, run, setError } = useAction();
@@ -110,7 +98,7 @@ function ProductForm({ product, onSaved }: { product: Product; onSaved: (p: Prod
   );
 }
 
-/** JPEG, PNG or WebP up to 2 MiB, sent as the raw body. */
+/** JPEG, PNG or WebP up to 1 MiB, sent as the raw body. */
 function ImageUpload({ productId }: { productId: string }) {
   const [file, setFile] = useState<File | null>(null);
   const [done, setDone] = useState(false);
@@ -125,7 +113,7 @@ function ImageUpload({ productId }: { productId: string }) {
           setError(new ApiError(415, 'unsupported_media_type', '', 'image'));
           return;
         }
-        if (file.size > 2 * 1024 * 1024) {
+        if (file.size > 1024 * 1024) {
           setError(new ApiError(413, 'file_too_large', '', 'image'));
           return;
         }
@@ -136,7 +124,7 @@ function ImageUpload({ productId }: { productId: string }) {
       }}
     >
       <div className="field">
-        <label htmlFor="product-image">Imagem do produto (JPEG, PNG ou WebP, até 2 MB)</label>
+        <label htmlFor="product-image">Imagem do produto (JPEG, PNG ou WebP, até 1 MB)</label>
         <input id="product-image" name="image" type="file" accept="image/jpeg,image/png,image/webp" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
         {error instanceof ApiError && <p className="field-error">{messageFor(error.code, error.status)}</p>}
       </div>
@@ -157,7 +145,7 @@ function OfferForm({ productId, offer, offers, onSaved }: { productId: string; o
     price: offer ? reais(offer.price_cents) : '',
     max_installments: String(offer?.max_installments ?? 12),
     interest_free_installments: String(offer?.interest_free_installments ?? 1),
-    methods: offer?.payment_methods ?? ['card', 'pix', 'boleto'],
+    methods: (offer?.payment_methods ?? ['card', 'pix', 'boleto']) as string[],
     allow_coupon: offer?.allow_coupon ?? true,
     active: offer?.active ?? true,
     bumps: (offer?.bumps ?? []).map((b) => b.offer_id),

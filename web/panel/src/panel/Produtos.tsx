@@ -1,20 +1,11 @@
 // Produtos.tsx - the member's products and the form for a new one.
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { api } from '../api';
+import { api, type Schemas } from '../api';
 import { useKeyset } from '../hooks';
 import { ErrorNote, Field, FormError, Select, Submit, TextArea, useAction } from '../ui';
 
-export interface Product {
-  id: string;
-  name: string;
-  description: string | null;
-  type: string;
-  guarantee_days: number;
-  status: string;
-  blocked: boolean;
-  affiliate_program: { enabled: boolean; commission_bps: number; cookie_days: number; attribution: string };
-}
+export type Product = Schemas['Product'];
 
 export const TYPES: [string, string][] = [
   ['course', 'Curso'],

@@ -1,25 +1,11 @@
 // Venda.tsx - one sale: items, the caller's splits, the refund request.
 import { useState } from 'react';
 import { useParams } from 'react-router-dom';
-import { api, idempotencyKey } from '../api';
+import { api, idempotencyKey, type Schemas } from '../api';
 import { useLoad } from '../hooks';
 import { brl, ErrorNote, FormError, Loading, METHOD, STATUS, Submit, TextArea, useAction, when } from '../ui';
 
-interface SaleDetail {
-  id: string;
-  status: string;
-  payment_method: string;
-  installments: number;
-  product_name: string;
-  role: string;
-  my_amount_cents: number;
-  total_cents?: number;
-  customer?: { full_name: string; email: string };
-  created_at: string;
-  paid_at: string | null;
-  items: { type: string; offer_name: string; price_cents?: number }[];
-  splits?: { party: string; amount_cents: number; reversed_cents: number; status: string }[];
-}
+type SaleDetail = Schemas['Sale'];
 
 const PARTY: Record<string, string> = { platform: 'Plataforma', producer: 'Produtor', coproducer: 'Coprodutor', affiliate: 'Afiliado' };
 const SPLIT_STATUS: Record<string, string> = { waiting: 'Aguardando liberação', released: 'Liberado', reversed: 'Estornado' };
@@ -87,7 +73,7 @@ export default function Venda() {
       </dl>
       <h2>Itens</h2>
       <ul>
-        {s.items.map((it, i) => (
+        {(s.items ?? []).map((it, i) => (
           <li key={i}>
             {it.offer_name} {it.price_cents !== undefined ? `— ${brl(it.price_cents)}` : ''}
           </li>

@@ -1,21 +1,12 @@
 // Vendas.tsx - the sales list: server-side filters, keyset pages, CSV export.
 import { useMemo, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { api, download, qs } from '../api';
+import { api, download, qs, type Schemas } from '../api';
 import { useKeyset, useLoad } from '../hooks';
 import { brl, ErrorNote, Field, METHOD, Select, STATUS, Submit, useAction, when } from '../ui';
 
-interface Sale {
-  id: string;
-  status: string;
-  payment_method: string;
-  product_name: string;
-  role: string;
-  my_amount_cents: number;
-  total_cents?: number;
-  customer?: { full_name: string; email: string };
-  created_at: string;
-}
+type Sale = Schemas['Sale'];
+type SalesExport = Schemas['SalesExport'];
 
 /** The start of a local (São Paulo, UTC-3) day as RFC 3339. */
 function dayStart(date: string): string | undefined {
@@ -40,10 +31,10 @@ function Export({ filters }: { filters: Record<string, string> }) {
           const body: Record<string, string> = {};
           for (const k of ['status', 'payment_method', 'product_id', 'from', 'to']) if (filters[k]) body[k] = filters[k];
           setState('Preparando o arquivo…');
-          let exp = await api<{ id: string; status: string }>('POST', '/api/v1/sales/exports', body);
+          let exp = await api<SalesExport>('POST', '/api/v1/sales/exports', body);
           for (let i = 0; i < 120 && exp.status !== 'done' && exp.status !== 'failed'; i++) {
             await new Promise((r) => setTimeout(r, 500));
-            exp = await api('GET', `/api/v1/sales/exports/${exp.id}`);
+            exp = await api<SalesExport>('GET', `/api/v1/sales/exports/${exp.id}`);
           }
           if (exp.status !== 'done') {
             setState('A exportação falhou. Tente de novo.');
