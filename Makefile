@@ -165,22 +165,10 @@ fuzz: deps
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh long
 
 # ---- web/panel: the producer panel and the back-office (React + Vite) ----
-# npm ci when the lock changes; type check and build when a source changes
-# (stamps in $(BUILD)/stamps, so an up-to-date tree skips both).
-PANEL_SRC := $(shell find web/panel/src -type f 2>/dev/null) \
-	web/panel/index.html web/panel/vite.config.ts web/panel/tsconfig.json web/contract/schema.d.ts
-$(BUILD)/stamps/panel-npm: web/panel/package-lock.json web/panel/package.json
-	@mkdir -p $(dir $@)
-	@echo "  NPM   web/panel (npm ci)"
-	$(Q)cd web/panel && npm ci --no-audit --no-fund --loglevel=error
-	$(Q)touch $@
-$(BUILD)/stamps/panel-build: $(BUILD)/stamps/panel-npm $(PANEL_SRC)
-	@echo "  TSC   web/panel"
-	$(Q)cd web/panel && npx --no-install tsc --noEmit
-	@echo "  VITE  web/panel/dist"
-	$(Q)cd web/panel && npx --no-install vite build --logLevel warn
-	$(Q)touch $@
-panel: $(BUILD)/stamps/panel-build
+# npm ci when the lock changes, then type check and build when a source
+# changed (stamps under $(BUILD)/stamps: an up-to-date tree skips both).
+panel:
+	$(Q)tools/web-build.sh $(BUILD) web/panel build
 .PHONY: panel
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h')

@@ -14,6 +14,7 @@ if [ ! -x "${B4_CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 "$top/tools/web-build.sh" "$build" tests/browser || exit 1
 "$top/tools/web-build.sh" "$build" web/checkout build || exit 1
+"$top/tools/web-build.sh" "$build" web/panel build || exit 1
 # every *.test.mjs, their counts summed into one closing pair of lines
 status=0 passed=0 failed=0
 for t in "$here"/*.test.mjs; do

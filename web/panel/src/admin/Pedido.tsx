@@ -32,6 +32,8 @@ const REFUND_STATUS: Record<string, string> = { requested: 'Solicitado', process
 function Refund({ order, onDone }: { order: Detail; onDone: () => void }) {
   const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
+  // one key per attempt: a retry of the same attempt (a lost answer)
+  // reuses it; changing the amount or the reason makes a new attempt
   const [key, setKey] = useState(idempotencyKey);
   const { busy, error, run, setError } = useAction();
   return (
@@ -58,8 +60,21 @@ function Refund({ order, onDone }: { order: Detail; onDone: () => void }) {
       }}
     >
       <h2>Reembolsar</h2>
-      <Field label="Valor a reembolsar (R$, vazio para o total)" name="amount_cents" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} error={error} />
-      <TextArea label="Motivo" name="reason" required value={reason} onChange={(e) => setReason(e.target.value)} error={error} />
+      <Field label="Valor a reembolsar (R$, vazio para o total)" name="amount_cents" inputMode="decimal" value={amount} onChange={(e) => {
+          setAmount(e.target.value);
+          setKey(idempotencyKey());
+        }} error={error} />
+      <TextArea
+        label="Motivo"
+        name="reason"
+        required
+        value={reason}
+        onChange={(e) => {
+          setReason(e.target.value);
+          setKey(idempotencyKey());
+        }}
+        error={error}
+      />
       <FormError error={error} fields={['amount_cents', 'reason']} />
       <Submit busy={busy}>Reembolsar</Submit>
     </form>

@@ -12,7 +12,8 @@ const SPLIT_STATUS: Record<string, string> = { waiting: 'Aguardando liberação'
 
 function Refund({ sale, onDone }: { sale: SaleDetail; onDone: () => void }) {
   const [reason, setReason] = useState('');
-  // one key per refund attempt: a retry of the same attempt reuses it
+  // one key per refund attempt: a retry of the same attempt reuses it;
+  // a new reason makes a new attempt
   const [key, setKey] = useState(idempotencyKey);
   const { busy, error, run } = useAction();
   return (
@@ -27,7 +28,10 @@ function Refund({ sale, onDone }: { sale: SaleDetail; onDone: () => void }) {
       }}
     >
       <h2>Reembolsar</h2>
-      <TextArea label="Motivo do reembolso" name="reason" required value={reason} onChange={(e) => setReason(e.target.value)} error={error} />
+      <TextArea label="Motivo do reembolso" name="reason" required value={reason} onChange={(e) => {
+          setReason(e.target.value);
+          setKey(idempotencyKey());
+        }} error={error} />
       <FormError error={error} fields={['reason']} />
       <Submit busy={busy}>Pedir reembolso</Submit>
     </form>
