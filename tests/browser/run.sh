@@ -18,6 +18,8 @@ fi
 # every *.test.mjs, their counts summed into one closing pair of lines
 status=0 passed=0 failed=0
 for t in "$here"/*.test.mjs; do
+	# B4_BROWSER_ONLY=panel runs only the files whose name contains it
+	[ -n "${B4_BROWSER_ONLY:-}" ] && [[ "$(basename "$t")" != *"$B4_BROWSER_ONLY"* ]] && continue
 	out=$(mktemp)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 node "$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
