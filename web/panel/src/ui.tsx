@@ -213,6 +213,21 @@ export const STATUS: Record<string, string> = {
 };
 
 export const METHOD: Record<string, string> = { card: 'Cartão', pix: 'Pix', boleto: 'Boleto' };
+export const PARTY: Record<string, string> = { platform: 'Plataforma', producer: 'Produtor', coproducer: 'Coprodutor', affiliate: 'Afiliado' };
+export const SPLIT_STATUS: Record<string, string> = { waiting: 'Aguardando liberação', released: 'Liberado', reversed: 'Estornado' };
+export const CHARGE_STATUS: Record<string, string> = {
+  pending: 'Pendente',
+  approved: 'Aprovada',
+  declined: 'Recusada',
+  error: 'Erro',
+  refunded: 'Reembolsada',
+  partially_refunded: 'Reembolsada em parte',
+  chargeback: 'Chargeback',
+};
+export const DELIVERY_STATUS: Record<string, string> = { pending: 'Pendente', succeeded: 'Entregue', failed: 'Falhou' };
+export const INVOICE_STATUS: Record<string, string> = { pending: 'Pendente', issued: 'Emitida', failed: 'Falhou', cancelled: 'Cancelada' };
+/** label[value], or the value itself when unlisted. */
+export const label = (labels: Record<string, string>, value: string | null | undefined) => (value ? labels[value] ?? value : '—');
 
 export function Loading() {
   return <p aria-busy="true">Carregando…</p>;

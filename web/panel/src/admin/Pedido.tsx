@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { useParams } from 'react-router-dom';
 import { api, idempotencyKey } from '../api';
 import { useLoad } from '../hooks';
-import { brl, ErrorNote, Field, FormError, Loading, METHOD, parseReais, STATUS, Submit, TextArea, useAction, when } from '../ui';
+import { brl, CHARGE_STATUS, DELIVERY_STATUS, ErrorNote, Field, FormError, INVOICE_STATUS, label, Loading, METHOD, PARTY, parseReais, SPLIT_STATUS, STATUS, Submit, TextArea, useAction, when } from '../ui';
 import { ApiError } from '../api';
 
 interface Detail {
@@ -110,7 +110,7 @@ export default function Pedido() {
           {when(o.created_at)} / {when(o.paid_at)}
         </dd>
         <dt>Nota fiscal</dt>
-        <dd>{o.invoice ? `${o.invoice.status} (${brl(o.invoice.amount_cents)})` : '—'}</dd>
+        <dd>{o.invoice ? `${label(INVOICE_STATUS, o.invoice.status)} (${brl(o.invoice.amount_cents)})` : '—'}</dd>
       </dl>
       <button type="button" onClick={order.reload}>
         Atualizar
@@ -127,7 +127,7 @@ export default function Pedido() {
       <ul>
         {o.charges.map((c) => (
           <li key={c.id}>
-            {c.acquirer}: {c.status} — {brl(c.amount_cents)} {c.card_brand ? `${c.card_brand} final ${c.card_last4}` : ''}
+            {c.acquirer}: {label(CHARGE_STATUS, c.status)} — {brl(c.amount_cents)} {c.card_brand ? `${c.card_brand} final ${c.card_last4}` : ''}
           </li>
         ))}
       </ul>
@@ -144,10 +144,10 @@ export default function Pedido() {
         <tbody>
           {o.splits.map((s) => (
             <tr key={s.id}>
-              <td>{s.party}</td>
+              <td>{label(PARTY, s.party)}</td>
               <td>{brl(s.amount_cents)}</td>
               <td>{brl(s.reversed_cents)}</td>
-              <td>{s.status}</td>
+              <td>{label(SPLIT_STATUS, s.status)}</td>
             </tr>
           ))}
         </tbody>
@@ -165,7 +165,7 @@ export default function Pedido() {
       <ul>
         {o.webhook_deliveries.map((d, i) => (
           <li key={i}>
-            {d.event}: {d.status} ({d.attempts} tentativas)
+            {d.event}: {label(DELIVERY_STATUS, d.status)} ({d.attempts} {d.attempts === 1 ? 'tentativa' : 'tentativas'})
           </li>
         ))}
       </ul>

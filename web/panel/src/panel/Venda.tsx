@@ -3,12 +3,10 @@ import { useState } from 'react';
 import { useParams } from 'react-router-dom';
 import { api, idempotencyKey, type Schemas } from '../api';
 import { useLoad } from '../hooks';
-import { brl, ErrorNote, FormError, Loading, METHOD, STATUS, Submit, TextArea, useAction, when } from '../ui';
+import { brl, ErrorNote, FormError, Loading, METHOD, PARTY, SPLIT_STATUS, STATUS, Submit, TextArea, useAction, when } from '../ui';
 
 type SaleDetail = Schemas['Sale'];
 
-const PARTY: Record<string, string> = { platform: 'Plataforma', producer: 'Produtor', coproducer: 'Coprodutor', affiliate: 'Afiliado' };
-const SPLIT_STATUS: Record<string, string> = { waiting: 'Aguardando liberação', released: 'Liberado', reversed: 'Estornado' };
 
 function Refund({ sale, onDone }: { sale: SaleDetail; onDone: () => void }) {
   const [reason, setReason] = useState('');

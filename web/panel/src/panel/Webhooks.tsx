@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { api } from '../api';
 import { useKeyset, useLoad } from '../hooks';
-import { Check, ErrorNote, Field, FormError, Select, Submit, useAction, when } from '../ui';
+import { Check, DELIVERY_STATUS, ErrorNote, Field, FormError, Select, Submit, useAction, when } from '../ui';
 
 interface Endpoint {
   id: string;
@@ -35,7 +35,6 @@ const EVENTS: [string, string][] = [
   ['refused-affiliate', 'Afiliado recusado'],
 ];
 
-const DELIVERY_STATUS: Record<string, string> = { pending: 'Pendente', succeeded: 'Entregue', failed: 'Falhou' };
 
 function Deliveries({ endpoint }: { endpoint: string }) {
   const list = useKeyset<Delivery>(`/api/v1/webhooks/${endpoint}/deliveries`);
