@@ -12,6 +12,7 @@
 #include "b4/pii.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 
 cJSON *bo_row_json(const struct b4_db_result *res, size_t row, const struct bo_col *cols)
 {
@@ -225,6 +226,16 @@ const char *bo_like_escape(struct b4_req *req, const char *text)
 	return out;
 }
 
+static pthread_once_t pii_once = PTHREAD_ONCE_INIT;
+
+/* The field keys, for a start-up that did not load them (b4-backoffice's
+ * init normally does). */
+static void pii_load(void)
+{
+	if (!b4_pii_ready())
+		b4_pii_init("b4-backoffice");
+}
+
 /* ?document= (a CPF or CNPJ, any punctuation) as its blind index. */
 static int query_document(struct b4_req *req, const char **bidx)
 {
@@ -238,6 +249,7 @@ static int query_document(struct b4_req *req, const char **bidx)
 		return 0;
 	if (strlen(text) > 32 || b4_br_document_normalize(text, digits, sizeof(digits), &type) < 0)
 		return bad_query(req, "document", "a valid CPF or CNPJ");
+	pthread_once(&pii_once, pii_load);
 	hex = b4_arena_alloc(req->arena, 65);
 	rc = hex ? b4_pii_blind_index("document", digits, hex) : -1;
 	OPENSSL_cleanse(digits, sizeof(digits));
