@@ -223,6 +223,40 @@ const tests = {
     await shot(page, 'inicio');
   },
 
+  async producer_pages_coupons_coproducers_affiliates() {
+    const page = state.page;
+    await nav(page, 'Cupons');
+    await page.getByLabel('Produto').selectOption({ label: 'Curso de Testes no Navegador' });
+    await page.getByLabel('Código').fill('BEMVINDO10');
+    await page.getByLabel('Desconto (%)').fill('10');
+    await page.getByRole('button', { name: 'Criar cupom' }).click();
+    await page.locator('tbody tr', { hasText: 'BEMVINDO10' }).waitFor();
+    // the same code again: the server's conflict shows next to "Código"
+    await page.getByLabel('Código').fill('BEMVINDO10');
+    await page.getByLabel('Desconto (%)').fill('5');
+    await page.getByRole('button', { name: 'Criar cupom' }).click();
+    await page.getByText('Este código já existe neste produto.').waitFor();
+    await shot(page, 'coupons');
+
+    await nav(page, 'Coprodutores');
+    await page.getByLabel('E-mail do coprodutor').fill('affiliate@b4you.dev');
+    await page.getByLabel('Participação (%)').fill('10');
+    await page.getByRole('button', { name: 'Adicionar' }).click();
+    await page.locator('tbody tr', { hasText: 'affiliate@b4you.dev' }).waitFor();
+    checkEqual(await stack.sqlValue(`SELECT share_bps FROM coproducers WHERE product_id = '${state.productId}'`), '1000', '10% is 1000 bps');
+    await shot(page, 'coproducers');
+
+    await nav(page, 'Afiliados');
+    await page.getByRole('heading', { name: 'Mercado de afiliação' }).waitFor();
+    // the demo product with an open program is in the marketplace
+    const offer = page.locator('tbody tr', { has: page.getByRole('button', { name: 'Quero me afiliar' }) }).first();
+    await offer.waitFor();
+    await offer.getByRole('button', { name: 'Quero me afiliar' }).click();
+    await page.getByRole('button', { name: 'Pedido enviado' }).first().waitFor();
+    await shot(page, 'affiliates');
+    checkEqual(page.problems.join('\n'), '', 'no script error');
+  },
+
   async admin_finds_the_order_by_email_and_refunds_part() {
     check(state.orderId, 'the order exists');
     const page = await newPage(admin);
@@ -257,6 +291,44 @@ const tests = {
     checkEqual(await stack.sqlValue(`SELECT CONCAT(COUNT(*), ':', SUM(amount_cents)) FROM refunds WHERE order_id = '${state.orderId}' AND status = 'succeeded'`), '1:1000', 'one partial refund settled');
     check(Number(await stack.sqlValue("SELECT COUNT(*) FROM idempotency_keys WHERE scope = 'backoffice_refunds'")) >= 1, 'the refund carried an Idempotency-Key');
     await shot(page, 'admin-refund');
+    checkEqual(page.problems.join('\n'), '', 'no script error');
+  },
+
+  async admin_pages_open_and_act() {
+    const page = state.adminPage;
+    check(page, 'the admin is logged in');
+    const headings = {
+      'Usuários': 'Usuários',
+      'Produtos': 'Produtos',
+      'Afiliações': 'Afiliações',
+      'Jobs mortos': 'Jobs mortos',
+      'Entregas com falha': 'Entregas de webhook com falha',
+      'Adquirentes': 'Prioridade dos adquirentes',
+      'Auditoria': 'Auditoria',
+      'Análises': 'Análises da plataforma',
+    };
+    for (const [link, heading] of Object.entries(headings)) {
+      await nav(page, link);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    }
+    // the analytics charts drew the sales of the day
+    await nav(page, 'Análises');
+    await page.locator('figure.chart canvas').first().waitFor();
+    checkEqual(await page.locator('figure.chart canvas').count(), 2, 'two charts');
+    await shot(page, 'admin-analytics');
+    // the audit log lists the refund
+    await nav(page, 'Auditoria');
+    await page.getByLabel('ID do alvo').fill(state.orderId);
+    await page.getByRole('button', { name: 'Filtrar' }).click();
+    await page.locator('tbody tr', { hasText: 'order.refund_requested' }).waitFor();
+    // a CSV report, made by b4-worker, downloaded
+    await nav(page, 'Relatórios');
+    await page.getByRole('button', { name: 'Gerar relatório CSV' }).click();
+    const button = page.getByRole('button', { name: 'Baixar CSV' });
+    await button.waitFor({ timeout: 30000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    check(readFileSync(await download.path(), 'utf8').includes(BUYER.email), 'the report has the sale');
+    await shot(page, 'admin-reports');
     checkEqual(page.problems.join('\n'), '', 'no script error');
   },
 
