@@ -7,7 +7,11 @@
  * and no other site can make the browser send it.  The database keeps its
  * SHA-256 only.  A login opens a family; each refresh rotates the token
  * (the old row becomes 'rotated', a new one joins the family); presenting
- * a rotated token again means it was copied: the family is revoked.
+ * a rotated token again means it was copied: the family is revoked.  One
+ * exception: within ROTATION_GRACE seconds of its rotation a rotated token
+ * is a second tab refreshing at the same moment, not a copy; it gets 409
+ * (no new token, nothing revoked, the cookie left alone) and the browser,
+ * which by then holds the successor, simply tries again.
  * Logout revokes the family; blocking a member revokes every family of
  * theirs (svc-backoffice/users.c). */
 #include "api.h"
@@ -23,9 +27,12 @@
 
 #include <openssl/crypto.h>
 
-#define COOKIE_NAME "b4_refresh"
-#define TOKEN_BYTES 32
-#define TOKEN_CHARS 43 /* base64url of 32 bytes, unpadded */
+#define COOKIE_NAME    "b4_refresh"
+#define TOKEN_BYTES    32
+#define TOKEN_CHARS    43 /* base64url of 32 bytes, unpadded */
+#define ROTATION_GRACE 10 /* seconds */
+#define STR_(x)	       #x
+#define STR(x)	       STR_(x)
 
 /* The hex SHA-256 of token into out. */
 static int token_hash(const char *token, char out[65])
@@ -161,7 +168,7 @@ struct refresh_tx {
 	const char *hash; /* of the presented token */
 	char new_token[TOKEN_CHARS + 1], new_hash[65];
 	char user_id[37], role[16], email[255];
-	bool refused, reused;
+	bool refused, reused, concurrent;
 };
 
 static int revoke_family(struct b4_db *db, const char *family)
@@ -184,12 +191,15 @@ static int refresh_write(struct b4_db *db, void *arg)
 	bool live;
 	int rc = -1;
 
-	t->refused = t->reused = false;
-	res = b4_db_query(db,
-			  "SELECT r.family_id, r.status, r.expires_at > UTC_TIMESTAMP(6), u.status,"
-			  " u.role, u.email, u.id FROM refresh_tokens r JOIN users u"
-			  " ON u.id = r.user_id WHERE r.token_hash = ? FOR UPDATE",
-			  "s", t->hash);
+	t->refused = t->reused = t->concurrent = false;
+	res = b4_db_query(
+	    db,
+	    "SELECT r.family_id, r.status, r.expires_at > UTC_TIMESTAMP(6), u.status,"
+	    " u.role, u.email, u.id,"
+	    " r.updated_at > UTC_TIMESTAMP(6) - INTERVAL " STR(
+		ROTATION_GRACE) " SECOND FROM refresh_tokens r JOIN users u"
+				" ON u.id = r.user_id WHERE r.token_hash = ? FOR UPDATE",
+	    "s", t->hash);
 	if (!res)
 		return -1;
 	if (b4_db_rows(res) == 0) {
@@ -200,6 +210,11 @@ static int refresh_write(struct b4_db *db, void *arg)
 	family = b4_db_str(res, 0, 0);
 	status = b4_db_str(res, 0, 1);
 	live = b4_db_i64(res, 0, 2) == 1 && strcmp(b4_db_str(res, 0, 3), "active") == 0;
+	if (strcmp(status, "rotated") == 0 && live && b4_db_i64(res, 0, 7) == 1) {
+		t->refused = t->concurrent = true;
+		rc = 0;
+		goto out_free;
+	}
 	if (strcmp(status, "active") != 0 || !live) {
 		t->refused = true;
 		t->reused = strcmp(status, "rotated") == 0;
@@ -249,6 +264,11 @@ void api_refresh(struct b4_req *req)
 	if (b4_db_tx(req->db, refresh_write, &t) < 0) {
 		OPENSSL_cleanse(t.new_token, sizeof(t.new_token));
 		b4_req_db_error(req);
+		return;
+	}
+	if (t.concurrent) {
+		b4_req_errorf(req, 409, "conflict", "session_rotated", NULL,
+			      "The session was refreshed a moment ago; try again.");
 		return;
 	}
 	if (t.refused) {

@@ -164,6 +164,24 @@ static void test_refresh_rotates_and_reuse_revokes_the_family(void **state)
 				    second + 11),
 			 0);
 
+	/* a second tab refreshing with the same token a moment later: 409,
+	 * nothing revoked, the successor still good */
+	expect(&r, 409, "POST", "/v1/auth/refresh", NULL, first, NULL);
+	assert_string_equal(h_json_str(&r, "error.code"), "session_rotated");
+	assert_null(h_resp_header(&r, "Set-Cookie"));
+	h_resp_free(&r);
+	assert_int_equal(h_sql_intf(db_name,
+				    "SELECT COUNT(*) FROM refresh_tokens WHERE user_id = '%s'"
+				    " AND status = 'active'",
+				    m.id),
+			 1);
+	/* later (the rotation aged past the grace), the same token is a copy */
+	assert_int_equal(
+	    h_sqlf(db_name,
+		   "UPDATE refresh_tokens SET updated_at = updated_at - INTERVAL 1 MINUTE"
+		   " WHERE user_id = '%s' AND status = 'rotated'",
+		   m.id),
+	    0);
 	/* the rotated token presented again: a copy; the whole family ends */
 	expect(&r, 401, "POST", "/v1/auth/refresh", NULL, first, NULL);
 	assert_string_equal(h_json_str(&r, "error.type"), "authentication_error");

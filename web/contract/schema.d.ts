@@ -553,7 +553,11 @@ export interface paths {
          *     it to these two routes, so it rides on no other request. Each call
          *     rotates the token; presenting an already rotated token again means
          *     it was copied, and the whole session family is revoked (401).
-         *     A blocked account's sessions are revoked at the block.
+         *     Within 10 seconds of its rotation a rotated token is taken for a
+         *     second tab refreshing at the same moment: 409 `session_rotated`,
+         *     nothing revoked, no cookie set; the browser, which already holds the
+         *     successor, retries. A blocked account's sessions are revoked at the
+         *     block.
          */
         post: operations["refreshSession"];
         delete?: never;
@@ -3686,6 +3690,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            409: components["responses"]["Error"];
         };
     };
     logout: {

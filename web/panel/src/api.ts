@@ -103,7 +103,13 @@ export function refreshSession(): Promise<boolean> {
   if (!refreshing) {
     refreshing = (async () => {
       try {
-        const res = await fetch('/api/v1/auth/refresh', { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
+        let res = await fetch('/api/v1/auth/refresh', { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
+        // 409: another tab rotated the token a moment ago; the cookie jar
+        // now holds its successor, so one more try succeeds
+        if (res.status === 409) {
+          await new Promise((r) => setTimeout(r, 300));
+          res = await fetch('/api/v1/auth/refresh', { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
+        }
         if (!res.ok) return false;
         const answer = (await res.json()) as TokenAnswer;
         setSession(answer.token, answer.user);
