@@ -349,6 +349,17 @@ const tests = {
     checkEqual(await stack.sqlValue(`SELECT COUNT(*) FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE u.email = '${PRODUCER.email}' AND r.status <> 'revoked'`), '0', 'every session revoked');
     await shot(producerPage, 'blocked-logged-out');
   },
+
+  async logout_ends_the_session() {
+    const page = state.adminPage;
+    await page.getByRole('button', { name: 'Sair' }).click();
+    await page.getByRole('button', { name: 'Entrar' }).waitFor();
+    checkEqual(await stack.sqlValue("SELECT COUNT(*) FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE u.email = 'admin@b4you.dev' AND r.status = 'active'"), '0', 'the admin session revoked');
+    // a reload finds no session to restore
+    await page.reload();
+    await page.getByRole('button', { name: 'Entrar' }).waitFor();
+    check(!(await page.getByText('Sua sessão terminou').isVisible()), 'a plain logout is not an ended session');
+  },
 };
 
 await runTests('panel', tests, {
