@@ -139,7 +139,7 @@ $(CONTRACT_NPM): | deps
 
 # make test: the whole suite, the same command CI runs.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all tests panel
+	$(Q)$(MAKE) --no-print-directory all tests web
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
 test-unit: all $(UNIT_BIN)
@@ -149,11 +149,11 @@ test-integration: all $(ITEST_BIN)
 	$(Q)BUILD=$(BUILD) tests/run.sh integration
 
 run: deps
-	$(Q)$(MAKE) --no-print-directory all panel
+	$(Q)$(MAKE) --no-print-directory all web
 	$(Q)BUILD=$(BUILD) deploy/dev/run.sh
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all web
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh
 
 # b4-gateway against the same backend directly and through nginx (docs/BENCHMARKS.md)
@@ -170,6 +170,7 @@ fuzz: deps
 panel:
 	$(Q)tools/web-build.sh $(BUILD) web/panel build
 .PHONY: panel
+web: panel
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h')
 fmt:
@@ -182,3 +183,10 @@ clean:
 	rm -rf build build-*
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The web front-ends (web/*, npm): `npm ci` when the lock changed and
+# `npm run build` when a source changed, skipped when up to date (stamps
+# under $(BUILD)/stamps; tools/web-build.sh).  Only the npm registry is used.
+.PHONY: web
+web:
+	$(Q)tools/web-build.sh $(BUILD) web/checkout build

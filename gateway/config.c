@@ -1,6 +1,5 @@
 /* b4-gateway configuration: a JSON file (cJSON) or built-in defaults. */
 #include "gateway.h"
-#include "path.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -10,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
+#include <unistd.h>
+
+#include "path.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -72,30 +73,41 @@ static void config_defaults(struct gw_config *c)
 	c->threads = 2;
 	c->drain_seconds = 10;
 	c->cors.max_age_seconds = 600;
+	c->dns.min_ttl_ms = 1000;
+	c->dns.max_ttl_ms = 300000;
+	c->dns.timeout_ms = 2000;
 	c->ninternal = 3;
 	snprintf(c->internal_paths[0], sizeof(c->internal_paths[0]), "/healthz");
 	snprintf(c->internal_paths[1], sizeof(c->internal_paths[1]), "/readyz");
 	snprintf(c->internal_paths[2], sizeof(c->internal_paths[2]), "/metrics");
 }
 
+/* An address literal (or "localhost") is used as it is; any other name is
+ * a dynamic instance that dns.c resolves in the background, so loading a
+ * configuration never waits on DNS. */
 static int resolve(struct gw_instance_cfg *in, char *err, size_t errlen, const char *what)
 {
-	struct addrinfo hints = {0}, *res = NULL;
-	char port[8];
-	int rc;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&in->addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&in->addr;
+	const char *host = strcmp(in->host, "localhost") == 0 ? "127.0.0.1" : in->host;
 
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", in->port);
-	rc = getaddrinfo(in->host, port, &hints, &res);
-	if (rc != 0 || !res) {
-		set_err(err, errlen, "%s: cannot resolve \"%s\": %s", what, in->host,
-			gai_strerror(rc));
+	memset(&in->addr, 0, sizeof(in->addr));
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(in->port);
+		in->addrlen = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(in->port);
+		in->addrlen = sizeof(*s6);
+	} else if (host[0] && strlen(host) < 254 && !strpbrk(host, " /\\%@")) {
+		in->dynamic = true;
+		in->addrlen = 0;
+	} else {
+		set_err(err, errlen, "%s: \"%s\" is neither an address nor a host name", what,
+			in->host);
 		return -1;
 	}
-	memcpy(&in->addr, res->ai_addr, res->ai_addrlen);
-	in->addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -541,6 +553,23 @@ static int parse_cors(struct jctx *j, const cJSON *o, struct gw_cors_cfg *cors)
 		   : 0;
 }
 
+static int parse_dns(struct jctx *j, const cJSON *o, struct gw_dns_cfg *dns)
+{
+	static const char *const keys[] = {"resolver", "min_ttl_ms", "max_ttl_ms", "timeout_ms",
+					   NULL};
+	if (check_keys(j, o, "dns", keys) ||
+	    get_str(j, o, "resolver", "dns", dns->resolver, sizeof(dns->resolver), false) ||
+	    get_int(j, o, "min_ttl_ms", "dns", 100, 86400000, &dns->min_ttl_ms) ||
+	    get_int(j, o, "max_ttl_ms", "dns", 100, 86400000, &dns->max_ttl_ms) ||
+	    get_int(j, o, "timeout_ms", "dns", 100, 60000, &dns->timeout_ms))
+		return -1;
+	if (dns->max_ttl_ms < dns->min_ttl_ms) {
+		set_err(j->err, j->errlen, "dns.max_ttl_ms: must not be below dns.min_ttl_ms");
+		return -1;
+	}
+	return 0;
+}
+
 /* B4_CORS_ORIGINS (comma-separated) replaces the file's list. */
 static int cors_from_env(struct gw_cors_cfg *cors, char *err, size_t errlen)
 {
@@ -563,6 +592,30 @@ static int cors_from_env(struct gw_cors_cfg *cors, char *err, size_t errlen)
 			return -1;
 		}
 		snprintf(cors->origins[cors->norigins++], sizeof(cors->origins[0]), "%s", tok);
+	}
+	return 0;
+}
+
+/* With a file, B4_API_UPSTREAM, B4_BACKOFFICE_UPSTREAM and
+ * B4_CHECKOUT_UPSTREAM (when set) replace the instances of the file's pool
+ * of that name: one file serves wherever the services listen (make run
+ * moves its ports with B4_DEV_PORT_BASE). */
+static int upstreams_from_env(struct gw_config *c, char *err, size_t errlen)
+{
+	static const char *const pools[][2] = {{"api", "B4_API_UPSTREAM"},
+					       {"backoffice", "B4_BACKOFFICE_UPSTREAM"},
+					       {"checkout", "B4_CHECKOUT_UPSTREAM"}};
+	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
+		const char *spec = getenv(pools[i][1]);
+		char e2[256];
+		if (!spec || !*spec)
+			continue;
+		for (size_t p = 0; p < c->npools; p++)
+			if (strcmp(c->pools[p].name, pools[i][0]) == 0 &&
+			    gw_pool_set_instances(&c->pools[p], spec, e2, sizeof(e2)) != 0) {
+				set_err(err, errlen, "%s: %s", pools[i][1], e2);
+				return -1;
+			}
 	}
 	return 0;
 }
@@ -637,11 +690,24 @@ static int parse_route_static(struct jctx *j, const cJSON *it, const char *where
 
 static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 {
-	static const char *const keys[] = {
-	    "listeners",       "admin",	     "threads",	      "tls",	     "routes",
-	    "upstreams",       "limits",     "timeouts",      "retry",	     "rate_limits",
-	    "trusted_proxies", "access_log", "drain_seconds", "static_base", "cors",
-	    "internal_paths",  NULL};
+	static const char *const keys[] = {"listeners",
+					   "admin",
+					   "threads",
+					   "tls",
+					   "routes",
+					   "upstreams",
+					   "limits",
+					   "timeouts",
+					   "retry",
+					   "rate_limits",
+					   "trusted_proxies",
+					   "access_log",
+					   "drain_seconds",
+					   "static_base",
+					   "cors",
+					   "internal_paths",
+					   "dns",
+					   NULL};
 	static const char *const admin_keys[] = {"host", "port", NULL};
 	static const char *const tls_keys[] = {"cert", "key", NULL};
 	static const char *const route_keys[] = {"name",     "prefix", "strip_prefix",
@@ -765,6 +831,9 @@ static int parse_json(struct jctx *j, const cJSON *root, struct gw_config *c)
 	}
 	o = cJSON_GetObjectItemCaseSensitive(root, "cors");
 	if (o && parse_cors(j, o, &c->cors))
+		return -1;
+	o = cJSON_GetObjectItemCaseSensitive(root, "dns");
+	if (o && parse_dns(j, o, &c->dns))
 		return -1;
 	if (get_str(j, root, "static_base", "config", c->static_base, sizeof(c->static_base),
 		    false) ||
@@ -995,8 +1064,6 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 			goto out_free;
 		snprintf(c->source, sizeof(c->source), "%s", path);
 	}
-	if (cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
-		goto out_free;
 	for (size_t i = 0; i < c->nlisteners; i++)
 		any_tls |= c->listeners[i].tls;
 	if (any_tls) {
@@ -1008,7 +1075,16 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 		if (!c->ssl_ctx)
 			goto out_free;
 	}
+	if (getenv("B4_GATEWAY_RESOLVER"))
+		snprintf(c->dns.resolver, sizeof(c->dns.resolver), "%s",
+			 getenv("B4_GATEWAY_RESOLVER"));
+	if ((path && upstreams_from_env(c, err, errlen) != 0) ||
+	    cors_from_env(&c->cors, err, errlen) != 0 || finish_web_settings(c, err, errlen) != 0)
+		goto out_free_ssl;
 	return c;
+out_free_ssl:
+	if (c->ssl_ctx)
+		SSL_CTX_free(c->ssl_ctx);
 out_free:
 	free(c);
 	return NULL;

@@ -30,8 +30,17 @@ struct gw_instance_cfg {
 	uint16_t port;
 	int weight;
 	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	char label[160]; /* "host:port" */
+	socklen_t addrlen; /* 0 for a dynamic instance */
+	char label[160];   /* "host:port", or "host:port@address" once resolved */
+	bool dynamic;	   /* host is a name: one instance per address (dns.c) */
+};
+
+/* Background resolution of upstream host names (dns.c). */
+struct gw_dns_cfg {
+	char resolver[128]; /* "ip[:port]"; "" = the system's resolv.conf */
+	int min_ttl_ms;	    /* TTL floor: no name is asked again sooner */
+	int max_ttl_ms;	    /* TTL ceiling: every name is asked again at least this often */
+	int timeout_ms;	    /* one query */
 };
 
 struct gw_pool_cfg {
@@ -116,6 +125,7 @@ struct gw_config {
 	size_t nstatics;
 	char static_base[1024]; /* folder for relative static roots; "" = working dir */
 	struct gw_cors_cfg cors;
+	struct gw_dns_cfg dns;
 	char internal_paths[GW_MAX_INTERNAL][32]; /* never proxied ("/metrics", ...) */
 	size_t ninternal;
 	struct gw_pool_cfg pools[GW_MAX_POOLS];

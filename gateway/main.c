@@ -2,6 +2,7 @@
  * b4-checkout.  main.c reads the settings, binds the sockets, starts one
  * worker per thread, serves the admin port and handles signals. */
 #include "gateway.h"
+#include "dns.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -210,6 +211,12 @@ static void reload(void)
 		gw_config_unref(cfg);
 		return;
 	}
+	if (gw_dns_watch(main_base, cfg, err, sizeof(err)) != 0) {
+		b4_log_error("config reload refused; keeping the running configuration",
+			     B4_LS("error", err));
+		gw_config_unref(cfg);
+		return;
+	}
 	for (size_t i = 0; i < nworkers; i++)
 		gw_worker_reload(workers[i], cfg);
 	gw_config_unref(current_cfg);
@@ -395,6 +402,13 @@ int main(int argc, char **argv)
 						  : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 
+	/* upstream host names: asked before the workers build their pools */
+	if (gw_dns_watch(main_base, current_cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "b4-gateway: %s\n", err);
+		return 2;
+	}
+	gw_dns_wait_first_answers(main_base, 2 * current_cfg->dns.timeout_ms + 100);
+
 	for (size_t t = 0; t < nworkers; t++) {
 		workers[t] = gw_worker_new((int)t, current_cfg, fds[t], current_cfg->nlisteners);
 		if (!workers[t]) {
@@ -434,6 +448,7 @@ int main(int argc, char **argv)
 		gw_worker_join(workers[t]);
 	for (size_t t = 0; t < nworkers; t++)
 		gw_worker_free(workers[t]);
+	gw_dns_stop();
 	b4_log_info("stopped");
 	event_free(sig_hup);
 	event_free(sig_term);

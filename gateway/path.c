@@ -35,10 +35,19 @@ static int end_segment(char *out, size_t cap, size_t *o, size_t *seg, bool more,
 	return GW_PATH_OK;
 }
 
+/* The length of the path part of a target: up to '?' or a '#' (which no
+ * client should send, and which a server's URI parser would cut). */
+static size_t path_length(const char *target, size_t len)
+{
+	size_t n = 0;
+	while (n < len && target[n] != '?' && target[n] != '#')
+		n++;
+	return n;
+}
+
 int gw_path_normalize(const char *target, size_t len, unsigned flags, char *out, size_t cap)
 {
-	const char *q = memchr(target, '?', len);
-	size_t pl = q ? (size_t)(q - target) : len, o = 1, seg = 1;
+	size_t pl = path_length(target, len), o = 1, seg = 1;
 	int rc;
 
 	if (cap < 2 || pl == 0 || target[0] != '/')
@@ -122,8 +131,7 @@ bool gw_path_match(const char *pattern, const char *path)
 bool gw_path_is_internal(const char *target, size_t len, const char (*names)[GW_PATH_NAME_MAX],
 			 size_t n)
 {
-	const char *q = memchr(target, '?', len);
-	size_t pl = q ? (size_t)(q - target) : len, end = pl, start;
+	size_t pl = path_length(target, len), end = pl, start;
 	char norm[8192];
 	bool maybe = false;
 

@@ -19,7 +19,7 @@ enum gw_path_rc {
  * lenient server behind us could end up seeing. */
 #define GW_PATH_STRICT 1u
 
-/* Decodes the path part of target[0..len) (it stops at '?') into out, a
+/* Decodes the path part of target[0..len) (it stops at '?' or '#') into out, a
  * NUL-terminated path that starts with '/', with runs of '/' collapsed and
  * a trailing '/' kept.  Returns GW_PATH_OK or a negative gw_path_rc. */
 int gw_path_normalize(const char *target, size_t len, unsigned flags, char *out, size_t cap);

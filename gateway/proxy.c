@@ -6,6 +6,7 @@
  * through a mutex-protected mailbox and event_active. */
 #include "gateway.h"
 #include "b4/http.h"
+#include "dns.h"
 #include "http_parse.h"
 #include "path.h"
 #include "reader.h"
@@ -59,7 +60,10 @@ struct gw_hc {
 };
 
 struct gw_instance {
-	const struct gw_instance_cfg *cfg;
+	const struct gw_instance_cfg *cfg; /* the file's entry, or own */
+	struct gw_instance_cfg own;	   /* one address of a dynamic entry */
+	bool dynamic;
+	bool draining; /* its address left DNS: no new requests, in-flight finish */
 	struct gw_pool *pool;
 	struct gw_uconn *idle; /* LIFO */
 	int nidle;
@@ -165,7 +169,7 @@ struct gw_conn {
 	bool in_input;	      /* process_input is on the stack */
 	bool input_again;     /* more input to look at when it returns */
 	bool out_wait;	      /* a large static body is queued: next request once it is sent */
-	size_t out_wait_left; /* output left at the last look (send progress) */
+	size_t out_wait_left; /* output left at the last look (send progress, CLOSING too) */
 	struct gw_req req;
 	struct gw_conn *prev, *next;
 };
@@ -203,6 +207,7 @@ struct gw_worker {
 	atomic_int load;
 	struct event *handoff_ev;	 /* activated by a worker handing a connection over */
 	struct gw_handoff *handoff_head; /* guarded by mu */
+	unsigned dns_gen;		 /* gw_dns_generation() the pools follow */
 	uint64_t rng;
 	double retry_tokens;
 	uint64_t retry_refill_us;
@@ -392,6 +397,104 @@ static bool instance_checked_here(const struct gw_instance *in)
 	return in->pool->rt->w->index == 0;
 }
 
+static void instance_close_idle(struct gw_instance *in);
+
+/* Sets up slot in for the instance ic of pool. */
+static int instance_init(struct gw_instance *in, struct gw_pool *pool,
+			 const struct gw_instance_cfg *ic)
+{
+	struct gw_worker *w = pool->rt->w;
+	in->cfg = ic;
+	in->pool = pool;
+	in->draining = false;
+	in->cur_weight = 0;
+	in->health = gw_health_get(pool->cfg->name, ic->label);
+	if (!in->health)
+		return -1;
+	in->stats = gw_stats_instance(&w->stats, pool->cfg->name, ic->label);
+	GW_SET(in->stats->healthy, instance_healthy(in) ? 1 : 0);
+	return 0;
+}
+
+/* A slot for a new dynamic instance: a fresh one, or one whose address
+ * left and that has nothing in flight any more. */
+static struct gw_instance *free_slot(struct gw_pool *pool)
+{
+	for (size_t i = 0; i < pool->n; i++) {
+		struct gw_instance *in = &pool->inst[i];
+		if (in->dynamic && in->draining && in->nconns == 0 && in->outstanding == 0 &&
+		    !in->hc)
+			return in;
+	}
+	return pool->n < GW_MAX_INSTANCES ? &pool->inst[pool->n++] : NULL;
+}
+
+/* Brings the dynamic instances of pool in line with the addresses dns.c
+ * published: one instance per address and port; new addresses join, those
+ * that went away drain (no new requests, in-flight ones finish, idle
+ * connections close). */
+static int pool_follow_dns(struct gw_pool *pool)
+{
+	bool keep[GW_MAX_INSTANCES] = {false};
+
+	for (size_t k = 0; k < pool->cfg->ninstances; k++) {
+		const struct gw_instance_cfg *ic = &pool->cfg->instances[k];
+		struct sockaddr_storage addrs[GW_MAX_INSTANCES];
+		size_t n;
+		if (!ic->dynamic)
+			continue;
+		n = gw_dns_addresses(ic->host, addrs, GW_MAX_INSTANCES);
+		for (size_t a = 0; a < n; a++) {
+			struct gw_instance_cfg one = *ic;
+			struct gw_instance *in = NULL;
+			char ip[INET6_ADDRSTRLEN];
+			one.addr = addrs[a];
+			if (addrs[a].ss_family == AF_INET) {
+				struct sockaddr_in *s4 = (struct sockaddr_in *)&one.addr;
+				s4->sin_port = htons(ic->port);
+				one.addrlen = sizeof(*s4);
+				inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+				snprintf(one.label, sizeof(one.label), "%s:%u@%s", ic->host,
+					 ic->port, ip);
+			} else {
+				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&one.addr;
+				s6->sin6_port = htons(ic->port);
+				one.addrlen = sizeof(*s6);
+				inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+				snprintf(one.label, sizeof(one.label), "%s:%u@[%s]", ic->host,
+					 ic->port, ip);
+			}
+			for (size_t i = 0; i < pool->n && !in; i++)
+				if (pool->inst[i].dynamic &&
+				    strcmp(pool->inst[i].own.label, one.label) == 0)
+					in = &pool->inst[i];
+			if (in) {
+				in->draining = false; /* back (maybe before it was gone) */
+			} else {
+				/* more addresses than slots: the first ones serve */
+				in = free_slot(pool);
+				if (!in)
+					continue;
+				in->own = one;
+				in->dynamic = true;
+				if (instance_init(in, pool, &in->own) != 0)
+					return -1;
+			}
+			keep[in - pool->inst] = true;
+		}
+	}
+	for (size_t i = 0; i < pool->n; i++) {
+		struct gw_instance *in = &pool->inst[i];
+		if (in->dynamic && !keep[i] && !in->draining) {
+			in->draining = true;
+			instance_close_idle(in);
+			b4_log_info("upstream instance draining", B4_LS("pool", pool->cfg->name),
+				    B4_LS("instance", in->own.label));
+		}
+	}
+	return 0;
+}
+
 /* A runtime for cfg on worker w; what was learnt about each instance
  * (health, ejection) is in its shared entry and carries over a reload. */
 static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg)
@@ -404,22 +507,19 @@ static struct gw_runtime *runtime_new(struct gw_worker *w, struct gw_config *cfg
 	rt->w = w;
 	for (size_t i = 0; i < cfg->nroutes; i++)
 		rt->route_stats[i] = gw_stats_route(&w->stats, cfg->routes[i].name);
+	w->dns_gen = gw_dns_generation();
 	for (size_t p = 0; p < cfg->npools; p++) {
 		struct gw_pool *pool = &rt->pools[p];
 		pool->cfg = &cfg->pools[p];
 		pool->rt = rt;
-		pool->n = pool->cfg->ninstances;
 		pool->rr = (unsigned)w->index;
-		for (size_t i = 0; i < pool->n; i++) {
-			struct gw_instance *in = &pool->inst[i];
-			in->cfg = &pool->cfg->instances[i];
-			in->pool = pool;
-			in->health = gw_health_get(pool->cfg->name, in->cfg->label);
-			if (!in->health)
+		for (size_t i = 0; i < pool->cfg->ninstances; i++) {
+			const struct gw_instance_cfg *ic = &pool->cfg->instances[i];
+			if (!ic->dynamic && instance_init(&pool->inst[pool->n++], pool, ic) != 0)
 				goto out_free;
-			in->stats = gw_stats_instance(&w->stats, pool->cfg->name, in->cfg->label);
-			GW_SET(in->stats->healthy, instance_healthy(in) ? 1 : 0);
 		}
+		if (pool_follow_dns(pool) != 0)
+			goto out_free;
 		if (pool->cfg->health_interval_ms > 0) {
 			struct timeval tv = {pool->cfg->health_interval_ms / 1000,
 					     (pool->cfg->health_interval_ms % 1000) * 1000};
@@ -494,7 +594,7 @@ static void runtime_unref(struct gw_runtime *rt)
 
 static bool instance_eligible(const struct gw_instance *in, uint64_t now)
 {
-	return instance_healthy(in) && !instance_ejected(in, now);
+	return !in->draining && instance_healthy(in) && !instance_ejected(in, now);
 }
 
 static bool pool_has_eligible(const struct gw_pool *pool, uint64_t now)
@@ -701,7 +801,7 @@ static void hc_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (size_t i = 0; i < pool->n; i++)
-		if (instance_checked_here(&pool->inst[i]))
+		if (!pool->inst[i].draining && instance_checked_here(&pool->inst[i]))
 			hc_start(&pool->inst[i]);
 }
 
@@ -979,24 +1079,35 @@ static void req_reset(struct gw_conn *c)
 static void add_header(struct evbuffer *out, const char *name, size_t nlen, const char *value,
 		       size_t vlen);
 
-/* Vary: Origin on every response while CORS is on; the grant to an
- * allowed origin. */
-static void cors_headers(struct gw_conn *c, struct evbuffer *out)
+/* Vary: Origin on every response while CORS is on, joined to vary_also
+ * (or NULL); the grant to an allowed origin. */
+static void cors_headers_vary(struct gw_conn *c, struct evbuffer *out, const char *vary_also)
 {
 	struct gw_req *r = &c->req;
 	const struct gw_cors_cfg *cors;
 	static const char expose[] = "Access-Control-Expose-Headers: X-Request-Id, "
 				     "Idempotent-Replayed, Retry-After\r\n";
 
-	if (!r->rt || r->rt->cfg->cors.norigins == 0)
+	if (!r->rt || r->rt->cfg->cors.norigins == 0) {
+		if (vary_also)
+			evbuffer_add_printf(out, "Vary: %s\r\n", vary_also);
 		return;
+	}
 	cors = &r->rt->cfg->cors;
-	evbuffer_add(out, "Vary: Origin\r\n", 14);
+	if (vary_also)
+		evbuffer_add_printf(out, "Vary: %s, Origin\r\n", vary_also);
+	else
+		evbuffer_add(out, "Vary: Origin\r\n", 14);
 	if (r->cors > 0) {
 		const char *o = cors->origins[r->cors - 1];
 		add_header(out, "Access-Control-Allow-Origin", 27, o, strlen(o));
 		evbuffer_add(out, expose, sizeof(expose) - 1);
 	}
+}
+
+static void cors_headers(struct gw_conn *c, struct evbuffer *out)
+{
+	cors_headers_vary(c, out, NULL);
 }
 
 /* Writes an error in the API shape.  close: the connection ends after it.
@@ -1075,7 +1186,8 @@ static void conn_close_after_flush(struct gw_conn *c)
 {
 	c->state = CS_CLOSING;
 	conn_reading(c, false);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	c->out_wait_left = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (c->out_wait_left == 0)
 		conn_start_linger(c);
 	else
 		set_timer_ms(c->timer, cur_cfg(c)->client_body_timeout_ms);
@@ -1300,9 +1412,9 @@ static bool cors_classify(struct gw_conn *c, const struct gw_message_head *h)
 }
 
 /* Ends the head of an answer of the gateway's own. */
-static void end_own_head(struct gw_conn *c, struct evbuffer *out, bool close)
+static void end_own_head(struct gw_conn *c, struct evbuffer *out, bool close, const char *vary_also)
 {
-	cors_headers(c, out);
+	cors_headers_vary(c, out, vary_also);
 	if (close)
 		evbuffer_add(out, "Connection: close\r\n", 19);
 	else if (c->req.client_minor == 0)
@@ -1335,7 +1447,7 @@ static void answer_preflight(struct gw_conn *c)
 			    "Access-Control-Max-Age: %d\r\n"
 			    "X-Request-Id: %s\r\n",
 			    r->rt->cfg->cors.max_age_seconds, r->request_id);
-	end_own_head(c, out, close);
+	end_own_head(c, out, close, NULL);
 	r->status = 204;
 	r->response_started = true;
 	finish_request(c, !close);
@@ -1367,7 +1479,7 @@ static void answer_static(struct gw_conn *c, const struct gw_static_reply *rep)
 	if (rep->status == 200)
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n", (unsigned long long)rep->size);
 	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
-	end_own_head(c, out, close);
+	end_own_head(c, out, close, rep->vary_encoding ? "Accept-Encoding" : NULL);
 	r->status = rep->status;
 	r->response_started = true;
 	if (rep->fd >= 0) {
@@ -1398,6 +1510,7 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 	char pathbuf[8192];
 	uint64_t now = gw_now_us();
 	int group;
+	bool preflight;
 
 	r->active = true;
 	r->rt = w->rt;
@@ -1435,6 +1548,7 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 		make_request_id(w, r->request_id);
 	}
 	c->trusted = peer_trusted(c, cfg);
+	preflight = cfg->cors.norigins > 0 && cors_classify(c, h);
 
 	r->route = match_route(cfg, h->target.ptr, h->target.len, &route_index);
 	if (!r->route) {
@@ -1463,7 +1577,7 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 		}
 		r->pool = &r->rt->pools[r->route->pool];
 	}
-	if (cfg->cors.norigins > 0 && cors_classify(c, h)) {
+	if (preflight) {
 		evbuffer_drain(in, h->head_len);
 		answer_preflight(c);
 		return;
@@ -1913,7 +2027,7 @@ static void build_client_head(struct gw_conn *c, const struct gw_message_head *h
 {
 	struct gw_req *r = &c->req;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	bool close;
+	bool close, cors_on = r->rt->cfg->cors.norigins > 0;
 
 	evbuffer_add(out, "HTTP/1.1", 8);
 	evbuffer_add(out, status_line + 8, status_len - 8);
@@ -1922,9 +2036,14 @@ static void build_client_head(struct gw_conn *c, const struct gw_message_head *h
 		const struct gw_header *f = &h->headers[i];
 		if (gw_is_hop_by_hop(h, &f->name) || (int)i == h->known.request_id)
 			continue;
+		/* with CORS on, the gateway alone grants */
+		if (cors_on && f->name.len > 15 &&
+		    strncasecmp(f->name.ptr, "access-control-", 15) == 0)
+			continue;
 		add_header(out, f->name.ptr, f->name.len, f->value.ptr, f->value.len);
 	}
 	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
+	cors_headers(c, out);
 	r->resp_dechunk = false;
 	close = r->client_close || c->w->draining || !r->body_complete;
 	if (h->body_kind == GW_BODY_CHUNKED) {
@@ -2274,7 +2393,18 @@ static void conn_timer_cb_body(evutil_socket_t fd, short what, void *arg)
 		else
 			finish_request(c, false);
 		return;
-	case CS_CLOSING:
+	case CS_CLOSING: {
+		/* the last response (maybe a large file) is still leaving: give
+		 * up only when it stalls */
+		size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+		if (left > 0 && left < c->out_wait_left) {
+			c->out_wait_left = left;
+			set_timer_ms(c->timer, cur_cfg(c)->client_body_timeout_ms);
+			return;
+		}
+		conn_free(c);
+		return;
+	}
 	case CS_LINGER:
 		conn_free(c);
 		return;
@@ -2510,6 +2640,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	if (gw_dns_generation() != w->dns_gen) {
+		w->dns_gen = gw_dns_generation();
+		for (size_t p = 0; p < rt->cfg->npools; p++)
+			pool_follow_dns(&rt->pools[p]);
+	}
 	for (size_t p = 0; p < rt->cfg->npools; p++) {
 		struct gw_pool *pool = &rt->pools[p];
 		for (size_t i = 0; i < pool->n; i++) {

@@ -373,8 +373,7 @@ void gw_static_serve(const struct gw_static_cfg *st, const struct gw_route_cfg *
 	add_line(rep, "Last-Modified", date);
 	add_line(rep, "Cache-Control",
 		 is_immutable(st, served) ? GW_CACHE_IMMUTABLE : GW_CACHE_REVALIDATE);
-	if (st->precompressed)
-		add_line(rep, "Vary", "Accept-Encoding");
+	rep->vary_encoding = st->precompressed;
 
 	inm = find_header(h, "if-none-match");
 	ims = find_header(h, "if-modified-since");

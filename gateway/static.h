@@ -24,6 +24,7 @@ struct gw_static_reply {
 	int fd;		    /* 200 to a GET: the body's file, owned by the caller; else -1 */
 	uint64_t size;	    /* Content-Length of a 200 */
 	bool precompressed; /* the body is a .br / .gz sibling */
+	bool vary_encoding; /* the answer depends on Accept-Encoding */
 };
 
 /* Answers the request h on static route (route, st): finds the file for its

@@ -90,7 +90,7 @@ static int record_from_acquirer(struct checkout_order *o, const char *token, con
 			"INSERT INTO card_tokens (token_hash, acquirer, session_id, brand, bin,"
 			" last4, fingerprint, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
 			" UTC_TIMESTAMP(6) + INTERVAL ? SECOND)",
-			"sssssssI", hash, order[k]->name, session->valuestring,
+			"sssssssi", hash, order[k]->name, session->valuestring,
 			cJSON_IsString(brand) ? brand->valuestring : NULL,
 			cJSON_IsString(bin) && strlen(bin->valuestring) == 6 ? bin->valuestring
 									     : NULL,

@@ -15,19 +15,27 @@ bench_start b4-checkout B4_ACQUIRER_SECRET=$secret \
 	B4_FRAUD_CARD_MAX=1000000 B4_FRAUD_IP_MAX=1000000
 checkout_port=$port
 bench_gateway 1 1 "$checkout_port"
-token=$(curl -sf -X POST "http://127.0.0.1:$checkout_port/v1/card-tokens" \
-	-H 'Content-Type: application/json' \
-	-d '{"number":"4111111111111111","holder_name":"Bench Buyer","exp_month":12,"exp_year":2031,"cvv":"123"}' |
-	sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || { echo "bench_checkout: no card token" >&2; exit 1; }
+# card tokens are single use (one order each): every run gets its own
+# file of fresh tokens, made before wrk starts (not part of the figures)
+make_tokens() {
+	local n=$1 file=$2
+	seq 1 "$n" | xargs -P 8 -I{} curl -sf -X POST "http://127.0.0.1:$checkout_port/v1/card-tokens" \
+		-H 'Content-Type: application/json' \
+		-d '{"number":"4111111111111111","holder_name":"Bench Buyer","exp_month":12,"exp_year":2031,"cvv":"123"}' |
+		grep -o '"token":"[^"]*"' | sed 's/"token":"//; s/"$//' >"$file"
+	[ "$(wc -l <"$file")" -eq "$n" ] || { echo "bench_checkout: could not make $n card tokens" >&2; exit 1; }
+}
+tokens_per_run=${BENCH_TOKENS_PER_RUN:-4000}
 echo "b4-checkout on :$checkout_port (B4_WORKERS=8), sandbox on :$sandbox_port, b4-gateway on :$gw_port"
 for conns in 8 32; do
 	echo "--- wrk -t2 -c$conns -d10s POST /checkout/v1/orders through b4-gateway (card, 3x, new key and buyer per request)"
-	BENCH_CARD_TOKEN=$token BENCH_PATH_PREFIX=/checkout wrk -t2 -c$conns -d10s --latency \
+	make_tokens "$tokens_per_run" "$bench_dir/tokens-gw-$conns"
+	BENCH_CARD_TOKENS="$bench_dir/tokens-gw-$conns" BENCH_PATH_PREFIX=/checkout wrk -t2 -c$conns -d10s --latency \
 		-s "$top/tests/bench/checkout_orders.lua" "http://127.0.0.1:$gw_port" |
 		grep -E 'orders/s|Non-2xx|Socket errors'
 	echo "--- the same straight to b4-checkout"
-	BENCH_CARD_TOKEN=$token wrk -t2 -c$conns -d10s --latency \
+	make_tokens "$tokens_per_run" "$bench_dir/tokens-direct-$conns"
+	BENCH_CARD_TOKENS="$bench_dir/tokens-direct-$conns" wrk -t2 -c$conns -d10s --latency \
 		-s "$top/tests/bench/checkout_orders.lua" "http://127.0.0.1:$checkout_port" |
 		grep -E 'orders/s|Non-2xx|Socket errors'
 done

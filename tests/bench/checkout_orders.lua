@@ -1,8 +1,15 @@
 -- wrk script: POST /v1/orders, card, one new Idempotency-Key and one new
 -- buyer (valid CPF, own email) per request, so every request is a real
 -- order: idempotency claim, tx1, the acquirer call, tx2, stored response.
--- The card token comes from the environment (BENCH_CARD_TOKEN).
-local token = os.getenv("BENCH_CARD_TOKEN")
+-- Card tokens are single use: BENCH_CARD_TOKENS names a file of fresh
+-- tokens, one a line; the threads take them in turn (thread k uses lines
+-- k, k + threads, ...), so every order has its own.  When they run out,
+-- orders are refused (counted as errors): make more.
+local tokens = {}
+for line in io.lines(os.getenv("BENCH_CARD_TOKENS")) do
+	tokens[#tokens + 1] = line
+end
+local nthreads = 2 -- wrk -t2
 -- "/checkout" when the requests go through b4-gateway
 local prefix = os.getenv("BENCH_PATH_PREFIX") or ""
 local counter = 0
@@ -33,6 +40,7 @@ end
 function request()
 	counter = counter + 1
 	local n = thread_id * 10000000 + counter
+	local token = tokens[((counter - 1) * nthreads + thread_id - 1) % #tokens + 1]
 	local body = string.format(
 		'{"offer_code":"DEMOOFFER1","customer":{"full_name":"Bench Buyer",' ..
 		'"email":"bench-%d@example.com","document":"%s","phone":"11987654321"},' ..

@@ -2,7 +2,7 @@
 // Chromium, through b4-gateway, against the real stack (stack.mjs).
 // Prints cmocka-style lines so tests/run.sh counts the results; saves a
 // screenshot of every final state under $B4_TEST_BUILD/artifacts/.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium, startStack } from './stack.mjs';
 import { check, checkEqual, runTests } from './runner.mjs';
@@ -10,11 +10,8 @@ import { check, checkEqual, runTests } from './runner.mjs';
 const artifacts = join(process.env.B4_TEST_BUILD || 'build', 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
-// a 2x2 PNG (red, green / blue, white) for the product image upload
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGO4Iycnt8CGQc7mxP///wEhkgYyGr0TLgAAAABJRU5ErkJggg==',
-  'base64',
-);
+// the demo product image make run uploads (db/seed/demo-product.png, 480x240)
+const PNG = readFileSync(join(process.env.B4_TEST_TOP || '.', 'db/seed/demo-product.png'));
 const PRODUCT_ID = '01900000-0000-7000-8000-000000000101';
 const AFFILIATE_ID = '01900000-0000-7000-8000-000000000002';
 
@@ -90,7 +87,10 @@ const tests = {
     check(await page.getByText('Garantia de 7 dias').isVisible(), 'guarantee shown');
     const img = page.getByRole('img', { name: 'Sistemas em C do zero' });
     await img.waitFor();
-    check(await img.evaluate((el) => el.complete && el.naturalWidth === 2), 'product image served through the gateway');
+    check(await img.evaluate((el) => el.complete && el.naturalWidth === 480), 'product image served through the gateway');
+    const unlabeled = await page.$$eval('input, select, textarea', (els) =>
+      els.filter((e) => !e.labels || e.labels.length === 0).map((e) => e.id || e.name));
+    checkEqual(unlabeled.join(','), '', 'every input has a <label>');
     const email = 'card-ok@example.com';
     await fillBuyer(page, { email, cpf: cpf(1) });
     await fillCard(page, '4111 1111 1111 1111', '3');
@@ -249,6 +249,27 @@ const tests = {
     await page.getByRole('img', { name: /QR code/ }).waitFor({ timeout: 20000 });
     checkEqual((await ordersOf(email))[0][2], '31430', 'order total priced by the server');
     await finish(page, 'coupon-bump');
+  },
+
+  async api_error_shown_beside_its_field() {
+    // a coupon valid when applied and used up before the order: the API's
+    // refusal (param "coupon") lands next to the coupon field, in Portuguese
+    await stack.sql(`INSERT INTO coupons (id, product_id, code, percent_bps, max_uses, active)
+      VALUES ('01900000-0000-7000-8000-00000000b401', '${PRODUCT_ID}', 'ULTIMA', 500, 1, 1)`);
+    const page = await openPage();
+    const email = 'coupon-gone@example.com';
+    await fillBuyer(page, { email, cpf: cpf(8) });
+    await page.getByLabel('Pix').check();
+    await page.getByLabel('Cupom de desconto').fill('ULTIMA');
+    await page.getByRole('button', { name: 'Aplicar' }).click();
+    await page.getByTestId('coupon-ok').waitFor();
+    await stack.sql("UPDATE coupons SET uses = max_uses WHERE code = 'ULTIMA'");
+    await page.getByRole('button', { name: 'Finalizar compra' }).click();
+    const error = page.locator('#coupon-error');
+    await error.waitFor({ timeout: 15000 });
+    checkEqual(text(await error.innerText()), 'Cupom esgotado.', 'the API error beside the coupon field');
+    checkEqual((await ordersOf(email)).length, 0, 'no order');
+    await finish(page, 'api-error');
   },
 
   async upsell_accepted() {

@@ -328,6 +328,11 @@ static void *accept_main(void *arg)
 
 struct gw_backend *gw_backend_start(const char *name)
 {
+	return gw_backend_start_at(name, "127.0.0.1", 0);
+}
+
+struct gw_backend *gw_backend_start_at(const char *name, const char *ipv4, int port)
+{
 	struct gw_backend *b = calloc(1, sizeof(*b));
 	struct sockaddr_in sa = {0};
 	socklen_t sl = sizeof(sa);
@@ -340,7 +345,12 @@ struct gw_backend *gw_backend_start(const char *name)
 	b->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(b->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1) {
+		close(b->listen_fd);
+		free(b);
+		return NULL;
+	}
 	if (bind(b->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    listen(b->listen_fd, 256) != 0 ||
 	    getsockname(b->listen_fd, (struct sockaddr *)&sa, &sl) != 0) {
@@ -673,6 +683,20 @@ bool gw_header(const struct gw_response *r, const char *name, char *out, size_t 
 		vlen = cap - 1;
 	memcpy(out, v, vlen);
 	out[vlen] = '\0';
+	return true;
+}
+
+bool gw_header_is(const struct gw_response *r, const char *name, const char *want)
+{
+	char v[1024];
+	if (!gw_header(r, name, v, sizeof(v))) {
+		fprintf(stderr, "missing %s in:\n%s\n", name, r->head);
+		return false;
+	}
+	if (strcmp(v, want) != 0) {
+		fprintf(stderr, "%s: got \"%s\", want \"%s\"\n", name, v, want);
+		return false;
+	}
 	return true;
 }
 

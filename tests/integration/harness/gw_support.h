@@ -54,6 +54,10 @@ static inline char gw_pattern_byte(size_t i)
 
 /* Starts a backend on 127.0.0.1, an ephemeral port.  NULL on failure. */
 struct gw_backend *gw_backend_start(const char *name);
+/* The same on a given IPv4 address (any of 127.0.0.0/8 works on Linux) and
+ * port (0: ephemeral), so several backends can share one port as the
+ * addresses of one DNS name. */
+struct gw_backend *gw_backend_start_at(const char *name, const char *ipv4, int port);
 /* Stops it: closes the listener and every connection (like a killed
  * process), joins its threads.  The struct stays readable until freed. */
 void gw_backend_stop(struct gw_backend *b);
@@ -104,6 +108,9 @@ int gw_read_response(int fd, struct gw_response *r, int timeout_ms);
 bool gw_wait_closed(int fd, int timeout_ms);
 /* Case-insensitive lookup of a header in r->head; copies its value. */
 bool gw_header(const struct gw_response *r, const char *name, char *out, size_t cap);
+/* True when r has header name with exactly the value want; otherwise
+ * prints what it found (for the failing test's output) and returns false. */
+bool gw_header_is(const struct gw_response *r, const char *name, const char *want);
 /* One request on a fresh connection: "GET path" with Host and the extra
  * header lines (each ending in \r\n, may be NULL). */
 int gw_request(int port, const char *method, const char *path, const char *extra_headers,

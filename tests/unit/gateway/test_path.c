@@ -92,7 +92,8 @@ static void test_internal_paths(void **state)
 	    "/metrics",	  "/metrics/",	    "/metrics?x=1",	  "/METRICS",
 	    "//metrics",  "/%6detrics",	    "/%6D%65trics",	  "/healthz",
 	    "/readyz/?a", "/v1/../metrics", "/v1/%2e%2e/readyz",  "/./healthz",
-	    "/metrics/.", "/metrics/x/..",  "/v1%2f..%2fmetrics",
+	    "/metrics/.", "/metrics/x/..",  "/v1%2f..%2fmetrics", "/metrics#frag",
+	    "/readyz#",
 	};
 	static const char *const external[] = {
 	    "/",
@@ -103,6 +104,7 @@ static void test_internal_paths(void **state)
 	    "/v1/products/42",
 	    "/metric",
 	    "/metrics%00",
+	    "/readyz;",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
