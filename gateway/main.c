@@ -384,6 +384,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "b4-gateway: cannot create the admin loop\n");
 		return 1;
 	}
+	/* upstream host names: asked before the workers build their pools, and
+	 * before the admin port can take a scrape that would need them */
+	if (gw_dns_watch(main_base, current_cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "b4-gateway: %s\n", err);
+		return 2;
+	}
+	gw_dns_wait_first_answers(main_base, 2 * current_cfg->dns.timeout_ms + 100);
 	evhttp_set_gencb(admin, admin_cb, NULL);
 	evhttp_set_allowed_methods(admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	admin_sock = evhttp_bind_socket_with_handle(admin, current_cfg->admin_host,
@@ -401,13 +408,6 @@ int main(int argc, char **argv)
 		    ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 						  : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
-
-	/* upstream host names: asked before the workers build their pools */
-	if (gw_dns_watch(main_base, current_cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "b4-gateway: %s\n", err);
-		return 2;
-	}
-	gw_dns_wait_first_answers(main_base, 2 * current_cfg->dns.timeout_ms + 100);
 
 	for (size_t t = 0; t < nworkers; t++) {
 		workers[t] = gw_worker_new((int)t, current_cfg, fds[t], current_cfg->nlisteners);

@@ -96,28 +96,38 @@ bool gw_path_has_hidden_segment(const char *path)
 	return false;
 }
 
+/* Glob matching in O(pattern x path): a '*' never crosses a '/', so each
+ * pattern segment matches exactly one path segment and, inside it, going
+ * back to the latest '*' alone is enough (no exponential backtracking on
+ * patterns with many stars). */
 static bool match_from(const char *p, const char *s, const char *send)
 {
-	while (*p) {
+	const char *star_p = NULL, *star_s = NULL;
+
+	for (;;) {
 		if (p[0] == '*' && p[1] == '*' && p[2] == '\0')
 			return true;
 		if (s == send && strcmp(p, "/**") == 0)
 			return true; /* "/painel/" + two stars covers "/painel" too */
-		if (*p == '*') {
-			const char *k = s;
-			while (k < send && *k != '/')
-				k++;
-			for (const char *t = k; t > s; t--)
-				if (match_from(p + 1, t, send))
-					return true;
-			return false;
+		if (s == send && *p == '\0')
+			return true;
+		if (*p == '*' && s < send && *s != '/') {
+			/* the star takes one byte now, more on the way back */
+			star_p = p;
+			star_s = ++s;
+			p++;
+			continue;
 		}
-		if (s >= send || *s != *p)
+		if (*p && *p != '*' && s < send && *s == *p) {
+			p++;
+			s++;
+			continue;
+		}
+		if (!star_p || star_s >= send || *star_s == '/')
 			return false;
-		p++;
-		s++;
+		s = ++star_s;
+		p = star_p + 1;
 	}
-	return s == send;
 }
 
 bool gw_path_match(const char *pattern, const char *path)

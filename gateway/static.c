@@ -151,7 +151,7 @@ static int open_under(const char *root, const char *root_real, const char *rel, 
 	int f;
 
 	if ((size_t)snprintf(full, sizeof(full), "%s%s", root, rel) >= sizeof(full))
-		return -1;
+		return FOUND_NONE;
 	if (!realpath(full, real))
 		return FOUND_NONE;
 	if (strncmp(real, root_real, rl) != 0 || (real[rl] != '/' && real[rl] != '\0') ||
@@ -160,17 +160,17 @@ static int open_under(const char *root, const char *root_real, const char *rel, 
 	/* O_NONBLOCK: a FIFO under the root must not stall the loop */
 	f = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (f < 0)
-		return -1;
+		return FOUND_NONE;
 	if (fstat(f, sb) != 0 || !(S_ISREG(sb->st_mode) || S_ISDIR(sb->st_mode))) {
 		close(f);
-		return -1;
+		return FOUND_NONE;
 	}
 	if (S_ISDIR(sb->st_mode)) {
 		close(f);
-		return 1;
+		return FOUND_FOLDER;
 	}
 	*fd = f;
-	return 0;
+	return FOUND_FILE;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -179,7 +179,7 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* Opens a + b under the root; -1 when it does not fit or is not there. */
+/* open_under for a + b (written to served); FOUND_NONE when it does not fit. */
 static int open_joined(const struct gw_static_cfg *st, const char *root_real, const char *a,
 		       const char *b, char *served, size_t cap, int *fd, struct stat *sb)
 {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,28 @@ static int start_backends(void)
 	return -1;
 }
 
+/* The configuration; extra_route and extra_pool (each "" or starting with
+ * ",") are added to the routes and the upstreams. */
+static void make_config(char *cfg, size_t cap, const char *extra_route, const char *extra_pool)
+{
+	snprintf(
+	    cfg, cap,
+	    "{\"routes\": [{\"prefix\": \"/svc\", \"upstream\": \"svc\"},"
+	    "  {\"prefix\": \"/ttl\", \"upstream\": \"ttl\"},"
+	    "  {\"prefix\": \"/nx\", \"upstream\": \"nx\"}%s],"
+	    " \"upstreams\": {"
+	    "   \"svc\": {\"instances\": [\"svc.test:%d\"], \"health_check\": {\"interval_ms\": 0},"
+	    "            \"passive\": {\"failures\": 0}},"
+	    "   \"ttl\": {\"instances\": [\"ttl.test:%d\"], \"health_check\": {\"interval_ms\": 0},"
+	    "            \"passive\": {\"failures\": 0}},"
+	    "   \"nx\": {\"instances\": [\"nx.test:%d\"], \"health_check\": {\"interval_ms\": "
+	    "0}}%s},"
+	    " \"dns\": {\"min_ttl_ms\": 200, \"max_ttl_ms\": 1500, \"timeout_ms\": 500},"
+	    " \"timeouts\": {\"first_byte_ms\": 10000, \"total_ms\": 20000},"
+	    " \"rate_limits\": [], \"trusted_proxies\": []}",
+	    extra_route, a->port, a->port, a->port, extra_pool);
+}
+
 static int setup(void **state)
 {
 	char cfg[2048], resolver[64];
@@ -63,21 +86,7 @@ static int setup(void **state)
 		 dns_server_port(dns));
 	env[0] = resolver;
 	env[1] = NULL;
-	snprintf(
-	    cfg, sizeof(cfg),
-	    "{\"routes\": [{\"prefix\": \"/svc\", \"upstream\": \"svc\"},"
-	    "  {\"prefix\": \"/ttl\", \"upstream\": \"ttl\"},"
-	    "  {\"prefix\": \"/nx\", \"upstream\": \"nx\"}],"
-	    " \"upstreams\": {"
-	    "   \"svc\": {\"instances\": [\"svc.test:%d\"], \"health_check\": {\"interval_ms\": 0},"
-	    "            \"passive\": {\"failures\": 0}},"
-	    "   \"ttl\": {\"instances\": [\"ttl.test:%d\"], \"health_check\": {\"interval_ms\": 0},"
-	    "            \"passive\": {\"failures\": 0}},"
-	    "   \"nx\": {\"instances\": [\"nx.test:%d\"], \"health_check\": {\"interval_ms\": 0}}},"
-	    " \"dns\": {\"min_ttl_ms\": 200, \"max_ttl_ms\": 1500, \"timeout_ms\": 500},"
-	    " \"timeouts\": {\"first_byte_ms\": 10000, \"total_ms\": 20000},"
-	    " \"rate_limits\": [], \"trusted_proxies\": []}",
-	    a->port, a->port, a->port);
+	make_config(cfg, sizeof(cfg), "", "");
 	return gw_gateway_start(&gw, cfg, env);
 }
 
@@ -209,6 +218,27 @@ static void test_ttl_floor_and_ceiling(void **state)
 	assert_true(wait_only("/ttl/x", 'B', 10000));
 }
 
+/* A name that arrives with a reload is resolved and served. */
+static void test_reload_adds_a_name(void **state)
+{
+	char cfg[2048], pool[256];
+	struct gw_response r;
+	(void)state;
+
+	assert_int_equal(dns_server_set(dns, "new.test", only_a, 1, 60), 0);
+	assert_int_equal(gw_request(gw.http_port, "GET", "/new/x", NULL, NULL, &r), 0);
+	assert_int_equal(r.status, 404);
+	snprintf(pool, sizeof(pool),
+		 ", \"new\": {\"instances\": [\"new.test:%d\"],"
+		 " \"health_check\": {\"interval_ms\": 0}}",
+		 a->port);
+	make_config(cfg, sizeof(cfg), ", {\"prefix\": \"/new\", \"upstream\": \"new\"}", pool);
+	assert_int_equal(gw_gateway_write_config(&gw, cfg), 0);
+	kill(gw.pid, SIGHUP);
+	assert_true(wait_only("/new/x", 'A', 10000));
+	assert_true(dns_server_queries(dns, "new.test") >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +246,7 @@ int main(void)
 	    cmocka_unit_test(test_removed_address_drains),
 	    cmocka_unit_test(test_new_address_joins),
 	    cmocka_unit_test(test_ttl_floor_and_ceiling),
+	    cmocka_unit_test(test_reload_adds_a_name),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

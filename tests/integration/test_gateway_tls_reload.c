@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -116,23 +117,35 @@ out:
 static void test_tls_termination_and_cert_reload(void **state)
 {
 	char cert[512], key[512], cfg[4096], cn[256], version[64], body[1024], head[16384];
+	char files[512], page[600];
 	int status;
 	(void)state;
 
 	snprintf(cert, sizeof(cert), "%s/gw-tls-%d.crt", var, (int)getpid());
 	snprintf(key, sizeof(key), "%s/gw-tls-%d.key", var, (int)getpid());
 	assert_int_equal(make_cert("first", cert, key), 0);
+	/* a static route too: under TLS its file goes through memory, mapped */
+	snprintf(files, sizeof(files), "%s/gw-tls-files-%d", var, (int)getpid());
+	assert_int_equal(mkdir(files, 0755), 0);
+	snprintf(page, sizeof(page), "%s/index.html", files);
+	{
+		FILE *f = fopen(page, "w");
+		assert_non_null(f);
+		fputs("<h1>over tls</h1>", f);
+		fclose(f);
+	}
 	ba = gw_backend_start("A");
 	assert_non_null(ba);
 	snprintf(cfg, sizeof(cfg),
 		 "{\"listeners\": [{\"host\": \"127.0.0.1\", \"port\": 0},"
 		 "                 {\"host\": \"127.0.0.1\", \"port\": 0, \"tls\": true}],"
 		 " \"tls\": {\"cert\": \"%s\", \"key\": \"%s\"},"
-		 " \"routes\": [{\"prefix\": \"/api\", \"upstream\": \"api\"}],"
+		 " \"routes\": [{\"prefix\": \"/api\", \"upstream\": \"api\"},"
+		 "   {\"prefix\": \"/files\", \"static\": {\"root\": \"%s\"}}],"
 		 " \"upstreams\": {\"api\": {\"instances\": [\"127.0.0.1:%d\"],"
 		 "   \"health_check\": {\"interval_ms\": 0}}},"
 		 " \"rate_limits\": [], \"trusted_proxies\": []}",
-		 cert, key, ba->port);
+		 cert, key, files, ba->port);
 	assert_int_equal(gw_gateway_start(&gw, cfg, NULL), 0);
 	assert_true(gw.https_port > 0);
 
@@ -142,6 +155,11 @@ static void test_tls_termination_and_cert_reload(void **state)
 	assert_string_equal(cn, "first");
 	assert_true(strcmp(version, "TLSv1.2") == 0 || strcmp(version, "TLSv1.3") == 0);
 	assert_string_equal(body, "A GET /v1/secure 0");
+	status = tls_get(gw.https_port, 0, "/files/", NULL, 0, NULL, 0, body, sizeof(body));
+	assert_int_equal(status, 200);
+	assert_string_equal(body, "<h1>over tls</h1>");
+	unlink(page);
+	rmdir(files);
 	gw_backend_last_head(ba, head, sizeof(head));
 	assert_non_null(strstr(head, "X-Forwarded-Proto: https\r\n"));
 

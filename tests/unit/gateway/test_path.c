@@ -83,6 +83,23 @@ static void test_hidden_and_patterns(void **state)
 	assert_true(gw_path_match("/painel/**", "/painel/"));
 	assert_false(gw_path_match("/painel/**", "/admin/x"));
 	assert_true(gw_path_match("/x-*.html", "/x-1.html"));
+	assert_true(gw_path_match("/a*b*c", "/aXXbYbc"));
+	assert_false(gw_path_match("/a*b*c", "/aXbY"));
+	assert_true(gw_path_match("/*/*", "/a/b"));
+	assert_false(gw_path_match("/*/*", "/a"));
+	assert_false(gw_path_match("/*c", "/ab/c"));
+	{
+		/* many stars against a long segment that does not match: quick */
+		char pattern[64] = "/", path[256] = "/";
+		for (int i = 0; i < 20; i++)
+			strcat(pattern, "*a");
+		for (int i = 0; i < 200; i++)
+			strcat(path, "a");
+		strcat(path, "b");
+		assert_false(gw_path_match(pattern, path));
+		path[strlen(path) - 1] = 'a';
+		assert_true(gw_path_match(pattern, path));
+	}
 }
 
 static void test_internal_paths(void **state)
