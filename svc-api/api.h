@@ -155,6 +155,8 @@ void api_affiliation_request(struct b4_req *req);
 void api_affiliation_list(struct b4_req *req);
 void api_affiliation_approve(struct b4_req *req);
 void api_affiliation_reject(struct b4_req *req);
+/* affiliate_links.c */
+void api_affiliation_links(struct b4_req *req);
 
 /* campaigns.c */
 void api_campaign_create(struct b4_req *req);

@@ -39,6 +39,7 @@ const struct b4_route api_routes[] = {
     {"GET", "/v1/affiliations", api_affiliation_list, B4_ROLE_MEMBER},
     {"POST", "/v1/affiliations/:id/approve", api_affiliation_approve, B4_ROLE_MEMBER},
     {"POST", "/v1/affiliations/:id/reject", api_affiliation_reject, B4_ROLE_MEMBER},
+    {"GET", "/v1/affiliations/:id/links", api_affiliation_links, B4_ROLE_MEMBER},
 
     {"POST", "/v1/campaigns", api_campaign_create, B4_ROLE_MEMBER},
     {"GET", "/v1/campaigns", api_campaign_list, B4_ROLE_MEMBER},

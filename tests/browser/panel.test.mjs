@@ -253,6 +253,20 @@ const tests = {
     await offer.waitFor();
     await offer.getByRole('button', { name: 'Quero me afiliar' }).click();
     await page.getByRole('button', { name: 'Pedido enviado' }).first().waitFor();
+    // the product's producer approves; the affiliate gets their links
+    const [[affId, ownerEmail]] = await stack.sql(
+      `SELECT a.id, u.email FROM affiliations a JOIN products p ON p.id = a.product_id JOIN users u ON u.id = p.producer_id
+       JOIN users me ON me.id = a.affiliate_id WHERE me.email = '${PRODUCER.email}'`,
+    );
+    checkEqual(ownerEmail, 'producer@b4you.dev', 'a demo product');
+    const owner = await stack.login('producer@b4you.dev', 'producer-demo-123');
+    checkEqual((await stack.api('POST', `/api/v1/affiliations/${affId}/approve`, {}, owner)).status, 200, 'approved');
+    await nav(page, 'Início');
+    await nav(page, 'Afiliados');
+    await page.getByRole('button', { name: 'Ver links' }).click();
+    const link = page.locator('.affiliate-links code').first();
+    await link.waitFor();
+    check(/\/pay\/[A-Za-z0-9]{10}\?ref=[A-Za-z0-9]+$/.test(await link.innerText()), 'a checkout link with the ref');
     await shot(page, 'affiliates');
     checkEqual(page.problems.join('\n'), '', 'no script error');
   },

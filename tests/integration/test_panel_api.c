@@ -613,6 +613,48 @@ static void test_cpf_search_splits_and_method_filter(void **state)
 	h_resp_free(&r);
 }
 
+static void test_affiliate_links(void **state)
+{
+	struct shop s;
+	struct member affiliate;
+	struct h_resp r;
+	char path[200], body[256], affiliation[37], code[16];
+	const cJSON *links;
+	(void)state;
+
+	shop_new(&s);
+	member_new(&affiliate);
+	snprintf(path, sizeof(path), "/v1/products/%s", s.product);
+	expect(&r, 200, "PATCH", path, s.m.token, NULL,
+	       "{\"affiliate_program\":{\"enabled\":true,\"commission_bps\":3000}}");
+	h_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/products/%s/affiliations", s.product);
+	expect(&r, 201, "POST", path, affiliate.token, NULL, NULL);
+	snprintf(affiliation, sizeof(affiliation), "%s", h_json_str(&r, "id"));
+	h_resp_free(&r);
+	/* pending: no links yet */
+	snprintf(path, sizeof(path), "/v1/affiliations/%s/links", affiliation);
+	expect(&r, 404, "GET", path, affiliate.token, NULL, NULL);
+	h_resp_free(&r);
+	snprintf(body, sizeof(body), "/v1/affiliations/%s/approve", affiliation);
+	expect(&r, 200, "POST", body, s.m.token, NULL, "{}");
+	h_resp_free(&r);
+
+	expect(&r, 200, "GET", path, affiliate.token, NULL, NULL);
+	links = cJSON_GetObjectItem(r.json, "data");
+	assert_int_equal(cJSON_GetArraySize(links), 1);
+	snprintf(
+	    code, sizeof(code), "%s",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(links, 0), "offer_code")));
+	snprintf(body, sizeof(body), "/pay/%s?ref=%s", code, h_json_str(&r, "ref"));
+	assert_string_equal(
+	    cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(links, 0), "path")), body);
+	h_resp_free(&r);
+	/* the links are the affiliate's: the producer and others get 404 */
+	expect(&r, 404, "GET", path, s.m.token, NULL, NULL);
+	h_resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +665,7 @@ int main(void)
 	    cmocka_unit_test(test_charts_in_the_producer_time_zone),
 	    cmocka_unit_test(test_sales_export_by_the_worker),
 	    cmocka_unit_test(test_cpf_search_splits_and_method_filter),
+	    cmocka_unit_test(test_affiliate_links),
 	};
 
 	return cmocka_run_group_tests_name("panel_api", tests, group_setup, group_teardown);

@@ -659,6 +659,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/affiliations/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An approved affiliate's promotion links: the checkout page of each active offer of the product with the affiliate's ref. */
+        get: operations["getAffiliateLinks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkout/v1/offers/{code}": {
         parameters: {
             query?: never;
@@ -1871,6 +1888,16 @@ export interface components {
             }[];
             created_at: components["schemas"]["Timestamp"];
             paid_at: components["schemas"]["NullableTimestamp"];
+        };
+        AffiliateLinks: {
+            ref: string;
+            data: {
+                offer_code: string;
+                offer_name: string;
+                price_cents: number;
+                /** @description /pay/<offer_code>?ref=<ref>, relative to the site */
+                path: string;
+            }[];
         };
         /** @description A producer's sales CSV export (b4-worker's report.export job). */
         SalesExport: {
@@ -3828,6 +3855,30 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+        };
+    };
+    getAffiliateLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description {ref, data [{offer_code, offer_name, price_cents, path}]} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateLinks"];
+                };
+            };
+            401: components["responses"]["Error"];
+            404: components["responses"]["Error"];
         };
     };
     getCheckoutOffer: {

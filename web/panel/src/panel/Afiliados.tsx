@@ -1,9 +1,9 @@
 // Afiliados.tsx - as producer: affiliation requests to approve or refuse;
 // as affiliate: the marketplace, own affiliations and their links.
 import { useState } from 'react';
-import { api } from '../api';
-import { useKeyset } from '../hooks';
-import { ErrorNote, useAction, when } from '../ui';
+import { api, type Schemas } from '../api';
+import { useKeyset, useLoad } from '../hooks';
+import { brl, ErrorNote, useAction, when } from '../ui';
 
 interface Affiliation {
   id: string;
@@ -24,6 +24,22 @@ interface MarketItem {
   cookie_days: number;
 }
 
+/** An approved affiliate's links: each active offer's checkout page with
+ * the affiliate's ref. */
+function Links({ id }: { id: string }) {
+  const links = useLoad<Schemas['AffiliateLinks']>(`/api/v1/affiliations/${id}/links`);
+  if (links.error) return <ErrorNote error={links.error} />;
+  return (
+    <ul className="affiliate-links">
+      {(links.data?.data ?? []).map((l) => (
+        <li key={l.offer_code}>
+          {l.offer_name} ({brl(l.price_cents)}): <code>{`${window.location.origin}${l.path}`}</code>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 const AFF_STATUS: Record<string, string> = { pending: 'Pendente', approved: 'Aprovada', rejected: 'Recusada', refused: 'Recusada', blocked: 'Bloqueada' };
 
 export default function Afiliados() {
@@ -32,6 +48,7 @@ export default function Afiliados() {
   const market = useKeyset<MarketItem>('/api/v1/marketplace');
   const act = useAction();
   const [asked, setAsked] = useState<string[]>([]);
+  const [open, setOpen] = useState<string | null>(null);
   return (
     <section>
       <h1>Afiliados</h1>
@@ -81,6 +98,7 @@ export default function Afiliados() {
             <th>Situação</th>
             <th>Seu código de afiliado</th>
             <th>Desde</th>
+            <th>Links de divulgação</th>
           </tr>
         </thead>
         <tbody>
@@ -90,11 +108,20 @@ export default function Afiliados() {
               <td>{AFF_STATUS[a.status] ?? a.status}</td>
               <td>{a.status === 'approved' ? <code>?ref={a.ref}</code> : '—'}</td>
               <td>{when(a.created_at)}</td>
+              <td>
+                {a.status === 'approved' && (
+                  <>
+                    <button type="button" onClick={() => setOpen(open === a.id ? null : a.id)}>
+                      {open === a.id ? 'Ocultar links' : 'Ver links'}
+                    </button>
+                    {open === a.id && <Links id={a.id} />}
+                  </>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
-      <p>Para divulgar, acrescente seu código ao link de checkout da oferta: /pay/CÓDIGO?ref=SEU_CÓDIGO.</p>
       <h2>Mercado de afiliação</h2>
       <ErrorNote error={market.error} />
       <table>
