@@ -217,6 +217,14 @@ image:
 		$(if $(findstring podman,$(ENGINE)),--format docker) $(IMAGE_BUILD_FLAGS) \
 		-t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
+# ---- web/panel: the producer panel and the back-office (React + Vite) ----
+# npm ci when the lock changes, then type check and build when a source
+# changed (stamps under $(BUILD)/stamps: an up-to-date tree skips both).
+panel:
+	$(Q)tools/web-build.sh $(BUILD) web/panel build
+.PHONY: panel
+web: panel
+
 FMT_FILES = $(shell git ls-files '*.c' '*.h')
 fmt:
 	$(Q)clang-format -i $(FMT_FILES)

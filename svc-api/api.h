@@ -19,6 +19,9 @@ struct api_app {
 	int64_t login_window_seconds;
 	int64_t login_max_per_email;
 	int64_t login_max_per_ip;
+	int64_t refresh_ttl_seconds;	 /* refresh token lifetime */
+	const char *refresh_cookie_path; /* the auth prefix as browsers see it */
+	bool refresh_cookie_secure;	 /* Secure attribute (production) */
 };
 
 /* ---- login_guard.c: failed-login counters ---- */
@@ -112,6 +115,23 @@ void api_me(struct b4_req *req);
 void api_signup(struct b4_req *req);
 void api_login(struct b4_req *req);
 
+/* ---- sessions.c ---- */
+/* Adds a new access token (token, expires_at) to out and opens a session:
+ * a refresh token in a new family, set as the HttpOnly cookie.  0 or -1
+ * (nothing answered). */
+int api_session_issue(struct b4_req *req, cJSON *out, const char *user_id, const char *role,
+		      const char *email);
+void api_refresh(struct b4_req *req);
+void api_logout(struct b4_req *req);
+
+/* exports.c: the producer's sales CSV (a report.export job) */
+void api_export_create(struct b4_req *req);
+void api_export_get(struct b4_req *req);
+void api_export_download(struct b4_req *req);
+
+/* charts.c */
+void api_dashboard_charts(struct b4_req *req);
+
 /* products.c */
 void api_product_create(struct b4_req *req);
 void api_product_list(struct b4_req *req);
@@ -145,6 +165,8 @@ void api_affiliation_request(struct b4_req *req);
 void api_affiliation_list(struct b4_req *req);
 void api_affiliation_approve(struct b4_req *req);
 void api_affiliation_reject(struct b4_req *req);
+/* affiliate_links.c */
+void api_affiliation_links(struct b4_req *req);
 
 /* campaigns.c */
 void api_campaign_create(struct b4_req *req);

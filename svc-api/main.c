@@ -6,9 +6,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static struct api_app app_ctx;
 static int64_t login_window = 900, login_per_email = 10, login_per_ip = 100;
+static int64_t refresh_ttl = 2592000;
+static char *refresh_cookie_path;
 
 static const struct b4_config_opt api_opts[] = {
     {"login-window", "B4_LOGIN_WINDOW_SECONDS", B4_CFG_INT, "900",
@@ -19,6 +22,11 @@ static const struct b4_config_opt api_opts[] = {
      NULL, false},
     {"login-max-per-ip", "B4_LOGIN_MAX_PER_IP", B4_CFG_INT, "100",
      "failed logins per client address before waits start", &login_per_ip, 1, 1000000, NULL, false},
+    {"refresh-ttl", "B4_REFRESH_TTL_SECONDS", B4_CFG_INT, "2592000",
+     "refresh token (panel session) lifetime in seconds", &refresh_ttl, 60, 31536000, NULL, false},
+    {"refresh-cookie-path", "B4_REFRESH_COOKIE_PATH", B4_CFG_STR, "/api/v1/auth",
+     "Path of the refresh cookie: the auth routes as browsers see them through the gateway",
+     &refresh_cookie_path, 0, 0, NULL, false},
 };
 
 static int api_init(const struct b4_settings *settings, void **app)
@@ -42,6 +50,15 @@ static int api_init(const struct b4_settings *settings, void **app)
 	app_ctx.login_window_seconds = login_window;
 	app_ctx.login_max_per_email = login_per_email;
 	app_ctx.login_max_per_ip = login_per_ip;
+	app_ctx.refresh_ttl_seconds = refresh_ttl;
+	app_ctx.refresh_cookie_path = refresh_cookie_path;
+	/* browsers refuse Secure cookies over plain http outside localhost */
+	app_ctx.refresh_cookie_secure = settings->env == B4_ENV_PRODUCTION;
+	if (refresh_cookie_path[0] != '/' || strpbrk(refresh_cookie_path, ";\r\n ,")) {
+		fprintf(stderr,
+			"b4-api: B4_REFRESH_COOKIE_PATH must be a path such as /api/v1/auth\n");
+		return -1;
+	}
 	*app = &app_ctx;
 	return 0;
 }

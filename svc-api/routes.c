@@ -6,6 +6,8 @@
 const struct b4_route api_routes[] = {
     {"POST", "/v1/auth/signup", api_signup, B4_ROLE_PUBLIC},
     {"POST", "/v1/auth/login", api_login, B4_ROLE_PUBLIC},
+    {"POST", "/v1/auth/refresh", api_refresh, B4_ROLE_PUBLIC},
+    {"POST", "/v1/auth/logout", api_logout, B4_ROLE_PUBLIC},
     {"GET", "/v1/me", api_me, B4_ROLE_MEMBER},
 
     {"POST", "/v1/products", api_product_create, B4_ROLE_MEMBER},
@@ -37,6 +39,7 @@ const struct b4_route api_routes[] = {
     {"GET", "/v1/affiliations", api_affiliation_list, B4_ROLE_MEMBER},
     {"POST", "/v1/affiliations/:id/approve", api_affiliation_approve, B4_ROLE_MEMBER},
     {"POST", "/v1/affiliations/:id/reject", api_affiliation_reject, B4_ROLE_MEMBER},
+    {"GET", "/v1/affiliations/:id/links", api_affiliation_links, B4_ROLE_MEMBER},
 
     {"POST", "/v1/campaigns", api_campaign_create, B4_ROLE_MEMBER},
     {"GET", "/v1/campaigns", api_campaign_list, B4_ROLE_MEMBER},
@@ -54,8 +57,12 @@ const struct b4_route api_routes[] = {
 
     {"GET", "/v1/sales", api_sales_list, B4_ROLE_MEMBER},
     {"GET", "/v1/sales/summary", api_sales_summary, B4_ROLE_MEMBER},
+    {"POST", "/v1/sales/exports", api_export_create, B4_ROLE_MEMBER},
+    {"GET", "/v1/sales/exports/:id", api_export_get, B4_ROLE_MEMBER},
+    {"GET", "/v1/sales/exports/:id/download", api_export_download, B4_ROLE_MEMBER},
     {"GET", "/v1/sales/:id", api_sale_get, B4_ROLE_MEMBER},
     {"POST", "/v1/sales/:id/refund", api_sale_refund, B4_ROLE_MEMBER},
     {"GET", "/v1/balance", api_balance, B4_ROLE_MEMBER},
+    {"GET", "/v1/dashboard/charts", api_dashboard_charts, B4_ROLE_MEMBER},
 };
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

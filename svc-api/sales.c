@@ -37,6 +37,7 @@
  * Binds per branch: caller, SALE_FILTER_TYPES, limit. */
 #define SALE_FILTERS                                                                               \
 	" AND (? IS NULL OR f.status = ?) AND (? IS NULL OR f.product_id = ?)"                     \
+	" AND (? IS NULL OR f.payment_method = ?)"                                                 \
 	" AND (? IS NULL OR f.created_at >= ?) AND (? IS NULL OR f.created_at < ?)"                \
 	" AND (? IS NULL OR f.id < ?)"
 #define SALE_PAGE_IDS                                                                              \
@@ -55,10 +56,11 @@
 	" ON mine.id = o.id"
 #define SALE_BRANCH_TYPES                                                                          \
 	"s"                                                                                        \
-	"ssssssssss"                                                                               \
+	"ssssssssssss"                                                                             \
 	"I"
-#define SALE_BRANCH_ARGS(me, status, product, from, to, after, limit)                              \
-	me, status, status, product, product, from, from, to, to, after, after, limit
+#define SALE_BRANCH_ARGS(me, status, product, method, from, to, after, limit)                      \
+	me, status, status, product, product, method, method, from, from, to, to, after, after,    \
+	    limit
 
 static const char *const order_statuses[] = {
     "waiting_payment", "paid",	   "refused",	 "expired", "refund_requested",
@@ -98,6 +100,7 @@ void api_sales_list(struct b4_req *req)
 	const char *me = req->caller.user_id;
 	const char *status = b4_req_query(req, "status");
 	const char *product_id = b4_req_query(req, "product_id");
+	const char *method = b4_req_query(req, "payment_method");
 	const char *from = NULL, *to = NULL, *after = NULL;
 	struct b4_db_result *res;
 	bool known = false;
@@ -112,6 +115,12 @@ void api_sales_list(struct b4_req *req)
 			return;
 		}
 	}
+	if (method && strcmp(method, "card") != 0 && strcmp(method, "pix") != 0 &&
+	    strcmp(method, "boleto") != 0) {
+		b4_req_errorf(req, 400, "invalid_request_error", "invalid_value", "payment_method",
+			      "payment_method must be card, pix or boleto.");
+		return;
+	}
 	if (product_id && !b4_text_is_uuid(product_id)) {
 		b4_req_errorf(req, 400, "invalid_request_error", "invalid_value", "product_id",
 			      "product_id must be a product id.");
@@ -120,13 +129,44 @@ void api_sales_list(struct b4_req *req)
 	if (api_query_time(req, "from", &from) < 0 || api_query_time(req, "to", &to) < 0 ||
 	    b4_req_page(req, &limit, &after) < 0)
 		return;
-	res = b4_db_query(req->db, SALE_COLS SALE_PAGE_IDS " ORDER BY o.id DESC LIMIT ?",
-			  "sss" SALE_BRANCH_TYPES SALE_BRANCH_TYPES SALE_BRANCH_TYPES "I", me, me,
-			  me, SALE_BRANCH_ARGS(me, status, product_id, from, to, after, limit + 1),
-			  SALE_BRANCH_ARGS(me, status, product_id, from, to, after, limit + 1),
-			  SALE_BRANCH_ARGS(me, status, product_id, from, to, after, limit + 1),
-			  limit + 1);
+	res = b4_db_query(
+	    req->db, SALE_COLS SALE_PAGE_IDS " ORDER BY o.id DESC LIMIT ?",
+	    "sss" SALE_BRANCH_TYPES SALE_BRANCH_TYPES SALE_BRANCH_TYPES "I", me, me, me,
+	    SALE_BRANCH_ARGS(me, status, product_id, method, from, to, after, limit + 1),
+	    SALE_BRANCH_ARGS(me, status, product_id, method, from, to, after, limit + 1),
+	    SALE_BRANCH_ARGS(me, status, product_id, method, from, to, after, limit + 1),
+	    limit + 1);
 	api_send_page(req, res, (size_t)limit, sale_json);
+}
+
+/* The sale's splits: every part for its producer, only their own for a
+ * co-producer or an affiliate.  0 or -1 (DB error). */
+static int sale_add_splits(struct b4_req *req, cJSON *sale, const char *order_id)
+{
+	bool producer = cJSON_GetObjectItemCaseSensitive(sale, "total_cents") != NULL;
+	struct b4_db_result *res;
+	cJSON *arr;
+
+	res =
+	    b4_db_query(req->db,
+			"SELECT party, amount_cents, reversed_cents, status, release_at FROM splits"
+			" WHERE order_id = ? AND (? OR user_id = ?) ORDER BY FIELD(party,"
+			" 'platform', 'producer', 'coproducer', 'affiliate'), id",
+			"sBs", order_id, producer, req->caller.user_id);
+	if (!res)
+		return -1;
+	arr = cJSON_AddArrayToObject(sale, "splits");
+	for (size_t i = 0; i < b4_db_rows(res); i++) {
+		cJSON *sp = cJSON_CreateObject();
+		cJSON_AddStringToObject(sp, "party", b4_db_str(res, i, 0));
+		cJSON_AddNumberToObject(sp, "amount_cents", (double)b4_db_i64(res, i, 1));
+		cJSON_AddNumberToObject(sp, "reversed_cents", (double)b4_db_i64(res, i, 2));
+		cJSON_AddStringToObject(sp, "status", b4_db_str(res, i, 3));
+		api_add_time(sp, "release_at", res, i, 4);
+		cJSON_AddItemToArray(arr, sp);
+	}
+	b4_db_result_free(res);
+	return 0;
 }
 
 void api_sale_get(struct b4_req *req)
@@ -167,6 +207,11 @@ void api_sale_get(struct b4_req *req)
 		cJSON_AddItemToArray(arr, it);
 	}
 	b4_db_result_free(items);
+	if (sale_add_splits(req, sale, id) < 0) {
+		cJSON_Delete(sale);
+		b4_req_db_error(req);
+		return;
+	}
 	b4_req_send_json(req, 200, sale);
 }
 

@@ -120,34 +120,6 @@ static void hash_slot_release(struct b4_req *req)
 	sem_post(&app->hash_slots);
 }
 
-/* Signs a token for the user and adds token and expires_at to out. */
-static int add_token(cJSON *out, const char *user_id, const char *role, const char *email)
-{
-	const struct b4_jwt_config *jwt = b4_service_jwt();
-	struct b4_principal p;
-	char *token = NULL, expires[32];
-	int64_t now = (int64_t)time(NULL);
-	time_t exp;
-	struct tm tm;
-
-	if (!jwt)
-		return -1;
-	memset(&p, 0, sizeof(p));
-	snprintf(p.user_id, sizeof(p.user_id), "%s", user_id);
-	snprintf(p.role, sizeof(p.role), "%s", role);
-	snprintf(p.email, sizeof(p.email), "%s", email);
-	if (b4_auth_jwt_sign(jwt, &p, now, &token) < 0)
-		return -1;
-	exp = (time_t)(now + jwt->ttl_seconds);
-	gmtime_r(&exp, &tm);
-	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddStringToObject(out, "token", token);
-	cJSON_AddStringToObject(out, "expires_at", expires);
-	OPENSSL_cleanse(token, strlen(token));
-	free(token);
-	return 0;
-}
-
 static const char *const signup_fields[] = {"email", "password", "full_name", "document", NULL};
 
 void api_signup(struct b4_req *req)
@@ -226,7 +198,7 @@ void api_signup(struct b4_req *req)
 	}
 	out = cJSON_CreateObject();
 	cJSON_AddItemToObject(out, "user", user);
-	if (add_token(out, id, "member", email) < 0) {
+	if (api_session_issue(req, out, id, "member", email) < 0) {
 		cJSON_Delete(out);
 		b4_req_errorf(req, 500, "api_error", "internal", NULL, "Cannot issue a token.");
 		return;
@@ -336,8 +308,8 @@ void api_login(struct b4_req *req)
 	rehash(req, b4_db_str(res, 0, 0), b4_db_str(res, 0, 1), password);
 	user = api_user_json(req->db, b4_db_str(res, 0, 0), &ok);
 	out = cJSON_CreateObject();
-	if (!user ||
-	    add_token(out, b4_db_str(res, 0, 0), b4_db_str(res, 0, 2), b4_db_str(res, 0, 4)) < 0) {
+	if (!user || api_session_issue(req, out, b4_db_str(res, 0, 0), b4_db_str(res, 0, 2),
+				       b4_db_str(res, 0, 4)) < 0) {
 		b4_db_result_free(res);
 		cJSON_Delete(user);
 		cJSON_Delete(out);

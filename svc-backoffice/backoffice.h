@@ -26,6 +26,7 @@ void bo_users_list(struct b4_req *req);
 void bo_users_get(struct b4_req *req);
 void bo_users_block(struct b4_req *req);
 void bo_users_unblock(struct b4_req *req);
+void bo_users_role(struct b4_req *req);
 void bo_products_list(struct b4_req *req);
 void bo_products_block(struct b4_req *req);
 void bo_products_unblock(struct b4_req *req);

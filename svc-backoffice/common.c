@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b4/br.h"
 #include "b4/json.h"
+#include "b4/pii.h"
+
+#include <openssl/crypto.h>
+#include <pthread.h>
 
 cJSON *bo_row_json(const struct b4_db_result *res, size_t row, const struct bo_col *cols)
 {
@@ -221,13 +226,52 @@ const char *bo_like_escape(struct b4_req *req, const char *text)
 	return out;
 }
 
+static pthread_once_t pii_once = PTHREAD_ONCE_INIT;
+
+/* The field keys, for a start-up that did not load them (b4-backoffice's
+ * init normally does). */
+static void pii_load(void)
+{
+	if (!b4_pii_ready())
+		b4_pii_init("b4-backoffice");
+}
+
+/* ?document= (a CPF or CNPJ, any punctuation) as its blind index. */
+static int query_document(struct b4_req *req, const char **bidx)
+{
+	const char *text = b4_req_query(req, "document");
+	enum b4_br_document_type type;
+	char digits[32], *hex;
+	int rc;
+
+	*bidx = NULL;
+	if (!text)
+		return 0;
+	if (strlen(text) > 32 || b4_br_document_normalize(text, digits, sizeof(digits), &type) < 0)
+		return bad_query(req, "document", "a valid CPF or CNPJ");
+	pthread_once(&pii_once, pii_load);
+	hex = b4_arena_alloc(req->arena, 65);
+	rc = hex ? b4_pii_blind_index("document", digits, hex) : -1;
+	OPENSSL_cleanse(digits, sizeof(digits));
+	if (rc < 0) {
+		b4_req_errorf(req, 503, "api_error", "unavailable", NULL,
+			      "Document search is not available.");
+		return -1;
+	}
+	*bidx = hex;
+	return 0;
+}
+
 int bo_order_filters_from_query(struct b4_req *req, struct b4_order_filters *f)
 {
 	memset(f, 0, sizeof(*f));
+	if (query_document(req, &f->document_bidx) < 0)
+		return -1;
 	if (bo_query_enum(req, "status", b4_order_statuses, &f->status) < 0 ||
 	    bo_query_enum(req, "payment_method", b4_payment_methods, &f->payment_method) < 0 ||
 	    bo_query_uuid(req, "producer_id", &f->producer_id) < 0 ||
 	    bo_query_uuid(req, "affiliate_id", &f->affiliate_id) < 0 ||
+	    bo_query_uuid(req, "product_id", &f->product_id) < 0 ||
 	    bo_query_text(req, "email", 254, &f->email) < 0 ||
 	    bo_query_range(req, &f->from, &f->to) < 0)
 		return -1;

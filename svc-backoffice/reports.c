@@ -16,46 +16,18 @@ struct report_ctx {
 	char id[37];
 };
 
-/* The filters as the JSON object the worker reads (absent ones left out). */
-static cJSON *filters_json(const struct b4_order_filters *f)
-{
-	cJSON *obj = cJSON_CreateObject();
-	const char *names[] = {"status", "payment_method", "producer_id", "affiliate_id",
-			       "email",	 "from",	   "to"};
-	const char *values[] = {f->status, f->payment_method, f->producer_id, f->affiliate_id,
-				f->email,  f->from,	      f->to};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (values[i])
-			cJSON_AddStringToObject(obj, names[i], values[i]);
-	return obj;
-}
-
 static int report_tx(struct b4_db *db, void *arg)
 {
 	struct report_ctx *ctx = arg;
-	cJSON *filters = filters_json(ctx->filters), *payload = cJSON_CreateObject(), *details;
-	char *filters_text = cJSON_PrintUnformatted(filters), *payload_text, dedup[64];
+	cJSON *details = cJSON_CreateObject();
 	int rc = -1;
 
-	cJSON_AddStringToObject(payload, "report_id", ctx->id);
-	cJSON_AddItemToObject(payload, "filters", filters);
-	payload_text = cJSON_PrintUnformatted(payload);
-	snprintf(dedup, sizeof(dedup), "report:%s", ctx->id);
-	details = cJSON_CreateObject();
-	cJSON_AddItemToObject(details, "filters", cJSON_Duplicate(filters, true));
-	if (filters_text && payload_text &&
-	    b4_db_exec(db,
-		       "INSERT INTO reports (id, kind, status, filters, created_by)"
-		       " VALUES (?, 'orders', 'pending', ?, ?)",
-		       "sss", ctx->id, filters_text, ctx->req->caller.user_id) == 1 &&
-	    b4_queue_enqueue(db, "report.export", payload_text, dedup, 0) >= 0 &&
+	cJSON_AddItemToObject(details, "filters", b4_order_filters_to_json(ctx->filters));
+	if (b4_order_report_enqueue(db, ctx->id, "orders", ctx->filters,
+				    ctx->req->caller.user_id) == 0 &&
 	    bo_audit(ctx->req, "report.create", "report", ctx->id, details) == 0)
 		rc = 0;
 	cJSON_Delete(details);
-	cJSON_Delete(payload);
-	free(filters_text);
-	free(payload_text);
 	return rc;
 }
 

@@ -7,6 +7,7 @@ const struct b4_route backoffice_routes[] = {
     {"GET", "/v1/users/:id", bo_users_get, B4_ROLE_ADMIN},
     {"POST", "/v1/users/:id/block", bo_users_block, B4_ROLE_ADMIN},
     {"POST", "/v1/users/:id/unblock", bo_users_unblock, B4_ROLE_ADMIN},
+    {"POST", "/v1/users/:id/role", bo_users_role, B4_ROLE_ADMIN},
     {"GET", "/v1/products", bo_products_list, B4_ROLE_ADMIN},
     {"POST", "/v1/products/:id/block", bo_products_block, B4_ROLE_ADMIN},
     {"POST", "/v1/products/:id/unblock", bo_products_unblock, B4_ROLE_ADMIN},

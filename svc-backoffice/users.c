@@ -66,8 +66,13 @@ static void set_status(struct b4_req *req, const char *want, const char *action)
 	    .action = action,
 	};
 
+	/* a block also ends every panel session of the member at once
+	 * (refresh tokens, svc-api/sessions.c); the access token they hold
+	 * is refused on its next request by the per-request account check */
 	t.update_sql = strcmp(want, "blocked") == 0
-			   ? "UPDATE users SET status = 'blocked' WHERE id = ?"
+			   ? "UPDATE users u LEFT JOIN refresh_tokens r ON r.user_id = u.id"
+			     " AND r.status <> 'revoked' SET u.status = 'blocked',"
+			     " r.status = 'revoked' WHERE u.id = ?"
 			   : "UPDATE users SET status = 'active' WHERE id = ?";
 	if (bo_optional_reason(req, &t.reason) < 0)
 		return;
@@ -89,4 +94,46 @@ void bo_users_block(struct b4_req *req)
 void bo_users_unblock(struct b4_req *req)
 {
 	set_status(req, "active", "user.unblock");
+}
+
+/* POST /v1/users/:id/role {role, reason?}: a member becomes admin or back.
+ * The role rides in access tokens, so the change also ends the member's
+ * panel sessions (refresh tokens): the next login carries the new role. */
+void bo_users_role(struct b4_req *req)
+{
+	static const char *const allowed[] = {"role", "reason", NULL};
+	static const char *const roles[] = {"member", "admin", NULL};
+	struct bo_toggle t = {
+	    .what = "user",
+	    .id = b4_req_param(req, "id"),
+	    .lock_sql = "SELECT role FROM users WHERE id = ? FOR UPDATE",
+	    .action = "user.role",
+	};
+	const cJSON *body = b4_req_json_body(req);
+	struct b4_error err;
+	int role = -1;
+
+	if (!body)
+		return;
+	if (b4_json_reject_unknown(body, allowed, NULL, &err) < 0 ||
+	    b4_json_get_enum(body, "role", B4_JSON_REQUIRED, roles, &role, &err) < 0 ||
+	    b4_json_get_str(body, "reason", B4_JSON_OPTIONAL, 1, 500, &t.reason, &err) < 0) {
+		b4_req_send_error(req, &err);
+		return;
+	}
+	t.want = roles[role];
+	if (role == 0 && t.id && strcmp(t.id, req->caller.user_id) == 0) {
+		b4_req_errorf(req, 409, "conflict", "cannot_demote_self", "role",
+			      "An admin cannot remove their own admin role.");
+		return;
+	}
+	t.update_sql = role == 1 ? "UPDATE users u LEFT JOIN refresh_tokens r ON r.user_id = u.id"
+				   " AND r.status <> 'revoked' SET u.role = 'admin',"
+				   " r.status = 'revoked' WHERE u.id = ?"
+				 : "UPDATE users u LEFT JOIN refresh_tokens r ON r.user_id = u.id"
+				   " AND r.status <> 'revoked' SET u.role = 'member',"
+				   " r.status = 'revoked' WHERE u.id = ?";
+	if (bo_toggle_run(req, &t) < 0)
+		return;
+	send_user(req, t.id);
 }

@@ -8,7 +8,7 @@ PACKAGES=(
 	libevent-dev libmariadb-dev mariadb-server mariadb-client
 	libcjson-dev libssl-dev libcurl4-openssl-dev libcmocka-dev libargon2-dev
 	prometheus prometheus-alertmanager wrk nginx-light libxml2-utils clang libclang-rt-14-dev
-	clang-format nodejs npm openssl procps chromium
+	clang-format nodejs npm openssl procps chromium tzdata
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "b4/money.h"
+#include "b4/tz.h"
 
 static bool is_digit(char c)
 {
@@ -667,33 +668,6 @@ int b4_br_boleto_parse_line(const char *line, struct b4_br_boleto *boleto, char 
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static long days_from_civil(int year, int month, int day)
-{
-	long y = year - (month <= 2);
-	long era = (y >= 0 ? y : y - 399) / 400;
-	long yoe = y - era * 400;
-	long doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long days, int *year, int *month, int *day)
-{
-	long z = days + 719468;
-	long era = (z >= 0 ? z : z - 146096) / 146097;
-	long doe = z - era * 146097;
-	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	long mp = (5 * doy + 2) / 153;
-	int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-
-	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*month = m;
-	*year = (int)(yoe + era * 400 + (m <= 2));
-}
-
 static bool date_is_valid(int year, int month, int day)
 {
 	static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -709,15 +683,15 @@ static bool date_is_valid(int year, int month, int day)
 
 int b4_br_boleto_factor_from_date(int year, int month, int day, int *factor)
 {
-	long days, f;
+	int64_t days, f;
 
 	if (factor == NULL || !date_is_valid(year, month, day))
 		return -1;
-	days = days_from_civil(year, month, day);
-	if (days >= days_from_civil(2025, 2, 22))
-		f = 1000 + (days - days_from_civil(2025, 2, 22));
+	days = b4_tz_days_from_civil(year, month, day);
+	if (days >= b4_tz_days_from_civil(2025, 2, 22))
+		f = 1000 + (days - b4_tz_days_from_civil(2025, 2, 22));
 	else
-		f = days - days_from_civil(1997, 10, 7);
+		f = days - b4_tz_days_from_civil(1997, 10, 7);
 	if (f < 1000 || f > 9999)
 		return -1;
 	*factor = (int)f;
@@ -728,6 +702,7 @@ int b4_br_boleto_date_from_factor(int factor, int *year, int *month, int *day)
 {
 	if (year == NULL || month == NULL || day == NULL || factor < 1000 || factor > 9999)
 		return -1;
-	civil_from_days(days_from_civil(2025, 2, 22) + (factor - 1000), year, month, day);
+	b4_tz_civil_from_days(b4_tz_days_from_civil(2025, 2, 22) + (factor - 1000), year, month,
+			      day);
 	return 0;
 }

@@ -55,6 +55,28 @@ out_free:
 	return rc;
 }
 
+int b4_job_report_export(struct b4_db *db, const char *report_id, const char *filters_json)
+{
+	cJSON *payload = cJSON_CreateObject(), *filters = cJSON_Parse(filters_json);
+	char *text = NULL, dedup[96];
+	int rc = -1;
+
+	if (!payload || !cJSON_IsObject(filters) ||
+	    !cJSON_AddStringToObject(payload, "report_id", report_id))
+		goto out_free;
+	cJSON_AddItemToObject(payload, "filters", filters);
+	filters = NULL;
+	text = cJSON_PrintUnformatted(payload);
+	snprintf(dedup, sizeof(dedup), "report:%s", report_id);
+	if (text)
+		rc = b4_queue_enqueue(db, B4_JOB_REPORT_EXPORT, text, dedup, 0) < 0 ? -1 : 0;
+out_free:
+	cJSON_free(text);
+	cJSON_Delete(filters);
+	cJSON_Delete(payload);
+	return rc;
+}
+
 /* Enqueues data (consumed) for one recipient. */
 static int enqueue_for(struct b4_db *db, const char *event, const char *recipient,
 		       const char *product_id, cJSON *data, const char *dedup_key)

@@ -290,8 +290,9 @@ out_free:
 
 int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, struct b4_error *err)
 {
-	static const char *const allowed[] = {
-	    "status", "payment_method", "producer_id", "affiliate_id", "email", "from", "to", NULL};
+	static const char *const allowed[] = {"status",	      "payment_method", "producer_id",
+					      "affiliate_id", "email",		"from",
+					      "to",	      "product_id",	NULL};
 	int status_index = -1, method_index = -1;
 
 	memset(f, 0, sizeof(*f));
@@ -310,6 +311,7 @@ int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, str
 		0 ||
 	    b4_json_get_str(obj, "affiliate_id", B4_JSON_OPTIONAL, 36, 36, &f->affiliate_id, err) <
 		0 ||
+	    b4_json_get_str(obj, "product_id", B4_JSON_OPTIONAL, 36, 36, &f->product_id, err) < 0 ||
 	    b4_json_get_str(obj, "email", B4_JSON_OPTIONAL, 1, 254, &f->email, err) < 0 ||
 	    b4_json_get_str(obj, "from", B4_JSON_OPTIONAL, 10, 10, &f->from, err) < 0 ||
 	    b4_json_get_str(obj, "to", B4_JSON_OPTIONAL, 10, 10, &f->to, err) < 0)
@@ -328,6 +330,11 @@ int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, str
 				 "affiliate_id must be a UUID.");
 		return -1;
 	}
+	if (f->product_id && !b4_text_is_uuid(f->product_id)) {
+		b4_error_invalid(err, 422, "invalid_value", "product_id",
+				 "product_id must be a UUID.");
+		return -1;
+	}
 	if (f->from && !b4_text_is_date(f->from)) {
 		b4_error_invalid(err, 422, "invalid_value", "from",
 				 "from must be a date YYYY-MM-DD.");
@@ -342,4 +349,37 @@ int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, str
 		return -1;
 	}
 	return 0;
+}
+
+cJSON *b4_order_filters_to_json(const struct b4_order_filters *f)
+{
+	cJSON *obj = cJSON_CreateObject();
+	const char *names[] = {"status", "payment_method", "producer_id", "affiliate_id",
+			       "email",	 "from",	   "to",	  "product_id"};
+	const char *values[] = {f->status, f->payment_method, f->producer_id, f->affiliate_id,
+				f->email,  f->from,	      f->to,	      f->product_id};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (values[i])
+			cJSON_AddStringToObject(obj, names[i], values[i]);
+	return obj;
+}
+
+int b4_order_report_enqueue(struct b4_db *db, const char *report_id, const char *kind,
+			    const struct b4_order_filters *f, const char *created_by)
+{
+	cJSON *filters = b4_order_filters_to_json(f);
+	char *filters_text = cJSON_PrintUnformatted(filters);
+	int rc = -1;
+
+	if (filters_text &&
+	    b4_db_exec(db,
+		       "INSERT INTO reports (id, kind, status, filters, created_by)"
+		       " VALUES (?, ?, 'pending', ?, ?)",
+		       "ssss", report_id, kind, filters_text, created_by) == 1 &&
+	    b4_job_report_export(db, report_id, filters_text) == 0)
+		rc = 0;
+	cJSON_Delete(filters);
+	free(filters_text);
+	return rc;
 }

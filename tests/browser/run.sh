@@ -14,9 +14,12 @@ if [ ! -x "${B4_CHROMIUM:-/usr/bin/chromium}" ]; then
 fi
 "$top/tools/web-build.sh" "$build" tests/browser || exit 1
 "$top/tools/web-build.sh" "$build" web/checkout build || exit 1
+"$top/tools/web-build.sh" "$build" web/panel build || exit 1
 # every *.test.mjs, their counts summed into one closing pair of lines
 status=0 passed=0 failed=0
 for t in "$here"/*.test.mjs; do
+	# B4_BROWSER_ONLY=panel runs only the files whose name contains it
+	[ -n "${B4_BROWSER_ONLY:-}" ] && [[ "$(basename "$t")" != *"$B4_BROWSER_ONLY"* ]] && continue
 	out=$(mktemp)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 node "$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}

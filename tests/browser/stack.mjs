@@ -16,7 +16,8 @@
 //   await stack.stop()
 //
 // Reused by other front-ends' browser tests (e.g. the panel): pass extra
-// static routes in options.staticRoutes ([{name, prefix, root}]).
+// static routes in options.staticRoutes ([{name, prefix, root}]), and
+// options.worker to start b4-worker as well.
 import { spawn, execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, openSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -127,6 +128,14 @@ export async function startStack(options = {}) {
     });
     const apiPort = await start('b4-api', {});
     const backofficePort = await start('b4-backoffice', {});
+    // options.worker: b4-worker too (webhook deliveries, refunds, exports),
+    // polling and retrying fast
+    if (options.worker)
+      await start('b4-worker', {
+        B4_ACQUIRER_SECRET: ACQUIRER_SECRET, B4_ACQUIRERS: `sandbox=${sandboxUrl}`,
+        B4_WORKER_POLL: '100ms', B4_WORKER_BACKOFF_SCALE: '0.01', B4_WEBHOOK_BACKOFF_SCALE: '0.01',
+        ...(options.workerEnv || {}),
+      });
     const routes = [
       { name: 'api', prefix: '/api', strip_prefix: true, upstream: 'api' },
       { name: 'backoffice', prefix: '/backoffice', strip_prefix: true, upstream: 'backoffice' },

@@ -345,7 +345,7 @@ static char *route_path(const struct route *rt, const struct estate *e)
 				value = e->campaign;
 			else if (strcmp(prev, "webhooks") == 0)
 				value = e->webhook;
-			else if (strcmp(prev, "sales") == 0)
+			else if (strcmp(prev, "sales") == 0 || strcmp(prev, "exports") == 0)
 				value = e->order;
 			else
 				fail_msg("no id for %s in %s", seg, rt->pattern);

@@ -220,6 +220,7 @@ static const struct {
     {"GET", "/v1/users/:id", AFFILIATE, NULL},
     {"POST", "/v1/users/:id/block", AFFILIATE, "{}"},
     {"POST", "/v1/users/:id/unblock", AFFILIATE, "{}"},
+    {"POST", "/v1/users/:id/role", AFFILIATE, "{\"role\":\"member\"}"},
     {"GET", "/v1/products", NULL, NULL},
     {"POST", "/v1/products/:id/block", PRODUCT, "{}"},
     {"POST", "/v1/products/:id/unblock", PRODUCT, "{}"},

@@ -331,6 +331,19 @@ static void test_member_flows(void **state)
 	call_expect(200, "GET", "/api/v1/sales/summary", "/api/v1/sales/summary", producer, NULL,
 		    NULL);
 	call_expect(200, "GET", "/api/v1/balance", "/api/v1/balance", producer, NULL, NULL);
+	call_expect(200, "GET", "/api/v1/dashboard/charts?from=2026-01-01&to=2026-01-31",
+		    "/api/v1/dashboard/charts", producer, NULL, NULL);
+	{
+		char export_path[128];
+		assert_int_equal(call(&r, "POST", "/api/v1/sales/exports", "/api/v1/sales/exports",
+				      producer, NULL, "{\"status\":\"paid\"}"),
+				 202);
+		snprintf(export_path, sizeof(export_path), "/api/v1/sales/exports/%s",
+			 h_json_str(&r, "id"));
+		h_resp_free(&r);
+		call_expect(200, "GET", export_path, "/api/v1/sales/exports/{id}", producer, NULL,
+			    NULL);
+	}
 	validate_records();
 }
 
@@ -492,6 +505,8 @@ static void test_backoffice_resources(void **state)
 	call_expect(200, "POST",
 		    "/backoffice/v1/products/01900000-0000-7000-8000-000000000102/unblock",
 		    "/backoffice/v1/products/{id}/unblock", admin, NULL, "{}");
+	call_expect(200, "POST", "/backoffice/v1/users/01900000-0000-7000-8000-000000000002/role",
+		    "/backoffice/v1/users/{id}/role", admin, NULL, "{\"role\":\"member\"}");
 	call_expect(200, "GET", "/backoffice/v1/affiliations", "/backoffice/v1/affiliations", admin,
 		    NULL, NULL);
 	call_expect(200, "GET", "/backoffice/v1/webhook-deliveries",

@@ -487,7 +487,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One sale, as the caller may see it. */
+        /** One sale, as the caller may see it: items and splits (every split for the producer, only their own for a co-producer or an affiliate). */
         get: operations["getSale"];
         put?: never;
         post?: never;
@@ -523,6 +523,151 @@ export interface paths {
         };
         /** Commissions waiting, released and reversed, in cents. */
         get: operations["getBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the panel session: a new access token and a new refresh cookie.
+         * @description The refresh token travels only in the cookie `b4_refresh`
+         *     (`HttpOnly; SameSite=Strict; Path=/api/v1/auth`, `Secure` in
+         *     production), set by signup, login and this call; it never appears in
+         *     a body or a URL. Why a cookie and not the body: an HttpOnly cookie
+         *     cannot be read by page scripts, so a cross-site scripting bug cannot
+         *     carry the long-lived credential away (at most the short access token
+         *     kept in memory); SameSite=Strict keeps other sites from making the
+         *     browser send it (no CSRF on refresh or logout), and the Path limits
+         *     it to these two routes, so it rides on no other request. Each call
+         *     rotates the token; presenting an already rotated token again means
+         *     it was copied, and the whole session family is revoked (401).
+         *     Within 10 seconds of its rotation a rotated token is taken for a
+         *     second tab refreshing at the same moment: 409 `session_rotated`,
+         *     nothing revoked, no cookie set; the browser, which already holds the
+         *     successor, retries. A blocked account's sessions are revoked at the
+         *     block.
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the panel session: revokes the refresh token's family and clears the cookie. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** CSV export of the caller's sales as producer, made by b4-worker into object storage (poll, then download). */
+        post: operations["createSalesExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The export's status; download_url once done. */
+        get: operations["getSalesExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The CSV file (RFC 4180, UTF-8). */
+        get: operations["downloadSalesExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/charts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The panel's charts for the caller's products: revenue and paid orders by local day, paid orders by payment method, the checkout funnel.
+         * @description Days are civil days in `tz` (an IANA zone name, default
+         *     America/Sao_Paulo); the period is `from`..`to` included (default the
+         *     last 30 days, at most 366). Orders count on the day they were placed
+         *     when their status is paid or later (refund requested, refunded,
+         *     disputed, chargeback). The funnel counts checkout page views and
+         *     started checkout sessions of the producer's offers, then paid orders.
+         */
+        get: operations["getDashboardCharts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/affiliations/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An approved affiliate's promotion links: the checkout page of each active offer of the product with the affiliate's ref. */
+        get: operations["getAffiliateLinks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -849,6 +994,23 @@ export interface paths {
         put?: never;
         /** Unblock a user (idempotent). */
         post: operations["adminUnblockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backoffice/v1/users/{id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a member an admin or back (audited); ends the member's panel sessions so the next login carries the new role. */
+        post: operations["setUserRole"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1725,8 +1887,61 @@ export interface components {
                 /** @description producer only */
                 price_cents?: number;
             }[];
+            /** @description GET /sales/{id} only; every split for the producer, only their own for others */
+            splits?: {
+                /** @enum {string} */
+                party: "platform" | "producer" | "coproducer" | "affiliate";
+                amount_cents: number;
+                reversed_cents: number;
+                /** @enum {string} */
+                status: "waiting" | "released" | "reversed";
+                release_at: components["schemas"]["NullableTimestamp"];
+            }[];
             created_at: components["schemas"]["Timestamp"];
             paid_at: components["schemas"]["NullableTimestamp"];
+        };
+        AffiliateLinks: {
+            ref: string;
+            data: {
+                offer_code: string;
+                offer_name: string;
+                price_cents: number;
+                /** @description /pay/<offer_code>?ref=<ref>, relative to the site */
+                path: string;
+            }[];
+        };
+        /** @description A producer's sales CSV export (b4-worker's report.export job). */
+        SalesExport: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "done" | "failed";
+            row_count?: number | null;
+            error?: string | null;
+            created_at?: components["schemas"]["Timestamp"];
+            finished_at?: components["schemas"]["NullableTimestamp"];
+            /** @description set once the export is done */
+            download_url: string | null;
+        };
+        /** @description The panel's "Início" charts over local days of `tz`. */
+        DashboardCharts: {
+            tz: string;
+            revenue_by_day: {
+                /** Format: date */
+                date: string;
+                gross_cents: number;
+                paid_count: number;
+            }[];
+            paid_by_method: {
+                payment_method: components["schemas"]["PaymentMethod"];
+                paid_count: number;
+                gross_cents: number;
+            }[];
+            funnel: {
+                /** @enum {string} */
+                step: "page_view" | "checkout_started" | "paid";
+                count: number;
+            }[];
         };
         SalePage: {
             data: components["schemas"]["Sale"][];
@@ -3359,6 +3574,7 @@ export interface operations {
                 starting_after?: components["parameters"]["StartingAfter"];
                 status?: string;
                 product_id?: string;
+                payment_method?: "card" | "pix" | "boleto";
                 from?: string;
                 to?: string;
             };
@@ -3483,6 +3699,191 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie: {
+                b4_refresh: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description {token, expires_at, user}; Set-Cookie carries the next refresh token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
+            };
+            401: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: {
+                b4_refresh?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out (also when there was no session). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: components["responses"]["Error"];
+        };
+    };
+    createSalesExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    status?: string;
+                    /** @enum {string} */
+                    payment_method?: "card" | "pix" | "boleto";
+                    /** Format: uuid */
+                    product_id?: string;
+                    /** Format: date */
+                    from?: string;
+                    /**
+                     * Format: date
+                     * @description included
+                     */
+                    to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description {id, status: pending, download_url: null} */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesExport"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getSalesExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesExport"];
+                };
+            };
+            401: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    downloadSalesExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    getDashboardCharts: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The charts' data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardCharts"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+        };
+    };
+    getAffiliateLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description {ref, data [{offer_code, offer_name, price_cents, path}]} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateLinks"];
+                };
+            };
+            401: components["responses"]["Error"];
+            404: components["responses"]["Error"];
         };
     };
     getCheckoutOffer: {
@@ -4177,6 +4578,41 @@ export interface operations {
             422: components["responses"]["Error"];
         };
     };
+    setUserRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    role: "member" | "admin";
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
     adminListProducts: {
         parameters: {
             query?: {
@@ -4289,6 +4725,9 @@ export interface operations {
                 from?: string;
                 /** @description created on or before this day (UTC) */
                 to?: string;
+                product_id?: string;
+                /** @description the buyer's CPF or CNPJ (punctuation allowed), matched by its blind index */
+                document?: string;
             };
             header?: never;
             path?: never;

@@ -18,6 +18,7 @@
  *   payment.refund_late  {order_id}            dedup late-refund:<order>
  *   refund.process       {refund_id, order_id, amount_cents, requested_by}
  *                                              dedup refund:<refund>
+ *   report.export        {report_id, filters}  dedup report:<report>
  */
 #ifndef B4_JOBS_H
 #define B4_JOBS_H
@@ -34,6 +35,7 @@ struct b4_db;
 #define B4_JOB_ORDER_EXPIRE	  "order.expire"
 #define B4_JOB_LATE_REFUND	  "payment.refund_late"
 #define B4_JOB_REFUND_PROCESS	  "refund.process"
+#define B4_JOB_REPORT_EXPORT	  "report.export"
 
 /* Enqueues one of the order jobs above ({order_id}, dedup
  * "<prefix>:<order id>") runnable after delay_seconds.  -1 also for a type
@@ -44,6 +46,10 @@ int b4_job_order(struct b4_db *db, const char *type, const char *order_id, int64
  * NULL (the system). */
 int b4_job_refund_process(struct b4_db *db, const char *refund_id, const char *order_id,
 			  int64_t amount_cents, const char *requested_by);
+
+/* Enqueues report.export for the reports row report_id; filters_json is
+ * the report's order filters as a JSON object (b4_order_filters_to_json). */
+int b4_job_report_export(struct b4_db *db, const char *report_id, const char *filters_json);
 
 /* Enqueues the webhook event `event` of an order, one webhook.event job per
  * recipient, each with what that recipient may see:

@@ -29,10 +29,14 @@ extern const char *const b4_funnel_steps[];
  * filter.  Dates are YYYY-MM-DD (UTC), `to` included. */
 struct b4_order_filters {
 	const char *status, *payment_method, *producer_id, *affiliate_id, *email, *from, *to;
+	const char *product_id;
+	/* the buyer's CPF/CNPJ as its blind index (hex), from a query only:
+	 * never stored with a report or a job */
+	const char *document_bidx;
 };
 
 /* The filters as SQL over `orders o JOIN customers c`, to append after a
- * WHERE condition, with its bind types and arguments (14 strings). */
+ * WHERE condition, with its bind types and arguments (18 strings). */
 #define B4_ORDER_FILTER_SQL                                                                        \
 	" AND (? IS NULL OR o.status = ?)"                                                         \
 	" AND (? IS NULL OR o.payment_method = ?)"                                                 \
@@ -40,17 +44,30 @@ struct b4_order_filters {
 	" AND (? IS NULL OR o.affiliate_id = ?)"                                                   \
 	" AND (? IS NULL OR COALESCE(o.buyer_email, c.email) = ?)"                                 \
 	" AND (? IS NULL OR o.created_at >= ?)"                                                    \
-	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"
-#define B4_ORDER_FILTER_TYPES "ssssssssssssss"
+	" AND (? IS NULL OR o.created_at < DATE_ADD(?, INTERVAL 1 DAY))"                           \
+	" AND (? IS NULL OR o.product_id = ?)"                                                     \
+	" AND (? IS NULL OR c.document_bidx = ?)"
+#define B4_ORDER_FILTER_TYPES "ssssssssssssssssss"
 #define B4_ORDER_FILTER_ARGS(f)                                                                    \
 	(f)->status, (f)->status, (f)->payment_method, (f)->payment_method, (f)->producer_id,      \
 	    (f)->producer_id, (f)->affiliate_id, (f)->affiliate_id, (f)->email, (f)->email,        \
-	    (f)->from, (f)->from, (f)->to, (f)->to
+	    (f)->from, (f)->from, (f)->to, (f)->to, (f)->product_id, (f)->product_id,              \
+	    (f)->document_bidx, (f)->document_bidx
 
 /* Reads filters from a JSON object (NULL or null: none); unknown members
  * and bad values fill err (param names the member) and return -1.  The
  * strings point into obj. */
 int b4_order_filters_from_json(const cJSON *obj, struct b4_order_filters *f, struct b4_error *err);
+
+/* The filters as a JSON object (absent ones left out).  Caller deletes. */
+cJSON *b4_order_filters_to_json(const struct b4_order_filters *f);
+
+/* Records CSV export `report_id` of kind ("orders" for the back-office,
+ * "sales" for a producer) with filters, made by created_by, and enqueues
+ * the "report.export" job that b4-worker runs (workers/export.c), in the
+ * caller's transaction.  0 or -1. */
+int b4_order_report_enqueue(struct b4_db *db, const char *report_id, const char *kind,
+			    const struct b4_order_filters *f, const char *created_by);
 
 /* The order as API.md shows it (items, totals, card/pix/boleto data);
  * access_token is added when not NULL.  Caller deletes; NULL when the
