@@ -15,7 +15,10 @@ set -euo pipefail
 
 bin_dir=${1:?usage: runtime-deps.sh BIN_DIR [DOCKERFILE]}
 dockerfile=${2:-$(dirname "$0")/Dockerfile}
-allowed_extra="ca-certificates"
+# data, not libraries, that the binaries read at run time: CA certificates
+# (TLS to S3, acquirers, webhooks) and the zone files (libcommon tz.c, the
+# producer charts' local days)
+allowed_extra="ca-certificates tzdata"
 
 owner_of() {
 	local path=$1 real pkg
