@@ -1789,6 +1789,16 @@ export interface components {
             data: components["schemas"]["AdminProduct"][];
             has_more: boolean;
         };
+        /** @description The buyer as of the purchase (the order's snapshot), document masked. */
+        OrderBuyer: {
+            full_name: string;
+            email: string;
+            phone: string | null;
+            /** @description masked: ***.456.789-** (CPF) or **.345.678/0001-** (CNPJ) */
+            document: string;
+            /** @enum {string} */
+            document_type: "cpf" | "cnpj";
+        };
         /** @description An order; GET /orders/{id} adds the detail lists (items ... invoice). */
         AdminOrder: {
             /** Format: uuid */
@@ -1818,6 +1828,8 @@ export interface components {
             fraud_score: number;
             created_at: components["schemas"]["Timestamp"];
             paid_at: components["schemas"]["NullableTimestamp"];
+            /** @description GET /orders/{id} only: the buyer as of the purchase, as the sales API shows it (document masked); null when its data cannot be decrypted. */
+            customer?: components["schemas"]["OrderBuyer"] | null;
             items?: {
                 /** Format: uuid */
                 id: string;
