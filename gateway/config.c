@@ -205,6 +205,20 @@ static int parse_cidr(const char *s, struct gw_cidr *out)
 	return 0;
 }
 
+/* Copies the trusted networks into the list libcommon's client address
+ * walk reads (GW_MAX_TRUSTED <= B4_TRUSTED_PROXIES_MAX). */
+static void trusted_list_fill(struct gw_config *c)
+{
+	memset(&c->trusted_list, 0, sizeof(c->trusted_list));
+	for (size_t i = 0; i < c->ntrusted && i < B4_TRUSTED_PROXIES_MAX; i++) {
+		c->trusted_list.nets[i].family = c->trusted[i].family;
+		memcpy(c->trusted_list.nets[i].addr, c->trusted[i].addr,
+		       sizeof(c->trusted_list.nets[i].addr));
+		c->trusted_list.nets[i].bits = c->trusted[i].bits;
+		c->trusted_list.count = i + 1;
+	}
+}
+
 /* ---- JSON helpers: every key is checked, unknown keys are refused ---- */
 
 struct jctx {
@@ -1084,6 +1098,7 @@ struct gw_config *gw_config_load(const char *path, char *err, size_t errlen)
 	}
 	if (trusted_from_env(c, err, errlen) != 0)
 		goto out_free;
+	trusted_list_fill(c);
 	for (size_t i = 0; i < c->nlisteners; i++)
 		any_tls |= c->listeners[i].tls;
 	if (any_tls) {

@@ -11,6 +11,8 @@
 
 #include <openssl/ssl.h>
 
+#include "b4/clientaddr.h"
+
 #define GW_MAX_ROUTES	   32
 #define GW_MAX_POOLS	   16
 #define GW_MAX_INSTANCES   16 /* per pool */
@@ -134,6 +136,8 @@ struct gw_config {
 	size_t nrates;
 	struct gw_cidr trusted[GW_MAX_TRUSTED];
 	size_t ntrusted;
+	/* the same networks for libcommon's client address (rate limits) */
+	struct b4_proxy_list trusted_list;
 	/* limits */
 	size_t max_header_bytes;
 	size_t max_body_bytes;

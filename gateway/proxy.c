@@ -1053,6 +1053,33 @@ static bool ip_in_cidr(const struct sockaddr_storage *ss, const struct gw_cidr *
 	return true;
 }
 
+/* The client a rate limit counts: libcommon's client address, the
+ * X-Forwarded-For hops walked from the right past every trusted proxy
+ * (CloudFront, then an ALB, ...).  An untrusted peer is itself, whatever it
+ * sends.  A header longer than the buffer keeps its right end, cut at a
+ * hop boundary: the walk starts there. */
+static void rate_client(const struct gw_conn *c, const struct gw_message_head *h,
+			const struct gw_config *cfg, char *out, size_t cap)
+{
+	char xff[1024];
+	const char *xff_text = NULL;
+
+	if (c->trusted && h->known.forwarded_for >= 0) {
+		const struct gw_str *v = &h->headers[h->known.forwarded_for].value;
+		size_t skip = 0;
+
+		if (v->len >= sizeof(xff)) {
+			skip = v->len - (sizeof(xff) - 1);
+			while (skip < v->len && v->ptr[skip - 1] != ',')
+				skip++;
+		}
+		memcpy(xff, v->ptr + skip, v->len - skip);
+		xff[v->len - skip] = '\0';
+		xff_text = xff;
+	}
+	b4_client_addr_resolve(&cfg->trusted_list, c->client_ip, xff_text, out, cap);
+}
+
 static bool peer_trusted(const struct gw_conn *c, const struct gw_config *cfg)
 {
 	for (size_t i = 0; i < cfg->ntrusted; i++)
@@ -1585,22 +1612,8 @@ static void handle_head(struct gw_conn *c, const struct gw_message_head *h)
 
 	group = match_rate_group(cfg, h->target.ptr, h->target.len);
 	if (group >= 0) {
-		/* behind a trusted proxy the client is the last X-Forwarded-For hop */
-		char client[64];
-		snprintf(client, sizeof(client), "%s", c->client_ip);
-		if (c->trusted && h->known.forwarded_for >= 0) {
-			const struct gw_str *v = &h->headers[h->known.forwarded_for].value;
-			size_t end = v->len, start;
-			while (end > 0 && (v->ptr[end - 1] == ' ' || v->ptr[end - 1] == ','))
-				end--;
-			start = end;
-			while (start > 0 && v->ptr[start - 1] != ',' && v->ptr[start - 1] != ' ')
-				start--;
-			if (end > start && end - start < sizeof(client)) {
-				memcpy(client, v->ptr + start, end - start);
-				client[end - start] = '\0';
-			}
-		}
+		char client[B4_CLIENT_ADDR_MAX];
+		rate_client(c, h, cfg, client, sizeof(client));
 		int wait = gw_ratelimit_take(&cfg->rates[group], group, client, now);
 		if (wait > 0) {
 			GW_INC(w->stats.rate_limited, 1);

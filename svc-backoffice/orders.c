@@ -1,6 +1,9 @@
 /* orders.c - /v1/orders: every order with filters, and one order in full
- * (items, charges, splits, refunds, webhook deliveries, invoice, audit). */
+ * (buyer snapshot, items, charges, splits, refunds, webhook deliveries,
+ * invoice, audit). */
 #include "backoffice.h"
+
+#include "b4/log.h"
 
 static const struct bo_col order_cols[] = {
     {"id", BO_STR},
@@ -139,6 +142,32 @@ static const struct {
      audit_cols},
 };
 
+/* The buyer as of the purchase, as the sales API shows it (document
+ * masked): added as "customer", or null (logged) when its data cannot be
+ * decrypted.  -1 on a database error. */
+static int add_buyer(struct b4_req *req, cJSON *order, const char *id)
+{
+	struct b4_db_result *res;
+	cJSON *buyer = NULL;
+
+	res = b4_db_query(req->db,
+			  "SELECT " B4_ORDER_BUYER_COLS " FROM orders o"
+			  " JOIN customers c ON c.id = o.customer_id WHERE o.id = ?",
+			  "s", id);
+	if (!res)
+		return -1;
+	if (b4_db_rows(res) == 1)
+		buyer = b4_order_buyer_json(res, 0, 0);
+	b4_db_result_free(res);
+	if (!buyer) {
+		b4_log_error("order buyer cannot be decrypted", B4_LS("order_id", id));
+		cJSON_AddNullToObject(order, "customer");
+		return 0;
+	}
+	cJSON_AddItemToObject(order, "customer", buyer);
+	return 0;
+}
+
 void bo_orders_get(struct b4_req *req)
 {
 	const char *id = b4_req_param(req, "id");
@@ -151,6 +180,11 @@ void bo_orders_get(struct b4_req *req)
 	order = bo_fetch_or_answer(req, ORDER_SELECT " WHERE o.id = ?", id, order_cols, "order");
 	if (!order)
 		return;
+	if (add_buyer(req, order, id) < 0) {
+		cJSON_Delete(order);
+		b4_req_db_error(req);
+		return;
+	}
 	for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
 		struct b4_db_result *res = b4_db_query(req->db, parts[p].sql, "s", id);
 		cJSON *array;

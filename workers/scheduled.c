@@ -4,10 +4,10 @@
 #include "handlers.h"
 
 #include "b4/db.h"
+#include "b4/jobs.h"
 #include "b4/log.h"
 #include "b4/orders.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,70 +141,24 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 #define SCAN_BATCH 200
 
 struct abandoned {
-	const struct b4_db_result *res;
-	size_t row;
+	const char *session_id;
 	int fired;
 };
 
-static const char *cell(const struct b4_db_result *res, size_t row, const char *name)
-{
-	int col = b4_db_col(res, name);
-
-	return col < 0 || b4_db_is_null(res, row, (size_t)col) ? NULL
-							       : b4_db_str(res, row, (size_t)col);
-}
-
-static cJSON *abandoned_data(const struct b4_db_result *res, size_t row)
-{
-	static const char *const fields[] = {"session_id",   "email",	   "offer_code",
-					     "product_id",   "utm_source", "utm_medium",
-					     "utm_campaign", "created_at"};
-	cJSON *data = cJSON_CreateObject(), *checkout = cJSON_CreateObject();
-
-	if (!data || !checkout || !cJSON_AddItemToObject(data, "checkout", checkout)) {
-		cJSON_Delete(checkout);
-		cJSON_Delete(data);
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const char *v = cell(res, row, fields[i]);
-
-		if (!(v ? cJSON_AddStringToObject(checkout, fields[i], v)
-			: cJSON_AddNullToObject(checkout, fields[i]))) {
-			cJSON_Delete(data);
-			return NULL;
-		}
-	}
-	return data;
-}
-
-/* Marks one session abandoned and enqueues its event, together. */
+/* Marks one session abandoned and enqueues its event for each recipient
+ * (libcommon jobs), together. */
 static int abandon_tx(struct b4_db *db, void *arg)
 {
 	struct abandoned *a = arg;
-	const char *session_id = cell(a->res, a->row, "session_id");
-	cJSON *data;
-	char *text, key[80];
 	int64_t n;
-	int rc;
 
 	n = b4_db_exec(db,
 		       "UPDATE checkout_sessions SET abandoned_at = CURRENT_TIMESTAMP(6)"
 		       " WHERE id = ? AND abandoned_at IS NULL",
-		       "s", session_id);
+		       "s", a->session_id);
 	if (n <= 0)
 		return n < 0 ? -1 : 0; /* another worker got there first */
-	data = abandoned_data(a->res, a->row);
-	text = data ? cJSON_PrintUnformatted(data) : NULL;
-	cJSON_Delete(data);
-	if (!text)
-		return -1;
-	snprintf(key, sizeof(key), "abandoned-cart:%s", session_id);
-	rc = b4_queue_webhook_event(db, "abandoned-cart", cell(a->res, a->row, "producer_id"),
-				    cell(a->res, a->row, "affiliate_id"),
-				    cell(a->res, a->row, "product_id"), text, key);
-	cJSON_free(text);
-	if (rc < 0)
+	if (b4_job_abandoned_cart(db, a->session_id) < 0)
 		return -1;
 	a->fired++;
 	return 0;
@@ -221,14 +175,7 @@ int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 	(void)job;
 
 	res = b4_db_query(ctx->db,
-			  "SELECT s.id AS session_id, s.email, o.code AS offer_code,"
-			  " o.product_id, p.producer_id,"
-			  " IF(af.status = 'approved', af.affiliate_id, NULL) AS affiliate_id,"
-			  " s.utm_source, s.utm_medium, s.utm_campaign,"
-			  " DATE_FORMAT(s.created_at, '%Y-%m-%dT%H:%i:%sZ') AS created_at"
-			  " FROM checkout_sessions s JOIN offers o ON o.id = s.offer_id"
-			  " JOIN products p ON p.id = o.product_id"
-			  " LEFT JOIN affiliations af ON af.id = s.affiliation_id"
+			  "SELECT s.id FROM checkout_sessions s"
 			  " WHERE s.abandoned_at IS NULL AND s.email IS NOT NULL AND s.email <> ''"
 			  " AND s.updated_at <= CURRENT_TIMESTAMP(6) - INTERVAL ? MICROSECOND"
 			  " AND NOT EXISTS (SELECT 1 FROM orders x"
@@ -239,12 +186,13 @@ int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 			  "ii", (int64_t)(worker_abandoned_cart_delay * 1e6), (int64_t)SCAN_BATCH);
 	if (!res)
 		return worker_db_failed(ctx, err, errcap);
-	a.res = res;
-	for (a.row = 0; a.row < b4_db_rows(res) && !worker_is_stopping(ctx); a.row++)
+	for (size_t row = 0; row < b4_db_rows(res) && !worker_is_stopping(ctx); row++) {
+		a.session_id = b4_db_str(res, row, 0);
 		if (b4_db_tx(ctx->db, abandon_tx, &a) < 0) {
 			b4_db_result_free(res);
 			return worker_db_failed(ctx, err, errcap);
 		}
+	}
 	if (a.fired > 0)
 		b4_log_info("abandoned carts", B4_LI("fired", a.fired));
 	b4_db_result_free(res);

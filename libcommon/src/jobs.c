@@ -177,3 +177,143 @@ out_free:
 	b4_db_result_free(order);
 	return rc;
 }
+
+/* ---- abandoned-cart ------------------------------------------------------- */
+
+/* Columns of the session query below. */
+enum {
+	AC_SESSION,
+	AC_EMAIL,
+	AC_NAME,
+	AC_OFFER_CODE,
+	AC_OFFER_NAME,
+	AC_PRICE,
+	AC_PRODUCT_ID,
+	AC_PRODUCT_NAME,
+	AC_PRODUCER,
+	AC_AFFILIATE,
+	AC_AFFILIATE_BPS,
+	AC_UTM_SOURCE,
+	AC_UTM_MEDIUM,
+	AC_UTM_CAMPAIGN,
+	AC_CREATED_AT,
+};
+
+static void add_str_or_null(cJSON *obj, const char *name, const struct b4_db_result *res,
+			    size_t col)
+{
+	if (b4_db_is_null(res, 0, col))
+		cJSON_AddNullToObject(obj, name);
+	else
+		cJSON_AddStringToObject(obj, name, b4_db_str(res, 0, col));
+}
+
+static void add_product(cJSON *data, const struct b4_db_result *s)
+{
+	cJSON *product = cJSON_AddObjectToObject(data, "product");
+
+	cJSON_AddStringToObject(product, "id", b4_db_str(s, 0, AC_PRODUCT_ID));
+	cJSON_AddStringToObject(product, "name", b4_db_str(s, 0, AC_PRODUCT_NAME));
+}
+
+/* What the producer sees: the lead and the cart. */
+static cJSON *abandoned_producer_data(const struct b4_db_result *s)
+{
+	cJSON *data = cJSON_CreateObject();
+	cJSON *lead = cJSON_AddObjectToObject(data, "lead");
+	cJSON *cart = cJSON_AddObjectToObject(data, "cart");
+
+	if (!lead || !cart) {
+		cJSON_Delete(data);
+		return NULL;
+	}
+	cJSON_AddStringToObject(lead, "email", b4_db_str(s, 0, AC_EMAIL));
+	add_str_or_null(lead, "full_name", s, AC_NAME);
+	cJSON_AddStringToObject(cart, "session_id", b4_db_str(s, 0, AC_SESSION));
+	cJSON_AddStringToObject(cart, "offer_code", b4_db_str(s, 0, AC_OFFER_CODE));
+	cJSON_AddStringToObject(cart, "offer_name", b4_db_str(s, 0, AC_OFFER_NAME));
+	cJSON_AddNumberToObject(cart, "price_cents", (double)b4_db_i64(s, 0, AC_PRICE));
+	cJSON_AddStringToObject(cart, "currency", "BRL");
+	add_product(cart, s);
+	add_str_or_null(cart, "affiliate_id", s, AC_AFFILIATE);
+	add_str_or_null(cart, "utm_source", s, AC_UTM_SOURCE);
+	add_str_or_null(cart, "utm_medium", s, AC_UTM_MEDIUM);
+	add_str_or_null(cart, "utm_campaign", s, AC_UTM_CAMPAIGN);
+	cJSON_AddStringToObject(cart, "created_at", b4_db_str(s, 0, AC_CREATED_AT));
+	return data;
+}
+
+/* What an affiliate or co-producer sees: the product, its role and share. */
+static cJSON *abandoned_partner_data(const struct b4_db_result *s, const char *role,
+				     int64_t commission_bps)
+{
+	cJSON *data = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(data, "role", role);
+	add_product(data, s);
+	cJSON_AddNumberToObject(data, "commission_bps", (double)commission_bps);
+	return data;
+}
+
+static int enqueue_abandoned_partner(struct b4_db *db, const struct b4_db_result *s,
+				     const char *user_id, const char *role, int64_t commission_bps)
+{
+	char dedup[160];
+
+	snprintf(dedup, sizeof(dedup), "abandoned-cart:%s:%s", b4_db_str(s, 0, AC_SESSION),
+		 user_id);
+	return enqueue_for(db, "abandoned-cart", user_id, b4_db_str(s, 0, AC_PRODUCT_ID),
+			   abandoned_partner_data(s, role, commission_bps), dedup);
+}
+
+int b4_job_abandoned_cart(struct b4_db *db, const char *session_id)
+{
+	struct b4_db_result *s, *cops = NULL;
+	char dedup[96];
+	int rc = -1;
+
+	s = b4_db_query(
+	    db,
+	    "SELECT s.id, s.email,"
+	    " (SELECT x.buyer_name FROM orders x WHERE x.session_id = s.id OR x.id = s.order_id"
+	    "  ORDER BY x.created_at DESC LIMIT 1),"
+	    " o.code, o.name, o.price_cents, p.id, p.name, p.producer_id,"
+	    " IF(af.status = 'approved' AND af.product_id = p.id, af.affiliate_id, NULL),"
+	    " COALESCE(af.commission_bps, p.affiliate_commission_bps),"
+	    " s.utm_source, s.utm_medium, s.utm_campaign, " TS(
+		"s.created_at") " FROM checkout_sessions s JOIN offers o ON o.id = s.offer_id"
+				" JOIN products p ON p.id = o.product_id"
+				" LEFT JOIN affiliations af ON af.id = s.affiliation_id WHERE s.id "
+				"= ?",
+	    "s", session_id);
+	if (!s)
+		return -1;
+	if (b4_db_rows(s) == 0 || b4_db_is_null(s, 0, AC_EMAIL)) {
+		rc = 0;
+		goto out_free;
+	}
+	snprintf(dedup, sizeof(dedup), "abandoned-cart:%s", session_id);
+	if (enqueue_for(db, "abandoned-cart", b4_db_str(s, 0, AC_PRODUCER),
+			b4_db_str(s, 0, AC_PRODUCT_ID), abandoned_producer_data(s), dedup) < 0)
+		goto out_free;
+	if (!b4_db_is_null(s, 0, AC_AFFILIATE) &&
+	    enqueue_abandoned_partner(db, s, b4_db_str(s, 0, AC_AFFILIATE), "affiliate",
+				      b4_db_i64(s, 0, AC_AFFILIATE_BPS)) < 0)
+		goto out_free;
+	cops = b4_db_query(db,
+			   "SELECT user_id, share_bps FROM coproducers WHERE product_id = ?"
+			   " AND starts_at <= UTC_TIMESTAMP(6)"
+			   " AND (ends_at IS NULL OR ends_at > UTC_TIMESTAMP(6)) ORDER BY id",
+			   "s", b4_db_str(s, 0, AC_PRODUCT_ID));
+	if (!cops)
+		goto out_free;
+	for (size_t r = 0; r < b4_db_rows(cops); r++)
+		if (enqueue_abandoned_partner(db, s, b4_db_str(cops, r, 0), "coproducer",
+					      b4_db_i64(cops, r, 1)) < 0)
+			goto out_free;
+	rc = 0;
+out_free:
+	b4_db_result_free(cops);
+	b4_db_result_free(s);
+	return rc;
+}

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "b4/auth.h"
+#include "b4/pii.h"
 #include "b4/storage.h"
 
 #define PRODUCER    "01900000-0000-7000-8000-000000000001"
@@ -174,6 +175,38 @@ static double num(const cJSON *obj, const char *name)
 
 /* ---- setup -------------------------------------------------------------- */
 
+/* Inserts a customer whose document (and phone, when not NULL) are
+ * encrypted with the test keys the services run with, as checkout does. */
+static int add_customer(const char *id, const char *email, const char *name, const char *document,
+			const char *phone)
+{
+	char bidx[65], phone_sql[600] = "NULL";
+	char *document_enc, *phone_enc = NULL;
+	int rc = -1;
+
+	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
+	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
+	if (b4_pii_init("test_backoffice") < 0)
+		return -1;
+	document_enc = b4_pii_encrypt("customers.document_enc", document);
+	if (phone)
+		phone_enc = b4_pii_encrypt("customers.phone_enc", phone);
+	if (!document_enc || (phone && !phone_enc) ||
+	    b4_pii_blind_index("document", document, bidx) < 0)
+		goto out_free;
+	if (phone_enc)
+		snprintf(phone_sql, sizeof(phone_sql), "'%s'", phone_enc);
+	sqlf("INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
+	     " document_type, phone_enc) VALUES ('%s', '%s', '%s', '%s', '%s', 'cpf', %s)",
+	     id, email, name, document_enc, bidx, phone_sql);
+	rc = 0;
+out_free:
+	free(document_enc);
+	free(phone_enc);
+	b4_pii_cleanup();
+	return rc;
+}
+
 static int group_setup(void **state)
 {
 	char env_storage[1100];
@@ -192,13 +225,10 @@ static int group_setup(void **state)
 		return -1;
 	sign(admin_token, sizeof(admin_token), ADMIN, "admin");
 	sign(member_token, sizeof(member_token), AFFILIATE, "member");
-	if (h_sql(db_name,
-		  "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
-		  " document_type) VALUES"
-		  " ('" CUSTOMER "', 'buyer1@example.com', 'Bia Compradora', 'x',"
-		  "  REPEAT('1', 64), 'cpf'),"
-		  " ('" CUSTOMER2 "', 'buyer2@example.com', 'Caio Comprador', 'x',"
-		  "  REPEAT('2', 64), 'cpf')") != 0)
+	if (add_customer(CUSTOMER, "buyer1@example.com", "Bia Compradora", "12345678909",
+			 "+5511987654321") != 0 ||
+	    add_customer(CUSTOMER2, "buyer2@example.com", "Caio Comprador", "98765432100", NULL) !=
+		0)
 		return -1;
 	return 0;
 }
@@ -536,6 +566,13 @@ static void test_orders_filters_and_detail(void **state)
 	admin(&r, "GET", path, NULL, 200);
 	assert_string_equal(h_json_str(&r, "status"), "paid");
 	assert_string_equal(h_json_str(&r, "customer_email"), "buyer1@example.com");
+	/* the buyer snapshot as the sales API shows it: document masked */
+	assert_string_equal(h_json_str(&r, "customer.full_name"), "Bia Compradora");
+	assert_string_equal(h_json_str(&r, "customer.email"), "buyer1@example.com");
+	assert_string_equal(h_json_str(&r, "customer.phone"), "+5511987654321");
+	assert_string_equal(h_json_str(&r, "customer.document"), "***.456.789-**");
+	assert_string_equal(h_json_str(&r, "customer.document_type"), "cpf");
+	assert_null(strstr(r.body, "12345678909"));
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "items")), 2);
 	charges = cJSON_GetObjectItem(r.json, "charges");
 	assert_int_equal(cJSON_GetArraySize(charges), 1);

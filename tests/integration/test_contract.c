@@ -7,6 +7,7 @@
  * objects closed so an undocumented field is drift).  Needs `npm ci` in
  * web/contract (make test does it). */
 #include "harness.h"
+#include "contract_support.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -135,25 +136,7 @@ static void call_expect(long want, const char *method, const char *path, const c
  * matches the spec. */
 static void validate_records(void)
 {
-	char file[2048], cmd[8192];
-	char *text = cJSON_Print(records);
-	FILE *f;
-	int rc;
-
-	assert_non_null(text);
-	snprintf(file, sizeof(file), "%s/contract-%d-%d.json", h_var(), (int)getpid(),
-		 cJSON_GetArraySize(records));
-	f = fopen(file, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	free(text);
-	snprintf(cmd, sizeof(cmd), "node '%s/web/contract/scripts/validate-responses.mjs' '%s'",
-		 h_top(), file);
-	rc = system(cmd);
-	assert_true(WIFEXITED(rc));
-	assert_int_equal(WEXITSTATUS(rc), 0);
-	unlink(file);
+	tc_validate(records);
 }
 
 static const char *bearer_for(const char *email, const char *password)

@@ -13,12 +13,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#define PRODUCER    "01900000-0000-7000-8000-000000000001"
-#define AFFILIATE   "01900000-0000-7000-8000-000000000002"
-#define PRODUCT	    "01900000-0000-7000-8000-000000000101"
-#define OFFER	    "01900000-0000-7000-8000-000000000201"
-#define AFFILIATION "01900000-0000-7000-8000-000000000301"
-#define CUSTOMER    "0190c000-0000-7000-8000-000000000001"
+#define PRODUCER     "01900000-0000-7000-8000-000000000001"
+#define AFFILIATE    "01900000-0000-7000-8000-000000000002"
+#define PRODUCT	     "01900000-0000-7000-8000-000000000101"
+#define OFFER	     "01900000-0000-7000-8000-000000000201"
+#define AFFILIATION  "01900000-0000-7000-8000-000000000301"
+#define CUSTOMER     "0190c000-0000-7000-8000-000000000001"
+#define COPRODUCER   "01900000-0000-7000-8000-000000000004"
+#define COPRODUCTION "0190b000-0000-7000-8000-000000000001"
 
 static const char *db_name;
 static struct h_proc worker;
@@ -168,11 +170,41 @@ static void test_commission_release_after_guarantee_unless_refunded(void **state
 				       " AND s.released_at >= o.paid_at + INTERVAL 7 DAY") == 1);
 }
 
+/* The partner job of user: exactly {role, product, commission_bps}, of
+ * PRODUCT, with nothing of the lead or the cart. */
+static void assert_partner_job(const char *user, const char *role, int commission_bps)
+{
+	char sql[1024], want[256];
+	char *got;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT CONCAT_WS('|', JSON_VALUE(payload, '$.event'),"
+		 " JSON_EXISTS(payload, '$.affiliate_id'), JSON_VALUE(payload, '$.product_id'),"
+		 " JSON_LENGTH(payload, '$.data'), JSON_VALUE(payload, '$.data.role'),"
+		 " JSON_VALUE(payload, '$.data.commission_bps'),"
+		 " JSON_VALUE(payload, '$.data.product.id'),"
+		 " JSON_VALUE(payload, '$.data.product.name'), INSTR(payload, '@'),"
+		 " INSTR(payload, 'Lia'), INSTR(payload, '0190f000-'), INSTR(payload, 'insta'))"
+		 " FROM jobs WHERE type = 'webhook.event'"
+		 " AND JSON_VALUE(payload, '$.owner_id') = '%s'",
+		 user);
+	got = h_sql_value(db_name, sql);
+	snprintf(want, sizeof(want),
+		 "abandoned-cart|0|" PRODUCT "|3|%s|%d|" PRODUCT "|Sistemas em C do zero|0|0|0|0",
+		 role, commission_bps);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void add_coproducer(void);
+
 static void test_abandoned_cart_fires_once(void **state)
 {
 	char *payload;
 	(void)state;
 
+	add_coproducer();
 	assert_int_equal(
 	    h_sql(db_name,
 		  "INSERT INTO checkout_sessions (id, offer_id, email, affiliation_id, utm_source,"
@@ -200,31 +232,129 @@ static void test_abandoned_cart_fires_once(void **state)
 					" '0190f000-0000-7000-8000-000000000002'"
 					" WHERE id = '0190d000-0000-7000-8000-000000000021'"),
 			 0);
+	/* the lost session's Pix order was never paid: it names the lead */
+	add_order("0190d000-0000-7000-8000-000000000023", "expired", "pix", "NULL", "NULL");
+	assert_int_equal(h_sql(db_name, "UPDATE orders SET buyer_name = 'Lia Lead', session_id ="
+					" '0190f000-0000-7000-8000-000000000001'"
+					" WHERE id = '0190d000-0000-7000-8000-000000000023'"),
+			 0);
 	/* webhook.event is left to another process: the event stays visible */
 	start_worker("cron.abandoned_cart", "B4_ABANDONED_CART_DELAY=2s");
+	/* one event per recipient: producer, affiliate, co-producer */
 	assert_true(tw_wait_sql(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'",
-				1, 15000));
+				3, 15000));
 	/* several more scans (one per second) fire nothing new */
 	assert_true(tw_wait_sql(db_name,
 				"SELECT COUNT(*) FROM jobs WHERE type = 'cron.abandoned_cart'"
 				" AND status = 'done'",
 				3, 15000));
 	assert_int_equal(
-	    h_sql_int(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"), 1);
+	    h_sql_int(db_name, "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"), 3);
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM checkout_sessions"
 					    " WHERE abandoned_at IS NOT NULL"),
 			 1);
+	/* the producer: the lead (named by the session's unpaid order) and the
+	 * cart, in its own job that no affiliate endpoint can match */
 	payload = h_sql_value(db_name, "SELECT CONCAT_WS('|', JSON_VALUE(payload, '$.event'),"
 				       " JSON_VALUE(payload, '$.owner_id'),"
-				       " JSON_VALUE(payload, '$.affiliate_id'),"
-				       " JSON_VALUE(payload, '$.data.checkout.session_id'),"
-				       " JSON_VALUE(payload, '$.data.checkout.email'),"
-				       " JSON_VALUE(payload, '$.data.checkout.offer_code'))"
-				       " FROM jobs WHERE type = 'webhook.event'");
+				       " JSON_EXISTS(payload, '$.affiliate_id'),"
+				       " JSON_VALUE(payload, '$.data.lead.email'),"
+				       " JSON_VALUE(payload, '$.data.lead.full_name'),"
+				       " JSON_VALUE(payload, '$.data.cart.session_id'),"
+				       " JSON_VALUE(payload, '$.data.cart.offer_code'),"
+				       " JSON_VALUE(payload, '$.data.cart.price_cents'),"
+				       " JSON_VALUE(payload, '$.data.cart.product.id'),"
+				       " JSON_VALUE(payload, '$.data.cart.affiliate_id'),"
+				       " JSON_VALUE(payload, '$.data.cart.utm_source'))"
+				       " FROM jobs WHERE type = 'webhook.event'"
+				       " AND JSON_VALUE(payload, '$.owner_id') = '" PRODUCER "'");
 	assert_non_null(payload);
 	assert_string_equal(payload,
-			    "abandoned-cart|" PRODUCER "|" AFFILIATE
-			    "|0190f000-0000-7000-8000-000000000001|lost@example.com|DEMOOFFER1");
+			    "abandoned-cart|" PRODUCER "|0|lost@example.com|Lia Lead"
+			    "|0190f000-0000-7000-8000-000000000001|DEMOOFFER1|29700|" PRODUCT
+			    "|" AFFILIATE "|insta");
+	free(payload);
+	/* the affiliate and the co-producer: the product, their role and share,
+	 * nothing of the lead or the cart */
+	assert_partner_job(AFFILIATE, "affiliate", 4000);
+	assert_partner_job(COPRODUCER, "coproducer", 2500);
+}
+
+/* Adds the co-producer of PRODUCT once (the abandoned-cart tests share it). */
+static void add_coproducer(void)
+{
+	assert_int_equal(
+	    h_sql(db_name, "INSERT IGNORE INTO users (id, email, password_hash, full_name, role,"
+			   " status) VALUES ('" COPRODUCER "', 'cop@example.com', 'x', 'Caca Co',"
+			   " 'member', 'active')"),
+	    0);
+	assert_int_equal(h_sql(db_name, "INSERT IGNORE INTO coproducers (id, product_id, user_id,"
+					" share_bps, starts_at) VALUES ('" COPRODUCTION "',"
+					" '" PRODUCT "', '" COPRODUCER "', 2500,"
+					" UTC_TIMESTAMP(6) - INTERVAL 1 DAY)"),
+			 0);
+}
+
+/* Each webhook endpoint (owner, url) and what the worker delivered to it. */
+static void add_endpoint(const char *id, const char *owner)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO webhook_endpoints (id, owner_id, url, events, secret_enc) VALUES"
+		 " ('%s', '%s', 'https://example.com/%s', '[\"abandoned-cart\"]', 'enc')",
+		 id, owner, owner);
+	assert_int_equal(h_sql(db_name, sql), 0);
+}
+
+static void test_abandoned_cart_affiliate_delivery_has_no_email(void **state)
+{
+	char *payload;
+	(void)state;
+
+	add_coproducer();
+	/* the first test's events are not this test's */
+	assert_int_equal(h_sql(db_name, "DELETE FROM jobs WHERE type = 'webhook.event'"), 0);
+	add_endpoint("0190a000-0000-7000-8000-000000000001", PRODUCER);
+	add_endpoint("0190a000-0000-7000-8000-000000000002", AFFILIATE);
+	add_endpoint("0190a000-0000-7000-8000-000000000003", COPRODUCER);
+	assert_int_equal(
+	    h_sql(db_name,
+		  "INSERT INTO checkout_sessions (id, offer_id, email, affiliation_id, updated_at)"
+		  " VALUES ('0190f000-0000-7000-8000-000000000011', '" OFFER "',"
+		  " 'secret.lead@example.com', '" AFFILIATION "',"
+		  " CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR)"),
+	    0);
+	start_worker("cron.abandoned_cart,webhook.event", "B4_ABANDONED_CART_DELAY=2s");
+	assert_true(tw_wait_sql(db_name,
+				"SELECT COUNT(*) FROM webhook_deliveries"
+				" WHERE event = 'abandoned-cart'",
+				3, 15000));
+	/* the producer's delivery carries the lead */
+	payload = h_sql_value(db_name, "SELECT JSON_VALUE(payload, '$.data.lead.email')"
+				       " FROM webhook_deliveries WHERE endpoint_id ="
+				       " '0190a000-0000-7000-8000-000000000001'");
+	assert_non_null(payload);
+	assert_string_equal(payload, "secret.lead@example.com");
+	free(payload);
+	/* the affiliate's and the co-producer's carry no e-mail at all */
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM webhook_deliveries"
+				   " WHERE endpoint_id IN"
+				   " ('0190a000-0000-7000-8000-000000000002',"
+				   "  '0190a000-0000-7000-8000-000000000003')"
+				   " AND INSTR(payload, '@') = 0"
+				   " AND INSTR(payload, 'secret.lead') = 0"
+				   " AND JSON_VALUE(payload, '$.event') = 'abandoned-cart'"
+				   " AND JSON_VALUE(payload, '$.data.product.id') = '" PRODUCT "'"),
+			 2);
+	payload = h_sql_value(db_name, "SELECT CONCAT_WS('|', JSON_VALUE(payload, '$.data.role'),"
+				       " JSON_VALUE(payload, '$.data.commission_bps'),"
+				       " JSON_LENGTH(payload, '$.data'))"
+				       " FROM webhook_deliveries WHERE endpoint_id ="
+				       " '0190a000-0000-7000-8000-000000000002'");
+	assert_non_null(payload);
+	assert_string_equal(payload, "affiliate|4000|3");
 	free(payload);
 }
 
@@ -235,6 +365,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_commission_release_after_guarantee_unless_refunded,
 				      tw_stop_all),
 	    cmocka_unit_test_teardown(test_abandoned_cart_fires_once, tw_stop_all),
+	    cmocka_unit_test_teardown(test_abandoned_cart_affiliate_delivery_has_no_email,
+				      tw_stop_all),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "b4/db.h"
+#include "b4/pii.h"
 #include "harness.h"
 
 /* Polls the integer the SQL returns until it reaches want (timeout_ms at
@@ -40,6 +41,15 @@ static inline struct b4_db *tw_connect(const char *db_name)
 	cfg.database = db_name;
 	cfg.connect_timeout = cfg.read_timeout = cfg.write_timeout = 10;
 	return b4_db_connect(&cfg);
+}
+
+/* Field encryption with the keys the harness gives the services, so a
+ * test writes and reads what they do.  0 or -1. */
+static inline int tw_pii_init(void)
+{
+	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
+	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
+	return b4_pii_init("test");
 }
 
 /* Every worker a test started, so a failed test cannot leave one running

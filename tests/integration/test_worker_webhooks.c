@@ -37,9 +37,7 @@ static int group_setup(void **state)
 	db_name = h_db_create("b4_webhooks", true);
 	if (!db_name || rcv_start(&rcv, 3000) < 0)
 		return -1;
-	setenv("B4_FIELD_KEYS", H_FIELD_KEYS, 1);
-	setenv("B4_BLIND_INDEX_KEY", H_BLIND_INDEX_KEY, 1);
-	if (b4_pii_init("test") < 0)
+	if (tw_pii_init() < 0)
 		return -1;
 	db = tw_connect(db_name);
 	return db ? 0 : -1;

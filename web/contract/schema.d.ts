@@ -1445,6 +1445,40 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "dispute-opened": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The buyer disputed a paid order at the acquirer: the order is disputed and commissions are held. The producer's moment to send evidence. */
+        post: operations["webhookDisputeOpened"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "dispute-won": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The dispute was decided for the seller: the order is paid again and its commissions follow the guarantee as before. */
+        post: operations["webhookDisputeWon"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     chargeback: {
         parameters: {
             query?: never;
@@ -1454,7 +1488,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** The acquirer reported a chargeback of the order. */
+        /** The dispute was lost (or the acquirer reported a chargeback without one): the order is chargeback, every split reversed by what was left of it, the NFS-e cancelled. */
         post: operations["webhookChargeback"];
         delete?: never;
         options?: never;
@@ -1599,6 +1633,8 @@ export interface components {
             decline_code?: string;
             /** @description only in the creation answer; needed to poll */
             access_token?: string;
+            /** @description webhooks to the producer only (WebhookProducerOrder) */
+            customer?: components["schemas"]["OrderBuyer"];
             created_at: components["schemas"]["Timestamp"];
             paid_at: components["schemas"]["NullableTimestamp"];
         };
@@ -1811,7 +1847,7 @@ export interface components {
             has_more: boolean;
         };
         /** @enum {string} */
-        WebhookEventName: "approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback" | "abandoned-cart" | "affiliation-requested" | "approved-affiliate" | "refused-affiliate";
+        WebhookEventName: "approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback" | "dispute-opened" | "dispute-won" | "abandoned-cart" | "affiliation-requested" | "approved-affiliate" | "refused-affiliate";
         Webhook: {
             /** Format: uuid */
             id: string;
@@ -2004,6 +2040,16 @@ export interface components {
             data: components["schemas"]["AdminProduct"][];
             has_more: boolean;
         };
+        /** @description The buyer as of the purchase (the order's snapshot), document masked. */
+        OrderBuyer: {
+            full_name: string;
+            email: string;
+            phone: string | null;
+            /** @description masked: ***.456.789-** (CPF) or **.345.678/0001-** (CNPJ) */
+            document: string;
+            /** @enum {string} */
+            document_type: "cpf" | "cnpj";
+        };
         /** @description An order; GET /orders/{id} adds the detail lists (items ... invoice). */
         AdminOrder: {
             /** Format: uuid */
@@ -2033,6 +2079,8 @@ export interface components {
             fraud_score: number;
             created_at: components["schemas"]["Timestamp"];
             paid_at: components["schemas"]["NullableTimestamp"];
+            /** @description GET /orders/{id} only: the buyer as of the purchase, as the sales API shows it (document masked); null when its data cannot be decrypted. */
+            customer?: components["schemas"]["OrderBuyer"] | null;
             items?: {
                 /** Format: uuid */
                 id: string;
@@ -2295,36 +2343,85 @@ export interface components {
                 one_click: boolean;
             };
         };
-        /** @description approved-payment, refused-payment, generated-pix, generated-billet, refund, chargeback: data is the order (as GET /checkout/v1/orders/{id}, without access_token). */
+        /** @description approved-payment, refused-payment, generated-pix, generated-billet, refund, dispute-opened, dispute-won, chargeback. Each recipient gets its own delivery with what it may see: the producer's endpoints the order and its buyer (WebhookProducerOrder); each affiliate's and co-producer's endpoints only their own part (WebhookPartnerOrder), never totals, buyer or card data. */
         WebhookOrderEvent: {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            event: "approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback";
+            event: "approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "dispute-opened" | "dispute-won" | "chargeback";
             created_at: components["schemas"]["Timestamp"];
-            data: components["schemas"]["Order"];
+            data: components["schemas"]["WebhookProducerOrder"] | components["schemas"]["WebhookPartnerOrder"];
         };
+        /** @description To the producer: the order (as GET /checkout/v1/orders/{id}, without access_token) and the buyer as of the purchase, as the sales API shows it (document masked), so the producer can grant access in its own members area. */
+        WebhookProducerOrder: components["schemas"]["Order"] & ({
+            customer: components["schemas"]["OrderBuyer"];
+        } & {
+            [key: string]: unknown;
+        });
+        /** @description To an affiliate or a co-producer of the order: its own role and amount, the product and the order's id, status and dates. */
+        WebhookPartnerOrder: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["OrderStatus"];
+            payment_method: components["schemas"]["PaymentMethod"];
+            /** @enum {string} */
+            role: "affiliate" | "coproducer";
+            /** @description its commission on the order, less what refunds and chargebacks reversed */
+            amount_cents: number;
+            /** @enum {string} */
+            currency: "BRL";
+            product: components["schemas"]["WebhookProduct"];
+            created_at: components["schemas"]["Timestamp"];
+            paid_at: components["schemas"]["NullableTimestamp"];
+        };
+        WebhookProduct: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
+        /** @description Each recipient gets its own delivery: the producer the lead and the cart (WebhookAbandonedCartProducer); the session's affiliate and each co-producer of the product only the product, their role and share (WebhookAbandonedCartPartner), never the lead's data. */
         WebhookAbandonedCartEvent: {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
             event: "abandoned-cart";
             created_at: components["schemas"]["Timestamp"];
-            data: {
-                checkout: {
-                    /** Format: uuid */
-                    session_id: string;
-                    email: string;
-                    offer_code: string;
-                    /** Format: uuid */
-                    product_id: string;
-                    utm_source: string | null;
-                    utm_medium: string | null;
-                    utm_campaign: string | null;
-                    /** @description when the session opened */
-                    created_at: string;
-                };
+            data: components["schemas"]["WebhookAbandonedCartProducer"] | components["schemas"]["WebhookAbandonedCartPartner"];
+        };
+        WebhookAbandonedCartProducer: {
+            lead: {
+                email: string;
+                /** @description when an unpaid order of the session named the buyer */
+                full_name: string | null;
             };
+            cart: {
+                /** Format: uuid */
+                session_id: string;
+                offer_code: string;
+                offer_name: string;
+                /** @description the offer's price */
+                price_cents: number;
+                /** @enum {string} */
+                currency: "BRL";
+                product: components["schemas"]["WebhookProduct"];
+                /**
+                 * Format: uuid
+                 * @description the session's approved affiliate
+                 */
+                affiliate_id: string | null;
+                utm_source: string | null;
+                utm_medium: string | null;
+                utm_campaign: string | null;
+                /** @description when the session opened */
+                created_at: string;
+            };
+        };
+        WebhookAbandonedCartPartner: {
+            /** @enum {string} */
+            role: "affiliate" | "coproducer";
+            product: components["schemas"]["WebhookProduct"];
+            /** @description what the sale would have paid it, in basis points: the affiliate's commission on the net after the platform fee, a co-producer's share of the net after platform and affiliate */
+            commission_bps: number;
         };
         WebhookAffiliationEvent: {
             /** Format: uuid */
@@ -3405,7 +3502,7 @@ export interface operations {
                 "application/json": {
                     /** @description https; http only to loopback in development/test; link-local, metadata, private and loopback addresses refused in production */
                     url: string;
-                    events: ("approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback" | "abandoned-cart" | "affiliation-requested" | "approved-affiliate" | "refused-affiliate")[];
+                    events: ("approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback" | "dispute-opened" | "dispute-won" | "abandoned-cart" | "affiliation-requested" | "approved-affiliate" | "refused-affiliate")[];
                     /** Format: uuid */
                     product_id?: string | null;
                     active?: boolean;
@@ -3487,7 +3584,7 @@ export interface operations {
                 "application/json": {
                     /** @description https; http only to loopback in development/test; link-local, metadata, private and loopback addresses refused in production */
                     url?: string;
-                    events?: ("approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback" | "abandoned-cart" | "affiliation-requested" | "approved-affiliate" | "refused-affiliate")[];
+                    events?: ("approved-payment" | "refused-payment" | "generated-pix" | "generated-billet" | "refund" | "chargeback" | "dispute-opened" | "dispute-won" | "abandoned-cart" | "affiliation-requested" | "approved-affiliate" | "refused-affiliate")[];
                     /** Format: uuid */
                     product_id?: string | null;
                     active?: boolean;
@@ -5367,6 +5464,64 @@ export interface operations {
         };
     };
     webhookRefund: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookDisputeOpened: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`,
+                 *     secret being the endpoint's (shown once when it is created). Check
+                 *     it on the raw bytes before parsing, and refuse old timestamps.
+                 */
+                "B4-Signature": components["parameters"]["B4Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookOrderEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx answer acknowledges the event; anything else (or no answer within B4_WEBHOOK_TIMEOUT) is retried. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookDisputeWon: {
         parameters: {
             query?: never;
             header: {

@@ -18,9 +18,20 @@ export type WebhookEvent = keyof webhooks;
 export type ApprovedPaymentBody =
   webhooks['approved-payment']['post']['requestBody']['content']['application/json'];
 
-// a webhook receiver reads the order straight from the typed body
+// a webhook receiver reads the order from the typed body: the producer's
+// delivery carries the order and its buyer, an affiliate's or co-producer's
+// only its own part (role and amount)
 export function paidTotal(body: ApprovedPaymentBody): number {
-  return body.event === 'approved-payment' ? body.data.total_cents : 0;
+  if (body.event !== 'approved-payment') return 0;
+  return 'total_cents' in body.data ? body.data.total_cents : body.data.amount_cents;
+}
+
+export type AbandonedCartBody =
+  webhooks['abandoned-cart']['post']['requestBody']['content']['application/json'];
+
+// only the producer's abandoned-cart delivery names the lead
+export function leadEmail(body: AbandonedCartBody): string | null {
+  return 'lead' in body.data ? body.data.lead.email : null;
 }
 
 // what a login answer carries, by name

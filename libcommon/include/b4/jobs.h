@@ -11,6 +11,9 @@
  * Payloads:
  *   webhook.event        {event, event_id, created_at, owner_id,
  *                         affiliate_id?, product_id?, data}
+ *                        one job per recipient (owner_id), data cut to
+ *                        what it may see: b4_job_order_event,
+ *                        b4_job_abandoned_cart
  *   invoice.issue        {order_id}            dedup invoice:<order>
  *   invoice.cancel       {order_id}            dedup invoice-cancel:<order>
  *   commission.release   {order_id}            dedup commission:<order>
@@ -62,5 +65,19 @@ int b4_job_report_export(struct b4_db *db, const char *report_id, const char *fi
  * dedup_key NULL means "<event>:<order id>". */
 int b4_job_order_event(struct b4_db *db, const char *event, const char *order_id,
 		       const char *dedup_key);
+
+/* Enqueues abandoned-cart for the checkout session session_id, one
+ * webhook.event job per recipient, each with what that recipient may see:
+ *   - the producer: {lead: {email, full_name (null unless an order of the
+ *     session named the buyer)}, cart: {session_id, offer_code, offer_name,
+ *     price_cents, currency, product: {id, name}, affiliate_id,
+ *     utm_source, utm_medium, utm_campaign, created_at}}, dedup key
+ *     "abandoned-cart:<session id>";
+ *   - the session's approved affiliate and each current co-producer of the
+ *     product: {role, product: {id, name}, commission_bps} - its own share
+ *     of what the sale would have paid it, never the lead or the cart;
+ *     dedup key "abandoned-cart:<session id>:<user id>".
+ * A session that does not exist enqueues nothing (returns 0). */
+int b4_job_abandoned_cart(struct b4_db *db, const char *session_id);
 
 #endif

@@ -10,7 +10,8 @@
 // false unless the spec says otherwise), so a field the service sends but
 // the spec does not name is reported as drift. expect: "invalid" marks a
 // record the validator must reject (proof that it can fail), because: a
-// text the reason must contain. Exit status 1
+// text the reason must contain. A record with `webhook` (an event name) is
+// a webhook body, checked against webhooks/<event> instead. Exit status 1
 // when any record fails.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -58,7 +59,20 @@ function responsePointer(op, opPointer, status) {
   return { res, pointer: `${opPointer}/responses/${key}` };
 }
 
+// A webhook body (rec.webhook names the event) against the schema of the
+// spec's webhooks/<event> request.
+function checkWebhook(rec) {
+  const schema = spec.webhooks?.[rec.webhook]?.post?.requestBody?.content?.['application/json']?.schema;
+  if (!schema) return `no webhook ${rec.webhook} in the spec`;
+  const pointer = `spec#/webhooks/${esc(rec.webhook)}/post/requestBody/content/application~1json/schema`;
+  const validate = ajv.getSchema(pointer) || ajv.compile({ $ref: pointer });
+  if (validate(rec.body)) return null;
+  return validate.errors.map((e) => `${e.instancePath || '/'} ${e.message}` +
+      (e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : '')).join('; ');
+}
+
 function check(rec) {
+  if (rec.webhook) return checkWebhook(rec);
   const item = spec.paths?.[rec.path];
   const op = item?.[rec.method.toLowerCase()];
   if (!op) return `no operation ${rec.method} ${rec.path} in the spec`;
