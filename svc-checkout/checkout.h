@@ -39,8 +39,8 @@ struct checkout_app {
 	int64_t events_per_address;
 	int64_t events_per_session;
 	bool fraud_skip_test_cards; /* development: sandbox test cards never count */
-	const char *tokenize_url; /* the acquirer's public tokenization URL; "" = none */
-	const char *public_key;	  /* its public key, given to the page */
+	const char *tokenize_url;   /* the acquirer's public tokenization URL; "" = none */
+	const char *public_key;	    /* its public key, given to the page */
 };
 
 /* One offer with its product, as checkout needs it. */
