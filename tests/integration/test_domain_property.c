@@ -29,7 +29,7 @@
 
 #define SECRET	      "property-tests-acquirer-secret-0123456789abcdef"
 #define ADMIN_ID      "01900000-0000-7000-8000-000000000003"
-#define COPRODUCER_ID "01900000-0000-7000-8000-0000000000c1"
+#define COPRODUCER_ID TD_COPRODUCER_ID
 #define ORDERS	      8
 #define STEPS	      5
 
@@ -69,13 +69,7 @@ static int group_setup(void **state)
 	(void)state;
 	db = h_db_create("b4_property", true);
 	/* a co-producer with 20% on the main product */
-	if (!db ||
-	    h_sql(db, "INSERT INTO users (id, email, password_hash, full_name, role, status)"
-		      " VALUES ('" COPRODUCER_ID "', 'coprodutora@example.com', 'x',"
-		      " 'Carla Coprodutora', 'member', 'active')") < 0 ||
-	    h_sql(db, "INSERT INTO coproducers (id, product_id, user_id, share_bps) VALUES"
-		      " ('01900000-0000-7000-8000-0000000000c2',"
-		      " '01900000-0000-7000-8000-000000000101', '" COPRODUCER_ID "', 2000)") < 0)
+	if (!db || td_add_coproducer(db) < 0)
 		return -1;
 	return td_start(&stack, db, SECRET, false, "refund.process", NULL);
 }

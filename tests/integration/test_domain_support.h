@@ -52,6 +52,22 @@ static inline int td_start(struct td_stack *s, const char *db, const char *secre
 }
 
 /* Stops whatever td_start started.  0, or -1 when one did not exit well. */
+/* The co-producer of the demo's main product: a member with 20% of it. */
+#define TD_COPRODUCER_ID "01900000-0000-7000-8000-0000000000c1"
+
+/* Adds TD_COPRODUCER_ID to database db.  0 or -1. */
+static inline int td_add_coproducer(const char *db)
+{
+	if (h_sql(db, "INSERT INTO users (id, email, password_hash, full_name, role, status)"
+		      " VALUES ('" TD_COPRODUCER_ID "', 'coprodutora@example.com', 'x',"
+		      " 'Carla Coprodutora', 'member', 'active')") < 0 ||
+	    h_sql(db, "INSERT INTO coproducers (id, product_id, user_id, share_bps) VALUES"
+		      " ('01900000-0000-7000-8000-0000000000c2',"
+		      " '01900000-0000-7000-8000-000000000101', '" TD_COPRODUCER_ID "', 2000)") < 0)
+		return -1;
+	return 0;
+}
+
 static inline int td_stop(struct td_stack *s)
 {
 	struct h_proc *all[] = {&s->worker, &s->backoffice, &s->api, &s->checkout, &s->sandbox};

@@ -31,7 +31,7 @@
 #define ADMIN_ID      "01900000-0000-7000-8000-000000000003"
 #define PRODUCER_ID   "01900000-0000-7000-8000-000000000001"
 #define AFFILIATE_ID  "01900000-0000-7000-8000-000000000002"
-#define COPRODUCER_ID "01900000-0000-7000-8000-0000000000c1"
+#define COPRODUCER_ID TD_COPRODUCER_ID
 #define ORDERS	      14
 
 static const char *db;
@@ -63,12 +63,7 @@ static int group_setup(void **state)
 	if (!db)
 		return -1;
 	/* a co-producer with 20% on the main product */
-	if (h_sql(db, "INSERT INTO users (id, email, password_hash, full_name, role, status)"
-		      " VALUES ('" COPRODUCER_ID "', 'coprodutora@example.com', 'x',"
-		      " 'Carla Coprodutora', 'member', 'active')") < 0 ||
-	    h_sql(db, "INSERT INTO coproducers (id, product_id, user_id, share_bps) VALUES"
-		      " ('01900000-0000-7000-8000-0000000000c2',"
-		      " '01900000-0000-7000-8000-000000000101', '" COPRODUCER_ID "', 2000)") < 0)
+	if (td_add_coproducer(db) < 0)
 		return -1;
 	return td_start(&st, db, SECRET, true, "refund.process", env);
 }
