@@ -23,8 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN_TTL_SECONDS 900
-#define SEAL_COLUMN	  "charges.card_token"
+#define SEAL_COLUMN "charges.card_token"
 
 void checkout_card_token_hash(const char *token, char out[65])
 {
@@ -32,6 +31,30 @@ void checkout_card_token_hash(const char *token, char out[65])
 
 	b4_crypto_sha256(token, strlen(token), digest);
 	b4_crypto_hex_encode(digest, sizeof(digest), out, 65);
+}
+
+int checkout_card_token_record(struct b4_db *db, const char *hash, const char *acquirer,
+			       const char *session_id, const cJSON *info, int64_t ttl_seconds)
+{
+	const cJSON *brand = cJSON_GetObjectItemCaseSensitive(info, "brand");
+	const cJSON *bin = cJSON_GetObjectItemCaseSensitive(info, "bin");
+	const cJSON *last4 = cJSON_GetObjectItemCaseSensitive(info, "last4");
+	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(info, "fingerprint");
+
+	if (b4_db_exec(db,
+		       "INSERT INTO card_tokens (token_hash, acquirer, session_id, brand, bin,"
+		       " last4, fingerprint, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
+		       " UTC_TIMESTAMP(6) + INTERVAL ? SECOND)",
+		       "sssssssi", hash, acquirer, session_id,
+		       cJSON_IsString(brand) ? brand->valuestring : NULL,
+		       cJSON_IsString(bin) && strlen(bin->valuestring) == 6 ? bin->valuestring
+									    : NULL,
+		       last4->valuestring,
+		       cJSON_IsString(fp) && strlen(fp->valuestring) <= 64 ? fp->valuestring : NULL,
+		       ttl_seconds) < 0 &&
+	    !b4_db_is_duplicate(db))
+		return -1;
+	return 0;
 }
 
 /* Asks the acquirers (priority order) what token is and records it in
@@ -57,7 +80,7 @@ static int record_from_acquirer(struct checkout_order *o, const char *token, con
 	text = cJSON_PrintUnformatted(req_body);
 	cJSON_Delete(req_body);
 	for (int k = 0; text && k < n && rc == -1 && o->app->acquirers.secret[0]; k++) {
-		const cJSON *session, *brand, *bin, *last4, *fp, *age;
+		const cJSON *session, *last4, *age;
 		if (b4_acquirer_call(&o->app->acquirers, order[k], "POST", "/v1/tokens/lookup",
 				     NULL, text, &resp) != 0 ||
 		    (resp.status != 200 && resp.status != 404)) {
@@ -72,10 +95,7 @@ static int record_from_acquirer(struct checkout_order *o, const char *token, con
 		info = cJSON_Parse(resp.body);
 		b4_httpc_response_cleanup(&resp);
 		session = cJSON_GetObjectItemCaseSensitive(info, "session_id");
-		brand = cJSON_GetObjectItemCaseSensitive(info, "brand");
-		bin = cJSON_GetObjectItemCaseSensitive(info, "bin");
 		last4 = cJSON_GetObjectItemCaseSensitive(info, "last4");
-		fp = cJSON_GetObjectItemCaseSensitive(info, "fingerprint");
 		age = cJSON_GetObjectItemCaseSensitive(info, "age_seconds");
 		/* only session-bound tokens come this way: the others were made
 		 * through /v1/card-tokens and are in the table already */
@@ -85,20 +105,9 @@ static int record_from_acquirer(struct checkout_order *o, const char *token, con
 			rc = 0;
 			break;
 		}
-		if (b4_db_exec(
-			o->req->db,
-			"INSERT INTO card_tokens (token_hash, acquirer, session_id, brand, bin,"
-			" last4, fingerprint, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
-			" UTC_TIMESTAMP(6) + INTERVAL ? SECOND)",
-			"sssssssi", hash, order[k]->name, session->valuestring,
-			cJSON_IsString(brand) ? brand->valuestring : NULL,
-			cJSON_IsString(bin) && strlen(bin->valuestring) == 6 ? bin->valuestring
-									     : NULL,
-			last4->valuestring,
-			cJSON_IsString(fp) && strlen(fp->valuestring) <= 64 ? fp->valuestring
-									    : NULL,
-			(int64_t)(TOKEN_TTL_SECONDS - age->valuedouble)) < 0 &&
-		    !b4_db_is_duplicate(o->req->db)) {
+		if (checkout_card_token_record(
+			o->req->db, hash, order[k]->name, session->valuestring, info,
+			(int64_t)(CHECKOUT_CARD_TOKEN_TTL_SECONDS - age->valuedouble)) < 0) {
 			*db_failed = true;
 			break;
 		}

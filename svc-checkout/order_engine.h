@@ -82,6 +82,14 @@ int checkout_order_authorize(struct b4_req *req, const char *token, char order_i
 int checkout_card_token_consume(struct checkout_order *o, const char *token);
 /* Opens a token sealed in a charges row into o (upsell).  Returns 0 or -1. */
 int checkout_card_token_unseal(struct checkout_order *o, const char *sealed);
+/* Records a token the acquirer answered for (info: its brand, bin, last4
+ * (4 digits, checked by the caller), fingerprint) as the row hash of
+ * card_tokens, good for ttl_seconds; session_id may be NULL.  An existing
+ * row counts as recorded.  Returns 0, or -1 on a database error. */
+int checkout_card_token_record(struct b4_db *db, const char *hash, const char *acquirer,
+			       const char *session_id, const cJSON *info, int64_t ttl_seconds);
+/* How long a card token is good for. */
+#define CHECKOUT_CARD_TOKEN_TTL_SECONDS 900
 /* SHA-256 hex of a token: its key in card_tokens. */
 void checkout_card_token_hash(const char *token, char out[65]);
 

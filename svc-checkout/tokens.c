@@ -45,72 +45,91 @@ static const char *param_of(const char *code)
 	return NULL;
 }
 
-void checkout_card_token_create(struct b4_req *req)
+/* The card as the request carries it. */
+struct card_input {
+	const char *holder, *cvv, *session_id;
+	char digits[24]; /* the number without spaces or dashes; wiped after use */
+	int64_t exp_month, exp_year;
+};
+
+/* Reads and checks the card.  0, or -1 after answering 400/422. */
+static int parse_card(struct b4_req *req, const cJSON *body, struct card_input *in)
 {
 	static const char *const allowed[] = {"number", "holder_name", "exp_month", "exp_year",
 					      "cvv",	"session_id",  NULL};
-	const struct checkout_app *app = req->app;
-	const cJSON *body = checkout_json_body(req);
-	const struct b4_acquirer *order[B4_ACQUIRERS_MAX];
-	const char *number = NULL, *holder = NULL, *cvv = NULL, *session_id = NULL;
-	char hash[65];
-	char digits[24] = "";
-	int64_t exp_month = 0, exp_year = 0;
+	const char *number = NULL;
 	struct b4_error err;
-	cJSON *fwd, *token = NULL, *out;
-	char *text;
-	int n, status = 0;
-	enum checkout_acq_outcome outcome = CHECKOUT_ACQ_UNAVAILABLE;
-	const struct b4_acquirer *used = NULL;
 
-	if (!body)
-		return;
+	memset(in, 0, sizeof(*in));
 	if (b4_json_reject_unknown(body, allowed, NULL, &err) < 0 ||
 	    b4_json_get_str(body, "number", B4_JSON_REQUIRED, 12, 23, &number, &err) < 0 ||
-	    b4_json_get_str(body, "holder_name", B4_JSON_REQUIRED, 2, 100, &holder, &err) < 0 ||
-	    b4_json_get_int(body, "exp_month", B4_JSON_REQUIRED, 1, 12, &exp_month, &err) < 0 ||
-	    b4_json_get_int(body, "exp_year", B4_JSON_REQUIRED, 2000, 2100, &exp_year, &err) < 0 ||
-	    b4_json_get_str(body, "cvv", B4_JSON_REQUIRED, 3, 4, &cvv, &err) < 0 ||
-	    b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &session_id, &err) < 0) {
+	    b4_json_get_str(body, "holder_name", B4_JSON_REQUIRED, 2, 100, &in->holder, &err) < 0 ||
+	    b4_json_get_int(body, "exp_month", B4_JSON_REQUIRED, 1, 12, &in->exp_month, &err) < 0 ||
+	    b4_json_get_int(body, "exp_year", B4_JSON_REQUIRED, 2000, 2100, &in->exp_year, &err) <
+		0 ||
+	    b4_json_get_str(body, "cvv", B4_JSON_REQUIRED, 3, 4, &in->cvv, &err) < 0 ||
+	    b4_json_get_str(body, "session_id", B4_JSON_OPTIONAL, 36, 36, &in->session_id, &err) <
+		0) {
 		b4_req_send_error(req, &err);
-		return;
+		return -1;
 	}
 	/* "4111 1111 1111 1111" as typed: spaces and dashes dropped */
-	for (size_t i = 0, len = 0; len < sizeof(digits) - 1; i++) {
+	for (size_t i = 0, len = 0; len < sizeof(in->digits) - 1; i++) {
 		if (number[i] == ' ' || number[i] == '-')
 			continue;
-		digits[len++] = number[i];
-		digits[len] = '\0';
+		in->digits[len++] = number[i];
+		in->digits[len] = '\0';
 		if (!number[i])
 			break;
 	}
-	if (!digits_only(digits, 12, 19)) {
-		OPENSSL_cleanse(digits, sizeof(digits));
+	if (!digits_only(in->digits, 12, 19)) {
+		OPENSSL_cleanse(in->digits, sizeof(in->digits));
 		b4_req_errorf(req, 422, "card_error", "invalid_card_number", "number",
 			      "the card number is not valid");
-		return;
+		return -1;
 	}
-	if (!digits_only(cvv, 3, 4)) {
+	if (!digits_only(in->cvv, 3, 4)) {
+		OPENSSL_cleanse(in->digits, sizeof(in->digits));
 		b4_req_errorf(req, 422, "card_error", "invalid_cvv", "cvv", "the CVV is not valid");
-		return;
+		return -1;
 	}
-	n = b4_acquirers_priority(req->db, &app->acquirers, order);
+	return 0;
+}
+
+/* Sends the card to the acquirers in priority order until one answers;
+ * wipes every copy of the card data.  *answer is the acquirer's JSON
+ * (caller deletes), *used the acquirer.  Returns the outcome, or -1 after
+ * answering a database error. */
+static int tokenize_at_acquirers(struct b4_req *req, struct card_input *in, cJSON **answer,
+				 const struct b4_acquirer **used)
+{
+	const struct checkout_app *app = req->app;
+	const struct b4_acquirer *order[B4_ACQUIRERS_MAX];
+	enum checkout_acq_outcome outcome = CHECKOUT_ACQ_UNAVAILABLE;
+	int n = b4_acquirers_priority(req->db, &app->acquirers, order), status = 0;
+	cJSON *fwd;
+	char *text;
+
+	*answer = NULL;
 	if (n < 0) {
+		OPENSSL_cleanse(in->digits, sizeof(in->digits));
 		b4_req_db_error(req);
-		return;
+		return -1;
 	}
 	fwd = cJSON_CreateObject();
-	cJSON_AddStringToObject(fwd, "number", digits);
-	OPENSSL_cleanse(digits, sizeof(digits));
-	cJSON_AddStringToObject(fwd, "holder_name", holder);
-	cJSON_AddNumberToObject(fwd, "exp_month", (double)exp_month);
-	cJSON_AddNumberToObject(fwd, "exp_year", (double)exp_year);
-	cJSON_AddStringToObject(fwd, "cvv", cvv);
+	cJSON_AddStringToObject(fwd, "number", in->digits);
+	OPENSSL_cleanse(in->digits, sizeof(in->digits));
+	cJSON_AddStringToObject(fwd, "holder_name", in->holder);
+	cJSON_AddNumberToObject(fwd, "exp_month", (double)in->exp_month);
+	cJSON_AddNumberToObject(fwd, "exp_year", (double)in->exp_year);
+	cJSON_AddStringToObject(fwd, "cvv", in->cvv);
 	text = cJSON_PrintUnformatted(fwd);
 	cJSON_Delete(fwd);
 	for (int k = 0; text && k < n && outcome == CHECKOUT_ACQ_UNAVAILABLE; k++) {
-		outcome = checkout_acquirer_tokenize(app, order[k], text, &status, &token);
-		used = order[k];
+		cJSON_Delete(*answer);
+		*answer = NULL;
+		outcome = checkout_acquirer_tokenize(app, order[k], text, &status, answer);
+		*used = order[k];
 	}
 	if (text) {
 		OPENSSL_cleanse(text, strlen(text));
@@ -118,59 +137,57 @@ void checkout_card_token_create(struct b4_req *req)
 	}
 	/* the card data in the request body is not needed any more */
 	OPENSSL_cleanse((char *)req->body, req->body_len);
+	return (int)outcome;
+}
+
+void checkout_card_token_create(struct b4_req *req)
+{
+	const cJSON *body = checkout_json_body(req), *t, *brand, *last4;
+	const struct b4_acquirer *used = NULL;
+	struct card_input in;
+	cJSON *answer = NULL, *out;
+	char hash[65];
+	int outcome;
+
+	if (!body || parse_card(req, body, &in) < 0)
+		return;
+	outcome = tokenize_at_acquirers(req, &in, &answer, &used);
+	if (outcome < 0)
+		return;
 	if (outcome == CHECKOUT_ACQ_REJECTED) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(token, "error");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(answer, "error");
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
 		const char *code = cJSON_IsString(c) ? c->valuestring : "card_rejected";
 		b4_req_errorf(req, 422, "card_error", code, param_of(code),
 			      "the acquirer refused the card data");
-		cJSON_Delete(token);
-		return;
+		goto out_free_answer;
 	}
 	if (outcome != CHECKOUT_ACQ_ANSWERED) {
-		cJSON_Delete(token);
 		b4_req_errorf(req, 502, "api_error", "acquirer_unavailable", NULL,
 			      "the card could not be tokenized, try again");
-		return;
+		goto out_free_answer;
 	}
-	{
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(token, "token");
-		const cJSON *brand = cJSON_GetObjectItemCaseSensitive(token, "brand");
-		const cJSON *bin = cJSON_GetObjectItemCaseSensitive(token, "bin");
-		const cJSON *last4 = cJSON_GetObjectItemCaseSensitive(token, "last4");
-		const cJSON *fp = cJSON_GetObjectItemCaseSensitive(token, "fingerprint");
-		if (!cJSON_IsString(t) || strlen(t->valuestring) > 128 || !cJSON_IsString(last4) ||
-		    strlen(last4->valuestring) != 4) {
-			cJSON_Delete(token);
-			b4_req_errorf(req, 502, "api_error", "acquirer_bad_answer", NULL,
-				      "the acquirer answered something unexpected");
-			return;
-		}
-		checkout_card_token_hash(t->valuestring, hash);
-		if (b4_db_exec(req->db,
-			       "INSERT INTO card_tokens (token_hash, acquirer, session_id, brand, "
-			       "bin, last4,"
-			       " fingerprint, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
-			       " UTC_TIMESTAMP(6) + INTERVAL 15 MINUTE)",
-			       "sssssss", hash, used->name, session_id,
-			       cJSON_IsString(brand) ? brand->valuestring : NULL,
-			       cJSON_IsString(bin) && strlen(bin->valuestring) == 6
-				   ? bin->valuestring
-				   : NULL,
-			       last4->valuestring,
-			       cJSON_IsString(fp) && strlen(fp->valuestring) <= 64 ? fp->valuestring
-										   : NULL) < 0 &&
-		    !b4_db_is_duplicate(req->db)) {
-			cJSON_Delete(token);
-			b4_req_db_error(req);
-			return;
-		}
-		out = cJSON_CreateObject();
-		cJSON_AddStringToObject(out, "token", t->valuestring);
-		cJSON_AddStringToObject(out, "brand",
-					cJSON_IsString(brand) ? brand->valuestring : "unknown");
-		cJSON_AddStringToObject(out, "last4", last4->valuestring);
+	t = cJSON_GetObjectItemCaseSensitive(answer, "token");
+	brand = cJSON_GetObjectItemCaseSensitive(answer, "brand");
+	last4 = cJSON_GetObjectItemCaseSensitive(answer, "last4");
+	if (!cJSON_IsString(t) || strlen(t->valuestring) > 128 || !cJSON_IsString(last4) ||
+	    strlen(last4->valuestring) != 4) {
+		b4_req_errorf(req, 502, "api_error", "acquirer_bad_answer", NULL,
+			      "the acquirer answered something unexpected");
+		goto out_free_answer;
 	}
-	cJSON_Delete(token);
+	checkout_card_token_hash(t->valuestring, hash);
+	if (checkout_card_token_record(req->db, hash, used->name, in.session_id, answer,
+				       CHECKOUT_CARD_TOKEN_TTL_SECONDS) < 0) {
+		b4_req_db_error(req);
+		goto out_free_answer;
+	}
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "token", t->valuestring);
+	cJSON_AddStringToObject(out, "brand",
+				cJSON_IsString(brand) ? brand->valuestring : "unknown");
+	cJSON_AddStringToObject(out, "last4", last4->valuestring);
 	b4_req_send_json(req, 201, out);
+out_free_answer:
+	cJSON_Delete(answer);
 }
