@@ -161,6 +161,8 @@ b4you is running (development mode). Ctrl-C stops everything.
     back-office                  http://localhost:$dev_port_gateway/backoffice/v1/...
     checkout                     http://localhost:$dev_port_gateway/checkout/v1/offers/DEMOOFFER1
     checkout page (buyers)       http://localhost:$dev_port_gateway/pay/DEMOOFFER1
+    producer panel               http://localhost:$dev_port_gateway/painel/
+    back-office (admins)         http://localhost:$dev_port_gateway/admin/
   Gateway admin                  http://localhost:$dev_port_gateway_admin/metrics
   Services (direct)              api :$dev_port_api  backoffice :$dev_port_backoffice  checkout :$dev_port_checkout  worker :$dev_port_worker
   Acquirer sandbox               http://localhost:$dev_port_sandbox
