@@ -165,7 +165,7 @@ bool b4_prodcheck_url_is_sandbox(const char *url)
 	    curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
 		char lower[256];
 		size_t i;
-		for (i = 0; host[i] && i < sizeof(lower) - 1; i++)
+		for (i = 0; i < sizeof(lower) - 1 && host[i]; i++)
 			lower[i] = (char)tolower((unsigned char)host[i]);
 		lower[i] = '\0';
 		sandbox = host_is_local(lower) || strstr(lower, "sandbox") != NULL;
