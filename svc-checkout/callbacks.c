@@ -49,8 +49,11 @@ static int apply_paid(struct b4_db *db, struct callback_event *ev, const char *l
 	r.charge_id = local_charge;
 	r.method = ev->method;
 	r.answer = B4_ANSWER_APPROVED;
-	if (b4_charge_settle(db, &r) < 0)
+	if (b4_charge_settle(db, &r) < 0) {
+		cJSON_Delete(r.view);
 		return -1;
+	}
+	cJSON_Delete(r.view);
 	ev->paid = r.paid;
 	ev->outcome = r.paid ? "paid" : r.late_refund ? "refund_queued" : "ignored";
 	return 0;

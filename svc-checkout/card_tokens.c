@@ -139,7 +139,6 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 	char hash[65], used_by[65];
 	const char *why = NULL, *code = NULL;
 	bool db_failed = false;
-	int64_t claimed;
 
 	checkout_card_token_hash(token, hash);
 	{
@@ -192,18 +191,9 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 	b4_db_result_free(res);
 	if (why)
 		goto out_refuse;
-	/* the claim itself: a race between two attempts leaves one winner */
-	claimed = b4_db_exec(req->db,
-			     "UPDATE card_tokens SET used_at = UTC_TIMESTAMP(6), used_by = ?"
-			     " WHERE token_hash = ? AND (used_by IS NULL OR used_by = ?)",
-			     "sss", used_by, hash, used_by);
-	if (claimed < 0)
-		goto out_db_error;
-	if (claimed == 0) {
-		why = "the card token was already used; enter the card again";
-		code = "card_token_used";
-		goto out_refuse;
-	}
+	/* claimed in the order's first transaction (checkout_card_token_claim) */
+	snprintf(o->card_token_hash, sizeof(o->card_token_hash), "%s", hash);
+	snprintf(o->card_token_used_by, sizeof(o->card_token_used_by), "%s", used_by);
 	if (seal(o, token) < 0) {
 		b4_req_errorf(req, 500, "api_error", "internal_error", NULL, "keys are not loaded");
 		return -1;
@@ -215,6 +205,26 @@ out_refuse:
 out_db_error:
 	b4_req_db_error(req);
 	return -1;
+}
+
+int checkout_card_token_claim(struct b4_db *db, const struct checkout_order *o)
+{
+	int64_t claimed;
+
+	if (!o->card_token_hash[0])
+		return 1;
+	/* a race between two attempts leaves one winner */
+	claimed = b4_db_exec(db,
+			     "UPDATE card_tokens SET used_at = UTC_TIMESTAMP(6), used_by = ?"
+			     " WHERE token_hash = ? AND (used_by IS NULL OR used_by = ?)",
+			     "sss", o->card_token_used_by, o->card_token_hash, o->card_token_used_by);
+	return claimed < 0 ? -1 : claimed > 0;
+}
+
+void checkout_card_token_refuse_used(struct b4_req *req)
+{
+	checkout_invalid(req, "card_token_used", "payment.card_token",
+			 "the card token was already used; enter the card again");
 }
 
 int checkout_card_token_unseal(struct checkout_order *o, const char *sealed)

@@ -1,15 +1,19 @@
 /* order_engine.c - the money path, as steps over libcommon's domain.
  * Never holds a transaction across the acquirer call:
- *   claim the Idempotency-Key (b4/idempotency.h)
- *   tx1: b4_order_create (customer, coupon use, order waiting_payment,
+ *   tx1: the Idempotency-Key claimed with the order it creates
+ *        (b4/idempotency.h), the card token claimed for this attempt,
+ *        b4_order_create (customer, coupon use, order waiting_payment,
  *        items, pending charge, splits) and the session's order
  *   the acquirers in priority order (b4/charges.h: failover only after a
  *        definite "not charged"; unknown is asked by reference), with
  *        Idempotency-Key = the charge id, so a retry never charges twice
- *   tx2: b4_charge_settle (the order moved forward, its jobs enqueued)
- *   store the response with the key (replayed with Idempotent-Replayed).
- * A crash between tx1 and tx2 leaves the order waiting_payment; the
- * order.expire job settles it. */
+ *   tx2: b4_charge_settle (the order moved forward, its jobs enqueued) and
+ *        the answer stored with the key (replayed with Idempotent-Replayed)
+ * Two durable commits per order.  A key already taken makes tx1 roll back
+ * and answers as b4_idem_claim says (replay, 409, 422, or a stale claim
+ * taken over, then tx1 again).  A crash between tx1 and tx2 leaves the
+ * order waiting_payment and the key claimed with it; the order.expire job
+ * settles it. */
 #include "order_engine.h"
 #include "b4/crypto.h"
 #include "b4/db.h"
@@ -46,6 +50,9 @@ int checkout_idem_begin(struct checkout_order *o, const char *scope, const cJSON
 struct tx1_arg {
 	struct checkout_order *o;
 	bool refuse; /* antifraud: write the order refused, no charge */
+	bool claimed; /* the key was claimed before tx1 (a stale claim taken over) */
+	bool key_taken; /* out: another request holds the key */
+	bool token_used; /* out: another attempt claimed the card token */
 	enum b4_order_refusal refusal;
 };
 
@@ -59,6 +66,7 @@ static void order_new(const struct checkout_order *o, bool refuse, struct b4_ord
 	n->offer_id = o->main.id;
 	n->product_id = o->main.product_id;
 	n->producer_id = o->main.producer_id;
+	n->guarantee_days = o->main.guarantee_days;
 	n->items[n->nitems++] =
 	    (struct b4_order_item_new){o->main.id, o->item_type, o->main.price_cents};
 	for (size_t k = 0; k < o->nbumps && n->nitems < B4_ORDER_MAX_ITEMS; k++)
@@ -98,20 +106,45 @@ static void order_new(const struct checkout_order *o, bool refuse, struct b4_ord
 	n->client_ip = o->req->client_ip;
 }
 
+/* The key and the card token, claimed first: a second request with either
+ * stops here.  0, or -1 (arg says why). */
+static int tx1_claims(struct b4_db *db, struct tx1_arg *arg)
+{
+	struct checkout_order *o = arg->o;
+	const char *resource = arg->refuse ? NULL : o->order_id;
+	int rc;
+
+	if (arg->claimed)
+		rc = arg->refuse ? 0 : b4_idem_set_resource(db, &o->idem, resource);
+	else
+		rc = b4_idem_claim_in_tx(db, &o->idem, resource);
+	if (rc != 0) {
+		arg->key_taken = rc == 1;
+		return -1;
+	}
+	rc = checkout_card_token_claim(db, o);
+	arg->token_used = rc == 0;
+	return rc == 1 ? 0 : -1;
+}
+
 static int tx1_body(struct b4_db *db, void *varg)
 {
 	struct tx1_arg *arg = varg;
 	struct checkout_order *o = arg->o;
 	struct b4_order_new n;
 
+	arg->key_taken = arg->token_used = false;
+	if (tx1_claims(db, arg) < 0)
+		return -1;
 	order_new(o, arg->refuse, &n);
 	if (b4_order_create(db, &n, &arg->refusal) < 0)
 		return -1;
+	o->known = n.known;
 	if (o->session_id[0] &&
 	    b4_db_exec(db, "UPDATE checkout_sessions SET order_id = ? WHERE id = ?", "ss",
 		       o->order_id, o->session_id) < 0)
 		return -1;
-	return arg->refuse ? 0 : b4_idem_set_resource(db, &o->idem, o->order_id);
+	return 0;
 }
 
 /* tx1 with its database error logged before the rollback clears it. */
@@ -120,10 +153,32 @@ static int tx1_run(struct b4_db *db, void *varg)
 	struct tx1_arg *arg = varg;
 	int rc = tx1_body(db, varg);
 
-	if (rc < 0 && arg->refusal == B4_ORDER_REFUSAL_NONE)
+	if (rc < 0 && arg->refusal == B4_ORDER_REFUSAL_NONE && !arg->key_taken &&
+	    !arg->token_used)
 		b4_log_error("order not written", B4_LS("order_id", arg->o->order_id),
 			     B4_LI("errno", b4_db_errno(db)), B4_LS("error", b4_db_error(db)));
 	return rc;
+}
+
+/* tx1, and again once when the key was taken by a stale claim this
+ * request took over.  0 written; 1 answered (the key's owner's answer);
+ * -1 not written (t1 says why). */
+static int tx1_write(struct checkout_order *o, struct tx1_arg *t1)
+{
+	int rc;
+
+	if (b4_db_tx(o->req->db, tx1_run, t1) == 0)
+		return 0;
+	if (!t1->key_taken)
+		return -1;
+	rc = b4_idem_claim(o->req, &o->idem);
+	if (rc != 0)
+		return 1;
+	t1->claimed = true;
+	if (b4_db_tx(o->req->db, tx1_run, t1) == 0)
+		return 0;
+	b4_idem_release(o->req->db, &o->idem);
+	return -1;
 }
 
 /* Answers a refused tx1. */
@@ -150,6 +205,19 @@ static void tx1_refusal(struct checkout_order *o, enum b4_order_refusal refusal)
 		break;
 	}
 	b4_req_db_error(o->req);
+}
+
+/* Answers tx1 not written. */
+static void tx1_failed(struct checkout_order *o, const struct tx1_arg *t1)
+{
+	if (t1->key_taken)
+		b4_req_errorf(o->req, 409, "idempotency_error", "request_in_progress",
+			      "Idempotency-Key",
+			      "a request with this Idempotency-Key is still being processed");
+	else if (t1->token_used)
+		checkout_card_token_refuse_used(o->req);
+	else
+		tx1_refusal(o, t1->refusal);
 }
 
 /* ---- the acquirer ---------------------------------------------------------- */
@@ -224,38 +292,60 @@ static void call_acquirers(struct checkout_order *o, struct b4_charge_result *r,
 
 /* ---- tx2 ---------------------------------------------------------------- */
 
-static int tx2_body(struct b4_db *db, void *arg)
-{
-	return b4_charge_settle(db, arg);
-}
+struct tx2_arg {
+	struct checkout_order *o;
+	struct b4_charge_result *r;
+	int status;  /* out: the answer */
+	cJSON *body; /* out */
+};
 
-/* The answer for the charge's outcome (after tx2). */
-static void answer_outcome(struct checkout_order *o, const struct b4_charge_result *r)
+/* The answer for the charge's outcome: the order as settled (its event's
+ * view when it had one) or the error.  NULL on a database error. */
+static cJSON *outcome_body(struct checkout_order *o, struct b4_charge_result *r, int *status)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(r->charge, "decline_code");
 	cJSON *body;
 
 	if (r->answer == B4_ANSWER_DECLINED) {
-		body = checkout_order_error_body(o->req, "card_error",
-						 cJSON_IsString(code) ? code->valuestring
-								      : "card_declined",
-						 "the card was declined", o->order_id);
-		b4_idem_finish(o->req, &o->idem, 402, body, o->order_id);
-		return;
+		*status = 402;
+		return checkout_order_error_body(
+		    o->req, "card_error", cJSON_IsString(code) ? code->valuestring : "card_declined",
+		    "the card was declined", o->order_id);
 	}
 	if (r->answer == B4_ANSWER_UNAVAILABLE) {
-		body = checkout_order_error_body(o->req, "api_error", "acquirer_unavailable",
+		*status = 502;
+		return checkout_order_error_body(o->req, "api_error", "acquirer_unavailable",
 						 "no payment provider could take the payment",
 						 o->order_id);
-		b4_idem_finish(o->req, &o->idem, 502, body, o->order_id);
-		return;
 	}
-	body = b4_order_json(o->req->db, o->order_id, o->access_token);
-	if (!body) {
-		b4_req_db_error(o->req);
-		return;
-	}
-	b4_idem_finish(o->req, &o->idem, 201, body, o->order_id);
+	*status = 201;
+	if (!r->view)
+		return b4_order_json(o->req->db, o->order_id, o->access_token);
+	body = r->view;
+	r->view = NULL;
+	cJSON_AddStringToObject(body, "access_token", o->access_token);
+	return body;
+}
+
+/* Settles the charge and stores the answer with the key, in one commit. */
+static int tx2_body(struct b4_db *db, void *varg)
+{
+	struct tx2_arg *arg = varg;
+	char *text;
+	int rc;
+
+	arg->r->known = &arg->o->known;
+	if (b4_charge_settle(db, arg->r) < 0)
+		return -1;
+	cJSON_Delete(arg->body); /* a retried transaction */
+	arg->body = outcome_body(arg->o, arg->r, &arg->status);
+	text = arg->body ? cJSON_PrintUnformatted(arg->body) : NULL;
+	if (!text)
+		return -1;
+	rc = b4_idem_store(db, &arg->o->idem, arg->status, text, arg->o->order_id);
+	memset(text, 0, strlen(text)); /* it carries the access token */
+	free(text);
+	return rc;
 }
 
 /* New ids and the access token of the order.  0, or -1 after answering. */
@@ -280,17 +370,21 @@ static int order_ids(struct checkout_order *o)
 
 void checkout_order_run(struct checkout_order *o)
 {
-	struct tx1_arg t1 = {o, false, B4_ORDER_REFUSAL_NONE};
+	struct tx1_arg t1 = {o, false, false, false, false, B4_ORDER_REFUSAL_NONE};
 	struct b4_charge_result r;
+	struct tx2_arg t2 = {o, &r, 0, NULL};
 	cJSON *charge = NULL, *body;
+	int rc;
 
+	memset(&r, 0, sizeof(r));
 	t1.refuse = o->fraud_score >= o->app->fraud_threshold;
-	if (order_ids(o) < 0 || b4_idem_claim(o->req, &o->idem) != 0)
+	if (order_ids(o) < 0)
 		goto out_free;
 	checkout_metric_started(o->method);
-	if (b4_db_tx(o->req->db, tx1_run, &t1) < 0) {
-		b4_idem_release(o->req->db, &o->idem);
-		tx1_refusal(o, t1.refusal);
+	rc = tx1_write(o, &t1);
+	if (rc != 0) {
+		if (rc < 0)
+			tx1_failed(o, &t1);
 		goto out_free;
 	}
 	if (t1.refuse) {
@@ -302,14 +396,13 @@ void checkout_order_run(struct checkout_order *o)
 		b4_idem_finish(o->req, &o->idem, 402, body, o->order_id);
 		goto out_free;
 	}
-	memset(&r, 0, sizeof(r));
 	r.order_id = o->order_id;
 	r.charge_id = o->charge_id;
 	r.method = o->method;
 	r.expires_in_seconds = !strcmp(o->method, "pix") ? o->app->pix_expires_seconds
 							 : (o->app->boleto_days + 1) * 86400;
 	call_acquirers(o, &r, &charge);
-	if (b4_db_tx(o->req->db, tx2_body, &r) < 0) {
+	if (b4_db_tx(o->req->db, tx2_body, &t2) < 0) {
 		/* the order stays waiting_payment; the key stays claimed with
 		 * the order id, so a retry shows the order instead of paying
 		 * again */
@@ -320,8 +413,11 @@ void checkout_order_run(struct checkout_order *o)
 	}
 	if (r.paid)
 		checkout_metric_succeeded(o->method, o->total_cents);
-	answer_outcome(o, &r);
+	b4_req_send_json(o->req, t2.status, t2.body);
+	t2.body = NULL;
 out_free:
+	cJSON_Delete(t2.body);
+	cJSON_Delete(r.view);
 	cJSON_Delete(charge);
 	free(o->fraud_reasons);
 	o->fraud_reasons = NULL;

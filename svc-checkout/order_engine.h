@@ -7,6 +7,7 @@
 #include "checkout.h"
 #include "b4/br.h"
 #include "b4/idempotency.h"
+#include "b4/orders.h"
 
 struct checkout_order {
 	const struct checkout_app *app;
@@ -27,6 +28,8 @@ struct checkout_order {
 	char card_bin[7];
 	char card_last4[5];
 	char card_fingerprint[65];
+	char card_token_hash[65];    /* its card_tokens row, claimed in tx1 */
+	char card_token_used_by[65]; /* this attempt (scope and key hashed) */
 	/* buyer */
 	char customer_id[37]; /* set for an upsell (existing customer) */
 	char full_name[201];
@@ -56,6 +59,7 @@ struct checkout_order {
 	char charge_id[37];
 	char access_token[65];
 	char access_token_hash[65];
+	struct b4_order_known known; /* from tx1, for tx2 */
 };
 
 /* Reads the Idempotency-Key into o->idem (scope) and answers a replay,
@@ -74,12 +78,18 @@ int checkout_order_price(struct checkout_order *o);
 int checkout_order_authorize(struct b4_req *req, const char *token, char order_id[37]);
 
 /* card_tokens.c */
-/* Checks and claims token for this order attempt (o->idem,
- * o->session_id set): known to b4 or to the acquirer, of the order's
- * session, not expired, unused or used by this same attempt.  Fills the
- * card fields of o and seals the token.  Returns 0; 1 after answering 422
+/* Checks token for this order attempt (o->idem, o->session_id set): known
+ * to b4 or to the acquirer, of the order's session, not expired, unused or
+ * used by this same attempt.  Fills the card fields of o (with the row to
+ * claim in tx1) and seals the token.  Returns 0; 1 after answering 422
  * (param payment.card_token); -1 after answering a DB error. */
 int checkout_card_token_consume(struct checkout_order *o, const char *token);
+/* Claims the token checkout_card_token_consume took for o, in the order's
+ * first transaction.  Returns 1 claimed (or no token), 0 another attempt
+ * has it, -1 on a database error. */
+int checkout_card_token_claim(struct b4_db *db, const struct checkout_order *o);
+/* Answers 422 card_token_used. */
+void checkout_card_token_refuse_used(struct b4_req *req);
 /* Opens a token sealed in a charges row into o (upsell).  Returns 0 or -1. */
 int checkout_card_token_unseal(struct checkout_order *o, const char *sealed);
 /* Records a token the acquirer answered for (info: its brand, bin, last4

@@ -335,6 +335,7 @@ int worker_settle_card_order(struct worker_ctx *ctx, const char *order_id, char 
 				settled = worker_db_failed(ctx, err, errcap);
 			else
 				settled = 1;
+			cJSON_Delete(r.view);
 			b4_log_info("charge settled by reference", B4_LS("order_id", order_id),
 				    B4_LS("acquirer", acq->name),
 				    B4_LS("outcome", b4_charge_answer_name(r.answer)));

@@ -106,6 +106,7 @@ int b4_acquirer_call(const struct b4_acquirers *set, const struct b4_acquirer *a
 	req.connect_timeout_ms = 2000;
 	req.timeout_ms = set->timeout > 0 ? (long)(set->timeout * 1000.0) : 10000;
 	req.max_response_bytes = 256 * 1024;
+	req.keep_alive = true; /* one connection per worker thread */
 	return b4_httpc_do(&req, resp);
 }
 

@@ -141,7 +141,7 @@ static int settle_approved(struct b4_db *db, struct b4_charge_result *r)
 
 	if (captured < 0)
 		return -1;
-	paid = b4_order_mark_paid(db, r->order_id);
+	paid = b4_order_mark_paid(db, r->order_id, r->known, &r->view);
 	if (paid < 0)
 		return -1;
 	r->paid = paid == 1;
@@ -184,6 +184,8 @@ static int settle_refused(struct b4_db *db, struct b4_charge_result *r)
 int b4_charge_settle(struct b4_db *db, struct b4_charge_result *r)
 {
 	r->paid = r->refused = r->late_refund = false;
+	cJSON_Delete(r->view); /* a retried transaction */
+	r->view = NULL;
 	if (r->answer != B4_ANSWER_UNKNOWN && record_details(db, r) < 0)
 		return -1;
 	switch (r->answer) {
@@ -195,9 +197,9 @@ int b4_charge_settle(struct b4_db *db, struct b4_charge_result *r)
 	case B4_ANSWER_PENDING:
 		if (b4_order_set_expiry(db, r->order_id, r->expires_in_seconds) < 0)
 			return -1;
-		return b4_job_order_event(
+		return b4_job_order_event_view(
 		    db, !strcmp(r->method, "pix") ? "generated-pix" : "generated-billet",
-		    r->order_id, NULL);
+		    r->order_id, NULL, &r->view);
 	case B4_ANSWER_UNKNOWN:
 		/* the acquirer may or may not have charged: order.expire asks
 		 * it by reference before giving up on the order */

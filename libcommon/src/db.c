@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define STMT_CACHE 96
-#define MAX_PARAMS 96
+#define MAX_PARAMS B4_DB_MAX_PARAMS
 
 struct cached_stmt {
 	const char *sql_ptr; /* callers pass literals, so the pointer is the fast key */
@@ -206,18 +206,22 @@ uint64_t b4_db_insert_id(const struct b4_db *db)
 	return db->mysql ? mysql_insert_id(db->mysql) : 0;
 }
 
-static MYSQL_STMT *get_stmt(struct b4_db *db, const char *sql)
+/* The prepared statement for sql.  A constant text is found by its
+ * address first; a text built per call (dynamic) only by its content, as
+ * its address may next hold another text. */
+static MYSQL_STMT *get_stmt(struct b4_db *db, const char *sql, bool dynamic)
 {
+	const char *ptr = dynamic ? NULL : sql;
 	struct cached_stmt *slot;
 	MYSQL_STMT *stmt;
 
-	for (size_t i = 0; i < STMT_CACHE; i++) {
-		if (db->cache[i].sql_ptr == sql && db->cache[i].stmt)
+	for (size_t i = 0; ptr && i < STMT_CACHE; i++) {
+		if (db->cache[i].sql_ptr == ptr && db->cache[i].stmt)
 			return db->cache[i].stmt;
 	}
 	for (size_t i = 0; i < STMT_CACHE; i++) {
 		if (db->cache[i].stmt && strcmp(db->cache[i].sql, sql) == 0) {
-			db->cache[i].sql_ptr = sql;
+			db->cache[i].sql_ptr = ptr;
 			return db->cache[i].stmt;
 		}
 	}
@@ -243,7 +247,7 @@ static MYSQL_STMT *get_stmt(struct b4_db *db, const char *sql)
 		set_error(db, CR_OUT_OF_MEMORY, "out of memory");
 		return NULL;
 	}
-	slot->sql_ptr = sql;
+	slot->sql_ptr = ptr;
 	slot->stmt = stmt;
 	return stmt;
 }
@@ -329,6 +333,29 @@ static int bind_params(struct b4_db *db, struct binds *b, const char *types, va_
 			set_error(db, CR_UNKNOWN_ERROR, "unknown bind type");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* Binds n strings (NULL binds SQL NULL). */
+static int bind_strings(struct b4_db *db, struct binds *b, size_t n, const char *const *values)
+{
+	if (n > MAX_PARAMS) {
+		set_error(db, CR_UNKNOWN_ERROR, "too many parameters");
+		return -1;
+	}
+	memset(b->bind, 0, n * sizeof(MYSQL_BIND));
+	for (size_t i = 0; i < n; i++) {
+		MYSQL_BIND *x = &b->bind[i];
+		if (!values[i]) {
+			x->buffer_type = MYSQL_TYPE_NULL;
+			continue;
+		}
+		x->buffer_type = MYSQL_TYPE_STRING;
+		x->buffer = (void *)values[i];
+		b->lens[i] = strlen(values[i]);
+		x->buffer_length = b->lens[i];
+		x->length = &b->lens[i];
 	}
 	return 0;
 }
@@ -471,9 +498,19 @@ out_fail:
 
 /* Prepares (or reuses), binds and executes; on a lost connection outside a
  * transaction reconnects and tries once more. */
-static int run(struct b4_db *db, const char *sql, const char *types, va_list ap,
+/* The values of one call: a type string with its va_list, or (strs set)
+ * nstrs strings of a dynamic statement. */
+struct params {
+	const char *types;
+	va_list *ap;
+	const char *const *strs;
+	size_t nstrs;
+};
+
+static int run(struct b4_db *db, const char *sql, const struct params *p,
 	       struct b4_db_result **out, int64_t *affected)
 {
+	size_t nparams = p->strs ? p->nstrs : strlen(p->types);
 	struct binds b;
 
 	db->last_errno = 0;
@@ -485,17 +522,21 @@ static int run(struct b4_db *db, const char *sql, const char *types, va_list ap,
 
 		if (ensure_connected(db) < 0)
 			goto out_maybe_retry;
-		stmt = get_stmt(db, sql);
+		stmt = get_stmt(db, sql, p->strs != NULL);
 		if (!stmt)
 			goto out_maybe_retry;
-		if (mysql_stmt_param_count(stmt) != strlen(types)) {
+		if (mysql_stmt_param_count(stmt) != nparams) {
 			set_error(db, CR_UNKNOWN_ERROR, "bind count does not match the statement");
 			b4_log_error("bind count mismatch", B4_LS("sql", sql));
 			return -1;
 		}
-		va_copy(args, ap);
-		rc = bind_params(db, &b, types, args);
-		va_end(args);
+		if (p->strs) {
+			rc = bind_strings(db, &b, p->nstrs, p->strs);
+		} else {
+			va_copy(args, *p->ap);
+			rc = bind_params(db, &b, p->types, args);
+			va_end(args);
+		}
 		if (rc < 0)
 			return -1;
 		if (mysql_stmt_bind_param(stmt, b.bind) != 0 || mysql_stmt_execute(stmt) != 0) {
@@ -523,22 +564,32 @@ static int run(struct b4_db *db, const char *sql, const char *types, va_list ap,
 int64_t b4_db_exec(struct b4_db *db, const char *sql, const char *types, ...)
 {
 	va_list ap;
+	struct params p = {types, &ap, NULL, 0};
 	int64_t affected = 0;
 	int rc;
 
 	va_start(ap, types);
-	rc = run(db, sql, types, ap, NULL, &affected);
+	rc = run(db, sql, &p, NULL, &affected);
 	va_end(ap);
 	return rc < 0 ? -1 : affected;
+}
+
+int64_t b4_db_exec_strs(struct b4_db *db, const char *sql, size_t n, const char *const *values)
+{
+	struct params p = {NULL, NULL, values, n};
+	int64_t affected = 0;
+
+	return run(db, sql, &p, NULL, &affected) < 0 ? -1 : affected;
 }
 
 struct b4_db_result *b4_db_query(struct b4_db *db, const char *sql, const char *types, ...)
 {
 	va_list ap;
+	struct params p = {types, &ap, NULL, 0};
 	struct b4_db_result *res = NULL;
 
 	va_start(ap, types);
-	if (run(db, sql, types, ap, &res, NULL) < 0)
+	if (run(db, sql, &p, &res, NULL) < 0)
 		res = NULL;
 	va_end(ap);
 	return res;

@@ -3,15 +3,55 @@
 #include "b4/buf.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+/* The kept-alive handle of each thread: its connection cache keeps the
+ * TCP connections to the hosts it talked to (keep_alive requests only);
+ * freed when the thread ends. */
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_free(void *handle)
+{
+	curl_easy_cleanup(handle);
+}
+
+static void kept_key_init(void)
+{
+	pthread_key_create(&kept_key, kept_free);
+}
+
 int b4_httpc_global_init(void)
 {
+	pthread_once(&kept_once, kept_key_init);
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+/* A handle for req: the thread's kept one (reset, its connections kept;
+ * *kept true) or a new one the caller cleans up. */
+static CURL *handle_for(const struct b4_httpc_request *req, bool *kept)
+{
+	CURL *c;
+
+	*kept = false;
+	if (!req->keep_alive || req->guard)
+		return curl_easy_init();
+	pthread_once(&kept_once, kept_key_init);
+	c = pthread_getspecific(kept_key);
+	if (c) {
+		curl_easy_reset(c);
+		*kept = true;
+		return c;
+	}
+	c = curl_easy_init();
+	if (c && pthread_setspecific(kept_key, c) == 0)
+		*kept = true;
+	return c;
 }
 
 struct sink {
@@ -54,7 +94,8 @@ static int attempt(const struct b4_httpc_request *req, struct b4_httpc_response 
 	struct sink body = {.max = req->max_response_bytes ? req->max_response_bytes : 1 << 20};
 	struct sink head = {.max = 64 * 1024};
 	struct curl_slist *list = NULL;
-	CURL *c = curl_easy_init();
+	bool kept;
+	CURL *c = handle_for(req, &kept);
 	CURLcode rc;
 
 	if (!c) {
@@ -114,7 +155,8 @@ static int attempt(const struct b4_httpc_request *req, struct b4_httpc_response 
 	resp->headers = b4_buf_steal(&head.buf, NULL);
 	resp->truncated = body.truncated;
 	curl_slist_free_all(list);
-	curl_easy_cleanup(c);
+	if (!kept)
+		curl_easy_cleanup(c);
 	return rc == CURLE_OK ? 0 : -1;
 }
 

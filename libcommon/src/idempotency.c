@@ -145,6 +145,27 @@ static int take_over(struct b4_db *db, const struct b4_idem *idem, uint64_t id)
 	return n < 0 ? -1 : n > 0;
 }
 
+/* The claim row: in_progress, locked for B4_IDEM_LOCK_SECONDS. */
+static int64_t insert_claim(struct b4_db *db, const struct b4_idem *idem, const char *resource_id)
+{
+	return b4_db_exec(db,
+			  "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status,"
+			  " locked_until, expires_at, resource_id) VALUES (?, ?, ?, 'in_progress',"
+			  " UTC_TIMESTAMP(6) + INTERVAL ? SECOND,"
+			  " UTC_TIMESTAMP(6) + INTERVAL ? HOUR, ?)",
+			  "sssiis", idem->scope, idem->key, idem->request_hash,
+			  (int64_t)B4_IDEM_LOCK_SECONDS, (int64_t)B4_IDEM_TTL_HOURS, resource_id);
+}
+
+int b4_idem_claim_in_tx(struct b4_db *db, const struct b4_idem *idem, const char *resource_id)
+{
+	if (!idem->key)
+		return 0;
+	if (insert_claim(db, idem, resource_id) >= 0)
+		return 0;
+	return b4_db_is_duplicate(db) ? 1 : -1;
+}
+
 int b4_idem_claim(struct b4_req *req, struct b4_idem *idem)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -158,14 +179,7 @@ int b4_idem_claim(struct b4_req *req, struct b4_idem *idem)
 			       " AND expires_at <= UTC_TIMESTAMP(6)",
 			       "ss", idem->scope, idem->key) < 0)
 			goto out_db_error;
-		if (b4_db_exec(
-			req->db,
-			"INSERT INTO idempotency_keys (scope, idem_key, request_hash, status,"
-			" locked_until, expires_at) VALUES (?, ?, ?, 'in_progress',"
-			" UTC_TIMESTAMP(6) + INTERVAL ? SECOND,"
-			" UTC_TIMESTAMP(6) + INTERVAL ? HOUR)",
-			"sssii", idem->scope, idem->key, idem->request_hash,
-			(int64_t)B4_IDEM_LOCK_SECONDS, (int64_t)B4_IDEM_TTL_HOURS) >= 0)
+		if (insert_claim(req->db, idem, NULL) >= 0)
 			return 0;
 		if (!b4_db_is_duplicate(req->db))
 			goto out_db_error;

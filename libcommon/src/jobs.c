@@ -96,86 +96,130 @@ static int enqueue_for(struct b4_db *db, const char *event, const char *recipien
 	return rc;
 }
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
-
-/* What an affiliate or co-producer sees of the order: its own part. */
-static cJSON *partner_data(const struct b4_db_result *order, const struct b4_db_result *parts,
-			   size_t row)
+/* What an affiliate or co-producer sees of the order (view): its own
+ * part. */
+static cJSON *partner_data(const cJSON *view, const char *product_id, const char *product_name,
+			   const char *role, int64_t amount_cents)
 {
+	static const char *const copied[] = {"id", "status", "payment_method"};
 	cJSON *data = cJSON_CreateObject(), *product;
 
-	cJSON_AddStringToObject(data, "id", b4_db_str(order, 0, 0));
-	cJSON_AddStringToObject(data, "status", b4_db_str(order, 0, 3));
-	cJSON_AddStringToObject(data, "payment_method", b4_db_str(order, 0, 4));
-	cJSON_AddStringToObject(data, "role", b4_db_str(parts, row, 0));
-	cJSON_AddNumberToObject(data, "amount_cents", (double)b4_db_i64(parts, row, 2));
+	for (size_t k = 0; k < sizeof(copied) / sizeof(copied[0]); k++)
+		cJSON_AddItemToObject(
+		    data, copied[k],
+		    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(view, copied[k]), true));
+	cJSON_AddStringToObject(data, "role", role);
+	cJSON_AddNumberToObject(data, "amount_cents", (double)amount_cents);
 	cJSON_AddStringToObject(data, "currency", "BRL");
 	product = cJSON_AddObjectToObject(data, "product");
-	cJSON_AddStringToObject(product, "id", b4_db_str(order, 0, 2));
-	cJSON_AddStringToObject(product, "name", b4_db_str(order, 0, 5));
-	cJSON_AddStringToObject(data, "created_at", b4_db_str(order, 0, 6));
-	if (b4_db_is_null(order, 0, 7))
-		cJSON_AddNullToObject(data, "paid_at");
-	else
-		cJSON_AddStringToObject(data, "paid_at", b4_db_str(order, 0, 7));
+	cJSON_AddStringToObject(product, "id", product_id);
+	cJSON_AddStringToObject(product, "name", product_name);
+	cJSON_AddItemToObject(
+	    data, "created_at",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(view, "created_at"), true));
+	cJSON_AddItemToObject(
+	    data, "paid_at",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(view, "paid_at"), true));
 	return data;
+}
+
+/* The columns after the order view in the event's query. */
+enum { EV_BUYER = B4_ORDER_VIEW_NCOLS, EV_PRODUCER = EV_BUYER + 5, EV_PRODUCT_NAME, EV_PARTS };
+
+/* One job per partner: parts is [[party, user, amount], ...] ordered by
+ * user and party, a partner's splits summed. */
+static int enqueue_partners(struct b4_db *db, const char *event, const cJSON *view,
+			    const struct b4_db_result *order, const char *dedup_key)
+{
+	const char *product_id = b4_db_str(order, 0, B4_ORDER_VIEW_PRODUCT_COL);
+	cJSON *parts = b4_db_is_null(order, 0, EV_PARTS)
+			   ? cJSON_CreateArray()
+			   : cJSON_Parse(b4_db_str(order, 0, EV_PARTS));
+	char partner_dedup[200];
+	int n, rc = -1;
+
+	if (!cJSON_IsArray(parts))
+		goto out_free;
+	n = cJSON_GetArraySize(parts);
+	for (int k = 0; k < n;) {
+		const cJSON *p = cJSON_GetArrayItem(parts, k);
+		const char *party = cJSON_GetArrayItem(p, 0)->valuestring;
+		const char *user = cJSON_GetArrayItem(p, 1)->valuestring;
+		int64_t amount = 0;
+
+		for (; k < n; k++) {
+			const cJSON *q = cJSON_GetArrayItem(parts, k);
+			if (strcmp(cJSON_GetArrayItem(q, 0)->valuestring, party) != 0 ||
+			    strcmp(cJSON_GetArrayItem(q, 1)->valuestring, user) != 0)
+				break;
+			amount += (int64_t)cJSON_GetArrayItem(q, 2)->valuedouble;
+		}
+		snprintf(partner_dedup, sizeof(partner_dedup), "%s:%s", dedup_key, user);
+		if (enqueue_for(db, event, user, product_id,
+				partner_data(view, product_id, b4_db_str(order, 0, EV_PRODUCT_NAME),
+					     party, amount),
+				partner_dedup) < 0)
+			goto out_free;
+	}
+	rc = 0;
+out_free:
+	cJSON_Delete(parts);
+	return rc;
+}
+
+int b4_job_order_event_view(struct b4_db *db, const char *event, const char *order_id,
+			    const char *dedup_key, cJSON **view_out)
+{
+	struct b4_db_result *order;
+	char dedup[160];
+	cJSON *view = NULL, *data, *buyer;
+	int rc = -1;
+
+	if (view_out)
+		*view_out = NULL;
+	if (!dedup_key) {
+		snprintf(dedup, sizeof(dedup), "%s:%s", event, order_id);
+		dedup_key = dedup;
+	}
+	/* one read: the view, the buyer, the partners' parts */
+	order = b4_db_query(
+	    db,
+	    "SELECT " B4_ORDER_VIEW_COLS ", " B4_ORDER_BUYER_COLS ", o.producer_id, p.name,"
+	    " (SELECT JSON_ARRAYAGG(JSON_ARRAY(s.party, s.user_id,"
+	    "  s.amount_cents - s.reversed_cents) ORDER BY s.user_id, s.party) FROM splits s"
+	    "  WHERE s.order_id = o.id AND s.party IN ('affiliate', 'coproducer')"
+	    "  AND s.user_id IS NOT NULL)" B4_ORDER_VIEW_FROM
+	    " JOIN products p ON p.id = o.product_id JOIN customers c ON c.id = o.customer_id"
+	    " WHERE o.id = ?",
+	    "s", order_id);
+	if (!order || b4_db_rows(order) == 0)
+		goto out_free;
+	view = b4_order_view_from_row(order, NULL);
+	/* the producer: the order and its buyer */
+	buyer = view ? b4_order_buyer_json(order, 0, EV_BUYER) : NULL;
+	if (!buyer)
+		goto out_free;
+	data = cJSON_Duplicate(view, true);
+	cJSON_AddItemToObject(data, "customer", buyer);
+	if (enqueue_for(db, event, b4_db_str(order, 0, EV_PRODUCER),
+			b4_db_str(order, 0, B4_ORDER_VIEW_PRODUCT_COL), data, dedup_key) < 0 ||
+	    enqueue_partners(db, event, view, order, dedup_key) < 0)
+		goto out_free;
+	rc = 0;
+	if (view_out) {
+		*view_out = view;
+		view = NULL;
+	}
+out_free:
+	cJSON_Delete(view);
+	b4_db_result_free(order);
+	return rc;
 }
 
 int b4_job_order_event(struct b4_db *db, const char *event, const char *order_id,
 		       const char *dedup_key)
 {
-	struct b4_db_result *order, *parts = NULL;
-	char dedup[160], partner_dedup[200];
-	cJSON *data = NULL, *buyer;
-	int rc = -1;
-
-	if (!dedup_key) {
-		snprintf(dedup, sizeof(dedup), "%s:%s", event, order_id);
-		dedup_key = dedup;
-	}
-	order =
-	    b4_db_query(db,
-			"SELECT o.id, o.producer_id, o.product_id, o.status, o.payment_method,"
-			" p.name, " TS("o.created_at") ", " TS(
-			    "o.paid_at") ", " B4_ORDER_BUYER_COLS
-					 " FROM orders o JOIN products p ON p.id = o.product_id"
-					 " JOIN customers c ON c.id = o.customer_id WHERE o.id = ?",
-			"s", order_id);
-	if (!order || b4_db_rows(order) == 0)
-		goto out_free;
-	/* the producer: the order and its buyer */
-	data = b4_order_json(db, order_id, NULL);
-	buyer = data ? b4_order_buyer_json(order, 0, 8) : NULL;
-	if (!buyer)
-		goto out_free;
-	cJSON_AddItemToObject(data, "customer", buyer);
-	rc =
-	    enqueue_for(db, event, b4_db_str(order, 0, 1), b4_db_str(order, 0, 2), data, dedup_key);
-	data = NULL;
-	if (rc < 0)
-		goto out_free;
-	/* the affiliate and the co-producers: each its own part */
-	rc = -1;
-	parts = b4_db_query(db,
-			    "SELECT party, user_id, SUM(amount_cents - reversed_cents) FROM splits"
-			    " WHERE order_id = ? AND party IN ('affiliate', 'coproducer')"
-			    " AND user_id IS NOT NULL GROUP BY party, user_id ORDER BY user_id",
-			    "s", order_id);
-	if (!parts)
-		goto out_free;
-	for (size_t r = 0; r < b4_db_rows(parts); r++) {
-		snprintf(partner_dedup, sizeof(partner_dedup), "%s:%s", dedup_key,
-			 b4_db_str(parts, r, 1));
-		if (enqueue_for(db, event, b4_db_str(parts, r, 1), b4_db_str(order, 0, 2),
-				partner_data(order, parts, r), partner_dedup) < 0)
-			goto out_free;
-	}
-	rc = 0;
-out_free:
-	cJSON_Delete(data);
-	b4_db_result_free(parts);
-	b4_db_result_free(order);
-	return rc;
+	return b4_job_order_event_view(db, event, order_id, dedup_key, NULL);
 }
 
 /* ---- abandoned-cart ------------------------------------------------------- */
@@ -280,7 +324,7 @@ int b4_job_abandoned_cart(struct b4_db *db, const char *session_id)
 	    " o.code, o.name, o.price_cents, p.id, p.name, p.producer_id,"
 	    " IF(af.status = 'approved' AND af.product_id = p.id, af.affiliate_id, NULL),"
 	    " COALESCE(af.commission_bps, p.affiliate_commission_bps),"
-	    " s.utm_source, s.utm_medium, s.utm_campaign, " TS(
+	    " s.utm_source, s.utm_medium, s.utm_campaign, " B4_ORDER_TS(
 		"s.created_at") " FROM checkout_sessions s JOIN offers o ON o.id = s.offer_id"
 				" JOIN products p ON p.id = o.product_id"
 				" LEFT JOIN affiliations af ON af.id = s.affiliation_id WHERE s.id "

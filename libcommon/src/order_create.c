@@ -149,10 +149,57 @@ static const char *party_name(enum b4_split_role role)
 	return "producer";
 }
 
+/* ---- the order's sales contribution, as written (b4/sales_agg.h) ------ */
+
+/* Adds amount to member user of c (made on first sight; the producer and
+ * the affiliate first, as the aggregates name roles).  0, or -1 when full. */
+static int contrib_add(struct b4_sales_contrib *c, const struct b4_order_new *n, const char *user,
+		       int64_t amount)
+{
+	struct b4_sales_member *m = NULL;
+
+	for (size_t k = 0; k < c->n && !m; k++)
+		if (!strcmp(c->m[k].id, user))
+			m = &c->m[k];
+	if (!m) {
+		if (c->n == B4_SALES_MAX_MEMBERS)
+			return -1;
+		m = &c->m[c->n++];
+		snprintf(m->id, sizeof(m->id), "%s", user);
+		m->role = !strcmp(user, n->producer_id)			   ? "producer"
+			  : opt(n->affiliate_id) && !strcmp(user, n->affiliate_id) ? "affiliate"
+										   : "coproducer";
+		m->gross_cents = m->amount_cents = 0;
+	}
+	m->amount_cents += amount;
+	return 0;
+}
+
+/* The contribution before any split: the producer and the affiliate. */
+static void contrib_start(struct b4_sales_contrib *c, const struct b4_order_new *n)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->product_id, sizeof(c->product_id), "%s", n->product_id);
+	snprintf(c->affiliate_id, sizeof(c->affiliate_id), "%s",
+		 opt(n->affiliate_id) ? n->affiliate_id : "");
+	snprintf(c->method, sizeof(c->method), "%s", n->method);
+	contrib_add(c, n, n->producer_id, 0);
+	if (opt(n->affiliate_id))
+		contrib_add(c, n, n->affiliate_id, 0);
+}
+
+/* Gross: the order's total for the producer, a partner's own splits. */
+static void contrib_finish(struct b4_sales_contrib *c, const struct b4_order_new *n)
+{
+	for (size_t k = 0; k < c->n; k++)
+		c->m[k].gross_cents =
+		    !strcmp(c->m[k].role, "producer") ? n->total_cents : c->m[k].amount_cents;
+}
+
 /* Splits the price after discounts: platform -> affiliate -> co-producers
  * -> producer.  Installment interest is not commissionable: it goes to the
  * platform's line, which carries the financing cost. */
-static int write_splits(struct b4_db *db, const struct b4_order_new *n,
+static int write_splits(struct b4_db *db, struct b4_order_new *n,
 			enum b4_order_refusal *refusal)
 {
 	struct b4_split_part parts[B4_MONEY_MAX_SPLIT_PARTS];
@@ -202,6 +249,9 @@ static int write_splits(struct b4_db *db, const struct b4_order_new *n,
 				   n->order_id, party_name(parts[k].role), user,
 				   parts[k].amount_cents) < 0)
 			goto out_free_cops;
+		/* more members than a contribution holds: read back instead */
+		if (user && contrib_add(&n->known.contrib, n, user, parts[k].amount_cents) < 0)
+			n->known.contrib.n = 0;
 	}
 	rc = 0;
 out_free_cops:
@@ -215,6 +265,8 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 	int rc = -1;
 
 	*refusal = B4_ORDER_REFUSAL_NONE;
+	n->known.guarantee_days = n->guarantee_days;
+	contrib_start(&n->known.contrib, n);
 	if (seal_buyer(n, &sealed) < 0)
 		goto out_free;
 	if (!n->customer_id[0] && upsert_customer(db, n, &sealed) < 0)
@@ -228,14 +280,13 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 				   n->order_id, n->items[k].offer_id, n->items[k].type,
 				   n->items[k].price_cents) < 0)
 			goto out_free;
-	if (n->refuse) {
-		if (b4_job_order_event(db, "refused-payment", n->order_id, NULL) == 0)
-			rc = b4_sales_agg_add(db, n->order_id);
+	if (!n->refuse && (insert_charge(db, n) < 0 || write_splits(db, n, refusal) < 0))
 		goto out_free;
-	}
-	if (insert_charge(db, n) < 0 || write_splits(db, n, refusal) < 0)
+	contrib_finish(&n->known.contrib, n);
+	if (n->refuse && b4_job_order_event(db, "refused-payment", n->order_id, NULL) < 0)
 		goto out_free;
-	rc = b4_sales_agg_add(db, n->order_id);
+	rc = b4_sales_agg_shift_known(db, n->order_id, &n->known.contrib, NULL,
+				      n->refuse ? "refused" : "waiting_payment");
 out_free:
 	free(sealed.document_enc);
 	free(sealed.phone_enc);

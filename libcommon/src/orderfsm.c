@@ -134,6 +134,12 @@ static void log_refused(const char *what, const char *id, const char *from, cons
 int b4_order_move(struct b4_db *db, const char *order_id, enum b4_order_state from,
 		  enum b4_order_state to)
 {
+	return b4_order_move_known(db, order_id, from, to, NULL);
+}
+
+int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_state from,
+			enum b4_order_state to, const struct b4_sales_contrib *c)
+{
 	int64_t n;
 
 	if (!b4_order_move_allowed(from, to)) {
@@ -153,7 +159,8 @@ int b4_order_move(struct b4_db *db, const char *order_id, enum b4_order_state fr
 			       " WHERE id = ? AND status = ?",
 			       "sBss", order_names[to], b4_order_state_is_live(to), order_id,
 			       order_names[from]);
-	if (n > 0 && b4_sales_agg_shift(db, order_id, order_names[from], order_names[to]) < 0)
+	if (n > 0 &&
+	    b4_sales_agg_shift_known(db, order_id, c, order_names[from], order_names[to]) < 0)
 		return -1;
 	return n < 0 ? -1 : n > 0;
 }

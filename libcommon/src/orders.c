@@ -37,114 +37,152 @@ static void add_cell(cJSON *obj, const char *name, const struct b4_db_result *re
 		cJSON_AddStringToObject(obj, name, b4_db_str(res, 0, col));
 }
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
+/* The columns of B4_ORDER_VIEW_COLS, in order. */
+enum view_col {
+	V_ID,
+	V_STATUS,
+	V_METHOD,
+	V_INSTALLMENTS,
+	V_SUBTOTAL,
+	V_DISCOUNT,
+	V_INTEREST,
+	V_TOTAL,
+	V_CREATED,
+	V_PAID,
+	V_EXPIRES,
+	V_PRODUCT,
+	V_PARENT,
+	V_OFFER_CODE,
+	V_ITEMS,
+	V_CH_STATUS,
+	V_CH_BRAND,
+	V_CH_LAST4,
+	V_CH_PIX,
+	V_CH_BARCODE,
+	V_CH_LINE,
+	V_CH_DUE,
+	V_CH_DECLINE,
+	V_NCOLS
+};
 
-cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_token)
+_Static_assert(V_NCOLS == B4_ORDER_VIEW_NCOLS, "B4_ORDER_VIEW_NCOLS counts the view's columns");
+_Static_assert(V_PRODUCT == B4_ORDER_VIEW_PRODUCT_COL, "o.product_id's column");
+
+/* The items, as B4_ORDER_VIEW_COLS aggregates them. */
+static int add_items(cJSON *o, const struct b4_db_result *res)
 {
-	struct b4_db_result *res, *items = NULL, *charge = NULL;
-	cJSON *o = NULL, *arr;
+	cJSON *items = b4_db_is_null(res, 0, V_ITEMS) ? cJSON_CreateArray()
+						       : cJSON_Parse(b4_db_str(res, 0, V_ITEMS));
 
-	res = b4_db_query(
-	    db,
-	    "SELECT o.id, o.status, o.payment_method, o.installments, o.subtotal_cents,"
-	    " o.discount_cents, o.interest_cents, o.total_cents, " TS(
-		"o.created_at") ","
-				" " TS("o.paid_at") ", " TS(
-				    "o.expires_at") ", o.product_id, o.parent_order_id,"
-						    " f.code FROM orders o JOIN offers f ON f.id = "
-						    "o.offer_id WHERE o.id = ?",
-	    "s", order_id);
-	if (!res || b4_db_rows(res) == 0)
-		goto out_free;
-	items = b4_db_query(db,
-			    "SELECT f.code, i.type, i.price_cents, f.name FROM order_items i"
-			    " JOIN offers f ON f.id = i.offer_id WHERE i.order_id = ?"
-			    " ORDER BY i.type, i.id",
-			    "s", order_id);
-	charge = b4_db_query(db,
-			     "SELECT status, card_brand, card_last4, pix_payload, boleto_barcode,"
-			     " boleto_line, DATE_FORMAT(boleto_due_date, '%Y-%m-%d'), decline_code"
-			     " FROM charges WHERE order_id = ? ORDER BY id DESC LIMIT 1",
-			     "s", order_id);
-	if (!items || !charge)
-		goto out_free;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", b4_db_str(res, 0, 0));
-	cJSON_AddStringToObject(o, "status", b4_db_str(res, 0, 1));
-	cJSON_AddStringToObject(o, "payment_method", b4_db_str(res, 0, 2));
-	cJSON_AddNumberToObject(o, "installments", (double)b4_db_i64(res, 0, 3));
-	cJSON_AddNumberToObject(o, "subtotal_cents", (double)b4_db_i64(res, 0, 4));
-	cJSON_AddNumberToObject(o, "discount_cents", (double)b4_db_i64(res, 0, 5));
-	cJSON_AddNumberToObject(o, "interest_cents", (double)b4_db_i64(res, 0, 6));
-	cJSON_AddNumberToObject(o, "total_cents", (double)b4_db_i64(res, 0, 7));
+	if (!cJSON_IsArray(items)) {
+		cJSON_Delete(items);
+		return -1;
+	}
+	cJSON_AddItemToObject(o, "items", items);
+	return 0;
+}
+
+/* The payment data of the latest charge, by method. */
+static void add_charge(cJSON *o, const struct b4_db_result *res)
+{
+	const char *method = b4_db_str(res, 0, V_METHOD);
+
+	if (b4_db_is_null(res, 0, V_CH_STATUS))
+		return;
+	if (!strcmp(method, "card") && !b4_db_is_null(res, 0, V_CH_LAST4)) {
+		cJSON *c = cJSON_AddObjectToObject(o, "card");
+		cJSON_AddStringToObject(c, "brand", b4_db_str(res, 0, V_CH_BRAND));
+		cJSON_AddStringToObject(c, "last4", b4_db_str(res, 0, V_CH_LAST4));
+	} else if (!strcmp(method, "pix") && !b4_db_is_null(res, 0, V_CH_PIX)) {
+		cJSON *p = cJSON_AddObjectToObject(o, "pix");
+		cJSON_AddStringToObject(p, "payload", b4_db_str(res, 0, V_CH_PIX));
+		cJSON_AddStringToObject(p, "expires_at", b4_db_str(res, 0, V_EXPIRES));
+	} else if (!strcmp(method, "boleto") && !b4_db_is_null(res, 0, V_CH_BARCODE)) {
+		cJSON *b = cJSON_AddObjectToObject(o, "boleto");
+		cJSON_AddStringToObject(b, "barcode", b4_db_str(res, 0, V_CH_BARCODE));
+		cJSON_AddStringToObject(b, "digitable_line", b4_db_str(res, 0, V_CH_LINE));
+		cJSON_AddStringToObject(b, "due_date", b4_db_str(res, 0, V_CH_DUE));
+	}
+	if (!b4_db_is_null(res, 0, V_CH_DECLINE))
+		cJSON_AddStringToObject(o, "decline_code", b4_db_str(res, 0, V_CH_DECLINE));
+}
+
+cJSON *b4_order_view_from_row(const struct b4_db_result *res, const char *access_token)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", b4_db_str(res, 0, V_ID));
+	cJSON_AddStringToObject(o, "status", b4_db_str(res, 0, V_STATUS));
+	cJSON_AddStringToObject(o, "payment_method", b4_db_str(res, 0, V_METHOD));
+	cJSON_AddNumberToObject(o, "installments", (double)b4_db_i64(res, 0, V_INSTALLMENTS));
+	cJSON_AddNumberToObject(o, "subtotal_cents", (double)b4_db_i64(res, 0, V_SUBTOTAL));
+	cJSON_AddNumberToObject(o, "discount_cents", (double)b4_db_i64(res, 0, V_DISCOUNT));
+	cJSON_AddNumberToObject(o, "interest_cents", (double)b4_db_i64(res, 0, V_INTEREST));
+	cJSON_AddNumberToObject(o, "total_cents", (double)b4_db_i64(res, 0, V_TOTAL));
 	cJSON_AddStringToObject(o, "currency", "BRL");
-	cJSON_AddStringToObject(o, "offer_code", b4_db_str(res, 0, 13));
-	if (!b4_db_is_null(res, 0, 12))
-		cJSON_AddStringToObject(o, "parent_order_id", b4_db_str(res, 0, 12));
-	arr = cJSON_AddArrayToObject(o, "items");
+	cJSON_AddStringToObject(o, "offer_code", b4_db_str(res, 0, V_OFFER_CODE));
+	if (!b4_db_is_null(res, 0, V_PARENT))
+		cJSON_AddStringToObject(o, "parent_order_id", b4_db_str(res, 0, V_PARENT));
 	/* main first, then bumps, then the upsell (ENUM order) */
-	for (size_t r = 0; r < b4_db_rows(items); r++) {
-		cJSON *it = cJSON_CreateObject();
-		cJSON_AddStringToObject(it, "offer_code", b4_db_str(items, r, 0));
-		cJSON_AddStringToObject(it, "name", b4_db_str(items, r, 3));
-		cJSON_AddStringToObject(it, "type", b4_db_str(items, r, 1));
-		cJSON_AddNumberToObject(it, "price_cents", (double)b4_db_i64(items, r, 2));
-		cJSON_AddItemToArray(arr, it);
+	if (add_items(o, res) < 0) {
+		cJSON_Delete(o);
+		return NULL;
 	}
-	if (b4_db_rows(charge) > 0) {
-		const char *method = b4_db_str(res, 0, 2);
-		if (!strcmp(method, "card") && !b4_db_is_null(charge, 0, 2)) {
-			cJSON *c = cJSON_AddObjectToObject(o, "card");
-			cJSON_AddStringToObject(c, "brand", b4_db_str(charge, 0, 1));
-			cJSON_AddStringToObject(c, "last4", b4_db_str(charge, 0, 2));
-		} else if (!strcmp(method, "pix") && !b4_db_is_null(charge, 0, 3)) {
-			cJSON *p = cJSON_AddObjectToObject(o, "pix");
-			cJSON_AddStringToObject(p, "payload", b4_db_str(charge, 0, 3));
-			cJSON_AddStringToObject(p, "expires_at", b4_db_str(res, 0, 10));
-		} else if (!strcmp(method, "boleto") && !b4_db_is_null(charge, 0, 4)) {
-			cJSON *b = cJSON_AddObjectToObject(o, "boleto");
-			cJSON_AddStringToObject(b, "barcode", b4_db_str(charge, 0, 4));
-			cJSON_AddStringToObject(b, "digitable_line", b4_db_str(charge, 0, 5));
-			cJSON_AddStringToObject(b, "due_date", b4_db_str(charge, 0, 6));
-		}
-		if (!b4_db_is_null(charge, 0, 7))
-			cJSON_AddStringToObject(o, "decline_code", b4_db_str(charge, 0, 7));
-	}
+	add_charge(o, res);
 	if (access_token)
 		cJSON_AddStringToObject(o, "access_token", access_token);
-	cJSON_AddStringToObject(o, "created_at", b4_db_str(res, 0, 8));
-	add_cell(o, "paid_at", res, 9);
-out_free:
-	b4_db_result_free(res);
-	b4_db_result_free(items);
-	b4_db_result_free(charge);
+	cJSON_AddStringToObject(o, "created_at", b4_db_str(res, 0, V_CREATED));
+	add_cell(o, "paid_at", res, V_PAID);
 	return o;
 }
 
-int b4_order_mark_paid(struct b4_db *db, const char *order_id)
+cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_token)
 {
-	struct b4_db_result *res;
-	int64_t guarantee_days;
-	int moved;
+	struct b4_db_result *res = b4_db_query(
+	    db, "SELECT " B4_ORDER_VIEW_COLS B4_ORDER_VIEW_FROM " WHERE o.id = ?", "s", order_id);
+	cJSON *o = NULL;
 
-	moved = b4_order_move(db, order_id, B4_ORDER_WAITING_PAYMENT, B4_ORDER_PAID);
-	if (moved <= 0)
-		return moved;
-	res = b4_db_query(
+	if (res && b4_db_rows(res) == 1)
+		o = b4_order_view_from_row(res, access_token);
+	b4_db_result_free(res);
+	return o;
+}
+
+/* The product's guarantee days of the order, or -1. */
+static int64_t guarantee_days_of(struct b4_db *db, const char *order_id)
+{
+	struct b4_db_result *res = b4_db_query(
 	    db,
 	    "SELECT p.guarantee_days FROM orders o JOIN products p ON p.id = o.product_id"
 	    " WHERE o.id = ?",
 	    "s", order_id);
-	if (!res)
-		return -1;
-	guarantee_days = b4_db_i64(res, 0, 0);
+	int64_t days = res && b4_db_rows(res) == 1 ? b4_db_i64(res, 0, 0) : -1;
+
 	b4_db_result_free(res);
+	return days;
+}
+
+int b4_order_mark_paid(struct b4_db *db, const char *order_id, const struct b4_order_known *known,
+		       cJSON **view)
+{
+	int64_t guarantee_days;
+	int moved;
+
+	if (view)
+		*view = NULL;
+	moved = b4_order_move_known(db, order_id, B4_ORDER_WAITING_PAYMENT, B4_ORDER_PAID,
+				    known ? &known->contrib : NULL);
+	if (moved <= 0)
+		return moved;
+	guarantee_days = known ? known->guarantee_days : guarantee_days_of(db, order_id);
+	if (guarantee_days < 0)
+		return -1;
 	if (b4_db_exec(db,
 		       "UPDATE splits SET release_at = UTC_TIMESTAMP(6) + INTERVAL ? DAY"
 		       " WHERE order_id = ? AND status = 'waiting'",
 		       "is", guarantee_days, order_id) < 0)
 		return -1;
-	if (b4_job_order_event(db, "approved-payment", order_id, NULL) < 0 ||
+	if (b4_job_order_event_view(db, "approved-payment", order_id, NULL, view) < 0 ||
 	    b4_job_order(db, B4_JOB_INVOICE_ISSUE, order_id, 0) < 0 ||
 	    b4_job_order(db, B4_JOB_COMMISSION_RELEASE, order_id, guarantee_days * 86400) < 0)
 		return -1;

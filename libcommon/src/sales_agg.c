@@ -1,11 +1,13 @@
 /* sales_agg.c - the sales_daily aggregates (sales_totals follows them by
  * triggers, db/migrations/0018); see b4/sales_agg.h. */
 #include "b4/sales_agg.h"
+#include "b4/buf.h"
 #include "b4/db.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* The members of the orders that ORDERS_WHERE / SPLITS_WHERE pick, with
  * their split amounts: the producer and the affiliate from the order row
@@ -72,6 +74,54 @@ int b4_sales_agg_shift(struct b4_db *db, const char *order_id, const char *from,
 int b4_sales_agg_add(struct b4_db *db, const char *order_id)
 {
 	return b4_sales_agg_shift(db, order_id, NULL, "");
+}
+
+/* One row of b4_sales_agg_shift_known: the day from the order's
+ * created_at in the member's zone, the connection's slot. */
+#define KNOWN_ROW                                                                                  \
+	"(?, DATE(CONVERT_TZ((SELECT created_at FROM orders WHERE id = ?), '+00:00',"              \
+	" (SELECT utc_offset FROM users WHERE id = ?))), ?, ?, ?, ?, ?, CONNECTION_ID() % 16,"     \
+	" ?, ?, ?, 0)"
+#define KNOWN_ROW_PARAMS 11
+
+int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
+			     const struct b4_sales_contrib *c, const char *from, const char *to)
+{
+	const char *status[2] = {from, to}, *params[B4_DB_MAX_PARAMS];
+	char numbers[B4_DB_MAX_PARAMS / KNOWN_ROW_PARAMS][3][24];
+	size_t np = 0, nrows = 0, want = (size_t)(from != NULL) + (size_t)(to != NULL);
+	struct b4_buf sql;
+	int64_t rc;
+
+	/* an order with many co-producers takes the general path */
+	if (!c || c->n == 0 || c->n * want * KNOWN_ROW_PARAMS > B4_DB_MAX_PARAMS)
+		return b4_sales_agg_shift(db, order_id, from, to);
+	if (want == 0)
+		return 0;
+	b4_buf_init(&sql);
+	b4_buf_puts(&sql, AGG_INSERT_INTO " VALUES ");
+	for (int side = 0; side < 2; side++) {
+		int sign = side == 0 ? -1 : 1;
+		if (!status[side])
+			continue;
+		for (size_t k = 0; k < c->n; k++, nrows++) {
+			const struct b4_sales_member *m = &c->m[k];
+			const char *row[KNOWN_ROW_PARAMS] = {
+			    m->id,	      order_id, m->id,	      c->product_id,
+			    c->affiliate_id,  m->role,	status[side], c->method,
+			    numbers[nrows][0], numbers[nrows][1], numbers[nrows][2]};
+			snprintf(numbers[nrows][0], 24, "%d", sign);
+			snprintf(numbers[nrows][1], 24, "%lld", (long long)(sign * m->gross_cents));
+			snprintf(numbers[nrows][2], 24, "%lld", (long long)(sign * m->amount_cents));
+			b4_buf_puts(&sql, nrows ? ", " KNOWN_ROW : KNOWN_ROW);
+			for (size_t j = 0; j < KNOWN_ROW_PARAMS; j++)
+				params[np++] = row[j];
+		}
+	}
+	b4_buf_puts(&sql, AGG_ON_DUPLICATE);
+	rc = b4_buf_failed(&sql) ? -1 : b4_db_exec_strs(db, sql.data, np, params);
+	b4_buf_cleanup(&sql);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Orders per statement of a rebuild: each statement stays well inside

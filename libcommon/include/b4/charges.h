@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "b4/acquirer.h"
+#include "b4/orders.h"
 
 struct b4_db;
 
@@ -68,7 +69,10 @@ struct b4_charge_result {
 	const char *acquirer;	    /* who answered, or NULL to keep the row's */
 	const cJSON *charge;	    /* the acquirer's charge object, or NULL */
 	int64_t expires_in_seconds; /* pending: when the order expires */
+	const struct b4_order_known *known; /* what the order's writer knows, or NULL */
 	/* filled by b4_charge_settle */
+	cJSON *view; /* paid or pending: the order as its event showed it, or
+		      * NULL; the caller deletes it */
 	bool paid;	  /* the order became paid */
 	bool refused;	  /* the order became refused */
 	bool late_refund; /* captured for an order no longer waiting */

@@ -60,6 +60,12 @@ bool b4_db_is_duplicate(const struct b4_db *db);
 /* Runs a statement without a result set.  Returns the number of affected
  * rows (>= 0), or -1 on error. */
 int64_t b4_db_exec(struct b4_db *db, const char *sql, const char *types, ...);
+/* b4_db_exec for a statement whose text is built per call (a multi-row
+ * INSERT): n values, all bound as strings (NULL binds SQL NULL; MariaDB
+ * converts them to the columns' types), at most 96.  The text is looked up
+ * in the statement cache by content only. */
+int64_t b4_db_exec_strs(struct b4_db *db, const char *sql, size_t n, const char *const *values);
+#define B4_DB_MAX_PARAMS 96
 /* Runs a query and copies every row out.  Returns a result the caller
  * frees with b4_db_result_free, or NULL on error. */
 struct b4_db_result *b4_db_query(struct b4_db *db, const char *sql, const char *types, ...);

@@ -31,6 +31,10 @@ struct b4_httpc_request {
 	const enum b4_netguard_policy *guard; /* NULL: no address policy */
 	const char *aws_sigv4;		      /* e.g. "aws:amz:us-east-1:s3", or NULL */
 	const char *aws_credentials;	      /* "ACCESS_KEY:SECRET" with aws_sigv4 */
+	/* keep the connection open for the next request of this thread to the
+	 * same host (one libcurl handle per thread); for trusted fixed
+	 * endpoints such as the acquirers, never with a guard */
+	bool keep_alive;
 };
 
 struct b4_httpc_response {

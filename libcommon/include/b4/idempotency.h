@@ -58,6 +58,14 @@ int b4_idem_lookup(struct b4_req *req, struct b4_idem *idem);
  * error. */
 int b4_idem_claim(struct b4_req *req, struct b4_idem *idem);
 
+/* Claims the key inside the caller's transaction, with what it creates
+ * (resource_id, may be NULL): the claim commits with the resource and a
+ * rollback gives it back.  A second request with the key waits on the row
+ * until this transaction ends.  Returns 0 claimed, 1 the key is taken
+ * (roll back, then b4_idem_claim answers or takes over a stale claim), -1
+ * on a database error. */
+int b4_idem_claim_in_tx(struct b4_db *db, const struct b4_idem *idem, const char *resource_id);
+
 /* Records what the claim created (inside the caller's transaction), so a
  * retry after a crash shows it instead of creating another.  0 or -1. */
 int b4_idem_set_resource(struct b4_db *db, const struct b4_idem *idem, const char *resource_id);

@@ -26,6 +26,7 @@
 #ifndef B4_JOBS_H
 #define B4_JOBS_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 struct b4_db;
@@ -65,6 +66,13 @@ int b4_job_report_export(struct b4_db *db, const char *report_id, const char *fi
  * dedup_key NULL means "<event>:<order id>". */
 int b4_job_order_event(struct b4_db *db, const char *event, const char *order_id,
 		       const char *dedup_key);
+
+/* b4_job_order_event that also gives the order's view (b4_order_json
+ * without access token, as of the caller's transaction) in *view: read
+ * once for the webhooks and the caller's answer.  Caller deletes *view
+ * (NULL on failure). */
+int b4_job_order_event_view(struct b4_db *db, const char *event, const char *order_id,
+			    const char *dedup_key, cJSON **view);
 
 /* Enqueues abandoned-cart for the checkout session session_id, one
  * webhook.event job per recipient, each with what that recipient may see:

@@ -81,6 +81,12 @@ bool b4_refund_move_allowed(enum b4_refund_state from, enum b4_refund_state to);
 int b4_order_move(struct b4_db *db, const char *order_id, enum b4_order_state from,
 		  enum b4_order_state to);
 
+struct b4_sales_contrib;
+/* b4_order_move whose sales aggregates move the contribution c the caller
+ * knows (b4_sales_agg_shift_known); c NULL reads it from the order. */
+int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_state from,
+			enum b4_order_state to, const struct b4_sales_contrib *c);
+
 /* Moves charge_id from any of the states in the `from` bit set (bit n =
  * state n) to `to`.  Returns like b4_order_move. */
 int b4_charge_move(struct b4_db *db, const char *charge_id, unsigned from_mask,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "b4/json.h"
+#include "b4/sales_agg.h"
 
 struct b4_db;
 
@@ -71,8 +72,37 @@ int b4_order_report_enqueue(struct b4_db *db, const char *report_id, const char 
 
 /* The order as API.md shows it (items, totals, card/pix/boleto data);
  * access_token is added when not NULL.  Caller deletes; NULL when the
- * order does not exist or on a database error. */
+ * order does not exist or on a database error.  One query. */
 cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_token);
+
+/* The columns b4_order_json reads, for queries that want more of the order
+ * in the same read: "SELECT " B4_ORDER_VIEW_COLS ", more" B4_ORDER_VIEW_FROM
+ * " JOIN ... WHERE o.id = ?".  Aliases: o (orders), f (its offer), ch (its
+ * latest charge).  The items come as one JSON array. */
+#define B4_ORDER_TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
+#define B4_ORDER_VIEW_COLS                                                                         \
+	"o.id, o.status, o.payment_method, o.installments, o.subtotal_cents,"                      \
+	" o.discount_cents, o.interest_cents, o.total_cents, " B4_ORDER_TS("o.created_at") ","     \
+	" " B4_ORDER_TS("o.paid_at") ", " B4_ORDER_TS("o.expires_at") ", o.product_id,"            \
+	" o.parent_order_id, f.code,"                                                              \
+	" (SELECT JSON_ARRAYAGG(JSON_OBJECT('offer_code', bf.code, 'name', bf.name,"               \
+	"  'type', i.type, 'price_cents', i.price_cents) ORDER BY i.type, i.id)"                   \
+	"  FROM order_items i JOIN offers bf ON bf.id = i.offer_id WHERE i.order_id = o.id),"      \
+	" ch.status, ch.card_brand, ch.card_last4, ch.pix_payload, ch.boleto_barcode,"             \
+	" ch.boleto_line, DATE_FORMAT(ch.boleto_due_date, '%Y-%m-%d'), ch.decline_code"
+#define B4_ORDER_VIEW_FROM                                                                         \
+	" FROM orders o JOIN offers f ON f.id = o.offer_id LEFT JOIN charges ch"                   \
+	" ON ch.id = (SELECT MAX(id) FROM charges WHERE order_id = o.id)"
+/* How many columns B4_ORDER_VIEW_COLS has: the caller's own start here. */
+#define B4_ORDER_VIEW_NCOLS 23
+/* The column of o.product_id in B4_ORDER_VIEW_COLS. */
+#define B4_ORDER_VIEW_PRODUCT_COL 11
+
+struct b4_db_result;
+
+/* The order view from row 0 of a B4_ORDER_VIEW_COLS query; NULL when its
+ * items cannot be read.  Caller deletes. */
+cJSON *b4_order_view_from_row(const struct b4_db_result *res, const char *access_token);
 
 /* The buyer as of the purchase (the order's snapshot; customers only for
  * rows written before snapshots existed), as 5 columns over `orders o JOIN
@@ -82,8 +112,6 @@ cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_
 	" COALESCE(o.buyer_phone_enc, c.phone_enc), COALESCE(o.buyer_document_enc, "               \
 	"c.document_enc),"                                                                         \
 	" COALESCE(o.buyer_document_type, c.document_type)"
-
-struct b4_db_result;
 
 /* The buyer object {full_name, email, phone, document} from the 5
  * B4_ORDER_BUYER_COLS cells of res at (row, col...): phone decrypted,
@@ -107,6 +135,13 @@ struct b4_order_item_new {
 
 /* Everything an order is written with.  Strings are borrowed; "" or NULL
  * means none where a field is optional. */
+/* What the writer of an order knows of it once b4_order_create returned,
+ * so the order's first move (b4_order_mark_paid) need not read it back. */
+struct b4_order_known {
+	int guarantee_days;		 /* the product's */
+	struct b4_sales_contrib contrib; /* contrib.n 0: unknown */
+};
+
 struct b4_order_new {
 	const char *order_id, *charge_id, *access_token_hash; /* new ids */
 	const char *offer_id, *product_id, *producer_id;
@@ -133,6 +168,9 @@ struct b4_order_new {
 	bool refuse;
 	int fraud_score;
 	const char *fraud_reasons, *client_ip;
+	int guarantee_days; /* the product's, as the caller read it */
+	/* out: filled by b4_order_create */
+	struct b4_order_known known;
 };
 
 enum b4_order_refusal {
@@ -163,9 +201,13 @@ int64_t b4_order_release_commissions(struct b4_db *db, const char *order_id);
 
 /* waiting_payment -> paid with everything that follows a payment: split
  * release dates from the product's guarantee, the approved-payment event,
- * the invoice job and the commission release job.  1 moved, 0 not waiting
- * (already settled), -1 error. */
-int b4_order_mark_paid(struct b4_db *db, const char *order_id);
+ * the invoice job and the commission release job.  known (NULL: read from
+ * the order) saves reading the guarantee and the sales contribution again.
+ * When view is not NULL and the order moved, *view gets the order as the
+ * event showed it (b4_order_json without token; caller deletes).  1 moved,
+ * 0 not waiting (already settled), -1 error. */
+int b4_order_mark_paid(struct b4_db *db, const char *order_id, const struct b4_order_known *known,
+		       cJSON **view);
 
 /* waiting_payment -> refused (declined, acquirers unavailable, antifraud):
  * gives its coupon use back and enqueues refused-payment.  1, 0, -1. */

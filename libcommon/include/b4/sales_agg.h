@@ -14,9 +14,27 @@
 #ifndef B4_SALES_AGG_H
 #define B4_SALES_AGG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct b4_db;
+
+/* An order's contribution as the writer of the order knows it (filled by
+ * b4_order_create), so its first move need not read the order back: the
+ * members with role, gross and split amount (nothing reversed yet), and the
+ * order's product, affiliate and payment method.  The day comes from the
+ * order's created_at and each member's utc_offset, read in the statement. */
+#define B4_SALES_MAX_MEMBERS 34 /* producer, affiliate, 32 co-producers */
+struct b4_sales_member {
+	char id[37];
+	const char *role; /* "producer", "affiliate", "coproducer" */
+	int64_t gross_cents, amount_cents;
+};
+struct b4_sales_contrib {
+	size_t n; /* 0: unknown (read the order) */
+	struct b4_sales_member m[B4_SALES_MAX_MEMBERS];
+	char product_id[37], affiliate_id[37], method[8];
+};
 
 /* Adds order_id's contribution under its current status.  Returns 0, or
  * -1 on a database error. */
@@ -26,6 +44,13 @@ int b4_sales_agg_add(struct b4_db *db, const char *order_id);
  * `to` (either may be NULL for none; "" means the order's current
  * status), with the split amounts as they are now.  Returns 0 or -1. */
 int b4_sales_agg_shift(struct b4_db *db, const char *order_id, const char *from, const char *to);
+
+/* b4_sales_agg_shift with the contribution c known (c->n > 0): one
+ * statement of plain rows instead of reading the order and its splits.
+ * c must be what the order has now (a first move, before any reversal).
+ * Falls back to b4_sales_agg_shift when c is NULL or empty. */
+int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
+			     const struct b4_sales_contrib *c, const char *from, const char *to);
 
 /* Recomputes the whole table from orders and splits in one transaction
  * (20,000 orders a statement), into slot 0; for a maintenance window, as
