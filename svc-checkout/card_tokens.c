@@ -214,10 +214,11 @@ int checkout_card_token_claim(struct b4_db *db, const struct checkout_order *o)
 	if (!o->card_token_hash[0])
 		return 1;
 	/* a race between two attempts leaves one winner */
-	claimed = b4_db_exec(db,
-			     "UPDATE card_tokens SET used_at = UTC_TIMESTAMP(6), used_by = ?"
-			     " WHERE token_hash = ? AND (used_by IS NULL OR used_by = ?)",
-			     "sss", o->card_token_used_by, o->card_token_hash, o->card_token_used_by);
+	claimed =
+	    b4_db_exec(db,
+		       "UPDATE card_tokens SET used_at = UTC_TIMESTAMP(6), used_by = ?"
+		       " WHERE token_hash = ? AND (used_by IS NULL OR used_by = ?)",
+		       "sss", o->card_token_used_by, o->card_token_hash, o->card_token_used_by);
 	return claimed < 0 ? -1 : claimed > 0;
 }
 

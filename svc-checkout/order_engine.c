@@ -49,9 +49,9 @@ int checkout_idem_begin(struct checkout_order *o, const char *scope, const cJSON
 
 struct tx1_arg {
 	struct checkout_order *o;
-	bool refuse; /* antifraud: write the order refused, no charge */
-	bool claimed; /* the key was claimed before tx1 (a stale claim taken over) */
-	bool key_taken; /* out: another request holds the key */
+	bool refuse;	 /* antifraud: write the order refused, no charge */
+	bool claimed;	 /* the key was claimed before tx1 (a stale claim taken over) */
+	bool key_taken;	 /* out: another request holds the key */
 	bool token_used; /* out: another attempt claimed the card token */
 	enum b4_order_refusal refusal;
 };
@@ -153,8 +153,7 @@ static int tx1_run(struct b4_db *db, void *varg)
 	struct tx1_arg *arg = varg;
 	int rc = tx1_body(db, varg);
 
-	if (rc < 0 && arg->refusal == B4_ORDER_REFUSAL_NONE && !arg->key_taken &&
-	    !arg->token_used)
+	if (rc < 0 && arg->refusal == B4_ORDER_REFUSAL_NONE && !arg->key_taken && !arg->token_used)
 		b4_log_error("order not written", B4_LS("order_id", arg->o->order_id),
 			     B4_LI("errno", b4_db_errno(db)), B4_LS("error", b4_db_error(db)));
 	return rc;
@@ -308,9 +307,10 @@ static cJSON *outcome_body(struct checkout_order *o, struct b4_charge_result *r,
 
 	if (r->answer == B4_ANSWER_DECLINED) {
 		*status = 402;
-		return checkout_order_error_body(
-		    o->req, "card_error", cJSON_IsString(code) ? code->valuestring : "card_declined",
-		    "the card was declined", o->order_id);
+		return checkout_order_error_body(o->req, "card_error",
+						 cJSON_IsString(code) ? code->valuestring
+								      : "card_declined",
+						 "the card was declined", o->order_id);
 	}
 	if (r->answer == B4_ANSWER_UNAVAILABLE) {
 		*status = 502;

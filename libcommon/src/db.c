@@ -507,8 +507,8 @@ struct params {
 	size_t nstrs;
 };
 
-static int run(struct b4_db *db, const char *sql, const struct params *p,
-	       struct b4_db_result **out, int64_t *affected)
+static int run(struct b4_db *db, const char *sql, const struct params *p, struct b4_db_result **out,
+	       int64_t *affected)
 {
 	size_t nparams = p->strs ? p->nstrs : strlen(p->types);
 	struct binds b;

@@ -166,7 +166,7 @@ static int contrib_add(struct b4_sales_contrib *c, const struct b4_order_new *n,
 			return -1;
 		m = &c->m[c->n++];
 		snprintf(m->id, sizeof(m->id), "%s", user);
-		m->role = !strcmp(user, n->producer_id)			   ? "producer"
+		m->role = !strcmp(user, n->producer_id)				   ? "producer"
 			  : opt(n->affiliate_id) && !strcmp(user, n->affiliate_id) ? "affiliate"
 										   : "coproducer";
 		m->gross_cents = m->amount_cents = 0;
@@ -199,8 +199,7 @@ static void contrib_finish(struct b4_sales_contrib *c, const struct b4_order_new
 /* Splits the price after discounts: platform -> affiliate -> co-producers
  * -> producer.  Installment interest is not commissionable: it goes to the
  * platform's line, which carries the financing cost. */
-static int write_splits(struct b4_db *db, struct b4_order_new *n,
-			enum b4_order_refusal *refusal)
+static int write_splits(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal)
 {
 	struct b4_split_part parts[B4_MONEY_MAX_SPLIT_PARTS];
 	int cop_bp[B4_MONEY_MAX_COPRODUCERS];

@@ -72,7 +72,7 @@ _Static_assert(V_PRODUCT == B4_ORDER_VIEW_PRODUCT_COL, "o.product_id's column");
 static int add_items(cJSON *o, const struct b4_db_result *res)
 {
 	cJSON *items = b4_db_is_null(res, 0, V_ITEMS) ? cJSON_CreateArray()
-						       : cJSON_Parse(b4_db_str(res, 0, V_ITEMS));
+						      : cJSON_Parse(b4_db_str(res, 0, V_ITEMS));
 
 	if (!cJSON_IsArray(items)) {
 		cJSON_Delete(items);

@@ -106,13 +106,21 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 			continue;
 		for (size_t k = 0; k < c->n; k++, nrows++) {
 			const struct b4_sales_member *m = &c->m[k];
-			const char *row[KNOWN_ROW_PARAMS] = {
-			    m->id,	      order_id, m->id,	      c->product_id,
-			    c->affiliate_id,  m->role,	status[side], c->method,
-			    numbers[nrows][0], numbers[nrows][1], numbers[nrows][2]};
+			const char *row[KNOWN_ROW_PARAMS] = {m->id,
+							     order_id,
+							     m->id,
+							     c->product_id,
+							     c->affiliate_id,
+							     m->role,
+							     status[side],
+							     c->method,
+							     numbers[nrows][0],
+							     numbers[nrows][1],
+							     numbers[nrows][2]};
 			snprintf(numbers[nrows][0], 24, "%d", sign);
 			snprintf(numbers[nrows][1], 24, "%lld", (long long)(sign * m->gross_cents));
-			snprintf(numbers[nrows][2], 24, "%lld", (long long)(sign * m->amount_cents));
+			snprintf(numbers[nrows][2], 24, "%lld",
+				 (long long)(sign * m->amount_cents));
 			b4_buf_puts(&sql, nrows ? ", " KNOWN_ROW : KNOWN_ROW);
 			for (size_t j = 0; j < KNOWN_ROW_PARAMS; j++)
 				params[np++] = row[j];

@@ -66,13 +66,13 @@ struct b4_charge_result {
 	const char *charge_id; /* our charge row */
 	const char *method;    /* card, pix, boleto */
 	enum b4_charge_answer answer;
-	const char *acquirer;	    /* who answered, or NULL to keep the row's */
-	const cJSON *charge;	    /* the acquirer's charge object, or NULL */
-	int64_t expires_in_seconds; /* pending: when the order expires */
+	const char *acquirer;		    /* who answered, or NULL to keep the row's */
+	const cJSON *charge;		    /* the acquirer's charge object, or NULL */
+	int64_t expires_in_seconds;	    /* pending: when the order expires */
 	const struct b4_order_known *known; /* what the order's writer knows, or NULL */
 	/* filled by b4_charge_settle */
-	cJSON *view; /* paid or pending: the order as its event showed it, or
-		      * NULL; the caller deletes it */
+	cJSON *view;	  /* paid or pending: the order as its event showed it, or
+			   * NULL; the caller deletes it */
 	bool paid;	  /* the order became paid */
 	bool refused;	  /* the order became refused */
 	bool late_refund; /* captured for an order no longer waiting */

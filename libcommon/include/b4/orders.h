@@ -82,14 +82,23 @@ cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_
 #define B4_ORDER_TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 #define B4_ORDER_VIEW_COLS                                                                         \
 	"o.id, o.status, o.payment_method, o.installments, o.subtotal_cents,"                      \
-	" o.discount_cents, o.interest_cents, o.total_cents, " B4_ORDER_TS("o.created_at") ","     \
-	" " B4_ORDER_TS("o.paid_at") ", " B4_ORDER_TS("o.expires_at") ", o.product_id,"            \
-	" o.parent_order_id, f.code,"                                                              \
-	" (SELECT JSON_ARRAYAGG(JSON_OBJECT('offer_code', bf.code, 'name', bf.name,"               \
-	"  'type', i.type, 'price_cents', i.price_cents) ORDER BY i.type, i.id)"                   \
-	"  FROM order_items i JOIN offers bf ON bf.id = i.offer_id WHERE i.order_id = o.id),"      \
-	" ch.status, ch.card_brand, ch.card_last4, ch.pix_payload, ch.boleto_barcode,"             \
-	" ch.boleto_line, DATE_FORMAT(ch.boleto_due_date, '%Y-%m-%d'), ch.decline_code"
+	" o.discount_cents, o.interest_cents, o.total_cents, " B4_ORDER_TS(                        \
+	    "o.created_at") ","                                                                    \
+			    " " B4_ORDER_TS("o.paid_at") ", " B4_ORDER_TS(                         \
+				"o.expires_at") ", o.product_id,"                                  \
+						" o.parent_order_id, f.code,"                      \
+						" (SELECT "                                        \
+						"JSON_ARRAYAGG(JSON_OBJECT('offer_code', "         \
+						"bf.code, 'name', bf.name,"                        \
+						"  'type', i.type, 'price_cents', i.price_cents) " \
+						"ORDER BY i.type, i.id)"                           \
+						"  FROM order_items i JOIN offers bf ON bf.id = "  \
+						"i.offer_id WHERE i.order_id = o.id),"             \
+						" ch.status, ch.card_brand, ch.card_last4, "       \
+						"ch.pix_payload, ch.boleto_barcode,"               \
+						" ch.boleto_line, "                                \
+						"DATE_FORMAT(ch.boleto_due_date, '%Y-%m-%d'), "    \
+						"ch.decline_code"
 #define B4_ORDER_VIEW_FROM                                                                         \
 	" FROM orders o JOIN offers f ON f.id = o.offer_id LEFT JOIN charges ch"                   \
 	" ON ch.id = (SELECT MAX(id) FROM charges WHERE order_id = o.id)"
