@@ -18,18 +18,39 @@ static const struct {
     {B4_JOB_LATE_REFUND, "late-refund"},
 };
 
+/* The payload and dedup key of an order job of type; -1 for an unknown
+ * type. */
+static int order_job(const char *type, const char *order_id, char payload[96], char dedup[96])
+{
+	for (size_t i = 0; i < sizeof(order_jobs) / sizeof(order_jobs[0]); i++) {
+		if (strcmp(order_jobs[i].type, type) != 0)
+			continue;
+		snprintf(payload, 96, "{\"order_id\":\"%s\"}", order_id);
+		snprintf(dedup, 96, "%s:%s", order_jobs[i].dedup_prefix, order_id);
+		return 0;
+	}
+	return -1;
+}
+
 int b4_job_order(struct b4_db *db, const char *type, const char *order_id, int64_t delay_seconds)
 {
 	char payload[96], dedup[96];
 
-	for (size_t i = 0; i < sizeof(order_jobs) / sizeof(order_jobs[0]); i++) {
-		if (strcmp(order_jobs[i].type, type) != 0)
-			continue;
-		snprintf(payload, sizeof(payload), "{\"order_id\":\"%s\"}", order_id);
-		snprintf(dedup, sizeof(dedup), "%s:%s", order_jobs[i].dedup_prefix, order_id);
-		return b4_queue_enqueue(db, type, payload, dedup, delay_seconds) < 0 ? -1 : 0;
+	if (order_job(type, order_id, payload, dedup) < 0)
+		return -1;
+	return b4_queue_enqueue(db, type, payload, dedup, delay_seconds) < 0 ? -1 : 0;
+}
+
+int b4_job_order_into(struct b4_queue_batch *batch, const char *type, const char *order_id,
+		      int64_t delay_seconds)
+{
+	char payload[96], dedup[96];
+
+	if (order_job(type, order_id, payload, dedup) < 0) {
+		batch->failed = true;
+		return -1;
 	}
-	return -1;
+	return b4_queue_batch_add(batch, type, payload, dedup, delay_seconds);
 }
 
 int b4_job_refund_process(struct b4_db *db, const char *refund_id, const char *order_id,
@@ -77,18 +98,16 @@ out_free:
 	return rc;
 }
 
-/* Enqueues data (consumed) for one recipient. */
-static int enqueue_for(struct b4_db *db, const char *event, const char *recipient,
+/* Adds data (consumed) for one recipient to batch. */
+static int enqueue_for(struct b4_queue_batch *batch, const char *event, const char *recipient,
 		       const char *product_id, cJSON *data, const char *dedup_key)
 {
 	char *text = data ? cJSON_PrintUnformatted(data) : NULL;
 	int rc = -1;
 
 	if (text)
-		rc = b4_queue_webhook_event(db, event, recipient, NULL, product_id, text,
-					    dedup_key) < 0
-			 ? -1
-			 : 0;
+		rc = b4_queue_batch_webhook_event(batch, event, recipient, NULL, product_id, text,
+						  dedup_key);
 	if (text) /* may carry the buyer's data */
 		memset(text, 0, strlen(text));
 	cJSON_free(text);
@@ -128,7 +147,7 @@ enum { EV_BUYER = B4_ORDER_VIEW_NCOLS, EV_PRODUCER = EV_BUYER + 5, EV_PRODUCT_NA
 
 /* One job per partner: parts is [[party, user, amount], ...] ordered by
  * user and party, a partner's splits summed. */
-static int enqueue_partners(struct b4_db *db, const char *event, const cJSON *view,
+static int enqueue_partners(struct b4_queue_batch *batch, const char *event, const cJSON *view,
 			    const struct b4_db_result *order, const char *dedup_key)
 {
 	const char *product_id = b4_db_str(order, 0, B4_ORDER_VIEW_PRODUCT_COL);
@@ -155,7 +174,7 @@ static int enqueue_partners(struct b4_db *db, const char *event, const cJSON *vi
 			amount += (int64_t)cJSON_GetArrayItem(q, 2)->valuedouble;
 		}
 		snprintf(partner_dedup, sizeof(partner_dedup), "%s:%s", dedup_key, user);
-		if (enqueue_for(db, event, user, product_id,
+		if (enqueue_for(batch, event, user, product_id,
 				partner_data(view, product_id, b4_db_str(order, 0, EV_PRODUCT_NAME),
 					     party, amount),
 				partner_dedup) < 0)
@@ -167,8 +186,8 @@ out_free:
 	return rc;
 }
 
-int b4_job_order_event_view(struct b4_db *db, const char *event, const char *order_id,
-			    const char *dedup_key, cJSON **view_out)
+int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, const char *event,
+			    const char *order_id, const char *dedup_key, cJSON **view_out)
 {
 	struct b4_db_result *order;
 	char dedup[160];
@@ -201,9 +220,9 @@ int b4_job_order_event_view(struct b4_db *db, const char *event, const char *ord
 		goto out_free;
 	data = cJSON_Duplicate(view, true);
 	cJSON_AddItemToObject(data, "customer", buyer);
-	if (enqueue_for(db, event, b4_db_str(order, 0, EV_PRODUCER),
+	if (enqueue_for(batch, event, b4_db_str(order, 0, EV_PRODUCER),
 			b4_db_str(order, 0, B4_ORDER_VIEW_PRODUCT_COL), data, dedup_key) < 0 ||
-	    enqueue_partners(db, event, view, order, dedup_key) < 0)
+	    enqueue_partners(batch, event, view, order, dedup_key) < 0)
 		goto out_free;
 	rc = 0;
 	if (view_out) {
@@ -214,6 +233,25 @@ out_free:
 	cJSON_Delete(view);
 	b4_db_result_free(order);
 	return rc;
+}
+
+int b4_job_order_event_view(struct b4_db *db, const char *event, const char *order_id,
+			    const char *dedup_key, cJSON **view)
+{
+	struct b4_queue_batch batch;
+
+	b4_queue_batch_init(&batch);
+	if (b4_job_order_event_into(db, &batch, event, order_id, dedup_key, view) < 0) {
+		b4_queue_batch_cleanup(&batch);
+		return -1;
+	}
+	if (b4_queue_flush(db, &batch) == 0)
+		return 0;
+	if (view) {
+		cJSON_Delete(*view);
+		*view = NULL;
+	}
+	return -1;
 }
 
 int b4_job_order_event(struct b4_db *db, const char *event, const char *order_id,
@@ -299,23 +337,25 @@ static cJSON *abandoned_partner_data(const struct b4_db_result *s, const char *r
 	return data;
 }
 
-static int enqueue_abandoned_partner(struct b4_db *db, const struct b4_db_result *s,
+static int enqueue_abandoned_partner(struct b4_queue_batch *batch, const struct b4_db_result *s,
 				     const char *user_id, const char *role, int64_t commission_bps)
 {
 	char dedup[160];
 
 	snprintf(dedup, sizeof(dedup), "abandoned-cart:%s:%s", b4_db_str(s, 0, AC_SESSION),
 		 user_id);
-	return enqueue_for(db, "abandoned-cart", user_id, b4_db_str(s, 0, AC_PRODUCT_ID),
+	return enqueue_for(batch, "abandoned-cart", user_id, b4_db_str(s, 0, AC_PRODUCT_ID),
 			   abandoned_partner_data(s, role, commission_bps), dedup);
 }
 
 int b4_job_abandoned_cart(struct b4_db *db, const char *session_id)
 {
 	struct b4_db_result *s, *cops = NULL;
+	struct b4_queue_batch batch;
 	char dedup[96];
 	int rc = -1;
 
+	b4_queue_batch_init(&batch);
 	s = b4_db_query(
 	    db,
 	    "SELECT s.id, s.email,"
@@ -337,11 +377,11 @@ int b4_job_abandoned_cart(struct b4_db *db, const char *session_id)
 		goto out_free;
 	}
 	snprintf(dedup, sizeof(dedup), "abandoned-cart:%s", session_id);
-	if (enqueue_for(db, "abandoned-cart", b4_db_str(s, 0, AC_PRODUCER),
+	if (enqueue_for(&batch, "abandoned-cart", b4_db_str(s, 0, AC_PRODUCER),
 			b4_db_str(s, 0, AC_PRODUCT_ID), abandoned_producer_data(s), dedup) < 0)
 		goto out_free;
 	if (!b4_db_is_null(s, 0, AC_AFFILIATE) &&
-	    enqueue_abandoned_partner(db, s, b4_db_str(s, 0, AC_AFFILIATE), "affiliate",
+	    enqueue_abandoned_partner(&batch, s, b4_db_str(s, 0, AC_AFFILIATE), "affiliate",
 				      b4_db_i64(s, 0, AC_AFFILIATE_BPS)) < 0)
 		goto out_free;
 	cops = b4_db_query(db,
@@ -352,11 +392,12 @@ int b4_job_abandoned_cart(struct b4_db *db, const char *session_id)
 	if (!cops)
 		goto out_free;
 	for (size_t r = 0; r < b4_db_rows(cops); r++)
-		if (enqueue_abandoned_partner(db, s, b4_db_str(cops, r, 0), "coproducer",
+		if (enqueue_abandoned_partner(&batch, s, b4_db_str(cops, r, 0), "coproducer",
 					      b4_db_i64(cops, r, 1)) < 0)
 			goto out_free;
-	rc = 0;
+	rc = b4_queue_flush(db, &batch);
 out_free:
+	b4_queue_batch_cleanup(&batch);
 	b4_db_result_free(cops);
 	b4_db_result_free(s);
 	return rc;

@@ -38,17 +38,25 @@ static int upsert_customer(struct b4_db *db, struct b4_order_new *n, const struc
 	char id[37];
 	int rc = -1;
 
+	int64_t affected;
+
 	if (b4_crypto_uuid7(id) < 0)
 		return -1;
-	if (b4_db_exec(
-		db,
-		"INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
-		" document_type, phone_enc) VALUES (?, ?, ?, ?, ?, ?, ?)"
-		" ON DUPLICATE KEY UPDATE email = VALUES(email), full_name = VALUES(full_name),"
-		" phone_enc = COALESCE(VALUES(phone_enc), phone_enc)",
-		"sssssss", id, n->email, n->full_name, b->document_enc, n->document_bidx,
-		n->document_is_cpf ? "cpf" : "cnpj", b->phone_enc) < 0)
+	affected = b4_db_exec(
+	    db,
+	    "INSERT INTO customers (id, email, full_name, document_enc, document_bidx,"
+	    " document_type, phone_enc) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	    " ON DUPLICATE KEY UPDATE email = VALUES(email), full_name = VALUES(full_name),"
+	    " phone_enc = COALESCE(VALUES(phone_enc), phone_enc)",
+	    "sssssss", id, n->email, n->full_name, b->document_enc, n->document_bidx,
+	    n->document_is_cpf ? "cpf" : "cnpj", b->phone_enc);
+	if (affected < 0)
 		return -1;
+	if (affected == 1) { /* inserted: a new buyer has the new id */
+		snprintf(n->customer_id, sizeof(n->customer_id), "%s", id);
+		return 0;
+	}
+	/* 2 updated, 0 unchanged: the buyer's existing row */
 	res = b4_db_query(db, "SELECT id FROM customers WHERE document_bidx = ?", "s",
 			  n->document_bidx);
 	if (!res)

@@ -5,6 +5,7 @@
 #include "b4/jobs.h"
 #include "b4/orderfsm.h"
 #include "b4/pii.h"
+#include "b4/queue.h"
 #include "b4/text.h"
 
 #include <stdio.h>
@@ -165,6 +166,7 @@ static int64_t guarantee_days_of(struct b4_db *db, const char *order_id)
 int b4_order_mark_paid(struct b4_db *db, const char *order_id, const struct b4_order_known *known,
 		       cJSON **view)
 {
+	struct b4_queue_batch jobs;
 	int64_t guarantee_days;
 	int moved;
 
@@ -182,10 +184,16 @@ int b4_order_mark_paid(struct b4_db *db, const char *order_id, const struct b4_o
 		       " WHERE order_id = ? AND status = 'waiting'",
 		       "is", guarantee_days, order_id) < 0)
 		return -1;
-	if (b4_job_order_event_view(db, "approved-payment", order_id, NULL, view) < 0 ||
-	    b4_job_order(db, B4_JOB_INVOICE_ISSUE, order_id, 0) < 0 ||
-	    b4_job_order(db, B4_JOB_COMMISSION_RELEASE, order_id, guarantee_days * 86400) < 0)
+	/* the event, the invoice and the commission release: one insert */
+	b4_queue_batch_init(&jobs);
+	if (b4_job_order_event_into(db, &jobs, "approved-payment", order_id, NULL, view) < 0 ||
+	    b4_job_order_into(&jobs, B4_JOB_INVOICE_ISSUE, order_id, 0) < 0 ||
+	    b4_job_order_into(&jobs, B4_JOB_COMMISSION_RELEASE, order_id, guarantee_days * 86400) <
+		0 ||
+	    b4_queue_flush(db, &jobs) < 0) {
+		b4_queue_batch_cleanup(&jobs);
 		return -1;
+	}
 	return 1;
 }
 

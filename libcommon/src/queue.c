@@ -40,15 +40,15 @@ static const char *utc_now(char out[32])
 	return out;
 }
 
-int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
-			   const char *affiliate_id, const char *product_id, const char *data_json,
-			   const char *dedup_key)
+/* The payload of a "webhook.event" job; NULL when data_json is not an
+ * object (or out of memory).  Caller frees with cJSON_free. */
+static char *webhook_payload(const char *event, const char *owner_id, const char *affiliate_id,
+			     const char *product_id, const char *data_json)
 {
 	cJSON *payload = cJSON_CreateObject();
 	cJSON *data = data_json ? cJSON_Parse(data_json) : NULL;
 	char created_at[32], event_id[37];
 	char *text = NULL;
-	int rc = -1;
 
 	if (!payload || !cJSON_IsObject(data) || !event || !owner_id)
 		goto out_free;
@@ -66,12 +66,112 @@ int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owne
 	cJSON_AddItemToObject(payload, "data", data);
 	data = NULL; /* owned by payload now */
 	text = cJSON_PrintUnformatted(payload);
-	if (text)
-		rc = b4_queue_enqueue(db, "webhook.event", text, dedup_key, 0);
 out_free:
-	cJSON_free(text);
 	cJSON_Delete(data);
 	cJSON_Delete(payload);
+	return text;
+}
+
+int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
+			   const char *affiliate_id, const char *product_id, const char *data_json,
+			   const char *dedup_key)
+{
+	char *text = webhook_payload(event, owner_id, affiliate_id, product_id, data_json);
+	int rc = text ? b4_queue_enqueue(db, "webhook.event", text, dedup_key, 0) : -1;
+
+	cJSON_free(text);
+	return rc;
+}
+
+void b4_queue_batch_init(struct b4_queue_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void b4_queue_batch_cleanup(struct b4_queue_batch *b)
+{
+	for (size_t k = 0; k < b->n; k++) {
+		if (b->job[k].payload) /* may carry a buyer's data */
+			memset(b->job[k].payload, 0, strlen(b->job[k].payload));
+		free(b->job[k].payload);
+		free(b->job[k].dedup);
+	}
+	b4_queue_batch_init(b);
+}
+
+int b4_queue_batch_add(struct b4_queue_batch *b, const char *type, const char *payload_json,
+		       const char *dedup_key, int64_t delay_seconds)
+{
+	size_t k = b->n;
+
+	if (b->failed || k == B4_QUEUE_BATCH_MAX || !payload_json ||
+	    strlen(type) >= sizeof(b->job[k].type)) {
+		b->failed = true;
+		return -1;
+	}
+	snprintf(b->job[k].type, sizeof(b->job[k].type), "%s", type);
+	snprintf(b->job[k].delay, sizeof(b->job[k].delay), "%lld", (long long)delay_seconds);
+	b->job[k].payload = strdup(payload_json);
+	b->job[k].dedup = dedup_key ? strdup(dedup_key) : NULL;
+	b->n++;
+	if (!b->job[k].payload || (dedup_key && !b->job[k].dedup)) {
+		b->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+int b4_queue_batch_webhook_event(struct b4_queue_batch *b, const char *event, const char *owner_id,
+				 const char *affiliate_id, const char *product_id,
+				 const char *data_json, const char *dedup_key)
+{
+	char *text = webhook_payload(event, owner_id, affiliate_id, product_id, data_json);
+	int rc;
+
+	if (!text) {
+		b->failed = true;
+		return -1;
+	}
+	rc = b4_queue_batch_add(b, "webhook.event", text, dedup_key, 0);
+	memset(text, 0, strlen(text));
+	cJSON_free(text);
+	return rc;
+}
+
+#define BATCH_ROW	   "(?, ?, ?, CURRENT_TIMESTAMP(6) + INTERVAL ? SECOND)"
+#define BATCH_ROW_PARAMS   4
+#define BATCH_ROWS_PER_SQL (B4_DB_MAX_PARAMS / BATCH_ROW_PARAMS)
+
+/* Inserts jobs [from, to) of b in one statement.  0 or -1. */
+static int flush_rows(struct b4_db *db, const struct b4_queue_batch *b, size_t from, size_t to)
+{
+	const char *params[B4_DB_MAX_PARAMS];
+	char sql[160 + BATCH_ROWS_PER_SQL * (sizeof(BATCH_ROW) + 2)];
+	size_t len, np = 0;
+
+	len = (size_t)snprintf(sql, sizeof(sql),
+			       "INSERT INTO jobs (type, payload, dedup_key, run_at) VALUES ");
+	for (size_t k = from; k < to; k++) {
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s" BATCH_ROW,
+					k > from ? ", " : "");
+		params[np++] = b->job[k].type;
+		params[np++] = b->job[k].payload;
+		params[np++] = b->job[k].dedup;
+		params[np++] = b->job[k].delay;
+	}
+	/* a repeated dedup key touches nothing (see b4_queue_enqueue) */
+	snprintf(sql + len, sizeof(sql) - len, " ON DUPLICATE KEY UPDATE id = id");
+	return b4_db_exec_strs(db, sql, np, params) < 0 ? -1 : 0;
+}
+
+int b4_queue_flush(struct b4_db *db, struct b4_queue_batch *b)
+{
+	int rc = b->failed ? -1 : 0;
+
+	for (size_t k = 0; rc == 0 && k < b->n; k += BATCH_ROWS_PER_SQL)
+		rc = flush_rows(db, b, k,
+				k + BATCH_ROWS_PER_SQL < b->n ? k + BATCH_ROWS_PER_SQL : b->n);
+	b4_queue_batch_cleanup(b);
 	return rc;
 }
 

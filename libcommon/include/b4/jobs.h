@@ -74,6 +74,15 @@ int b4_job_order_event(struct b4_db *db, const char *event, const char *order_id
 int b4_job_order_event_view(struct b4_db *db, const char *event, const char *order_id,
 			    const char *dedup_key, cJSON **view);
 
+struct b4_queue_batch;
+/* b4_job_order_event_view whose jobs are added to batch: the caller
+ * enqueues them with its own (b4_queue_flush). */
+int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, const char *event,
+			    const char *order_id, const char *dedup_key, cJSON **view);
+/* b4_job_order added to batch. */
+int b4_job_order_into(struct b4_queue_batch *batch, const char *type, const char *order_id,
+		      int64_t delay_seconds);
+
 /* Enqueues abandoned-cart for the checkout session session_id, one
  * webhook.event job per recipient, each with what that recipient may see:
  *   - the producer: {lead: {email, full_name (null unless an order of the

@@ -17,6 +17,7 @@
 #define B4_QUEUE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct b4_db;
@@ -55,6 +56,34 @@ int b4_queue_enqueue(struct b4_db *db, const char *type, const char *payload_jso
 int b4_queue_webhook_event(struct b4_db *db, const char *event, const char *owner_id,
 			   const char *affiliate_id, const char *product_id, const char *data_json,
 			   const char *dedup_key);
+
+/* Jobs gathered in memory and enqueued by one multi-row INSERT
+ * (b4_queue_flush), for a transaction that enqueues several: the same rows
+ * and dedup rules as b4_queue_enqueue. */
+#define B4_QUEUE_BATCH_MAX 40 /* an order's event to 32 co-producers and more */
+struct b4_queue_batch {
+	size_t n;
+	bool failed; /* an add did not fit or ran out of memory */
+	struct {
+		char type[32];
+		char *payload, *dedup; /* malloc'd */
+		char delay[24];
+	} job[B4_QUEUE_BATCH_MAX];
+};
+void b4_queue_batch_init(struct b4_queue_batch *b);
+/* Adds a job as b4_queue_enqueue takes it (copied).  0, or -1 (b->failed). */
+int b4_queue_batch_add(struct b4_queue_batch *b, const char *type, const char *payload_json,
+		       const char *dedup_key, int64_t delay_seconds);
+/* Adds a "webhook.event" job as b4_queue_webhook_event makes it. */
+int b4_queue_batch_webhook_event(struct b4_queue_batch *b, const char *event, const char *owner_id,
+				 const char *affiliate_id, const char *product_id,
+				 const char *data_json, const char *dedup_key);
+/* Enqueues every job of b, 24 a statement (none: no statement), and
+ * empties b.  0, or -1 on a database error or a failed add (the caller
+ * rolls back). */
+int b4_queue_flush(struct b4_db *db, struct b4_queue_batch *b);
+/* Frees what b holds (after a failure). */
+void b4_queue_batch_cleanup(struct b4_queue_batch *b);
 
 /* Resends one webhook delivery (members' and back-office "resend"): sets it
  * pending and enqueues a "webhook.deliver" job with a fresh attempt budget.
