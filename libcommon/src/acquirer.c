@@ -2,9 +2,12 @@
 #include "b4/acquirer.h"
 #include "b4/db.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int b4_acquirers_parse(struct b4_acquirers *set, const char *text)
 {
@@ -45,19 +48,60 @@ const struct b4_acquirer *b4_acquirers_find(const struct b4_acquirers *set, cons
 	return NULL;
 }
 
-int b4_acquirers_priority(struct b4_db *db, const struct b4_acquirers *set,
-			  const struct b4_acquirer **out)
+/* The settings row, read at most once per B4_ACQUIRER_PRIORITY_TTL_MS in
+ * a process (the order path asks for every order; the back-office changes
+ * it a few times a year). */
+#define PRIORITY_MAX 1024
+static pthread_mutex_t priority_lock = PTHREAD_MUTEX_INITIALIZER;
+static char priority_cached[PRIORITY_MAX];
+static struct timespec priority_read_at;
+static bool priority_known;
+
+static int64_t ms_since(const struct timespec *then)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - then->tv_sec) * 1000 +
+	       (now.tv_nsec - then->tv_nsec) / 1000000;
+}
+
+/* The row's value ("" when missing) into value.  0, or -1 (database). */
+static int priority_value(struct b4_db *db, char value[PRIORITY_MAX])
 {
 	struct b4_db_result *res;
-	cJSON *names = NULL, *list, *item;
-	int n = 0;
+	bool fresh;
 
+	pthread_mutex_lock(&priority_lock);
+	fresh = priority_known && ms_since(&priority_read_at) < B4_ACQUIRER_PRIORITY_TTL_MS;
+	if (fresh)
+		memcpy(value, priority_cached, PRIORITY_MAX);
+	pthread_mutex_unlock(&priority_lock);
+	if (fresh)
+		return 0;
 	res = b4_db_query(db, "SELECT value FROM settings WHERE name = 'acquirer_priority'", "");
 	if (!res)
 		return -1;
-	if (b4_db_rows(res) > 0)
-		names = cJSON_Parse(b4_db_str(res, 0, 0));
+	snprintf(value, PRIORITY_MAX, "%s", b4_db_rows(res) > 0 ? b4_db_str(res, 0, 0) : "");
 	b4_db_result_free(res);
+	pthread_mutex_lock(&priority_lock);
+	memcpy(priority_cached, value, PRIORITY_MAX);
+	clock_gettime(CLOCK_MONOTONIC, &priority_read_at);
+	priority_known = true;
+	pthread_mutex_unlock(&priority_lock);
+	return 0;
+}
+
+int b4_acquirers_priority(struct b4_db *db, const struct b4_acquirers *set,
+			  const struct b4_acquirer **out)
+{
+	char value[PRIORITY_MAX];
+	cJSON *names = NULL, *list, *item;
+	int n = 0;
+
+	if (priority_value(db, value) < 0)
+		return -1;
+	names = cJSON_Parse(value);
 	list = cJSON_IsArray(names) ? names : NULL;
 	cJSON_ArrayForEach(item, list)
 	{

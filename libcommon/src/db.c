@@ -582,6 +582,40 @@ int64_t b4_db_exec_strs(struct b4_db *db, const char *sql, size_t n, const char 
 	return run(db, sql, &p, NULL, &affected) < 0 ? -1 : affected;
 }
 
+int64_t b4_db_insert_rows(struct b4_db *db, const char *head, const char *row, size_t row_params,
+			  const char *tail, size_t nrows, const char *const *values)
+{
+	size_t per_sql = row_params ? B4_DB_MAX_PARAMS / row_params : 0;
+	int64_t total = 0;
+
+	if (per_sql == 0) {
+		set_error(db, CR_UNKNOWN_ERROR, "too many parameters");
+		return -1;
+	}
+	for (size_t first = 0; first < nrows; first += per_sql) {
+		size_t n = nrows - first < per_sql ? nrows - first : per_sql;
+		struct b4_buf sql;
+		int64_t affected;
+
+		b4_buf_init(&sql);
+		b4_buf_puts(&sql, head);
+		for (size_t k = 0; k < n; k++) {
+			if (k)
+				b4_buf_puts(&sql, ", ");
+			b4_buf_puts(&sql, row);
+		}
+		b4_buf_puts(&sql, tail);
+		affected = b4_buf_failed(&sql) ? -1
+					       : b4_db_exec_strs(db, sql.data, n * row_params,
+								 values + first * row_params);
+		b4_buf_cleanup(&sql);
+		if (affected < 0)
+			return -1;
+		total += affected;
+	}
+	return total;
+}
+
 struct b4_db_result *b4_db_query(struct b4_db *db, const char *sql, const char *types, ...)
 {
 	va_list ap;

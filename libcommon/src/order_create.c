@@ -210,6 +210,8 @@ static void contrib_finish(struct b4_sales_contrib *c, const struct b4_order_new
 static int write_splits(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal)
 {
 	struct b4_split_part parts[B4_MONEY_MAX_SPLIT_PARTS];
+	char ids[B4_MONEY_MAX_SPLIT_PARTS][37], cents[B4_MONEY_MAX_SPLIT_PARTS][24];
+	const char *values[5 * B4_MONEY_MAX_SPLIT_PARTS];
 	int cop_bp[B4_MONEY_MAX_COPRODUCERS];
 	struct b4_split_config cfg;
 	struct b4_db_result *cops;
@@ -250,16 +252,23 @@ static int write_splits(struct b4_db *db, struct b4_order_new *n, enum b4_order_
 			user = n->affiliate_id;
 		else if (parts[k].role == B4_SPLIT_COPRODUCER)
 			user = b4_db_str(cops, (size_t)parts[k].party, 0);
-		if (insert_with_id(db,
-				   "INSERT INTO splits (id, order_id, party, user_id, amount_cents)"
-				   " VALUES (?, ?, ?, ?, ?)",
-				   n->order_id, party_name(parts[k].role), user,
-				   parts[k].amount_cents) < 0)
+		if (b4_crypto_uuid7(ids[k]) < 0)
 			goto out_free_cops;
+		snprintf(cents[k], sizeof(cents[k]), "%lld", (long long)parts[k].amount_cents);
+		values[5 * k] = ids[k];
+		values[5 * k + 1] = n->order_id;
+		values[5 * k + 2] = party_name(parts[k].role);
+		values[5 * k + 3] = user;
+		values[5 * k + 4] = cents[k];
 		/* more members than a contribution holds: read back instead */
 		if (user && contrib_add(&n->known.contrib, n, user, parts[k].amount_cents) < 0)
 			n->known.contrib.n = 0;
 	}
+	/* every split in one statement */
+	if (b4_db_insert_rows(
+		db, "INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES ",
+		"(?, ?, ?, ?, ?)", 5, "", nparts, values) < 0)
+		goto out_free_cops;
 	rc = 0;
 out_free_cops:
 	b4_db_result_free(cops);

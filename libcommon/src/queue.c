@@ -138,39 +138,23 @@ int b4_queue_batch_webhook_event(struct b4_queue_batch *b, const char *event, co
 	return rc;
 }
 
-#define BATCH_ROW	   "(?, ?, ?, CURRENT_TIMESTAMP(6) + INTERVAL ? SECOND)"
-#define BATCH_ROW_PARAMS   4
-#define BATCH_ROWS_PER_SQL (B4_DB_MAX_PARAMS / BATCH_ROW_PARAMS)
-
-/* Inserts jobs [from, to) of b in one statement.  0 or -1. */
-static int flush_rows(struct b4_db *db, const struct b4_queue_batch *b, size_t from, size_t to)
-{
-	const char *params[B4_DB_MAX_PARAMS];
-	char sql[160 + BATCH_ROWS_PER_SQL * (sizeof(BATCH_ROW) + 2)];
-	size_t len, np = 0;
-
-	len = (size_t)snprintf(sql, sizeof(sql),
-			       "INSERT INTO jobs (type, payload, dedup_key, run_at) VALUES ");
-	for (size_t k = from; k < to; k++) {
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s" BATCH_ROW,
-					k > from ? ", " : "");
-		params[np++] = b->job[k].type;
-		params[np++] = b->job[k].payload;
-		params[np++] = b->job[k].dedup;
-		params[np++] = b->job[k].delay;
-	}
-	/* a repeated dedup key touches nothing (see b4_queue_enqueue) */
-	snprintf(sql + len, sizeof(sql) - len, " ON DUPLICATE KEY UPDATE id = id");
-	return b4_db_exec_strs(db, sql, np, params) < 0 ? -1 : 0;
-}
-
 int b4_queue_flush(struct b4_db *db, struct b4_queue_batch *b)
 {
+	const char *values[4 * B4_QUEUE_BATCH_MAX];
 	int rc = b->failed ? -1 : 0;
 
-	for (size_t k = 0; rc == 0 && k < b->n; k += BATCH_ROWS_PER_SQL)
-		rc = flush_rows(db, b, k,
-				k + BATCH_ROWS_PER_SQL < b->n ? k + BATCH_ROWS_PER_SQL : b->n);
+	for (size_t k = 0; k < b->n; k++) {
+		values[4 * k] = b->job[k].type;
+		values[4 * k + 1] = b->job[k].payload;
+		values[4 * k + 2] = b->job[k].dedup;
+		values[4 * k + 3] = b->job[k].delay;
+	}
+	/* a repeated dedup key touches nothing (see b4_queue_enqueue) */
+	if (rc == 0 && b->n &&
+	    b4_db_insert_rows(db, "INSERT INTO jobs (type, payload, dedup_key, run_at) VALUES ",
+			      "(?, ?, ?, CURRENT_TIMESTAMP(6) + INTERVAL ? SECOND)", 4,
+			      " ON DUPLICATE KEY UPDATE id = id", b->n, values) < 0)
+		rc = -1;
 	b4_queue_batch_cleanup(b);
 	return rc;
 }

@@ -1,7 +1,6 @@
 /* sales_agg.c - the sales_daily aggregates (sales_totals follows them by
  * triggers, db/migrations/0018); see b4/sales_agg.h. */
 #include "b4/sales_agg.h"
-#include "b4/buf.h"
 #include "b4/db.h"
 
 #include <stdbool.h>
@@ -87,19 +86,13 @@ int b4_sales_agg_add(struct b4_db *db, const char *order_id)
 int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 			     const struct b4_sales_contrib *c, const char *from, const char *to)
 {
-	const char *status[2] = {from, to}, *params[B4_DB_MAX_PARAMS];
-	char numbers[B4_DB_MAX_PARAMS / KNOWN_ROW_PARAMS][3][24];
-	size_t np = 0, nrows = 0, want = (size_t)(from != NULL) + (size_t)(to != NULL);
-	struct b4_buf sql;
-	int64_t rc;
+	const char *status[2] = {from, to};
+	const char *values[2 * B4_SALES_MAX_MEMBERS * KNOWN_ROW_PARAMS];
+	char numbers[2 * B4_SALES_MAX_MEMBERS][3][24];
+	size_t np = 0, nrows = 0;
 
-	/* an order with many co-producers takes the general path */
-	if (!c || c->n == 0 || c->n * want * KNOWN_ROW_PARAMS > B4_DB_MAX_PARAMS)
+	if (!c || c->n == 0 || c->n > B4_SALES_MAX_MEMBERS)
 		return b4_sales_agg_shift(db, order_id, from, to);
-	if (want == 0)
-		return 0;
-	b4_buf_init(&sql);
-	b4_buf_puts(&sql, AGG_INSERT_INTO " VALUES ");
 	for (int side = 0; side < 2; side++) {
 		int sign = side == 0 ? -1 : 1;
 		if (!status[side])
@@ -121,15 +114,16 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 			snprintf(numbers[nrows][1], 24, "%lld", (long long)(sign * m->gross_cents));
 			snprintf(numbers[nrows][2], 24, "%lld",
 				 (long long)(sign * m->amount_cents));
-			b4_buf_puts(&sql, nrows ? ", " KNOWN_ROW : KNOWN_ROW);
 			for (size_t j = 0; j < KNOWN_ROW_PARAMS; j++)
-				params[np++] = row[j];
+				values[np++] = row[j];
 		}
 	}
-	b4_buf_puts(&sql, AGG_ON_DUPLICATE);
-	rc = b4_buf_failed(&sql) ? -1 : b4_db_exec_strs(db, sql.data, np, params);
-	b4_buf_cleanup(&sql);
-	return rc < 0 ? -1 : 0;
+	if (nrows == 0)
+		return 0;
+	return b4_db_insert_rows(db, AGG_INSERT_INTO " VALUES ", KNOWN_ROW, KNOWN_ROW_PARAMS,
+				 AGG_ON_DUPLICATE, nrows, values) < 0
+		   ? -1
+		   : 0;
 }
 
 /* Orders per statement of a rebuild: each statement stays well inside

@@ -113,7 +113,7 @@ static int create_order_tx(struct b4_db *conn, void *arg)
 static int pay_tx(struct b4_db *conn, void *arg)
 {
 	(void)arg;
-	return b4_order_mark_paid(conn, order_id) == 1 ? 0 : -1;
+	return b4_order_mark_paid(conn, order_id, NULL, NULL) == 1 ? 0 : -1;
 }
 
 static int open_tx(struct b4_db *conn, void *arg)

@@ -175,6 +175,53 @@ static void test_dead_job_is_retryable_and_enqueue_dedups(void **state)
 	b4_db_close(db);
 }
 
+/* b4_queue_flush: more jobs than one statement binds, dedup keys against
+ * the table and inside the batch, delays, and a batch that overflowed
+ * inserting nothing. */
+static void test_batch_enqueues_many_jobs_with_dedup(void **state)
+{
+	struct b4_db *db = tw_connect(db_name);
+	struct b4_queue_batch batch;
+	char payload[64], dedup[32];
+	(void)state;
+
+	assert_non_null(db);
+	assert_int_equal(b4_queue_enqueue(db, "test.record", "{\"n\": -1}", "batch:3", 0), 1);
+	b4_queue_batch_init(&batch);
+	for (int k = 0; k < 30; k++) {
+		snprintf(payload, sizeof(payload), "{\"n\": %d}", k);
+		snprintf(dedup, sizeof(dedup), "batch:%d", k == 29 ? 28 : k);
+		assert_int_equal(
+		    b4_queue_batch_add(&batch, "test.record", payload, dedup, k == 7 ? 3600 : 0),
+		    0);
+	}
+	assert_int_equal(b4_queue_flush(db, &batch), 0);
+	assert_int_equal(batch.n, 0);
+	/* 30 adds, batch:3 was there, batch:28 twice */
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs"), 29);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'batch:3'"
+			       " AND payload = '{\"n\": -1}'"),
+			 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE dedup_key = 'batch:28'"
+			       " AND payload = '{\"n\": 28}'"),
+			 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\": 7}'"
+			       " AND run_at > CURRENT_TIMESTAMP(6) + INTERVAL 3500 SECOND"),
+			 1);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE payload = '{\"n\": 22}'"
+			       " AND run_at <= CURRENT_TIMESTAMP(6) AND status = 'ready'"),
+			 1);
+	/* one add too many: the whole batch is refused, nothing written */
+	for (int k = 0; k <= B4_QUEUE_BATCH_MAX; k++) {
+		snprintf(dedup, sizeof(dedup), "over:%d", k);
+		b4_queue_batch_add(&batch, "test.record", "{}", dedup, 0);
+	}
+	assert_true(batch.failed);
+	assert_int_equal(b4_queue_flush(db, &batch), -1);
+	assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE dedup_key LIKE 'over:%'"), 0);
+	b4_db_close(db);
+}
+
 static double metric_value(const char *text, const char *series)
 {
 	const char *p = strstr(text, series);
@@ -275,6 +322,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sigterm_finishes_short_job, reset, tw_stop_all),
 	    cmocka_unit_test_setup_teardown(test_sigterm_gives_back_long_job, reset, tw_stop_all),
 	    cmocka_unit_test_setup_teardown(test_dead_job_is_retryable_and_enqueue_dedups, reset,
+					    tw_stop_all),
+	    cmocka_unit_test_setup_teardown(test_batch_enqueues_many_jobs_with_dedup, reset,
 					    tw_stop_all),
 	    cmocka_unit_test_setup_teardown(test_metrics_show_depth_and_oldest_age_per_type, reset,
 					    tw_stop_all),

@@ -37,8 +37,11 @@ int b4_acquirers_parse(struct b4_acquirers *set, const char *text);
 const struct b4_acquirer *b4_acquirers_find(const struct b4_acquirers *set, const char *name);
 /* Acquirers in the order of the settings row `acquirer_priority`,
  * restricted to configured ones (all of them, in configuration order, when
- * the row is missing or names none).  Writes up to B4_ACQUIRERS_MAX
+ * the row is missing or names none).  The row is read at most once per
+ * B4_ACQUIRER_PRIORITY_TTL_MS per process: a change made in the
+ * back-office reaches every order within that time.  Writes up to B4_ACQUIRERS_MAX
  * pointers into out; returns the count, or -1 on a database error. */
+#define B4_ACQUIRER_PRIORITY_TTL_MS 2000
 int b4_acquirers_priority(struct b4_db *db, const struct b4_acquirers *set,
 			  const struct b4_acquirer **out);
 

@@ -66,6 +66,14 @@ int64_t b4_db_exec(struct b4_db *db, const char *sql, const char *types, ...);
  * in the statement cache by content only. */
 int64_t b4_db_exec_strs(struct b4_db *db, const char *sql, size_t n, const char *const *values);
 #define B4_DB_MAX_PARAMS 96
+/* A multi-row INSERT of nrows rows: head ("INSERT INTO t (a, b) VALUES "),
+ * row ("(?, ?)": row_params markers) once per row, then tail (e.g. " ON
+ * DUPLICATE KEY UPDATE ..."; may be ""); values holds nrows * row_params
+ * strings, row after row, bound as b4_db_exec_strs binds them.  Sent in as
+ * few statements as the parameter limit allows (one for a few rows).
+ * Returns the affected rows summed, or -1 (the caller rolls back). */
+int64_t b4_db_insert_rows(struct b4_db *db, const char *head, const char *row, size_t row_params,
+			  const char *tail, size_t nrows, const char *const *values);
 /* Runs a query and copies every row out.  Returns a result the caller
  * frees with b4_db_result_free, or NULL on error. */
 struct b4_db_result *b4_db_query(struct b4_db *db, const char *sql, const char *types, ...);

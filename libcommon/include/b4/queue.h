@@ -78,7 +78,7 @@ int b4_queue_batch_add(struct b4_queue_batch *b, const char *type, const char *p
 int b4_queue_batch_webhook_event(struct b4_queue_batch *b, const char *event, const char *owner_id,
 				 const char *affiliate_id, const char *product_id,
 				 const char *data_json, const char *dedup_key);
-/* Enqueues every job of b, 24 a statement (none: no statement), and
+/* Enqueues every job of b (b4_db_insert_rows; none: no statement) and
  * empties b.  0, or -1 on a database error or a failed add (the caller
  * rolls back). */
 int b4_queue_flush(struct b4_db *db, struct b4_queue_batch *b);
