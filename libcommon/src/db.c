@@ -261,31 +261,45 @@ struct binds {
 	unsigned long lens[MAX_PARAMS];
 };
 
-static int bind_params(struct b4_db *db, struct binds *b, const char *types, va_list ap)
+/* Clears the first n binds; -1 when n is over the limit. */
+static int binds_start(struct b4_db *db, struct binds *b, size_t n)
 {
-	size_t n = strlen(types);
-
 	if (n > MAX_PARAMS) {
 		set_error(db, CR_UNKNOWN_ERROR, "too many parameters");
 		return -1;
 	}
 	memset(b->bind, 0, n * sizeof(MYSQL_BIND));
+	return 0;
+}
+
+/* Binds string s (NULL: SQL NULL) as parameter i. */
+static void bind_string(struct binds *b, size_t i, const char *s)
+{
+	MYSQL_BIND *x = &b->bind[i];
+
+	if (!s) {
+		x->buffer_type = MYSQL_TYPE_NULL;
+		return;
+	}
+	x->buffer_type = MYSQL_TYPE_STRING;
+	x->buffer = (void *)s;
+	b->lens[i] = strlen(s);
+	x->buffer_length = b->lens[i];
+	x->length = &b->lens[i];
+}
+
+static int bind_params(struct b4_db *db, struct binds *b, const char *types, va_list ap)
+{
+	size_t n = strlen(types);
+
+	if (binds_start(db, b, n) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		MYSQL_BIND *x = &b->bind[i];
 		switch (types[i]) {
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-			if (!s) {
-				x->buffer_type = MYSQL_TYPE_NULL;
-				break;
-			}
-			x->buffer_type = MYSQL_TYPE_STRING;
-			x->buffer = (void *)s;
-			b->lens[i] = strlen(s);
-			x->buffer_length = b->lens[i];
-			x->length = &b->lens[i];
+		case 's':
+			bind_string(b, i, va_arg(ap, const char *));
 			break;
-		}
 		case 'b': {
 			const void *p = va_arg(ap, const void *);
 			size_t len = va_arg(ap, size_t);
@@ -340,23 +354,10 @@ static int bind_params(struct b4_db *db, struct binds *b, const char *types, va_
 /* Binds n strings (NULL binds SQL NULL). */
 static int bind_strings(struct b4_db *db, struct binds *b, size_t n, const char *const *values)
 {
-	if (n > MAX_PARAMS) {
-		set_error(db, CR_UNKNOWN_ERROR, "too many parameters");
+	if (binds_start(db, b, n) < 0)
 		return -1;
-	}
-	memset(b->bind, 0, n * sizeof(MYSQL_BIND));
-	for (size_t i = 0; i < n; i++) {
-		MYSQL_BIND *x = &b->bind[i];
-		if (!values[i]) {
-			x->buffer_type = MYSQL_TYPE_NULL;
-			continue;
-		}
-		x->buffer_type = MYSQL_TYPE_STRING;
-		x->buffer = (void *)values[i];
-		b->lens[i] = strlen(values[i]);
-		x->buffer_length = b->lens[i];
-		x->length = &b->lens[i];
-	}
+	for (size_t i = 0; i < n; i++)
+		bind_string(b, i, values[i]);
 	return 0;
 }
 

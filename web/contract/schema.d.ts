@@ -1349,7 +1349,10 @@ export interface paths {
         };
         /** Card acquirer priority. */
         get: operations["adminGetAcquirerSettings"];
-        /** Set the card acquirer priority. */
+        /**
+         * Set the card acquirer priority.
+         * @description Every b4-checkout and b4-worker process reads the priority at most every 2 seconds: orders use the new order within 2 seconds of the answer.
+         */
         put: operations["adminSetAcquirerSettings"];
         post?: never;
         delete?: never;
