@@ -6,6 +6,7 @@
 #include "b4/queue.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,23 @@ static cJSON *partner_data(const cJSON *view, const char *product_id, const char
 /* The columns after the order view in the event's query. */
 enum { EV_BUYER = B4_ORDER_VIEW_NCOLS, EV_PRODUCER = EV_BUYER + 5, EV_PRODUCT_NAME, EV_PARTS };
 
+/* True when every item of parts is [party, user, amount]. */
+static bool parts_are_valid(const cJSON *parts)
+{
+	const cJSON *p;
+
+	if (!cJSON_IsArray(parts))
+		return false;
+	cJSON_ArrayForEach(p, parts)
+	{
+		if (cJSON_GetArraySize(p) != 3 || !cJSON_IsString(cJSON_GetArrayItem(p, 0)) ||
+		    !cJSON_IsString(cJSON_GetArrayItem(p, 1)) ||
+		    !cJSON_IsNumber(cJSON_GetArrayItem(p, 2)))
+			return false;
+	}
+	return true;
+}
+
 /* One job per partner: parts is [[party, user, amount], ...] ordered by
  * user and party, a partner's splits summed. */
 static int enqueue_partners(struct b4_queue_batch *batch, const char *event, const cJSON *view,
@@ -157,7 +175,7 @@ static int enqueue_partners(struct b4_queue_batch *batch, const char *event, con
 	char partner_dedup[200];
 	int n, rc = -1;
 
-	if (!cJSON_IsArray(parts))
+	if (!parts_are_valid(parts))
 		goto out_free;
 	n = cJSON_GetArraySize(parts);
 	for (int k = 0; k < n;) {
