@@ -230,13 +230,15 @@ static void count_add(cJSON *counts, const char *key, int64_t n)
  * gross, net.  Binds: caller x 4, from x 2, to x 2 (aggregates) or
  * caller x 6, from x 2, to x 2 (orders).
  *
- * From sales_daily (0017) when the range is whole days of the caller's
- * time zone (or open): a few rows per day, whatever the number of orders.
+ * From sales_days (0019: sales_daily summed over product, affiliate and
+ * role, kept by triggers) when the range is whole days of the caller's
+ * time zone (or open): a few rows per day, whatever the number of orders,
+ * products or affiliates.
  * gross: the order totals of the caller's own products plus, for other
  * roles, their own split; net: the caller's splits after reversals. */
 #define SUMMARY_FROM_AGGREGATES                                                                    \
 	"SELECT status, payment_method, SUM(orders), SUM(gross_cents),"                            \
-	" SUM(amount_cents - reversed_cents) FROM sales_daily WHERE member_id = ?"                 \
+	" SUM(amount_cents - reversed_cents) FROM sales_days WHERE member_id = ?"                  \
 	" AND (? IS NULL OR day >= ?) AND (? IS NULL OR day < ?)"                                  \
 	" GROUP BY status, payment_method"
 /* No range at all: the all-time totals (0018), at most 8 x 3 x 16 rows. */

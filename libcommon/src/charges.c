@@ -111,33 +111,54 @@ enum b4_charge_answer b4_charge_request(const struct b4_acquirers *set,
 	return answer;
 }
 
-/* Writes what the acquirer told about the charge (not its status). */
-static int record_details(struct b4_db *db, const struct b4_charge_result *r)
+/* What the acquirer told about the charge (not its status), as a SET
+ * fragment: the values of details_values, a row's own values kept where
+ * the acquirer said nothing. */
+#define DETAILS_SET                                                                                \
+	"acquirer = COALESCE(?, acquirer), acquirer_charge_id = COALESCE(acquirer_charge_id, ?),"  \
+	" card_brand = COALESCE(?, card_brand), card_last4 = COALESCE(?, card_last4),"             \
+	" pix_txid = COALESCE(?, pix_txid), pix_payload = COALESCE(?, pix_payload),"               \
+	" boleto_barcode = COALESCE(?, boleto_barcode), boleto_line = COALESCE(?, boleto_line),"   \
+	" boleto_due_date = COALESCE(?, boleto_due_date)"
+#define DETAILS_N 9
+
+static void details_values(const struct b4_charge_result *r, const char *v[DETAILS_N])
 {
 	const cJSON *c = r->charge;
 
-	return b4_db_exec(
-		   db,
-		   "UPDATE charges SET acquirer = COALESCE(?, acquirer),"
-		   " acquirer_charge_id = COALESCE(acquirer_charge_id, ?),"
-		   " card_brand = COALESCE(?, card_brand), card_last4 = COALESCE(?, card_last4),"
-		   " pix_txid = COALESCE(?, pix_txid), pix_payload = COALESCE(?, pix_payload),"
-		   " boleto_barcode = COALESCE(?, boleto_barcode),"
-		   " boleto_line = COALESCE(?, boleto_line),"
-		   " boleto_due_date = COALESCE(?, boleto_due_date) WHERE id = ?",
-		   "ssssssssss", r->acquirer, jstr(c, "id"), jstr(c, "card.brand"),
-		   jstr(c, "card.last4"), jstr(c, "pix.txid"), jstr(c, "pix.payload"),
-		   jstr(c, "boleto.barcode"), jstr(c, "boleto.digitable_line"),
-		   jstr(c, "boleto.due_date"), r->charge_id) < 0
+	v[0] = r->acquirer;
+	v[1] = jstr(c, "id");
+	v[2] = jstr(c, "card.brand");
+	v[3] = jstr(c, "card.last4");
+	v[4] = jstr(c, "pix.txid");
+	v[5] = jstr(c, "pix.payload");
+	v[6] = jstr(c, "boleto.barcode");
+	v[7] = jstr(c, "boleto.digitable_line");
+	v[8] = jstr(c, "boleto.due_date");
+}
+
+/* Writes the details of a charge that stays pending (Pix, boleto). */
+static int record_details(struct b4_db *db, const struct b4_charge_result *r)
+{
+	const char *v[DETAILS_N + 1];
+
+	details_values(r, v);
+	v[DETAILS_N] = r->charge_id;
+	return b4_db_exec_strs(db, "UPDATE charges SET " DETAILS_SET " WHERE id = ?", DETAILS_N + 1,
+			       v) < 0
 		   ? -1
 		   : 0;
 }
 
 static int settle_approved(struct b4_db *db, struct b4_charge_result *r)
 {
-	int captured =
-	    b4_charge_move(db, r->charge_id, B4_BIT(B4_CHARGE_PENDING), B4_CHARGE_APPROVED);
-	int paid;
+	const char *v[DETAILS_N];
+	int captured, paid;
+
+	/* the move and what the acquirer said, in one statement */
+	details_values(r, v);
+	captured = b4_charge_move_set(db, r->charge_id, B4_BIT(B4_CHARGE_PENDING),
+				      B4_CHARGE_APPROVED, DETAILS_SET, DETAILS_N, v);
 
 	if (captured < 0)
 		return -1;
@@ -162,17 +183,18 @@ static int settle_refused(struct b4_db *db, struct b4_charge_result *r)
 {
 	bool declined = r->answer == B4_ANSWER_DECLINED;
 	const char *code = declined ? jstr(r->charge, "decline_code") : "acquirer_unavailable";
+	const char *v[DETAILS_N + 1];
 	int moved, refused;
 
 	if (declined && !code)
 		code =
 		    jstr(r->charge, "error.code") ? jstr(r->charge, "error.code") : "card_declined";
-	moved = b4_charge_move(db, r->charge_id, B4_BIT(B4_CHARGE_PENDING),
-			       declined ? B4_CHARGE_DECLINED : B4_CHARGE_ERROR);
+	details_values(r, v);
+	v[DETAILS_N] = code;
+	moved = b4_charge_move_set(db, r->charge_id, B4_BIT(B4_CHARGE_PENDING),
+				   declined ? B4_CHARGE_DECLINED : B4_CHARGE_ERROR,
+				   DETAILS_SET ", decline_code = ?", DETAILS_N + 1, v);
 	if (moved < 0)
-		return -1;
-	if (moved == 1 && b4_db_exec(db, "UPDATE charges SET decline_code = ? WHERE id = ?", "ss",
-				     code, r->charge_id) < 0)
 		return -1;
 	refused = b4_order_refuse(db, r->order_id);
 	if (refused < 0)
@@ -186,8 +208,6 @@ int b4_charge_settle(struct b4_db *db, struct b4_charge_result *r)
 	r->paid = r->refused = r->late_refund = false;
 	cJSON_Delete(r->view); /* a retried transaction */
 	r->view = NULL;
-	if (r->answer != B4_ANSWER_UNKNOWN && record_details(db, r) < 0)
-		return -1;
 	switch (r->answer) {
 	case B4_ANSWER_APPROVED:
 		return settle_approved(db, r);
@@ -195,7 +215,8 @@ int b4_charge_settle(struct b4_db *db, struct b4_charge_result *r)
 	case B4_ANSWER_UNAVAILABLE:
 		return settle_refused(db, r);
 	case B4_ANSWER_PENDING:
-		if (b4_order_set_expiry(db, r->order_id, r->expires_in_seconds) < 0)
+		if (record_details(db, r) < 0 ||
+		    b4_order_set_expiry(db, r->order_id, r->expires_in_seconds) < 0)
 			return -1;
 		return b4_job_order_event_view(
 		    db, !strcmp(r->method, "pix") ? "generated-pix" : "generated-billet",

@@ -6,6 +6,7 @@
 #include "b4/sales_agg.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const order_names[B4_ORDER_STATE_COUNT] = {
@@ -168,25 +169,44 @@ int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_st
 int b4_charge_move(struct b4_db *db, const char *charge_id, unsigned from_mask,
 		   enum b4_charge_state to)
 {
-	const char *froms[B4_CHARGE_STATE_COUNT];
+	return b4_charge_move_set(db, charge_id, from_mask, to, NULL, 0, NULL);
+}
+
+#define CHARGE_MOVE_EXTRA_MAX 80
+_Static_assert(B4_CHARGE_STATE_COUNT == 7, "one ? per charge state in b4_charge_move_set");
+
+int b4_charge_move_set(struct b4_db *db, const char *charge_id, unsigned from_mask,
+		       enum b4_charge_state to, const char *set, size_t nvalues,
+		       const char *const *values)
+{
+	const char *params[CHARGE_MOVE_EXTRA_MAX + 2 + B4_CHARGE_STATE_COUNT];
+	char sql[1024];
+	size_t np = 0;
 	int64_t n;
 
+	if (nvalues > CHARGE_MOVE_EXTRA_MAX)
+		return -1;
+	params[np++] = charge_names[to];
+	for (size_t k = 0; k < nvalues; k++)
+		params[np++] = values[k];
+	params[np++] = charge_id;
 	for (int s = 0; s < B4_CHARGE_STATE_COUNT; s++) {
-		froms[s] = NULL;
+		/* unused slots bind NULL, which matches nothing */
+		params[np++] = NULL;
 		if (!(from_mask & B4_BIT(s)))
 			continue;
 		if (!b4_charge_move_allowed((enum b4_charge_state)s, to)) {
 			log_refused("charge", charge_id, charge_names[s], b4_charge_state_name(to));
 			return -1;
 		}
-		froms[s] = charge_names[s];
+		params[np - 1] = charge_names[s];
 	}
-	/* unused slots bind NULL, which matches nothing */
-	n = b4_db_exec(db,
-		       "UPDATE charges SET status = ? WHERE id = ?"
-		       " AND status IN (?, ?, ?, ?, ?, ?, ?)",
-		       "sssssssss", charge_names[to], charge_id, froms[0], froms[1], froms[2],
-		       froms[3], froms[4], froms[5], froms[6]);
+	if ((size_t)snprintf(sql, sizeof(sql),
+			     "UPDATE charges SET status = ?%s%s WHERE id = ?"
+			     " AND status IN (?, ?, ?, ?, ?, ?, ?)",
+			     set ? ", " : "", set ? set : "") >= sizeof(sql))
+		return -1;
+	n = b4_db_exec_strs(db, sql, np, params);
 	return n < 0 ? -1 : n > 0;
 }
 

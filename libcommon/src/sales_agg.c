@@ -137,9 +137,11 @@ static int rebuild(struct b4_db *db, void *arg)
 	struct b4_db_result *res;
 
 	*rows = 0;
-	/* sales_totals follows by its triggers (0018); its emptied rows go */
+	/* sales_totals and sales_days follow by their triggers (0018, 0019);
+	 * their emptied rows go */
 	if (b4_db_exec(db, "DELETE FROM sales_daily", "") < 0 ||
-	    b4_db_exec(db, "DELETE FROM sales_totals", "") < 0)
+	    b4_db_exec(db, "DELETE FROM sales_totals", "") < 0 ||
+	    b4_db_exec(db, "DELETE FROM sales_days", "") < 0)
 		return -1;
 	for (;;) {
 		/* the chunk (lo, hi]: the next REBUILD_CHUNK order ids */

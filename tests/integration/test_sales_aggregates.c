@@ -7,9 +7,10 @@
  * sandbox's control endpoints.  Then:
  *   - the table, summed over slots, equals a recount written here
  *     independently (the day as UTC-3 arithmetic, not CONVERT_TZ);
- *   - sales_totals (kept by triggers) is sales_daily summed over days;
- *   - GET /v1/sales/summary read from the totals (no range) and from the
- *     daily rows (whole days) equals the same summary computed from the
+ *   - sales_totals and sales_days (kept by triggers) are sales_daily
+ *     summed over days, and over products, affiliates and roles;
+ *   - GET /v1/sales/summary read from the totals (no range) and from
+ *     sales_days (whole days) equals the same summary computed from the
  *     orders (a range that cuts a day), for the producer, the affiliate and
  *     the co-producer;
  *   - b4-migrate --rebuild-aggregates writes the same totals.
@@ -17,6 +18,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -251,31 +253,42 @@ static void check_summary(const char *member, const char *must_have_status)
 	h_resp_free(&cut);
 }
 
-/* Lines of member:status:method:slot:sums from table, zero rows left out. */
-static char *totals_lines(const char *table)
+/* Lines of member:status:method:slot[:day]:sums from table (by_day: per
+ * day too), zero rows left out. */
+static char *totals_lines(const char *table, bool by_day)
 {
-	char sql[700];
+	const char *day = by_day ? ", DATE_FORMAT(day, '%Y-%m-%d')" : ", ''";
+	char sql[900];
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, status, payment_method, slot, n, g,"
-		 " a, r) ORDER BY 1 SEPARATOR ',') FROM (SELECT member_id, CAST(status AS CHAR)"
-		 " status, CAST(payment_method AS CHAR) payment_method, slot, SUM(orders) n,"
+		 "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, status, payment_method, slot, d, n,"
+		 " g, a, r) ORDER BY 1 SEPARATOR ',') FROM (SELECT member_id, CAST(status AS CHAR)"
+		 " status, CAST(payment_method AS CHAR) payment_method, slot%s d, SUM(orders) n,"
 		 " SUM(gross_cents) g, SUM(amount_cents) a, SUM(reversed_cents) r FROM %s"
-		 " GROUP BY 1, 2, 3, 4 HAVING n <> 0 OR g <> 0 OR a <> 0 OR r <> 0) x",
-		 table);
+		 " GROUP BY 1, 2, 3, 4, 5 HAVING n <> 0 OR g <> 0 OR a <> 0 OR r <> 0) x",
+		 day, table);
 	return h_sql_value(db, sql);
 }
 
-/* sales_totals (0018, kept by triggers) is sales_daily summed. */
+/* sales_totals (0018) and sales_days (0019), kept by triggers, are
+ * sales_daily summed. */
 static void check_totals(void)
 {
-	char *daily = totals_lines("sales_daily"), *totals = totals_lines("sales_totals");
+	char *daily = totals_lines("sales_daily", false),
+	     *totals = totals_lines("sales_totals", false);
+	char *daily_days = totals_lines("sales_daily", true),
+	     *days = totals_lines("sales_days", true);
 
 	assert_non_null(daily);
 	assert_non_null(totals);
+	assert_non_null(daily_days);
+	assert_non_null(days);
 	assert_string_equal(totals, daily);
+	assert_string_equal(days, daily_days);
 	free(daily);
 	free(totals);
+	free(daily_days);
+	free(days);
 }
 
 static void test_aggregates_equal_recount(void **state)

@@ -20,6 +20,7 @@
 #define B4_ORDERFSM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct b4_db;
 
@@ -91,6 +92,13 @@ int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_st
  * state n) to `to`.  Returns like b4_order_move. */
 int b4_charge_move(struct b4_db *db, const char *charge_id, unsigned from_mask,
 		   enum b4_charge_state to);
+
+/* b4_charge_move that also sets `set` in the same statement: a fragment
+ * "col = <expr with ?>, ..." (never the status) with nvalues string values
+ * (NULL binds SQL NULL), at most 80. */
+int b4_charge_move_set(struct b4_db *db, const char *charge_id, unsigned from_mask,
+		       enum b4_charge_state to, const char *set, size_t nvalues,
+		       const char *const *values);
 
 /* Moves refund_id from requested or processing to succeeded or failed,
  * recording the acquirer's refund id (may be NULL).  Returns like

@@ -10,7 +10,8 @@
  * gross = the order total for the producer, the member's split amounts
  * otherwise; amount and reversed = the member's splits.  Triggers keep
  * sales_totals (the same summed over day, product, affiliate and role,
- * db/migrations/0018) in the same statements. */
+ * db/migrations/0018) and sales_days (summed over product, affiliate and
+ * role, 0019) in the same statements. */
 #ifndef B4_SALES_AGG_H
 #define B4_SALES_AGG_H
 
