@@ -1911,6 +1911,20 @@ static void send_request(struct gw_conn *c)
 
 static void up_failed(struct gw_conn *c, bool timeout, bool connect_phase);
 
+/* The worker's pools take the addresses dns.c published since they last
+ * looked (one atomic load when nothing changed). */
+static void worker_follow_dns(struct gw_worker *w)
+{
+	struct gw_runtime *rt = w->rt;
+	unsigned gen = gw_dns_generation();
+
+	if (gen == w->dns_gen)
+		return;
+	w->dns_gen = gen;
+	for (size_t p = 0; p < rt->cfg->npools; p++)
+		pool_follow_dns(&rt->pools[p]);
+}
+
 static void start_attempt(struct gw_conn *c)
 {
 	struct gw_req *r = &c->req;
@@ -1919,6 +1933,10 @@ static void start_attempt(struct gw_conn *c)
 	struct gw_instance *in;
 	struct gw_uconn *u;
 
+	/* a removed address gets no new request once the change is known,
+	 * whichever worker takes it (not only at this worker's next tick) */
+	if (r->rt == r->rt->w->rt)
+		worker_follow_dns(r->rt->w);
 	in = pool_pick(r->pool, r->tried, now);
 	if (!in) {
 		if (pool_has_eligible(r->pool, now))
@@ -2653,11 +2671,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	if (gw_dns_generation() != w->dns_gen) {
-		w->dns_gen = gw_dns_generation();
-		for (size_t p = 0; p < rt->cfg->npools; p++)
-			pool_follow_dns(&rt->pools[p]);
-	}
+	worker_follow_dns(w);
 	for (size_t p = 0; p < rt->cfg->npools; p++) {
 		struct gw_pool *pool = &rt->pools[p];
 		for (size_t i = 0; i < pool->n; i++) {
