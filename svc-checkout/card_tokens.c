@@ -24,6 +24,8 @@
 #include <string.h>
 
 #define SEAL_COLUMN "charges.card_token"
+#define USED_CODE   "card_token_used"
+#define USED_TEXT   "the card token was already used; enter the card again"
 
 void checkout_card_token_hash(const char *token, char out[65])
 {
@@ -177,8 +179,8 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 		why = "the card token expired; enter the card again";
 		code = "card_token_expired";
 	} else if (!b4_db_is_null(res, 0, 6) && strcmp(b4_db_str(res, 0, 6), used_by) != 0) {
-		why = "the card token was already used; enter the card again";
-		code = "card_token_used";
+		why = USED_TEXT;
+		code = USED_CODE;
 	} else {
 		snprintf(o->card_brand, sizeof(o->card_brand), "%s", b4_db_str(res, 0, 0));
 		snprintf(o->card_bin, sizeof(o->card_bin), "%s", b4_db_str(res, 0, 1));
@@ -224,8 +226,7 @@ int checkout_card_token_claim(struct b4_db *db, const struct checkout_order *o)
 
 void checkout_card_token_refuse_used(struct b4_req *req)
 {
-	checkout_invalid(req, "card_token_used", "payment.card_token",
-			 "the card token was already used; enter the card again");
+	checkout_invalid(req, USED_CODE, "payment.card_token", USED_TEXT);
 }
 
 int checkout_card_token_unseal(struct checkout_order *o, const char *sealed)

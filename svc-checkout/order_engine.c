@@ -206,14 +206,10 @@ static void tx1_refusal(struct checkout_order *o, enum b4_order_refusal refusal)
 	b4_req_db_error(o->req);
 }
 
-/* Answers tx1 not written. */
+/* Answers tx1 not written (a taken key was answered by tx1_write). */
 static void tx1_failed(struct checkout_order *o, const struct tx1_arg *t1)
 {
-	if (t1->key_taken)
-		b4_req_errorf(o->req, 409, "idempotency_error", "request_in_progress",
-			      "Idempotency-Key",
-			      "a request with this Idempotency-Key is still being processed");
-	else if (t1->token_used)
+	if (t1->token_used)
 		checkout_card_token_refuse_used(o->req);
 	else
 		tx1_refusal(o, t1->refusal);
@@ -331,21 +327,15 @@ static cJSON *outcome_body(struct checkout_order *o, struct b4_charge_result *r,
 static int tx2_body(struct b4_db *db, void *varg)
 {
 	struct tx2_arg *arg = varg;
-	char *text;
-	int rc;
 
 	arg->r->known = &arg->o->known;
 	if (b4_charge_settle(db, arg->r) < 0)
 		return -1;
 	cJSON_Delete(arg->body); /* a retried transaction */
 	arg->body = outcome_body(arg->o, arg->r, &arg->status);
-	text = arg->body ? cJSON_PrintUnformatted(arg->body) : NULL;
-	if (!text)
+	if (!arg->body)
 		return -1;
-	rc = b4_idem_store(db, &arg->o->idem, arg->status, text, arg->o->order_id);
-	memset(text, 0, strlen(text)); /* it carries the access token */
-	free(text);
-	return rc;
+	return b4_idem_store_json(db, &arg->o->idem, arg->status, arg->body, arg->o->order_id);
 }
 
 /* New ids and the access token of the order.  0, or -1 after answering. */

@@ -240,19 +240,27 @@ int b4_idem_store(struct b4_db *db, const struct b4_idem *idem, int status, cons
 	return n == 1 ? 0 : -1;
 }
 
+int b4_idem_store_json(struct b4_db *db, const struct b4_idem *idem, int status, const cJSON *body,
+		       const char *resource_id)
+{
+	char *text = cJSON_PrintUnformatted(body);
+	int rc;
+
+	if (!text)
+		return -1;
+	rc = b4_idem_store(db, idem, status, text, resource_id);
+	/* the text may carry an access token */
+	memset(text, 0, strlen(text));
+	free(text);
+	return rc;
+}
+
 void b4_idem_finish(struct b4_req *req, const struct b4_idem *idem, int status, cJSON *body,
 		    const char *resource_id)
 {
-	char *text = cJSON_PrintUnformatted(body);
-
-	if (!text || b4_idem_store(req->db, idem, status, text, resource_id) < 0)
+	if (b4_idem_store_json(req->db, idem, status, body, resource_id) < 0)
 		b4_log_error("cannot store the idempotent response", B4_LS("scope", idem->scope),
 			     B4_LS("resource_id", resource_id ? resource_id : ""));
-	if (text) {
-		/* the text may carry an access token */
-		memset(text, 0, strlen(text));
-		free(text);
-	}
 	b4_req_send_json(req, status, body);
 }
 

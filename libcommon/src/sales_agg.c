@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 /* The members of the orders that ORDERS_WHERE / SPLITS_WHERE pick, with
  * their split amounts: the producer and the affiliate from the order row

@@ -75,6 +75,10 @@ int b4_idem_set_resource(struct b4_db *db, const struct b4_idem *idem, const cha
 int b4_idem_store(struct b4_db *db, const struct b4_idem *idem, int status, const char *body_text,
 		  const char *resource_id);
 
+/* b4_idem_store of body's JSON text (wiped after).  0 or -1. */
+int b4_idem_store_json(struct b4_db *db, const struct b4_idem *idem, int status, const cJSON *body,
+		       const char *resource_id);
+
 /* Stores body as the answer (logged when it cannot be) and sends it.
  * Takes ownership of body. */
 void b4_idem_finish(struct b4_req *req, const struct b4_idem *idem, int status, cJSON *body,

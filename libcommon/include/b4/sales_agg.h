@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "b4/money.h"
+
 struct b4_db;
 
 /* An order's contribution as the writer of the order knows it (filled by
@@ -25,7 +27,8 @@ struct b4_db;
  * members with role, gross and split amount (nothing reversed yet), and the
  * order's product, affiliate and payment method.  The day comes from the
  * order's created_at and each member's utc_offset, read in the statement. */
-#define B4_SALES_MAX_MEMBERS 34 /* producer, affiliate, 32 co-producers */
+/* the producer, the affiliate and every co-producer */
+#define B4_SALES_MAX_MEMBERS (2 + B4_MONEY_MAX_COPRODUCERS)
 struct b4_sales_member {
 	char id[37];
 	const char *role; /* "producer", "affiliate", "coproducer" */
