@@ -18,6 +18,7 @@ const struct worker_handler worker_handlers[] = {
     {"payment.refund_late", late_payment_refund_job, 0, 0, acquirers_init, NULL, false},
     {"commission.release", commission_release_job, 0, 0, NULL, NULL, false},
     {"cron.abandoned_cart", abandoned_cart_job, 1, 0, NULL, NULL, false},
+    {"cron.sales_compact", sales_compact_job, 1, 600, NULL, NULL, false},
     {"test.record", test_record_job, 0, 0, NULL, NULL, true},
     {"invoice.issue", invoice_issue_job, 0, 0, invoice_init, NULL, false},
     {"invoice.cancel", invoice_cancel_job, 0, 0, invoice_init, NULL, false},

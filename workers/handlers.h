@@ -97,10 +97,12 @@ extern double worker_webhook_timeout;	    /* B4_WEBHOOK_TIMEOUT, seconds */
 extern double worker_webhook_backoff_scale; /* B4_WEBHOOK_BACKOFF_SCALE */
 
 /* scheduled.c: "order.expire" {order_id}, "commission.release" {order_id},
- * "cron.abandoned_cart" {} (re-enqueues itself per time slot). */
+ * "cron.abandoned_cart" {} and "cron.sales_compact" {} (the monitor
+ * enqueues each once per time slot). */
 b4_job_fn order_expire_job;
 b4_job_fn commission_release_job;
 b4_job_fn abandoned_cart_job;
+b4_job_fn sales_compact_job;
 extern double worker_abandoned_cart_delay; /* B4_ABANDONED_CART_DELAY, seconds */
 
 /* payments.c: "refund.process" {refund_id} refunds at the acquirer and, on

@@ -273,8 +273,7 @@ static void update_queue_gauges(struct runtime *rt, struct b4_db *db)
 	b4_db_result_free(res);
 }
 
-/* The abandoned-cart scan runs once per slot of this many seconds; the
- * dedup key per slot makes several worker processes enqueue it once. */
+/* The abandoned-cart scan runs once per slot of this many seconds. */
 static double abandoned_scan_interval(void)
 {
 	double every = worker_abandoned_cart_delay / 4;
@@ -282,17 +281,26 @@ static double abandoned_scan_interval(void)
 	return every < 1 ? 1 : every > 60 ? 60 : every;
 }
 
-static void schedule_periodic(struct runtime *rt, struct b4_db *db)
+/* Enqueues type once per slot of every seconds, when this process runs
+ * it: the dedup key per slot makes several worker processes enqueue it
+ * once. */
+static void schedule_every(struct runtime *rt, struct b4_db *db, const char *type, double every)
 {
 	char key[96];
 	long long slot;
 
-	if (enabled_index(rt, "cron.abandoned_cart") == rt->nenabled)
+	if (enabled_index(rt, type) == rt->nenabled)
 		return;
-	slot = (long long)((double)time(NULL) / abandoned_scan_interval());
-	snprintf(key, sizeof(key), "cron.abandoned_cart:%lld", slot);
-	if (b4_queue_enqueue(db, "cron.abandoned_cart", "{}", key, 0) > 0)
+	slot = (long long)((double)time(NULL) / every);
+	snprintf(key, sizeof(key), "%s:%lld", type, slot);
+	if (b4_queue_enqueue(db, type, "{}", key, 0) > 0)
 		wake_all(rt);
+}
+
+static void schedule_periodic(struct runtime *rt, struct b4_db *db)
+{
+	schedule_every(rt, db, "cron.abandoned_cart", abandoned_scan_interval());
+	schedule_every(rt, db, "cron.sales_compact", 3600);
 }
 
 static void *monitor_main(void *arg)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* The members of the orders that ORDERS_WHERE / SPLITS_WHERE pick, with
  * their split amounts: the producer and the affiliate from the order row
@@ -179,6 +181,161 @@ static int rebuild(struct b4_db *db, void *arg)
 int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows)
 {
 	return b4_db_tx(db, rebuild, rows);
+}
+
+/* ---- folding live slots (b4_sales_agg_compact) ------------------------- */
+
+/* The sums of a sales_daily row, in the order its columns come. */
+#define SUMS 4
+/* A row of the folding INSERT: the key, then the sums. */
+#define FOLD_ROW	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define FOLD_ROW_PARAMS 12
+
+/* Slot rows one transaction folds at most: writers of the member's other
+ * rows (the triggers' sales_totals rows are shared by all its days) wait
+ * for a few milliseconds, not for the whole day's rows. */
+#define FOLD_MAX_ROWS 64
+
+struct fold {
+	const char *member, *day;
+	size_t nrows;		   /* out: slot rows folded */
+	struct b4_db_result *rows; /* locked slot rows, in key order */
+	const char **values;	   /* FOLD_ROW_PARAMS per row of the INSERT */
+	char (*numbers)[SUMS][24]; /* their slot and sums, as text */
+	size_t nout;
+};
+
+/* Same product, affiliate, role, status and method (the key but the
+ * slot) as the row before? */
+static bool same_group(const struct b4_db_result *res, size_t row)
+{
+	if (row == 0)
+		return false;
+	for (size_t col = 0; col < 5; col++)
+		if (strcmp(b4_db_str(res, row, col), b4_db_str(res, row - 1, col)) != 0)
+			return false;
+	return true;
+}
+
+/* Appends a row of the folding INSERT: row's key in slot (text), plus sign
+ * times sums. */
+static void fold_row(struct fold *f, size_t row, const char *slot, int sign, const int64_t *sums)
+{
+	const char **v = &f->values[f->nout * FOLD_ROW_PARAMS];
+	char(*num)[24] = f->numbers[f->nout];
+
+	v[0] = f->member;
+	v[1] = f->day;
+	for (size_t col = 0; col < 5; col++)
+		v[2 + col] = b4_db_str(f->rows, row, col);
+	v[7] = slot;
+	for (size_t k = 0; k < SUMS; k++) {
+		snprintf(num[k], sizeof(num[k]), "%lld", (long long)(sign * sums[k]));
+		v[8 + k] = num[k];
+	}
+	f->nout++;
+}
+
+/* Every locked row to zero and its group's sum onto slot 0 (a group cut
+ * by FOLD_MAX_ROWS is finished by the next transaction: any set of rows
+ * can be folded). */
+static void fold_rows(struct fold *f)
+{
+	size_t n = b4_db_rows(f->rows);
+	int64_t group[SUMS] = {0};
+
+	for (size_t row = 0; row < n; row++) {
+		int64_t sums[SUMS];
+		for (size_t k = 0; k < SUMS; k++)
+			sums[k] = b4_db_i64(f->rows, row, 6 + k);
+		fold_row(f, row, b4_db_str(f->rows, row, 5), -1, sums);
+		if (!same_group(f->rows, row))
+			memset(group, 0, sizeof(group));
+		for (size_t k = 0; k < SUMS; k++)
+			group[k] += sums[k];
+		if (row + 1 == n || !same_group(f->rows, row + 1))
+			fold_row(f, row, "0", 1, group);
+	}
+}
+
+#define ZERO_SUMS " AND orders = 0 AND gross_cents = 0 AND amount_cents = 0 AND reversed_cents = 0"
+
+static int fold_tx(struct b4_db *db, void *arg)
+{
+	struct fold *f = arg;
+	size_t n;
+	int rc = -1;
+
+	f->rows =
+	    b4_db_query(db,
+			"SELECT product_id, affiliate_id, role, status, payment_method, slot,"
+			" orders, gross_cents, amount_cents, reversed_cents FROM sales_daily"
+			" WHERE member_id = ? AND day = ? AND slot > 0"
+			" ORDER BY product_id, affiliate_id, role, status, payment_method, slot"
+			" LIMIT ? FOR UPDATE",
+			"ssi", f->member, f->day, (int64_t)FOLD_MAX_ROWS);
+	if (!f->rows)
+		return -1;
+	n = f->nrows = b4_db_rows(f->rows);
+	f->nout = 0;
+	f->values = calloc(2 * n + 1, FOLD_ROW_PARAMS * sizeof(*f->values));
+	f->numbers = calloc(2 * n + 1, sizeof(*f->numbers));
+	if (!f->values || !f->numbers)
+		goto out_free;
+	fold_rows(f);
+	/* a row a writer made since the SELECT keeps its sums: only rows at
+	 * zero go */
+	if ((f->nout && b4_db_insert_rows(db, AGG_INSERT_INTO " VALUES ", FOLD_ROW, FOLD_ROW_PARAMS,
+					  AGG_ON_DUPLICATE, f->nout, f->values) < 0) ||
+	    b4_db_exec(db, "DELETE FROM sales_daily WHERE member_id = ? AND day = ?" ZERO_SUMS,
+		       "ss", f->member, f->day) < 0 ||
+	    b4_db_exec(db, "DELETE FROM sales_days WHERE member_id = ? AND day = ?" ZERO_SUMS, "ss",
+		       f->member, f->day) < 0)
+		goto out_free;
+	rc = 0;
+out_free:
+	free(f->values);
+	free(f->numbers);
+	f->values = NULL;
+	f->numbers = NULL;
+	b4_db_result_free(f->rows);
+	f->rows = NULL;
+	return rc;
+}
+
+/* Member-days looked at per query. */
+#define COMPACT_BATCH 200
+
+int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, int64_t *folded)
+{
+	struct b4_db_result *days;
+	size_t n;
+
+	*folded = 0;
+	do {
+		size_t want = max_days - (size_t)*folded;
+		days = b4_db_query(
+		    db,
+		    "SELECT DISTINCT member_id, DATE_FORMAT(day, '%Y-%m-%d') FROM sales_days"
+		    " WHERE slot > 0 AND day < IFNULL(?, UTC_DATE() - INTERVAL 1 DAY) LIMIT ?",
+		    "si", before, (int64_t)(want < COMPACT_BATCH ? want : COMPACT_BATCH));
+		if (!days)
+			return -1;
+		n = b4_db_rows(days);
+		for (size_t row = 0; row < n; row++) {
+			struct fold f = {.member = b4_db_str(days, row, 0),
+					 .day = b4_db_str(days, row, 1)};
+			do {
+				if (b4_db_tx(db, fold_tx, &f) < 0) {
+					b4_db_result_free(days);
+					return -1;
+				}
+			} while (f.nrows == FOLD_MAX_ROWS);
+			(*folded)++;
+		}
+		b4_db_result_free(days);
+	} while (n == COMPACT_BATCH && (size_t)*folded < max_days);
+	return 0;
 }
 
 int b4_sales_agg_fill_if_empty(struct b4_db *db)

@@ -13,10 +13,15 @@
  *     sales_days (whole days) equals the same summary computed from the
  *     orders (a range that cuts a day), for the producer, the affiliate and
  *     the co-producer;
+ *   - b4-migrate --compact-aggregates folds the writers' slots into slot 0
+ *     and keeps every sum, also while orders are being written;
  *   - b4-migrate --rebuild-aggregates writes the same totals.
- * The sequence is deterministic (fixed seed), so a failure replays. */
+ * The sequence is deterministic (fixed seed), so a failure replays (but
+ * for the interleaving of the compaction with live orders). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,7 +32,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "b4/sales_agg.h"
 #include "test_domain_support.h"
+#include "test_worker_support.h"
 
 #define SECRET	      "aggregate-tests-acquirer-secret-0123456789abcdef"
 #define ADMIN_ID      "01900000-0000-7000-8000-000000000003"
@@ -291,9 +298,45 @@ static void check_totals(void)
 	free(days);
 }
 
+/* The aggregates equal the recount, and the totals follow them; returns
+ * the aggregates' lines (to free). */
+static char *check_recount(void)
+{
+	char *kept = aggregate_lines(), *recount = recount_lines();
+
+	assert_non_null(kept);
+	assert_non_null(recount);
+	assert_string_equal(kept, recount);
+	free(recount);
+	check_totals();
+	return kept;
+}
+
+/* Every day of the test is today: a compaction of the days before this one
+ * takes them all. */
+#define ALL_DAYS "2100-01-01"
+
+/* Folds every day's slots and checks that nothing else changed: the same
+ * lines as kept, only slot 0 left, the totals and summaries the same. */
+static void compact_and_check(const char *kept)
+{
+	char *compacted;
+
+	assert_int_equal(h_db_compact_aggregates(db, ALL_DAYS), 0);
+	compacted = aggregate_lines();
+	assert_non_null(compacted);
+	assert_string_equal(compacted, kept);
+	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_daily WHERE slot <> 0"), 0);
+	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_days WHERE slot <> 0"), 0);
+	check_totals();
+	check_summary(PRODUCER_ID, NULL);
+	check_summary(COPRODUCER_ID, NULL);
+	free(compacted);
+}
+
 static void test_aggregates_equal_recount(void **state)
 {
-	char *kept, *recount, *rebuilt;
+	char *kept, *rebuilt;
 	(void)state;
 
 	for (unsigned n = 0; n < ORDERS; n++) {
@@ -339,15 +382,14 @@ static void test_aggregates_equal_recount(void **state)
 	assert_true(seen.paid > 0 && seen.declined > 0 && seen.waiting > 0 && seen.refunds > 0 &&
 		    seen.disputes_won > 0 && seen.chargebacks > 0);
 
-	kept = aggregate_lines();
-	recount = recount_lines();
-	assert_non_null(kept);
-	assert_non_null(recount);
-	assert_string_equal(kept, recount);
-	check_totals();
+	kept = check_recount();
 	check_summary(PRODUCER_ID, "chargeback");
 	check_summary(AFFILIATE_ID, NULL);
 	check_summary(COPRODUCER_ID, NULL);
+	/* the checkout, back-office and worker connections wrote in several
+	 * slots; folding them changes no sum */
+	assert_true(h_sql_intf(db, "SELECT COUNT(DISTINCT slot) FROM sales_daily") > 1);
+	compact_and_check(kept);
 	/* the rebuild writes the same totals (into slot 0) */
 	assert_int_equal(h_db_rebuild_aggregates(db), 0);
 	rebuilt = aggregate_lines();
@@ -357,14 +399,102 @@ static void test_aggregates_equal_recount(void **state)
 	check_totals();
 	check_summary(PRODUCER_ID, NULL);
 	free(kept);
-	free(recount);
 	free(rebuilt);
+}
+
+#define LIVE_BUYERS 4
+#define LIVE_ORDERS 6
+static atomic_int live_done; /* buyers finished */
+
+/* A buyer placing LIVE_ORDERS orders one after another: card (paid) and
+ * Pix (left waiting) in turn. */
+static void *live_buyer(void *arg)
+{
+	unsigned buyer = (unsigned)(uintptr_t)arg;
+	long failed = 0;
+
+	for (unsigned k = 0; k < LIVE_ORDERS; k++) {
+		unsigned n = 1000 + buyer * 100 + k;
+		char body[1200], cpf[12], payment[200], key[64];
+		struct h_resp r;
+
+		if (k % 2 == 0) {
+			if (post(&r, h_url(&checkout, "/v1/card-tokens"),
+				 "{\"number\":\"5555555555554444\",\"holder_name\":\"Ana Viva\","
+				 "\"exp_month\":12,\"exp_year\":2031,\"cvv\":\"123\"}",
+				 NULL, NULL) != 201) {
+				failed = r.status;
+				h_resp_free(&r);
+				break;
+			}
+			snprintf(payment, sizeof(payment),
+				 "{\"method\":\"card\",\"card_token\":\"%s\"}",
+				 h_json_str(&r, "token"));
+			h_resp_free(&r);
+		} else {
+			snprintf(payment, sizeof(payment), "{\"method\":\"pix\"}");
+		}
+		h_make_cpf((unsigned)getpid() * 1000 + n, cpf);
+		snprintf(body, sizeof(body),
+			 "{\"offer_code\":\"DEMOOFFER1\",\"ref\":\"DEMOREF01\",\"customer\":"
+			 "{\"full_name\":\"Ana Viva\",\"email\":\"live-%u@example.com\","
+			 "\"document\":\"%s\",\"phone\":\"11912345678\"},\"payment\":%s}",
+			 n, cpf, payment);
+		snprintf(key, sizeof(key), "aggregate-live-%d-%u", (int)getpid(), n);
+		/* paid, waiting, or refused by antifraud: each is counted */
+		if (post(&r, h_url(&checkout, "/v1/orders"), body, key, NULL) != 201 &&
+		    r.status != 402)
+			failed = r.status;
+		h_resp_free(&r);
+		if (failed)
+			break;
+	}
+	atomic_fetch_add(&live_done, 1);
+	return (void *)(intptr_t)failed;
+}
+
+/* Compactions run while buyers order (every day is folded, today too, so
+ * they fight the live writers for the same rows): the aggregates still
+ * equal the recount.  They run in this process, through the domain call
+ * the worker's cron.sales_compact makes, back to back. */
+static void test_compaction_during_live_orders(void **state)
+{
+	struct b4_db *conn = tw_connect(db);
+	pthread_t buyers[LIVE_BUYERS];
+	char *kept;
+	int compactions = 0;
+	int64_t folded, folded_total = 0;
+	(void)state;
+
+	assert_non_null(conn);
+	for (unsigned b = 0; b < LIVE_BUYERS; b++)
+		assert_int_equal(pthread_create(&buyers[b], NULL, live_buyer, (void *)(uintptr_t)b),
+				 0);
+	while (atomic_load(&live_done) < LIVE_BUYERS) {
+		assert_int_equal(b4_sales_agg_compact(conn, ALL_DAYS, SIZE_MAX, &folded), 0);
+		folded_total += folded;
+		compactions++;
+	}
+	b4_db_close(conn);
+	for (unsigned b = 0; b < LIVE_BUYERS; b++) {
+		void *failed;
+		assert_int_equal(pthread_join(buyers[b], &failed), 0);
+		assert_int_equal((intptr_t)failed, 0);
+	}
+	fprintf(stderr,
+		"aggregates: %d compactions (%lld member-days folded) during %d live orders\n",
+		compactions, (long long)folded_total, LIVE_BUYERS * LIVE_ORDERS);
+	assert_true(folded_total > 0);
+	kept = check_recount();
+	compact_and_check(kept);
+	free(kept);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_aggregates_equal_recount),
+	    cmocka_unit_test(test_compaction_during_live_orders),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

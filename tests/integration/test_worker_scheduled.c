@@ -1,6 +1,7 @@
 /* test_worker_scheduled.c - the scheduled jobs run by a real b4-worker:
  * Pix/boleto expiry, commission release after the guarantee days (not
- * when refunded), abandoned-cart events. */
+ * when refunded), abandoned-cart events, the hourly folding of the sales
+ * aggregates' slots. */
 #include "harness.h"
 #include "test_worker_support.h"
 
@@ -358,6 +359,98 @@ static void test_abandoned_cart_affiliate_delivery_has_no_email(void **state)
 	free(payload);
 }
 
+/* A sales_daily row of the producer's product (paid, card) on the day
+ * days_ago before today (UTC), in slot, with these orders and amount (the
+ * triggers write sales_totals and sales_days). */
+static void add_sales(int days_ago, int slot, int orders, long long amount)
+{
+	assert_int_equal(h_sqlf(db_name,
+				"INSERT INTO sales_daily (member_id, day, product_id, affiliate_id,"
+				" role, status, payment_method, slot, orders, gross_cents,"
+				" amount_cents, reversed_cents) VALUES ('" PRODUCER "', UTC_DATE()"
+				" - INTERVAL %d DAY, '" PRODUCT "', '', 'producer', 'paid', 'card',"
+				" %d, %d, %lld, %lld, 0)",
+				days_ago, slot, orders, amount * 2, amount),
+			 0);
+}
+
+/* The producer's sums in table, as "orders:gross:amount" (where: more
+ * conditions). */
+static char *sales_sums(const char *table, const char *where)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT CONCAT_WS(':', SUM(orders), SUM(gross_cents), SUM(amount_cents)) FROM %s"
+		 " WHERE member_id = '" PRODUCER "' %s",
+		 table, where);
+	return h_sql_value(db_name, sql);
+}
+
+/* cron.sales_compact, enqueued by the worker itself: the slots of the days
+ * before yesterday fold into slot 0 with the same sums; yesterday and today
+ * keep theirs (their writers may still be at work).  (The demo data and the
+ * tests above have rows of their own: the checks are per day and key.) */
+static void test_sales_compact_folds_past_days(void **state)
+{
+	static const char *const checks[][2] = {
+	    {"sales_daily", "AND day = UTC_DATE() - INTERVAL 3 DAY"},
+	    {"sales_daily", "AND day = UTC_DATE() - INTERVAL 2 DAY"},
+	    {"sales_days", "AND day = UTC_DATE() - INTERVAL 3 DAY"},
+	    {"sales_days", "AND day <= UTC_DATE()"},
+	    {"sales_totals", ""},
+	};
+	enum { NCHECKS = sizeof(checks) / sizeof(checks[0]) };
+	char *before[NCHECKS], *after;
+	(void)state;
+
+	add_sales(3, 0, 5, 1000);
+	add_sales(3, 4, 2, 300);
+	add_sales(3, 9, -1, -100); /* a move out of paid, written in another slot */
+	add_sales(2, 15, 1, 50);
+	add_sales(1, 7, 3, 200);
+	add_sales(0, 2, 1, 10);
+	for (int c = 0; c < NCHECKS; c++) {
+		before[c] = sales_sums(checks[c][0], checks[c][1]);
+		assert_non_null(before[c]);
+	}
+	start_worker("cron.sales_compact", NULL);
+	assert_true(tw_wait_sql(db_name,
+				"SELECT COUNT(*) FROM jobs WHERE type = 'cron.sales_compact'"
+				" AND status = 'done'",
+				1, 10000));
+	for (int c = 0; c < NCHECKS; c++) {
+		after = sales_sums(checks[c][0], checks[c][1]);
+		assert_non_null(after);
+		assert_string_equal(after, before[c]);
+		free(after);
+		free(before[c]);
+	}
+	/* the past days are in slot 0 only: day -3's three rows are one */
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM sales_daily"
+				   " WHERE slot <> 0 AND day < UTC_DATE() - INTERVAL 1 DAY"),
+			 0);
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM sales_days"
+				   " WHERE slot <> 0 AND day < UTC_DATE() - INTERVAL 1 DAY"),
+			 0);
+	after = sales_sums("sales_daily", "AND day = UTC_DATE() - INTERVAL 3 DAY AND slot = 0"
+					  " AND product_id = '" PRODUCT "' AND role = 'producer'"
+					  " AND status = 'paid' AND payment_method = 'card'");
+	assert_non_null(after);
+	assert_string_equal(after, "6:2400:1200");
+	free(after);
+	/* yesterday's and today's rows stay in their slots */
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM sales_daily WHERE member_id = '" PRODUCER
+				   "' AND product_id = '" PRODUCT "' AND status = 'paid'"
+				   " AND payment_method = 'card' AND ((slot = 7 AND"
+				   " day = UTC_DATE() - INTERVAL 1 DAY) OR (slot = 2 AND"
+				   " day = UTC_DATE()))"),
+			 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +460,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_abandoned_cart_fires_once, tw_stop_all),
 	    cmocka_unit_test_teardown(test_abandoned_cart_affiliate_delivery_has_no_email,
 				      tw_stop_all),
+	    cmocka_unit_test_teardown(test_sales_compact_folds_past_days, tw_stop_all),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -11,7 +11,8 @@
  * otherwise; amount and reversed = the member's splits.  Triggers keep
  * sales_totals (the same summed over day, product, affiliate and role,
  * db/migrations/0018) and sales_days (summed over product, affiliate and
- * role, 0019) in the same statements. */
+ * role, 0019) in the same statements.  Readers sum over the slots;
+ * b4_sales_agg_compact folds the slots of past days into slot 0. */
 #ifndef B4_SALES_AGG_H
 #define B4_SALES_AGG_H
 
@@ -61,6 +62,18 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
  * live writers of the same rows wait for it.  *rows gets the number of
  * aggregate rows.  Returns 0 or -1. */
 int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows);
+
+/* Folds the live slots of past days into slot 0: for each member and day
+ * before `before` ("YYYY-MM-DD"; NULL: the day before yesterday in UTC, so
+ * no time zone's today is touched) that has rows in slots 1-15,
+ * transactions of at most 64 of those rows lock them, add their sums to
+ * the slot 0 rows, take them to zero and delete the rows left at zero
+ * (sales_totals and sales_days follow by their triggers).  Every sum stays the same; a
+ * writer of the same rows (a late refund of an old order) waits for the
+ * row locks, and a row it creates meanwhile is left for the next run.
+ * Stops after max_days member-days; *folded gets how many were folded.
+ * Returns 0, or -1 on a database error. */
+int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, int64_t *folded);
 
 /* Rebuilds only when sales_daily is empty and orders is not (the first
  * run after migration 0017 on a database with orders).  Returns 0 or -1. */

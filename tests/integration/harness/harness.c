@@ -255,7 +255,8 @@ const char *h_db_create(const char *prefix, bool seed)
 	return name;
 }
 
-int h_db_rebuild_aggregates(const char *db)
+/* Runs b4-migrate on db with one more argument (and a second, or NULL). */
+static int migrate_with(const char *db, const char *arg, const char *arg2)
 {
 	char bin[1024], migrations[1024], envs[6][256];
 	const char *env[7];
@@ -266,8 +267,21 @@ int h_db_rebuild_aggregates(const char *db)
 	env[6] = NULL;
 	snprintf(bin, sizeof(bin), "%s/bin/b4-migrate", h_build());
 	snprintf(migrations, sizeof(migrations), "--migrations-dir=%s/db/migrations", h_top());
-	const char *argv[] = {bin, migrations, "--rebuild-aggregates", NULL};
+	const char *argv[] = {bin, migrations, arg, arg2, NULL};
 	return run_wait(argv, env) == 0 ? 0 : -1;
+}
+
+int h_db_rebuild_aggregates(const char *db)
+{
+	return migrate_with(db, "--rebuild-aggregates", NULL);
+}
+
+int h_db_compact_aggregates(const char *db, const char *before)
+{
+	char arg[64];
+
+	snprintf(arg, sizeof(arg), "--compact-before=%s", before);
+	return migrate_with(db, "--compact-aggregates", arg);
 }
 
 static int read_port_file(const char *path, const char *key)

@@ -33,6 +33,9 @@ const char *h_db_create(const char *prefix, bool seed);
 /* Runs b4-migrate --rebuild-aggregates on db: for fixtures that insert
  * orders with SQL instead of through the domain layer.  0 or -1. */
 int h_db_rebuild_aggregates(const char *db);
+/* Runs b4-migrate --compact-aggregates --compact-before=before (YYYY-MM-DD)
+ * on db.  0 or -1. */
+int h_db_compact_aggregates(const char *db, const char *before);
 /* Runs SQL as root in database db (NULL for none); 0 or -1. */
 int h_sql(const char *db, const char *sql);
 /* First column of the first row as a malloc'd string, NULL when no row. */

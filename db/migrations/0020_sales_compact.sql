@@ -1,0 +1,13 @@
+-- 0020_sales_compact.sql: finding the days whose live slots can be folded.
+--
+-- Live writers spread a member's day over 16 slots (CONNECTION_ID() % 16,
+-- libcommon/src/sales_agg.c), so a producer who sells all day through many
+-- connections has up to 16 rows per day, status and payment method in
+-- sales_days: a 30-day range summary then reads about 11,500 rows instead
+-- of 720 (p99 64 ms against 10 ms at 1,000,000 orders, docs/BENCHMARKS.md).
+-- b4_sales_agg_compact (the worker's cron.sales_compact, and
+-- `b4-migrate --compact-aggregates`) folds slots 1-15 of past days into
+-- slot 0; this index lets it find them without reading the whole table.
+-- Its columns never change once a row exists (an update only moves the
+-- sums), so live writers pay for it only when a row is created.
+ALTER TABLE sales_days ADD INDEX ix_sales_days_slot_day (slot, day);
