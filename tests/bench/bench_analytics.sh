@@ -6,6 +6,13 @@
 # by tests/bench/gen_orders.sh.  wrk -t2 -c8 -d10s each; the machine's load
 # average is printed with every figure.
 #   BENCH_ORDERS=200000 tests/bench/bench_analytics.sh
+# The rebuild writes every aggregate row in slot 0, while live writers
+# spread a day over 16 slots (sales_agg.c); with BENCH_SLOTS=16 the last
+# round copies each row into slots 1..15 (zero sums: the sums stay, the
+# rows to read are those of a producer who sold every day through 16
+# connections) and measures again; then folds the slots of the days
+# before yesterday back into slot 0 (b4-migrate --compact-aggregates, what
+# the worker's hourly cron.sales_compact does) and measures once more.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 total=${BENCH_ORDERS:-1000000}
@@ -43,3 +50,17 @@ measure 1000
 echo "load before generating: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$top/tests/bench/gen_orders.sh" 1001 "$total"
 measure "$total"
+slots=${BENCH_SLOTS:-1}
+if [ "$slots" -gt 1 ]; then
+	mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+	  INSERT INTO sales_daily (member_id, day, product_id, affiliate_id, role, status,
+	    payment_method, slot, orders, gross_cents, amount_cents, reversed_cents)
+	  SELECT d.member_id, d.day, d.product_id, d.affiliate_id, d.role, d.status,
+	    d.payment_method, s.seq, 0, 0, 0, 0
+	  FROM sales_daily d JOIN seq_1_to_$((slots - 1)) s WHERE d.slot = 0"
+	measure "$total (aggregates in $slots slots)"
+	t0=$(date +%s.%N)
+	"$bin/b4-migrate" --migrations-dir="$top/db/migrations" --compact-aggregates
+	echo "compacted in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+	measure "$total (past days compacted)"
+fi
