@@ -67,11 +67,13 @@ static void order_new(const struct checkout_order *o, bool refuse, struct b4_ord
 	n->product_id = o->main.product_id;
 	n->producer_id = o->main.producer_id;
 	n->guarantee_days = o->main.guarantee_days;
-	n->items[n->nitems++] =
-	    (struct b4_order_item_new){o->main.id, o->item_type, o->main.price_cents};
+	n->product_name = o->main.product_name;
+	n->items[n->nitems++] = (struct b4_order_item_new){
+	    o->main.id, o->item_type, o->main.price_cents, o->main.code, o->main.name};
 	for (size_t k = 0; k < o->nbumps && n->nitems < B4_ORDER_MAX_ITEMS; k++)
-		n->items[n->nitems++] = (struct b4_order_item_new){o->bumps[k].id, "order_bump",
-								   o->bumps[k].price_cents};
+		n->items[n->nitems++] = (struct b4_order_item_new){
+		    o->bumps[k].id, "order_bump", o->bumps[k].price_cents, o->bumps[k].code,
+		    o->bumps[k].name};
 	n->method = o->method;
 	n->installments = o->installments;
 	n->subtotal_cents = o->subtotal_cents;

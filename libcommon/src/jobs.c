@@ -163,21 +163,15 @@ static bool parts_are_valid(const cJSON *parts)
 	return true;
 }
 
-/* One job per partner: parts is [[party, user, amount], ...] ordered by
- * user and party, a partner's splits summed. */
+/* One job per partner: parts (valid) is [[party, user, amount], ...]
+ * ordered by user and party, a partner's splits summed. */
 static int enqueue_partners(struct b4_queue_batch *batch, const char *event, const cJSON *view,
-			    const struct b4_db_result *order, const char *dedup_key)
+			    const char *product_id, const char *product_name, const cJSON *parts,
+			    const char *dedup_key)
 {
-	const char *product_id = b4_db_str(order, 0, B4_ORDER_VIEW_PRODUCT_COL);
-	cJSON *parts = b4_db_is_null(order, 0, EV_PARTS)
-			   ? cJSON_CreateArray()
-			   : cJSON_Parse(b4_db_str(order, 0, EV_PARTS));
 	char partner_dedup[200];
-	int n, rc = -1;
+	int n = cJSON_GetArraySize(parts);
 
-	if (!parts_are_valid(parts))
-		goto out_free;
-	n = cJSON_GetArraySize(parts);
 	for (int k = 0; k < n;) {
 		const cJSON *p = cJSON_GetArrayItem(parts, k);
 		const char *party = cJSON_GetArrayItem(p, 0)->valuestring;
@@ -193,15 +187,25 @@ static int enqueue_partners(struct b4_queue_batch *batch, const char *event, con
 		}
 		snprintf(partner_dedup, sizeof(partner_dedup), "%s:%s", dedup_key, user);
 		if (enqueue_for(batch, event, user, product_id,
-				partner_data(view, product_id, b4_db_str(order, 0, EV_PRODUCT_NAME),
-					     party, amount),
+				partner_data(view, product_id, product_name, party, amount),
 				partner_dedup) < 0)
-			goto out_free;
+			return -1;
 	}
-	rc = 0;
-out_free:
-	cJSON_Delete(parts);
-	return rc;
+	return 0;
+}
+
+/* The event's jobs: the producer's (the view and buyer, consumed) and one
+ * per partner. */
+static int enqueue_event(struct b4_queue_batch *batch, const char *event, const cJSON *view,
+			 cJSON *buyer, const char *producer_id, const char *product_id,
+			 const char *product_name, const cJSON *parts, const char *dedup_key)
+{
+	cJSON *data = cJSON_Duplicate(view, true);
+
+	cJSON_AddItemToObject(data, "customer", buyer);
+	if (enqueue_for(batch, event, producer_id, product_id, data, dedup_key) < 0)
+		return -1;
+	return enqueue_partners(batch, event, view, product_id, product_name, parts, dedup_key);
 }
 
 int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, const char *event,
@@ -209,7 +213,7 @@ int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, cons
 {
 	struct b4_db_result *order;
 	char dedup[160];
-	cJSON *view = NULL, *data, *buyer;
+	cJSON *view = NULL, *buyer, *parts = NULL;
 	int rc = -1;
 
 	if (view_out)
@@ -231,16 +235,14 @@ int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, cons
 	    "s", order_id);
 	if (!order || b4_db_rows(order) == 0)
 		goto out_free;
+	parts = b4_db_is_null(order, 0, EV_PARTS) ? cJSON_CreateArray()
+						  : cJSON_Parse(b4_db_str(order, 0, EV_PARTS));
 	view = b4_order_view_from_row(order, NULL);
 	/* the producer: the order and its buyer */
-	buyer = view ? b4_order_buyer_json(order, 0, EV_BUYER) : NULL;
-	if (!buyer)
-		goto out_free;
-	data = cJSON_Duplicate(view, true);
-	cJSON_AddItemToObject(data, "customer", buyer);
-	if (enqueue_for(batch, event, b4_db_str(order, 0, EV_PRODUCER),
-			b4_db_str(order, 0, B4_ORDER_VIEW_PRODUCT_COL), data, dedup_key) < 0 ||
-	    enqueue_partners(batch, event, view, order, dedup_key) < 0)
+	buyer = view && parts_are_valid(parts) ? b4_order_buyer_json(order, 0, EV_BUYER) : NULL;
+	if (!buyer || enqueue_event(batch, event, view, buyer, b4_db_str(order, 0, EV_PRODUCER),
+				    b4_db_str(order, 0, B4_ORDER_VIEW_PRODUCT_COL),
+				    b4_db_str(order, 0, EV_PRODUCT_NAME), parts, dedup_key) < 0)
 		goto out_free;
 	rc = 0;
 	if (view_out) {
@@ -248,8 +250,62 @@ int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, cons
 		view = NULL;
 	}
 out_free:
+	cJSON_Delete(parts);
 	cJSON_Delete(view);
 	b4_db_result_free(order);
+	return rc;
+}
+
+/* splits.party's ENUM order, as the event's query sorts it. */
+static int party_rank(const char *party)
+{
+	static const char *const parties[] = {"platform", "producer", "coproducer", "affiliate"};
+
+	for (int k = 0; k < 4; k++)
+		if (!strcmp(party, parties[k]))
+			return k;
+	return 4;
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+	const struct b4_order_known_part *x = *(const struct b4_order_known_part *const *)a,
+					 *y = *(const struct b4_order_known_part *const *)b;
+	int c = strcmp(x->user_id, y->user_id);
+
+	return c ? c : party_rank(x->party) - party_rank(y->party);
+}
+
+int b4_job_order_event_known_into(struct b4_queue_batch *batch, const char *event,
+				  const struct b4_order_known *k, const cJSON *view,
+				  const char *dedup_key)
+{
+	const struct b4_order_known_part *sorted[B4_MONEY_MAX_SPLIT_PARTS];
+	cJSON *parts = cJSON_CreateArray(), *buyer;
+	char dedup[160];
+	int rc;
+
+	if (!dedup_key) {
+		snprintf(dedup, sizeof(dedup), "%s:%s", event, k->order_id);
+		dedup_key = dedup;
+	}
+	/* as the event's query gives them: by user, then party */
+	for (size_t i = 0; i < k->nparts; i++)
+		sorted[i] = &k->parts[i];
+	qsort(sorted, k->nparts, sizeof(sorted[0]), part_cmp);
+	for (size_t i = 0; i < k->nparts; i++) {
+		cJSON *p = cJSON_CreateArray();
+		cJSON_AddItemToArray(p, cJSON_CreateString(sorted[i]->party));
+		cJSON_AddItemToArray(p, cJSON_CreateString(sorted[i]->user_id));
+		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)sorted[i]->amount_cents));
+		cJSON_AddItemToArray(parts, p);
+	}
+	buyer =
+	    b4_order_buyer(k->buyer_name, k->buyer_email, k->buyer_phone[0] ? k->buyer_phone : NULL,
+			   k->buyer_document, k->buyer_document_type);
+	rc = enqueue_event(batch, event, view, buyer, k->producer_id, k->product_id,
+			   k->product_name, parts, dedup_key);
+	cJSON_Delete(parts);
 	return rc;
 }
 

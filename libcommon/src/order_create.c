@@ -69,12 +69,11 @@ static int upsert_customer(struct b4_db *db, struct b4_order_new *n, const struc
 	return rc;
 }
 
-/* Inserts a row keyed by a new UUIDv7: sql binds (id, order_id, a, b, cents). */
-static int insert_with_id(struct b4_db *db, const char *sql, const char *order_id, const char *a,
-			  const char *b, int64_t cents)
+/* Inserts a row keyed by a new UUIDv7 (written into id): sql binds (id,
+ * order_id, a, b, cents). */
+static int insert_with_id(struct b4_db *db, const char *sql, char id[37], const char *order_id,
+			  const char *a, const char *b, int64_t cents)
 {
-	char id[37];
-
 	if (b4_crypto_uuid7(id) < 0)
 		return -1;
 	return b4_db_exec(db, sql, "ssssi", id, order_id, a, b, cents) < 0 ? -1 : 0;
@@ -204,6 +203,90 @@ static void contrib_finish(struct b4_sales_contrib *c, const struct b4_order_new
 		    !strcmp(c->m[k].role, "producer") ? n->total_cents : c->m[k].amount_cents;
 }
 
+/* ---- the order's view and event, as written (b4_order_known) ---------- */
+
+/* A partner's split, for its approved-payment event. */
+static void known_part(struct b4_order_known *k, const char *party, const char *user,
+		       int64_t amount_cents)
+{
+	struct b4_order_known_part *p = &k->parts[k->nparts++];
+
+	snprintf(p->party, sizeof(p->party), "%s", party);
+	snprintf(p->user_id, sizeof(p->user_id), "%s", user);
+	p->amount_cents = amount_cents;
+}
+
+/* An item's rank in the view (order_items.type's ENUM order). */
+static int item_rank(const char *type)
+{
+	return !strcmp(type, "main") ? 0 : !strcmp(type, "order_bump") ? 1 : 2;
+}
+
+/* The items in the view's order, by type then id (ids[k] is item k's). */
+static void known_items(struct b4_order_known *k, const struct b4_order_new *n, char ids[][37])
+{
+	size_t order[B4_ORDER_MAX_ITEMS];
+
+	for (size_t a = 0; a < n->nitems; a++) {
+		size_t b = a;
+		for (; b > 0; b--) {
+			const struct b4_order_item_new *x = &n->items[order[b - 1]],
+						       *y = &n->items[a];
+			int c = item_rank(x->type) - item_rank(y->type);
+			if (c < 0 || (c == 0 && strcmp(ids[order[b - 1]], ids[a]) < 0))
+				break;
+			order[b] = order[b - 1];
+		}
+		order[b] = a;
+	}
+	for (size_t a = 0; a < n->nitems; a++) {
+		const struct b4_order_item_new *it = &n->items[order[a]];
+		struct b4_order_known_item *out = &k->items[a];
+		snprintf(out->offer_code, sizeof(out->offer_code), "%s", it->offer_code);
+		snprintf(out->name, sizeof(out->name), "%s", it->name);
+		snprintf(out->type, sizeof(out->type), "%s", it->type);
+		out->price_cents = it->price_cents;
+	}
+	k->nitems = n->nitems;
+}
+
+/* What the view and the approved-payment event show of n (b4_orders.h,
+ * struct b4_order_known), when n carries all of it. */
+static void known_view(struct b4_order_new *n, char ids[][37])
+{
+	struct b4_order_known *k = &n->known;
+
+	k->view_known = false;
+	if (n->refuse || !n->product_name || n->nitems == 0)
+		return;
+	for (size_t a = 0; a < n->nitems; a++)
+		if (!n->items[a].offer_code || !n->items[a].name)
+			return;
+	snprintf(k->order_id, sizeof(k->order_id), "%s", n->order_id);
+	snprintf(k->charge_id, sizeof(k->charge_id), "%s", n->charge_id);
+	snprintf(k->method, sizeof(k->method), "%s", n->method);
+	/* the order's offer is its first item's (the main offer or upsell) */
+	snprintf(k->offer_code, sizeof(k->offer_code), "%s", n->items[0].offer_code);
+	snprintf(k->parent_order_id, sizeof(k->parent_order_id), "%s",
+		 opt(n->parent_order_id) ? n->parent_order_id : "");
+	snprintf(k->product_id, sizeof(k->product_id), "%s", n->product_id);
+	snprintf(k->producer_id, sizeof(k->producer_id), "%s", n->producer_id);
+	snprintf(k->product_name, sizeof(k->product_name), "%s", n->product_name);
+	k->installments = n->installments;
+	k->subtotal_cents = n->subtotal_cents;
+	k->discount_cents = n->discount_cents;
+	k->interest_cents = n->interest_cents;
+	k->total_cents = n->total_cents;
+	known_items(k, n, ids);
+	snprintf(k->buyer_name, sizeof(k->buyer_name), "%s", n->full_name);
+	snprintf(k->buyer_email, sizeof(k->buyer_email), "%s", n->email);
+	snprintf(k->buyer_phone, sizeof(k->buyer_phone), "%s", opt(n->phone) ? n->phone : "");
+	b4_document_mask(n->document, k->buyer_document);
+	snprintf(k->buyer_document_type, sizeof(k->buyer_document_type), "%s",
+		 n->document_is_cpf ? "cpf" : "cnpj");
+	k->view_known = true;
+}
+
 /* Splits the price after discounts: platform -> affiliate -> co-producers
  * -> producer.  Installment interest is not commissionable: it goes to the
  * platform's line, which carries the financing cost. */
@@ -263,6 +346,10 @@ static int write_splits(struct b4_db *db, struct b4_order_new *n, enum b4_order_
 		/* more members than a contribution holds: read back instead */
 		if (user && contrib_add(&n->known.contrib, n, user, parts[k].amount_cents) < 0)
 			n->known.contrib.n = 0;
+		if (user &&
+		    (parts[k].role == B4_SPLIT_AFFILIATE || parts[k].role == B4_SPLIT_COPRODUCER))
+			known_part(&n->known, party_name(parts[k].role), user,
+				   parts[k].amount_cents);
 	}
 	/* every split in one statement */
 	if (b4_db_insert_rows(
@@ -278,10 +365,13 @@ out_free_cops:
 int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal)
 {
 	struct sealed_buyer sealed = {NULL, NULL};
+	char item_ids[B4_ORDER_MAX_ITEMS][37];
 	int rc = -1;
 
 	*refusal = B4_ORDER_REFUSAL_NONE;
 	n->known.guarantee_days = n->guarantee_days;
+	n->known.view_known = false;
+	n->known.nparts = 0;
 	contrib_start(&n->known.contrib, n);
 	if (seal_buyer(n, &sealed) < 0)
 		goto out_free;
@@ -293,12 +383,13 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 		if (insert_with_id(db,
 				   "INSERT INTO order_items (id, order_id, offer_id, type,"
 				   " price_cents) VALUES (?, ?, ?, ?, ?)",
-				   n->order_id, n->items[k].offer_id, n->items[k].type,
+				   item_ids[k], n->order_id, n->items[k].offer_id, n->items[k].type,
 				   n->items[k].price_cents) < 0)
 			goto out_free;
 	if (!n->refuse && (insert_charge(db, n) < 0 || write_splits(db, n, refusal) < 0))
 		goto out_free;
 	contrib_finish(&n->known.contrib, n);
+	known_view(n, item_ids);
 	if (n->refuse && b4_job_order_event(db, "refused-payment", n->order_id, NULL) < 0)
 		goto out_free;
 	rc = b4_sales_agg_shift_known(db, n->order_id, &n->known.contrib, NULL,

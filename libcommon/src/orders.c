@@ -29,15 +29,6 @@ const char *const b4_funnel_steps[] = {
     NULL,
 };
 
-/* Adds the cell as a string, or null when it is NULL. */
-static void add_cell(cJSON *obj, const char *name, const struct b4_db_result *res, size_t col)
-{
-	if (b4_db_is_null(res, 0, col))
-		cJSON_AddNullToObject(obj, name);
-	else
-		cJSON_AddStringToObject(obj, name, b4_db_str(res, 0, col));
-}
-
 /* The columns of B4_ORDER_VIEW_COLS, in order. */
 enum view_col {
 	V_ID,
@@ -69,72 +60,92 @@ enum view_col {
 _Static_assert(V_NCOLS == B4_ORDER_VIEW_NCOLS, "B4_ORDER_VIEW_NCOLS counts the view's columns");
 _Static_assert(V_PRODUCT == B4_ORDER_VIEW_PRODUCT_COL, "o.product_id's column");
 
-/* The items, as B4_ORDER_VIEW_COLS aggregates them. */
-static int add_items(cJSON *o, const struct b4_db_result *res)
-{
-	cJSON *items = b4_db_is_null(res, 0, V_ITEMS) ? cJSON_CreateArray()
-						      : cJSON_Parse(b4_db_str(res, 0, V_ITEMS));
+/* The view's cells as text (NULL: SQL NULL), from a row or from what the
+ * order's writer knows: one builder for both. */
+struct view_cells {
+	const char *v[V_NCOLS];
+};
 
-	if (!cJSON_IsArray(items)) {
-		cJSON_Delete(items);
-		return -1;
-	}
-	cJSON_AddItemToObject(o, "items", items);
-	return 0;
+/* Adds the cell as a string, or null when it is NULL. */
+static void add_cell(cJSON *obj, const char *name, const struct view_cells *c, size_t col)
+{
+	if (!c->v[col])
+		cJSON_AddNullToObject(obj, name);
+	else
+		cJSON_AddStringToObject(obj, name, c->v[col]);
+}
+
+static int64_t cell_i64(const struct view_cells *c, size_t col)
+{
+	return c->v[col] ? strtoll(c->v[col], NULL, 10) : 0;
 }
 
 /* The payment data of the latest charge, by method. */
-static void add_charge(cJSON *o, const struct b4_db_result *res)
+static void add_charge(cJSON *o, const struct view_cells *c)
 {
-	const char *method = b4_db_str(res, 0, V_METHOD);
+	const char *method = c->v[V_METHOD];
 
-	if (b4_db_is_null(res, 0, V_CH_STATUS))
+	if (!c->v[V_CH_STATUS])
 		return;
-	if (!strcmp(method, "card") && !b4_db_is_null(res, 0, V_CH_LAST4)) {
-		cJSON *c = cJSON_AddObjectToObject(o, "card");
-		cJSON_AddStringToObject(c, "brand", b4_db_str(res, 0, V_CH_BRAND));
-		cJSON_AddStringToObject(c, "last4", b4_db_str(res, 0, V_CH_LAST4));
-	} else if (!strcmp(method, "pix") && !b4_db_is_null(res, 0, V_CH_PIX)) {
+	if (!strcmp(method, "card") && c->v[V_CH_LAST4]) {
+		cJSON *card = cJSON_AddObjectToObject(o, "card");
+		cJSON_AddStringToObject(card, "brand", c->v[V_CH_BRAND] ? c->v[V_CH_BRAND] : "");
+		cJSON_AddStringToObject(card, "last4", c->v[V_CH_LAST4]);
+	} else if (!strcmp(method, "pix") && c->v[V_CH_PIX]) {
 		cJSON *p = cJSON_AddObjectToObject(o, "pix");
-		cJSON_AddStringToObject(p, "payload", b4_db_str(res, 0, V_CH_PIX));
-		cJSON_AddStringToObject(p, "expires_at", b4_db_str(res, 0, V_EXPIRES));
-	} else if (!strcmp(method, "boleto") && !b4_db_is_null(res, 0, V_CH_BARCODE)) {
+		cJSON_AddStringToObject(p, "payload", c->v[V_CH_PIX]);
+		cJSON_AddStringToObject(p, "expires_at", c->v[V_EXPIRES] ? c->v[V_EXPIRES] : "");
+	} else if (!strcmp(method, "boleto") && c->v[V_CH_BARCODE]) {
 		cJSON *b = cJSON_AddObjectToObject(o, "boleto");
-		cJSON_AddStringToObject(b, "barcode", b4_db_str(res, 0, V_CH_BARCODE));
-		cJSON_AddStringToObject(b, "digitable_line", b4_db_str(res, 0, V_CH_LINE));
-		cJSON_AddStringToObject(b, "due_date", b4_db_str(res, 0, V_CH_DUE));
+		cJSON_AddStringToObject(b, "barcode", c->v[V_CH_BARCODE]);
+		cJSON_AddStringToObject(b, "digitable_line",
+					c->v[V_CH_LINE] ? c->v[V_CH_LINE] : "");
+		cJSON_AddStringToObject(b, "due_date", c->v[V_CH_DUE] ? c->v[V_CH_DUE] : "");
 	}
-	if (!b4_db_is_null(res, 0, V_CH_DECLINE))
-		cJSON_AddStringToObject(o, "decline_code", b4_db_str(res, 0, V_CH_DECLINE));
+	if (c->v[V_CH_DECLINE])
+		cJSON_AddStringToObject(o, "decline_code", c->v[V_CH_DECLINE]);
+}
+
+/* The order view from its cells; items (consumed) is the items array. */
+static cJSON *view_build(const struct view_cells *c, cJSON *items, const char *access_token)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", c->v[V_ID]);
+	cJSON_AddStringToObject(o, "status", c->v[V_STATUS]);
+	cJSON_AddStringToObject(o, "payment_method", c->v[V_METHOD]);
+	cJSON_AddNumberToObject(o, "installments", (double)cell_i64(c, V_INSTALLMENTS));
+	cJSON_AddNumberToObject(o, "subtotal_cents", (double)cell_i64(c, V_SUBTOTAL));
+	cJSON_AddNumberToObject(o, "discount_cents", (double)cell_i64(c, V_DISCOUNT));
+	cJSON_AddNumberToObject(o, "interest_cents", (double)cell_i64(c, V_INTEREST));
+	cJSON_AddNumberToObject(o, "total_cents", (double)cell_i64(c, V_TOTAL));
+	cJSON_AddStringToObject(o, "currency", "BRL");
+	cJSON_AddStringToObject(o, "offer_code", c->v[V_OFFER_CODE]);
+	if (c->v[V_PARENT])
+		cJSON_AddStringToObject(o, "parent_order_id", c->v[V_PARENT]);
+	/* main first, then bumps, then the upsell (ENUM order) */
+	cJSON_AddItemToObject(o, "items", items);
+	add_charge(o, c);
+	if (access_token)
+		cJSON_AddStringToObject(o, "access_token", access_token);
+	cJSON_AddStringToObject(o, "created_at", c->v[V_CREATED]);
+	add_cell(o, "paid_at", c, V_PAID);
+	return o;
 }
 
 cJSON *b4_order_view_from_row(const struct b4_db_result *res, const char *access_token)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct view_cells c;
+	cJSON *items;
 
-	cJSON_AddStringToObject(o, "id", b4_db_str(res, 0, V_ID));
-	cJSON_AddStringToObject(o, "status", b4_db_str(res, 0, V_STATUS));
-	cJSON_AddStringToObject(o, "payment_method", b4_db_str(res, 0, V_METHOD));
-	cJSON_AddNumberToObject(o, "installments", (double)b4_db_i64(res, 0, V_INSTALLMENTS));
-	cJSON_AddNumberToObject(o, "subtotal_cents", (double)b4_db_i64(res, 0, V_SUBTOTAL));
-	cJSON_AddNumberToObject(o, "discount_cents", (double)b4_db_i64(res, 0, V_DISCOUNT));
-	cJSON_AddNumberToObject(o, "interest_cents", (double)b4_db_i64(res, 0, V_INTEREST));
-	cJSON_AddNumberToObject(o, "total_cents", (double)b4_db_i64(res, 0, V_TOTAL));
-	cJSON_AddStringToObject(o, "currency", "BRL");
-	cJSON_AddStringToObject(o, "offer_code", b4_db_str(res, 0, V_OFFER_CODE));
-	if (!b4_db_is_null(res, 0, V_PARENT))
-		cJSON_AddStringToObject(o, "parent_order_id", b4_db_str(res, 0, V_PARENT));
-	/* main first, then bumps, then the upsell (ENUM order) */
-	if (add_items(o, res) < 0) {
-		cJSON_Delete(o);
+	for (size_t col = 0; col < V_NCOLS; col++)
+		c.v[col] = b4_db_is_null(res, 0, col) ? NULL : b4_db_str(res, 0, col);
+	items = c.v[V_ITEMS] ? cJSON_Parse(c.v[V_ITEMS]) : cJSON_CreateArray();
+	if (!cJSON_IsArray(items)) {
+		cJSON_Delete(items);
 		return NULL;
 	}
-	add_charge(o, res);
-	if (access_token)
-		cJSON_AddStringToObject(o, "access_token", access_token);
-	cJSON_AddStringToObject(o, "created_at", b4_db_str(res, 0, V_CREATED));
-	add_cell(o, "paid_at", res, V_PAID);
-	return o;
+	return view_build(&c, items, access_token);
 }
 
 cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_token)
@@ -147,6 +158,89 @@ cJSON *b4_order_json(struct b4_db *db, const char *order_id, const char *access_
 		o = b4_order_view_from_row(res, access_token);
 	b4_db_result_free(res);
 	return o;
+}
+
+/* The columns the known view reads: the order's times and status, its
+ * charge (k->charge_id: a new order has that one). */
+enum known_col { K_CREATED, K_PAID, K_EXPIRES, K_STATUS, K_CHARGE };
+
+/* The view of the order k describes, from k and one read of its times and
+ * its charge by primary keys.  NULL on a database error. */
+static cJSON *view_known(struct b4_db *db, const struct b4_order_known *k)
+{
+	struct b4_db_result *res = b4_db_query(
+	    db,
+	    "SELECT " B4_ORDER_TS("o.created_at") ", " B4_ORDER_TS("o.paid_at") ", " B4_ORDER_TS(
+		"o.expires_at") ", o.status, ch.status, ch.card_brand, ch.card_last4,"
+				" ch.pix_payload, ch.boleto_barcode, ch.boleto_line,"
+				" DATE_FORMAT(ch.boleto_due_date, '%Y-%m-%d'), ch.decline_code"
+				" FROM orders o JOIN charges ch ON ch.id = ? WHERE o.id = ?",
+	    "ss", k->charge_id, k->order_id);
+	char numbers[5][24];
+	struct view_cells c;
+	cJSON *items, *view = NULL;
+
+	if (!res || b4_db_rows(res) != 1)
+		goto out_free;
+	memset(&c, 0, sizeof(c));
+	for (size_t col = 0; col < V_CH_DECLINE - V_CH_STATUS + 1; col++)
+		c.v[V_CH_STATUS + col] = b4_db_is_null(res, 0, K_CHARGE + col)
+					     ? NULL
+					     : b4_db_str(res, 0, K_CHARGE + col);
+	c.v[V_CREATED] = b4_db_str(res, 0, K_CREATED);
+	c.v[V_PAID] = b4_db_is_null(res, 0, K_PAID) ? NULL : b4_db_str(res, 0, K_PAID);
+	c.v[V_EXPIRES] = b4_db_is_null(res, 0, K_EXPIRES) ? NULL : b4_db_str(res, 0, K_EXPIRES);
+	c.v[V_STATUS] = b4_db_str(res, 0, K_STATUS);
+	c.v[V_ID] = k->order_id;
+	c.v[V_METHOD] = k->method;
+	c.v[V_PRODUCT] = k->product_id;
+	c.v[V_PARENT] = k->parent_order_id[0] ? k->parent_order_id : NULL;
+	c.v[V_OFFER_CODE] = k->offer_code;
+	snprintf(numbers[0], 24, "%d", k->installments);
+	snprintf(numbers[1], 24, "%lld", (long long)k->subtotal_cents);
+	snprintf(numbers[2], 24, "%lld", (long long)k->discount_cents);
+	snprintf(numbers[3], 24, "%lld", (long long)k->interest_cents);
+	snprintf(numbers[4], 24, "%lld", (long long)k->total_cents);
+	c.v[V_INSTALLMENTS] = numbers[0];
+	c.v[V_SUBTOTAL] = numbers[1];
+	c.v[V_DISCOUNT] = numbers[2];
+	c.v[V_INTEREST] = numbers[3];
+	c.v[V_TOTAL] = numbers[4];
+	items = cJSON_CreateArray();
+	for (size_t i = 0; i < k->nitems; i++) {
+		cJSON *item = cJSON_CreateObject();
+		cJSON_AddStringToObject(item, "offer_code", k->items[i].offer_code);
+		cJSON_AddStringToObject(item, "name", k->items[i].name);
+		cJSON_AddStringToObject(item, "type", k->items[i].type);
+		cJSON_AddNumberToObject(item, "price_cents", (double)k->items[i].price_cents);
+		cJSON_AddItemToArray(items, item);
+	}
+	view = view_build(&c, items, NULL);
+out_free:
+	b4_db_result_free(res);
+	return view;
+}
+
+/* The approved-payment event of a paid order, into jobs: from what its
+ * writer knows when it can (view_known), else read.  *view as
+ * b4_order_mark_paid gives it. */
+static int paid_event(struct b4_db *db, struct b4_queue_batch *jobs, const char *order_id,
+		      const struct b4_order_known *known, cJSON **view)
+{
+	cJSON *v;
+
+	if (!known || !known->view_known)
+		return b4_job_order_event_into(db, jobs, "approved-payment", order_id, NULL, view);
+	v = view_known(db, known);
+	if (!v || b4_job_order_event_known_into(jobs, "approved-payment", known, v, NULL) < 0) {
+		cJSON_Delete(v);
+		return -1;
+	}
+	if (view)
+		*view = v;
+	else
+		cJSON_Delete(v);
+	return 0;
 }
 
 /* The product's guarantee days of the order, or -1. */
@@ -186,7 +280,7 @@ int b4_order_mark_paid(struct b4_db *db, const char *order_id, const struct b4_o
 		return -1;
 	/* the event, the invoice and the commission release: one insert */
 	b4_queue_batch_init(&jobs);
-	if (b4_job_order_event_into(db, &jobs, "approved-payment", order_id, NULL, view) < 0 ||
+	if (paid_event(db, &jobs, order_id, known, view) < 0 ||
 	    b4_job_order_into(&jobs, B4_JOB_INVOICE_ISSUE, order_id, 0) < 0 ||
 	    b4_job_order_into(&jobs, B4_JOB_COMMISSION_RELEASE, order_id, guarantee_days * 86400) <
 		0 ||
@@ -305,6 +399,22 @@ void b4_document_mask(const char *document, char out[24])
 		snprintf(out, 24, "***");
 }
 
+cJSON *b4_order_buyer(const char *full_name, const char *email, const char *phone,
+		      const char *masked_document, const char *document_type)
+{
+	cJSON *buyer = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(buyer, "full_name", full_name);
+	cJSON_AddStringToObject(buyer, "email", email);
+	if (phone)
+		cJSON_AddStringToObject(buyer, "phone", phone);
+	else
+		cJSON_AddNullToObject(buyer, "phone");
+	cJSON_AddStringToObject(buyer, "document", masked_document);
+	cJSON_AddStringToObject(buyer, "document_type", document_type);
+	return buyer;
+}
+
 cJSON *b4_order_buyer_json(const struct b4_db_result *res, size_t row, size_t col)
 {
 	char *phone = NULL, *document = NULL, masked[24];
@@ -319,15 +429,8 @@ cJSON *b4_order_buyer_json(const struct b4_db_result *res, size_t row, size_t co
 	if (!document)
 		goto out_free;
 	b4_document_mask(document, masked);
-	buyer = cJSON_CreateObject();
-	cJSON_AddStringToObject(buyer, "full_name", b4_db_str(res, row, col));
-	cJSON_AddStringToObject(buyer, "email", b4_db_str(res, row, col + 1));
-	if (phone)
-		cJSON_AddStringToObject(buyer, "phone", phone);
-	else
-		cJSON_AddNullToObject(buyer, "phone");
-	cJSON_AddStringToObject(buyer, "document", masked);
-	cJSON_AddStringToObject(buyer, "document_type", b4_db_str(res, row, col + 4));
+	buyer = b4_order_buyer(b4_db_str(res, row, col), b4_db_str(res, row, col + 1), phone,
+			       masked, b4_db_str(res, row, col + 4));
 out_free:
 	b4_pii_free(phone);
 	b4_pii_free(document);

@@ -13,6 +13,9 @@
  *     sales_days (whole days) equals the same summary computed from the
  *     orders (a range that cuts a day), for the producer, the affiliate and
  *     the co-producer;
+ *   - a paid order's answer is its GET view, and its approved-payment
+ *     events (built from what the checkout wrote) are what reading the
+ *     order gives (b4_job_order_event_into);
  *   - b4-migrate --compact-aggregates folds the writers' slots into slot 0
  *     and keeps every sum, also while orders are being written;
  *   - b4-migrate --rebuild-aggregates writes the same totals.
@@ -32,6 +35,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "b4/jobs.h"
+#include "b4/queue.h"
 #include "b4/sales_agg.h"
 #include "test_domain_support.h"
 #include "test_worker_support.h"
@@ -69,7 +74,7 @@ static int group_setup(void **state)
 	(void)state;
 
 	db = h_db_create("b4_aggregates", true);
-	if (!db)
+	if (!db || tw_pii_init() < 0)
 		return -1;
 	/* a co-producer with 20% on the main product */
 	if (td_add_coproducer(db) < 0)
@@ -87,6 +92,72 @@ static long post(struct h_resp *r, const char *url, const char *body, const char
 		 const char *auth)
 {
 	return call(r, "POST", url, body, key, auth);
+}
+
+/* A webhook.event payload without what each enqueue makes anew. */
+static cJSON *event_payload(const char *text)
+{
+	cJSON *p = cJSON_Parse(text);
+
+	assert_non_null(p);
+	cJSON_DeleteItemFromObject(p, "event_id");
+	cJSON_DeleteItemFromObject(p, "created_at");
+	return p;
+}
+
+/* The paid order's answer (from what the checkout wrote, not read back)
+ * must be its GET view, and its approved-payment jobs what a read of the
+ * order makes, job for job. */
+static void check_paid_answer(const cJSON *answer)
+{
+	const char *id = cJSON_GetObjectItem(answer, "id")->valuestring;
+	struct b4_db *conn = tw_connect(db);
+	struct b4_queue_batch batch;
+	cJSON *mine = cJSON_Duplicate(answer, true);
+	struct h_resp r;
+	char path[200];
+
+	snprintf(path, sizeof(path), "/v1/orders/%s?access_token=%s", id,
+		 cJSON_GetObjectItem(answer, "access_token")->valuestring);
+	assert_int_equal(h_http(&r, "GET", h_url(&checkout, path), NULL, NULL), 0);
+	assert_int_equal(r.status, 200);
+	cJSON_DeleteItemFromObject(mine, "access_token");
+	if (!cJSON_Compare(mine, r.json, true))
+		fail_msg("answer %s, GET %s", cJSON_PrintUnformatted(mine), r.body);
+	h_resp_free(&r);
+	cJSON_Delete(mine);
+
+	assert_non_null(conn);
+	b4_queue_batch_init(&batch);
+	assert_int_equal(b4_job_order_event_into(conn, &batch, "approved-payment", id, NULL, NULL),
+			 0);
+	assert_true(batch.n >= 2); /* the producer, the co-producer (and the affiliate) */
+	assert_int_equal(h_sql_intf(db,
+				    "SELECT COUNT(*) FROM jobs WHERE type = 'webhook.event'"
+				    " AND dedup_key LIKE 'approved-payment:%s%%'",
+				    id),
+			 (long long)batch.n);
+	for (size_t k = 0; k < batch.n; k++) {
+		char sql[300], *text;
+		cJSON *written, *read;
+
+		snprintf(
+		    sql, sizeof(sql),
+		    "SELECT payload FROM jobs WHERE type = 'webhook.event' AND dedup_key = '%s'",
+		    batch.job[k].dedup);
+		text = h_sql_value(db, sql);
+		assert_non_null(text);
+		written = event_payload(text);
+		read = event_payload(batch.job[k].payload);
+		if (!cJSON_Compare(written, read, true))
+			fail_msg("job %s: written %s, read %s", batch.job[k].dedup, text,
+				 batch.job[k].payload);
+		cJSON_Delete(written);
+		cJSON_Delete(read);
+		free(text);
+	}
+	b4_queue_batch_cleanup(&batch);
+	b4_db_close(conn);
 }
 
 /* A random order; fills its id and status ("paid", "refused" or
@@ -133,6 +204,8 @@ static void random_order(unsigned n, char id[37], char status[24])
 		assert_int_equal(r.status, 201);
 		snprintf(id, 37, "%s", h_json_str(&r, "id"));
 		snprintf(status, 24, "%s", h_json_str(&r, "status"));
+		if (!strcmp(status, "paid"))
+			check_paid_answer(r.json);
 	}
 	h_resp_free(&r);
 }

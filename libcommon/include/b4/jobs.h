@@ -79,6 +79,13 @@ struct b4_queue_batch;
  * enqueues them with its own (b4_queue_flush). */
 int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, const char *event,
 			    const char *order_id, const char *dedup_key, cJSON **view);
+struct b4_order_known;
+/* b4_job_order_event_into for the order k describes (k->view_known), with
+ * view its order view: no read.  The same jobs and payloads as the read
+ * gives for a new order (the splits as written, nothing reversed). */
+int b4_job_order_event_known_into(struct b4_queue_batch *batch, const char *event,
+				  const struct b4_order_known *k, const cJSON *view,
+				  const char *dedup_key);
 /* b4_job_order added to batch. */
 int b4_job_order_into(struct b4_queue_batch *batch, const char *type, const char *order_id,
 		      int64_t delay_seconds);

@@ -122,6 +122,12 @@ cJSON *b4_order_view_from_row(const struct b4_db_result *res, const char *access
 	"c.document_enc),"                                                                         \
 	" COALESCE(o.buyer_document_type, c.document_type)"
 
+/* The buyer object {full_name, email, phone (NULL: null), document,
+ * document_type} from plain values (the document already masked).  Caller
+ * deletes. */
+cJSON *b4_order_buyer(const char *full_name, const char *email, const char *phone,
+		      const char *masked_document, const char *document_type);
+
 /* The buyer object {full_name, email, phone, document} from the 5
  * B4_ORDER_BUYER_COLS cells of res at (row, col...): phone decrypted,
  * document decrypted and masked ("***.456.789-**").  Caller deletes; NULL
@@ -140,16 +146,42 @@ struct b4_order_item_new {
 	const char *offer_id;
 	const char *type; /* "main", "order_bump", "upsell" */
 	int64_t price_cents;
+	/* as the order's view shows the offer (NULL: the view is read back) */
+	const char *offer_code, *name;
+};
+
+/* What the writer of an order knows of it once b4_order_create returned,
+ * so the order's first move (b4_order_mark_paid) need not read it back:
+ * the guarantee and the sales contribution, and what the order's view and
+ * its approved-payment event show but the times and the charge's card
+ * (view_known false: read the view and the event's data instead).  Copies,
+ * not borrowed strings. */
+struct b4_order_known {
+	int guarantee_days;		 /* the product's */
+	struct b4_sales_contrib contrib; /* contrib.n 0: unknown */
+	bool view_known;
+	char order_id[37], charge_id[37], method[8], offer_code[16], parent_order_id[37];
+	char product_id[37], producer_id[37], product_name[201];
+	int installments;
+	int64_t subtotal_cents, discount_cents, interest_cents, total_cents;
+	struct b4_order_known_item {
+		char offer_code[16], name[201], type[12];
+		int64_t price_cents;
+	} items[B4_ORDER_MAX_ITEMS]; /* in the view's order: main, bumps, upsell */
+	size_t nitems;
+	/* the buyer as the producer's event shows it (document masked) */
+	char buyer_name[201], buyer_email[255], buyer_phone[20], buyer_document[24];
+	char buyer_document_type[5];
+	/* the affiliate's and co-producers' splits, as written */
+	struct b4_order_known_part {
+		char party[12], user_id[37];
+		int64_t amount_cents;
+	} parts[B4_MONEY_MAX_SPLIT_PARTS];
+	size_t nparts;
 };
 
 /* Everything an order is written with.  Strings are borrowed; "" or NULL
  * means none where a field is optional. */
-/* What the writer of an order knows of it once b4_order_create returned,
- * so the order's first move (b4_order_mark_paid) need not read it back. */
-struct b4_order_known {
-	int guarantee_days;		 /* the product's */
-	struct b4_sales_contrib contrib; /* contrib.n 0: unknown */
-};
 
 struct b4_order_new {
 	const char *order_id, *charge_id, *access_token_hash; /* new ids */
@@ -177,7 +209,8 @@ struct b4_order_new {
 	bool refuse;
 	int fraud_score;
 	const char *fraud_reasons, *client_ip;
-	int guarantee_days; /* the product's, as the caller read it */
+	int guarantee_days;	  /* the product's, as the caller read it */
+	const char *product_name; /* for the event without a read (NULL: read) */
 	/* out: filled by b4_order_create */
 	struct b4_order_known known;
 };
@@ -211,7 +244,9 @@ int64_t b4_order_release_commissions(struct b4_db *db, const char *order_id);
 /* waiting_payment -> paid with everything that follows a payment: split
  * release dates from the product's guarantee, the approved-payment event,
  * the invoice job and the commission release job.  known (NULL: read from
- * the order) saves reading the guarantee and the sales contribution again.
+ * the order) saves reading the guarantee and the sales contribution again,
+ * and with view_known the view and the event's data but the order's times
+ * and the charge's card (one read by primary keys instead).
  * When view is not NULL and the order moved, *view gets the order as the
  * event showed it (b4_order_json without token; caller deletes).  1 moved,
  * 0 not waiting (already settled), -1 error. */
