@@ -12,7 +12,13 @@
 #   BENCH_SECONDS=20 BENCH_CONNS="8 32" tests/bench/bench_launch.sh
 # Extra settings for b4-checkout (to measure an idea) go in
 # BENCH_CHECKOUT_ENV, e.g. BENCH_CHECKOUT_ENV="B4_WORKERS=16".
+# BENCH_CPUS pins the whole run (MariaDB, the binaries, the driver and
+# mariadb-slap) to those CPUs (taskset -c), to see how both rates scale
+# with cores: BENCH_CPUS=0 for one core.
 set -euo pipefail
+if [ -n "${BENCH_CPUS:-}" ] && [ -z "${BENCH_PINNED:-}" ]; then
+	exec env BENCH_PINNED=1 taskset -c "$BENCH_CPUS" "$0" "$@"
+fi
 . "$(dirname "$0")/lib.sh"
 seconds=${BENCH_SECONDS:-20}
 conns_list=${BENCH_CONNS:-8 32}
@@ -63,6 +69,7 @@ db_pid=$(cat "$bench_dir/db/mysqld.pid")
 sql() { mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev -N b4bench -e "$1"; }
 echo "durability: $(sql "SELECT CONCAT('innodb_flush_log_at_trx_commit=', @@innodb_flush_log_at_trx_commit, ' sync_binlog=', @@sync_binlog, ' log_bin=', @@log_bin)")"
 echo "b4-checkout: B4_WORKERS=${B4_WORKERS:-default} ${BENCH_CHECKOUT_ENV:-}; $address_note"
+echo "cpus: $(taskset -pc $$ | sed 's/.*: //') of $(nproc --all)"
 
 ticks() { # PID: utime + stime in clock ticks
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
