@@ -5,12 +5,17 @@
  *
  * Days are civil days in the caller's time zone (?tz=, an IANA name,
  * America/Sao_Paulo by default), converted with the system's zone files
- * (b4/tz.h).  The database groups orders into UTC buckets of an hour (or
- * 15 minutes for zones with half-hour offsets), read over the index
+ * (b4/tz.h).  When those days are the producer's own (users.utc_offset)
+ * all through the period - the default zone for a producer in São Paulo -
+ * revenue and paid orders come from the sales_daily aggregates, the
+ * producer's role only: a few rows per day, however many orders.  Another
+ * zone groups the orders themselves into UTC buckets of an hour (or 15
+ * minutes for zones with half-hour offsets), read over the index
  * (producer_id, created_at); each bucket lands on its local day here. */
 #include "api.h"
 #include "b4/tz.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,22 +202,80 @@ static cJSON *funnel_json(struct b4_req *req, const struct period *p, int64_t pa
 	return funnel;
 }
 
+/* users.utc_offset ("-03:00") in seconds east of UTC. */
+static int64_t offset_seconds(const char *text)
+{
+	int h, m;
+
+	if (strlen(text) != 6 || sscanf(text + 1, "%2d:%2d", &h, &m) != 2)
+		return INT64_MIN;
+	return (text[0] == '-' ? -1 : 1) * (int64_t)(h * 3600 + m * 60);
+}
+
+/* Are the period's local days the caller's aggregate days: every local
+ * midnight of the period (and its end) at UTC midnight minus the caller's
+ * offset?  -1 on a database error. */
+static int days_are_members(struct b4_req *req, const struct period *p)
+{
+	struct b4_db_result *res = b4_db_query(req->db, "SELECT utc_offset FROM users WHERE id = ?",
+					       "s", req->caller.user_id);
+	int64_t offset;
+
+	if (!res)
+		return -1;
+	offset = b4_db_rows(res) == 1 ? offset_seconds(b4_db_str(res, 0, 0)) : INT64_MIN;
+	b4_db_result_free(res);
+	if (offset == INT64_MIN)
+		return 0;
+	for (int64_t d = 0; d <= p->ndays; d++)
+		if (midnight_of(&p->tz, p->first_day + d) != (p->first_day + d) * 86400 - offset)
+			return 0;
+	return 1;
+}
+
+/* Paid orders and their gross by payment method: rows of (when, method,
+ * count, gross), when being the local day's index from first_day (*by_day)
+ * or a UTC bucket's number.  NULL on a database error. */
+static struct b4_db_result *paid_sales(struct b4_req *req, const struct period *p, bool *by_day)
+{
+	char from[16], to[16];
+	int y, m, d, mine = days_are_members(req, p);
+
+	if (mine < 0)
+		return NULL;
+	*by_day = mine == 1;
+	if (!mine)
+		return b4_db_query(
+		    req->db,
+		    "SELECT FLOOR(UNIX_TIMESTAMP(o.created_at) / ?), o.payment_method,"
+		    " COUNT(*), SUM(o.total_cents) FROM orders o WHERE o.producer_id = ?"
+		    " AND o.created_at >= FROM_UNIXTIME(?) AND o.created_at < FROM_UNIXTIME(?)"
+		    " AND o.status IN " PAID_STATES " GROUP BY 1, 2",
+		    "Isii", p->bucket_seconds, req->caller.user_id, p->start, p->end);
+	b4_tz_civil_from_days(p->first_day, &y, &m, &d);
+	snprintf(from, sizeof(from), "%04d-%02d-%02d", y, m, d);
+	b4_tz_civil_from_days(p->first_day + p->ndays - 1, &y, &m, &d);
+	snprintf(to, sizeof(to), "%04d-%02d-%02d", y, m, d);
+	return b4_db_query(req->db,
+			   "SELECT DATEDIFF(a.day, ?), CAST(a.payment_method AS CHAR),"
+			   " SUM(a.orders), SUM(a.gross_cents) FROM sales_daily a"
+			   " WHERE a.member_id = ? AND a.day >= ? AND a.day <= ?"
+			   " AND a.role = 'producer' AND a.status IN " PAID_STATES
+			   " GROUP BY a.day, a.payment_method",
+			   "ssss", from, req->caller.user_id, from, to);
+}
+
 void api_dashboard_charts(struct b4_req *req)
 {
 	struct period p;
 	struct b4_db_result *res;
 	cJSON *out, *days, *methods, *funnel;
 	int64_t paid = 0;
+	bool by_day;
 
 	if (period_parse(req, &p) < 0)
 		return;
-	res =
-	    b4_db_query(req->db,
-			"SELECT FLOOR(UNIX_TIMESTAMP(o.created_at) / ?), o.payment_method,"
-			" COUNT(*), SUM(o.total_cents) FROM orders o WHERE o.producer_id = ?"
-			" AND o.created_at >= FROM_UNIXTIME(?) AND o.created_at < FROM_UNIXTIME(?)"
-			" AND o.status IN " PAID_STATES " GROUP BY 1, 2",
-			"Isii", p.bucket_seconds, req->caller.user_id, p.start, p.end);
+	res = paid_sales(req, &p, &by_day);
 	if (!res) {
 		b4_tz_cleanup(&p.tz);
 		b4_req_db_error(req);
@@ -221,7 +284,10 @@ void api_dashboard_charts(struct b4_req *req)
 	days = days_new(&p);
 	methods = methods_new();
 	for (size_t i = 0; i < b4_db_rows(res); i++) {
-		int64_t day = day_index(&p, b4_db_i64(res, i, 0) * p.bucket_seconds);
+		int64_t when = b4_db_i64(res, i, 0);
+		int64_t day = !by_day			    ? day_index(&p, when * p.bucket_seconds)
+			      : when >= 0 && when < p.ndays ? when
+							    : -1;
 		double count = (double)b4_db_i64(res, i, 2), gross = (double)b4_db_i64(res, i, 3);
 		cJSON *m = method_entry(methods, b4_db_str(res, i, 1));
 		if (day < 0 || !m)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sales analytics at scale: GET /v1/sales/summary (all time: sales_totals;
-# the last 30 days: sales_daily) and GET /v1/sales?limit=20 for the demo
-# producer on b4-api,
+# the last 30 days: sales_days), GET /v1/sales?limit=20 and the panel's
+# charts (GET /v1/dashboard/charts, the last 30 days) for the demo producer
+# on b4-api,
 # first with 1,000 orders, then with BENCH_ORDERS (default 1,000,000) made
 # by tests/bench/gen_orders.sh.  wrk -t2 -c8 -d10s each; the machine's load
 # average is printed with every figure.
@@ -34,7 +35,8 @@ measure() { # ORDERS
 	local from to
 	from=$(date -u -d '30 days ago' +%Y-%m-%dT03:00:00Z)
 	to=$(date -u -d 'tomorrow' +%Y-%m-%dT03:00:00Z)
-	for path in "/v1/sales/summary" "/v1/sales/summary?from=$from&to=$to" "/v1/sales?limit=20"; do
+	for path in "/v1/sales/summary" "/v1/sales/summary?from=$from&to=$to" "/v1/sales?limit=20" \
+		"/v1/dashboard/charts"; do
 		echo "--- wrk -t2 -c8 -d10s GET $path"
 		wrk -t2 -c8 -d10s --latency -H "Authorization: Bearer $token" \
 			"http://127.0.0.1:$api_port$path" |
