@@ -14,6 +14,9 @@
 # connections) and measures again; then folds the slots of the days
 # before yesterday back into slot 0 (b4-migrate --compact-aggregates, what
 # the worker's hourly cron.sales_compact does) and measures once more.
+# BENCH_EVENTS=N then adds N checkout events (page views, 1 in 5 a session
+# started) of the producer's offer over the last 30 days and measures
+# again: the charts' funnel counts them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 total=${BENCH_ORDERS:-1000000}
@@ -65,4 +68,13 @@ if [ "$slots" -gt 1 ]; then
 	"$bin/b4-migrate" --migrations-dir="$top/db/migrations" --compact-aggregates
 	echo "compacted in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 	measure "$total (past days compacted)"
+fi
+events=${BENCH_EVENTS:-0}
+if [ "$events" -gt 0 ]; then
+	mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+	  INSERT INTO checkout_events (event_id, offer_id, event_name, occurred_at)
+	  SELECT CONCAT('bench-', seq), (SELECT id FROM offers WHERE code = 'DEMOOFFER1'),
+	    IF(seq % 5 = 0, 'checkout_session_started', 'checkout_page_view'),
+	    UTC_TIMESTAMP(6) - INTERVAL (seq % 2592000) SECOND FROM seq_1_to_$events"
+	measure "$total (and $events checkout events)"
 fi
