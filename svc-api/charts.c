@@ -7,10 +7,11 @@
  * America/Sao_Paulo by default), converted with the system's zone files
  * (b4/tz.h).  When those days are the producer's own (users.utc_offset)
  * all through the period - the default zone for a producer in São Paulo -
- * revenue and paid orders come from the sales_daily aggregates, the
- * producer's role only: a few rows per day, however many orders.  Another
- * zone groups the orders themselves into UTC buckets of an hour (or 15
- * minutes for zones with half-hour offsets), read over the index
+ * revenue and paid orders come from the sales_daily aggregates (the
+ * producer's role only) and the funnel from funnel_days: a few rows per
+ * day, however many orders and page views.  Another zone counts the
+ * events themselves and groups the orders into UTC buckets of an hour (or
+ * 15 minutes for zones with half-hour offsets), read over the index
  * (producer_id, created_at); each bucket lands on its local day here. */
 #include "api.h"
 #include "b4/tz.h"
@@ -169,23 +170,46 @@ static cJSON *funnel_step(const char *step, int64_t count)
 	return s;
 }
 
-/* The funnel over the producer's offers: page views and sessions started
- * from checkout events, then the paid orders. */
-static cJSON *funnel_json(struct b4_req *req, const struct period *p, int64_t paid)
+/* The period's first and last local days as YYYY-MM-DD. */
+static void period_dates(const struct period *p, char from[16], char to[16])
+{
+	int y, m, d;
+
+	b4_tz_civil_from_days(p->first_day, &y, &m, &d);
+	snprintf(from, 16, "%04d-%02d-%02d", y, m, d);
+	b4_tz_civil_from_days(p->first_day + p->ndays - 1, &y, &m, &d);
+	snprintf(to, 16, "%04d-%02d-%02d", y, m, d);
+}
+
+#define FUNNEL_EVENTS "('checkout_page_view', 'checkout_session_started')"
+
+/* The funnel over the producer's offers: page views and sessions started,
+ * from their daily counts when the days are the producer's own (by_day,
+ * funnel_days) or from the events themselves, then the paid orders. */
+static cJSON *funnel_json(struct b4_req *req, const struct period *p, bool by_day, int64_t paid)
 {
 	struct b4_db_result *res;
 	int64_t views = 0, started = 0;
+	char from[16], to[16];
 	cJSON *funnel;
 
-	res = b4_db_query(
-	    req->db,
-	    "SELECT e.event_name, COUNT(*) FROM products pr"
-	    " JOIN offers f ON f.product_id = pr.id"
-	    " JOIN checkout_events e ON e.offer_id = f.id"
-	    " AND e.occurred_at >= FROM_UNIXTIME(?) AND e.occurred_at < FROM_UNIXTIME(?)"
-	    " AND e.event_name IN ('checkout_page_view', 'checkout_session_started')"
-	    " WHERE pr.producer_id = ? GROUP BY e.event_name",
-	    "iis", p->start, p->end, req->caller.user_id);
+	period_dates(p, from, to);
+	res = by_day ? b4_db_query(req->db,
+				   "SELECT d.event_name, SUM(d.events) FROM products pr"
+				   " JOIN offers f ON f.product_id = pr.id"
+				   " JOIN funnel_days d ON d.offer_id = f.id AND d.day >= ?"
+				   " AND d.day <= ? AND d.event_name IN " FUNNEL_EVENTS
+				   " WHERE pr.producer_id = ? GROUP BY d.event_name",
+				   "sss", from, to, req->caller.user_id)
+		     : b4_db_query(req->db,
+				   "SELECT e.event_name, COUNT(*) FROM products pr"
+				   " JOIN offers f ON f.product_id = pr.id"
+				   " JOIN checkout_events e ON e.offer_id = f.id"
+				   " AND e.occurred_at >= FROM_UNIXTIME(?)"
+				   " AND e.occurred_at < FROM_UNIXTIME(?)"
+				   " AND e.event_name IN " FUNNEL_EVENTS
+				   " WHERE pr.producer_id = ? GROUP BY e.event_name",
+				   "iis", p->start, p->end, req->caller.user_id);
 	if (!res)
 		return NULL;
 	for (size_t i = 0; i < b4_db_rows(res); i++) {
@@ -239,7 +263,7 @@ static int days_are_members(struct b4_req *req, const struct period *p)
 static struct b4_db_result *paid_sales(struct b4_req *req, const struct period *p, bool *by_day)
 {
 	char from[16], to[16];
-	int y, m, d, mine = days_are_members(req, p);
+	int mine = days_are_members(req, p);
 
 	if (mine < 0)
 		return NULL;
@@ -252,10 +276,7 @@ static struct b4_db_result *paid_sales(struct b4_req *req, const struct period *
 		    " AND o.created_at >= FROM_UNIXTIME(?) AND o.created_at < FROM_UNIXTIME(?)"
 		    " AND o.status IN " PAID_STATES " GROUP BY 1, 2",
 		    "Isii", p->bucket_seconds, req->caller.user_id, p->start, p->end);
-	b4_tz_civil_from_days(p->first_day, &y, &m, &d);
-	snprintf(from, sizeof(from), "%04d-%02d-%02d", y, m, d);
-	b4_tz_civil_from_days(p->first_day + p->ndays - 1, &y, &m, &d);
-	snprintf(to, sizeof(to), "%04d-%02d-%02d", y, m, d);
+	period_dates(p, from, to);
 	return b4_db_query(req->db,
 			   "SELECT DATEDIFF(a.day, ?), CAST(a.payment_method AS CHAR),"
 			   " SUM(a.orders), SUM(a.gross_cents) FROM sales_daily a"
@@ -299,7 +320,7 @@ void api_dashboard_charts(struct b4_req *req)
 		paid += b4_db_i64(res, i, 2);
 	}
 	b4_db_result_free(res);
-	funnel = funnel_json(req, &p, paid);
+	funnel = funnel_json(req, &p, by_day, paid);
 	if (!funnel) {
 		cJSON_Delete(days);
 		cJSON_Delete(methods);

@@ -131,6 +131,35 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
  * the client's read timeout however large orders grows. */
 #define REBUILD_CHUNK 20000
 
+/* Recounts funnel_days (db/migrations/0021) from checkout_events, a chunk
+ * of REBUILD_CHUNK event ids a statement, into slot 0. */
+static int rebuild_funnel(struct b4_db *db)
+{
+	struct b4_db_result *res;
+	int64_t last;
+
+	if (b4_db_exec(db, "DELETE FROM funnel_days", "") < 0)
+		return -1;
+	res = b4_db_query(db, "SELECT COALESCE(MAX(id), 0) FROM checkout_events", "");
+	if (!res)
+		return -1;
+	last = b4_db_i64(res, 0, 0);
+	b4_db_result_free(res);
+	for (int64_t lo = 0; lo < last; lo += REBUILD_CHUNK)
+		if (b4_db_exec(db,
+			       "INSERT INTO funnel_days (offer_id, day, event_name, slot, events)"
+			       " SELECT e.offer_id, DATE(CONVERT_TZ(e.occurred_at, '+00:00',"
+			       " u.utc_offset)) d, e.event_name, 0, COUNT(*) FROM checkout_events e"
+			       " JOIN offers f ON f.id = e.offer_id"
+			       " JOIN products p ON p.id = f.product_id"
+			       " JOIN users u ON u.id = p.producer_id WHERE e.id > ? AND e.id <= ?"
+			       " GROUP BY e.offer_id, d, e.event_name"
+			       " ON DUPLICATE KEY UPDATE events = events + VALUES(events)",
+			       "ii", lo, lo + REBUILD_CHUNK) < 0)
+			return -1;
+	return 0;
+}
+
 static int rebuild(struct b4_db *db, void *arg)
 {
 	char lo[37] = "", hi[37];
@@ -154,6 +183,8 @@ static int rebuild(struct b4_db *db, void *arg)
 			return -1;
 		if (b4_db_is_null(res, 0, 0)) {
 			b4_db_result_free(res);
+			if (rebuild_funnel(db) < 0)
+				return -1;
 			res = b4_db_query(db, "SELECT COUNT(*) FROM sales_daily", "");
 			if (!res)
 				return -1;

@@ -413,6 +413,31 @@ static void test_charts_in_the_producer_time_zone(void **state)
 	event_add(&s, "checkout_session_started", "2026-03-10 12:02:00");
 	event_add(&s, "checkout_page_view", "2026-02-01 12:00:00"); /* before the period */
 	event_add(&other, "checkout_page_view", "2026-03-10 12:00:00");
+	/* the events' trigger (migration 0021) counted them per local day of
+	 * the producer (UTC-3), whatever the slot */
+	{
+#define FUNNEL_LINES(INNER)                                                                        \
+	"SELECT GROUP_CONCAT(CONCAT_WS(':', d, n, c) ORDER BY d, n SEPARATOR ',') FROM (" INNER    \
+	") x"
+		char sql[600], *kept, *recount;
+
+		snprintf(sql, sizeof(sql),
+			 FUNNEL_LINES("SELECT day d, event_name n, SUM(events) c FROM funnel_days"
+				      " WHERE offer_id = '%s' GROUP BY 1, 2"),
+			 s.offer);
+		kept = h_sql_value(db_name, sql);
+		snprintf(sql, sizeof(sql),
+			 FUNNEL_LINES("SELECT DATE(occurred_at - INTERVAL 3 HOUR) d, event_name n,"
+				      " COUNT(*) c FROM checkout_events WHERE offer_id = '%s'"
+				      " GROUP BY 1, 2"),
+			 s.offer);
+		recount = h_sql_value(db_name, sql);
+		assert_non_null(kept);
+		assert_non_null(recount);
+		assert_string_equal(kept, recount);
+		free(kept);
+		free(recount);
+	}
 	/* the orders went in by SQL: their aggregates too, as the domain
 	 * would have kept them */
 	assert_int_equal(h_db_rebuild_aggregates(db_name), 0);
@@ -450,12 +475,19 @@ static void test_charts_in_the_producer_time_zone(void **state)
 	assert_true(num(day_of(&r, "2026-03-09"), "gross_cents") == 10000);
 	assert_true(num(day_of(&r, "2026-03-10"), "gross_cents") == 12000);
 	assert_true(num(day_of(&r, "2026-03-10"), "paid_count") == 2);
+	funnel = cJSON_GetObjectItem(r.json, "funnel");
+	assert_true(num(cJSON_GetArrayItem(funnel, 0), "count") == 3);
+	assert_true(num(cJSON_GetArrayItem(funnel, 1), "count") == 2);
 	h_resp_free(&r);
-	/* the same sales in UTC (from the orders): the 02:30 order is on the 10th */
+	/* the same sales in UTC (from the orders and events): the 02:30 order
+	 * is on the 10th, the funnel the same */
 	expect(&r, 200, "GET", "/v1/dashboard/charts?from=2026-03-09&to=2026-03-11&tz=UTC",
 	       s.m.token, NULL, NULL);
 	assert_true(num(day_of(&r, "2026-03-09"), "paid_count") == 0);
 	assert_true(num(day_of(&r, "2026-03-10"), "paid_count") == 3);
+	funnel = cJSON_GetObjectItem(r.json, "funnel");
+	assert_true(num(cJSON_GetArrayItem(funnel, 0), "count") == 3);
+	assert_true(num(cJSON_GetArrayItem(funnel, 1), "count") == 2);
 	h_resp_free(&r);
 	/* a half-hour zone (UTC+5:30): 02:30 UTC is 08:00 on the 10th */
 	expect(&r, 200, "GET", "/v1/dashboard/charts?from=2026-03-10&to=2026-03-10&tz=Asia/Kolkata",

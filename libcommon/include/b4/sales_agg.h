@@ -58,7 +58,8 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 			     const struct b4_sales_contrib *c, const char *from, const char *to);
 
 /* Recomputes the whole table from orders and splits in one transaction
- * (20,000 orders a statement), into slot 0; for a maintenance window, as
+ * (20,000 orders a statement), into slot 0, and the funnel's event counts
+ * (funnel_days, db/migrations/0021) from checkout_events; for a maintenance window, as
  * live writers of the same rows wait for it.  *rows gets the number of
  * aggregate rows.  Returns 0 or -1. */
 int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows);
