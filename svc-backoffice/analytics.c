@@ -1,9 +1,10 @@
 /* analytics.c - /v1/analytics/sales (gross, count, approval rate per group)
  * and /v1/analytics/funnel (checkout events per step), computed in SQL.
  *
- * Sales come from the sales_daily aggregates (db/migrations/0017, kept by
- * libcommon's domain layer), the producer's rows only, so each order
- * counts once; a day is the producer's local day (America/Sao_Paulo by
+ * Sales come from the sales aggregates (db/migrations/0017, kept by
+ * libcommon's domain layer; by day and by payment method from sales_days,
+ * 0022, by product and affiliate from sales_daily), the producer's rows
+ * only, so each order counts once; a day is the producer's local day (America/Sao_Paulo by
  * default) and from/to are such days, both inclusive.
  *
  * Paid states: paid, refund_requested, refunded, disputed, chargeback (each
@@ -29,15 +30,15 @@
 static const char *const group_names[] = {"day", "product", "payment_method", "affiliate", NULL};
 
 static const char *const sales_sql[] = {
-    /* day */
-    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS " FROM sales_daily a" SALES_WHERE
+    /* day: sales_days, one row per day, status and method (0022) */
+    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS " FROM sales_days a" SALES_WHERE
     " GROUP BY a.day" SALES_HAVING,
     /* product */
     "SELECT a.product_id, MAX(p.name)," SALES_COLUMNS
     " FROM sales_daily a JOIN products p ON p.id = a.product_id" SALES_WHERE
     " GROUP BY a.product_id" SALES_HAVING,
     /* payment_method */
-    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS " FROM sales_daily a" SALES_WHERE
+    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS " FROM sales_days a" SALES_WHERE
     " GROUP BY a.payment_method" SALES_HAVING,
     /* affiliate: null key for sales without one */
     "SELECT NULLIF(a.affiliate_id, ''), MAX(u.email)," SALES_COLUMNS

@@ -2,7 +2,7 @@
 # Sales analytics at scale: GET /v1/sales/summary (all time: sales_totals;
 # the last 30 days: sales_days), GET /v1/sales?limit=20 and the panel's
 # charts (GET /v1/dashboard/charts, the last 30 days) for the demo producer
-# on b4-api,
+# on b4-api, and the back-office's GET /v1/analytics/sales for 30 days,
 # first with 1,000 orders, then with BENCH_ORDERS (default 1,000,000) made
 # by tests/bench/gen_orders.sh.  wrk -t2 -c8 -d10s each; the machine's load
 # average is printed with every figure.
@@ -23,10 +23,15 @@ total=${BENCH_ORDERS:-1000000}
 bench_db
 bench_start b4-api B4_WORKERS=8
 api_port=$port
-token=$(curl -sf -X POST "http://127.0.0.1:$api_port/v1/auth/login" -H 'Content-Type: application/json' \
-	-d '{"email":"producer@b4you.dev","password":"producer-demo-123"}' |
-	sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || { echo "bench_analytics: login failed" >&2; exit 1; }
+bench_start b4-backoffice B4_WORKERS=8
+bo_port=$port
+login() { # EMAIL PASSWORD: a bearer token from b4-api
+	curl -sf -X POST "http://127.0.0.1:$api_port/v1/auth/login" -H 'Content-Type: application/json' \
+		-d "{\"email\":\"$1\",\"password\":\"$2\"}" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+token=$(login producer@b4you.dev producer-demo-123)
+admin_token=$(login admin@b4you.dev admin-demo-12345)
+[ -n "$token" ] && [ -n "$admin_token" ] || { echo "bench_analytics: login failed" >&2; exit 1; }
 
 measure() { # ORDERS
 	local rows
@@ -45,6 +50,13 @@ measure() { # ORDERS
 			"http://127.0.0.1:$api_port$path" |
 			grep -E 'Requests/sec|  50%|  99%|Non-2xx|Socket errors'
 	done
+	# the back-office's sales analytics (the platform: here the one
+	# producer) over the same 30 days
+	path="/v1/analytics/sales?from=$(date -u -d '30 days ago' +%Y-%m-%d)&to=$(date -u +%Y-%m-%d)"
+	echo "--- wrk -t2 -c8 -d10s GET (back-office) $path"
+	wrk -t2 -c8 -d10s --latency -H "Authorization: Bearer $admin_token" \
+		"http://127.0.0.1:$bo_port$path" |
+		grep -E 'Requests/sec|  50%|  99%|Non-2xx|Socket errors'
 	curl -sS -H "Authorization: Bearer $token" "http://127.0.0.1:$api_port/v1/sales/summary"
 	echo
 	grep -v '"level":"info"' "$bench_dir/b4-api.log" | tail -n 3 || true
