@@ -65,6 +65,10 @@ int api_get_methods(const cJSON *body, const char *name, char *out, bool *presen
  * allowed) into out as "YYYY-MM-DD HH:MM:SS" UTC.  *present as above. */
 int api_get_time(const cJSON *body, const char *name, char out[32], bool *present,
 		 struct b4_error *err);
+/* A UTC offset written "+HH:MM" or "-HH:MM" (the whole text: RFC 3339's
+ * suffix, users.utc_offset) into seconds east of UTC.  0, or -1 when text
+ * is not one. */
+int api_utc_offset_seconds(const char *text, long *seconds);
 /* Parses a query time (same format) for filters; returns -1 after
  * answering 400 naming the parameter; *out NULL when absent. */
 int api_query_time(struct b4_req *req, const char *name, const char **out);

@@ -16,7 +16,6 @@
 #include "api.h"
 #include "b4/tz.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@ struct period {
 	struct b4_tz tz;
 	int64_t first_day, ndays; /* days since the epoch (local), count */
 	int64_t start, end;	  /* Unix seconds: [local midnight, next) */
+	char from[16], to[16];	  /* the first and last day, YYYY-MM-DD */
 	int bucket_seconds;
 };
 
@@ -58,6 +58,15 @@ static int64_t midnight_of(const struct b4_tz *tz, int64_t days)
 	return b4_tz_local_midnight(tz, y, m, d);
 }
 
+/* Day number days (since the epoch) as YYYY-MM-DD. */
+static void day_text(int64_t days, char out[16])
+{
+	int y, m, d;
+
+	b4_tz_civil_from_days(days, &y, &m, &d);
+	snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
+}
+
 /* Parses tz, from and to (default: the last 30 local days).  -1 after
  * answering. */
 static int period_parse(struct b4_req *req, struct period *p)
@@ -84,6 +93,8 @@ static int period_parse(struct b4_req *req, struct period *p)
 	}
 	p->first_day = from;
 	p->ndays = to - from + 1;
+	day_text(from, p->from);
+	day_text(to, p->to);
 	p->start = midnight_of(&p->tz, from);
 	p->end = midnight_of(&p->tz, to + 1);
 	/* whole-hour offsets all through the period: hourly buckets suffice */
@@ -170,17 +181,6 @@ static cJSON *funnel_step(const char *step, int64_t count)
 	return s;
 }
 
-/* The period's first and last local days as YYYY-MM-DD. */
-static void period_dates(const struct period *p, char from[16], char to[16])
-{
-	int y, m, d;
-
-	b4_tz_civil_from_days(p->first_day, &y, &m, &d);
-	snprintf(from, 16, "%04d-%02d-%02d", y, m, d);
-	b4_tz_civil_from_days(p->first_day + p->ndays - 1, &y, &m, &d);
-	snprintf(to, 16, "%04d-%02d-%02d", y, m, d);
-}
-
 #define FUNNEL_EVENTS "('checkout_page_view', 'checkout_session_started')"
 
 /* The funnel over the producer's offers: page views and sessions started,
@@ -190,17 +190,15 @@ static cJSON *funnel_json(struct b4_req *req, const struct period *p, bool by_da
 {
 	struct b4_db_result *res;
 	int64_t views = 0, started = 0;
-	char from[16], to[16];
 	cJSON *funnel;
 
-	period_dates(p, from, to);
 	res = by_day ? b4_db_query(req->db,
 				   "SELECT d.event_name, SUM(d.events) FROM products pr"
 				   " JOIN offers f ON f.product_id = pr.id"
 				   " JOIN funnel_days d ON d.offer_id = f.id AND d.day >= ?"
 				   " AND d.day <= ? AND d.event_name IN " FUNNEL_EVENTS
 				   " WHERE pr.producer_id = ? GROUP BY d.event_name",
-				   "sss", from, to, req->caller.user_id)
+				   "sss", p->from, p->to, req->caller.user_id)
 		     : b4_db_query(req->db,
 				   "SELECT e.event_name, COUNT(*) FROM products pr"
 				   " JOIN offers f ON f.product_id = pr.id"
@@ -226,16 +224,6 @@ static cJSON *funnel_json(struct b4_req *req, const struct period *p, bool by_da
 	return funnel;
 }
 
-/* users.utc_offset ("-03:00") in seconds east of UTC. */
-static int64_t offset_seconds(const char *text)
-{
-	int h, m;
-
-	if (strlen(text) != 6 || sscanf(text + 1, "%2d:%2d", &h, &m) != 2)
-		return INT64_MIN;
-	return (text[0] == '-' ? -1 : 1) * (int64_t)(h * 3600 + m * 60);
-}
-
 /* Are the period's local days the caller's aggregate days: every local
  * midnight of the period (and its end) at UTC midnight minus the caller's
  * offset?  -1 on a database error. */
@@ -243,13 +231,14 @@ static int days_are_members(struct b4_req *req, const struct period *p)
 {
 	struct b4_db_result *res = b4_db_query(req->db, "SELECT utc_offset FROM users WHERE id = ?",
 					       "s", req->caller.user_id);
-	int64_t offset;
+	long offset;
+	bool known;
 
 	if (!res)
 		return -1;
-	offset = b4_db_rows(res) == 1 ? offset_seconds(b4_db_str(res, 0, 0)) : INT64_MIN;
+	known = b4_db_rows(res) == 1 && api_utc_offset_seconds(b4_db_str(res, 0, 0), &offset) == 0;
 	b4_db_result_free(res);
-	if (offset == INT64_MIN)
+	if (!known)
 		return 0;
 	for (int64_t d = 0; d <= p->ndays; d++)
 		if (midnight_of(&p->tz, p->first_day + d) != (p->first_day + d) * 86400 - offset)
@@ -262,7 +251,6 @@ static int days_are_members(struct b4_req *req, const struct period *p)
  * or a UTC bucket's number.  NULL on a database error. */
 static struct b4_db_result *paid_sales(struct b4_req *req, const struct period *p, bool *by_day)
 {
-	char from[16], to[16];
 	int mine = days_are_members(req, p);
 
 	if (mine < 0)
@@ -276,14 +264,13 @@ static struct b4_db_result *paid_sales(struct b4_req *req, const struct period *
 		    " AND o.created_at >= FROM_UNIXTIME(?) AND o.created_at < FROM_UNIXTIME(?)"
 		    " AND o.status IN " PAID_STATES " GROUP BY 1, 2",
 		    "Isii", p->bucket_seconds, req->caller.user_id, p->start, p->end);
-	period_dates(p, from, to);
 	return b4_db_query(req->db,
 			   "SELECT DATEDIFF(a.day, ?), CAST(a.payment_method AS CHAR),"
 			   " SUM(a.orders), SUM(a.gross_cents) FROM sales_days a"
 			   " WHERE a.member_id = ? AND a.day >= ? AND a.day <= ?"
 			   " AND a.role = 'producer' AND a.status IN " PAID_STATES
 			   " GROUP BY a.day, a.payment_method",
-			   "ssss", from, req->caller.user_id, from, to);
+			   "ssss", p->from, req->caller.user_id, p->from, p->to);
 }
 
 void api_dashboard_charts(struct b4_req *req)

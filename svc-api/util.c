@@ -130,6 +130,17 @@ int api_get_methods(const cJSON *body, const char *name, char *out, bool *presen
 	return 0;
 }
 
+int api_utc_offset_seconds(const char *text, long *seconds)
+{
+	int hh, mm;
+
+	if ((text[0] != '+' && text[0] != '-') || strlen(text) != 6 || text[3] != ':' ||
+	    sscanf(text + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59)
+		return -1;
+	*seconds = (hh * 3600L + mm * 60L) * (text[0] == '+' ? 1 : -1);
+	return 0;
+}
+
 /* Parses RFC 3339 into UTC "YYYY-MM-DD HH:MM:SS"; 0 or -1. */
 static int parse_rfc3339(const char *text, char out[32])
 {
@@ -153,11 +164,7 @@ static int parse_rfc3339(const char *text, char out[32])
 	}
 	if (*p == 'Z' || *p == 'z') {
 		p++;
-	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59)
-			return -1;
-		offset = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
+	} else if (api_utc_offset_seconds(p, &offset) == 0) {
 		p += 6;
 	} else {
 		return -1;

@@ -194,6 +194,17 @@ static int enqueue_partners(struct b4_queue_batch *batch, const char *event, con
 	return 0;
 }
 
+/* An order event's dedup key: dedup_key, or "<event>:<order id>" written
+ * into buf. */
+static const char *order_dedup(const char *event, const char *order_id, const char *dedup_key,
+			       char buf[160])
+{
+	if (dedup_key)
+		return dedup_key;
+	snprintf(buf, 160, "%s:%s", event, order_id);
+	return buf;
+}
+
 /* The event's jobs: the producer's (the view and buyer, consumed) and one
  * per partner. */
 static int enqueue_event(struct b4_queue_batch *batch, const char *event, const cJSON *view,
@@ -218,10 +229,7 @@ int b4_job_order_event_into(struct b4_db *db, struct b4_queue_batch *batch, cons
 
 	if (view_out)
 		*view_out = NULL;
-	if (!dedup_key) {
-		snprintf(dedup, sizeof(dedup), "%s:%s", event, order_id);
-		dedup_key = dedup;
-	}
+	dedup_key = order_dedup(event, order_id, dedup_key, dedup);
 	/* one read: the view, the buyer, the partners' parts */
 	order = b4_db_query(
 	    db,
@@ -285,10 +293,7 @@ int b4_job_order_event_known_into(struct b4_queue_batch *batch, const char *even
 	char dedup[160];
 	int rc;
 
-	if (!dedup_key) {
-		snprintf(dedup, sizeof(dedup), "%s:%s", event, k->order_id);
-		dedup_key = dedup;
-	}
+	dedup_key = order_dedup(event, k->order_id, dedup_key, dedup);
 	/* as the event's query gives them: by user, then party */
 	for (size_t i = 0; i < k->nparts; i++)
 		sorted[i] = &k->parts[i];
