@@ -390,11 +390,21 @@ static const cJSON *day_of(const struct h_resp *r, const char *date)
 	return NULL;
 }
 
+/* The charts' funnel: page views, checkouts started, paid. */
+static void funnel_is(const struct h_resp *r, double views, double started, double paid)
+{
+	const cJSON *funnel = cJSON_GetObjectItem(r->json, "funnel");
+
+	assert_true(num(cJSON_GetArrayItem(funnel, 0), "count") == views);
+	assert_true(num(cJSON_GetArrayItem(funnel, 1), "count") == started);
+	assert_true(num(cJSON_GetArrayItem(funnel, 2), "count") == paid);
+}
+
 static void test_charts_in_the_producer_time_zone(void **state)
 {
 	struct shop s, other;
 	struct h_resp r;
-	const cJSON *funnel, *methods;
+	const cJSON *methods;
 	(void)state;
 
 	shop_new(&s);
@@ -461,10 +471,7 @@ static void test_charts_in_the_producer_time_zone(void **state)
 	assert_true(num(cJSON_GetArrayItem(methods, 0), "paid_count") == 2);
 	assert_true(num(cJSON_GetArrayItem(methods, 1), "paid_count") == 1);
 	assert_true(num(cJSON_GetArrayItem(methods, 2), "paid_count") == 0);
-	funnel = cJSON_GetObjectItem(r.json, "funnel");
-	assert_true(num(cJSON_GetArrayItem(funnel, 0), "count") == 3);
-	assert_true(num(cJSON_GetArrayItem(funnel, 1), "count") == 2);
-	assert_true(num(cJSON_GetArrayItem(funnel, 2), "count") == 3);
+	funnel_is(&r, 3, 2, 3);
 	h_resp_free(&r);
 
 	/* another zone with the same days (Bahia, UTC-3 all year) gives the
@@ -475,9 +482,7 @@ static void test_charts_in_the_producer_time_zone(void **state)
 	assert_true(num(day_of(&r, "2026-03-09"), "gross_cents") == 10000);
 	assert_true(num(day_of(&r, "2026-03-10"), "gross_cents") == 12000);
 	assert_true(num(day_of(&r, "2026-03-10"), "paid_count") == 2);
-	funnel = cJSON_GetObjectItem(r.json, "funnel");
-	assert_true(num(cJSON_GetArrayItem(funnel, 0), "count") == 3);
-	assert_true(num(cJSON_GetArrayItem(funnel, 1), "count") == 2);
+	funnel_is(&r, 3, 2, 3);
 	h_resp_free(&r);
 	/* the same sales in UTC (from the orders and events): the 02:30 order
 	 * is on the 10th, the funnel the same */
@@ -485,9 +490,7 @@ static void test_charts_in_the_producer_time_zone(void **state)
 	       s.m.token, NULL, NULL);
 	assert_true(num(day_of(&r, "2026-03-09"), "paid_count") == 0);
 	assert_true(num(day_of(&r, "2026-03-10"), "paid_count") == 3);
-	funnel = cJSON_GetObjectItem(r.json, "funnel");
-	assert_true(num(cJSON_GetArrayItem(funnel, 0), "count") == 3);
-	assert_true(num(cJSON_GetArrayItem(funnel, 1), "count") == 2);
+	funnel_is(&r, 3, 2, 3);
 	h_resp_free(&r);
 	/* a half-hour zone (UTC+5:30): 02:30 UTC is 08:00 on the 10th */
 	expect(&r, 200, "GET", "/v1/dashboard/charts?from=2026-03-10&to=2026-03-10&tz=Asia/Kolkata",
