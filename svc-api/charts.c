@@ -7,8 +7,9 @@
  * America/Sao_Paulo by default), converted with the system's zone files
  * (b4/tz.h).  When those days are the producer's own (users.utc_offset)
  * all through the period - the default zone for a producer in São Paulo -
- * revenue and paid orders come from the sales_days aggregates (the
- * producer's role only) and the funnel from funnel_days: a few rows per
+ * revenue and paid orders come from the sales_days aggregates with the
+ * outbox's rows not yet applied (sales_days_live, the producer's role
+ * only) and the funnel from funnel_days: a few rows per
  * day, however many orders and page views.  Another zone counts the
  * events themselves and groups the orders into UTC buckets of an hour (or
  * 15 minutes for zones with half-hour offsets), read over the index
@@ -266,7 +267,7 @@ static struct b4_db_result *paid_sales(struct b4_req *req, const struct period *
 		    "Isii", p->bucket_seconds, req->caller.user_id, p->start, p->end);
 	return b4_db_query(req->db,
 			   "SELECT DATEDIFF(a.day, ?), CAST(a.payment_method AS CHAR),"
-			   " SUM(a.orders), SUM(a.gross_cents) FROM sales_days a"
+			   " SUM(a.orders), SUM(a.gross_cents) FROM sales_days_live a"
 			   " WHERE a.member_id = ? AND a.day >= ? AND a.day <= ?"
 			   " AND a.role = 'producer' AND a.status IN " PAID_STATES
 			   " GROUP BY a.day, a.payment_method",

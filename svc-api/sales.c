@@ -230,21 +230,23 @@ static void count_add(cJSON *counts, const char *key, int64_t n)
  * gross, net.  Binds: caller x 4, from x 2, to x 2 (aggregates) or
  * caller x 6, from x 2, to x 2 (orders).
  *
- * From sales_days (0019: sales_daily summed over product, affiliate and
- * role, kept by triggers) when the range is whole days of the caller's
+ * From sales_days_live (0023: sales_days, sales_daily summed over product
+ * and affiliate, plus the outbox's rows not yet applied: exact at any
+ * moment) when the range is whole days of the caller's
  * time zone (or open): a few rows per day, whatever the number of orders,
  * products or affiliates.
  * gross: the order totals of the caller's own products plus, for other
  * roles, their own split; net: the caller's splits after reversals. */
 #define SUMMARY_FROM_AGGREGATES                                                                    \
 	"SELECT status, payment_method, SUM(orders), SUM(gross_cents),"                            \
-	" SUM(amount_cents - reversed_cents) FROM sales_days WHERE member_id = ?"                  \
+	" SUM(amount_cents - reversed_cents) FROM sales_days_live WHERE member_id = ?"             \
 	" AND (? IS NULL OR day >= ?) AND (? IS NULL OR day < ?)"                                  \
 	" GROUP BY status, payment_method"
-/* No range at all: the all-time totals (0018), at most 8 x 3 x 16 rows. */
+/* No range at all: the all-time totals (0018, with the outbox's rows:
+ * sales_totals_live), at most 8 x 3 x 16 rows and the outbox's. */
 #define SUMMARY_FROM_TOTALS                                                                        \
 	"SELECT status, payment_method, SUM(orders), SUM(gross_cents),"                            \
-	" SUM(amount_cents - reversed_cents) FROM sales_totals WHERE member_id = ?"                \
+	" SUM(amount_cents - reversed_cents) FROM sales_totals_live WHERE member_id = ?"           \
 	" GROUP BY status, payment_method"
 /* From the orders themselves, for a range that cuts a day. */
 #define SUMMARY_FROM_ORDERS                                                                        \

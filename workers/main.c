@@ -23,6 +23,10 @@ static const struct b4_config_opt runtime_opts[] = {
     {"backoff-scale", "B4_WORKER_BACKOFF_SCALE", B4_CFG_SECONDS, "1",
      "multiplies the default retry backoff (5 s doubling to 1 h; tests shrink it)",
      &worker_config.backoff_scale, 0, 1, NULL, false},
+    {"sales-apply-every", "B4_SALES_APPLY_EVERY", B4_CFG_SECONDS, "250ms",
+     "pause of the sales outbox's applier once caught up (0: no applier here; it runs"
+     " where cron.sales_compact does)",
+     &worker_config.sales_apply_every, 0, 60, NULL, false},
 };
 
 int main(int argc, char **argv)

@@ -7,6 +7,7 @@
 #include "b4/metrics.h"
 #include "b4/pii.h"
 #include "b4/queue.h"
+#include "b4/sales_agg.h"
 
 #include <errno.h>
 #include <mysql.h>
@@ -43,17 +44,23 @@ struct runtime {
 	int nconsumers;
 	pthread_t monitor;
 	bool monitor_started;
+	pthread_t applier;
+	bool applier_started;
 	atomic_bool stopping;
 	pthread_mutex_t claim_lock; /* per-type limits: choose types and claim at once */
 	pthread_mutex_t idle_lock;
 	pthread_cond_t idle_cond;
+	pthread_cond_t applier_cond; /* the applier's pause: only the stop ends it */
 	atomic_int busy;
 	struct b4_metric *processed, *failed, *dead, *duration, *depth, *oldest;
+	struct b4_metric *sales_applied, *sales_lag;
 };
 
 static const char *const type_label[] = {"type", NULL};
 
-static void sleep_on(struct runtime *rt, double seconds)
+/* Waits on cond (under idle_lock) for at most seconds, or until the
+ * stop. */
+static void sleep_on_cond(struct runtime *rt, pthread_cond_t *cond, double seconds)
 {
 	struct timespec until;
 	long long ns;
@@ -64,8 +71,13 @@ static void sleep_on(struct runtime *rt, double seconds)
 	until.tv_nsec = (long)(ns % 1000000000LL);
 	pthread_mutex_lock(&rt->idle_lock);
 	if (!atomic_load(&rt->stopping))
-		pthread_cond_timedwait(&rt->idle_cond, &rt->idle_lock, &until);
+		pthread_cond_timedwait(cond, &rt->idle_lock, &until);
 	pthread_mutex_unlock(&rt->idle_lock);
+}
+
+static void sleep_on(struct runtime *rt, double seconds)
+{
+	sleep_on_cond(rt, &rt->idle_cond, seconds);
 }
 
 /* Wakes idle consumers: a finished job may have enqueued follow-ups. */
@@ -330,6 +342,44 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+/* The sales outbox's applier (b4_sales_agg_apply): batches back to back
+ * while there is a backlog, a pause of B4_SALES_APPLY_EVERY once it has
+ * caught up.  Its own connection, so a long queue job never delays it. */
+#define SALES_APPLY_BATCH 96
+
+static void *applier_main(void *arg)
+{
+	struct runtime *rt = arg;
+	struct b4_db *db;
+
+	mysql_thread_init();
+	db = b4_db_new(&rt->settings->db);
+	while (db && !atomic_load(&rt->stopping)) {
+		int64_t applied = 0;
+		double lag = 0;
+
+		if (b4_sales_agg_apply(db, SALES_APPLY_BATCH, &applied, &lag) < 0) {
+			/* the lag gauge keeps its last value until a batch goes */
+			b4_log_warn("sales outbox not applied", B4_LS("error", b4_db_error(db)));
+		} else {
+			b4_metrics_add(rt->sales_applied, NULL, (double)applied);
+			b4_metrics_set(rt->sales_lag, NULL, lag);
+		}
+		if (applied < SALES_APPLY_BATCH)
+			sleep_on_cond(rt, &rt->applier_cond, worker_config.sales_apply_every);
+	}
+	b4_db_close(db);
+	mysql_thread_end();
+	return NULL;
+}
+
+/* The applier runs in the processes that own the aggregates' upkeep. */
+static bool runs_applier(const struct runtime *rt)
+{
+	return worker_config.sales_apply_every > 0 &&
+	       enabled_index(rt, "cron.sales_compact") < rt->nenabled;
+}
+
 static double gauge_busy(void *arg)
 {
 	struct runtime *rt = arg;
@@ -415,6 +465,8 @@ static int start_threads(struct runtime *rt)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	if (pthread_create(&rt->monitor, NULL, monitor_main, rt) == 0)
 		rt->monitor_started = true;
+	if (runs_applier(rt) && pthread_create(&rt->applier, NULL, applier_main, rt) == 0)
+		rt->applier_started = true;
 	for (int i = 0; i < rt->nconsumers; i++) {
 		struct consumer *c = &rt->consumers[i];
 
@@ -426,7 +478,7 @@ static int start_threads(struct runtime *rt)
 			c->started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rt->monitor_started ? 0 : -1;
+	return rt->monitor_started && (rt->applier_started || !runs_applier(rt)) ? 0 : -1;
 }
 
 int worker_runtime_init(const struct b4_settings *settings, void **app)
@@ -446,6 +498,7 @@ int worker_runtime_init(const struct b4_settings *settings, void **app)
 	pthread_mutex_init(&rt->claim_lock, NULL);
 	pthread_mutex_init(&rt->idle_lock, NULL);
 	pthread_cond_init(&rt->idle_cond, NULL);
+	pthread_cond_init(&rt->applier_cond, NULL);
 	if (select_types(rt) < 0)
 		goto out_free;
 	for (size_t i = 0; i < rt->nenabled; i++)
@@ -464,6 +517,12 @@ int worker_runtime_init(const struct b4_settings *settings, void **app)
 	rt->oldest =
 	    b4_metrics_gauge("worker_queue_oldest_age_seconds",
 			     "How long the oldest ready job has been waiting.", type_label);
+	rt->sales_applied =
+	    b4_metrics_counter("worker_sales_applied_total",
+			       "Rows of the sales outbox folded into the aggregates.", NULL);
+	rt->sales_lag = b4_metrics_gauge(
+	    "worker_sales_apply_lag_seconds",
+	    "Age of the oldest outbox row in the applier's last batch (0: caught up).", NULL);
 	b4_metrics_gauge_fn("worker_jobs_running", "Jobs running in this process now.", gauge_busy,
 			    rt);
 	rt->nconsumers = (int)worker_config.concurrency;
@@ -524,6 +583,9 @@ void worker_runtime_cleanup(void *app)
 		return;
 	atomic_store(&rt->stopping, true);
 	wake_all(rt);
+	pthread_mutex_lock(&rt->idle_lock);
+	pthread_cond_broadcast(&rt->applier_cond);
+	pthread_mutex_unlock(&rt->idle_lock);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		double waited;
@@ -552,6 +614,8 @@ void worker_runtime_cleanup(void *app)
 		}
 	if (rt->monitor_started)
 		pthread_join(rt->monitor, NULL);
+	if (rt->applier_started)
+		pthread_join(rt->applier, NULL);
 	for (size_t i = 0; i < rt->nenabled; i++)
 		if (rt->enabled[i]->cleanup)
 			rt->enabled[i]->cleanup();

@@ -1,6 +1,7 @@
 /* worker.h - the b4-worker runtime: consumer threads claiming jobs from
  * the queue, a monitor thread (expired leases, queue gauges, the periodic
- * jobs), metrics and the graceful stop. */
+ * jobs), the sales outbox's applier thread, metrics and the graceful
+ * stop. */
 #ifndef WORKERS_WORKER_H
 #define WORKERS_WORKER_H
 
@@ -13,7 +14,8 @@ struct worker_config {
 	const char *types;   /* comma list, "" or "all" = every type */
 	double lease_seconds;
 	double poll_seconds;
-	double backoff_scale; /* multiplies the default retry backoff */
+	double backoff_scale;	  /* multiplies the default retry backoff */
+	double sales_apply_every; /* the sales applier's pause once caught up; 0: none */
 };
 
 extern struct worker_config worker_config;

@@ -630,6 +630,15 @@ struct b4_db_result *b4_db_query(struct b4_db *db, const char *sql, const char *
 	return res;
 }
 
+struct b4_db_result *b4_db_query_strs(struct b4_db *db, const char *sql, size_t n,
+				      const char *const *values)
+{
+	struct params p = {NULL, NULL, values, n};
+	struct b4_db_result *res = NULL;
+
+	return run(db, sql, &p, &res, NULL) < 0 ? NULL : res;
+}
+
 size_t b4_db_rows(const struct b4_db_result *res)
 {
 	return res ? res->rows : 0;

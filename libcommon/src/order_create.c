@@ -392,6 +392,9 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 	known_view(n, item_ids);
 	if (n->refuse && b4_job_order_event(db, "refused-payment", n->order_id, NULL) < 0)
 		goto out_free;
+	/* the members' days read once, for this move and the next (tx2) */
+	if (b4_sales_agg_known_days(db, n->order_id, &n->known.contrib) < 0)
+		goto out_free;
 	rc = b4_sales_agg_shift_known(db, n->order_id, &n->known.contrib, NULL,
 				      n->refuse ? "refused" : "waiting_payment");
 out_free:

@@ -1,6 +1,9 @@
-/* sales_agg.c - the sales_daily aggregates (sales_totals follows them by
- * triggers, db/migrations/0018); see b4/sales_agg.h. */
+/* sales_agg.c - the sales aggregates: the moves' outbox (sales_pending),
+ * its applier into sales_daily (sales_totals and sales_days follow by
+ * triggers, db/migrations/0018 and 0022), the rebuild and the compaction;
+ * see b4/sales_agg.h. */
 #include "b4/sales_agg.h"
+#include "b4/buf.h"
 #include "b4/db.h"
 
 #include <stdbool.h>
@@ -23,37 +26,40 @@
 	"  GROUP BY x.order_id, x.member_id) m"
 
 /* One row per member of the orders WHERE picks: SIGN times their
- * contribution under STATUS.  (A derived sign table joined in, to move -1
- * and +1 in one statement, made MariaDB 10.11 plan it badly: 4.5 ms for
- * its SELECT against 0.2 ms without; two statements are cheaper.) */
-#define AGG_ROWS(SLOT, SIGN, STATUS, MEMBERS_SQL, WHERE)                                           \
+ * contribution under STATUS, in sales_pending's columns.  (A derived sign
+ * table joined in, to move -1 and +1 in one statement, made MariaDB 10.11
+ * plan it badly: 4.5 ms for its SELECT against 0.2 ms without; two
+ * statements are cheaper.) */
+#define AGG_ROWS(SIGN, STATUS, MEMBERS_SQL, WHERE)                                                 \
 	" SELECT m.member_id, DATE(CONVERT_TZ(o.created_at, '+00:00', u.utc_offset)) AS day,"      \
 	" o.product_id, COALESCE(o.affiliate_id, '') AS affiliate_id,"                             \
 	" CASE WHEN m.member_id = o.producer_id THEN 'producer'"                                   \
 	"  WHEN m.member_id = o.affiliate_id THEN 'affiliate' ELSE 'coproducer' END AS role,"      \
-	" " STATUS " AS status, o.payment_method, " SLOT " AS slot, " SIGN " AS orders,"           \
+	" " STATUS " AS status, o.payment_method, " SIGN " AS orders,"                             \
 	" " SIGN " * IF(m.member_id = o.producer_id, o.total_cents, m.amount) AS gross,"           \
 	" " SIGN " * m.amount AS amount, " SIGN " * m.reversed AS reversed"                        \
 	" FROM orders o JOIN" MEMBERS_SQL " ON m.order_id = o.id"                                  \
 	" JOIN users u ON u.id = m.member_id WHERE " WHERE
-#define AGG_INSERT_INTO                                                                            \
-	"INSERT INTO sales_daily (member_id, day, product_id, affiliate_id, role, status,"         \
-	" payment_method, slot, orders, gross_cents, amount_cents, reversed_cents)"
+/* the grouping key of an aggregate row but the slot, then the sums */
+#define AGG_KEY		    "member_id, day, product_id, affiliate_id, role, status, payment_method"
+#define AGG_SUMS	    "orders, gross_cents, amount_cents, reversed_cents"
+#define AGG_INSERT_INTO	    "INSERT INTO sales_daily (" AGG_KEY ", slot, " AGG_SUMS ")"
+#define PENDING_INSERT_INTO "INSERT INTO sales_pending (" AGG_KEY ", " AGG_SUMS ")"
 #define AGG_ON_DUPLICATE                                                                           \
 	" ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders),"                               \
 	" gross_cents = gross_cents + VALUES(gross_cents),"                                        \
 	" amount_cents = amount_cents + VALUES(amount_cents),"                                     \
 	" reversed_cents = reversed_cents + VALUES(reversed_cents)"
 
-/* a connection's own slot: concurrent writers of one offer's counters
- * touch different rows */
+/* a connection's own slot: several appliers (one per b4-worker process)
+ * add to different rows instead of queueing on one row lock */
 #define LIVE_SLOT "CONNECTION_ID() % 16"
 #define ONE_ORDER(SIGN)                                                                            \
-	AGG_INSERT_INTO AGG_ROWS(LIVE_SLOT, SIGN, "IFNULL(?, o.status)",                           \
-				 MEMBERS("id = ?", "order_id = ?"), "o.id = ?") AGG_ON_DUPLICATE
+	PENDING_INSERT_INTO AGG_ROWS(SIGN, "IFNULL(?, o.status)",                                  \
+				     MEMBERS("id = ?", "order_id = ?"), "o.id = ?")
 
-/* Adds sign (+1 or -1) times the order's contribution under status (""
- * for its current one). */
+/* Appends sign (+1 or -1) times the order's contribution under status
+ * ("" for its current one). */
 static int apply(struct b4_db *db, const char *order_id, bool plus, const char *status)
 {
 	const char *st = status && status[0] ? status : NULL;
@@ -76,13 +82,44 @@ int b4_sales_agg_add(struct b4_db *db, const char *order_id)
 	return b4_sales_agg_shift(db, order_id, NULL, "");
 }
 
-/* One row of b4_sales_agg_shift_known: the day from the order's
- * created_at in the member's zone, the connection's slot. */
-#define KNOWN_ROW                                                                                  \
-	"(?, DATE(CONVERT_TZ((SELECT created_at FROM orders WHERE id = ?), '+00:00',"              \
-	" (SELECT utc_offset FROM users WHERE id = ?))), ?, ?, ?, ?, ?, CONNECTION_ID() % 16,"     \
-	" ?, ?, ?, 0)"
-#define KNOWN_ROW_PARAMS 11
+int b4_sales_agg_known_days(struct b4_db *db, const char *order_id, struct b4_sales_contrib *c)
+{
+	const char *values[1 + B4_SALES_MAX_MEMBERS];
+	struct b4_db_result *res;
+	struct b4_buf sql;
+	size_t found = 0;
+
+	if (c->n == 0 || c->n > B4_SALES_MAX_MEMBERS)
+		return -1;
+	b4_buf_init(&sql);
+	b4_buf_puts(&sql, "SELECT u.id, DATE_FORMAT(CONVERT_TZ(o.created_at, '+00:00',"
+			  " u.utc_offset), '%Y-%m-%d') FROM orders o JOIN users u"
+			  " WHERE o.id = ? AND u.id IN (");
+	values[0] = order_id;
+	for (size_t k = 0; k < c->n; k++) {
+		b4_buf_puts(&sql, k ? ", ?" : "?");
+		values[1 + k] = c->m[k].id;
+	}
+	b4_buf_puts(&sql, ")");
+	res = b4_buf_failed(&sql) ? NULL : b4_db_query_strs(db, sql.data, 1 + c->n, values);
+	b4_buf_cleanup(&sql);
+	if (!res)
+		return -1;
+	for (size_t k = 0; k < c->n; k++) {
+		c->m[k].day[0] = '\0';
+		for (size_t r = 0; r < b4_db_rows(res); r++)
+			if (!strcmp(b4_db_str(res, r, 0), c->m[k].id))
+				snprintf(c->m[k].day, sizeof(c->m[k].day), "%s",
+					 b4_db_str(res, r, 1));
+		found += c->m[k].day[0] != '\0';
+	}
+	b4_db_result_free(res);
+	return found == c->n ? 0 : -1;
+}
+
+/* One row of b4_sales_agg_shift_known, day and all known. */
+#define KNOWN_ROW	 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+#define KNOWN_ROW_PARAMS 10
 
 int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 			     const struct b4_sales_contrib *c, const char *from, const char *to)
@@ -90,10 +127,19 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 	const char *status[2] = {from, to};
 	const char *values[2 * B4_SALES_MAX_MEMBERS * KNOWN_ROW_PARAMS];
 	char numbers[2 * B4_SALES_MAX_MEMBERS][3][24];
+	struct b4_sales_contrib dated;
 	size_t np = 0, nrows = 0;
 
 	if (!c || c->n == 0 || c->n > B4_SALES_MAX_MEMBERS)
 		return b4_sales_agg_shift(db, order_id, from, to);
+	for (size_t k = 0; k < c->n; k++)
+		if (!c->m[k].day[0]) {
+			dated = *c;
+			if (b4_sales_agg_known_days(db, order_id, &dated) < 0)
+				return -1;
+			c = &dated;
+			break;
+		}
 	for (int side = 0; side < 2; side++) {
 		int sign = side == 0 ? -1 : 1;
 		if (!status[side])
@@ -101,8 +147,7 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 		for (size_t k = 0; k < c->n; k++, nrows++) {
 			const struct b4_sales_member *m = &c->m[k];
 			const char *row[KNOWN_ROW_PARAMS] = {m->id,
-							     order_id,
-							     m->id,
+							     m->day,
 							     c->product_id,
 							     c->affiliate_id,
 							     m->role,
@@ -121,10 +166,91 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 	}
 	if (nrows == 0)
 		return 0;
-	return b4_db_insert_rows(db, AGG_INSERT_INTO " VALUES ", KNOWN_ROW, KNOWN_ROW_PARAMS,
-				 AGG_ON_DUPLICATE, nrows, values) < 0
+	return b4_db_insert_rows(db, PENDING_INSERT_INTO " VALUES ", KNOWN_ROW, KNOWN_ROW_PARAMS,
+				 "", nrows, values) < 0
 		   ? -1
 		   : 0;
+}
+
+/* ---- applying the outbox (b4_sales_agg_apply) -------------------------- */
+
+struct apply_batch {
+	size_t max;
+	int64_t applied;
+	double lag;
+	bool raced; /* another applier took some of the rows first */
+};
+
+static int apply_tx(struct b4_db *db, void *arg)
+{
+	struct apply_batch *a = arg;
+	struct b4_db_result *res;
+	const char **ids;
+	size_t n;
+	int64_t deleted;
+	int rc = -1;
+
+	a->applied = 0;
+	a->lag = 0;
+	a->raced = false;
+	/* a plain read: no lock that would hold up the movers' appends */
+	res = b4_db_query(db,
+			  "SELECT id, TIMESTAMPDIFF(MICROSECOND, created_at, CURRENT_TIMESTAMP(6))"
+			  " FROM sales_pending ORDER BY id LIMIT ?",
+			  "i", (int64_t)a->max);
+	if (!res)
+		return -1;
+	n = b4_db_rows(res);
+	ids = calloc(n + 1, sizeof(*ids));
+	if (n == 0 || !ids) {
+		rc = n == 0 ? 0 : -1;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++)
+		ids[k] = b4_db_str(res, k, 0);
+	/* those rows, grouped, onto the aggregates (the triggers carry them
+	 * to sales_totals and sales_days), then exactly those rows go: a row
+	 * another applier deleted first is in neither statement's read, and
+	 * the delete's count tells */
+	if (b4_db_insert_rows(db,
+			      AGG_INSERT_INTO
+			      " SELECT " AGG_KEY ", " LIVE_SLOT
+			      ", SUM(orders), SUM(gross_cents), SUM(amount_cents),"
+			      " SUM(reversed_cents) FROM sales_pending WHERE id IN (",
+			      "?", 1, ") GROUP BY " AGG_KEY AGG_ON_DUPLICATE, n, ids) < 0)
+		goto out;
+	deleted =
+	    b4_db_insert_rows(db, "DELETE FROM sales_pending WHERE id IN (", "?", 1, ")", n, ids);
+	if (deleted < 0)
+		goto out;
+	if ((size_t)deleted != n) {
+		a->raced = true;
+		goto out;
+	}
+	a->applied = (int64_t)n;
+	a->lag = (double)b4_db_i64(res, 0, 1) / 1e6;
+	rc = 0;
+out:
+	free(ids);
+	b4_db_result_free(res);
+	return rc;
+}
+
+int b4_sales_agg_apply(struct b4_db *db, size_t max_rows, int64_t *applied, double *lag_seconds)
+{
+	struct apply_batch a = {.max = max_rows > B4_DB_MAX_PARAMS ? B4_DB_MAX_PARAMS : max_rows};
+
+	*applied = 0;
+	if (lag_seconds)
+		*lag_seconds = 0;
+	if (a.max == 0)
+		return 0;
+	if (b4_db_tx(db, apply_tx, &a) < 0)
+		return a.raced ? 0 : -1; /* raced: rolled back, nothing applied */
+	*applied = a.applied;
+	if (lag_seconds)
+		*lag_seconds = a.lag < 0 ? 0 : a.lag;
+	return 0;
 }
 
 /* Orders per statement of a rebuild: each statement stays well inside
@@ -167,9 +293,10 @@ static int rebuild(struct b4_db *db, void *arg)
 	struct b4_db_result *res;
 
 	*rows = 0;
-	/* sales_totals and sales_days follow by their triggers (0018, 0019);
-	 * their emptied rows go */
-	if (b4_db_exec(db, "DELETE FROM sales_daily", "") < 0 ||
+	/* the outbox's rows are recounted too; sales_totals and sales_days
+	 * follow by their triggers (0018, 0019), their emptied rows go */
+	if (b4_db_exec(db, "DELETE FROM sales_pending", "") < 0 ||
+	    b4_db_exec(db, "DELETE FROM sales_daily", "") < 0 ||
 	    b4_db_exec(db, "DELETE FROM sales_totals", "") < 0 ||
 	    b4_db_exec(db, "DELETE FROM sales_days", "") < 0)
 		return -1;
@@ -194,16 +321,16 @@ static int rebuild(struct b4_db *db, void *arg)
 		}
 		snprintf(hi, sizeof(hi), "%s", b4_db_str(res, 0, 0));
 		b4_db_result_free(res);
-		if (b4_db_exec(db,
-			       AGG_INSERT_INTO
-			       " SELECT member_id, day, product_id, affiliate_id, role, status,"
-			       " payment_method, slot, SUM(orders), SUM(gross), SUM(amount),"
-			       " SUM(reversed) FROM (" AGG_ROWS(
-				   "0", "1", "o.status",
-				   MEMBERS("id > ? AND id <= ?", "order_id > ? AND order_id <= ?"),
-				   "o.id > ? AND o.id <= ?") ") z GROUP BY 1, 2, 3, 4, 5, 6, 7, "
-							     "8" AGG_ON_DUPLICATE,
-			       "ssssssss", lo, hi, lo, hi, lo, hi, lo, hi) < 0)
+		if (b4_db_exec(
+			db,
+			AGG_INSERT_INTO
+			" SELECT member_id, day, product_id, affiliate_id, role, status,"
+			" payment_method, 0, SUM(orders), SUM(gross), SUM(amount),"
+			" SUM(reversed) FROM (" AGG_ROWS(
+			    "1", "o.status",
+			    MEMBERS("id > ? AND id <= ?", "order_id > ? AND order_id <= ?"),
+			    "o.id > ? AND o.id <= ?") ") z GROUP BY " AGG_KEY AGG_ON_DUPLICATE,
+			"ssssssss", lo, hi, lo, hi, lo, hi, lo, hi) < 0)
 			return -1;
 		snprintf(lo, sizeof(lo), "%s", hi);
 	}

@@ -17,6 +17,10 @@
 # BENCH_EVENTS=N then adds N checkout events (page views, 1 in 5 a session
 # started) of the producer's offer over the last 30 days and measures
 # again: the charts' funnel counts them.
+# BENCH_PENDING=N then leaves N rows in the aggregates' outbox
+# (sales_pending, what the worker's applier has not folded yet: a lag of
+# N / 1.5 orders) for the producer over the last 30 days and measures
+# again: every read adds them (the *_live views, db/migrations/0023).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 total=${BENCH_ORDERS:-1000000}
@@ -89,4 +93,17 @@ if [ "$events" -gt 0 ]; then
 	    IF(seq % 5 = 0, 'checkout_session_started', 'checkout_page_view'),
 	    UTC_TIMESTAMP(6) - INTERVAL (seq % 2592000) SECOND FROM seq_1_to_$events"
 	measure "$total (and $events checkout events)"
+fi
+pending=${BENCH_PENDING:-0}
+if [ "$pending" -gt 0 ]; then
+	mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+	  INSERT INTO sales_pending (member_id, day, product_id, affiliate_id, role, status,
+	    payment_method, orders, gross_cents, amount_cents, reversed_cents)
+	  SELECT u.id, UTC_DATE() - INTERVAL (seq % 30) DAY, p.id, '', 'producer',
+	    IF(seq % 2 = 0, 'paid', 'waiting_payment'), ELT(1 + seq % 3, 'card', 'pix', 'boleto'),
+	    IF(seq % 4 = 1, -1, 1), 0, 0, 0
+	  FROM seq_1_to_$pending JOIN users u ON u.email = 'producer@b4you.dev'
+	  JOIN products p ON p.producer_id = u.id AND p.id = (SELECT MIN(id) FROM products
+	    WHERE producer_id = u.id)"
+	measure "$total (and $pending rows in the outbox)"
 fi

@@ -8,7 +8,9 @@
 # the same server for the raw commit rate.  Per connection count: paid
 # orders/s, order request p50/p99, refused buyers, CPU ms per paid order of
 # each process (/proc/PID/stat) and MariaDB statements and commits per paid
-# order (SHOW GLOBAL STATUS deltas).
+# order (SHOW GLOBAL STATUS deltas).  A b4-worker runs the sales outbox's
+# applier (the aggregates, db/migrations/0023) as in production; its CPU
+# and its statements count in the figures.
 #   BENCH_SECONDS=20 BENCH_CONNS="8 32" tests/bench/bench_launch.sh
 # Extra settings for b4-checkout (to measure an idea) go in
 # BENCH_CHECKOUT_ENV, e.g. BENCH_CHECKOUT_ENV="B4_WORKERS=16".
@@ -45,6 +47,10 @@ checkout_env+=(${BENCH_CHECKOUT_ENV:-})
 bench_start b4-checkout "${checkout_env[@]}"
 checkout_port=$port
 checkout_pid=${bench_pids[-1]}
+# the aggregates' owner: the outbox's applier thread (and the hourly
+# cron.sales_compact), nothing else
+bench_start b4-worker B4_WORKER_TYPES=cron.sales_compact B4_WORKER_CONCURRENCY=1
+worker_pid=${bench_pids[-1]}
 
 # the gateway as deployed (deploy/dev/gateway.json): 2 threads, rate limits,
 # access log, the load balancer (127.0.0.1 here) trusted for X-Forwarded-For
@@ -83,7 +89,7 @@ hz=$(getconf CLK_TCK)
 
 for conns in $conns_list; do
 	declare -A before
-	for p in gateway checkout sandbox db; do
+	for p in gateway checkout sandbox worker db; do
 		pid_var=${p}_pid
 		before[$p]=$(ticks "${!pid_var}")
 	done
@@ -94,7 +100,7 @@ for conns in $conns_list; do
 	s1=$(status)
 	paid=$(echo "$out" | sed -n 's/.* paid=\([0-9]*\).*/\1/p')
 	line="cpu ms per paid order:"
-	for p in gateway checkout sandbox db; do
+	for p in gateway checkout sandbox worker db; do
 		pid_var=${p}_pid
 		after=$(ticks "${!pid_var}")
 		line+=" $p=$(awk -v a="${before[$p]}" -v b="$after" -v hz="$hz" -v n="$paid" \
@@ -108,11 +114,12 @@ for conns in $conns_list; do
 	}')
 done
 sleep 1
+echo "sales outbox left: $(sql "SELECT COUNT(*) FROM sales_pending") rows"
 echo "database: $(sql "SELECT GROUP_CONCAT(CONCAT(n, ' ', status) SEPARATOR ', ') FROM (SELECT status, COUNT(*) n FROM orders GROUP BY status) s")"
 
 # storage per order, for sizing the database (InnoDB's page counts, all
 # tables of the schema: orders, splits, charges, idempotency, jobs, ...)
-sql "ANALYZE TABLE orders, order_items, charges, splits, customers, idempotency_keys, jobs, sales_daily" >/dev/null 2>&1 || true
+sql "ANALYZE TABLE orders, order_items, charges, splits, customers, idempotency_keys, jobs, sales_daily, sales_pending" >/dev/null 2>&1 || true
 echo "storage: $(sql "SELECT CONCAT(ROUND(SUM(data_length + index_length) / (SELECT COUNT(*) FROM orders)), ' bytes per order over ', (SELECT COUNT(*) FROM orders), ' orders') FROM information_schema.tables WHERE table_schema = 'b4bench' AND table_name <> 'bench_commits'")"
 
 echo "--- raw MariaDB: single-row INSERT transactions (autocommit), 16 clients; load: $(cut -d' ' -f1-3 /proc/loadavg)"

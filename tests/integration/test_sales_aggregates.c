@@ -5,8 +5,12 @@
  * refunds, full refunds, disputes won and chargebacks, all through the real
  * binaries: b4-checkout, b4-backoffice, b4-worker, b4-api and the acquirer
  * sandbox's control endpoints.  Then:
- *   - the table, summed over slots, equals a recount written here
- *     independently (the day as UTC-3 arithmetic, not CONVERT_TZ);
+ *   - with nothing applied yet, what readers read (sales_daily_live: the
+ *     table plus the outbox, sales_pending) equals a recount written here
+ *     independently (the day as UTC-3 arithmetic, not CONVERT_TZ), and so
+ *     do the summaries;
+ *   - the outbox applied (b4_sales_agg_apply, in batches on two
+ *     connections), the table alone, summed over slots, equals it;
  *   - sales_totals and sales_days (kept by triggers) are sales_daily
  *     summed over days, and over products, affiliates and roles;
  *   - GET /v1/sales/summary read from the totals (no range) and from
@@ -16,8 +20,9 @@
  *   - a paid order's answer is its GET view, and its approved-payment
  *     events (built from what the checkout wrote) are what reading the
  *     order gives (b4_job_order_event_into);
- *   - b4-migrate --compact-aggregates folds the writers' slots into slot 0
- *     and keeps every sum, also while orders are being written;
+ *   - b4-migrate --compact-aggregates folds the appliers' slots into slot 0
+ *     and keeps every sum, also while orders are being written and two
+ *     appliers race for the same outbox rows;
  *   - b4-migrate --rebuild-aggregates writes the same totals.
  * The sequence is deterministic (fixed seed), so a failure replays (but
  * for the interleaving of the compaction with live orders). */
@@ -263,17 +268,27 @@ static void control(const char *order, const char *what, const char *body, const
 }
 
 /* One line per (member, day, product, affiliate, status, method) with
- * orders, gross, amount and reversed: from sales_daily summed over slots,
- * or recounted from orders and splits. */
+ * orders, gross, amount and reversed: from table (sales_daily, or the
+ * readers' sales_daily_live with the outbox) summed over slots, or
+ * recounted from orders and splits. */
+static char *aggregate_lines_of(const char *table)
+{
+	char sql[900];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, day, product_id, affiliate_id,"
+		 " role, status, payment_method, n, g, a, r) ORDER BY 1 SEPARATOR '\\n') FROM"
+		 " (SELECT member_id, day, product_id, affiliate_id, role, CAST(status AS CHAR)"
+		 " status, CAST(payment_method AS CHAR) payment_method, SUM(orders) n,"
+		 " SUM(gross_cents) g, SUM(amount_cents) a, SUM(reversed_cents) r FROM %s"
+		 " GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING n <> 0 OR g <> 0 OR a <> 0 OR r <> 0) x",
+		 table);
+	return h_sql_value(db, sql);
+}
+
 static char *aggregate_lines(void)
 {
-	return h_sql_value(
-	    db, "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, day, product_id, affiliate_id,"
-		" role, status, payment_method, n, g, a, r) ORDER BY 1 SEPARATOR '\\n') FROM"
-		" (SELECT member_id, day, product_id, affiliate_id, role, CAST(status AS CHAR)"
-		" status, CAST(payment_method AS CHAR) payment_method, SUM(orders) n,"
-		" SUM(gross_cents) g, SUM(amount_cents) a, SUM(reversed_cents) r FROM sales_daily"
-		" GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING n <> 0 OR g <> 0 OR a <> 0 OR r <> 0) x");
+	return aggregate_lines_of("sales_daily");
 }
 
 static char *recount_lines(void)
@@ -371,6 +386,54 @@ static void check_totals(void)
 	free(days);
 }
 
+/* Orders of a batch of the drain: small, so that it takes several. */
+#define DRAIN_BATCH 5
+
+/* A connection whose slot (CONNECTION_ID() % 16) is not avoid's (-1: any);
+ * *slot gets it. */
+static struct b4_db *connect_in_other_slot(int avoid, int *slot)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		struct b4_db *conn = tw_connect(db);
+		struct b4_db_result *res;
+
+		assert_non_null(conn);
+		res = b4_db_query(conn, "SELECT CONNECTION_ID() % 16", "");
+		assert_non_null(res);
+		*slot = (int)b4_db_i64(res, 0, 0);
+		b4_db_result_free(res);
+		if (*slot != avoid)
+			return conn;
+		b4_db_close(conn);
+	}
+	fail_msg("every connection landed in slot %d", avoid);
+	return NULL;
+}
+
+/* Folds the whole outbox into the aggregates as b4-worker's applier does
+ * (b4_sales_agg_apply), batches taking turns on two connections of
+ * different slots, so the aggregates have rows in two slots for the
+ * compaction to fold.  Returns the rows applied. */
+static int64_t drain_outbox(void)
+{
+	int first, second;
+	struct b4_db *conn[2];
+	int64_t applied, total = 0;
+	size_t turn = 0;
+
+	conn[0] = connect_in_other_slot(-1, &first);
+	conn[1] = connect_in_other_slot(first, &second);
+	do {
+		assert_int_equal(b4_sales_agg_apply(conn[turn++ % 2], DRAIN_BATCH, &applied, NULL),
+				 0);
+		total += applied;
+	} while (applied > 0);
+	b4_db_close(conn[0]);
+	b4_db_close(conn[1]);
+	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_pending"), 0);
+	return total;
+}
+
 /* The aggregates equal the recount, and the totals follow them; returns
  * the aggregates' lines (to free). */
 static char *check_recount(void)
@@ -409,7 +472,8 @@ static void compact_and_check(const char *kept)
 
 static void test_aggregates_equal_recount(void **state)
 {
-	char *kept, *rebuilt;
+	char *kept, *rebuilt, *live, *recount;
+	long long pending;
 	(void)state;
 
 	for (unsigned n = 0; n < ORDERS; n++) {
@@ -455,13 +519,30 @@ static void test_aggregates_equal_recount(void **state)
 	assert_true(seen.paid > 0 && seen.declined > 0 && seen.waiting > 0 && seen.refunds > 0 &&
 		    seen.disputes_won > 0 && seen.chargebacks > 0);
 
-	kept = check_recount();
+	/* no applier ran (this worker does not own cron.sales_compact): every
+	 * move is still in the outbox, and what readers read (the tables plus
+	 * the outbox) is already the recount */
+	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_daily"), 0);
+	live = aggregate_lines_of("sales_daily_live");
+	recount = recount_lines();
+	assert_non_null(live);
+	assert_non_null(recount);
+	assert_string_equal(live, recount);
 	check_summary(PRODUCER_ID, "chargeback");
 	check_summary(AFFILIATE_ID, NULL);
 	check_summary(COPRODUCER_ID, NULL);
-	/* the checkout, back-office and worker connections wrote in several
-	 * slots; folding them changes no sum */
-	assert_true(h_sql_intf(db, "SELECT COUNT(DISTINCT slot) FROM sales_daily") > 1);
+	/* applied, the tables alone are the recount, and the readers' views
+	 * the same */
+	pending = h_sql_intf(db, "SELECT COUNT(*) FROM sales_pending");
+	assert_true(pending > 0);
+	assert_int_equal(drain_outbox(), pending);
+	kept = check_recount();
+	assert_string_equal(kept, live);
+	check_summary(PRODUCER_ID, "chargeback");
+	check_summary(AFFILIATE_ID, NULL);
+	check_summary(COPRODUCER_ID, NULL);
+	/* the drain wrote in two slots; folding them changes no sum */
+	assert_int_equal(h_sql_intf(db, "SELECT COUNT(DISTINCT slot) FROM sales_daily"), 2);
 	compact_and_check(kept);
 	/* the rebuild writes the same totals (into slot 0) */
 	assert_int_equal(h_db_rebuild_aggregates(db), 0);
@@ -473,6 +554,8 @@ static void test_aggregates_equal_recount(void **state)
 	check_summary(PRODUCER_ID, NULL);
 	free(kept);
 	free(rebuilt);
+	free(live);
+	free(recount);
 }
 
 #define LIVE_BUYERS 4
@@ -526,23 +609,53 @@ static void *live_buyer(void *arg)
 	return (void *)(intptr_t)failed;
 }
 
-/* Compactions run while buyers order (every day is folded, today too, so
- * they fight the live writers for the same rows): the aggregates still
- * equal the recount.  They run in this process, through the domain call
- * the worker's cron.sales_compact makes, back to back. */
+/* An applier of the outbox racing another for the same rows while buyers
+ * order, on its own connection, as two b4-worker processes would. */
+struct live_applier {
+	pthread_t thread;
+	struct b4_db *conn;
+	int64_t applied;
+	bool failed;
+};
+
+static void *live_applier_main(void *arg)
+{
+	struct live_applier *a = arg;
+	int64_t applied;
+
+	while (atomic_load(&live_done) < LIVE_BUYERS && !a->failed) {
+		if (b4_sales_agg_apply(a->conn, DRAIN_BATCH, &applied, NULL) < 0)
+			a->failed = true;
+		a->applied += applied;
+	}
+	return NULL;
+}
+
+/* Two appliers and compactions run while buyers order (every day is
+ * folded, today too, so they fight the live writers and each other for
+ * the same rows): the aggregates still equal the recount.  They run in
+ * this process, through the domain calls b4-worker's applier thread and
+ * its cron.sales_compact make, back to back. */
 static void test_compaction_during_live_orders(void **state)
 {
 	struct b4_db *conn = tw_connect(db);
 	pthread_t buyers[LIVE_BUYERS];
+	struct live_applier appliers[2] = {0};
 	char *kept;
-	int compactions = 0;
+	int compactions = 0, slot;
 	int64_t folded, folded_total = 0;
 	(void)state;
 
 	assert_non_null(conn);
+	/* the first applier's rows are in a slot to fold */
+	appliers[0].conn = connect_in_other_slot(0, &slot);
+	appliers[1].conn = connect_in_other_slot(slot, &slot);
 	for (unsigned b = 0; b < LIVE_BUYERS; b++)
 		assert_int_equal(pthread_create(&buyers[b], NULL, live_buyer, (void *)(uintptr_t)b),
 				 0);
+	for (size_t k = 0; k < 2; k++)
+		assert_int_equal(
+		    pthread_create(&appliers[k].thread, NULL, live_applier_main, &appliers[k]), 0);
 	while (atomic_load(&live_done) < LIVE_BUYERS) {
 		assert_int_equal(b4_sales_agg_compact(conn, ALL_DAYS, SIZE_MAX, &folded), 0);
 		folded_total += folded;
@@ -554,10 +667,20 @@ static void test_compaction_during_live_orders(void **state)
 		assert_int_equal(pthread_join(buyers[b], &failed), 0);
 		assert_int_equal((intptr_t)failed, 0);
 	}
+	for (size_t k = 0; k < 2; k++) {
+		assert_int_equal(pthread_join(appliers[k].thread, NULL), 0);
+		b4_db_close(appliers[k].conn);
+		assert_false(appliers[k].failed);
+	}
 	fprintf(stderr,
-		"aggregates: %d compactions (%lld member-days folded) during %d live orders\n",
-		compactions, (long long)folded_total, LIVE_BUYERS * LIVE_ORDERS);
+		"aggregates: %d compactions (%lld member-days folded) and %lld + %lld outbox rows"
+		" applied during %d live orders\n",
+		compactions, (long long)folded_total, (long long)appliers[0].applied,
+		(long long)appliers[1].applied, LIVE_BUYERS * LIVE_ORDERS);
+	assert_true(appliers[0].applied > 0 || appliers[1].applied > 0);
 	assert_true(folded_total > 0);
+	/* what the buyers' last orders left in the outbox */
+	drain_outbox();
 	kept = check_recount();
 	compact_and_check(kept);
 	free(kept);

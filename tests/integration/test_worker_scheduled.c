@@ -387,6 +387,61 @@ static char *sales_sums(const char *table, const char *where)
 	return h_sql_value(db_name, sql);
 }
 
+/* The worker that runs cron.sales_compact also runs the sales outbox's
+ * applier: the moves the tests above made (the expiries) and a row
+ * written here leave sales_pending for sales_daily, with every sum the
+ * readers see (the tables plus the outbox) the same before and after. */
+static void test_worker_applies_sales_outbox(void **state)
+{
+	static const char *const views[] = {"sales_daily_live", "sales_days_live",
+					    "sales_totals_live"};
+	char *before[3], *after, *applied;
+	long long pending;
+	struct h_resp r;
+	(void)state;
+
+	assert_int_equal(h_sql(db_name, "INSERT INTO sales_pending (member_id, day, product_id,"
+					" affiliate_id, role, status, payment_method, orders,"
+					" gross_cents, amount_cents, reversed_cents) VALUES"
+					" ('" PRODUCER "', UTC_DATE() - INTERVAL 5 DAY, '" PRODUCT
+					"', '', 'producer', 'paid', 'card', 2, 4000, 3600, 0)"),
+			 0);
+	pending = h_sql_int(db_name, "SELECT COUNT(*) FROM sales_pending");
+	assert_true(pending >= 1);
+	for (int v = 0; v < 3; v++) {
+		before[v] = sales_sums(views[v], "");
+		assert_non_null(before[v]);
+	}
+	start_worker("cron.sales_compact", "B4_SALES_APPLY_EVERY=20ms");
+	assert_true(tw_wait_sql(db_name, "SELECT COUNT(*) FROM sales_pending", 0, 10000));
+	for (int v = 0; v < 3; v++) {
+		after = sales_sums(views[v], "");
+		assert_non_null(after);
+		assert_string_equal(after, before[v]);
+		free(after);
+		free(before[v]);
+	}
+	/* the row written here is in the table now */
+	after = sales_sums("sales_daily", "AND day = UTC_DATE() - INTERVAL 5 DAY");
+	assert_non_null(after);
+	assert_string_equal(after, "2:4000:3600");
+	free(after);
+	assert_int_equal(h_http(&r, "GET", h_url(&worker, "/metrics"), NULL, NULL), 0);
+	assert_int_equal(r.status, 200);
+	applied = strstr(r.body, "\nworker_sales_applied_total ");
+	assert_non_null(applied);
+	assert_int_equal(strtoll(applied + strlen("\nworker_sales_applied_total "), NULL, 10),
+			 pending);
+	h_resp_free(&r);
+	/* this worker's hourly cron.sales_compact ran too: gone, so the next
+	 * test's worker enqueues its own */
+	assert_true(tw_wait_sql(db_name,
+				"SELECT COUNT(*) FROM jobs WHERE type = 'cron.sales_compact'"
+				" AND status = 'done'",
+				1, 10000));
+	assert_int_equal(h_sql(db_name, "DELETE FROM jobs WHERE type = 'cron.sales_compact'"), 0);
+}
+
 /* cron.sales_compact, enqueued by the worker itself: the slots of the days
  * before yesterday fold into slot 0 with the same sums; yesterday and today
  * keep theirs (their writers may still be at work).  (The demo data and the
@@ -460,6 +515,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_abandoned_cart_fires_once, tw_stop_all),
 	    cmocka_unit_test_teardown(test_abandoned_cart_affiliate_delivery_has_no_email,
 				      tw_stop_all),
+	    cmocka_unit_test_teardown(test_worker_applies_sales_outbox, tw_stop_all),
 	    cmocka_unit_test_teardown(test_sales_compact_folds_past_days, tw_stop_all),
 	};
 

@@ -77,6 +77,10 @@ int64_t b4_db_insert_rows(struct b4_db *db, const char *head, const char *row, s
 /* Runs a query and copies every row out.  Returns a result the caller
  * frees with b4_db_result_free, or NULL on error. */
 struct b4_db_result *b4_db_query(struct b4_db *db, const char *sql, const char *types, ...);
+/* b4_db_query for a text built per call: n values bound as
+ * b4_db_exec_strs binds them. */
+struct b4_db_result *b4_db_query_strs(struct b4_db *db, const char *sql, size_t n,
+				      const char *const *values);
 /* AUTO_INCREMENT value of the last insert on this connection. */
 uint64_t b4_db_insert_id(const struct b4_db *db);
 

@@ -1,18 +1,22 @@
-/* sales_agg.h - the sales_daily aggregates (db/migrations/0017): per
+/* sales_agg.h - the sales aggregates (db/migrations/0017-0023): per
  * member, local day, product, affiliate, role, order status, payment
  * method and slot, the orders counted, gross, split amounts and reversals.
  *
- * Kept exact by the domain layer in the caller's transaction: an order
- * adds its contribution when created (b4_order_create), moves it from the
- * old status row to the new one in b4_order_move, and re-adds it around a
- * split reversal (b4_splits_reverse).  Each member of an order (producer,
- * affiliate, co-producers with a split) has one contribution: 1 order;
- * gross = the order total for the producer, the member's split amounts
- * otherwise; amount and reversed = the member's splits.  Triggers keep
+ * Kept exact by the domain layer through an outbox: in the caller's
+ * transaction an order appends its contribution to sales_pending when
+ * created (b4_order_create), moves it from the old status to the new one
+ * in b4_order_move (a -1 row and a +1 row), and takes it out and back in
+ * around a split reversal (b4_splits_reverse).  b4_sales_agg_apply folds
+ * the appended rows into sales_daily exactly once; triggers keep
  * sales_totals (the same summed over day, product, affiliate and role,
- * db/migrations/0018) and sales_days (summed over product, affiliate and
- * role, 0019) in the same statements.  Readers sum over the slots;
- * b4_sales_agg_compact folds the slots of past days into slot 0. */
+ * db/migrations/0018) and sales_days (summed over product and affiliate,
+ * 0022) in the same statements.  Readers read the *_live views (0023):
+ * each table plus the rows not yet applied, exact at any moment, summed
+ * over the slots.  Each member of an order (producer, affiliate,
+ * co-producers with a split) has one contribution: 1 order; gross = the
+ * order total for the producer, the member's split amounts otherwise;
+ * amount and reversed = the member's splits.  b4_sales_agg_compact folds
+ * the slots of past days into slot 0. */
 #ifndef B4_SALES_AGG_H
 #define B4_SALES_AGG_H
 
@@ -25,14 +29,15 @@ struct b4_db;
 
 /* An order's contribution as the writer of the order knows it (filled by
  * b4_order_create), so its first move need not read the order back: the
- * members with role, gross and split amount (nothing reversed yet), and the
- * order's product, affiliate and payment method.  The day comes from the
- * order's created_at and each member's utc_offset, read in the statement. */
+ * members with role, local day of the order, gross and split amount
+ * (nothing reversed yet), and the order's product, affiliate and payment
+ * method. */
 /* the producer, the affiliate and every co-producer */
 #define B4_SALES_MAX_MEMBERS (2 + B4_MONEY_MAX_COPRODUCERS)
 struct b4_sales_member {
 	char id[37];
 	const char *role; /* "producer", "affiliate", "coproducer" */
+	char day[11];	  /* the order's created_at in the member's utc_offset; "" unknown */
 	int64_t gross_cents, amount_cents;
 };
 struct b4_sales_contrib {
@@ -50,15 +55,32 @@ int b4_sales_agg_add(struct b4_db *db, const char *order_id);
  * status), with the split amounts as they are now.  Returns 0 or -1. */
 int b4_sales_agg_shift(struct b4_db *db, const char *order_id, const char *from, const char *to);
 
+/* Fills each member's day of c: order_id's created_at (the order is
+ * written) in the member's utc_offset, in one read.  Returns 0, or -1 on a
+ * database error or a member without a user row. */
+int b4_sales_agg_known_days(struct b4_db *db, const char *order_id, struct b4_sales_contrib *c);
+
 /* b4_sales_agg_shift with the contribution c known (c->n > 0): one
- * statement of plain rows instead of reading the order and its splits.
- * c must be what the order has now (a first move, before any reversal).
- * Falls back to b4_sales_agg_shift when c is NULL or empty. */
+ * statement of plain rows instead of reading the order and its splits
+ * (and one read before it when c's days are not known yet).  c must be
+ * what the order has now (a first move, before any reversal).  Falls back
+ * to b4_sales_agg_shift when c is NULL or empty. */
 int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 			     const struct b4_sales_contrib *c, const char *from, const char *to);
 
+/* Folds up to max_rows (at most B4_DB_MAX_PARAMS) of the oldest rows of
+ * sales_pending into sales_daily, grouped, in the connection's slot, and
+ * deletes exactly those rows, in one transaction: each row counts once.
+ * The read takes no lock, so the orders' appends never wait for it;
+ * several appliers may run (a race rolls one back, which then returns 0
+ * with nothing applied).  *applied gets the rows folded; *lag_seconds
+ * (may be NULL) the age of the oldest of them, 0 when none.  Returns 0,
+ * or -1 on a database error. */
+int b4_sales_agg_apply(struct b4_db *db, size_t max_rows, int64_t *applied, double *lag_seconds);
+
 /* Recomputes the whole table from orders and splits in one transaction
- * (20,000 orders a statement), into slot 0, and the funnel's event counts
+ * (20,000 orders a statement), into slot 0, with sales_pending emptied
+ * (its rows are recounted with the rest), and the funnel's event counts
  * (funnel_days, db/migrations/0021) from checkout_events; for a maintenance window, as
  * live writers of the same rows wait for it.  *rows gets the number of
  * aggregate rows.  Returns 0 or -1. */
