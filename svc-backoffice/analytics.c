@@ -1,9 +1,12 @@
 /* analytics.c - /v1/analytics/sales (gross, count, approval rate per group)
- * and /v1/analytics/funnel (checkout events per step), computed in SQL.
+ * and /v1/analytics/funnel (checkout events per step, from funnel_days,
+ * db/migrations/0021: the offer's producer's local days, as the sales'),
+ * computed in SQL.
  *
  * Sales come from the sales aggregates (db/migrations/0017, kept by
  * libcommon's domain layer; by day and by payment method from sales_days,
- * 0022, by product and affiliate from sales_daily), the producer's rows
+ * 0022, by product and affiliate from sales_daily, each read with the
+ * outbox's rows not yet applied: the *_live views, 0023), the producer's rows
  * only, so each order counts once; a day is the producer's local day (America/Sao_Paulo by
  * default) and from/to are such days, both inclusive.
  *
@@ -30,19 +33,20 @@
 static const char *const group_names[] = {"day", "product", "payment_method", "affiliate", NULL};
 
 static const char *const sales_sql[] = {
-    /* day: sales_days, one row per day, status and method (0022) */
-    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS " FROM sales_days a" SALES_WHERE
-    " GROUP BY a.day" SALES_HAVING,
+    /* day: sales_days, one row per day, status and method (0022), and the
+     * outbox */
+    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS
+    " FROM sales_days_live a" SALES_WHERE " GROUP BY a.day" SALES_HAVING,
     /* product */
     "SELECT a.product_id, MAX(p.name)," SALES_COLUMNS
-    " FROM sales_daily a JOIN products p ON p.id = a.product_id" SALES_WHERE
+    " FROM sales_daily_live a JOIN products p ON p.id = a.product_id" SALES_WHERE
     " GROUP BY a.product_id" SALES_HAVING,
     /* payment_method */
-    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS " FROM sales_days a" SALES_WHERE
-    " GROUP BY a.payment_method" SALES_HAVING,
+    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS
+    " FROM sales_days_live a" SALES_WHERE " GROUP BY a.payment_method" SALES_HAVING,
     /* affiliate: null key for sales without one */
     "SELECT NULLIF(a.affiliate_id, ''), MAX(u.email)," SALES_COLUMNS
-    " FROM sales_daily a LEFT JOIN users u ON u.id = a.affiliate_id" SALES_WHERE
+    " FROM sales_daily_live a LEFT JOIN users u ON u.id = a.affiliate_id" SALES_WHERE
     " GROUP BY a.affiliate_id" SALES_HAVING,
 };
 
@@ -111,12 +115,13 @@ void bo_analytics_funnel(struct b4_req *req)
 		return;
 	}
 	b4_db_result_free(res);
+	/* funnel_days (0021): the events counted per local day of the
+	 * offer's producer, kept by a trigger, summed over the slots */
 	res = b4_db_query(req->db,
-			  "SELECT e.event_name, COUNT(*) FROM checkout_events e"
-			  " JOIN offers f ON f.id = e.offer_id WHERE f.code = ?"
-			  " AND (? IS NULL OR e.occurred_at >= ?)"
-			  " AND (? IS NULL OR e.occurred_at < DATE_ADD(?, INTERVAL 1 DAY))"
-			  " GROUP BY e.event_name",
+			  "SELECT d.event_name, SUM(d.events) FROM funnel_days d"
+			  " JOIN offers f ON f.id = d.offer_id WHERE f.code = ?"
+			  " AND (? IS NULL OR d.day >= ?) AND (? IS NULL OR d.day <= ?)"
+			  " GROUP BY d.event_name",
 			  "sssss", code, from, from, to, to);
 	if (!res) {
 		b4_req_db_error(req);

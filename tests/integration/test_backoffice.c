@@ -1056,6 +1056,22 @@ static void test_analytics_sales(void **state)
 	refused("GET", "/v1/analytics/sales?from=2021-13-01", NULL, admin_token, NULL, 400, "from");
 }
 
+/* The count of the funnel's step-th step of DEMOOFFER1 on one day. */
+static long long funnel_count(const char *day, int step)
+{
+	char path[160];
+	struct h_resp r;
+	long long count;
+
+	snprintf(path, sizeof(path), "/v1/analytics/funnel?offer_code=DEMOOFFER1&from=%s&to=%s",
+		 day, day);
+	admin(&r, "GET", path, NULL, 200);
+	count =
+	    (long long)num(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "steps"), step), "count");
+	h_resp_free(&r);
+	return count;
+}
+
 static void test_analytics_funnel(void **state)
 {
 	static const char *const expected_order[] = {
@@ -1069,7 +1085,9 @@ static void test_analytics_funnel(void **state)
 	    "checkout_conversion_success",
 	    "checkout_conversion_failed",
 	};
-	static const long long expected_count[] = {3, 2, 2, 1, 0, 0, 1, 1, 0};
+	/* days are the producer's (-03:00): f13, 02:00 UTC on the 12th, is
+	 * the 11th's last hour */
+	static const long long expected_count[] = {4, 2, 2, 1, 0, 0, 1, 1, 0};
 	struct h_resp r;
 	const cJSON *steps;
 	(void)state;
@@ -1086,8 +1104,11 @@ static void test_analytics_funnel(void **state)
 	     " ('f9', '%s', 'checkout_submit_clicked', '2023-01-10 10:05:00'),"
 	     " ('f10', '%s', 'checkout_conversion_success', '2023-01-10 10:06:00'),"
 	     " ('f11', '%s', 'checkout_page_view', '2023-02-01 10:00:00'),"
-	     " ('f12', '%s', 'checkout_page_view', '2023-01-10 10:00:00')",
-	     OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER2);
+	     " ('f12', '%s', 'checkout_page_view', '2023-01-10 10:00:00'),"
+	     " ('f13', '%s', 'checkout_page_view', '2023-01-12 02:00:00'),"
+	     " ('f14', '%s', 'checkout_page_view', '2023-01-10 02:59:59')",
+	     OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER, OFFER2,
+	     OFFER, OFFER);
 
 	admin(&r, "GET", "/v1/analytics/funnel?offer_code=DEMOOFFER1&from=2023-01-10&to=2023-01-11",
 	      NULL, 200);
@@ -1100,12 +1121,11 @@ static void test_analytics_funnel(void **state)
 		assert_int_equal((long long)num(step, "count"), expected_count[i]);
 	}
 	h_resp_free(&r);
-	admin(&r, "GET", "/v1/analytics/funnel?offer_code=DEMOOFFER1&from=2023-01-11&to=2023-01-11",
-	      NULL, 200);
-	steps = cJSON_GetObjectItem(r.json, "steps");
-	assert_int_equal((long long)num(cJSON_GetArrayItem(steps, 0), "count"), 1);
-	assert_int_equal((long long)num(cJSON_GetArrayItem(steps, 3), "count"), 0);
-	h_resp_free(&r);
+	assert_int_equal(funnel_count("2023-01-11", 0), 2);
+	assert_int_equal(funnel_count("2023-01-11", 3), 0);
+	/* f14, 02:59:59 UTC on the 10th, is the 9th's last second */
+	assert_int_equal(funnel_count("2023-01-09", 0), 1);
+	assert_int_equal(funnel_count("2023-01-09", 1), 0);
 
 	refused("GET", "/v1/analytics/funnel", NULL, admin_token, NULL, 400, "offer_code");
 	refused("GET", "/v1/analytics/funnel?offer_code=x%27--", NULL, admin_token, NULL, 400,

@@ -5147,7 +5147,9 @@ export interface operations {
         parameters: {
             query: {
                 offer_code: string;
+                /** @description first day, in the offer's producer's time zone (America/Sao_Paulo by default), as the sales analytics count */
                 from?: string;
+                /** @description last day (inclusive), in the producer's time zone */
                 to?: string;
             };
             header?: never;
