@@ -8,13 +8,14 @@
  * (b4/tz.h).  When those days are the producer's own (users.utc_offset)
  * all through the period - the default zone for a producer in São Paulo -
  * revenue and paid orders come from the sales_days aggregates with the
- * outbox's rows not yet applied (sales_days_live, the producer's role
- * only) and the funnel from funnel_days: a few rows per
+ * outbox's rows not yet applied (B4_SALES_LIVE_ROWS, the producer's role only)
+ * and the funnel from funnel_days: a few rows per
  * day, however many orders and page views.  Another zone counts the
  * events themselves and groups the orders into UTC buckets of an hour (or
  * 15 minutes for zones with half-hour offsets), read over the index
  * (producer_id, created_at); each bucket lands on its local day here. */
 #include "api.h"
+#include "b4/sales_agg.h"
 #include "b4/tz.h"
 
 #include <stdio.h>
@@ -265,13 +266,16 @@ static struct b4_db_result *paid_sales(struct b4_req *req, const struct period *
 		    " AND o.created_at >= FROM_UNIXTIME(?) AND o.created_at < FROM_UNIXTIME(?)"
 		    " AND o.status IN " PAID_STATES " GROUP BY 1, 2",
 		    "Isii", p->bucket_seconds, req->caller.user_id, p->start, p->end);
+	/* a day and method may come twice: the table's and the outbox's */
 	return b4_db_query(req->db,
-			   "SELECT DATEDIFF(a.day, ?), CAST(a.payment_method AS CHAR),"
-			   " SUM(a.orders), SUM(a.gross_cents) FROM sales_days_live a"
-			   " WHERE a.member_id = ? AND a.day >= ? AND a.day <= ?"
-			   " AND a.role = 'producer' AND a.status IN " PAID_STATES
-			   " GROUP BY a.day, a.payment_method",
-			   "ssss", p->from, req->caller.user_id, p->from, p->to);
+			   B4_SALES_LIVE_ROWS("DATEDIFF(day, ?), CAST(payment_method AS CHAR),"
+					      " SUM(orders), SUM(gross_cents)",
+					      "sales_days",
+					      "member_id = ? AND day >= ? AND day <= ?"
+					      " AND role = 'producer' AND status IN " PAID_STATES,
+					      "day, payment_method"),
+			   "ssssssss", p->from, req->caller.user_id, p->from, p->to, p->from,
+			   req->caller.user_id, p->from, p->to);
 }
 
 void api_dashboard_charts(struct b4_req *req)

@@ -7,6 +7,7 @@
 #include "b4/idempotency.h"
 #include "b4/orders.h"
 #include "b4/refunds.h"
+#include "b4/sales_agg.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -226,28 +227,42 @@ static void count_add(cJSON *counts, const char *key, int64_t n)
 		cJSON_AddNumberToObject(counts, key, (double)n);
 }
 
+/* Drops the counts every order moved out of. */
+static void counts_prune(cJSON *counts)
+{
+	cJSON *item = counts->child;
+
+	while (item) {
+		cJSON *next = item->next;
+		if (item->valuedouble == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(counts, item));
+		item = next;
+	}
+}
+
 /* The summary's rows, whichever source: status, payment method, orders,
- * gross, net.  Binds: caller x 4, from x 2, to x 2 (aggregates) or
+ * gross, net.  Binds: (caller, from x 2, to x 2) x 2 (aggregates) or
  * caller x 6, from x 2, to x 2 (orders).
  *
- * From sales_days_live (0023: sales_days, sales_daily summed over product
- * and affiliate, plus the outbox's rows not yet applied: exact at any
- * moment) when the range is whole days of the caller's
+ * From sales_days (sales_daily summed over product and affiliate) and the
+ * outbox's rows not yet applied (B4_SALES_LIVE_ROWS: exact at any moment,
+ * a status and method may come twice) when the range is whole days of the
+ * caller's
  * time zone (or open): a few rows per day, whatever the number of orders,
  * products or affiliates.
  * gross: the order totals of the caller's own products plus, for other
  * roles, their own split; net: the caller's splits after reversals. */
+#define SUMMARY_SUMS                                                                               \
+	"status, payment_method, SUM(orders), SUM(gross_cents), SUM(amount_cents - "               \
+	"reversed_cents)"
 #define SUMMARY_FROM_AGGREGATES                                                                    \
-	"SELECT status, payment_method, SUM(orders), SUM(gross_cents),"                            \
-	" SUM(amount_cents - reversed_cents) FROM sales_days_live WHERE member_id = ?"             \
-	" AND (? IS NULL OR day >= ?) AND (? IS NULL OR day < ?)"                                  \
-	" GROUP BY status, payment_method"
-/* No range at all: the all-time totals (0018, with the outbox's rows:
- * sales_totals_live), at most 8 x 3 x 16 rows and the outbox's. */
+	B4_SALES_LIVE_ROWS(SUMMARY_SUMS, "sales_days",                                             \
+			   "member_id = ? AND (? IS NULL OR day >= ?) AND (? IS NULL OR day < ?)", \
+			   "status, payment_method")
+/* No range at all: the all-time totals (0018) and the outbox, at most 8 x
+ * 3 x 16 rows and the outbox's. */
 #define SUMMARY_FROM_TOTALS                                                                        \
-	"SELECT status, payment_method, SUM(orders), SUM(gross_cents),"                            \
-	" SUM(amount_cents - reversed_cents) FROM sales_totals_live WHERE member_id = ?"           \
-	" GROUP BY status, payment_method"
+	B4_SALES_LIVE_ROWS(SUMMARY_SUMS, "sales_totals", "member_id = ?", "status, payment_method")
 /* From the orders themselves, for a range that cuts a day. */
 #define SUMMARY_FROM_ORDERS                                                                        \
 	"SELECT o.status, o.payment_method, COUNT(*),"                                             \
@@ -283,7 +298,7 @@ static struct b4_db_result *summary_rows(struct b4_req *req, const char *from, c
 	struct b4_db_result *days, *rows = NULL;
 
 	if (!from && !to)
-		return b4_db_query(req->db, SUMMARY_FROM_TOTALS, "s", me);
+		return b4_db_query(req->db, SUMMARY_FROM_TOTALS, "ss", me, me);
 	days = b4_db_query(
 	    req->db,
 	    "SELECT DATE(CONVERT_TZ(?, '+00:00', utc_offset)), DATE(CONVERT_TZ(?, '+00:00',"
@@ -295,7 +310,8 @@ static struct b4_db_result *summary_rows(struct b4_req *req, const char *from, c
 	if (b4_db_rows(days) == 1 && b4_db_i64(days, 0, 2) == 1) {
 		const char *d0 = b4_db_is_null(days, 0, 0) ? NULL : b4_db_str(days, 0, 0);
 		const char *d1 = b4_db_is_null(days, 0, 1) ? NULL : b4_db_str(days, 0, 1);
-		rows = b4_db_query(req->db, SUMMARY_FROM_AGGREGATES, "sssss", me, d0, d0, d1, d1);
+		rows = b4_db_query(req->db, SUMMARY_FROM_AGGREGATES, "ssssssssss", me, d0, d0, d1,
+				   d1, me, d0, d0, d1, d1);
 	} else {
 		rows = b4_db_query(req->db, SUMMARY_FROM_ORDERS, "ssssssssss", me, me, me, me, me,
 				   me, from, from, to, to);
@@ -325,8 +341,6 @@ void api_sales_summary(struct b4_req *req)
 		const char *status = b4_db_str(rows, i, 0);
 		int64_t n = b4_db_i64(rows, i, 2);
 
-		if (n == 0) /* an aggregate row every order moved out of */
-			continue;
 		count_add(by_status, status, n);
 		count_add(by_method, b4_db_str(rows, i, 1), n);
 		if (was_paid(status)) {
@@ -336,6 +350,8 @@ void api_sales_summary(struct b4_req *req)
 		}
 	}
 	b4_db_result_free(rows);
+	counts_prune(by_status);
+	counts_prune(by_method);
 	cJSON_AddNumberToObject(out, "gross_cents", (double)gross);
 	cJSON_AddNumberToObject(out, "net_cents", (double)net);
 	cJSON_AddNumberToObject(out, "paid_count", (double)paid);

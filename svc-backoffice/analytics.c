@@ -6,7 +6,7 @@
  * Sales come from the sales aggregates (db/migrations/0017, kept by
  * libcommon's domain layer; by day and by payment method from sales_days,
  * 0022, by product and affiliate from sales_daily, each read with the
- * outbox's rows not yet applied: the *_live views, 0023), the producer's rows
+ * outbox's rows not yet applied, B4_SALES_LIVE), the producer's rows
  * only, so each order counts once; a day is the producer's local day (America/Sao_Paulo by
  * default) and from/to are such days, both inclusive.
  *
@@ -16,6 +16,7 @@
  * when there is neither.  group_by picks one of four fixed statements; no
  * request text ever reaches the SQL. */
 #include "backoffice.h"
+#include "b4/sales_agg.h"
 
 #include <string.h>
 
@@ -25,29 +26,32 @@
 	" SUM(IF(a.status IN " PAID_STATES ", a.gross_cents, 0)), SUM(a.orders), " PAID_ORDERS     \
 	", ROUND(" PAID_ORDERS " / NULLIF(" PAID_ORDERS " + SUM(IF(a.status = 'refused',"          \
 	" a.orders, 0)), 0), 4)"
-#define SALES_WHERE                                                                                \
-	" WHERE a.role = 'producer' AND (? IS NULL OR a.day >= ?) AND (? IS NULL OR a.day <= ?)"
+/* the producer's rows of the days asked, from TABLE and the outbox's rows
+ * not applied yet (B4_SALES_LIVE): binds from x 2, to x 2, twice */
+#define SALES_FROM(TABLE, KEY)                                                                     \
+	" FROM" B4_SALES_LIVE(KEY ", status, orders, gross_cents", TABLE,                          \
+			      "role = 'producer' AND (? IS NULL OR day >= ?)"                      \
+			      " AND (? IS NULL OR day <= ?)") " a"
 /* groups every order moved out of are not shown */
 #define SALES_HAVING " HAVING SUM(a.orders) <> 0 ORDER BY 1"
 
 static const char *const group_names[] = {"day", "product", "payment_method", "affiliate", NULL};
 
 static const char *const sales_sql[] = {
-    /* day: sales_days, one row per day, status and method (0022), and the
-     * outbox */
-    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS
-    " FROM sales_days_live a" SALES_WHERE " GROUP BY a.day" SALES_HAVING,
+    /* day: sales_days, one row per day, status and method (0022) */
+    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS SALES_FROM(
+	"sales_days", "day") " GROUP BY a.day" SALES_HAVING,
     /* product */
-    "SELECT a.product_id, MAX(p.name)," SALES_COLUMNS
-    " FROM sales_daily_live a JOIN products p ON p.id = a.product_id" SALES_WHERE
-    " GROUP BY a.product_id" SALES_HAVING,
+    "SELECT a.product_id, MAX(p.name)," SALES_COLUMNS SALES_FROM(
+	"sales_daily",
+	"product_id") " JOIN products p ON p.id = a.product_id GROUP BY a.product_id" SALES_HAVING,
     /* payment_method */
-    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS
-    " FROM sales_days_live a" SALES_WHERE " GROUP BY a.payment_method" SALES_HAVING,
+    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS SALES_FROM(
+	"sales_days", "payment_method") " GROUP BY a.payment_method" SALES_HAVING,
     /* affiliate: null key for sales without one */
-    "SELECT NULLIF(a.affiliate_id, ''), MAX(u.email)," SALES_COLUMNS
-    " FROM sales_daily_live a LEFT JOIN users u ON u.id = a.affiliate_id" SALES_WHERE
-    " GROUP BY a.affiliate_id" SALES_HAVING,
+    "SELECT NULLIF(a.affiliate_id, ''), MAX(u.email)," SALES_COLUMNS SALES_FROM(
+	"sales_daily", "affiliate_id") " LEFT JOIN users u ON u.id = a.affiliate_id GROUP BY "
+				       "a.affiliate_id" SALES_HAVING,
 };
 
 static const struct bo_col sales_cols[] = {
@@ -69,7 +73,8 @@ void bo_analytics_sales(struct b4_req *req)
 		group_by = "day";
 	while (strcmp(group_names[which], group_by) != 0)
 		which++;
-	res = b4_db_query(req->db, sales_sql[which], "ssss", from, from, to, to);
+	res = b4_db_query(req->db, sales_sql[which], "ssssssss", from, from, to, to, from, from, to,
+			  to);
 	if (!res) {
 		b4_req_db_error(req);
 		return;

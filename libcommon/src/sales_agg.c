@@ -499,7 +499,9 @@ int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, 
 int b4_sales_agg_fill_if_empty(struct b4_db *db)
 {
 	struct b4_db_result *res = b4_db_query(
-	    db, "SELECT NOT EXISTS (SELECT 1 FROM sales_daily) AND EXISTS (SELECT 1 FROM orders)",
+	    db,
+	    "SELECT NOT EXISTS (SELECT 1 FROM sales_daily) AND NOT EXISTS (SELECT 1 FROM"
+	    " sales_pending) AND EXISTS (SELECT 1 FROM orders)",
 	    "");
 	int64_t rows;
 	bool empty;

@@ -27,6 +27,26 @@
 
 struct b4_db;
 
+/* What a reader selects FROM: COLS of TABLE (sales_daily, sales_days or
+ * sales_totals) and of the outbox's rows not applied yet, both WHERE, as
+ * one derived table; alias it.  Its binds are WHERE's, twice.  One
+ * statement reads both from one snapshot, so the sums are exact whatever
+ * the applier's lag.  The derived table costs its rows' copy (about
+ * 0.5 ms for a member's 30 days); B4_SALES_LIVE_ROWS does without. */
+#define B4_SALES_LIVE(COLS, TABLE, WHERE)                                                          \
+	" (SELECT " COLS " FROM " TABLE " WHERE " WHERE " UNION ALL SELECT " COLS                  \
+	" FROM sales_pending WHERE " WHERE ")"
+/* The same as a whole statement whose caller adds up the rows: SELECT
+ * (sums grouped by GROUP) of TABLE, then the same of the outbox, so a
+ * group may come twice (and sum to zero).  Binds: WHERE's, twice.  (The
+ * *_live views of migration 0023 say the same, but MariaDB 10.11 does not
+ * push a prepared statement's conditions into a view's UNION: it reads
+ * the whole table, 9.9 ms against 1.2 ms for a member's 30 days in the
+ * benchmark.) */
+#define B4_SALES_LIVE_ROWS(SELECT, TABLE, WHERE, GROUP)                                            \
+	"SELECT " SELECT " FROM " TABLE " WHERE " WHERE " GROUP BY " GROUP                         \
+	" UNION ALL SELECT " SELECT " FROM sales_pending WHERE " WHERE " GROUP BY " GROUP
+
 /* An order's contribution as the writer of the order knows it (filled by
  * b4_order_create), so its first move need not read the order back: the
  * members with role, local day of the order, gross and split amount
@@ -98,8 +118,9 @@ int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows);
  * Returns 0, or -1 on a database error. */
 int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, int64_t *folded);
 
-/* Rebuilds only when sales_daily is empty and orders is not (the first
- * run after migration 0017 on a database with orders).  Returns 0 or -1. */
+/* Rebuilds only when sales_daily and its outbox are empty and orders is
+ * not (the first run after migration 0017 on a database with orders; not
+ * a new one whose first orders wait for the applier).  Returns 0 or -1. */
 int b4_sales_agg_fill_if_empty(struct b4_db *db);
 
 #endif
