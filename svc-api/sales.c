@@ -5,6 +5,7 @@
 #include "api.h"
 #include "b4/crypto.h"
 #include "b4/idempotency.h"
+#include "b4/orderfsm.h"
 #include "b4/orders.h"
 #include "b4/refunds.h"
 #include "b4/sales_agg.h"
@@ -275,19 +276,6 @@ static void counts_prune(cJSON *counts)
 	" WHERE (? IS NULL OR o.created_at >= ?) AND (? IS NULL OR o.created_at < ?)"              \
 	" GROUP BY o.status, o.payment_method"
 
-/* Only orders that were paid at some point count in gross, net and
- * paid_count. */
-static bool was_paid(const char *status)
-{
-	static const char *const paid[] = {"paid",     "refund_requested", "refunded",
-					   "disputed", "chargeback",	   NULL};
-
-	for (int i = 0; paid[i]; i++)
-		if (!strcmp(status, paid[i]))
-			return true;
-	return false;
-}
-
 /* Reads the caller's summary rows: the all-time totals without a range,
  * the daily aggregates when from and to (each optional) fall on midnights
  * of the caller's UTC offset, the orders otherwise.  NULL on a database
@@ -343,7 +331,9 @@ void api_sales_summary(struct b4_req *req)
 
 		count_add(by_status, status, n);
 		count_add(by_method, b4_db_str(rows, i, 1), n);
-		if (was_paid(status)) {
+		/* only orders that were paid at some point count in gross, net
+		 * and paid_count */
+		if (b4_order_state_was_paid(b4_order_state_parse(status))) {
 			paid += n;
 			gross += b4_db_i64(rows, i, 3);
 			net += b4_db_i64(rows, i, 4);

@@ -1,14 +1,14 @@
 /* analytics.c - /v1/analytics/sales (gross, count, approval rate per group)
  * and /v1/analytics/funnel (checkout events per step, from funnel_days,
- * db/migrations/0021: the offer's producer's local days, as the sales'),
- * computed in SQL.
+ * db/migrations/0021: the offer's producer's local days, as the sales').
  *
  * Sales come from the sales aggregates (db/migrations/0017, kept by
  * libcommon's domain layer; by day and by payment method from sales_days,
  * 0022, by product and affiliate from sales_daily, each read with the
- * outbox's rows not yet applied, B4_SALES_LIVE), the producer's rows
- * only, so each order counts once; a day is the producer's local day (America/Sao_Paulo by
- * default) and from/to are such days, both inclusive.
+ * outbox's rows not yet applied), the producer's rows only, so each order
+ * counts once; a day is the producer's local day (America/Sao_Paulo by
+ * default) and from/to are such days, both inclusive.  SQL sums per
+ * group and status; the groups' figures are made here.
  *
  * Paid states: paid, refund_requested, refunded, disputed, chargeback (each
  * was approved by the acquirer).  gross_cents sums total_cents over them,
@@ -16,48 +16,100 @@
  * when there is neither.  group_by picks one of four fixed statements; no
  * request text ever reaches the SQL. */
 #include "backoffice.h"
+#include "b4/orderfsm.h"
 #include "b4/sales_agg.h"
 
+#include <math.h>
 #include <string.h>
 
-#define PAID_STATES "('paid', 'refund_requested', 'refunded', 'disputed', 'chargeback')"
-#define PAID_ORDERS "SUM(IF(a.status IN " PAID_STATES ", a.orders, 0))"
-#define SALES_COLUMNS                                                                              \
-	" SUM(IF(a.status IN " PAID_STATES ", a.gross_cents, 0)), SUM(a.orders), " PAID_ORDERS     \
-	", ROUND(" PAID_ORDERS " / NULLIF(" PAID_ORDERS " + SUM(IF(a.status = 'refused',"          \
-	" a.orders, 0)), 0), 4)"
-/* the producer's rows of the days asked, from TABLE and the outbox's rows
- * not applied yet (B4_SALES_LIVE): binds from x 2, to x 2, twice */
-#define SALES_FROM(TABLE, KEY)                                                                     \
-	" FROM" B4_SALES_LIVE(KEY ", status, orders, gross_cents", TABLE,                          \
-			      "role = 'producer' AND (? IS NULL OR day >= ?)"                      \
-			      " AND (? IS NULL OR day <= ?)") " a"
-/* groups every order moved out of are not shown */
-#define SALES_HAVING " HAVING SUM(a.orders) <> 0 ORDER BY 1"
+/* the producer's rows of the days asked: binds from x 2, to x 2, twice
+ * (the table's and the outbox's) */
+#define SALES_WHERE "role = 'producer' AND (? IS NULL OR day >= ?) AND (? IS NULL OR day <= ?)"
+/* Each statement gives (key, label, status, orders, gross) rows ordered by
+ * key, a key's status possibly twice (the table's and the outbox's rows
+ * not applied yet); the sums per key are made here.  By day and by method:
+ * grouped rows of sales_days and of the outbox (B4_SALES_LIVE_ROWS); by
+ * product and affiliate, whose labels need a join, one derived table of
+ * sales_daily and the outbox (B4_SALES_LIVE). */
+#define DAYS_ROWS(KEY, GROUP)                                                                      \
+	B4_SALES_LIVE_ROWS(KEY ", NULL, status, SUM(orders), SUM(gross_cents)", "sales_days",      \
+			   SALES_WHERE, GROUP ", status")                                          \
+	" ORDER BY 1"
+#define DAILY_ROWS(KEY, LABEL, JOIN)                                                               \
+	"SELECT " KEY ", MAX(" LABEL "), a.status, SUM(a.orders), SUM(a.gross_cents)"              \
+	" FROM" B4_SALES_LIVE(KEY ", status, orders, gross_cents", "sales_daily",                  \
+			      SALES_WHERE) " a " JOIN " GROUP BY " KEY ", a.status ORDER BY 1"
 
 static const char *const group_names[] = {"day", "product", "payment_method", "affiliate", NULL};
 
 static const char *const sales_sql[] = {
-    /* day: sales_days, one row per day, status and method (0022) */
-    "SELECT DATE_FORMAT(a.day, '%Y-%m-%d'), NULL," SALES_COLUMNS SALES_FROM(
-	"sales_days", "day") " GROUP BY a.day" SALES_HAVING,
-    /* product */
-    "SELECT a.product_id, MAX(p.name)," SALES_COLUMNS SALES_FROM(
-	"sales_daily",
-	"product_id") " JOIN products p ON p.id = a.product_id GROUP BY a.product_id" SALES_HAVING,
-    /* payment_method */
-    "SELECT CAST(a.payment_method AS CHAR), NULL," SALES_COLUMNS SALES_FROM(
-	"sales_days", "payment_method") " GROUP BY a.payment_method" SALES_HAVING,
-    /* affiliate: null key for sales without one */
-    "SELECT NULLIF(a.affiliate_id, ''), MAX(u.email)," SALES_COLUMNS SALES_FROM(
-	"sales_daily", "affiliate_id") " LEFT JOIN users u ON u.id = a.affiliate_id GROUP BY "
-				       "a.affiliate_id" SALES_HAVING,
+    DAYS_ROWS("DATE_FORMAT(day, '%Y-%m-%d')", "day"),
+    DAILY_ROWS("product_id", "p.name", "JOIN products p ON p.id = a.product_id"),
+    DAYS_ROWS("CAST(payment_method AS CHAR)", "payment_method"),
+    DAILY_ROWS("affiliate_id", "u.email", "LEFT JOIN users u ON u.id = a.affiliate_id"),
 };
 
-static const struct bo_col sales_cols[] = {
-    {"key", BO_STR},	    {"label", BO_STR},	       {"gross_cents", BO_INT}, {"count", BO_INT},
-    {"paid_count", BO_INT}, {"approval_rate", BO_NUM}, {NULL, BO_STR},
+/* One group's sums. */
+struct sales_group {
+	const char *key, *label;
+	int64_t orders, paid, refused, gross;
 };
+
+/* A group's item, unless every order moved out of it: gross over the
+ * paid states, count of all, approval_rate = paid / (paid + refused) to 4
+ * places, null with neither; the affiliate '' (none) is a null key. */
+static void group_emit(cJSON *data, const struct sales_group *g)
+{
+	cJSON *item;
+
+	if (!g->key || g->orders == 0)
+		return;
+	item = cJSON_CreateObject();
+	if (g->key[0])
+		cJSON_AddStringToObject(item, "key", g->key);
+	else
+		cJSON_AddNullToObject(item, "key");
+	if (g->label)
+		cJSON_AddStringToObject(item, "label", g->label);
+	else
+		cJSON_AddNullToObject(item, "label");
+	cJSON_AddNumberToObject(item, "gross_cents", (double)g->gross);
+	cJSON_AddNumberToObject(item, "count", (double)g->orders);
+	cJSON_AddNumberToObject(item, "paid_count", (double)g->paid);
+	if (g->paid + g->refused != 0)
+		cJSON_AddNumberToObject(
+		    item, "approval_rate",
+		    round((double)g->paid * 1e4 / (double)(g->paid + g->refused)) / 1e4);
+	else
+		cJSON_AddNullToObject(item, "approval_rate");
+	cJSON_AddItemToArray(data, item);
+}
+
+/* The groups of res's rows (ordered by key), into data. */
+static void sales_groups(const struct b4_db_result *res, cJSON *data)
+{
+	struct sales_group g = {0};
+
+	for (size_t i = 0; i < b4_db_rows(res); i++) {
+		const char *key = b4_db_str(res, i, 0), *status = b4_db_str(res, i, 2);
+		int64_t orders = b4_db_i64(res, i, 3);
+
+		if (!g.key || strcmp(g.key, key) != 0) {
+			group_emit(data, &g);
+			g = (struct sales_group){.key = key};
+		}
+		if (!b4_db_is_null(res, i, 1))
+			g.label = b4_db_str(res, i, 1);
+		g.orders += orders;
+		if (b4_order_state_was_paid(b4_order_state_parse(status))) {
+			g.paid += orders;
+			g.gross += b4_db_i64(res, i, 4);
+		} else if (!strcmp(status, "refused")) {
+			g.refused += orders;
+		}
+	}
+	group_emit(data, &g);
+}
 
 void bo_analytics_sales(struct b4_req *req)
 {
@@ -90,8 +142,7 @@ void bo_analytics_sales(struct b4_req *req)
 	else
 		cJSON_AddNullToObject(root, "to");
 	data = cJSON_AddArrayToObject(root, "data");
-	for (size_t i = 0; i < b4_db_rows(res); i++)
-		cJSON_AddItemToArray(data, bo_row_json(res, i, sales_cols));
+	sales_groups(res, data);
 	b4_db_result_free(res);
 	b4_req_send_json(req, 200, root);
 }

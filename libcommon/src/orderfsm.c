@@ -111,6 +111,13 @@ bool b4_order_state_is_live(enum b4_order_state state)
 	       state == B4_ORDER_REFUND_REQUESTED || state == B4_ORDER_DISPUTED;
 }
 
+bool b4_order_state_was_paid(enum b4_order_state state)
+{
+	return state == B4_ORDER_PAID || state == B4_ORDER_REFUND_REQUESTED ||
+	       state == B4_ORDER_REFUNDED || state == B4_ORDER_DISPUTED ||
+	       state == B4_ORDER_CHARGEBACK;
+}
+
 bool b4_order_move_allowed(enum b4_order_state from, enum b4_order_state to)
 {
 	return allowed(order_moves, B4_ORDER_STATE_COUNT, (int)from, (int)to);

@@ -70,6 +70,11 @@ int b4_charge_state_parse(const char *name);
  * upsell slot? */
 bool b4_order_state_is_live(enum b4_order_state state);
 
+/* Was an order in this state approved by the acquirer at some point (paid,
+ * refund_requested, refunded, disputed, chargeback)?  Sales figures count
+ * these in gross and paid counts. */
+bool b4_order_state_was_paid(enum b4_order_state state);
+
 /* Is from -> to in the table?  (false for values out of range) */
 bool b4_order_move_allowed(enum b4_order_state from, enum b4_order_state to);
 bool b4_charge_move_allowed(enum b4_charge_state from, enum b4_charge_state to);
