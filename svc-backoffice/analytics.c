@@ -3,8 +3,8 @@
  * db/migrations/0021: the offer's producer's local days, as the sales').
  *
  * Sales come from the sales aggregates (db/migrations/0017, kept by
- * libcommon's domain layer; by day and by payment method from sales_days,
- * 0022, by product and affiliate from sales_daily, each read with the
+ * libcommon's domain layer; by day and by payment method from
+ * sales_platform_days, 0024, by product and affiliate from sales_daily, each read with the
  * outbox's rows not yet applied), the producer's rows only, so each order
  * counts once; a day is the producer's local day (America/Sao_Paulo by
  * default) and from/to are such days, both inclusive.  SQL sums per
@@ -22,19 +22,22 @@
 #include <math.h>
 #include <string.h>
 
-/* the producer's rows of the days asked: binds from x 2, to x 2, twice
- * (the table's and the outbox's) */
-#define SALES_WHERE "role = 'producer' AND (? IS NULL OR day >= ?) AND (? IS NULL OR day <= ?)"
+/* the days asked: binds from x 2, to x 2 */
+#define SALES_DAYS "(? IS NULL OR day >= ?) AND (? IS NULL OR day <= ?)"
+/* the producer's rows of the days asked (every order once) */
+#define SALES_WHERE "role = 'producer' AND " SALES_DAYS
 /* Each statement gives (key, label, status, orders, gross) rows ordered by
  * key, a key's status possibly twice (the table's and the outbox's rows
  * not applied yet); the sums per key are made here.  By day and by method:
- * grouped rows of sales_days and of the outbox (B4_SALES_LIVE_ROWS); by
- * product and affiliate, whose labels need a join, one derived table of
- * sales_daily and the outbox (B4_SALES_LIVE). */
-#define DAYS_ROWS(KEY, GROUP)                                                                      \
-	B4_SALES_LIVE_ROWS(KEY ", NULL, status, SUM(orders), SUM(gross_cents)", "sales_days",      \
-			   SALES_WHERE, GROUP ", status")                                          \
-	" ORDER BY 1"
+ * grouped rows of the platform's days (0024: one row per day, status,
+ * method and slot, however many producers) and of the outbox; by product
+ * and affiliate, whose labels need a join, one derived table of
+ * sales_daily and the outbox (B4_SALES_LIVE).  Binds: the days twice. */
+#define PLATFORM_ROWS(KEY, GROUP)                                                                  \
+	"SELECT " KEY ", NULL, status, SUM(orders), SUM(gross_cents) FROM sales_platform_days"     \
+	" WHERE " SALES_DAYS " GROUP BY " GROUP ", status UNION ALL SELECT " KEY ", NULL, status," \
+	" SUM(orders), SUM(gross_cents) FROM sales_pending WHERE " SALES_WHERE " GROUP BY " GROUP  \
+	", status ORDER BY 1"
 #define DAILY_ROWS(KEY, LABEL, JOIN)                                                               \
 	"SELECT " KEY ", MAX(" LABEL "), a.status, SUM(a.orders), SUM(a.gross_cents)"              \
 	" FROM" B4_SALES_LIVE(KEY ", status, orders, gross_cents", "sales_daily",                  \
@@ -43,9 +46,9 @@
 static const char *const group_names[] = {"day", "product", "payment_method", "affiliate", NULL};
 
 static const char *const sales_sql[] = {
-    DAYS_ROWS("DATE_FORMAT(day, '%Y-%m-%d')", "day"),
+    PLATFORM_ROWS("DATE_FORMAT(day, '%Y-%m-%d')", "day"),
     DAILY_ROWS("product_id", "p.name", "JOIN products p ON p.id = a.product_id"),
-    DAYS_ROWS("CAST(payment_method AS CHAR)", "payment_method"),
+    PLATFORM_ROWS("CAST(payment_method AS CHAR)", "payment_method"),
     DAILY_ROWS("affiliate_id", "u.email", "LEFT JOIN users u ON u.id = a.affiliate_id"),
 };
 

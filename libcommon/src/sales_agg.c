@@ -1,6 +1,7 @@
 /* sales_agg.c - the sales aggregates: the moves' outbox (sales_pending),
- * its applier into sales_daily (sales_totals and sales_days follow by
- * triggers, db/migrations/0018 and 0022), the rebuild and the compaction;
+ * its applier into sales_daily (sales_totals, sales_days and
+ * sales_platform_days follow by triggers, db/migrations/0018, 0022 and
+ * 0024), the rebuild and the compaction;
  * see b4/sales_agg.h. */
 #include "b4/sales_agg.h"
 #include "b4/buf.h"
@@ -293,12 +294,14 @@ static int rebuild(struct b4_db *db, void *arg)
 	struct b4_db_result *res;
 
 	*rows = 0;
-	/* the outbox's rows are recounted too; sales_totals and sales_days
-	 * follow by their triggers (0018, 0019), their emptied rows go */
+	/* the outbox's rows are recounted too; sales_totals, sales_days and
+	 * sales_platform_days follow by their triggers (0018, 0022, 0024),
+	 * their emptied rows go */
 	if (b4_db_exec(db, "DELETE FROM sales_pending", "") < 0 ||
 	    b4_db_exec(db, "DELETE FROM sales_daily", "") < 0 ||
 	    b4_db_exec(db, "DELETE FROM sales_totals", "") < 0 ||
-	    b4_db_exec(db, "DELETE FROM sales_days", "") < 0)
+	    b4_db_exec(db, "DELETE FROM sales_days", "") < 0 ||
+	    b4_db_exec(db, "DELETE FROM sales_platform_days", "") < 0)
 		return -1;
 	for (;;) {
 		/* the chunk (lo, hi]: the next REBUILD_CHUNK order ids */
@@ -448,7 +451,11 @@ static int fold_tx(struct b4_db *db, void *arg)
 	    b4_db_exec(db, "DELETE FROM sales_daily WHERE member_id = ? AND day = ?" ZERO_SUMS,
 		       "ss", f->member, f->day) < 0 ||
 	    b4_db_exec(db, "DELETE FROM sales_days WHERE member_id = ? AND day = ?" ZERO_SUMS, "ss",
-		       f->member, f->day) < 0)
+		       f->member, f->day) < 0 ||
+	    b4_db_exec(db,
+		       "DELETE FROM sales_platform_days WHERE day = ? AND orders = 0"
+		       " AND gross_cents = 0",
+		       "s", f->day) < 0)
 		goto out_free;
 	rc = 0;
 out_free:

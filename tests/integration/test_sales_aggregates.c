@@ -393,25 +393,47 @@ static char *totals_lines(const char *table, bool by_day)
 	return h_sql_value(db, sql);
 }
 
-/* sales_totals (0018) and sales_days (0019), kept by triggers, are
- * sales_daily summed. */
+/* Lines of day:status:method:orders:gross of the platform: its table, or
+ * the producers' rows of sales_days summed (zero groups left out). */
+static char *platform_lines(const char *table, const char *where)
+{
+	char sql[700];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT GROUP_CONCAT(CONCAT_WS(':', d, status, payment_method, n, g) ORDER BY 1"
+		 " SEPARATOR ',') FROM (SELECT DATE_FORMAT(day, '%%Y-%%m-%%d') d, CAST(status AS"
+		 " CHAR) status, CAST(payment_method AS CHAR) payment_method, SUM(orders) n,"
+		 " SUM(gross_cents) g FROM %s WHERE %s GROUP BY 1, 2, 3 HAVING n <> 0 OR g <> 0) x",
+		 table, where);
+	return h_sql_value(db, sql);
+}
+
+/* sales_totals (0018), sales_days (0019) and sales_platform_days (0024),
+ * kept by triggers, are sales_daily summed. */
 static void check_totals(void)
 {
 	char *daily = totals_lines("sales_daily", false),
 	     *totals = totals_lines("sales_totals", false);
 	char *daily_days = totals_lines("sales_daily", true),
 	     *days = totals_lines("sales_days", true);
+	char *platform = platform_lines("sales_platform_days", "1"),
+	     *producers = platform_lines("sales_days", "role = 'producer'");
 
 	assert_non_null(daily);
 	assert_non_null(totals);
 	assert_non_null(daily_days);
 	assert_non_null(days);
+	assert_non_null(platform);
+	assert_non_null(producers);
 	assert_string_equal(totals, daily);
 	assert_string_equal(days, daily_days);
+	assert_string_equal(platform, producers);
 	free(daily);
 	free(totals);
 	free(daily_days);
 	free(days);
+	free(platform);
+	free(producers);
 }
 
 /* Orders of a batch of the drain: small, so that it takes several. */
@@ -501,6 +523,8 @@ static void compact_and_check(const char *kept)
 	assert_string_equal(compacted, kept);
 	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_daily WHERE slot <> 0"), 0);
 	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_days WHERE slot <> 0"), 0);
+	assert_int_equal(h_sql_intf(db, "SELECT COUNT(*) FROM sales_platform_days WHERE slot <> 0"),
+			 0);
 	check_totals();
 	check_summary(PRODUCER_ID, NULL);
 	check_summary(COPRODUCER_ID, NULL);

@@ -9,8 +9,9 @@
  * around a split reversal (b4_splits_reverse).  b4_sales_agg_apply folds
  * the appended rows into sales_daily exactly once; triggers keep
  * sales_totals (the same summed over day, product, affiliate and role,
- * db/migrations/0018) and sales_days (summed over product and affiliate,
- * 0022) in the same statements.  Readers read the *_live views (0023):
+ * db/migrations/0018), sales_days (summed over product and affiliate,
+ * 0022) and sales_platform_days (the producers' rows of sales_days summed
+ * over producers, 0024) in the same statements.  Readers read the *_live views (0023):
  * each table plus the rows not yet applied, exact at any moment, summed
  * over the slots.  Each member of an order (producer, affiliate,
  * co-producers with a split) has one contribution: 1 order; gross = the
@@ -111,7 +112,9 @@ int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows);
  * no time zone's today is touched) that has rows in slots 1-15,
  * transactions of at most 64 of those rows lock them, add their sums to
  * the slot 0 rows, take them to zero and delete the rows left at zero
- * (sales_totals and sales_days follow by their triggers).  Every sum stays the same; a
+ * (sales_totals, sales_days and sales_platform_days follow by their
+ * triggers; the platform's rows left at zero that day go too).  Every sum
+ * stays the same; a
  * writer of the same rows (a late refund of an old order) waits for the
  * row locks, and a row it creates meanwhile is left for the next run.
  * Stops after max_days member-days; *folded gets how many were folded.
