@@ -346,6 +346,7 @@ static void *monitor_main(void *arg)
  * while there is a backlog, a pause of B4_SALES_APPLY_EVERY once it has
  * caught up.  Its own connection, so a long queue job never delays it. */
 #define SALES_APPLY_BATCH 96
+#define SALES_APPLY_RETRY 5.0 /* seconds after a database error */
 
 static void *applier_main(void *arg)
 {
@@ -356,17 +357,20 @@ static void *applier_main(void *arg)
 	db = b4_db_new(&rt->settings->db);
 	while (db && !atomic_load(&rt->stopping)) {
 		int64_t applied = 0;
-		double lag = 0;
+		double lag = 0, pause = worker_config.sales_apply_every;
 
 		if (b4_sales_agg_apply(db, SALES_APPLY_BATCH, &applied, &lag) < 0) {
-			/* the lag gauge keeps its last value until a batch goes */
+			/* the lag gauge keeps its last value until a batch goes;
+			 * a database away is retried every few seconds, not logged
+			 * four times a second */
 			b4_log_warn("sales outbox not applied", B4_LS("error", b4_db_error(db)));
+			pause = pause < SALES_APPLY_RETRY ? SALES_APPLY_RETRY : pause;
 		} else {
 			b4_metrics_add(rt->sales_applied, NULL, (double)applied);
 			b4_metrics_set(rt->sales_lag, NULL, lag);
 		}
 		if (applied < SALES_APPLY_BATCH)
-			sleep_on_cond(rt, &rt->applier_cond, worker_config.sales_apply_every);
+			sleep_on_cond(rt, &rt->applier_cond, pause);
 	}
 	b4_db_close(db);
 	mysql_thread_end();

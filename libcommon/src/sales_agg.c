@@ -1,8 +1,7 @@
 /* sales_agg.c - the sales aggregates: the moves' outbox (sales_pending),
  * its applier into sales_daily (sales_totals, sales_days and
  * sales_platform_days follow by triggers, db/migrations/0018, 0022 and
- * 0024), the rebuild and the compaction;
- * see b4/sales_agg.h. */
+ * 0024), the rebuild and the compaction; see b4/sales_agg.h. */
 #include "b4/sales_agg.h"
 #include "b4/buf.h"
 #include "b4/db.h"
