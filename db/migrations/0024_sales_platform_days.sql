@@ -25,6 +25,11 @@ CREATE TABLE sales_platform_days (
   PRIMARY KEY (day, status, payment_method, slot)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- The backfill and the triggers under one table lock: an applier that
+-- writes sales_days meanwhile waits, then fires the triggers, so no write
+-- falls between the count and the triggers (0018-0022 left that window).
+LOCK TABLES sales_days WRITE, sales_platform_days WRITE;
+
 INSERT INTO sales_platform_days (day, status, payment_method, slot, orders, gross_cents)
 SELECT day, status, payment_method, slot, SUM(orders), SUM(gross_cents)
 FROM sales_days WHERE role = 'producer' GROUP BY day, status, payment_method, slot;
@@ -51,3 +56,5 @@ CREATE TRIGGER sales_days_platform_delete AFTER DELETE ON sales_days FOR EACH RO
   FROM DUAL WHERE OLD.role = 'producer'
   ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders),
     gross_cents = gross_cents + VALUES(gross_cents);
+
+UNLOCK TABLES;
