@@ -8,9 +8,9 @@
  * (b4/tz.h).  When those days are the producer's own (users.utc_offset)
  * all through the period - the default zone for a producer in São Paulo -
  * revenue and paid orders come from the sales_days aggregates with the
- * outbox's rows not yet applied (B4_SALES_LIVE_ROWS, the producer's role only)
- * and the funnel from funnel_days: a few rows per
- * day, however many orders and page views.  Another zone counts the
+ * outbox's rows not yet applied (B4_SALES_LIVE_ROWS, the producer's role
+ * only) and the funnel from funnel_days: a few rows per day, however many
+ * orders and page views.  Another zone counts the
  * events themselves and groups the orders into UTC buckets of an hour (or
  * 15 minutes for zones with half-hour offsets), read over the index
  * (producer_id, created_at); each bucket lands on its local day here. */

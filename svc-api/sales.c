@@ -248,14 +248,13 @@ static void counts_prune(cJSON *counts)
  * From sales_days (sales_daily summed over product and affiliate) and the
  * outbox's rows not yet applied (B4_SALES_LIVE_ROWS: exact at any moment,
  * a status and method may come twice) when the range is whole days of the
- * caller's
- * time zone (or open): a few rows per day, whatever the number of orders,
- * products or affiliates.
+ * caller's time zone (or open): a few rows per day, whatever the number of
+ * orders, products or affiliates.
  * gross: the order totals of the caller's own products plus, for other
  * roles, their own split; net: the caller's splits after reversals. */
 #define SUMMARY_SUMS                                                                               \
-	"status, payment_method, SUM(orders), SUM(gross_cents), SUM(amount_cents - "               \
-	"reversed_cents)"
+	"status, payment_method, SUM(orders), SUM(gross_cents),"                                   \
+	" SUM(amount_cents - reversed_cents)"
 #define SUMMARY_FROM_AGGREGATES                                                                    \
 	B4_SALES_LIVE_ROWS(SUMMARY_SUMS, "sales_days",                                             \
 			   "member_id = ? AND (? IS NULL OR day >= ?) AND (? IS NULL OR day < ?)", \
