@@ -201,13 +201,15 @@ int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *e
 	return WORKER_DONE;
 }
 
-/* Member-days one cron.sales_compact run folds at most: a backlog (the
- * first run after migration 0020) is taken over several runs. */
+/* Days (of a member's sales or an offer's funnel) one cron.sales_compact
+ * run folds at most: a backlog (the first run after migrations 0020 and
+ * 0025) is taken over several runs. */
 #define COMPACT_MAX_DAYS 20000
 
-/* cron.sales_compact {}: folds the live slots of the sales aggregates'
- * past days into slot 0 (b4_sales_agg_compact), so a range summary reads
- * one row per day, status and method.  The monitor enqueues it hourly. */
+/* cron.sales_compact {}: folds the live slots of the sales aggregates' and
+ * the funnel's past days into slot 0 (b4_sales_agg_compact), so a range
+ * summary reads one row per day, status and method, and the charts one
+ * per day and event.  The monitor enqueues it hourly. */
 int sales_compact_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
 {
 	int64_t folded;
@@ -216,6 +218,6 @@ int sales_compact_job(struct worker_ctx *ctx, const struct b4_job *job, char *er
 	if (b4_sales_agg_compact(ctx->db, NULL, COMPACT_MAX_DAYS, &folded) < 0)
 		return worker_db_failed(ctx, err, errcap);
 	if (folded > 0)
-		b4_log_info("sales aggregates compacted", B4_LI("member_days", folded));
+		b4_log_info("sales aggregates compacted", B4_LI("days", folded));
 	return WORKER_DONE;
 }

@@ -357,7 +357,7 @@ int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows)
 #define FOLD_MAX_ROWS 64
 
 struct fold {
-	const char *member, *day;
+	const char *key, *day;	   /* the member (sales) or the offer (funnel) */
 	size_t nrows;		   /* out: slot rows folded */
 	struct b4_db_result *rows; /* locked slot rows, in key order */
 	const char **values;	   /* FOLD_ROW_PARAMS per row of the INSERT */
@@ -384,7 +384,7 @@ static void fold_row(struct fold *f, size_t row, const char *slot, int sign, con
 	const char **v = &f->values[f->nout * FOLD_ROW_PARAMS];
 	char(*num)[24] = f->numbers[f->nout];
 
-	v[0] = f->member;
+	v[0] = f->key;
 	v[1] = f->day;
 	for (size_t col = 0; col < 5; col++)
 		v[2 + col] = b4_db_str(f->rows, row, col);
@@ -418,6 +418,18 @@ static void fold_rows(struct fold *f)
 	}
 }
 
+/* Frees what a fold transaction took; returns rc. */
+static int fold_done(struct fold *f, int rc)
+{
+	free(f->values);
+	free(f->numbers);
+	f->values = NULL;
+	f->numbers = NULL;
+	b4_db_result_free(f->rows);
+	f->rows = NULL;
+	return rc;
+}
+
 #define ZERO_SUMS " AND orders = 0 AND gross_cents = 0 AND amount_cents = 0 AND reversed_cents = 0"
 
 static int fold_tx(struct b4_db *db, void *arg)
@@ -433,7 +445,7 @@ static int fold_tx(struct b4_db *db, void *arg)
 			" WHERE member_id = ? AND day = ? AND slot > 0"
 			" ORDER BY product_id, affiliate_id, role, status, payment_method, slot"
 			" LIMIT ? FOR UPDATE",
-			"ssi", f->member, f->day, (int64_t)FOLD_MAX_ROWS);
+			"ssi", f->key, f->day, (int64_t)FOLD_MAX_ROWS);
 	if (!f->rows)
 		return -1;
 	n = f->nrows = b4_db_rows(f->rows);
@@ -448,9 +460,9 @@ static int fold_tx(struct b4_db *db, void *arg)
 	if ((f->nout && b4_db_insert_rows(db, AGG_INSERT_INTO " VALUES ", FOLD_ROW, FOLD_ROW_PARAMS,
 					  AGG_ON_DUPLICATE, f->nout, f->values) < 0) ||
 	    b4_db_exec(db, "DELETE FROM sales_daily WHERE member_id = ? AND day = ?" ZERO_SUMS,
-		       "ss", f->member, f->day) < 0 ||
+		       "ss", f->key, f->day) < 0 ||
 	    b4_db_exec(db, "DELETE FROM sales_days WHERE member_id = ? AND day = ?" ZERO_SUMS, "ss",
-		       f->member, f->day) < 0 ||
+		       f->key, f->day) < 0 ||
 	    b4_db_exec(db,
 		       "DELETE FROM sales_platform_days WHERE day = ? AND orders = 0"
 		       " AND gross_cents = 0",
@@ -458,39 +470,91 @@ static int fold_tx(struct b4_db *db, void *arg)
 		goto out_free;
 	rc = 0;
 out_free:
-	free(f->values);
-	free(f->numbers);
-	f->values = NULL;
-	f->numbers = NULL;
-	b4_db_result_free(f->rows);
-	f->rows = NULL;
-	return rc;
+	return fold_done(f, rc);
 }
 
-/* Member-days looked at per query. */
+/* funnel_days' slot rows of one offer and day (0021, found by 0025's
+ * index): each locked row's events onto slot 0 and taken off the row, in
+ * one multi-row upsert, then the rows at zero go.  An event counted
+ * meanwhile in a new slot row keeps it (events only grow, so a row at
+ * zero is one folded here); one counted in a locked row waits. */
+#define FUNNEL_ROW	  "(?, ?, ?, ?, ?)"
+#define FUNNEL_ROW_PARAMS 5
+
+static int funnel_fold_tx(struct b4_db *db, void *arg)
+{
+	struct fold *f = arg;
+	size_t n;
+	int rc = -1;
+
+	f->rows =
+	    b4_db_query(db,
+			"SELECT event_name, slot, events FROM funnel_days WHERE offer_id = ?"
+			" AND day = ? AND slot > 0 ORDER BY event_name, slot LIMIT ? FOR UPDATE",
+			"ssi", f->key, f->day, (int64_t)FOLD_MAX_ROWS);
+	if (!f->rows)
+		return -1;
+	n = f->nrows = b4_db_rows(f->rows);
+	f->values = calloc(2 * n + 1, FUNNEL_ROW_PARAMS * sizeof(*f->values));
+	f->numbers = calloc(n + 1, sizeof(*f->numbers));
+	if (!f->values || !f->numbers)
+		goto out_free;
+	for (size_t r = 0; r < n; r++) {
+		const char **v = &f->values[2 * r * FUNNEL_ROW_PARAMS];
+
+		snprintf(f->numbers[r][0], sizeof(f->numbers[r][0]), "%lld",
+			 -(long long)b4_db_i64(f->rows, r, 2));
+		v[0] = v[5] = f->key;
+		v[1] = v[6] = f->day;
+		v[2] = v[7] = b4_db_str(f->rows, r, 0);
+		v[3] = "0";
+		v[4] = b4_db_str(f->rows, r, 2);
+		v[8] = b4_db_str(f->rows, r, 1);
+		v[9] = f->numbers[r][0];
+	}
+	if ((n &&
+	     b4_db_insert_rows(db,
+			       "INSERT INTO funnel_days (offer_id, day, event_name, slot, events)"
+			       " VALUES ",
+			       FUNNEL_ROW, FUNNEL_ROW_PARAMS,
+			       " ON DUPLICATE KEY UPDATE events = events + VALUES(events)", 2 * n,
+			       f->values) < 0) ||
+	    b4_db_exec(db,
+		       "DELETE FROM funnel_days WHERE offer_id = ? AND day = ? AND slot > 0"
+		       " AND events = 0",
+		       "ss", f->key, f->day) < 0)
+		goto out_free;
+	rc = 0;
+out_free:
+	return fold_done(f, rc);
+}
+
+/* Days looked at per query. */
 #define COMPACT_BATCH 200
 
-int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, int64_t *folded)
+/* Folds the days days_sql finds ((key, day) pairs with slot rows before
+ * its first bind, at most its second), one tx at a time, until none is
+ * left or *folded reaches max_days. */
+static int compact_days(struct b4_db *db, const char *days_sql, int (*tx)(struct b4_db *, void *),
+			const char *before, size_t max_days, int64_t *folded)
 {
 	struct b4_db_result *days;
 	size_t n;
 
-	*folded = 0;
 	do {
 		size_t want = max_days - (size_t)*folded;
-		days = b4_db_query(
-		    db,
-		    "SELECT DISTINCT member_id, DATE_FORMAT(day, '%Y-%m-%d') FROM sales_days"
-		    " WHERE slot > 0 AND day < IFNULL(?, UTC_DATE() - INTERVAL 1 DAY) LIMIT ?",
-		    "si", before, (int64_t)(want < COMPACT_BATCH ? want : COMPACT_BATCH));
+		if (want == 0)
+			return 0;
+		days = b4_db_query(db, days_sql, "si", before,
+				   (int64_t)(want < COMPACT_BATCH ? want : COMPACT_BATCH));
 		if (!days)
 			return -1;
 		n = b4_db_rows(days);
 		for (size_t row = 0; row < n; row++) {
-			struct fold f = {.member = b4_db_str(days, row, 0),
+			struct fold f = {.key = b4_db_str(days, row, 0),
 					 .day = b4_db_str(days, row, 1)};
 			do {
-				if (b4_db_tx(db, fold_tx, &f) < 0) {
+				if (b4_db_tx(db, tx, &f) < 0) {
 					b4_db_result_free(days);
 					return -1;
 				}
@@ -498,8 +562,26 @@ int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, 
 			(*folded)++;
 		}
 		b4_db_result_free(days);
-	} while (n == COMPACT_BATCH && (size_t)*folded < max_days);
+	} while (n == COMPACT_BATCH);
 	return 0;
+}
+
+/* the days before `before` (default: before yesterday in UTC) */
+#define PAST_DAYS "slot > 0 AND day < IFNULL(?, UTC_DATE() - INTERVAL 1 DAY) LIMIT ?"
+
+int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, int64_t *folded)
+{
+	*folded = 0;
+	if (compact_days(db,
+			 "SELECT DISTINCT member_id, DATE_FORMAT(day, '%Y-%m-%d') FROM sales_days"
+			 " WHERE " PAST_DAYS,
+			 fold_tx, before, max_days, folded) < 0)
+		return -1;
+	return compact_days(
+	    db,
+	    "SELECT DISTINCT offer_id, DATE_FORMAT(day, '%Y-%m-%d') FROM funnel_days"
+	    " WHERE " PAST_DAYS,
+	    funnel_fold_tx, before, max_days, folded);
 }
 
 int b4_sales_agg_fill_if_empty(struct b4_db *db)

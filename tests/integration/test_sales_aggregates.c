@@ -750,7 +750,7 @@ static void test_compaction_during_live_orders(void **state)
 		assert_false(appliers[k].failed);
 	}
 	fprintf(stderr,
-		"aggregates: %d compactions (%lld member-days folded) and %lld + %lld outbox rows"
+		"aggregates: %d compactions (%lld days folded) and %lld + %lld outbox rows"
 		" applied during %d live orders\n",
 		compactions, (long long)folded_total, (long long)appliers[0].applied,
 		(long long)appliers[1].applied, LIVE_BUYERS * LIVE_ORDERS);

@@ -374,6 +374,31 @@ static void add_sales(int days_ago, int slot, int orders, long long amount)
 			 0);
 }
 
+/* A funnel_days row of OFFER's page views on the day days_ago before
+ * today (UTC), in slot, with events. */
+static void add_views(int days_ago, int slot, int events)
+{
+	assert_int_equal(h_sqlf(db_name,
+				"INSERT INTO funnel_days (offer_id, day, event_name, slot, events)"
+				" VALUES ('" OFFER "', UTC_DATE() - INTERVAL %d DAY,"
+				" 'checkout_page_view', %d, %d)",
+				days_ago, slot, events),
+			 0);
+}
+
+/* OFFER's page views of one day: "events in slots" ("" when none). */
+static char *views_of(int days_ago)
+{
+	char sql[300];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT CONCAT(SUM(events), ' in ', COUNT(*)) FROM funnel_days WHERE offer_id ="
+		 " '" OFFER "' AND event_name = 'checkout_page_view'"
+		 " AND day = UTC_DATE() - INTERVAL %d DAY",
+		 days_ago);
+	return h_sql_value(db_name, sql);
+}
+
 /* The producer's sums in table, as "orders:gross:amount" (where: more
  * conditions). */
 static char *sales_sums(const char *table, const char *where)
@@ -444,9 +469,10 @@ static void test_worker_applies_sales_outbox(void **state)
 }
 
 /* cron.sales_compact, enqueued by the worker itself: the slots of the days
- * before yesterday fold into slot 0 with the same sums; yesterday and today
- * keep theirs (their writers may still be at work).  (The demo data and the
- * tests above have rows of their own: the checks are per day and key.) */
+ * before yesterday fold into slot 0 with the same sums, the sales' and the
+ * funnel's; yesterday and today keep theirs (their writers may still be at
+ * work).  (The demo data and the tests above have rows of their own: the
+ * checks are per day and key.) */
 static void test_sales_compact_folds_past_days(void **state)
 {
 	static const char *const checks[][2] = {
@@ -466,6 +492,12 @@ static void test_sales_compact_folds_past_days(void **state)
 	add_sales(2, 15, 1, 50);
 	add_sales(1, 7, 3, 200);
 	add_sales(0, 2, 1, 10);
+	/* the funnel's page views: three rows on day -3, two on yesterday */
+	add_views(3, 0, 40);
+	add_views(3, 5, 7);
+	add_views(3, 12, 3);
+	add_views(1, 0, 10);
+	add_views(1, 6, 2);
 	for (int c = 0; c < NCHECKS; c++) {
 		before[c] = sales_sums(checks[c][0], checks[c][1]);
 		assert_non_null(before[c]);
@@ -496,6 +528,16 @@ static void test_sales_compact_folds_past_days(void **state)
 					  " AND status = 'paid' AND payment_method = 'card'");
 	assert_non_null(after);
 	assert_string_equal(after, "6:2400:1200");
+	free(after);
+	/* the funnel's day -3 is one row with every view; yesterday keeps
+	 * its slots */
+	after = views_of(3);
+	assert_non_null(after);
+	assert_string_equal(after, "50 in 1");
+	free(after);
+	after = views_of(1);
+	assert_non_null(after);
+	assert_string_equal(after, "12 in 2");
 	free(after);
 	/* yesterday's and today's rows stay in their slots */
 	assert_int_equal(h_sql_int(db_name,

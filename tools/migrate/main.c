@@ -61,8 +61,8 @@ int main(int argc, char **argv)
 	    {"rebuild-aggregates", "B4_REBUILD_AGGREGATES", B4_CFG_FLAG, NULL,
 	     "recompute sales_daily from orders and splits", &rebuild, 0, 0, NULL, false},
 	    {"compact-aggregates", "B4_COMPACT_AGGREGATES", B4_CFG_FLAG, NULL,
-	     "fold the live slots of past days of sales_daily into slot 0", &compact, 0, 0, NULL,
-	     false},
+	     "fold the live slots of past days of sales_daily and funnel_days into slot 0",
+	     &compact, 0, 0, NULL, false},
 	    {"compact-before", "B4_COMPACT_BEFORE", B4_CFG_STR, NULL,
 	     "with --compact-aggregates: the days before this YYYY-MM-DD (default: before"
 	     " yesterday, UTC)",
@@ -124,7 +124,9 @@ int main(int argc, char **argv)
 	if (rebuild)
 		printf("sales_daily rebuilt: %lld rows\n", (long long)rows);
 	if (compact)
-		printf("sales_daily compacted: %lld member-days\n", (long long)folded);
+		printf(
+		    "aggregates compacted: %lld days (of a member's sales or an offer's funnel)\n",
+		    (long long)folded);
 	rc = 0;
 out_close:
 	b4_db_close(db);

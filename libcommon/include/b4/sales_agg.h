@@ -113,12 +113,13 @@ int b4_sales_agg_rebuild(struct b4_db *db, int64_t *rows);
  * transactions of at most 64 of those rows lock them, add their sums to
  * the slot 0 rows, take them to zero and delete the rows left at zero
  * (sales_totals, sales_days and sales_platform_days follow by their
- * triggers; the platform's rows left at zero that day go too).  Every sum
- * stays the same; a
- * writer of the same rows (a late refund of an old order) waits for the
- * row locks, and a row it creates meanwhile is left for the next run.
- * Stops after max_days member-days; *folded gets how many were folded.
- * Returns 0, or -1 on a database error. */
+ * triggers; the platform's rows left at zero that day go too); then the
+ * same for funnel_days' rows of each offer and day.  Every sum stays the
+ * same; a writer of the same rows (a late refund of an old order, an
+ * event) waits for the row locks, and a row it creates meanwhile is left
+ * for the next run.  Stops after max_days days (of a member or of an
+ * offer); *folded gets how many were folded.  Returns 0, or -1 on a
+ * database error. */
 int b4_sales_agg_compact(struct b4_db *db, const char *before, size_t max_days, int64_t *folded);
 
 /* Rebuilds only when sales_daily and its outbox are empty and orders is
