@@ -16,7 +16,9 @@
 # the worker's hourly cron.sales_compact does) and measures once more.
 # BENCH_EVENTS=N then adds N checkout events (page views, 1 in 5 a session
 # started) of the producer's offer over the last 30 days and measures
-# again: the charts' funnel counts them.
+# again: the charts' funnel counts them; with BENCH_SLOTS too, it then
+# copies the funnel's rows into slots 1..15 (zero events), measures, folds
+# them (b4-migrate --compact-aggregates) and measures once more.
 # BENCH_PENDING=N then leaves N rows in the aggregates' outbox
 # (sales_pending, what the worker's applier has not folded yet: a lag of
 # N / 1.5 orders) for the producer over the last 30 days and measures
@@ -93,6 +95,18 @@ if [ "$events" -gt 0 ]; then
 	    IF(seq % 5 = 0, 'checkout_session_started', 'checkout_page_view'),
 	    UTC_TIMESTAMP(6) - INTERVAL (seq % 2592000) SECOND FROM seq_1_to_$events"
 	measure "$total (and $events checkout events)"
+	if [ "$slots" -gt 1 ]; then
+		# the funnel as live page views leave it: every row in every slot
+		mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+		  INSERT INTO funnel_days (offer_id, day, event_name, slot, events)
+		  SELECT d.offer_id, d.day, d.event_name, s.seq, 0
+		  FROM funnel_days d JOIN seq_1_to_$((slots - 1)) s WHERE d.slot = 0"
+		measure "$total (and $events checkout events, funnel in $slots slots)"
+		t0=$(date +%s.%N)
+		"$bin/b4-migrate" --migrations-dir="$top/db/migrations" --compact-aggregates
+		echo "compacted in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+		measure "$total (and $events checkout events, funnel compacted)"
+	fi
 fi
 pending=${BENCH_PENDING:-0}
 if [ "$pending" -gt 0 ]; then
