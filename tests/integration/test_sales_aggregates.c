@@ -9,10 +9,13 @@
  *     table plus the outbox, sales_pending) equals a recount written here
  *     independently (the day as UTC-3 arithmetic, not CONVERT_TZ), and so
  *     do the summaries;
+ *   - half the outbox applied, every summary and the back-office's
+ *     analytics (each group-by) are what they were with nothing applied;
  *   - the outbox applied (b4_sales_agg_apply, in batches on two
  *     connections), the table alone, summed over slots, equals it;
  *   - sales_totals and sales_days (kept by triggers) are sales_daily
- *     summed over days, and over products, affiliates and roles;
+ *     summed over days, and over products, affiliates and roles, and
+ *     sales_platform_days is sales_days' producer rows summed;
  *   - GET /v1/sales/summary read from the totals (no range) and from
  *     sales_days (whole days) equals the same summary computed from the
  *     orders (a range that cuts a day), for the producer, the affiliate and
