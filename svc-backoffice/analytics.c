@@ -4,9 +4,9 @@
  *
  * Sales come from the sales aggregates (db/migrations/0017, kept by
  * libcommon's domain layer; by day and by payment method from
- * sales_platform_days, 0024, by product and affiliate from sales_daily, each read with the
- * outbox's rows not yet applied), the producer's rows only, so each order
- * counts once; a day is the producer's local day (America/Sao_Paulo by
+ * sales_platform_days, 0024, by product and affiliate from sales_daily,
+ * each read with the outbox's rows not yet applied), the producer's rows
+ * only, so each order counts once; a day is the producer's local day (America/Sao_Paulo by
  * default) and from/to are such days, both inclusive.  SQL sums per
  * group and status; the groups' figures are made here.
  *
