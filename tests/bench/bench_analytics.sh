@@ -22,7 +22,7 @@
 # BENCH_PENDING=N then leaves N rows in the aggregates' outbox
 # (sales_pending, what the worker's applier has not folded yet: a lag of
 # N / 1.5 orders) for the producer over the last 30 days and measures
-# again: every read adds them (the *_live views, db/migrations/0023).
+# again: every read adds them (B4_SALES_LIVE, db/migrations/0023).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 total=${BENCH_ORDERS:-1000000}
