@@ -11,9 +11,10 @@
  * sales_totals (the same summed over day, product, affiliate and role,
  * db/migrations/0018), sales_days (summed over product and affiliate,
  * 0022) and sales_platform_days (the producers' rows of sales_days summed
- * over producers, 0024) in the same statements.  Readers read the *_live views (0023):
- * each table plus the rows not yet applied, exact at any moment, summed
- * over the slots.  Each member of an order (producer, affiliate,
+ * over producers, 0024) in the same statements.  Readers read each table
+ * plus the rows not yet applied in one statement (B4_SALES_LIVE,
+ * B4_SALES_LIVE_ROWS), exact at any moment, summed over the slots.  Each
+ * member of an order (producer, affiliate,
  * co-producers with a split) has one contribution: 1 order; gross = the
  * order total for the producer, the member's split amounts otherwise;
  * amount and reversed = the member's splits.  b4_sales_agg_compact folds
