@@ -127,19 +127,13 @@ int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 	const char *status[2] = {from, to};
 	const char *values[2 * B4_SALES_MAX_MEMBERS * KNOWN_ROW_PARAMS];
 	char numbers[2 * B4_SALES_MAX_MEMBERS][3][24];
-	struct b4_sales_contrib dated;
 	size_t np = 0, nrows = 0;
 
 	if (!c || c->n == 0 || c->n > B4_SALES_MAX_MEMBERS)
 		return b4_sales_agg_shift(db, order_id, from, to);
 	for (size_t k = 0; k < c->n; k++)
-		if (!c->m[k].day[0]) {
-			dated = *c;
-			if (b4_sales_agg_known_days(db, order_id, &dated) < 0)
-				return -1;
-			c = &dated;
-			break;
-		}
+		if (!c->m[k].day[0])
+			return b4_sales_agg_shift(db, order_id, from, to);
 	for (int side = 0; side < 2; side++) {
 		int sign = side == 0 ? -1 : 1;
 		if (!status[side])

@@ -82,11 +82,11 @@ int b4_sales_agg_shift(struct b4_db *db, const char *order_id, const char *from,
  * database error or a member without a user row. */
 int b4_sales_agg_known_days(struct b4_db *db, const char *order_id, struct b4_sales_contrib *c);
 
-/* b4_sales_agg_shift with the contribution c known (c->n > 0): one
- * statement of plain rows instead of reading the order and its splits
- * (and one read before it when c's days are not known yet).  c must be
- * what the order has now (a first move, before any reversal).  Falls back
- * to b4_sales_agg_shift when c is NULL or empty. */
+/* b4_sales_agg_shift with the contribution c known (c->n > 0, every day
+ * filled by b4_sales_agg_known_days): one statement of plain rows instead
+ * of reading the order and its splits.  c must be what the order has now
+ * (a first move, before any reversal).  Falls back to b4_sales_agg_shift
+ * when c is NULL, empty or without its days. */
 int b4_sales_agg_shift_known(struct b4_db *db, const char *order_id,
 			     const struct b4_sales_contrib *c, const char *from, const char *to);
 
