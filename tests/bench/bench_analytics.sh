@@ -39,10 +39,20 @@ token=$(login producer@b4you.dev producer-demo-123)
 admin_token=$(login admin@b4you.dev admin-demo-12345)
 [ -n "$token" ] && [ -n "$admin_token" ] || { echo "bench_analytics: login failed" >&2; exit 1; }
 
+sql() { # ARGS...: the mariadb client on the bench database
+	mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench "$@"
+}
+compact_and_measure() { # LABEL: b4-migrate --compact-aggregates, timed, then measure LABEL
+	local t0
+	t0=$(date +%s.%N)
+	"$bin/b4-migrate" --migrations-dir="$top/db/migrations" --compact-aggregates
+	echo "compacted in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+	measure "$1"
+}
+
 measure() { # ORDERS
 	local rows
-	rows=$(mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev -N b4bench \
-		-e "SELECT COUNT(*) FROM sales_daily WHERE member_id = '01900000-0000-7000-8000-000000000001'")
+	rows=$(sql -N -e "SELECT COUNT(*) FROM sales_daily WHERE member_id = '01900000-0000-7000-8000-000000000001'")
 	echo "=== $1 orders of the producer ($rows aggregate rows); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 	# the last 30 whole days of the producer's time zone (UTC-3): the
 	# daily rows; no range: the all-time totals
@@ -75,21 +85,18 @@ echo "load before generating: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "$total"
 slots=${BENCH_SLOTS:-1}
 if [ "$slots" -gt 1 ]; then
-	mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+	sql -e "
 	  INSERT INTO sales_daily (member_id, day, product_id, affiliate_id, role, status,
 	    payment_method, slot, orders, gross_cents, amount_cents, reversed_cents)
 	  SELECT d.member_id, d.day, d.product_id, d.affiliate_id, d.role, d.status,
 	    d.payment_method, s.seq, 0, 0, 0, 0
 	  FROM sales_daily d JOIN seq_1_to_$((slots - 1)) s WHERE d.slot = 0"
 	measure "$total (aggregates in $slots slots)"
-	t0=$(date +%s.%N)
-	"$bin/b4-migrate" --migrations-dir="$top/db/migrations" --compact-aggregates
-	echo "compacted in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
-	measure "$total (past days compacted)"
+	compact_and_measure "$total (past days compacted)"
 fi
 events=${BENCH_EVENTS:-0}
 if [ "$events" -gt 0 ]; then
-	mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+	sql -e "
 	  INSERT INTO checkout_events (event_id, offer_id, event_name, occurred_at)
 	  SELECT CONCAT('bench-', seq), (SELECT id FROM offers WHERE code = 'DEMOOFFER1'),
 	    IF(seq % 5 = 0, 'checkout_session_started', 'checkout_page_view'),
@@ -97,20 +104,17 @@ if [ "$events" -gt 0 ]; then
 	measure "$total (and $events checkout events)"
 	if [ "$slots" -gt 1 ]; then
 		# the funnel as live page views leave it: every row in every slot
-		mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+		sql -e "
 		  INSERT INTO funnel_days (offer_id, day, event_name, slot, events)
 		  SELECT d.offer_id, d.day, d.event_name, s.seq, 0
 		  FROM funnel_days d JOIN seq_1_to_$((slots - 1)) s WHERE d.slot = 0"
 		measure "$total (and $events checkout events, funnel in $slots slots)"
-		t0=$(date +%s.%N)
-		"$bin/b4-migrate" --migrations-dir="$top/db/migrations" --compact-aggregates
-		echo "compacted in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
-		measure "$total (and $events checkout events, funnel compacted)"
+		compact_and_measure "$total (and $events checkout events, funnel compacted)"
 	fi
 fi
 pending=${BENCH_PENDING:-0}
 if [ "$pending" -gt 0 ]; then
-	mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev b4bench -e "
+	sql -e "
 	  INSERT INTO sales_pending (member_id, day, product_id, affiliate_id, role, status,
 	    payment_method, orders, gross_cents, amount_cents, reversed_cents)
 	  SELECT u.id, UTC_DATE() - INTERVAL (seq % 30) DAY, p.id, '', 'producer',
