@@ -431,6 +431,10 @@ static struct b4_db_result *fetch_all(struct b4_db *db, MYSQL_STMT *stmt)
 	}
 	if (mysql_stmt_store_result(stmt) != 0 || mysql_stmt_bind_result(stmt, bind) != 0) {
 		set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+		/* an INSERT ... RETURNING that failed on the server (a
+		 * duplicate key) reports it here, after its columns */
+		if (!is_connection_error(db->last_errno))
+			mysql_stmt_reset(stmt);
 		goto out_fail;
 	}
 	while ((rc = mysql_stmt_fetch(stmt)) == 0 || rc == MYSQL_DATA_TRUNCATED) {

@@ -131,6 +131,71 @@ static void test_duplicate_key_is_reported(void **state)
 	b4_db_close(db);
 }
 
+/* Runs RETURNING_SQL for (id, name): it must return "ID", "NAME". */
+#define RETURNING_SQL "INSERT INTO t (id, name, amount) VALUES (?, ?, ?) RETURNING id, UPPER(name)"
+static void returning_ok(struct b4_db *db, int id, const char *name, const char *want)
+{
+	struct b4_db_result *res = b4_db_query(db, RETURNING_SQL, "Isn", id, name);
+	char want_id[16];
+
+	assert_non_null(res);
+	assert_int_equal(b4_db_rows(res), 1);
+	snprintf(want_id, sizeof(want_id), "%d", id);
+	assert_string_equal(b4_db_str(res, 0, 0), want_id);
+	assert_string_equal(b4_db_str(res, 0, 1), want);
+	b4_db_result_free(res);
+}
+
+/* INSERT ... RETURNING reports a duplicate key after its columns, from
+ * mysql_stmt_store_result; the statement, kept prepared, must work again
+ * afterwards on the same connection, whether it failed on its first
+ * execution or after others (Connector/C 3.3 left it expecting the failed
+ * result: the next execute lost the connection). */
+static void test_returning_after_duplicate_key(void **state)
+{
+	struct b4_db *db = b4_db_connect(&cfg);
+	struct b4_db_result *res;
+	(void)state;
+
+	char long_name[1500], long_upper[1500];
+
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	memset(long_upper, 'X', sizeof(long_upper) - 1);
+	long_name[sizeof(long_name) - 1] = long_upper[sizeof(long_upper) - 1] = '\0';
+	assert_non_null(db);
+	assert_int_equal(b4_db_exec(db, "DELETE FROM t", "") >= 0, 1);
+	assert_int_equal(b4_db_exec(db, "INSERT INTO t (id, name) VALUES (?, ?)", "Is", 1, "taken"),
+			 1);
+	for (int round = 0; round < 3; round++) {
+		struct b4_db *c = b4_db_connect(&cfg); /* prepares the statement anew */
+		int id = 10 * (round + 1);
+
+		assert_non_null(c);
+		assert_int_equal(b4_db_begin(c), 0);
+		assert_null(b4_db_query(c, RETURNING_SQL, "Isi", id, "taken", (int64_t)7));
+		assert_true(b4_db_is_duplicate(c));
+		assert_int_equal(b4_db_rollback(c), 0);
+		/* other statements, then the same one again */
+		res = b4_db_query(c, "SELECT COUNT(*) FROM t WHERE id > ?", "I", 0);
+		assert_non_null(res);
+		assert_string_equal(b4_db_str(res, 0, 0), "1");
+		b4_db_result_free(res);
+		returning_ok(c, id + 1, long_name, long_upper);
+		assert_null(b4_db_query(c, RETURNING_SQL, "Isn", id + 2, long_name));
+		assert_true(b4_db_is_duplicate(c));
+		assert_int_equal(
+		    b4_db_exec(c, "UPDATE t SET amount = ? WHERE id = ?", "iI", (int64_t)1, id + 1),
+		    1);
+		returning_ok(c, id + 3, "third", "THIRD");
+		assert_true(b4_db_is_connected(c));
+		assert_int_equal(b4_db_exec(c, "DELETE FROM t WHERE id > ?", "I", 1), 2);
+		b4_db_close(c);
+	}
+	assert_int_equal(b4_db_exec(db, "DELETE FROM t", ""), 1);
+	b4_db_close(db);
+}
+#undef RETURNING_SQL
+
 struct crossing {
 	int first, second;
 	int calls;
@@ -267,6 +332,7 @@ int main(void)
 	    cmocka_unit_test(test_binds_and_results_round_trip),
 	    cmocka_unit_test(test_long_cells_are_fetched_whole),
 	    cmocka_unit_test(test_duplicate_key_is_reported),
+	    cmocka_unit_test(test_returning_after_duplicate_key),
 	    cmocka_unit_test(test_deadlock_is_retried),
 	    cmocka_unit_test(test_reconnects_after_connection_killed),
 	    cmocka_unit_test(test_edited_migration_is_refused),
