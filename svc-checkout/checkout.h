@@ -68,9 +68,11 @@ struct checkout_offer {
 
 /* offers.c */
 /* Loads the active offer `code` (or, with by_id, the offer of that id) whose
- * product is active and not blocked.  Returns 1 found, 0 not found, -1 on a
- * database error. */
-int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out);
+ * product is active and not blocked, and when partners is not NULL its
+ * co-producers and the producer's utc_offset for b4_order_create, in the
+ * same read.  Returns 1 found, 0 not found, -1 on a database error. */
+int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out,
+			struct b4_order_partners *partners);
 /* Does the offer accept payment method ("card", "pix", "boleto")? */
 bool checkout_offer_allows(const struct checkout_offer *offer, const char *method);
 /* Evaluates coupon `code` for the offer at amount_cents.  method and

@@ -12,16 +12,19 @@ void checkout_offer_get(struct b4_req *req);
 void checkout_offer_installments(struct b4_req *req);
 void checkout_offer_coupon(struct b4_req *req);
 
+/* the product's co-producers, for an order (b4_order_create) */
+#define OFFER_COPRODUCERS B4_ORDER_COPRODUCERS_SQL("p.id")
 #define OFFER_SELECT                                                                               \
 	"SELECT o.id, o.product_id, p.producer_id, o.code, o.name, p.name, u.full_name,"           \
 	" o.price_cents, o.max_installments, o.interest_free_installments, o.payment_methods,"     \
 	" o.allow_coupon, o.upsell_offer_id, o.upsell_one_click, p.guarantee_days,"                \
 	" p.affiliate_enabled, p.affiliate_commission_bps, p.affiliate_cookie_days,"               \
-	" p.affiliate_attribution = 'first_click'"                                                 \
+	" p.affiliate_attribution = 'first_click', u.utc_offset, " OFFER_COPRODUCERS               \
 	" FROM offers o JOIN products p ON p.id = o.product_id"                                    \
 	" JOIN users u ON u.id = p.producer_id"
 
-int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out)
+int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out,
+			struct b4_order_partners *partners)
 {
 	struct b4_db_result *res;
 
@@ -65,6 +68,13 @@ int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct ch
 	out->affiliate_commission_bps = (int)b4_db_i64(res, 0, 16);
 	out->affiliate_cookie_days = (int)b4_db_i64(res, 0, 17);
 	out->affiliate_first_click = b4_db_i64(res, 0, 18) != 0;
+	if (partners) {
+		snprintf(partners->producer_utc_offset, sizeof(partners->producer_utc_offset), "%s",
+			 b4_db_str(res, 0, 19));
+		partners->affiliate_utc_offset[0] = '\0';
+		/* malformed: known stays false, and tx1 reads them */
+		(void)b4_order_partners_parse(partners, b4_db_str(res, 0, 20));
+	}
 	b4_db_result_free(res);
 	return 1;
 }
@@ -199,7 +209,7 @@ static int offer_from_param(struct b4_req *req, struct checkout_offer *offer)
 		b4_req_not_found(req, "offer");
 		return -1;
 	}
-	found = checkout_offer_load(req->db, code, false, offer);
+	found = checkout_offer_load(req->db, code, false, offer, NULL);
 	if (found < 0) {
 		b4_req_db_error(req);
 		return -1;

@@ -68,6 +68,7 @@ static void order_new(const struct checkout_order *o, bool refuse, struct b4_ord
 	n->producer_id = o->main.producer_id;
 	n->guarantee_days = o->main.guarantee_days;
 	n->product_name = o->main.product_name;
+	n->partners = &o->partners;
 	n->items[n->nitems++] = (struct b4_order_item_new){
 	    o->main.id, o->item_type, o->main.price_cents, o->main.code, o->main.name};
 	for (size_t k = 0; k < o->nbumps && n->nitems < B4_ORDER_MAX_ITEMS; k++)

@@ -59,7 +59,8 @@ struct checkout_order {
 	char charge_id[37];
 	char access_token[65];
 	char access_token_hash[65];
-	struct b4_order_known known; /* from tx1, for tx2 */
+	struct b4_order_partners partners; /* read with the main offer */
+	struct b4_order_known known;	   /* from tx1, for tx2 */
 };
 
 /* Reads the Idempotency-Key into o->idem (scope) and answers a replay,

@@ -43,7 +43,8 @@ static int take_affiliation(struct checkout_order *o, const char *affiliation_id
 	int taken;
 
 	res = b4_db_query(o->req->db,
-			  "SELECT a.affiliate_id, COALESCE(a.commission_bps, ?) FROM affiliations a"
+			  "SELECT a.affiliate_id, COALESCE(a.commission_bps, ?), u.utc_offset"
+			  " FROM affiliations a"
 			  " JOIN users u ON u.id = a.affiliate_id"
 			  " WHERE a.id = ? AND a.product_id = ? AND a.status = 'approved'"
 			  " AND u.status = 'active'",
@@ -56,6 +57,8 @@ static int take_affiliation(struct checkout_order *o, const char *affiliation_id
 		snprintf(o->affiliation_id, sizeof(o->affiliation_id), "%s", affiliation_id);
 		snprintf(o->affiliate_id, sizeof(o->affiliate_id), "%s", b4_db_str(res, 0, 0));
 		o->affiliate_bps = (int)b4_db_i64(res, 0, 1);
+		snprintf(o->partners.affiliate_utc_offset, sizeof(o->partners.affiliate_utc_offset),
+			 "%s", b4_db_str(res, 0, 2));
 	}
 	b4_db_result_free(res);
 	return taken;
@@ -205,7 +208,7 @@ static int take_buyer(struct checkout_order *o, const struct order_input *in)
 static int take_offer(struct checkout_order *o, const struct order_input *in)
 {
 	struct b4_req *req = o->req;
-	int found = checkout_offer_load(req->db, in->code, false, &o->main);
+	int found = checkout_offer_load(req->db, in->code, false, &o->main, &o->partners);
 
 	if (found < 0) {
 		b4_req_db_error(req);
@@ -273,7 +276,7 @@ static int take_bump(struct checkout_order *o, const cJSON *item)
 			      "bump_codes is a list of offer codes");
 		return -1;
 	}
-	found = checkout_offer_load(req->db, item->valuestring, false, b);
+	found = checkout_offer_load(req->db, item->valuestring, false, b, NULL);
 	if (found == 0) {
 		checkout_invalid(req, "bump_not_found", "bump_codes",
 				 "a bump code is not an active offer");
@@ -555,7 +558,7 @@ void checkout_order_delivery(struct b4_req *req)
 	found = 0;
 	if (b4_db_rows(res) > 0 && !b4_db_is_null(res, 0, 3) &&
 	    !cJSON_GetObjectItemCaseSensitive(order, "parent_order_id"))
-		found = checkout_offer_load(req->db, b4_db_str(res, 0, 3), true, &upsell);
+		found = checkout_offer_load(req->db, b4_db_str(res, 0, 3), true, &upsell, NULL);
 	if (found == 1) {
 		struct b4_db_result *main = b4_db_query(
 		    req->db,

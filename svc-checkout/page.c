@@ -61,7 +61,7 @@ int checkout_offer_page_extras(struct b4_req *req, const struct checkout_offer *
 	/* the offer shown after a paid order */
 	if (offer->upsell_offer_id[0]) {
 		struct checkout_offer up;
-		int found = checkout_offer_load(req->db, offer->upsell_offer_id, true, &up);
+		int found = checkout_offer_load(req->db, offer->upsell_offer_id, true, &up, NULL);
 		if (found < 0)
 			return -1;
 		if (found == 1) {

@@ -191,13 +191,15 @@ static int take_parent(struct checkout_order *o, const char *parent_id, const ch
 				 "an upsell follows a main order only");
 		goto out_free;
 	}
-	found = checkout_offer_load(o->req->db, b4_db_str(res, 0, P_OFFER), true, &parent_offer);
+	found =
+	    checkout_offer_load(o->req->db, b4_db_str(res, 0, P_OFFER), true, &parent_offer, NULL);
 	if (found < 0) {
 		b4_req_db_error(o->req);
 		goto out_free;
 	}
 	if (found == 0 || !parent_offer.upsell_offer_id[0] ||
-	    checkout_offer_load(o->req->db, parent_offer.upsell_offer_id, true, &o->main) != 1 ||
+	    checkout_offer_load(o->req->db, parent_offer.upsell_offer_id, true, &o->main,
+				&o->partners) != 1 ||
 	    strcmp(o->main.code, code) != 0) {
 		checkout_invalid(o->req, "not_the_upsell", "offer_code",
 				 "this offer is not the order's upsell");

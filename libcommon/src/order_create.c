@@ -79,30 +79,37 @@ static int insert_with_id(struct b4_db *db, const char *sql, char id[37], const 
 	return b4_db_exec(db, sql, "ssssi", id, order_id, a, b, cents) < 0 ? -1 : 0;
 }
 
-/* The order row with its buyer snapshot.  A second live upsell of one
- * parent order hits uq_orders_live_upsell. */
+/* The order row with its buyer snapshot; created gets its created_at (UTC,
+ * to the minute), which the sales aggregates' days come from.  A second
+ * live upsell of one parent order hits uq_orders_live_upsell. */
 static int insert_order(struct b4_db *db, const struct b4_order_new *n,
-			const struct sealed_buyer *b, enum b4_order_refusal *refusal)
+			const struct sealed_buyer *b, char created[17],
+			enum b4_order_refusal *refusal)
 {
 	const char *parent = opt(n->parent_order_id);
+	struct b4_db_result *res = b4_db_query(
+	    db,
+	    "INSERT INTO orders (id, customer_id, buyer_name, buyer_email, buyer_phone_enc,"
+	    " buyer_document_enc, buyer_document_type, offer_id, product_id, producer_id,"
+	    " affiliation_id, affiliate_id, coupon_id, session_id, parent_order_id,"
+	    " live_upsell_parent, status, payment_method, installments, subtotal_cents,"
+	    " discount_cents, interest_cents, total_cents, access_token_hash, fraud_score,"
+	    " fraud_reasons, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " RETURNING DATE_FORMAT(created_at, '%Y-%m-%d %H:%i')",
+	    "ssssssssssssssssssIiiiisIss", n->order_id, n->customer_id, n->full_name, n->email,
+	    b->phone_enc, b->document_enc, n->document_is_cpf ? "cpf" : "cnpj", n->offer_id,
+	    n->product_id, n->producer_id, opt(n->affiliation_id), opt(n->affiliate_id),
+	    opt(n->coupon_id), opt(n->session_id), parent, n->refuse ? NULL : parent,
+	    n->refuse ? "refused" : "waiting_payment", n->method, n->installments,
+	    n->subtotal_cents, n->discount_cents, n->interest_cents, n->total_cents,
+	    n->access_token_hash, n->fraud_score, n->fraud_reasons, n->client_ip);
 
-	if (b4_db_exec(
-		db,
-		"INSERT INTO orders (id, customer_id, buyer_name, buyer_email, buyer_phone_enc,"
-		" buyer_document_enc, buyer_document_type, offer_id, product_id, producer_id,"
-		" affiliation_id, affiliate_id, coupon_id, session_id, parent_order_id,"
-		" live_upsell_parent, status, payment_method, installments, subtotal_cents,"
-		" discount_cents, interest_cents, total_cents, access_token_hash, fraud_score,"
-		" fraud_reasons, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		"ssssssssssssssssssIiiiisIss", n->order_id, n->customer_id, n->full_name, n->email,
-		b->phone_enc, b->document_enc, n->document_is_cpf ? "cpf" : "cnpj", n->offer_id,
-		n->product_id, n->producer_id, opt(n->affiliation_id), opt(n->affiliate_id),
-		opt(n->coupon_id), opt(n->session_id), parent, n->refuse ? NULL : parent,
-		n->refuse ? "refused" : "waiting_payment", n->method, n->installments,
-		n->subtotal_cents, n->discount_cents, n->interest_cents, n->total_cents,
-		n->access_token_hash, n->fraud_score, n->fraud_reasons, n->client_ip) >= 0)
+	if (res) {
+		snprintf(created, 17, "%s", b4_db_rows(res) == 1 ? b4_db_str(res, 0, 0) : "");
+		b4_db_result_free(res);
 		return 0;
+	}
 	if (parent && b4_db_is_duplicate(db))
 		*refusal = B4_ORDER_UPSELL_TAKEN;
 	return -1;
@@ -287,6 +294,37 @@ static void known_view(struct b4_order_new *n, char ids[][37])
 	k->view_known = true;
 }
 
+/* The product's active co-producers in split order into out: as the
+ * caller read them with the offer, or read now.  Returns how many, or -1. */
+static int coproducers(struct b4_db *db, const struct b4_order_new *n,
+		       struct b4_order_coproducer out[B4_MONEY_MAX_COPRODUCERS])
+{
+	struct b4_db_result *res;
+	size_t count;
+
+	if (n->partners && n->partners->known) {
+		memcpy(out, n->partners->coproducers, n->partners->ncoproducers * sizeof(*out));
+		return (int)n->partners->ncoproducers;
+	}
+	res = b4_db_query(db,
+			  "SELECT user_id, share_bps FROM coproducers WHERE product_id = ?"
+			  " AND starts_at <= UTC_TIMESTAMP(6)"
+			  " AND (ends_at IS NULL OR ends_at > UTC_TIMESTAMP(6)) ORDER BY id",
+			  "s", n->product_id);
+	if (!res)
+		return -1;
+	count = b4_db_rows(res);
+	if (count > B4_MONEY_MAX_COPRODUCERS)
+		count = B4_MONEY_MAX_COPRODUCERS;
+	for (size_t k = 0; k < count; k++) {
+		snprintf(out[k].user_id, sizeof(out[k].user_id), "%s", b4_db_str(res, k, 0));
+		out[k].share_bps = (int)b4_db_i64(res, k, 1);
+		out[k].utc_offset[0] = '\0';
+	}
+	b4_db_result_free(res);
+	return (int)count;
+}
+
 /* Splits the price after discounts: platform -> affiliate -> co-producers
  * -> producer.  Installment interest is not commissionable: it goes to the
  * platform's line, which carries the financing cost. */
@@ -295,37 +333,29 @@ static int write_splits(struct b4_db *db, struct b4_order_new *n, enum b4_order_
 	struct b4_split_part parts[B4_MONEY_MAX_SPLIT_PARTS];
 	char ids[B4_MONEY_MAX_SPLIT_PARTS][37], cents[B4_MONEY_MAX_SPLIT_PARTS][24];
 	const char *values[5 * B4_MONEY_MAX_SPLIT_PARTS];
+	struct b4_order_coproducer cops[B4_MONEY_MAX_COPRODUCERS];
 	int cop_bp[B4_MONEY_MAX_COPRODUCERS];
 	struct b4_split_config cfg;
-	struct b4_db_result *cops;
-	size_t nparts = 0, ncops;
-	int rc = -1;
+	size_t nparts = 0;
+	int ncops = coproducers(db, n, cops);
 
-	cops = b4_db_query(db,
-			   "SELECT user_id, share_bps FROM coproducers WHERE product_id = ?"
-			   " AND starts_at <= UTC_TIMESTAMP(6)"
-			   " AND (ends_at IS NULL OR ends_at > UTC_TIMESTAMP(6)) ORDER BY id",
-			   "s", n->product_id);
-	if (!cops)
+	if (ncops < 0)
 		return -1;
-	ncops = b4_db_rows(cops);
-	if (ncops > B4_MONEY_MAX_COPRODUCERS)
-		ncops = B4_MONEY_MAX_COPRODUCERS;
-	for (size_t k = 0; k < ncops; k++)
-		cop_bp[k] = (int)b4_db_i64(cops, k, 1);
+	for (int k = 0; k < ncops; k++)
+		cop_bp[k] = cops[k].share_bps;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.platform_fee_bp = n->platform_fee_bp;
 	cfg.platform_fixed_cents = n->platform_fee_cents;
 	cfg.has_affiliate = opt(n->affiliate_id) != NULL;
 	cfg.affiliate_bp = n->affiliate_bps;
 	cfg.coproducer_bp = cop_bp;
-	cfg.coproducer_count = ncops;
+	cfg.coproducer_count = (size_t)ncops;
 	if (b4_money_split(n->total_cents - n->interest_cents, &cfg, parts,
 			   B4_MONEY_MAX_SPLIT_PARTS, &nparts) < 0 ||
 	    parts[0].role != B4_SPLIT_PLATFORM ||
 	    b4_money_add(parts[0].amount_cents, n->interest_cents, &parts[0].amount_cents) < 0) {
 		*refusal = B4_ORDER_AMOUNT_TOO_SMALL;
-		goto out_free_cops;
+		return -1;
 	}
 	for (size_t k = 0; k < nparts; k++) {
 		const char *user = n->producer_id;
@@ -334,9 +364,9 @@ static int write_splits(struct b4_db *db, struct b4_order_new *n, enum b4_order_
 		else if (parts[k].role == B4_SPLIT_AFFILIATE)
 			user = n->affiliate_id;
 		else if (parts[k].role == B4_SPLIT_COPRODUCER)
-			user = b4_db_str(cops, (size_t)parts[k].party, 0);
+			user = cops[parts[k].party].user_id;
 		if (b4_crypto_uuid7(ids[k]) < 0)
-			goto out_free_cops;
+			return -1;
 		snprintf(cents[k], sizeof(cents[k]), "%lld", (long long)parts[k].amount_cents);
 		values[5 * k] = ids[k];
 		values[5 * k + 1] = n->order_id;
@@ -352,20 +382,81 @@ static int write_splits(struct b4_db *db, struct b4_order_new *n, enum b4_order_
 				   parts[k].amount_cents);
 	}
 	/* every split in one statement */
-	if (b4_db_insert_rows(
-		db, "INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES ",
-		"(?, ?, ?, ?, ?)", 5, "", nparts, values) < 0)
-		goto out_free_cops;
-	rc = 0;
-out_free_cops:
-	b4_db_result_free(cops);
-	return rc;
+	return b4_db_insert_rows(
+		   db, "INSERT INTO splits (id, order_id, party, user_id, amount_cents) VALUES ",
+		   "(?, ?, ?, ?, ?)", 5, "", nparts, values) < 0
+		   ? -1
+		   : 0;
+}
+
+/* Each member's day from the order's created_at and the utc_offsets the
+ * caller read with the offer (n->partners).  False when one is unknown:
+ * then b4_sales_agg_known_days reads them. */
+static bool partners_days(struct b4_order_new *n, const char *created)
+{
+	struct b4_sales_contrib *c = &n->known.contrib;
+	const struct b4_order_partners *p = n->partners;
+
+	if (!p || !p->known || c->n == 0)
+		return false;
+	for (size_t k = 0; k < c->n; k++) {
+		const char *offset = NULL;
+		if (!strcmp(c->m[k].role, "producer"))
+			offset = p->producer_utc_offset;
+		else if (!strcmp(c->m[k].role, "affiliate"))
+			offset = p->affiliate_utc_offset;
+		for (size_t j = 0; j < p->ncoproducers && !offset; j++)
+			if (!strcmp(p->coproducers[j].user_id, c->m[k].id))
+				offset = p->coproducers[j].utc_offset;
+		if (!offset || b4_sales_agg_local_day(created, offset, c->m[k].day) < 0)
+			return false;
+	}
+	return true;
+}
+
+int b4_order_partners_parse(struct b4_order_partners *p, const char *coproducers)
+{
+	const char *s = coproducers ? coproducers : "";
+
+	p->known = false;
+	p->ncoproducers = 0;
+	while (*s) {
+		struct b4_order_coproducer *c;
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		char one[64], *space, *offset, *bad;
+		long bps;
+
+		if (p->ncoproducers == B4_MONEY_MAX_COPRODUCERS || len >= sizeof(one))
+			return -1;
+		memcpy(one, s, len);
+		one[len] = '\0';
+		space = strchr(one, ' ');
+		offset = space ? strchr(space + 1, ' ') : NULL;
+		if (!space || !offset || (size_t)(space - one) != 36 || strlen(offset + 1) != 6)
+			return -1;
+		*space = *offset = '\0';
+		bps = strtol(space + 1, &bad, 10);
+		if (*bad || bad == space + 1 || bps < 0 || bps > 10000)
+			return -1;
+		c = &p->coproducers[p->ncoproducers++];
+		memcpy(c->user_id, one, 37);
+		c->share_bps = (int)bps;
+		memcpy(c->utc_offset, offset + 1, 7);
+		if (!end)
+			break;
+		s = end + 1;
+		if (!*s) /* a trailing separator */
+			return -1;
+	}
+	p->known = true;
+	return 0;
 }
 
 int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal)
 {
 	struct sealed_buyer sealed = {NULL, NULL};
-	char item_ids[B4_ORDER_MAX_ITEMS][37];
+	char item_ids[B4_ORDER_MAX_ITEMS][37], created[17];
 	int rc = -1;
 
 	*refusal = B4_ORDER_REFUSAL_NONE;
@@ -377,7 +468,7 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 		goto out_free;
 	if (!n->customer_id[0] && upsert_customer(db, n, &sealed) < 0)
 		goto out_free;
-	if (take_coupon(db, n, refusal) < 0 || insert_order(db, n, &sealed, refusal) < 0)
+	if (take_coupon(db, n, refusal) < 0 || insert_order(db, n, &sealed, created, refusal) < 0)
 		goto out_free;
 	for (size_t k = 0; k < n->nitems; k++)
 		if (insert_with_id(db,
@@ -392,8 +483,10 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 	known_view(n, item_ids);
 	if (n->refuse && b4_job_order_event(db, "refused-payment", n->order_id, NULL) < 0)
 		goto out_free;
-	/* the members' days read once, for this move and the next (tx2) */
-	if (b4_sales_agg_known_days(db, n->order_id, &n->known.contrib) < 0)
+	/* the members' days, for this move and the next (tx2): from the
+	 * partners the caller read with the offer, else read once */
+	if (!partners_days(n, created) &&
+	    b4_sales_agg_known_days(db, n->order_id, &n->known.contrib) < 0)
 		goto out_free;
 	rc = b4_sales_agg_shift_known(db, n->order_id, &n->known.contrib, NULL,
 				      n->refuse ? "refused" : "waiting_payment");

@@ -5,6 +5,7 @@
 #include "b4/sales_agg.h"
 #include "b4/buf.h"
 #include "b4/db.h"
+#include "b4/tz.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -115,6 +116,43 @@ int b4_sales_agg_known_days(struct b4_db *db, const char *order_id, struct b4_sa
 	}
 	b4_db_result_free(res);
 	return found == c->n ? 0 : -1;
+}
+
+/* n digits of s as a number, or -1 when one is not a digit. */
+static int digits(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return -1;
+		v = v * 10 + (s[k] - '0');
+	}
+	return v;
+}
+
+int b4_sales_agg_local_day(const char *utc, const char *utc_offset, char day[11])
+{
+	int y, mo, d, h, mi, oh, om, sign;
+	int64_t minutes, days;
+
+	if (!utc || strlen(utc) < 16 || utc[4] != '-' || utc[7] != '-' || utc[10] != ' ' ||
+	    utc[13] != ':' || !utc_offset || strlen(utc_offset) != 6 ||
+	    (utc_offset[0] != '+' && utc_offset[0] != '-') || utc_offset[3] != ':')
+		return -1;
+	y = digits(utc, 4), mo = digits(utc + 5, 2), d = digits(utc + 8, 2);
+	h = digits(utc + 11, 2), mi = digits(utc + 14, 2);
+	oh = digits(utc_offset + 1, 2), om = digits(utc_offset + 4, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+	    oh < 0 || oh > 14 || om < 0 || om > 59)
+		return -1;
+	sign = utc_offset[0] == '-' ? -1 : 1;
+	minutes = b4_tz_days_from_civil(y, mo, d) * 1440 + h * 60 + mi + sign * (oh * 60 + om);
+	/* floor division: a negative offset can reach the day before 1970 */
+	days = minutes >= 0 ? minutes / 1440 : -((-minutes + 1439) / 1440);
+	b4_tz_civil_from_days(days, &y, &mo, &d);
+	snprintf(day, 11, "%04d-%02d-%02d", y, mo, d);
+	return 0;
 }
 
 /* One row of b4_sales_agg_shift_known, day and all known. */

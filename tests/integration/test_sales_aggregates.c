@@ -7,8 +7,10 @@
  * sandbox's control endpoints.  Then:
  *   - with nothing applied yet, what readers read (sales_daily_live: the
  *     table plus the outbox, sales_pending) equals a recount written here
- *     independently (the day as UTC-3 arithmetic, not CONVERT_TZ), and so
- *     do the summaries;
+ *     independently (each member's day by arithmetic on its utc_offset,
+ *     not CONVERT_TZ: the producer is at -03:00, the affiliate at +09:00
+ *     and the co-producer at -10:00, so one order falls on different days
+ *     for them), and so do the summaries;
  *   - half the outbox applied, every summary and the back-office's
  *     analytics (each group-by) are what they were with nothing applied;
  *   - the outbox applied (b4_sales_agg_apply, in batches on two
@@ -84,8 +86,11 @@ static int group_setup(void **state)
 	db = h_db_create("b4_aggregates", true);
 	if (!db || tw_pii_init() < 0)
 		return -1;
-	/* a co-producer with 20% on the main product */
-	if (td_add_coproducer(db) < 0)
+	/* a co-producer with 20% on the main product; the members in three
+	 * time zones (the producer keeps São Paulo's) */
+	if (td_add_coproducer(db) < 0 ||
+	    h_sql(db, "UPDATE users SET utc_offset = '+09:00' WHERE id = '" AFFILIATE_ID "'") < 0 ||
+	    h_sql(db, "UPDATE users SET utc_offset = '-10:00' WHERE id = '" COPRODUCER_ID "'") < 0)
 		return -1;
 	return td_start(&st, db, SECRET, true, "refund.process", env);
 }
@@ -300,7 +305,9 @@ static char *recount_lines(void)
 	    db,
 	    "SELECT GROUP_CONCAT(CONCAT_WS(':', member_id, day, product_id, affiliate_id, role,"
 	    " status, payment_method, n, g, a, r) ORDER BY 1 SEPARATOR '\\n') FROM"
-	    " (SELECT mm.member_id, DATE(o.created_at - INTERVAL 3 HOUR) day, o.product_id,"
+	    " (SELECT mm.member_id, DATE(o.created_at + INTERVAL IF(LEFT(u.utc_offset, 1) = '-',"
+	    " -1, 1) * (SUBSTRING(u.utc_offset, 2, 2) * 60 + SUBSTRING(u.utc_offset, 5, 2))"
+	    " MINUTE) day, o.product_id,"
 	    " IFNULL(o.affiliate_id, '') affiliate_id, IF(mm.member_id = o.producer_id,"
 	    " 'producer', IF(mm.member_id = o.affiliate_id, 'affiliate', 'coproducer')) role,"
 	    " CAST(o.status AS CHAR) status, CAST(o.payment_method AS CHAR) payment_method,"
@@ -309,6 +316,7 @@ static char *recount_lines(void)
 	    " (SELECT id order_id, producer_id member_id FROM orders UNION SELECT id,"
 	    " affiliate_id FROM orders WHERE affiliate_id IS NOT NULL UNION SELECT order_id,"
 	    " user_id FROM splits WHERE party = 'coproducer') mm ON mm.order_id = o.id"
+	    " JOIN users u ON u.id = mm.member_id"
 	    " JOIN (SELECT mm2.order_id, mm2.member_id, IFNULL(SUM(s.amount_cents), 0) a,"
 	    " IFNULL(SUM(s.reversed_cents), 0) r FROM (SELECT id order_id, producer_id member_id"
 	    " FROM orders UNION SELECT id, affiliate_id FROM orders WHERE affiliate_id IS NOT"
@@ -330,13 +338,18 @@ static void get_summary(struct h_resp *r, const char *member, const char *query)
 
 /* The member's summary from its three sources must be the same document:
  * the all-time totals (no range), the daily aggregates (a range of whole
- * days of UTC-3) and the orders (a range that cuts a day). */
+ * days in the member's utc_offset) and the orders (a range that cuts a
+ * day). */
 static void check_summary(const char *member, const char *must_have_status)
 {
+	const char *whole_days =
+	    !strcmp(member, AFFILIATE_ID)    ? "?from=1999-12-31T15:00:00Z&to=2099-12-31T15:00:00Z"
+	    : !strcmp(member, COPRODUCER_ID) ? "?from=2000-01-01T10:00:00Z&to=2100-01-01T10:00:00Z"
+					     : "?from=2000-01-01T03:00:00Z&to=2100-01-01T03:00:00Z";
 	struct h_resp whole, days, cut;
 
 	get_summary(&whole, member, "");
-	get_summary(&days, member, "?from=2000-01-01T03:00:00Z&to=2100-01-01T03:00:00Z");
+	get_summary(&days, member, whole_days);
 	get_summary(&cut, member, "?from=2000-01-01T00:00:01Z&to=2100-01-01T00:00:00Z");
 	if (!cJSON_Compare(whole.json, cut.json, true) || !cJSON_Compare(days.json, cut.json, true))
 		fail_msg("summary of %s: totals %s, days %s, orders %s", member, whole.body,

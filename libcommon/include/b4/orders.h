@@ -180,6 +180,37 @@ struct b4_order_known {
 	size_t nparts;
 };
 
+/* A product's partners as the order's writer read them with its offer,
+ * which saves b4_order_create two reads in tx1: the active co-producers in
+ * split order (the offer read's column B4_ORDER_COPRODUCERS_SQL) and each
+ * member's utc_offset, for the days the sales aggregates count the order
+ * in ("" unknown: read).  known false: b4_order_create reads them. */
+struct b4_order_coproducer {
+	char user_id[37];
+	int share_bps;
+	char utc_offset[7]; /* "-03:00" */
+};
+struct b4_order_partners {
+	bool known;
+	size_t ncoproducers;
+	struct b4_order_coproducer coproducers[B4_MONEY_MAX_COPRODUCERS];
+	char producer_utc_offset[7], affiliate_utc_offset[7];
+};
+
+/* One column for the offer read: PRODUCT's co-producers active now, as
+ * "user_id share_bps utc_offset" joined by ',' in split order (coproducers
+ * by id, as b4_order_create reads them); NULL when none. */
+#define B4_ORDER_COPRODUCERS_SQL(PRODUCT)                                                          \
+	"(SELECT GROUP_CONCAT(c.user_id, ' ', c.share_bps, ' ', cu.utc_offset ORDER BY c.id"       \
+	" SEPARATOR ',') FROM coproducers c JOIN users cu ON cu.id = c.user_id"                    \
+	" WHERE c.product_id = " PRODUCT " AND c.starts_at <= UTC_TIMESTAMP(6)"                    \
+	" AND (c.ends_at IS NULL OR c.ends_at > UTC_TIMESTAMP(6)))"
+
+/* Fills p's co-producers from that column (NULL or "" for none) and sets
+ * p->known.  Returns 0, or -1 (p->known false) when the text is malformed
+ * or names more co-producers than a split holds. */
+int b4_order_partners_parse(struct b4_order_partners *p, const char *coproducers);
+
 /* Everything an order is written with.  Strings are borrowed; "" or NULL
  * means none where a field is optional. */
 
@@ -209,8 +240,9 @@ struct b4_order_new {
 	bool refuse;
 	int fraud_score;
 	const char *fraud_reasons, *client_ip;
-	int guarantee_days;	  /* the product's, as the caller read it */
-	const char *product_name; /* for the event without a read (NULL: read) */
+	int guarantee_days;			  /* the product's, as the caller read it */
+	const char *product_name;		  /* for the event without a read (NULL: read) */
+	const struct b4_order_partners *partners; /* NULL: read */
 	/* out: filled by b4_order_create */
 	struct b4_order_known known;
 };

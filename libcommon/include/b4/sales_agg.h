@@ -82,6 +82,11 @@ int b4_sales_agg_shift(struct b4_db *db, const char *order_id, const char *from,
  * database error or a member without a user row. */
 int b4_sales_agg_known_days(struct b4_db *db, const char *order_id, struct b4_sales_contrib *c);
 
+/* The local day ("YYYY-MM-DD") of utc, a UTC time "YYYY-MM-DD HH:MM[...]",
+ * at utc_offset "[+-]HH:MM": what DATE(CONVERT_TZ(utc, '+00:00',
+ * utc_offset)) says.  Returns 0, or -1 when either is malformed. */
+int b4_sales_agg_local_day(const char *utc, const char *utc_offset, char day[11]);
+
 /* b4_sales_agg_shift with the contribution c known (c->n > 0, every day
  * filled by b4_sales_agg_known_days): one statement of plain rows instead
  * of reading the order and its splits.  c must be what the order has now
