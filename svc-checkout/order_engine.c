@@ -9,9 +9,12 @@
  *        Idempotency-Key = the charge id, so a retry never charges twice
  *   tx2: b4_charge_settle (the order moved forward, its jobs enqueued) and
  *        the answer stored with the key (replayed with Idempotent-Replayed)
- * Two durable commits per order.  A key already taken makes tx1 roll back
- * and answers as b4_idem_claim says (replay, 409, 422, or a stale claim
- * taken over, then tx1 again).  A crash between tx1 and tx2 leaves the
+ * Two durable commits per order.  The key is not read first: a key already
+ * taken makes tx1 roll back and answers as b4_idem_claim says (replay, 409,
+ * 422, or a stale claim taken over, then tx1 again), and a request refused
+ * before tx1 answers as an earlier request with its key did, if any
+ * (checkout_idem_refused), so a retry gets its first answer whatever
+ * changed since.  A crash between tx1 and tx2 leaves the
  * order waiting_payment and the key claimed with it; the order.expire job
  * settles it. */
 #include "order_engine.h"
@@ -42,7 +45,14 @@ int checkout_idem_begin(struct checkout_order *o, const char *scope, const cJSON
 	if (b4_idem_prepare(o->req, &o->idem, scope, body, true) != 0)
 		return -1;
 	o->idem.show = show_order;
-	return b4_idem_lookup(o->req, &o->idem) == 0 ? 0 : -1;
+	return 0;
+}
+
+void checkout_idem_refused(struct checkout_order *o)
+{
+	/* b4_idem_lookup answers over this request's answer, or leaves it */
+	if (o->idem.key)
+		(void)b4_idem_lookup(o->req, &o->idem);
 }
 
 /* ---- tx1 ---------------------------------------------------------------- */
@@ -373,8 +383,9 @@ void checkout_order_run(struct checkout_order *o)
 	t1.refuse = o->fraud_score >= o->app->fraud_threshold;
 	if (order_ids(o) < 0)
 		goto out_free;
-	checkout_metric_started(o->method);
 	rc = tx1_write(o, &t1);
+	if (rc != 1) /* not a replay: an order attempted */
+		checkout_metric_started(o->method);
 	if (rc != 0) {
 		if (rc < 0)
 			tx1_failed(o, &t1);

@@ -63,10 +63,15 @@ struct checkout_order {
 	struct b4_order_known known;	   /* from tx1, for tx2 */
 };
 
-/* Reads the Idempotency-Key into o->idem (scope) and answers a replay,
- * 409 or 422 from an earlier request with the key.  Returns 0 when the
- * request goes on, otherwise it was answered. */
+/* Reads the Idempotency-Key into o->idem (scope), without a read: an
+ * earlier request with the key answers in tx1 (checkout_order_run) or,
+ * when this one is refused before, in checkout_idem_refused.  Returns 0
+ * when the request goes on, otherwise it was answered (400). */
 int checkout_idem_begin(struct checkout_order *o, const char *scope, const cJSON *body);
+/* For a request answered before checkout_order_run: when an earlier
+ * request used its key, that request's answer (the replay, 409 still in
+ * progress, 422 another request) replaces this one. */
+void checkout_idem_refused(struct checkout_order *o);
 /* Runs the whole pipeline for a validated order and answers.  Frees
  * o->fraud_reasons. */
 void checkout_order_run(struct checkout_order *o);

@@ -423,11 +423,35 @@ static int score_fraud(struct checkout_order *o)
 	return 0;
 }
 
+/* Everything the order needs before its first transaction.  0, or -1
+ * after answering. */
+static int order_prepare(struct checkout_order *o, const cJSON *body)
+{
+	const cJSON *item;
+	struct order_input in;
+
+	if (parse_order(o, body, &in) < 0 || take_buyer(o, &in) < 0 || take_offer(o, &in) < 0)
+		return -1;
+	cJSON_ArrayForEach(item, in.bumps)
+	{
+		if (take_bump(o, item) < 0)
+			return -1;
+	}
+	if (take_session(o, in.session_id, in.ref) < 0 || take_coupon_code(o, in.coupon) < 0)
+		return -1;
+	if (checkout_order_price(o) < 0) {
+		checkout_invalid(o->req, "invalid_amount", NULL, "the order cannot be priced");
+		return -1;
+	}
+	/* the token is bound to the session and used up by this attempt, so it
+	 * is taken last, once nothing else can refuse the order */
+	return take_card(o, in.card_token) < 0 || score_fraud(o) < 0 ? -1 : 0;
+}
+
 void checkout_order_create(struct b4_req *req)
 {
-	const cJSON *body = checkout_json_body(req), *item;
+	const cJSON *body = checkout_json_body(req);
 	struct checkout_order *o;
-	struct order_input in;
 
 	if (!body)
 		return;
@@ -435,24 +459,12 @@ void checkout_order_create(struct b4_req *req)
 	o->app = req->app;
 	o->req = req;
 	o->item_type = "main";
-	if (checkout_idem_begin(o, "orders", body) < 0 || parse_order(o, body, &in) < 0 ||
-	    take_buyer(o, &in) < 0 || take_offer(o, &in) < 0)
+	if (checkout_idem_begin(o, "orders", body) < 0)
 		return;
-	cJSON_ArrayForEach(item, in.bumps)
-	{
-		if (take_bump(o, item) < 0)
-			return;
-	}
-	if (take_session(o, in.session_id, in.ref) < 0 || take_coupon_code(o, in.coupon) < 0)
-		return;
-	if (checkout_order_price(o) < 0) {
-		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
+	if (order_prepare(o, body) < 0) {
+		checkout_idem_refused(o);
 		return;
 	}
-	/* the token is bound to the session and used up by this attempt, so it
-	 * is taken last, once nothing else can refuse the order */
-	if (take_card(o, in.card_token) < 0 || score_fraud(o) < 0)
-		return;
 	checkout_order_run(o);
 }
 

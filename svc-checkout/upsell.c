@@ -247,11 +247,15 @@ void checkout_order_upsell(struct b4_req *req)
 	o->req = req;
 	o->item_type = "upsell";
 	snprintf(scope, sizeof(scope), "upsell:%s", parent_id);
-	if (checkout_idem_begin(o, scope, body) < 0 ||
-	    take_parent(o, parent_id, code, method, installments) < 0 || take_affiliate(o) < 0)
+	if (checkout_idem_begin(o, scope, body) < 0)
 		return;
+	if (take_parent(o, parent_id, code, method, installments) < 0 || take_affiliate(o) < 0) {
+		checkout_idem_refused(o);
+		return;
+	}
 	if (checkout_order_price(o) < 0) {
 		checkout_invalid(req, "invalid_amount", NULL, "the order cannot be priced");
+		checkout_idem_refused(o);
 		return;
 	}
 	checkout_order_run(o);

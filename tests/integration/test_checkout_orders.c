@@ -413,8 +413,19 @@ static void test_card_order_installments_bump_coupon_affiliate(void **state)
 	assert_string_equal(h_resp_header(&again, "Idempotent-Replayed"), "true");
 	assert_string_equal(again.body, r.body);
 	h_resp_free(&again);
+	/* and stays so when the request itself would now be refused: its card
+	 * token has expired (the key is not read before the order's checks,
+	 * but a refusal answers as the key's first request did) */
+	sql_run("UPDATE card_tokens SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+		" WHERE session_id = '%s'",
+		session);
+	assert_int_equal(post(&again, &checkout, "/v1/orders", key, body), 201);
+	assert_string_equal(h_resp_header(&again, "Idempotent-Replayed"), "true");
+	assert_string_equal(again.body, r.body);
+	h_resp_free(&again);
 	h_resp_free(&r);
-	/* the same key with another body is refused */
+	/* the same key with another body is refused (here the expired token
+	 * would refuse it first: the key's answer wins) */
 	assert_int_equal(post(&r, &checkout, "/v1/orders", key,
 			      order_body("buyer1@example.com", 12, payment, NULL)),
 			 422);
