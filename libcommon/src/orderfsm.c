@@ -173,6 +173,23 @@ int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_st
 	return n < 0 ? -1 : n > 0;
 }
 
+int b4_order_move_paid(struct b4_db *db, const char *order_id, int64_t release_days,
+		       const struct b4_sales_contrib *c)
+{
+	/* one UTC_TIMESTAMP(6) per statement: release_at is paid_at + days */
+	int64_t n = b4_db_exec(
+	    db,
+	    "UPDATE orders o LEFT JOIN splits s ON s.order_id = o.id AND s.status = 'waiting'"
+	    " SET o.status = 'paid', o.paid_at = UTC_TIMESTAMP(6),"
+	    " s.release_at = UTC_TIMESTAMP(6) + INTERVAL ? DAY"
+	    " WHERE o.id = ? AND o.status = 'waiting_payment'",
+	    "is", release_days, order_id);
+
+	if (n > 0 && b4_sales_agg_shift_known(db, order_id, c, "waiting_payment", "paid") < 0)
+		return -1;
+	return n < 0 ? -1 : n > 0;
+}
+
 int b4_charge_move(struct b4_db *db, const char *charge_id, unsigned from_mask,
 		   enum b4_charge_state to)
 {

@@ -266,18 +266,13 @@ int b4_order_mark_paid(struct b4_db *db, const char *order_id, const struct b4_o
 
 	if (view)
 		*view = NULL;
-	moved = b4_order_move_known(db, order_id, B4_ORDER_WAITING_PAYMENT, B4_ORDER_PAID,
-				    known ? &known->contrib : NULL);
-	if (moved <= 0)
-		return moved;
 	guarantee_days = known ? known->guarantee_days : guarantee_days_of(db, order_id);
 	if (guarantee_days < 0)
 		return -1;
-	if (b4_db_exec(db,
-		       "UPDATE splits SET release_at = UTC_TIMESTAMP(6) + INTERVAL ? DAY"
-		       " WHERE order_id = ? AND status = 'waiting'",
-		       "is", guarantee_days, order_id) < 0)
-		return -1;
+	/* the commissions are released after the product's guarantee */
+	moved = b4_order_move_paid(db, order_id, guarantee_days, known ? &known->contrib : NULL);
+	if (moved <= 0)
+		return moved;
 	/* the event, the invoice and the commission release: one insert */
 	b4_queue_batch_init(&jobs);
 	if (paid_event(db, &jobs, order_id, known, view) < 0 ||

@@ -455,6 +455,12 @@ static void test_card_order_installments_bump_coupon_affiliate(void **state)
 				 " AND release_at > UTC_TIMESTAMP(6) + INTERVAL 6 DAY",
 				 order),
 			 3);
+	/* released the product's guarantee after the payment, to the microsecond */
+	assert_int_equal(sql_int("SELECT COUNT(*) FROM splits s JOIN orders o ON o.id = s.order_id"
+				 " JOIN products p ON p.id = o.product_id WHERE s.order_id = '%s'"
+				 " AND s.release_at = o.paid_at + INTERVAL p.guarantee_days DAY",
+				 order),
+			 3);
 	assert_int_equal(
 	    sql_int("SELECT COUNT(*) FROM charges WHERE order_id = '%s'"
 		    " AND status = 'approved' AND amount_cents = 31430 AND installments = 3",

@@ -20,6 +20,7 @@
 #define B4_ORDERFSM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 struct b4_db;
@@ -92,6 +93,13 @@ struct b4_sales_contrib;
  * knows (b4_sales_agg_shift_known); c NULL reads it from the order. */
 int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_state from,
 			enum b4_order_state to, const struct b4_sales_contrib *c);
+
+/* waiting_payment -> paid, setting paid_at and, in the same statement, the
+ * release date of the order's waiting splits (paid_at + release_days),
+ * then the sales aggregates as b4_order_move_known.  Returns like
+ * b4_order_move. */
+int b4_order_move_paid(struct b4_db *db, const char *order_id, int64_t release_days,
+		       const struct b4_sales_contrib *c);
 
 /* Moves charge_id from any of the states in the `from` bit set (bit n =
  * state n) to `to`.  Returns like b4_order_move. */
