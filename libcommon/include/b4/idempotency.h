@@ -48,8 +48,10 @@ int b4_idem_prepare(struct b4_req *req, struct b4_idem *idem, const char *scope,
 		    bool required);
 
 /* Looks the key up without claiming it: answers a replay, 409 or 422 and
- * returns 1; returns 0 when the key is free (a stale empty claim is
- * dropped); -1 after answering a database error. */
+ * returns 1 (over any answer already set: b4-checkout looks up only once
+ * it has refused a request before claiming); returns 0 when the key is
+ * free (a stale empty claim is dropped); -1 after answering a database
+ * error. */
 int b4_idem_lookup(struct b4_req *req, struct b4_idem *idem);
 
 /* Claims the key (its own short commit, so a second request sees it at

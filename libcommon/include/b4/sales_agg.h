@@ -88,7 +88,8 @@ int b4_sales_agg_known_days(struct b4_db *db, const char *order_id, struct b4_sa
 int b4_sales_agg_local_day(const char *utc, const char *utc_offset, char day[11]);
 
 /* b4_sales_agg_shift with the contribution c known (c->n > 0, every day
- * filled by b4_sales_agg_known_days): one statement of plain rows instead
+ * filled: by b4_sales_agg_local_day from the members' offsets the order's
+ * writer read, else by b4_sales_agg_known_days): one statement of plain rows instead
  * of reading the order and its splits.  c must be what the order has now
  * (a first move, before any reversal).  Falls back to b4_sales_agg_shift
  * when c is NULL, empty or without its days. */
