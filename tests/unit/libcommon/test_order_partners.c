@@ -53,33 +53,39 @@ static void test_local_day_matches_reference(void **state)
 
 static void test_local_day_edges(void **state)
 {
+	static const struct {
+		const char *utc, *offset, *want; /* want NULL: refused */
+	} cases[] = {
+	    {"2026-12-07 02:59", "-03:00", "2026-12-06"},
+	    {"2026-12-07 03:00", "-03:00", "2026-12-07"},
+	    {"2026-12-31 23:00", "+01:00", "2027-01-01"},
+	    {"2024-03-01 01:00", "-02:00", "2024-02-29"},
+	    {"1970-01-01 00:30", "-03:00", "1969-12-31"},
+	    /* what DATE_FORMAT(..., '%Y-%m-%d %H:%i:%s.%f') gives */
+	    {"2026-01-01 00:00:59.999999", "+00:00", "2026-01-01"},
+	    {"2026-12-07", "-03:00", NULL},
+	    {"2026-13-07 10:00", "-03:00", NULL},
+	    {"2026-12-07 24:00", "-03:00", NULL},
+	    {"2026/12/07 10:00", "-03:00", NULL},
+	    {"2026-12-07 1x:00", "-03:00", NULL},
+	    {"2026-12-07 10:00", "-0300", NULL},
+	    {"2026-12-07 10:00", "03:00 ", NULL},
+	    {"2026-12-07 10:00", "-15:00", NULL},
+	    {"2026-12-07 10:00", "", NULL},
+	    {NULL, "-03:00", NULL},
+	};
 	char day[11];
 	(void)state;
 
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 02:59", "-03:00", day), 0);
-	assert_string_equal(day, "2026-12-06");
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 03:00", "-03:00", day), 0);
-	assert_string_equal(day, "2026-12-07");
-	assert_int_equal(b4_sales_agg_local_day("2026-12-31 23:00", "+01:00", day), 0);
-	assert_string_equal(day, "2027-01-01");
-	assert_int_equal(b4_sales_agg_local_day("2024-03-01 01:00", "-02:00", day), 0);
-	assert_string_equal(day, "2024-02-29");
-	assert_int_equal(b4_sales_agg_local_day("1970-01-01 00:30", "-03:00", day), 0);
-	assert_string_equal(day, "1969-12-31");
-	/* what DATE_FORMAT(..., '%Y-%m-%d %H:%i:%s.%f') gives is accepted too */
-	assert_int_equal(b4_sales_agg_local_day("2026-01-01 00:00:59.999999", "+00:00", day), 0);
-	assert_string_equal(day, "2026-01-01");
-
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07", "-03:00", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026-13-07 10:00", "-03:00", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 24:00", "-03:00", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026/12/07 10:00", "-03:00", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 10:00", "-0300", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 10:00", "03:00 ", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 10:00", "-15:00", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 10:00", "", day), -1);
-	assert_int_equal(b4_sales_agg_local_day(NULL, "-03:00", day), -1);
-	assert_int_equal(b4_sales_agg_local_day("2026-12-07 1x:00", "-03:00", day), -1);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int rc = b4_sales_agg_local_day(cases[k].utc, cases[k].offset, day);
+		if (!cases[k].want) {
+			assert_int_equal(rc, -1);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_string_equal(day, cases[k].want);
+	}
 }
 
 #define USER_A "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
