@@ -381,8 +381,10 @@ void checkout_order_run(struct checkout_order *o)
 
 	memset(&r, 0, sizeof(r));
 	t1.refuse = o->fraud_score >= o->app->fraud_threshold;
-	if (order_ids(o) < 0)
+	if (order_ids(o) < 0) {
+		checkout_idem_refused(o);
 		goto out_free;
+	}
 	rc = tx1_write(o, &t1);
 	if (rc != 1) /* not a replay: an order attempted */
 		checkout_metric_started(o->method);
