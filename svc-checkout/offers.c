@@ -12,16 +12,27 @@ void checkout_offer_get(struct b4_req *req);
 void checkout_offer_installments(struct b4_req *req);
 void checkout_offer_coupon(struct b4_req *req);
 
-/* the product's co-producers, for an order (b4_order_create) */
-#define OFFER_COPRODUCERS B4_ORDER_COPRODUCERS_SQL("p.id")
-#define OFFER_SELECT                                                                               \
+#define OFFER_SELECT(EXTRA)                                                                        \
 	"SELECT o.id, o.product_id, p.producer_id, o.code, o.name, p.name, u.full_name,"           \
 	" o.price_cents, o.max_installments, o.interest_free_installments, o.payment_methods,"     \
 	" o.allow_coupon, o.upsell_offer_id, o.upsell_one_click, p.guarantee_days,"                \
 	" p.affiliate_enabled, p.affiliate_commission_bps, p.affiliate_cookie_days,"               \
-	" p.affiliate_attribution = 'first_click', u.utc_offset, " OFFER_COPRODUCERS               \
+	" p.affiliate_attribution = 'first_click'" EXTRA                                           \
 	" FROM offers o JOIN products p ON p.id = o.product_id"                                    \
 	" JOIN users u ON u.id = p.producer_id"
+#define OFFER_LIVE                                                                                 \
+	" AND o.active = 1 AND p.status = 'active' AND p.blocked = 0 AND u.status = 'active'"
+/* an order's read adds the producer's utc_offset and the co-producers
+ * (b4_order_create); the pages', the most frequent, go without them */
+#define OFFER_PARTNERS ", u.utc_offset, " B4_ORDER_COPRODUCERS_SQL("p.id")
+
+/* [with partners][by id] */
+static const char *const offer_sql[2][2] = {
+    {OFFER_SELECT("") " WHERE o.code = ?" OFFER_LIVE,
+     OFFER_SELECT("") " WHERE o.id = ?" OFFER_LIVE},
+    {OFFER_SELECT(OFFER_PARTNERS) " WHERE o.code = ?" OFFER_LIVE,
+     OFFER_SELECT(OFFER_PARTNERS) " WHERE o.id = ?" OFFER_LIVE},
+};
 
 int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct checkout_offer *out,
 			struct b4_order_partners *partners)
@@ -30,18 +41,7 @@ int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct ch
 
 	if (!by_id && !b4_text_is_offer_code(key))
 		return 0;
-	if (by_id)
-		res = b4_db_query(db,
-				  OFFER_SELECT
-				  " WHERE o.id = ? AND o.active = 1 AND p.status = 'active'"
-				  " AND p.blocked = 0 AND u.status = 'active'",
-				  "s", key);
-	else
-		res = b4_db_query(db,
-				  OFFER_SELECT
-				  " WHERE o.code = ? AND o.active = 1 AND p.status = 'active'"
-				  " AND p.blocked = 0 AND u.status = 'active'",
-				  "s", key);
+	res = b4_db_query(db, offer_sql[partners != NULL][by_id], "s", key);
 	if (!res)
 		return -1;
 	if (b4_db_rows(res) == 0) {
