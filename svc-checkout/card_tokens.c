@@ -134,9 +134,17 @@ static int seal(struct checkout_order *o, const char *token)
 	return o->card_token_sealed ? 0 : -1;
 }
 
+/* The token's row with the antifraud counters of this buyer and card, in
+ * one read (checkout_fraud_score then reads nothing). */
+#define TOKEN_COUNTERS CHECKOUT_VELOCITY_COLUMNS("t.fingerprint")
+#define TOKEN_READ                                                                                 \
+	"SELECT brand, bin, last4, fingerprint, session_id, expires_at > UTC_TIMESTAMP(6),"        \
+	" used_by, acquirer, " TOKEN_COUNTERS " FROM card_tokens t WHERE t.token_hash = ?"
+
 int checkout_card_token_consume(struct checkout_order *o, const char *token)
 {
 	struct b4_req *req = o->req;
+	const int64_t window = o->app->fraud_window_seconds;
 	struct b4_db_result *res;
 	char hash[65], used_by[65];
 	const char *why = NULL, *code = NULL;
@@ -148,11 +156,10 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 		checkout_card_token_hash(claim ? claim : "", used_by);
 	}
 	for (int pass = 0; pass < 2; pass++) {
-		res = b4_db_query(req->db,
-				  "SELECT brand, bin, last4, fingerprint, session_id,"
-				  " expires_at > UTC_TIMESTAMP(6), used_by, acquirer"
-				  " FROM card_tokens WHERE token_hash = ?",
-				  "s", hash);
+		res = b4_db_query(
+		    req->db, TOKEN_READ, "sisisiiis", checkout_null_if_empty(o->email), window,
+		    checkout_null_if_empty(o->document_bidx), window,
+		    checkout_null_if_empty(req->client_ip), window, window, window, hash);
 		if (!res)
 			goto out_db_error;
 		if (b4_db_rows(res) > 0 || pass == 1)
@@ -189,6 +196,9 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 			 b4_db_str(res, 0, 3));
 		/* the token is charged only where it was issued */
 		snprintf(o->card_acquirer, sizeof(o->card_acquirer), "%s", b4_db_str(res, 0, 7));
+		for (size_t k = 0; k < CHECKOUT_VELOCITY_COUNTERS; k++)
+			o->velocity[k] = b4_db_i64(res, 0, 8 + k);
+		o->velocity_known = true;
 	}
 	b4_db_result_free(res);
 	if (why)

@@ -129,6 +129,27 @@ void checkout_metric_started(const char *method);
 void checkout_metric_succeeded(const char *method, int64_t total_cents);
 
 /* fraud.c */
+/* The velocity counters as five select-list columns: orders from the
+ * buyer's e-mail, from their document (blind index), from the client
+ * address, then charges with the card and declined ones.  FP is the SQL of
+ * the card's fingerprint ("?" to bind it, or a column of the card token
+ * read with them).  Binds in order: e-mail, window, document_bidx, window,
+ * client_ip, window, [fingerprint,] window, [fingerprint,] window. */
+#define CHECKOUT_VELOCITY_COUNTERS 5
+#define CHECKOUT_VELOCITY_COLUMNS(FP)                                                              \
+	"(SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"                  \
+	" WHERE c.email = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"             \
+	" (SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"                 \
+	" WHERE c.document_bidx = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"     \
+	" (SELECT COUNT(*) FROM orders WHERE client_ip = ?"                                        \
+	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"                                 \
+	" (SELECT COUNT(*) FROM charges WHERE card_fingerprint = " FP                              \
+	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"                                 \
+	" (SELECT COUNT(*) FROM charges WHERE card_fingerprint = " FP " AND status = 'declined'"   \
+	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND)"
+/* v, or NULL when empty: an empty value counts nothing (bound as NULL,
+ * which matches no row). */
+const char *checkout_null_if_empty(const char *v);
 struct checkout_fraud_input {
 	const char *email;
 	const char *document_bidx;
@@ -137,6 +158,9 @@ struct checkout_fraud_input {
 	const char *session_email;    /* may be NULL */
 	int64_t total_cents;
 	int64_t offer_price_cents;
+	/* the counters as read with the card token, in the columns' order
+	 * (NULL: read them) */
+	const int64_t *counts;
 };
 /* Scores an order with explainable rules.  *reasons is a JSON array
  * (caller deletes) of {rule, points, detail}.  Returns the score, or -1 on

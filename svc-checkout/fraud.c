@@ -20,27 +20,9 @@ static void add_reason(cJSON *reasons, int *score, const char *rule, int points,
 	*score += points;
 }
 
-/* The velocity rules: how many recent orders (or charges) share a value.
- * Each counter is one string parameter, then the window in seconds; all
- * five are read in one statement (VELOCITY_SQL), one round trip. */
-#define VEL_EMAIL                                                                                  \
-	"SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"                   \
-	" WHERE c.email = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND"
-#define VEL_DOCUMENT                                                                               \
-	"SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"                   \
-	" WHERE c.document_bidx = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND"
-#define VEL_IP                                                                                     \
-	"SELECT COUNT(*) FROM orders WHERE client_ip = ?"                                          \
-	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND"
-#define VEL_CARD                                                                                   \
-	"SELECT COUNT(*) FROM charges WHERE card_fingerprint = ?"                                  \
-	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND"
-#define VEL_DECLINES                                                                               \
-	"SELECT COUNT(*) FROM charges WHERE card_fingerprint = ? AND status = 'declined'"          \
-	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND"
-#define VELOCITY_SQL                                                                               \
-	"SELECT (" VEL_EMAIL "), (" VEL_DOCUMENT "), (" VEL_IP "), (" VEL_CARD "), (" VEL_DECLINES \
-	")"
+/* The velocity rules (checkout.h, CHECKOUT_VELOCITY_COLUMNS): how many
+ * recent orders (or charges) share a value, all five in one statement. */
+#define VELOCITY_SQL "SELECT " CHECKOUT_VELOCITY_COLUMNS("?")
 
 struct velocity_rule {
 	const char *rule;
@@ -86,8 +68,7 @@ static bool is_sandbox_test_card(const struct checkout_app *app, const char *fin
 	return false;
 }
 
-/* An empty value counts nothing (bound as NULL, which matches no row). */
-static const char *value_or_null(const char *v)
+const char *checkout_null_if_empty(const char *v)
 {
 	return v && v[0] ? v : NULL;
 }
@@ -107,17 +88,28 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 	 * again: the card rules must not refuse them */
 	bool test_card = is_sandbox_test_card(app, in->card_fingerprint);
 
+	int64_t counts[CHECKOUT_VELOCITY_COUNTERS];
+
 	*reasons = cJSON_CreateArray();
-	res = b4_db_query(db, VELOCITY_SQL, "sisisisisi", value_or_null(values[0]), window,
-			  value_or_null(values[1]), window, value_or_null(values[2]), window,
-			  value_or_null(values[3]), window, value_or_null(values[4]), window);
-	if (!res) {
-		cJSON_Delete(*reasons);
-		*reasons = NULL;
-		return -1;
+	if (in->counts) {
+		memcpy(counts, in->counts, sizeof(counts));
+	} else {
+		res = b4_db_query(db, VELOCITY_SQL, "sisisisisi", checkout_null_if_empty(values[0]),
+				  window, checkout_null_if_empty(values[1]), window,
+				  checkout_null_if_empty(values[2]), window,
+				  checkout_null_if_empty(values[3]), window,
+				  checkout_null_if_empty(values[4]), window);
+		if (!res) {
+			cJSON_Delete(*reasons);
+			*reasons = NULL;
+			return -1;
+		}
+		for (size_t k = 0; k < CHECKOUT_VELOCITY_COUNTERS; k++)
+			counts[k] = b4_db_i64(res, 0, k);
+		b4_db_result_free(res);
 	}
 	for (size_t k = 0; k < sizeof(velocity_rules) / sizeof(velocity_rules[0]); k++) {
-		int64_t n = b4_db_i64(res, 0, k);
+		int64_t n = counts[k];
 		if (test_card && values[k] == in->card_fingerprint)
 			continue;
 		if (n >= limits[k]) {
@@ -127,7 +119,6 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 				   velocity_rules[k].points, detail);
 		}
 	}
-	b4_db_result_free(res);
 	if (in->offer_price_cents > 0 && in->total_cents > in->offer_price_cents * 10) {
 		snprintf(detail, sizeof(detail), "total %lld is over 10x the offer price",
 			 (long long)in->total_cents);

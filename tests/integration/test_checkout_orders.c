@@ -1007,6 +1007,43 @@ static void test_fraud_refuses_card_burst(void **state)
 	h_stop(&strict, SIGTERM, 10000);
 }
 
+/* The counters read with a card token (one statement with its row) count
+ * the buyer too: the same e-mail and CPF again, with a card, are refused
+ * for both (a card used once is not). */
+static void test_fraud_counts_the_buyer_of_a_card_order(void **state)
+{
+	struct h_proc strict;
+	struct h_resp r;
+	char payment[256];
+	const char *order;
+	(void)state;
+
+	assert_int_equal(start_checkout(&strict, sandbox_env_url, "B4_FRAUD_EMAIL_MAX=1",
+					"B4_FRAUD_DOCUMENT_MAX=1"),
+			 0);
+	card_payment_fresh(&strict, "4539578763621486", payment);
+	assert_int_equal(post(&r, &strict, "/v1/orders", new_key(),
+			      order_body("twice@example.com", 95, payment, NULL)),
+			 201);
+	h_resp_free(&r);
+	card_payment_fresh(&strict, "4539578763621486", payment);
+	assert_int_equal(post(&r, &strict, "/v1/orders", new_key(),
+			      order_body("twice@example.com", 95, payment, NULL)),
+			 402);
+	assert_string_equal(h_json_str(&r, "error.code"), "fraud_suspected");
+	order = h_json_str(&r, "error.order_id");
+	assert_int_equal(
+	    sql_int("SELECT COUNT(*) FROM orders WHERE id = '%s' AND status = 'refused'"
+		    " AND JSON_SEARCH(fraud_reasons, 'one', 'velocity_email') IS NOT NULL"
+		    " AND JSON_SEARCH(fraud_reasons, 'one', 'velocity_document') IS NOT NULL"
+		    " AND JSON_SEARCH(fraud_reasons, 'one', 'velocity_card') IS NULL"
+		    " AND JSON_SEARCH(fraud_reasons, 'one', 'velocity_ip') IS NULL",
+		    order),
+	    1);
+	h_resp_free(&r);
+	h_stop(&strict, SIGTERM, 10000);
+}
+
 static char *db_fingerprint(void)
 {
 	return h_sql_value(db,
@@ -1178,6 +1215,7 @@ int main(void)
 	    cmocka_unit_test(test_timeout_then_retry_charges_once),
 	    cmocka_unit_test(test_failover_to_next_acquirer),
 	    cmocka_unit_test(test_fraud_refuses_card_burst),
+	    cmocka_unit_test(test_fraud_counts_the_buyer_of_a_card_order),
 	    cmocka_unit_test(test_refused_input_changes_nothing),
 	    cmocka_unit_test(test_metrics_by_payment_method),
 	    cmocka_unit_test(test_no_card_data_in_database_or_logs),
