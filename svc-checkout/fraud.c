@@ -81,14 +81,13 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 	const int64_t limits[] = {app->fraud_email_max, app->fraud_document_max, app->fraud_ip_max,
 				  app->fraud_card_max, 3};
 	const int64_t window = app->fraud_window_seconds;
+	int64_t counts[CHECKOUT_VELOCITY_COUNTERS];
 	struct b4_db_result *res;
 	int score = 0;
 	char detail[128];
 	/* somebody trying the platform pays with the same test card again and
 	 * again: the card rules must not refuse them */
 	bool test_card = is_sandbox_test_card(app, in->card_fingerprint);
-
-	int64_t counts[CHECKOUT_VELOCITY_COUNTERS];
 
 	*reasons = cJSON_CreateArray();
 	if (in->counts) {
