@@ -149,8 +149,11 @@ static void returning_ok(struct b4_db *db, int id, const char *name, const char 
 /* INSERT ... RETURNING reports a duplicate key after its columns, from
  * mysql_stmt_store_result; the statement, kept prepared, must work again
  * afterwards on the same connection, whether it failed on its first
- * execution or after others (Connector/C 3.3 left it expecting the failed
- * result: the next execute lost the connection). */
+ * execution or after others.  (In b4-checkout, Connector/C 3.3 left such a
+ * statement expecting the failed result and its next execute lost the
+ * connection, which b4_db's reset fixes; test_checkout_orders' upsell
+ * refused as already bought, then orders, is where that showed: these
+ * steps alone did not reproduce it.) */
 static void test_returning_after_duplicate_key(void **state)
 {
 	struct b4_db *db = b4_db_connect(&cfg);
