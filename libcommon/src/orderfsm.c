@@ -176,16 +176,22 @@ int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_st
 int b4_order_move_paid(struct b4_db *db, const char *order_id, int64_t release_days,
 		       const struct b4_sales_contrib *c)
 {
-	/* one UTC_TIMESTAMP(6) per statement: release_at is paid_at + days */
-	int64_t n = b4_db_exec(
-	    db,
-	    "UPDATE orders o LEFT JOIN splits s ON s.order_id = o.id AND s.status = 'waiting'"
-	    " SET o.status = 'paid', o.paid_at = UTC_TIMESTAMP(6),"
-	    " s.release_at = UTC_TIMESTAMP(6) + INTERVAL ? DAY"
-	    " WHERE o.id = ? AND o.status = 'waiting_payment'",
-	    "is", release_days, order_id);
+	const char *from = order_names[B4_ORDER_WAITING_PAYMENT], *to = order_names[B4_ORDER_PAID];
+	int64_t n;
 
-	if (n > 0 && b4_sales_agg_shift_known(db, order_id, c, "waiting_payment", "paid") < 0)
+	if (!b4_order_move_allowed(B4_ORDER_WAITING_PAYMENT, B4_ORDER_PAID)) {
+		log_refused("order", order_id, from, to);
+		return -1;
+	}
+	/* one UTC_TIMESTAMP(6) per statement: release_at is paid_at + days */
+	n = b4_db_exec(db,
+		       "UPDATE orders o LEFT JOIN splits s ON s.order_id = o.id"
+		       " AND s.status = 'waiting'"
+		       " SET o.status = ?, o.paid_at = UTC_TIMESTAMP(6),"
+		       " s.release_at = UTC_TIMESTAMP(6) + INTERVAL ? DAY"
+		       " WHERE o.id = ? AND o.status = ?",
+		       "siss", to, release_days, order_id, from);
+	if (n > 0 && b4_sales_agg_shift_known(db, order_id, c, from, to) < 0)
 		return -1;
 	return n < 0 ? -1 : n > 0;
 }
