@@ -139,14 +139,18 @@ static void log_refused(const char *what, const char *id, const char *from, cons
 		     B4_LS("from", from ? from : "?"), B4_LS("to", to ? to : "?"));
 }
 
-int b4_order_move(struct b4_db *db, const char *order_id, enum b4_order_state from,
-		  enum b4_order_state to)
+/* The end of an order's move whose UPDATE changed n rows: the sales
+ * aggregates follow it.  Returns like b4_order_move. */
+static int order_moved(struct b4_db *db, const char *order_id, int64_t n, const char *from,
+		       const char *to, const struct b4_sales_contrib *c)
 {
-	return b4_order_move_known(db, order_id, from, to, NULL);
+	if (n > 0 && b4_sales_agg_shift_known(db, order_id, c, from, to) < 0)
+		return -1;
+	return n < 0 ? -1 : n > 0;
 }
 
-int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_state from,
-			enum b4_order_state to, const struct b4_sales_contrib *c)
+int b4_order_move(struct b4_db *db, const char *order_id, enum b4_order_state from,
+		  enum b4_order_state to)
 {
 	int64_t n;
 
@@ -167,10 +171,7 @@ int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_st
 			       " WHERE id = ? AND status = ?",
 			       "sBss", order_names[to], b4_order_state_is_live(to), order_id,
 			       order_names[from]);
-	if (n > 0 &&
-	    b4_sales_agg_shift_known(db, order_id, c, order_names[from], order_names[to]) < 0)
-		return -1;
-	return n < 0 ? -1 : n > 0;
+	return order_moved(db, order_id, n, order_names[from], order_names[to], NULL);
 }
 
 int b4_order_move_paid(struct b4_db *db, const char *order_id, int64_t release_days,
@@ -191,9 +192,7 @@ int b4_order_move_paid(struct b4_db *db, const char *order_id, int64_t release_d
 		       " s.release_at = UTC_TIMESTAMP(6) + INTERVAL ? DAY"
 		       " WHERE o.id = ? AND o.status = ?",
 		       "siss", to, release_days, order_id, from);
-	if (n > 0 && b4_sales_agg_shift_known(db, order_id, c, from, to) < 0)
-		return -1;
-	return n < 0 ? -1 : n > 0;
+	return order_moved(db, order_id, n, from, to, c);
 }
 
 int b4_charge_move(struct b4_db *db, const char *charge_id, unsigned from_mask,

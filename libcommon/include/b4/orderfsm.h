@@ -89,14 +89,10 @@ int b4_order_move(struct b4_db *db, const char *order_id, enum b4_order_state fr
 		  enum b4_order_state to);
 
 struct b4_sales_contrib;
-/* b4_order_move whose sales aggregates move the contribution c the caller
- * knows (b4_sales_agg_shift_known); c NULL reads it from the order. */
-int b4_order_move_known(struct b4_db *db, const char *order_id, enum b4_order_state from,
-			enum b4_order_state to, const struct b4_sales_contrib *c);
-
 /* waiting_payment -> paid, setting paid_at and, in the same statement, the
- * release date of the order's waiting splits (paid_at + release_days),
- * then the sales aggregates as b4_order_move_known.  Returns like
+ * release date of the order's waiting splits (paid_at + release_days);
+ * the sales aggregates move the contribution c the caller knows
+ * (b4_sales_agg_shift_known; NULL reads it from the order).  Returns like
  * b4_order_move. */
 int b4_order_move_paid(struct b4_db *db, const char *order_id, int64_t release_days,
 		       const struct b4_sales_contrib *c);
