@@ -463,11 +463,7 @@ int b4_job_abandoned_cart(struct b4_db *db, const char *session_id)
 	    enqueue_abandoned_partner(&batch, s, b4_db_str(s, 0, AC_AFFILIATE), "affiliate",
 				      b4_db_i64(s, 0, AC_AFFILIATE_BPS)) < 0)
 		goto out_free;
-	cops = b4_db_query(db,
-			   "SELECT user_id, share_bps FROM coproducers WHERE product_id = ?"
-			   " AND starts_at <= UTC_TIMESTAMP(6)"
-			   " AND (ends_at IS NULL OR ends_at > UTC_TIMESTAMP(6)) ORDER BY id",
-			   "s", b4_db_str(s, 0, AC_PRODUCT_ID));
+	cops = b4_db_query(db, B4_ORDER_COPRODUCERS_READ, "s", b4_db_str(s, 0, AC_PRODUCT_ID));
 	if (!cops)
 		goto out_free;
 	for (size_t r = 0; r < b4_db_rows(cops); r++)

@@ -306,11 +306,7 @@ static int coproducers(struct b4_db *db, const struct b4_order_new *n,
 		memcpy(out, n->partners->coproducers, n->partners->ncoproducers * sizeof(*out));
 		return (int)n->partners->ncoproducers;
 	}
-	res = b4_db_query(db,
-			  "SELECT user_id, share_bps FROM coproducers WHERE product_id = ?"
-			  " AND starts_at <= UTC_TIMESTAMP(6)"
-			  " AND (ends_at IS NULL OR ends_at > UTC_TIMESTAMP(6)) ORDER BY id",
-			  "s", n->product_id);
+	res = b4_db_query(db, B4_ORDER_COPRODUCERS_READ, "s", n->product_id);
 	if (!res)
 		return -1;
 	count = b4_db_rows(res);

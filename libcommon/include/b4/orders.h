@@ -197,14 +197,26 @@ struct b4_order_partners {
 	char producer_utc_offset[7], affiliate_utc_offset[7];
 };
 
+/* A co-producer (coproducers row, columns prefixed by P: "" or "c.") is
+ * paid on a sale now: from its start, until its end if it has one.  Every
+ * reader of a sale's co-producers says it with this. */
+#define B4_ORDER_COPRODUCER_ACTIVE(P)                                                              \
+	P "starts_at <= UTC_TIMESTAMP(6) AND (" P "ends_at IS NULL OR " P                          \
+	  "ends_at > UTC_TIMESTAMP(6))"
+
+/* A product's (?) co-producers active now, in split order: user_id,
+ * share_bps. */
+#define B4_ORDER_COPRODUCERS_READ                                                                  \
+	"SELECT user_id, share_bps FROM coproducers WHERE product_id = ? "                         \
+	"AND " B4_ORDER_COPRODUCER_ACTIVE("") " ORDER BY id"
+
 /* One column for the offer read: PRODUCT's co-producers active now, as
- * "user_id share_bps utc_offset" joined by ',' in split order (coproducers
- * by id, as b4_order_create reads them); NULL when none. */
+ * "user_id share_bps utc_offset" joined by ',' in split order (as
+ * B4_ORDER_COPRODUCERS_READ); NULL when none. */
 #define B4_ORDER_COPRODUCERS_SQL(PRODUCT)                                                          \
 	"(SELECT GROUP_CONCAT(c.user_id, ' ', c.share_bps, ' ', cu.utc_offset ORDER BY c.id"       \
 	" SEPARATOR ',') FROM coproducers c JOIN users cu ON cu.id = c.user_id"                    \
-	" WHERE c.product_id = " PRODUCT " AND c.starts_at <= UTC_TIMESTAMP(6)"                    \
-	" AND (c.ends_at IS NULL OR c.ends_at > UTC_TIMESTAMP(6)))"
+	" WHERE c.product_id = " PRODUCT " AND " B4_ORDER_COPRODUCER_ACTIVE("c.") ")"
 
 /* Fills p's co-producers from that column (NULL or "" for none) and sets
  * p->known.  Returns 0, or -1 (p->known false) when the text is malformed
