@@ -9,6 +9,9 @@
 #   mariadb.sh port DIR           print the port of a running instance
 #   mariadb.sh sql DIR [ARGS...]  run the mariadb client as root on it
 #
+# B4_MARIADB_ARGS adds options to mariadbd (a benchmark's profile, e.g.
+# --performance-schema=ON); word-split, for options without spaces.
+#
 # The root account has no password and is reachable only through the
 # socket and loopback; the application user is b4 / $B4_DB_PASSWORD (b4dev).
 set -euo pipefail
@@ -90,6 +93,7 @@ start)
 		port=$(free_port)
 	fi
 	echo "$port" >"$dir/port"
+	read -ra extra_args <<<"${B4_MARIADB_ARGS:-}"
 	mariadbd --no-defaults --datadir="$dir/data" "${user_opt[@]}" \
 		--socket="$sock" --port="$port" --bind-address=127.0.0.1 \
 		--pid-file="$pidfile" --log-error="$dir/mariadb.err" \
@@ -97,7 +101,7 @@ start)
 		--collation-server=utf8mb4_unicode_ci --innodb-buffer-pool-size=256M \
 		--max-connections=500 --innodb-lock-wait-timeout=10 \
 		--transaction-isolation=READ-COMMITTED \
-		--tmpdir="$dir" \
+		--tmpdir="$dir" "${extra_args[@]}" \
 		</dev/null >/dev/null 2>&1 &
 	for _ in $(seq 1 300); do
 		if client -e 'SELECT 1' >/dev/null 2>&1; then

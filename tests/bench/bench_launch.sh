@@ -14,6 +14,12 @@
 #   BENCH_SECONDS=20 BENCH_CONNS="8 32" tests/bench/bench_launch.sh
 # Extra settings for b4-checkout (to measure an idea) go in
 # BENCH_CHECKOUT_ENV, e.g. BENCH_CHECKOUT_ENV="B4_WORKERS=16".
+# BENCH_DIGESTS=1 starts MariaDB with performance_schema and prints, after
+# the runs, each statement's time in the server per paid order (wall time,
+# so lock and fsync waits count) and its calls per order: where MariaDB's
+# share goes.  The profile costs throughput; take the rates from a run
+# without it.  B4_MARIADB_ARGS (deploy/dev/mariadb.sh) tries a server
+# setting, e.g. B4_MARIADB_ARGS=--thread-handling=pool-of-threads.
 # BENCH_CPUS pins the whole run (MariaDB, the binaries, the driver and
 # mariadb-slap) to those CPUs (taskset -c), to see how both rates scale
 # with cores: BENCH_CPUS=0 for one core.
@@ -26,6 +32,9 @@ seconds=${BENCH_SECONDS:-20}
 conns_list=${BENCH_CONNS:-8 32}
 pkgs="libevent libmariadb"
 cc -std=c11 -O2 -pthread -o "$bench_dir/bench_launch" "$top/tests/bench/bench_launch.c"
+if [ "${BENCH_DIGESTS:-}" = 1 ]; then
+	export B4_MARIADB_ARGS="${B4_MARIADB_ARGS:-} --performance-schema=ON --performance-schema-max-prepared-statements-instances=4000 --performance-schema-consumer-events-statements-current=ON --performance-schema-consumer-events-statements-history=ON"
+fi
 bench_db
 secret=bench-acquirer-secret-0123456789abcdef0123
 bench_start b4-acquirer-sandbox B4_ACQUIRER_SECRET=$secret B4_NO_DB=true
@@ -87,6 +96,9 @@ hz=$(getconf CLK_TCK)
 # a short warm-up: connections, prepared statements, the buffer pool
 "$bench_dir/bench_launch" "$gw_port" 8 3 DEMOOFFER1 warm >/dev/null
 
+digests=${BENCH_DIGESTS:-}
+[ "$digests" = 1 ] && sql "TRUNCATE performance_schema.events_statements_summary_by_digest; TRUNCATE performance_schema.prepared_statements_instances"
+paid_all=0
 for conns in $conns_list; do
 	declare -A before
 	for p in gateway checkout sandbox worker db; do
@@ -99,6 +111,7 @@ for conns in $conns_list; do
 	echo "$out"
 	s1=$(status)
 	paid=$(echo "$out" | sed -n 's/.* paid=\([0-9]*\).*/\1/p')
+	paid_all=$((paid_all + paid))
 	line="cpu ms per paid order:"
 	for p in gateway checkout sandbox worker db; do
 		pid_var=${p}_pid
@@ -114,6 +127,16 @@ for conns in $conns_list; do
 	}')
 done
 sleep 1
+if [ "$digests" = 1 ] && [ "$paid_all" -gt 0 ]; then
+	echo "--- time in the server per paid order (performance_schema, wall us), calls per order, statement"
+	sql "SELECT ROUND(SUM(t) / 1e6 / $paid_all), ROUND(SUM(n) / $paid_all, 2), LEFT(q, 120) FROM (
+		SELECT SUM_TIMER_EXECUTE t, COUNT_EXECUTE n, REPLACE(REPLACE(SQL_TEXT, '\n', ' '), '\t', ' ') q
+		FROM performance_schema.prepared_statements_instances
+		UNION ALL SELECT SUM_TIMER_WAIT, COUNT_STAR, DIGEST_TEXT
+		FROM performance_schema.events_statements_summary_by_digest
+		WHERE SCHEMA_NAME = 'b4bench' AND DIGEST_TEXT IN ('COMMIT', 'START TRANSACTION', 'ROLLBACK')) s
+		GROUP BY q ORDER BY SUM(t) DESC LIMIT 30" | column -t -s $'\t'
+fi
 echo "sales outbox left: $(sql "SELECT COUNT(*) FROM sales_pending") rows"
 echo "database: $(sql "SELECT GROUP_CONCAT(CONCAT(n, ' ', status) SEPARATOR ', ') FROM (SELECT status, COUNT(*) n FROM orders GROUP BY status) s")"
 
