@@ -575,7 +575,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the panel session: revokes the refresh token's family and clears the cookie. */
+        /**
+         * End the panel session: revokes the refresh token's family and clears the cookie.
+         * @description No cookie, or one that matches no session, is not an error: the
+         *     answer is the same 204, so logout has no 401. Its one 4xx is the
+         *     gateway's rate limit on `/api/v1/auth/` (5/s, burst 10 per client
+         *     address): 429 `rate_limited` with `Retry-After`.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -3843,6 +3849,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };
     };
