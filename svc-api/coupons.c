@@ -110,13 +110,43 @@ static int coupon_read(const cJSON *body, struct coupon *c, struct b4_error *err
 	return 0;
 }
 
+/* Finds the affiliation that binds a coupon of product_id to affiliate_id,
+ * one of this product's approved affiliates, and sets *affiliation_id to its
+ * id (copied into the request arena).  False after answering 422 (not one)
+ * or the DB error. */
+static bool coupon_affiliation_find(struct b4_req *req, const char *product_id,
+				    const char *affiliate_id, const char **affiliation_id)
+{
+	struct b4_db_result *res;
+
+	res = b4_text_is_uuid(affiliate_id)
+		  ? b4_db_query(req->db,
+				"SELECT id FROM affiliations WHERE product_id = ? AND"
+				" affiliate_id = ? AND status = 'approved'",
+				"ss", product_id, affiliate_id)
+		  : NULL;
+	if (b4_text_is_uuid(affiliate_id) && !res) {
+		b4_req_db_error(req);
+		return false;
+	}
+	if (!res || b4_db_rows(res) == 0) {
+		b4_db_result_free(res);
+		b4_req_errorf(req, 422, "invalid_request_error", "unknown_affiliate",
+			      "affiliate_id",
+			      "The affiliate must be an approved affiliate of this product.");
+		return false;
+	}
+	*affiliation_id = b4_arena_strdup(req->arena, b4_db_str(res, 0, 0));
+	b4_db_result_free(res);
+	return true;
+}
+
 void api_coupon_create(struct b4_req *req)
 {
 	const char *product_id = api_id_param(req, "id");
 	const char *code = NULL, *affiliate_id = NULL, *affiliation_id = NULL;
 	const cJSON *body;
 	struct coupon c = {.methods = "card,pix,boleto", .active = true};
-	struct b4_db_result *res;
 	struct b4_error err;
 	int64_t percent_bps = 0, amount_cents = 0;
 	bool has_percent, has_amount;
@@ -149,28 +179,9 @@ void api_coupon_create(struct b4_req *req)
 			      "Give exactly one of percent_bps and amount_cents.");
 		return;
 	}
-	if (affiliate_id) {
-		/* bound to one of this product's approved affiliates */
-		res = b4_text_is_uuid(affiliate_id)
-			  ? b4_db_query(req->db,
-					"SELECT id FROM affiliations WHERE product_id = ? AND"
-					" affiliate_id = ? AND status = 'approved'",
-					"ss", product_id, affiliate_id)
-			  : NULL;
-		if (b4_text_is_uuid(affiliate_id) && !res) {
-			b4_req_db_error(req);
-			return;
-		}
-		if (!res || b4_db_rows(res) == 0) {
-			b4_db_result_free(res);
-			b4_req_errorf(
-			    req, 422, "invalid_request_error", "unknown_affiliate", "affiliate_id",
-			    "The affiliate must be an approved affiliate of this product.");
-			return;
-		}
-		affiliation_id = b4_arena_strdup(req->arena, b4_db_str(res, 0, 0));
-		b4_db_result_free(res);
-	}
+	if (affiliate_id &&
+	    !coupon_affiliation_find(req, product_id, affiliate_id, &affiliation_id))
+		return;
 	b4_crypto_uuid7(id);
 	/* NULLIF(?, 0): the kind not chosen, and "no limit", are stored as NULL */
 	if (b4_db_exec(
