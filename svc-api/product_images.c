@@ -42,10 +42,44 @@ static const struct image_type *image_type_of(const unsigned char *data, size_t 
 	return NULL;
 }
 
+/* The type of the request body when it is an image this endpoint takes:
+ * not empty, at most API_IMAGE_MAX_BYTES, a JPEG, PNG or WebP by its magic
+ * bytes, and no Content-Type naming another type.  NULL after answering
+ * 400, 413 or 415. */
+static const struct image_type *image_body_check(struct b4_req *req)
+{
+	const char *declared = b4_req_header(req, "Content-Type");
+	const struct image_type *type;
+
+	if (req->body_len == 0) {
+		b4_req_errorf(req, 400, "invalid_request_error", "missing_image", "image",
+			      "send the image bytes as the request body");
+		return NULL;
+	}
+	if (req->body_len > API_IMAGE_MAX_BYTES) {
+		b4_req_errorf(req, 413, "invalid_request_error", "image_too_large", "image",
+			      "the image is larger than %zu bytes", API_IMAGE_MAX_BYTES);
+		return NULL;
+	}
+	type = image_type_of((const unsigned char *)req->body, req->body_len);
+	if (!type) {
+		b4_req_errorf(req, 415, "invalid_request_error", "unsupported_image_type", "image",
+			      "the image must be a JPEG, PNG or WebP file");
+		return NULL;
+	}
+	if (declared &&
+	    strncasecmp(declared, type->content_type, strlen(type->content_type)) != 0) {
+		b4_req_errorf(req, 415, "invalid_request_error", "content_type_mismatch", "image",
+			      "Content-Type does not match the file (it is %s)",
+			      type->content_type);
+		return NULL;
+	}
+	return type;
+}
+
 void api_product_image_put(struct b4_req *req)
 {
 	const char *id = api_id_param(req, "id");
-	const char *declared = b4_req_header(req, "Content-Type");
 	const struct image_type *type;
 	struct b4_storage *storage;
 	struct b4_db_result *res;
@@ -62,29 +96,8 @@ void api_product_image_put(struct b4_req *req)
 	if (!api_found(req, res, "product"))
 		return;
 	b4_db_result_free(res);
-	if (req->body_len == 0) {
-		b4_req_errorf(req, 400, "invalid_request_error", "missing_image", "image",
-			      "send the image bytes as the request body");
+	if (!(type = image_body_check(req)))
 		return;
-	}
-	if (req->body_len > API_IMAGE_MAX_BYTES) {
-		b4_req_errorf(req, 413, "invalid_request_error", "image_too_large", "image",
-			      "the image is larger than %zu bytes", API_IMAGE_MAX_BYTES);
-		return;
-	}
-	type = image_type_of((const unsigned char *)req->body, req->body_len);
-	if (!type) {
-		b4_req_errorf(req, 415, "invalid_request_error", "unsupported_image_type", "image",
-			      "the image must be a JPEG, PNG or WebP file");
-		return;
-	}
-	if (declared &&
-	    strncasecmp(declared, type->content_type, strlen(type->content_type)) != 0) {
-		b4_req_errorf(req, 415, "invalid_request_error", "content_type_mismatch", "image",
-			      "Content-Type does not match the file (it is %s)",
-			      type->content_type);
-		return;
-	}
 	b4_crypto_sha256(req->body, req->body_len, digest);
 	b4_crypto_hex_encode(digest, sizeof(digest), hex, sizeof(hex));
 	snprintf(key, sizeof(key), "product-images/%s.%s", hex, type->ext);
