@@ -115,6 +115,10 @@ const char *b4_http_reason(int status)
 		return "Accepted";
 	case 204:
 		return "No Content";
+	case 206:
+		return "Partial Content";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -135,6 +139,8 @@ const char *b4_http_reason(int status)
 		return "Content Too Large";
 	case 415:
 		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
 	case 422:
 		return "Unprocessable Content";
 	case 429:
