@@ -127,6 +127,79 @@ time_t gw_static_parse_date(const char *s, size_t len)
 	return timegm(&tm);
 }
 
+/* Reads the digits at *p (moved past them) into *value, saturating at
+ * UINT64_MAX: no file is that long, so a saturated first-pos is still past
+ * the end and a saturated last-pos or suffix still reaches it.  False, and
+ * *value untouched, when there is no digit. */
+static bool parse_range_number(const char **p, const char *end, uint64_t *value)
+{
+	const char *start = *p;
+	uint64_t v = 0;
+
+	for (; *p < end && **p >= '0' && **p <= '9'; (*p)++) {
+		unsigned digit = (unsigned)(**p - '0');
+		v = v > (UINT64_MAX - digit) / 10 ? UINT64_MAX : v * 10 + digit;
+	}
+	if (*p == start)
+		return false;
+	*value = v;
+	return true;
+}
+
+enum gw_static_range gw_static_parse_range(const char *s, size_t len, uint64_t length,
+					   uint64_t *first, uint64_t *last)
+{
+	const char *p = s, *end = s + len;
+	uint64_t start = 0, stop = UINT64_MAX, suffix = 0;
+	bool is_suffix = false;
+	size_t specs = 0;
+
+	/* range units compare case-insensitively (RFC 9110 14.1) */
+	if (len < 6 || strncasecmp(s, "bytes=", 6) != 0)
+		return GW_RANGE_IGNORE;
+	for (p += 6; p < end;) {
+		/* a list may hold empty elements and whitespace around commas */
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		if (p == end)
+			break;
+		/* several ranges would want multipart/byteranges; a server may
+		 * ignore the field instead (RFC 9110 14.2) */
+		if (++specs > 1)
+			return GW_RANGE_IGNORE;
+		if (*p == '-') {
+			p++;
+			is_suffix = true;
+			if (!parse_range_number(&p, end, &suffix))
+				return GW_RANGE_IGNORE;
+		} else {
+			if (!parse_range_number(&p, end, &start) || p == end || *p != '-')
+				return GW_RANGE_IGNORE;
+			p++;
+			if (parse_range_number(&p, end, &stop) && stop < start)
+				return GW_RANGE_IGNORE; /* an invalid range-spec */
+		}
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < end && *p != ',')
+			return GW_RANGE_IGNORE;
+	}
+	if (specs == 0)
+		return GW_RANGE_IGNORE;
+	if (is_suffix) {
+		if (suffix == 0)
+			return GW_RANGE_UNSATISFIABLE;
+		if (length == 0)
+			return GW_RANGE_IGNORE; /* no byte to name in a Content-Range */
+		start = suffix < length ? length - suffix : 0;
+	} else if (start >= length) {
+		return GW_RANGE_UNSATISFIABLE;
+	}
+	*first = start;
+	*last = stop < length ? stop : length - 1;
+	return GW_RANGE_SATISFIABLE;
+}
+
 static const struct gw_str *find_header(const struct gw_message_head *h, const char *lower)
 {
 	for (size_t i = 0; i < h->nheaders; i++)

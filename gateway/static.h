@@ -27,6 +27,13 @@ struct gw_static_reply {
 	bool vary_encoding; /* the answer depends on Accept-Encoding */
 };
 
+/* What a Range field asks of a representation (RFC 9110 14.2). */
+enum gw_static_range {
+	GW_RANGE_IGNORE,	/* absent, malformed, another unit or several ranges: 200 */
+	GW_RANGE_SATISFIABLE,	/* one range inside the representation: 206 */
+	GW_RANGE_UNSATISFIABLE, /* starts at or past its end, or "-0": 416 */
+};
+
 /* Answers the request h on static route (route, st): finds the file for its
  * path (index file for a folder, "x.html" for "x" when enabled, else the
  * fallback that matches), refuses what could leave the folder (dot
@@ -46,5 +53,17 @@ bool gw_static_accepts(const struct gw_message_head *h, const char *coding);
 
 /* Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); -1 if not one. */
 time_t gw_static_parse_date(const char *s, size_t len);
+
+/* Reads the Range field value s[0..len) against a representation of length
+ * bytes.  Only "bytes=" (any case) with exactly one range-spec is honoured:
+ * "first-last", "first-" or the suffix "-count", with optional whitespace
+ * and empty elements around it as in any list.  For GW_RANGE_SATISFIABLE,
+ * *first and *last are the inclusive offsets to send (last clamped to
+ * length - 1; a suffix longer than the representation is all of it); they
+ * are left alone otherwise.  Numbers too large for 64 bits saturate, which
+ * keeps their meaning: past any end.  An empty representation has no part
+ * to send, so a suffix on it is ignored (the whole, empty, file). */
+enum gw_static_range gw_static_parse_range(const char *s, size_t len, uint64_t length,
+					   uint64_t *first, uint64_t *last);
 
 #endif
