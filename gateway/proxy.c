@@ -1493,7 +1493,7 @@ static void answer_static(struct gw_conn *c, const struct gw_static_reply *rep)
 		if (rep->precompressed)
 			GW_INC(r->rstats->static_precompressed, 1);
 	}
-	if (rep->status >= 400) {
+	if (rep->err_code) {
 		send_error_with(c, rep->status,
 				rep->status == 404 ? "not_found" : "invalid_request_error",
 				rep->err_code, rep->err_message, 0, close,
@@ -1503,7 +1503,7 @@ static void answer_static(struct gw_conn *c, const struct gw_static_reply *rep)
 	}
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", rep->status, b4_http_reason(rep->status));
 	evbuffer_add(out, rep->headers, rep->headers_len);
-	if (rep->status == 200)
+	if (rep->status != 304) /* 200, 206, 416 (0: no body, the connection stays usable) */
 		evbuffer_add_printf(out, "Content-Length: %llu\r\n", (unsigned long long)rep->size);
 	add_header(out, "X-Request-Id", 12, r->request_id, strlen(r->request_id));
 	end_own_head(c, out, close, rep->vary_encoding ? "Accept-Encoding" : NULL);
@@ -1511,7 +1511,8 @@ static void answer_static(struct gw_conn *c, const struct gw_static_reply *rep)
 	r->response_started = true;
 	if (rep->fd >= 0) {
 		/* a file segment: sendfile on plain sockets, never read into memory */
-		if (evbuffer_add_file(out, rep->fd, 0, (ev_off_t)rep->size) != 0) {
+		if (evbuffer_add_file(out, rep->fd, (ev_off_t)rep->offset, (ev_off_t)rep->size) !=
+		    0) {
 			close = true; /* the head promised a body that cannot follow */
 		} else {
 			r->bytes_out += rep->size;

@@ -200,12 +200,24 @@ enum gw_static_range gw_static_parse_range(const char *s, size_t len, uint64_t l
 	return GW_RANGE_SATISFIABLE;
 }
 
+/* How many fields of h are named lower; *first_value gets the first one's
+ * value (left alone when there is none). */
+static size_t count_header(const struct gw_message_head *h, const char *lower,
+			   const struct gw_str **first_value)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (gw_str_ieq(&h->headers[i].name, lower) && n++ == 0)
+			*first_value = &h->headers[i].value;
+	return n;
+}
+
 static const struct gw_str *find_header(const struct gw_message_head *h, const char *lower)
 {
-	for (size_t i = 0; i < h->nheaders; i++)
-		if (gw_str_ieq(&h->headers[i].name, lower))
-			return &h->headers[i].value;
-	return NULL;
+	const struct gw_str *value = NULL;
+	count_header(h, lower, &value);
+	return value;
 }
 
 #define FOUND_FILE    0
@@ -336,6 +348,48 @@ static void add_line(struct gw_static_reply *rep, const char *name, const char *
 		rep->headers_len += (size_t)n;
 }
 
+static bool span_is(const struct gw_str *span, const char *s)
+{
+	return span->len == strlen(s) && memcmp(span->ptr, s, span->len) == 0;
+}
+
+/* The byte range h asks of the representation about to be sent (length
+ * bytes, validators etag and last_modified).  Only a GET has ranges
+ * (RFC 9110 14.2: HEAD gets the whole answer's fields).  Range counts only
+ * when it is the one such field; with If-Range, only when that names this
+ * very representation: its strong ETag compared strongly, or its
+ * Last-Modified exactly (13.1.5), i.e. byte for byte.  A weak tag, another
+ * tag or date, or a repeated If-Range sends the whole file. */
+static enum gw_static_range requested_range(const struct gw_message_head *h, uint64_t length,
+					    const char *etag, const char *last_modified,
+					    uint64_t *first, uint64_t *last)
+{
+	const struct gw_str *range = NULL, *if_range = NULL;
+
+	if (h->method_id != GW_METHOD_GET || count_header(h, "range", &range) != 1)
+		return GW_RANGE_IGNORE;
+	switch (count_header(h, "if-range", &if_range)) {
+	case 0:
+		break;
+	case 1:
+		if (span_is(if_range, etag) || span_is(if_range, last_modified))
+			break;
+		return GW_RANGE_IGNORE;
+	default:
+		return GW_RANGE_IGNORE;
+	}
+	return gw_static_parse_range(range->ptr, range->len, length, first, last);
+}
+
+/* The validators and cache policy of the file answered (200, 206, 304). */
+static void add_validators(struct gw_static_reply *rep, const char *etag, const char *last_modified,
+			   bool immutable)
+{
+	add_line(rep, "ETag", etag);
+	add_line(rep, "Last-Modified", last_modified);
+	add_line(rep, "Cache-Control", immutable ? GW_CACHE_IMMUTABLE : GW_CACHE_REVALIDATE);
+}
+
 static void refuse(struct gw_static_reply *rep, int status, enum gw_static_result result,
 		   const char *code, const char *message)
 {
@@ -373,9 +427,12 @@ static const char *pick_encoding(const struct gw_static_cfg *st, const char *roo
 void gw_static_serve(const struct gw_static_cfg *st, const struct gw_route_cfg *route,
 		     const struct gw_message_head *h, struct gw_static_reply *rep)
 {
-	char norm[PATH_MAX], served[PATH_MAX], root_real[PATH_MAX], etag[96], date[64];
+	char norm[PATH_MAX], served[PATH_MAX], root_real[PATH_MAX], etag[96], date[64],
+	    content_range[80];
 	const char *rel, *encoding = NULL;
 	const struct gw_str *inm, *ims;
+	enum gw_static_range range;
+	uint64_t length, first = 0, last = 0;
 	struct stat sb;
 	struct tm tm;
 	int fd = -1, rc;
@@ -442,28 +499,55 @@ void gw_static_serve(const struct gw_static_cfg *st, const struct gw_route_cfg *
 		 encoding ? "-" : "", encoding ? encoding : "");
 	gmtime_r(&sb.st_mtim.tv_sec, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	add_line(rep, "ETag", etag);
-	add_line(rep, "Last-Modified", date);
-	add_line(rep, "Cache-Control",
-		 is_immutable(st, served) ? GW_CACHE_IMMUTABLE : GW_CACHE_REVALIDATE);
 	rep->vary_encoding = st->precompressed;
+	length = (uint64_t)sb.st_size;
 
+	/* conditionals come before Range (RFC 9110 13.2.2) */
 	inm = find_header(h, "if-none-match");
 	ims = find_header(h, "if-modified-since");
 	if (inm ? etag_matches(inm, etag)
 		: ims && gw_static_parse_date(ims->ptr, ims->len) >= sb.st_mtim.tv_sec) {
 		close(fd);
+		add_validators(rep, etag, date, is_immutable(st, served));
 		rep->status = 304;
 		rep->result = GW_STATIC_NOT_MODIFIED;
 		return;
 	}
+	/* The range counts bytes of the representation picked above, a .br or
+	 * .gz sibling included, as nginx's gzip_static does: Content-Range
+	 * describes what is sent (RFC 9110 14.4), that representation has its
+	 * own ETag for If-Range, and Vary: Accept-Encoding keeps caches from
+	 * mixing parts of two encodings.  A client resumes in the encoding it
+	 * started with; a tag of another encoding gets the whole file. */
+	range = requested_range(h, length, etag, date, &first, &last);
+	if (range == GW_RANGE_UNSATISFIABLE) {
+		/* no validators nor cache policy: this answers the request, it
+		 * does not describe the file (and must not be kept for a year) */
+		close(fd);
+		snprintf(content_range, sizeof(content_range), "bytes */%llu",
+			 (unsigned long long)length);
+		add_line(rep, "Content-Range", content_range);
+		rep->status = 416;
+		return;
+	}
+	add_validators(rep, etag, date, is_immutable(st, served));
 	add_line(rep, "Content-Type", gw_static_content_type(served));
 	if (encoding)
 		add_line(rep, "Content-Encoding", encoding);
 	add_line(rep, "X-Content-Type-Options", "nosniff");
+	add_line(rep, "Accept-Ranges", "bytes");
 	rep->status = 200;
-	rep->size = (uint64_t)sb.st_size;
-	if (h->method_id == GW_METHOD_HEAD || sb.st_size == 0)
+	rep->size = length;
+	if (range == GW_RANGE_SATISFIABLE) {
+		snprintf(content_range, sizeof(content_range), "bytes %llu-%llu/%llu",
+			 (unsigned long long)first, (unsigned long long)last,
+			 (unsigned long long)length);
+		add_line(rep, "Content-Range", content_range);
+		rep->status = 206;
+		rep->offset = first;
+		rep->size = last - first + 1;
+	}
+	if (h->method_id == GW_METHOD_HEAD || rep->size == 0)
 		close(fd);
 	else
 		rep->fd = fd;

@@ -15,14 +15,15 @@
 #define GW_CACHE_REVALIDATE "no-cache"
 
 struct gw_static_reply {
-	int status; /* 200, 304, 400, 404 or 405 */
+	int status; /* 200, 206, 304, 400, 404, 405 or 416 */
 	enum gw_static_result result;
-	const char *err_code; /* status >= 400: the API error's code and message */
+	const char *err_code; /* 400, 404, 405: the API error's code and message; else NULL */
 	const char *err_message;
-	char headers[1024]; /* "Name: value\r\n" lines for a 200 or 304 (405: Allow) */
+	char headers[1024]; /* "Name: value\r\n" lines for a 200, 206, 304 or 416 (405: Allow) */
 	size_t headers_len;
-	int fd;		    /* 200 to a GET: the body's file, owned by the caller; else -1 */
-	uint64_t size;	    /* Content-Length of a 200 */
+	int fd;		    /* 200 or 206 to a GET: the body's file, owned by the caller; else -1 */
+	uint64_t offset;    /* where the body starts in fd (206: the range's first byte) */
+	uint64_t size;	    /* Content-Length of a 200, 206 or 416 (0) */
 	bool precompressed; /* the body is a .br / .gz sibling */
 	bool vary_encoding; /* the answer depends on Accept-Encoding */
 };
@@ -38,8 +39,9 @@ enum gw_static_range {
  * path (index file for a folder, "x.html" for "x" when enabled, else the
  * fallback that matches), refuses what could leave the folder (dot
  * segments, encoded slashes, NUL, symlinks out of the root, hidden files),
- * picks a precompressed sibling the client accepts, and answers 304 to a
- * matching If-None-Match / If-Modified-Since.  Fills *rep; never fails. */
+ * picks a precompressed sibling the client accepts, answers 304 to a
+ * matching If-None-Match / If-Modified-Since, then, for a GET, 206 or 416
+ * to a single byte range (Range, If-Range).  Fills *rep; never fails. */
 void gw_static_serve(const struct gw_static_cfg *st, const struct gw_route_cfg *route,
 		     const struct gw_message_head *h, struct gw_static_reply *rep);
 
