@@ -1,7 +1,7 @@
 /* libFuzzer driver for b4-gateway's path handling (gateway/path.c) and the
- * static route's header parsing (Accept-Encoding, dates): untrusted
- * request targets and fields, checked for the invariants file lookups rely
- * on. */
+ * static route's header parsing (Accept-Encoding, dates, Range and
+ * If-Range): untrusted request targets and fields, checked for the
+ * invariants file lookups and file segments rely on. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,6 +10,14 @@
 #include "../../gateway/static.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A satisfiable range lies inside the representation: the file segment
+ * it becomes never reads past the file. */
+static void check_range(enum gw_static_range rc, uint64_t first, uint64_t last, uint64_t length)
+{
+	if (rc == GW_RANGE_SATISFIABLE && (first > last || last >= length))
+		__builtin_trap();
+}
 
 static void check_normalized(const char *out)
 {
@@ -59,8 +67,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (gw_parse_request(buf, size, 8192, &head) > 0) {
+		uint64_t first = 0, last = 0;
 		(void)gw_static_accepts(&head, "br");
 		(void)gw_static_accepts(&head, "gzip");
+		check_range(requested_range(&head, 19, "\"13-17a\"",
+					    "Sun, 06 Nov 1994 08:49:37 GMT", &first, &last),
+			    first, last, 19);
+	}
+	{
+		static const uint64_t lengths[] = {0, 1, 19, 1000, INT64_MAX, UINT64_MAX};
+		for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+			uint64_t first = 0, last = 0;
+			check_range(gw_static_parse_range(buf, size, lengths[i], &first, &last),
+				    first, last, lengths[i]);
+		}
 	}
 	(void)gw_static_parse_date(buf, size);
 	if (size < sizeof(path)) {
