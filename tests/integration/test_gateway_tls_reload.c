@@ -49,9 +49,10 @@ static int make_cert(const char *cn, const char *cert, const char *key)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* TLS GET; returns the status (or -1) and the peer certificate's CN. */
-static int tls_get(int port, int max_version, const char *path, char *cn, size_t cncap,
-		   char *version, size_t vcap, char *body, size_t bodycap)
+/* TLS GET with extra header lines (each ending in CRLF); returns the
+ * status (or -1) and the peer certificate's CN. */
+static int tls_get_with(int port, int max_version, const char *path, const char *headers, char *cn,
+			size_t cncap, char *version, size_t vcap, char *body, size_t bodycap)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	SSL *ssl = NULL;
@@ -84,7 +85,8 @@ static int tls_get(int port, int max_version, const char *path, char *cn, size_t
 	if (version)
 		snprintf(version, vcap, "%s", SSL_get_version(ssl));
 	snprintf(req, sizeof(req),
-		 "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+		 "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n", path,
+		 headers);
 	if (SSL_write(ssl, req, (int)strlen(req)) <= 0)
 		goto out;
 	for (;;) {
@@ -112,6 +114,12 @@ out:
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
 	return status;
+}
+
+static int tls_get(int port, int max_version, const char *path, char *cn, size_t cncap,
+		   char *version, size_t vcap, char *body, size_t bodycap)
+{
+	return tls_get_with(port, max_version, path, "", cn, cncap, version, vcap, body, bodycap);
 }
 
 static void test_tls_termination_and_cert_reload(void **state)
@@ -158,6 +166,28 @@ static void test_tls_termination_and_cert_reload(void **state)
 	status = tls_get(gw.https_port, 0, "/files/", NULL, 0, NULL, 0, body, sizeof(body));
 	assert_int_equal(status, 200);
 	assert_string_equal(body, "<h1>over tls</h1>");
+	unlink(page);
+	/* a byte range under TLS: the mapped segment starts mid-page */
+	snprintf(page, sizeof(page), "%s/big.txt", files);
+	{
+		FILE *f = fopen(page, "w");
+		assert_non_null(f);
+		for (int i = 0; i < 10000; i++)
+			fputc('a' + (i * 7 + i / 26) % 26, f);
+		fclose(f);
+	}
+	status = tls_get_with(gw.https_port, 0, "/files/big.txt", "Range: bytes=5000-5009\r\n",
+			      NULL, 0, NULL, 0, body, sizeof(body));
+	assert_int_equal(status, 206);
+	assert_int_equal(strlen(body), 10);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(body[i], 'a' + ((5000 + i) * 7 + (5000 + i) / 26) % 26);
+	status = tls_get_with(gw.https_port, 0, "/files/big.txt", "Range: bytes=-3\r\n", NULL, 0,
+			      NULL, 0, body, sizeof(body));
+	assert_int_equal(status, 206);
+	assert_int_equal(strlen(body), 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(body[i], 'a' + ((9997 + i) * 7 + (9997 + i) / 26) % 26);
 	unlink(page);
 	rmdir(files);
 	gw_backend_last_head(ba, head, sizeof(head));
