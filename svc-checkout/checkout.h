@@ -41,6 +41,7 @@ struct checkout_app {
 	bool fraud_skip_test_cards; /* development: sandbox test cards never count */
 	const char *tokenize_url;   /* the acquirer's public tokenization URL; "" = none */
 	const char *public_key;	    /* its public key, given to the page */
+	int64_t page_cache_ms;	    /* how long an offer page's answer is reused; 0 never */
 };
 
 /* One offer with its product, as checkout needs it. */
@@ -119,6 +120,14 @@ enum checkout_acq_outcome {
 enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *app,
 						     const struct b4_acquirer *acq,
 						     const char *body, int *status, cJSON **token);
+/* page_cache.c: the offer pages' answers, reused for app->page_cache_ms.
+ * checkout_page_cache_answer sends the kept answer of key when there is a
+ * fresh one (true); checkout_page_cache_send sends body (200, deleted)
+ * and keeps its text under key. */
+bool checkout_page_cache_answer(struct b4_req *req, const char *key);
+void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body);
+void checkout_page_cache_cleanup(void);
+
 /* order_view.c */
 /* The operators' metrics, labelled by payment_method:
  * api_checkouts_started_total (valid orders submitted),

@@ -74,6 +74,10 @@ static const struct b4_config_opt checkout_opts[] = {
     {"acquirer-public-key", "B4_ACQUIRER_PUBLIC_KEY", B4_CFG_STR, "",
      "the acquirer's public key (B4_SANDBOX_PUBLIC_KEY), given to the checkout page",
      &app_storage.public_key, 0, 0, NULL, false},
+    {"offer-page-cache-ms", "B4_OFFER_PAGE_CACHE_MS", B4_CFG_INT, "1000",
+     "milliseconds an offer page's answer is reused (a producer's change shows within "
+     "it; orders always read the offer); 0 never",
+     &app_storage.page_cache_ms, 0, 60000, NULL, false},
 };
 
 static int checkout_init(const struct b4_settings *settings, void **app)
@@ -111,6 +115,7 @@ static int checkout_init(const struct b4_settings *settings, void **app)
 static void checkout_cleanup(void *app)
 {
 	(void)app;
+	checkout_page_cache_cleanup();
 	b4_pii_cleanup();
 }
 

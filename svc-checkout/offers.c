@@ -224,11 +224,16 @@ static int offer_from_param(struct b4_req *req, struct checkout_offer *offer)
 void checkout_offer_get(struct b4_req *req)
 {
 	const struct checkout_app *app = req->app;
+	const char *code = b4_req_param(req, "code");
 	struct checkout_offer offer;
 	struct b4_db_result *res;
 	cJSON *body, *methods, *bumps;
 	static const char *const all_methods[] = {"card", "pix", "boleto"};
 
+	/* a launch's buyers ask for the same page: its answer of the last
+	 * moment, when there is one (page_cache.c) */
+	if (code && checkout_page_cache_answer(req, code))
+		return;
 	if (offer_from_param(req, &offer) < 0)
 		return;
 	res = b4_db_query(
@@ -274,7 +279,7 @@ void checkout_offer_get(struct b4_req *req)
 		b4_req_db_error(req);
 		return;
 	}
-	b4_req_send_json(req, 200, body);
+	checkout_page_cache_send(req, code, body);
 }
 
 void checkout_offer_installments(struct b4_req *req)

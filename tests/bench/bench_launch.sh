@@ -8,7 +8,9 @@
 # the same server for the raw commit rate.  Per connection count: paid
 # orders/s, order request p50/p99, refused buyers, CPU ms per paid order of
 # each process (/proc/PID/stat) and MariaDB statements and commits per paid
-# order (SHOW GLOBAL STATUS deltas).  A b4-worker runs the sales outbox's
+# order (SHOW GLOBAL STATUS deltas); then the offer page's views (wrk,
+# tests/bench/offer_page.lua) with their rate, latency and CPU per view.
+# A b4-worker runs the sales outbox's
 # applier (the aggregates, db/migrations/0023) as in production; its CPU
 # and its statements count in the figures.
 #   BENCH_SECONDS=20 BENCH_CONNS="8 32" tests/bench/bench_launch.sh
@@ -92,6 +94,28 @@ ticks() { # PID: utime + stime in clock ticks
 status_vars="'Questions','Com_commit','Handler_commit','Com_stmt_prepare','Com_stmt_execute','Com_select','Com_insert','Com_update','Com_delete'"
 status() { sql "SHOW GLOBAL STATUS WHERE Variable_name IN ($status_vars)" | tr '\t' '=' | tr '\n' ' '; }
 hz=$(getconf CLK_TCK)
+# cpu_mark PROC...: notes each process's CPU (PROC_pid); cpu_per WHAT N
+# DIGITS PROC...: prints each one's CPU ms per WHAT since, over N of them
+declare -A cpu_before
+cpu_mark() {
+	local p pid_var
+	for p in "$@"; do
+		pid_var=${p}_pid
+		cpu_before[$p]=$(ticks "${!pid_var}")
+	done
+}
+cpu_per() {
+	local what=$1 n=$2 digits=$3 line p pid_var after
+	shift 3
+	line="cpu ms per $what:"
+	for p in "$@"; do
+		pid_var=${p}_pid
+		after=$(ticks "${!pid_var}")
+		line+=" $p=$(awk -v a="${cpu_before[$p]}" -v b="$after" -v hz="$hz" -v n="$n" -v d="$digits" \
+			'BEGIN { printf "%." d "f", n ? (b - a) * 1000 / hz / n : 0 }')"
+	done
+	echo "$line"
+}
 
 # a short warm-up: connections, prepared statements, the buffer pool
 "$bench_dir/bench_launch" "$gw_port" 8 3 DEMOOFFER1 warm >/dev/null
@@ -100,11 +124,7 @@ digests=${BENCH_DIGESTS:-}
 [ "$digests" = 1 ] && sql "TRUNCATE performance_schema.events_statements_summary_by_digest; TRUNCATE performance_schema.prepared_statements_instances"
 paid_all=0
 for conns in $conns_list; do
-	declare -A before
-	for p in gateway checkout sandbox worker db; do
-		pid_var=${p}_pid
-		before[$p]=$(ticks "${!pid_var}")
-	done
+	cpu_mark gateway checkout sandbox worker db
 	s0=$(status)
 	echo "--- $conns connections, ${seconds}s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 	out=$("$bench_dir/bench_launch" "$gw_port" "$conns" "$seconds" DEMOOFFER1 "c$conns-$$")
@@ -112,20 +132,29 @@ for conns in $conns_list; do
 	s1=$(status)
 	paid=$(echo "$out" | sed -n 's/.* paid=\([0-9]*\).*/\1/p')
 	paid_all=$((paid_all + paid))
-	line="cpu ms per paid order:"
-	for p in gateway checkout sandbox worker db; do
-		pid_var=${p}_pid
-		after=$(ticks "${!pid_var}")
-		line+=" $p=$(awk -v a="${before[$p]}" -v b="$after" -v hz="$hz" -v n="$paid" \
-			'BEGIN { printf "%.2f", n ? (b - a) * 1000 / hz / n : 0 }')"
-	done
-	echo "$line"
+	cpu_per "paid order" "$paid" 2 gateway checkout sandbox worker db
 	echo "per paid order:" $(awk -v s0="$s0" -v s1="$s1" -v n="$paid" 'BEGIN {
 		split(s0, a, " "); split(s1, b, " ");
 		for (i in a) { split(a[i], x, "="); v0[x[1]] = x[2] }
 		for (i in b) { split(b[i], y, "="); if (n) printf "%s=%.1f ", y[1], (y[2] - v0[y[1]]) / n }
 	}')
 done
+
+# a launch's page views: every buyer loads the offer page first, and many
+# who look never pay; wrk at BENCH_PAGE_CONNS (32), each request from its
+# own client address.  b4-checkout reuses the page's answer for
+# B4_OFFER_PAGE_CACHE_MS (1000; BENCH_CHECKOUT_ENV="B4_OFFER_PAGE_CACHE_MS=0"
+# measures every view reading the database)
+if command -v wrk >/dev/null; then
+	page_conns=${BENCH_PAGE_CONNS:-32}
+	cpu_mark gateway checkout db
+	echo "--- offer page views (GET /checkout/v1/offers/DEMOOFFER1), $page_conns connections, ${seconds}s"
+	out=$(wrk -t2 -c"$page_conns" -d"${seconds}s" --latency -s "$top/tests/bench/offer_page.lua" \
+		"http://127.0.0.1:$gw_port")
+	pages=$(echo "$out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+	echo "pages/s=$(echo "$out" | sed -n 's/^Requests\/sec: *//p') p50=$(echo "$out" | awk '$1 == "50%" { print $2 }') p99=$(echo "$out" | awk '$1 == "99%" { print $2 }') not_2xx=$(echo "$out" | sed -n 's/^ *Non-2xx or 3xx responses: *//p' | grep . || echo 0)"
+	cpu_per "page view" "$pages" 3 gateway checkout db
+fi
 sleep 1
 if [ "$digests" = 1 ] && [ "$paid_all" -gt 0 ]; then
 	echo "--- time in the server per paid order (performance_schema, wall us), calls per order, statement"

@@ -30,6 +30,9 @@
 static const char *db;
 static struct h_proc sandbox, checkout, api;
 
+/* b4-checkout's environment, with room for one more setting */
+static const char *ck_env[8];
+
 static int group_setup(void **state)
 {
 	static char acq_env[128], url_env[160], storage_env[1200];
@@ -48,14 +51,16 @@ static int group_setup(void **state)
 		 sandbox.port);
 	snprintf(storage_env, sizeof(storage_env), "B4_STORAGE_DIR=%s/objects-page-%d", h_var(),
 		 (int)getpid());
-	const char *ck_env[] = {"B4_ACQUIRER_SECRET=" SECRET,
-				acq_env,
-				url_env,
-				"B4_ACQUIRER_PUBLIC_KEY=" PUBLIC_KEY,
-				storage_env,
-				"B4_FRAUD_IP_MAX=100000",
-				NULL};
+	const char *env[] = {"B4_ACQUIRER_SECRET=" SECRET,
+			     acq_env,
+			     url_env,
+			     "B4_ACQUIRER_PUBLIC_KEY=" PUBLIC_KEY,
+			     storage_env,
+			     "B4_FRAUD_IP_MAX=100000",
+			     NULL};
 	const char *api_env[] = {storage_env, NULL};
+
+	memcpy(ck_env, env, sizeof(env));
 	if (h_start(&checkout, "b4-checkout", db, ck_env) < 0)
 		return -1;
 	return h_start(&api, "b4-api", db, api_env);
@@ -113,9 +118,10 @@ static char *public_token(const char *session, const char *number)
 	return token;
 }
 
-/* POST /v1/orders paying with token in session (NULL: none). */
-static long order(struct h_resp *r, const char *key, const char *session, const char *token,
-		  unsigned seed)
+/* POST /v1/orders to b4-checkout at, paying with token in session (NULL:
+ * none). */
+static long order_at(const struct h_proc *at, struct h_resp *r, const char *key,
+		     const char *session, const char *token, unsigned seed)
 {
 	char body[1200], cpf[12], header[128], sess[80] = "";
 
@@ -129,7 +135,26 @@ static long order(struct h_resp *r, const char *key, const char *session, const 
 	    "\"payment\":{\"method\":\"card\",\"card_token\":\"%s\"}}",
 	    sess, seed, cpf, token);
 	snprintf(header, sizeof(header), "Idempotency-Key: %s", key);
-	return call(r, "POST", h_url(&checkout, "/v1/orders"), body, header, NULL);
+	return call(r, "POST", h_url(at, "/v1/orders"), body, header, NULL);
+}
+
+static long order(struct h_resp *r, const char *key, const char *session, const char *token,
+		  unsigned seed)
+{
+	return order_at(&checkout, r, key, session, token, seed);
+}
+
+/* The offer page's price_cents at b4-checkout at. */
+static long page_price(const struct h_proc *at)
+{
+	struct h_resp r;
+	long price;
+
+	assert_int_equal(call(&r, "GET", h_url(at, "/v1/offers/DEMOOFFER1"), NULL, NULL, NULL),
+			 200);
+	price = (long)cJSON_GetObjectItem(r.json, "price_cents")->valuedouble;
+	h_resp_free(&r);
+	return price;
 }
 
 static void test_public_tokenization_key_cors_and_limit(void **state)
@@ -440,10 +465,25 @@ static void test_product_image_upload_and_serving(void **state)
 	assert_int_equal(r.body_len, strlen(webp));
 	assert_memory_equal(r.body, webp, strlen(webp));
 	h_resp_free(&r);
-	assert_int_equal(
-	    call(&r, "GET", h_url(&checkout, "/v1/offers/DEMOOFFER1"), NULL, NULL, NULL), 200);
-	assert_string_equal(h_json_str(&r, "image_url") + 20, image_path + 11);
-	h_resp_free(&r);
+	/* the page shows it once its kept answer is over (1 s by default) */
+	{
+		long long until = h_now_ms() + 3000;
+		bool shown = false;
+
+		while (!shown && h_now_ms() < until) {
+			const char *img;
+
+			assert_int_equal(call(&r, "GET", h_url(&checkout, "/v1/offers/DEMOOFFER1"),
+					      NULL, NULL, NULL),
+					 200);
+			img = h_json_str(&r, "image_url");
+			shown = img && strlen(img) > 20 && strcmp(img + 20, image_path + 11) == 0;
+			h_resp_free(&r);
+			if (!shown)
+				h_sleep_ms(100);
+		}
+		assert_true(shown);
+	}
 	/* names that b4-api never makes */
 	assert_int_equal(
 	    call(&r, "GET", h_url(&checkout, "/v1/images/..%2Fsecret.png"), NULL, NULL, NULL), 404);
@@ -453,6 +493,54 @@ static void test_product_image_upload_and_serving(void **state)
 	h_resp_free(&r);
 }
 
+/* The offer page's answer is reused for B4_OFFER_PAGE_CACHE_MS; a change
+ * shows once that is over, and an order always reads the offer's row. */
+static void test_offer_page_reused_orders_read_the_rows(void **state)
+{
+	static char kept_env[] = "B4_OFFER_PAGE_CACHE_MS=60000";
+	const char *env[sizeof(ck_env) / sizeof(ck_env[0])];
+	struct h_proc kept;
+	struct h_resp r;
+	char session[37], *token, update[160];
+	long price, shown = 0;
+	size_t n = 0;
+	(void)state;
+
+	while (ck_env[n])
+		n++;
+	assert_true(n + 1 < sizeof(env) / sizeof(env[0]));
+	memcpy(env, ck_env, n * sizeof(env[0]));
+	env[n] = kept_env;
+	env[n + 1] = NULL;
+	assert_int_equal(h_start(&kept, "b4-checkout", db, env), 0);
+
+	price = page_price(&kept);
+	snprintf(update, sizeof(update),
+		 "UPDATE offers SET price_cents = %ld WHERE code = 'DEMOOFFER1'", price + 1000);
+	assert_int_equal(h_sql(db, update), 0);
+	/* the process that keeps answers for a minute still shows the old price */
+	assert_int_equal(page_price(&kept), price);
+	/* one with the default shows the new price within its second */
+	for (long long until = h_now_ms() + 3000; h_now_ms() < until; h_sleep_ms(100))
+		if ((shown = page_price(&checkout)) == price + 1000)
+			break;
+	assert_int_equal(shown, price + 1000);
+	/* an order at the process showing the old page pays the new price */
+	new_session(session);
+	token = public_token(session, "4012888888881881");
+	assert_int_equal(order_at(&kept, &r, "page-k7", session, token, 507), 201);
+	assert_string_equal(h_json_str(&r, "status"), "paid");
+	assert_int_equal((long)cJSON_GetObjectItem(r.json, "total_cents")->valuedouble,
+			 price + 1000);
+	h_resp_free(&r);
+	free(token);
+
+	snprintf(update, sizeof(update),
+		 "UPDATE offers SET price_cents = %ld WHERE code = 'DEMOOFFER1'", price);
+	assert_int_equal(h_sql(db, update), 0);
+	h_stop(&kept, SIGTERM, 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +548,7 @@ int main(void)
 	    cmocka_unit_test(test_token_single_use_session_bound_hashed),
 	    cmocka_unit_test(test_session_email_and_offer_extras),
 	    cmocka_unit_test(test_product_image_upload_and_serving),
+	    cmocka_unit_test(test_offer_page_reused_orders_read_the_rows),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -691,7 +691,11 @@ export interface paths {
         };
         /**
          * Public offer page data.
-         * @description Product and producer names, price, payment methods, the installment table, bumps, whether coupons apply.
+         * @description Product and producer names, price, payment methods, the installment
+         *     table, bumps, whether coupons apply. Each b4-checkout process reuses
+         *     an offer's answer for `B4_OFFER_PAGE_CACHE_MS` (1 s by default), so
+         *     a producer's change shows within that time; an order always prices
+         *     and splits from the offer as it is.
          */
         get: operations["getCheckoutOffer"];
         put?: never;

@@ -1,0 +1,117 @@
+/* page_cache.c - the offer pages' answers, reused for a short while.
+ *
+ * A launch sends every buyer to one offer page (GET /v1/offers/:code),
+ * and each answer costs four reads (the offer, its bumps, the product's
+ * page fields, the upsell).  The answer depends only on the offer's rows
+ * and this process's settings, so it is kept here for page_cache_ms and
+ * sent again as it was: a producer's change shows on the page within that
+ * time.  Orders never read from here; they price and split from the rows.
+ *
+ * A fixed table of slots, one per hash of the offer code, a newer answer
+ * replacing whatever sat in its slot: the memory stays bounded (slots x
+ * one page) whatever codes are asked for, and only found offers' answers
+ * are stored, so unknown codes cannot push the launch's offer out.
+ */
+#include "checkout.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PAGE_SLOTS    256
+#define PAGE_KEY_MAX  32
+#define PAGE_BODY_MAX (256 * 1024)
+
+struct page_slot {
+	char key[PAGE_KEY_MAX + 1];
+	int64_t expires_ms; /* CLOCK_MONOTONIC */
+	char *body;
+	size_t len;
+};
+
+static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct page_slot page_slots[PAGE_SLOTS];
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The slot of key (FNV-1a), or NULL when key is too long to keep. */
+static struct page_slot *slot_of(const char *key)
+{
+	uint32_t h = 2166136261u;
+	size_t n = key ? strlen(key) : 0;
+
+	if (n == 0 || n > PAGE_KEY_MAX)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return &page_slots[h % PAGE_SLOTS];
+}
+
+bool checkout_page_cache_answer(struct b4_req *req, const char *key)
+{
+	const struct checkout_app *app = req->app;
+	struct page_slot *slot = app->page_cache_ms > 0 ? slot_of(key) : NULL;
+	char *copy = NULL;
+	size_t len = 0;
+
+	if (!slot)
+		return false;
+	pthread_mutex_lock(&page_lock);
+	if (slot->body && strcmp(slot->key, key) == 0 && now_ms() < slot->expires_ms) {
+		len = slot->len;
+		copy = b4_arena_alloc(req->arena, len ? len : 1);
+		if (copy)
+			memcpy(copy, slot->body, len);
+	}
+	pthread_mutex_unlock(&page_lock);
+	if (!copy)
+		return false;
+	b4_req_send(req, 200, "application/json", copy, len);
+	return true;
+}
+
+void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body)
+{
+	const struct checkout_app *app = req->app;
+	struct page_slot *slot = app->page_cache_ms > 0 ? slot_of(key) : NULL;
+	char *text = cJSON_PrintUnformatted(body);
+	size_t len = text ? strlen(text) : 0;
+	char *kept = slot && text && len <= PAGE_BODY_MAX ? malloc(len + 1) : NULL;
+	char *old = NULL;
+
+	cJSON_Delete(body);
+	if (!text) {
+		b4_req_errorf(req, 500, "api_error", "internal_error", NULL, "Out of memory.");
+		return;
+	}
+	if (kept) {
+		memcpy(kept, text, len + 1);
+		pthread_mutex_lock(&page_lock);
+		old = slot->body;
+		snprintf(slot->key, sizeof(slot->key), "%s", key);
+		slot->body = kept;
+		slot->len = len;
+		slot->expires_ms = now_ms() + app->page_cache_ms;
+		pthread_mutex_unlock(&page_lock);
+		free(old);
+	}
+	b4_req_send(req, 200, "application/json", text, len);
+	free(text);
+}
+
+void checkout_page_cache_cleanup(void)
+{
+	pthread_mutex_lock(&page_lock);
+	for (size_t i = 0; i < PAGE_SLOTS; i++) {
+		free(page_slots[i].body);
+		memset(&page_slots[i], 0, sizeof(page_slots[i]));
+	}
+	pthread_mutex_unlock(&page_lock);
+}
