@@ -107,6 +107,7 @@ static int checkout_init(const struct b4_settings *settings, void **app)
 	if (b4_pii_init("b4-checkout") < 0)
 		return -1;
 	checkout_metrics_init();
+	checkout_page_cache_init();
 	app_storage.fraud_skip_test_cards = settings->env == B4_ENV_DEVELOPMENT;
 	*app = &app_storage;
 	return 0;

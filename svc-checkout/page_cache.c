@@ -13,6 +13,7 @@
  * are stored, so unknown codes cannot push the launch's offer out.
  */
 #include "checkout.h"
+#include "b4/metrics.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -32,6 +33,24 @@ struct page_slot {
 
 static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page_slot page_slots[PAGE_SLOTS];
+static struct b4_metric *m_answers;
+
+void checkout_page_cache_init(void)
+{
+	static const char *const labels[] = {"source", NULL};
+
+	m_answers =
+	    b4_metrics_counter("checkout_offer_page_answers_total",
+			       "Offer page answers, by source: kept (reused) or read", labels);
+}
+
+static void count(const char *source)
+{
+	const char *v[] = {source};
+
+	if (m_answers)
+		b4_metrics_add(m_answers, v, 1);
+}
 
 static int64_t now_ms(void)
 {
@@ -73,6 +92,7 @@ bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 	pthread_mutex_unlock(&page_lock);
 	if (!copy)
 		return false;
+	count("kept");
 	b4_req_send(req, 200, "application/json", copy, len);
 	return true;
 }
@@ -102,6 +122,7 @@ void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body)
 		pthread_mutex_unlock(&page_lock);
 		free(old);
 	}
+	count("read");
 	b4_req_send(req, 200, "application/json", text, len);
 	free(text);
 }

@@ -520,6 +520,10 @@ static void test_offer_page_reused_orders_read_the_rows(void **state)
 	assert_int_equal(h_sql(db, update), 0);
 	/* the process that keeps answers for a minute still shows the old price */
 	assert_int_equal(page_price(&kept), price);
+	assert_int_equal(call(&r, "GET", h_url(&kept, "/metrics"), NULL, NULL, NULL), 200);
+	assert_non_null(strstr(r.body, "checkout_offer_page_answers_total{source=\"read\"} 1\n"));
+	assert_non_null(strstr(r.body, "checkout_offer_page_answers_total{source=\"kept\"} 1\n"));
+	h_resp_free(&r);
 	/* one with the default shows the new price within its second */
 	for (long long until = h_now_ms() + 3000; h_now_ms() < until; h_sleep_ms(100))
 		if ((shown = page_price(&checkout)) == price + 1000)
