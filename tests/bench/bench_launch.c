@@ -1,6 +1,6 @@
 /* bench_launch.c - the launch-day load driver for tests/bench/bench_launch.sh.
  *
- *   bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG
+ *   bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG [visit]
  *
  * CONNECTIONS threads, each with one kept-alive HTTP/1.1 connection to
  * 127.0.0.1:PORT (b4-gateway), act as a stream of distinct honest buyers
@@ -10,13 +10,21 @@
  * /checkout/v1/card-tokens) and then orders (POST /checkout/v1/orders, card,
  * new Idempotency-Key).  Only the order request is timed.  Prints one line
  * of key=value figures: buyers, paid, refused (any answer but 201 paid),
- * transport errors, paid/s, order p50/p99/max in ms, token p50 in ms. */
+ * transport errors, paid/s, order p50/p99/max in ms, token p50 in ms.
+ *
+ * With "visit", each stream is of visitors loading the checkout page as
+ * web/checkout does on load: the offer (GET /checkout/v1/offers/CODE), a
+ * checkout session (POST /checkout/v1/sessions), and the funnel's
+ * checkout_page_view and checkout_session_started events (POST
+ * /checkout/v1/events); the whole visit is timed.  Prints visits, failed
+ * (any answer but 200/201/204), errors, visits/s and visit p50/p99 in ms. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +41,7 @@ static double deadline;
 static double *order_ms, *token_ms;
 static atomic_long norder, ntoken;
 static atomic_long refused_status[600];
+static int visit_mode;
 
 static double now_s(void)
 {
@@ -95,9 +104,12 @@ static int roundtrip(int fd, const char *req, size_t reqlen, char *body, size_t 
 	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
 		return -1;
 	cl = strcasestr(buf, "\r\nContent-Length:");
-	if (!cl || cl > end)
+	if (status == 204 || status == 304)
+		clen = 0; /* no body, whatever the fields say */
+	else if (!cl || cl > end)
 		return -1;
-	clen = strtoul(cl + 17, NULL, 10);
+	else
+		clen = strtoul(cl + 17, NULL, 10);
 	end += 4;
 	while ((size_t)(buf + have - end) < clen)
 		if (read_more(fd, buf, sizeof(buf), &have) < 0)
@@ -212,6 +224,69 @@ static long buy(int fd, long n)
 	return 0;
 }
 
+/* One POST of a JSON payload as visitor n; the status or -1. */
+static int post_json(int fd, const char *path, const char *xff, const char *payload, char *body,
+		     size_t cap)
+{
+	char req[4096];
+	int len = snprintf(req, sizeof(req),
+			   "POST %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+			   "X-Forwarded-For: %s\r\nContent-Length: %zu\r\n\r\n%s",
+			   path, xff, strlen(payload), payload);
+
+	return roundtrip(fd, req, (size_t)len, body, cap);
+}
+
+/* Visitor n loads the checkout page; 0, or -1 on a transport error. */
+static long visit(int fd, long n)
+{
+	char body[16384], req[1024], payload[1024], xff[32], session[40] = "", *id;
+	double t0 = now_s();
+	int status, len;
+	bool ok;
+
+	snprintf(xff, sizeof(xff), "198.%d.%d.%d", 18 + (int)(n >> 16 & 1), (int)(n >> 8 & 255),
+		 (int)(n & 255));
+	len = snprintf(req, sizeof(req),
+		       "GET /checkout/v1/offers/%s HTTP/1.1\r\nHost: bench\r\n"
+		       "X-Forwarded-For: %s\r\n\r\n",
+		       offer, xff);
+	if ((status = roundtrip(fd, req, (size_t)len, body, sizeof(body))) < 0)
+		return -1;
+	ok = status == 200;
+	snprintf(payload, sizeof(payload), "{\"offer_code\":\"%s\"}", offer);
+	if ((status = post_json(fd, "/checkout/v1/sessions", xff, payload, body, sizeof(body))) < 0)
+		return -1;
+	ok = ok && status == 201;
+	if ((id = strstr(body, "\"id\":\"")) && strlen(id + 6) > 36)
+		snprintf(session, sizeof(session), "%.36s", id + 6);
+	snprintf(payload, sizeof(payload),
+		 "{\"event_id\":\"%s-%ld-view\",\"event_name\":\"checkout_page_view\","
+		 "\"offer_code\":\"%s\",\"timestamp\":\"2026-12-07T12:00:00.000Z\"}",
+		 tag, n, offer);
+	if ((status = post_json(fd, "/checkout/v1/events", xff, payload, body, sizeof(body))) < 0)
+		return -1;
+	ok = ok && status == 204;
+	snprintf(payload, sizeof(payload),
+		 "{\"event_id\":\"%s-%ld-start\",\"event_name\":\"checkout_session_started\","
+		 "\"session_id\":\"%s\",\"offer_code\":\"%s\","
+		 "\"timestamp\":\"2026-12-07T12:00:00.000Z\"}",
+		 tag, n, session, offer);
+	if ((status = post_json(fd, "/checkout/v1/events", xff, payload, body, sizeof(body))) < 0)
+		return -1;
+	ok = ok && status == 204;
+	record(order_ms, &norder, (now_s() - t0) * 1000);
+	if (ok) {
+		atomic_fetch_add(&paid, 1);
+	} else {
+		atomic_fetch_add(&refused, 1);
+		atomic_fetch_add(&refused_status[status % 600], 1);
+		if (atomic_load(&refused) <= 3)
+			fprintf(stderr, "failed visitor %ld: %d %.300s\n", n, status, body);
+	}
+	return 0;
+}
+
 static void *run(void *arg)
 {
 	int fd = connect_gw();
@@ -220,7 +295,7 @@ static void *run(void *arg)
 	while (fd >= 0 && now_s() < deadline) {
 		long n = atomic_fetch_add(&next_buyer, 1);
 		atomic_fetch_add(&buyers, 1);
-		if (buy(fd, n) < 0) {
+		if ((visit_mode ? visit(fd, n) : buy(fd, n)) < 0) {
 			atomic_fetch_add(&errors, 1);
 			close(fd);
 			fd = connect_gw();
@@ -251,11 +326,13 @@ int main(int argc, char **argv)
 	long no, nt;
 	double t0, took;
 
-	if (argc != 6) {
-		fprintf(stderr,
-			"usage: bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG\n");
+	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "visit") == 0)) {
+		fprintf(
+		    stderr,
+		    "usage: bench_launch PORT CONNECTIONS SECONDS OFFER_CODE RUN_TAG [visit]\n");
 		return 2;
 	}
+	visit_mode = argc == 7;
 	port = atoi(argv[1]);
 	conns = atoi(argv[2]);
 	seconds = atoi(argv[3]);
@@ -280,6 +357,18 @@ int main(int argc, char **argv)
 	nt = atomic_load(&ntoken) < MAX_SAMPLES ? atomic_load(&ntoken) : MAX_SAMPLES;
 	qsort(order_ms, (size_t)no, sizeof(double), cmp);
 	qsort(token_ms, (size_t)nt, sizeof(double), cmp);
+	if (visit_mode) {
+		printf("visits=%ld failed=%ld errors=%ld seconds=%.1f visits_per_s=%.1f"
+		       " visit_p50_ms=%.1f visit_p99_ms=%.1f\n",
+		       atomic_load(&buyers), atomic_load(&refused), atomic_load(&errors), took,
+		       (double)atomic_load(&paid) / took, pct(order_ms, no, 0.50),
+		       pct(order_ms, no, 0.99));
+		for (int s = 0; s < 600; s++)
+			if (atomic_load(&refused_status[s]))
+				printf("failed_status_%d=%ld\n", s,
+				       atomic_load(&refused_status[s]));
+		return 0;
+	}
 	printf("buyers=%ld paid=%ld refused=%ld errors=%ld seconds=%.1f paid_per_s=%.1f"
 	       " order_p50_ms=%.1f order_p99_ms=%.1f order_max_ms=%.1f token_p50_ms=%.1f\n",
 	       atomic_load(&buyers), atomic_load(&paid), atomic_load(&refused),

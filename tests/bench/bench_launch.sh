@@ -9,7 +9,9 @@
 # orders/s, order request p50/p99, refused buyers, CPU ms per paid order of
 # each process (/proc/PID/stat) and MariaDB statements and commits per paid
 # order (SHOW GLOBAL STATUS deltas); then the offer page's views (wrk,
-# tests/bench/offer_page.lua) with their rate, latency and CPU per view.
+# tests/bench/offer_page.lua) with their rate, latency and CPU per view,
+# and whole page loads (bench_launch.c's visit mode: the offer, a session,
+# two funnel events) with their CPU and statements per load.
 # A b4-worker runs the sales outbox's
 # applier (the aggregates, db/migrations/0023) as in production; its CPU
 # and its statements count in the figures.
@@ -104,6 +106,15 @@ cpu_mark() {
 		cpu_before[$p]=$(ticks "${!pid_var}")
 	done
 }
+# status_per WHAT N BEFORE AFTER: MariaDB's counters per WHAT between two
+# status readings, over N of them
+status_per() {
+	echo "per $1:" "$(awk -v s0="$3" -v s1="$4" -v n="$2" 'BEGIN {
+		split(s0, a, " "); split(s1, b, " ");
+		for (i in a) { split(a[i], x, "="); v0[x[1]] = x[2] }
+		for (i in b) { split(b[i], y, "="); if (n) printf "%s=%.1f ", y[1], (y[2] - v0[y[1]]) / n }
+	}')"
+}
 cpu_per() {
 	local what=$1 n=$2 digits=$3 line p pid_var after
 	shift 3
@@ -133,11 +144,7 @@ for conns in $conns_list; do
 	paid=$(echo "$out" | sed -n 's/.* paid=\([0-9]*\).*/\1/p')
 	paid_all=$((paid_all + paid))
 	cpu_per "paid order" "$paid" 2 gateway checkout sandbox worker db
-	echo "per paid order:" $(awk -v s0="$s0" -v s1="$s1" -v n="$paid" 'BEGIN {
-		split(s0, a, " "); split(s1, b, " ");
-		for (i in a) { split(a[i], x, "="); v0[x[1]] = x[2] }
-		for (i in b) { split(b[i], y, "="); if (n) printf "%s=%.1f ", y[1], (y[2] - v0[y[1]]) / n }
-	}')
+	status_per "paid order" "$paid" "$s0" "$s1"
 done
 
 # a launch's page views: every buyer loads the offer page first, and many
@@ -155,6 +162,17 @@ if command -v wrk >/dev/null; then
 	echo "pages/s=$(echo "$out" | sed -n 's/^Requests\/sec: *//p') p50=$(echo "$out" | awk '$1 == "50%" { print $2 }') p99=$(echo "$out" | awk '$1 == "99%" { print $2 }') not_2xx=$(echo "$out" | sed -n 's/^ *Non-2xx or 3xx responses: *//p' | grep . || echo 0)"
 	cpu_per "page view" "$pages" 3 gateway checkout db
 fi
+# and the whole load of the page, as web/checkout makes it: the offer, a
+# checkout session and the funnel's page-view and session-started events
+echo "--- checkout page loads (offer, session, 2 funnel events), ${BENCH_PAGE_CONNS:-32} connections, ${seconds}s"
+cpu_mark gateway checkout db
+s0=$(status)
+out=$("$bench_dir/bench_launch" "$gw_port" "${BENCH_PAGE_CONNS:-32}" "$seconds" DEMOOFFER1 "v$$" visit)
+s1=$(status)
+echo "$out"
+visits=$(echo "$out" | sed -n 's/^visits=\([0-9]*\).*/\1/p')
+cpu_per "page load" "$visits" 3 gateway checkout db
+status_per "page load" "$visits" "$s0" "$s1"
 sleep 1
 if [ "$digests" = 1 ] && [ "$paid_all" -gt 0 ]; then
 	echo "--- time in the server per paid order (performance_schema, wall us), calls per order, statement"
