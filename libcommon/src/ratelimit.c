@@ -2,9 +2,32 @@
 #include "b4/ratelimit.h"
 #include "b4/crypto.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* When this process last swept past windows (Unix seconds). */
+static _Atomic int64_t swept_at;
+
+/* Deletes up to 1,000 rows of windows that ended before the last one, at
+ * most once a second per process unless the last sweep found that many:
+ * the table keeps to about two windows of keys without a statement per
+ * new row. */
+static int sweep(struct b4_db *db, int64_t now, int64_t window_seconds)
+{
+	int64_t last = atomic_load(&swept_at), deleted;
+
+	if (now - last < 1 || !atomic_compare_exchange_strong(&swept_at, &last, now))
+		return 0;
+	deleted = b4_db_exec(db, "DELETE FROM rate_limits WHERE window_start < ? LIMIT 1000", "i",
+			     now - 2 * window_seconds);
+	if (deleted < 0)
+		return -1;
+	if (deleted == 1000)
+		atomic_store(&swept_at, 0); /* more to go: the next new row sweeps again */
+	return 0;
+}
 
 int b4_ratelimit_hit(struct b4_db *db, const char *scope, const char *key, int64_t window_seconds,
 		     int64_t max, int64_t *retry_after)
@@ -13,30 +36,25 @@ int b4_ratelimit_hit(struct b4_db *db, const char *scope, const char *key, int64
 	int64_t window = now - now % window_seconds;
 	unsigned char digest[32];
 	char hash[65];
-	struct b4_db_result *res;
 	int64_t affected, count;
 
 	b4_crypto_sha256(key, strlen(key), digest);
 	b4_crypto_hex_encode(digest, sizeof(digest), hash, sizeof(hash));
+	/* One statement counts and reads: a new row is 1 hit (1 affected
+	 * row); an existing one hands its new count back as the statement's
+	 * insert id (LAST_INSERT_ID(expr), 2 affected rows). */
 	affected = b4_db_exec(db,
 			      "INSERT INTO rate_limits (scope, key_hash, window_start, hits)"
-			      " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE hits = hits + 1",
+			      " VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE"
+			      " hits = LAST_INSERT_ID(hits + 1)",
 			      "ssi", scope, hash, window);
 	if (affected < 0)
 		return -1;
-	/* a new row: sweep a few past windows so the table stays small */
-	if (affected == 1 &&
-	    b4_db_exec(db, "DELETE FROM rate_limits WHERE window_start < ? LIMIT 100", "i",
-		       now - 2 * window_seconds) < 0)
+	count = affected == 1 ? 1 : (int64_t)b4_db_insert_id(db);
+	if (count < 1 || (affected != 1 && count < 2))
+		return -1; /* not the counter's value: never count blind */
+	if (affected == 1 && sweep(db, now, window_seconds) < 0)
 		return -1;
-	res = b4_db_query(db,
-			  "SELECT hits FROM rate_limits WHERE scope = ? AND key_hash = ?"
-			  " AND window_start = ?",
-			  "ssi", scope, hash, window);
-	if (!res)
-		return -1;
-	count = b4_db_rows(res) ? b4_db_i64(res, 0, 0) : 0;
-	b4_db_result_free(res);
 	*retry_after = window + window_seconds - now;
 	if (*retry_after < 1)
 		*retry_after = 1;

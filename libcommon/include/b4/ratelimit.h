@@ -16,8 +16,9 @@
 
 /* Counts one hit for (scope, key) in the current window of window_seconds
  * and tells whether the count is now over max; *retry_after gets the
- * seconds left in the window (>= 1).  Returns 1 over the limit, 0 fine, -1
- * on a DB error. */
+ * seconds left in the window (>= 1).  One statement counts and reads the
+ * count; past windows are swept at most once a second per process.
+ * Returns 1 over the limit, 0 fine, -1 on a DB error. */
 int b4_ratelimit_hit(struct b4_db *db, const char *scope, const char *key, int64_t window_seconds,
 		     int64_t max, int64_t *retry_after);
 
