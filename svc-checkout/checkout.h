@@ -127,6 +127,11 @@ enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *
  * checkout_offer_page_answers_total{source="kept"|"read"}) once before
  * the server starts. */
 void checkout_page_cache_init(void);
+/* The active offer `code` as checkout_offer_load finds it (no partners),
+ * kept for app->page_cache_ms: for the page's calls that show or count,
+ * never for an order.  Returns 1 found, 0 not found, -1 on a database
+ * error. */
+int checkout_offer_kept(struct b4_req *req, const char *code, struct checkout_offer *out);
 bool checkout_page_cache_answer(struct b4_req *req, const char *key);
 void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body);
 void checkout_page_cache_cleanup(void);

@@ -199,8 +199,10 @@ static cJSON *installments_json(const struct checkout_app *app, const struct che
 	return arr;
 }
 
-/* Loads the offer of the :code parameter or answers 404/503. */
-static int offer_from_param(struct b4_req *req, struct checkout_offer *offer)
+/* Loads the offer of the :code parameter, or answers 404/503.  With kept,
+ * as kept for the page cache's time (the installment table and coupon
+ * checks only show it); the page itself reads it, being kept as a whole. */
+static int offer_from_param(struct b4_req *req, bool kept, struct checkout_offer *offer)
 {
 	const char *code = b4_req_param(req, "code");
 	int found;
@@ -209,7 +211,8 @@ static int offer_from_param(struct b4_req *req, struct checkout_offer *offer)
 		b4_req_not_found(req, "offer");
 		return -1;
 	}
-	found = checkout_offer_load(req->db, code, false, offer, NULL);
+	found = kept ? checkout_offer_kept(req, code, offer)
+		     : checkout_offer_load(req->db, code, false, offer, NULL);
 	if (found < 0) {
 		b4_req_db_error(req);
 		return -1;
@@ -234,7 +237,7 @@ void checkout_offer_get(struct b4_req *req)
 	 * moment, when there is one (page_cache.c) */
 	if (code && checkout_page_cache_answer(req, code))
 		return;
-	if (offer_from_param(req, &offer) < 0)
+	if (offer_from_param(req, false, &offer) < 0)
 		return;
 	res = b4_db_query(
 	    req->db,
@@ -290,7 +293,7 @@ void checkout_offer_installments(struct b4_req *req)
 	const char *amount_text = b4_req_query(req, "amount_cents");
 	int64_t amount;
 
-	if (offer_from_param(req, &offer) < 0)
+	if (offer_from_param(req, true, &offer) < 0)
 		return;
 	/* the page asks for the table of its cart (bumps and coupon included);
 	 * the order is always priced again on the server */
@@ -321,7 +324,7 @@ void checkout_offer_coupon(struct b4_req *req)
 	int valid;
 	cJSON *body;
 
-	if (checkout_coupon_admit(req) < 0 || offer_from_param(req, &offer) < 0)
+	if (checkout_coupon_admit(req) < 0 || offer_from_param(req, true, &offer) < 0)
 		return;
 	if (!code || !*code || strlen(code) > 40) {
 		b4_req_errorf(req, 422, "invalid_request_error", "invalid_coupon", "coupon",

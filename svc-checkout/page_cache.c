@@ -1,11 +1,15 @@
-/* page_cache.c - the offer pages' answers, reused for a short while.
+/* page_cache.c - the offer pages' answers and offers, reused for a short
+ * while.
  *
  * A launch sends every buyer to one offer page (GET /v1/offers/:code),
  * and each answer costs four reads (the offer, its bumps, the product's
  * page fields, the upsell).  The answer depends only on the offer's rows
  * and this process's settings, so it is kept here for page_cache_ms and
  * sent again as it was: a producer's change shows on the page within that
- * time.  Orders never read from here; they price and split from the rows.
+ * time.  The page's other public calls (sessions, funnel events, the
+ * installment table, coupon checks) take the offer itself from here the
+ * same way.  Orders never read from here; they price and split from the
+ * rows.
  *
  * A fixed table of slots, one per hash of the offer code, a newer answer
  * replacing whatever sat in its slot: the memory stays bounded (slots x
@@ -31,8 +35,15 @@ struct page_slot {
 	size_t len;
 };
 
+struct offer_slot {
+	char key[PAGE_KEY_MAX + 1]; /* "" free */
+	int64_t expires_ms;
+	struct checkout_offer offer;
+};
+
 static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page_slot page_slots[PAGE_SLOTS];
+static struct offer_slot offer_slots[PAGE_SLOTS];
 static struct b4_metric *m_answers;
 
 void checkout_page_cache_init(void)
@@ -60,23 +71,52 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The slot of key (FNV-1a), or NULL when key is too long to keep. */
-static struct page_slot *slot_of(const char *key)
+/* The slot of key (FNV-1a) in a table of PAGE_SLOTS, or -1 when key is
+ * too long to keep. */
+static int slot_of(const char *key)
 {
 	uint32_t h = 2166136261u;
 	size_t n = key ? strlen(key) : 0;
 
 	if (n == 0 || n > PAGE_KEY_MAX)
-		return NULL;
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)key[i]) * 16777619u;
-	return &page_slots[h % PAGE_SLOTS];
+	return (int)(h % PAGE_SLOTS);
+}
+
+int checkout_offer_kept(struct b4_req *req, const char *code, struct checkout_offer *out)
+{
+	const struct checkout_app *app = req->app;
+	int i = app->page_cache_ms > 0 ? slot_of(code) : -1, found;
+	bool kept = false;
+
+	if (i >= 0) {
+		pthread_mutex_lock(&page_lock);
+		if (strcmp(offer_slots[i].key, code) == 0 && now_ms() < offer_slots[i].expires_ms) {
+			*out = offer_slots[i].offer;
+			kept = true;
+		}
+		pthread_mutex_unlock(&page_lock);
+	}
+	if (kept)
+		return 1;
+	found = checkout_offer_load(req->db, code, false, out, NULL);
+	if (found == 1 && i >= 0) {
+		pthread_mutex_lock(&page_lock);
+		snprintf(offer_slots[i].key, sizeof(offer_slots[i].key), "%s", code);
+		offer_slots[i].offer = *out;
+		offer_slots[i].expires_ms = now_ms() + app->page_cache_ms;
+		pthread_mutex_unlock(&page_lock);
+	}
+	return found;
 }
 
 bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 {
 	const struct checkout_app *app = req->app;
-	struct page_slot *slot = app->page_cache_ms > 0 ? slot_of(key) : NULL;
+	int i = app->page_cache_ms > 0 ? slot_of(key) : -1;
+	struct page_slot *slot = i >= 0 ? &page_slots[i] : NULL;
 	char *copy = NULL;
 	size_t len = 0;
 
@@ -100,7 +140,8 @@ bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body)
 {
 	const struct checkout_app *app = req->app;
-	struct page_slot *slot = app->page_cache_ms > 0 ? slot_of(key) : NULL;
+	int i = app->page_cache_ms > 0 ? slot_of(key) : -1;
+	struct page_slot *slot = i >= 0 ? &page_slots[i] : NULL;
 	char *text = cJSON_PrintUnformatted(body);
 	size_t len = text ? strlen(text) : 0;
 	char *kept = slot && text && len <= PAGE_BODY_MAX ? malloc(len + 1) : NULL;
@@ -133,6 +174,7 @@ void checkout_page_cache_cleanup(void)
 	for (size_t i = 0; i < PAGE_SLOTS; i++) {
 		free(page_slots[i].body);
 		memset(&page_slots[i], 0, sizeof(page_slots[i]));
+		memset(&offer_slots[i], 0, sizeof(offer_slots[i]));
 	}
 	pthread_mutex_unlock(&page_lock);
 }

@@ -35,10 +35,11 @@ int checkout_affiliation_by_ref(struct b4_db *db, const struct checkout_offer *o
 	return found;
 }
 
-/* Loads the offer named by the body's offer_code, or answers 422/503. */
+/* Loads the offer named by the body's offer_code (kept for the page
+ * cache's time: a session or an event only names it), or answers 422/503. */
 static int offer_from_body(struct b4_req *req, const char *code, struct checkout_offer *offer)
 {
-	int found = checkout_offer_load(req->db, code, false, offer, NULL);
+	int found = checkout_offer_kept(req, code, offer);
 
 	if (found < 0) {
 		b4_req_db_error(req);

@@ -542,6 +542,24 @@ static void test_offer_page_reused_orders_read_the_rows(void **state)
 	snprintf(update, sizeof(update),
 		 "UPDATE offers SET price_cents = %ld WHERE code = 'DEMOOFFER1'", price);
 	assert_int_equal(h_sql(db, update), 0);
+
+	/* a session only names the offer: it may take the kept one; an order
+	 * never does */
+	assert_int_equal(call(&r, "POST", h_url(&kept, "/v1/sessions"),
+			      "{\"offer_code\":\"DEMOOFFER1\"}", NULL, NULL),
+			 201);
+	h_resp_free(&r);
+	assert_int_equal(h_sql(db, "UPDATE offers SET active = 0 WHERE code = 'DEMOOFFER1'"), 0);
+	assert_int_equal(call(&r, "POST", h_url(&kept, "/v1/sessions"),
+			      "{\"offer_code\":\"DEMOOFFER1\"}", NULL, NULL),
+			 201);
+	h_resp_free(&r);
+	token = public_token(session, "4012888888881881");
+	assert_int_equal(order_at(&kept, &r, "page-k8", session, token, 508), 422);
+	assert_string_equal(h_json_str(&r, "error.param"), "offer_code");
+	h_resp_free(&r);
+	free(token);
+	assert_int_equal(h_sql(db, "UPDATE offers SET active = 1 WHERE code = 'DEMOOFFER1'"), 0);
 	h_stop(&kept, SIGTERM, 10000);
 }
 
