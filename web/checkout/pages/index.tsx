@@ -146,9 +146,14 @@ export default function CheckoutPage() {
   const discount = coupon?.discount || 0;
   const base = subtotal - discount;
 
-  // the installment table of the amount due, from the API
+  // the installment table of the amount due: the offer's own for its price
+  // (it came with the offer), else from the API
   useEffect(() => {
     if (!offer || method !== 'card') return;
+    if (base === offer.price_cents) {
+      setTable({ amount: base, rows: offer.installments });
+      return;
+    }
     let alive = true;
     api
       .installments(offer.code, base)
