@@ -164,77 +164,90 @@ static void record(double *samples, atomic_long *count, double ms)
 		samples[i] = ms;
 }
 
+/* Buyer or visitor n's client address, in 198.18.0.0/15. */
+static void client_address(long n, char xff[32])
+{
+	snprintf(xff, 32, "198.%d.%d.%d", 18 + (int)(n >> 16 & 1), (int)(n >> 8 & 255),
+		 (int)(n & 255));
+}
+
+/* POSTs a JSON payload from client address xff, with extra header lines
+ * (each ending in CRLF); the status, or -1 on a transport error. */
+static int post_json(int fd, const char *path, const char *xff, const char *extra,
+		     const char *payload, char *body, size_t cap)
+{
+	char req[4096];
+	int len = snprintf(req, sizeof(req),
+			   "POST %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+			   "X-Forwarded-For: %s\r\n%sContent-Length: %zu\r\n\r\n%s",
+			   path, xff, extra, strlen(payload), payload);
+
+	return roundtrip(fd, req, (size_t)len, body, cap);
+}
+
+/* Counts one buyer or visitor (who, n): a success, or a refusal by status
+ * (the first three shown with their answer). */
+static void outcome(bool ok, int status, const char *who, long n, const char *body)
+{
+	if (ok) {
+		atomic_fetch_add(&paid, 1);
+		return;
+	}
+	atomic_fetch_add(&refused, 1);
+	atomic_fetch_add(&refused_status[status % 600], 1);
+	if (atomic_load(&refused) <= 3)
+		fprintf(stderr, "%s %ld: %d %.300s\n", who, n, status, body);
+}
+
 static long buy(int fd, long n)
 {
-	char body[8192], req[4096], payload[2048], card[17], cpf[12], xff[32], *tok, *q;
+	char body[8192], payload[2048], card[17], cpf[12], xff[32], key[128], *tok, *q;
 	double t0;
-	int status, len;
+	int status;
 
 	make_card(n, card);
 	make_cpf(n, cpf);
-	snprintf(xff, sizeof(xff), "198.%d.%d.%d", 18 + (int)(n >> 16 & 1), (int)(n >> 8 & 255),
-		 (int)(n & 255));
-	len = snprintf(payload, sizeof(payload),
-		       "{\"number\":\"%s\",\"holder_name\":\"Comprador %ld\",\"exp_month\":12,"
-		       "\"exp_year\":2031,\"cvv\":\"123\"}",
-		       card, n);
-	len = snprintf(req, sizeof(req),
-		       "POST /checkout/v1/card-tokens HTTP/1.1\r\nHost: bench\r\n"
-		       "Content-Type: application/json\r\nX-Forwarded-For: %s\r\n"
-		       "Content-Length: %d\r\n\r\n%s",
-		       xff, len, payload);
+	client_address(n, xff);
+	snprintf(payload, sizeof(payload),
+		 "{\"number\":\"%s\",\"holder_name\":\"Comprador %ld\",\"exp_month\":12,"
+		 "\"exp_year\":2031,\"cvv\":\"123\"}",
+		 card, n);
 	t0 = now_s();
-	status = roundtrip(fd, req, (size_t)len, body, sizeof(body));
+	status = post_json(fd, "/checkout/v1/card-tokens", xff, "", payload, body, sizeof(body));
 	if (status < 0)
 		return -1;
 	record(token_ms, &ntoken, (now_s() - t0) * 1000);
 	tok = strstr(body, "\"token\":\"");
 	if (status != 201 || !tok) {
-		atomic_fetch_add(&refused, 1);
-		atomic_fetch_add(&refused_status[status % 600], 1);
+		outcome(false, status, "refused buyer (token)", n, body);
 		return 0;
 	}
 	tok += 9;
 	if ((q = strchr(tok, '"')))
 		*q = '\0';
-	len = snprintf(payload, sizeof(payload),
-		       "{\"offer_code\":\"%s\",\"customer\":{\"full_name\":\"Comprador %ld\","
-		       "\"email\":\"comprador-%s-%ld@example.com\",\"document\":\"%s\","
-		       "\"phone\":\"11987654321\"},\"payment\":{\"method\":\"card\","
-		       "\"card_token\":\"%s\",\"installments\":3}}",
-		       offer, n, tag, n, cpf, tok);
-	len = snprintf(req, sizeof(req),
-		       "POST /checkout/v1/orders HTTP/1.1\r\nHost: bench\r\n"
-		       "Content-Type: application/json\r\nX-Forwarded-For: %s\r\n"
-		       "Idempotency-Key: launch-%s-%ld\r\nContent-Length: %d\r\n\r\n%s",
-		       xff, tag, n, len, payload);
+	snprintf(payload, sizeof(payload),
+		 "{\"offer_code\":\"%s\",\"customer\":{\"full_name\":\"Comprador %ld\","
+		 "\"email\":\"comprador-%s-%ld@example.com\",\"document\":\"%s\","
+		 "\"phone\":\"11987654321\"},\"payment\":{\"method\":\"card\","
+		 "\"card_token\":\"%s\",\"installments\":3}}",
+		 offer, n, tag, n, cpf, tok);
+	snprintf(key, sizeof(key), "Idempotency-Key: launch-%s-%ld\r\n", tag, n);
 	t0 = now_s();
-	status = roundtrip(fd, req, (size_t)len, body, sizeof(body));
+	status = post_json(fd, "/checkout/v1/orders", xff, key, payload, body, sizeof(body));
 	if (status < 0)
 		return -1;
 	record(order_ms, &norder, (now_s() - t0) * 1000);
-	if (status == 201 && strstr(body, "\"status\":\"paid\"")) {
-		atomic_fetch_add(&paid, 1);
-	} else {
-		atomic_fetch_add(&refused, 1);
-		atomic_fetch_add(&refused_status[status % 600], 1);
-		if (atomic_load(&refused) <= 3)
-			fprintf(stderr, "refused buyer %ld: %d %.300s\n", n, status, body);
-	}
+	outcome(status == 201 && strstr(body, "\"status\":\"paid\""), status, "refused buyer", n,
+		body);
 	return 0;
 }
 
-/* One POST of a JSON payload as visitor n; the status or -1. */
-static int post_json(int fd, const char *path, const char *xff, const char *payload, char *body,
-		     size_t cap)
+/* Whether status is want; the first status that is not goes to *failed. */
+static bool step_ok(int status, int want, int *failed)
 {
-	char req[4096];
-	int len = snprintf(req, sizeof(req),
-			   "POST %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-			   "X-Forwarded-For: %s\r\nContent-Length: %zu\r\n\r\n%s",
-			   path, xff, strlen(payload), payload);
-
-	return roundtrip(fd, req, (size_t)len, body, cap);
+	if (status != want && !*failed)
+		*failed = status;
+	return status == want;
 }
 
 /* Visitor n loads the checkout page; 0, or -1 on a transport error. */
@@ -242,48 +255,42 @@ static long visit(int fd, long n)
 {
 	char body[16384], req[1024], payload[1024], xff[32], session[40] = "", *id;
 	double t0 = now_s();
-	int status, len;
-	bool ok;
+	int status, len, failed = 0;
 
-	snprintf(xff, sizeof(xff), "198.%d.%d.%d", 18 + (int)(n >> 16 & 1), (int)(n >> 8 & 255),
-		 (int)(n & 255));
+	client_address(n, xff);
 	len = snprintf(req, sizeof(req),
 		       "GET /checkout/v1/offers/%s HTTP/1.1\r\nHost: bench\r\n"
 		       "X-Forwarded-For: %s\r\n\r\n",
 		       offer, xff);
 	if ((status = roundtrip(fd, req, (size_t)len, body, sizeof(body))) < 0)
 		return -1;
-	ok = status == 200;
+	step_ok(status, 200, &failed);
 	snprintf(payload, sizeof(payload), "{\"offer_code\":\"%s\"}", offer);
-	if ((status = post_json(fd, "/checkout/v1/sessions", xff, payload, body, sizeof(body))) < 0)
+	status = post_json(fd, "/checkout/v1/sessions", xff, "", payload, body, sizeof(body));
+	if (status < 0)
 		return -1;
-	ok = ok && status == 201;
-	if ((id = strstr(body, "\"id\":\"")) && strlen(id + 6) > 36)
+	if (step_ok(status, 201, &failed) && (id = strstr(body, "\"id\":\"")) &&
+	    strlen(id + 6) > 36)
 		snprintf(session, sizeof(session), "%.36s", id + 6);
 	snprintf(payload, sizeof(payload),
 		 "{\"event_id\":\"%s-%ld-view\",\"event_name\":\"checkout_page_view\","
 		 "\"offer_code\":\"%s\",\"timestamp\":\"2026-12-07T12:00:00.000Z\"}",
 		 tag, n, offer);
-	if ((status = post_json(fd, "/checkout/v1/events", xff, payload, body, sizeof(body))) < 0)
+	status = post_json(fd, "/checkout/v1/events", xff, "", payload, body, sizeof(body));
+	if (status < 0)
 		return -1;
-	ok = ok && status == 204;
+	step_ok(status, 204, &failed);
 	snprintf(payload, sizeof(payload),
 		 "{\"event_id\":\"%s-%ld-start\",\"event_name\":\"checkout_session_started\","
 		 "\"session_id\":\"%s\",\"offer_code\":\"%s\","
 		 "\"timestamp\":\"2026-12-07T12:00:00.000Z\"}",
 		 tag, n, session, offer);
-	if ((status = post_json(fd, "/checkout/v1/events", xff, payload, body, sizeof(body))) < 0)
+	status = post_json(fd, "/checkout/v1/events", xff, "", payload, body, sizeof(body));
+	if (status < 0)
 		return -1;
-	ok = ok && status == 204;
+	step_ok(status, 204, &failed);
 	record(order_ms, &norder, (now_s() - t0) * 1000);
-	if (ok) {
-		atomic_fetch_add(&paid, 1);
-	} else {
-		atomic_fetch_add(&refused, 1);
-		atomic_fetch_add(&refused_status[status % 600], 1);
-		if (atomic_load(&refused) <= 3)
-			fprintf(stderr, "failed visitor %ld: %d %.300s\n", n, status, body);
-	}
+	outcome(failed == 0, failed, "failed visitor", n, body);
 	return 0;
 }
 
