@@ -51,7 +51,7 @@ int b4_ratelimit_hit(struct b4_db *db, const char *scope, const char *key, int64
 	if (affected < 0)
 		return -1;
 	count = affected == 1 ? 1 : (int64_t)b4_db_insert_id(db);
-	if (count < 1 || (affected != 1 && count < 2))
+	if (affected != 1 && count < 2)
 		return -1; /* not the counter's value: never count blind */
 	if (affected == 1 && sweep(db, now, window_seconds) < 0)
 		return -1;
