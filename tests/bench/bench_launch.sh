@@ -47,8 +47,11 @@ sandbox_pid=${bench_pids[-1]}
 checkout_env=(B4_ACQUIRER_SECRET=$secret B4_ACQUIRERS="sandbox=http://127.0.0.1:$sandbox_port")
 # the client address comes from the load balancer's X-Forwarded-For where
 # libcommon knows trusted proxies (branch trust); before that every buyer
-# is 127.0.0.1 to b4-checkout, and only the per-address rule is lifted
-if "$bin/b4-checkout" --help 2>&1 | grep -q B4_TRUSTED_PROXIES; then
+# is 127.0.0.1 to b4-checkout, and only the per-address rule is lifted.
+# The help is read whole first: under pipefail, grep -q quitting at its
+# match could kill b4-checkout with SIGPIPE and take the else branch.
+checkout_help=$("$bin/b4-checkout" --help 2>&1 || true)
+if grep -q B4_TRUSTED_PROXIES <<<"$checkout_help"; then
 	checkout_env+=(B4_TRUSTED_PROXIES=127.0.0.1/32)
 	address_note="client address from X-Forwarded-For (B4_TRUSTED_PROXIES)"
 else
