@@ -134,8 +134,8 @@ static int seal(struct checkout_order *o, const char *token)
 	return o->card_token_sealed ? 0 : -1;
 }
 
-/* The token's row with the antifraud counters of this buyer and card, in
- * one read (checkout_fraud_score then reads nothing). */
+/* The token's row with the antifraud rules' columns of this buyer and
+ * card, in one read (checkout_fraud_score then reads nothing). */
 #define TOKEN_COUNTERS CHECKOUT_VELOCITY_COLUMNS("t.fingerprint")
 #define TOKEN_READ                                                                                 \
 	"SELECT brand, bin, last4, fingerprint, session_id, expires_at > UTC_TIMESTAMP(6),"        \
@@ -145,6 +145,7 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 {
 	struct b4_req *req = o->req;
 	const int64_t window = o->app->fraud_window_seconds;
+	int64_t off[CHECKOUT_VELOCITY_COUNTERS];
 	struct b4_db_result *res;
 	char hash[65], used_by[65];
 	const char *why = NULL, *code = NULL;
@@ -155,11 +156,13 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 		char *claim = b4_arena_printf(req->arena, "%s\n%s", o->idem.scope, o->idem.key);
 		checkout_card_token_hash(claim ? claim : "", used_by);
 	}
+	checkout_velocity_offsets(o->app, off);
 	for (int pass = 0; pass < 2; pass++) {
-		res = b4_db_query(
-		    req->db, TOKEN_READ, "sisisiiis", checkout_null_if_empty(o->email), window,
-		    checkout_null_if_empty(o->document_bidx), window,
-		    checkout_null_if_empty(req->client_ip), window, window, window, hash);
+		res = b4_db_query(req->db, TOKEN_READ, "siisiisiiiiiis",
+				  checkout_null_if_empty(o->email), window, off[0],
+				  checkout_null_if_empty(o->document_bidx), window, off[1],
+				  checkout_null_if_empty(req->client_ip), window, off[2], window,
+				  off[3], window, off[4], hash);
 		if (!res)
 			goto out_db_error;
 		if (b4_db_rows(res) > 0 || pass == 1)
@@ -197,7 +200,7 @@ int checkout_card_token_consume(struct checkout_order *o, const char *token)
 		/* the token is charged only where it was issued */
 		snprintf(o->card_acquirer, sizeof(o->card_acquirer), "%s", b4_db_str(res, 0, 7));
 		for (size_t k = 0; k < CHECKOUT_VELOCITY_COUNTERS; k++)
-			o->velocity[k] = b4_db_i64(res, 0, 8 + k);
+			o->velocity_reached[k] = !b4_db_is_null(res, 0, 8 + k);
 		o->velocity_known = true;
 	}
 	b4_db_result_free(res);

@@ -146,24 +146,34 @@ void checkout_metric_started(const char *method);
 void checkout_metric_succeeded(const char *method, int64_t total_cents);
 
 /* fraud.c */
-/* The velocity counters as five select-list columns: orders from the
- * buyer's e-mail, from their document (blind index), from the client
- * address, then charges with the card and declined ones.  FP is the SQL of
- * the card's fingerprint ("?" to bind it, or a column of the card token
- * read with them).  Binds in order: e-mail, window, document_bidx, window,
- * client_ip, window, [fingerprint,] window, [fingerprint,] window. */
+/* The velocity rules as five select-list columns: whether the orders from
+ * the buyer's e-mail, from their document (blind index) and from the
+ * client address, then the charges with the card and its declined ones,
+ * have reached the rule's limit in the window.  Each is 1 when the
+ * limit-th such row exists (LIMIT 1 OFFSET limit - 1), else NULL, so a read
+ * stops at the limit however many rows share the value: the orders of a
+ * launch behind one carrier's NAT cost the same as one buyer's.  FP is the
+ * SQL of the card's fingerprint ("?" to bind it, or a column of the card
+ * token read with them).  Binds in order, each value with the window and
+ * its offset (checkout_velocity_offsets): e-mail, window, offset,
+ * document_bidx, window, offset, client_ip, window, offset, [fingerprint,]
+ * window, offset, [fingerprint,] window, offset. */
 #define CHECKOUT_VELOCITY_COUNTERS 5
 #define CHECKOUT_VELOCITY_COLUMNS(FP)                                                              \
-	"(SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"                  \
-	" WHERE c.email = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"             \
-	" (SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id"                 \
-	" WHERE c.document_bidx = ? AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"     \
-	" (SELECT COUNT(*) FROM orders WHERE client_ip = ?"                                        \
-	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"                                 \
-	" (SELECT COUNT(*) FROM charges WHERE card_fingerprint = " FP                              \
-	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND),"                                 \
-	" (SELECT COUNT(*) FROM charges WHERE card_fingerprint = " FP " AND status = 'declined'"   \
-	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND)"
+	"(SELECT 1 FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.email = ?"       \
+	" AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT 1 OFFSET ?),"              \
+	" (SELECT 1 FROM orders o JOIN customers c ON c.id = o.customer_id"                        \
+	" WHERE c.document_bidx = ?"                                                               \
+	" AND o.created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT 1 OFFSET ?),"              \
+	" (SELECT 1 FROM orders WHERE client_ip = ?"                                               \
+	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT 1 OFFSET ?),"                \
+	" (SELECT 1 FROM charges WHERE card_fingerprint = " FP                                     \
+	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT 1 OFFSET ?),"                \
+	" (SELECT 1 FROM charges WHERE card_fingerprint = " FP " AND status = 'declined'"          \
+	" AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT 1 OFFSET ?)"
+/* Each rule's offset to bind: its limit less one. */
+void checkout_velocity_offsets(const struct checkout_app *app,
+			       int64_t offsets[CHECKOUT_VELOCITY_COUNTERS]);
 /* v, or NULL when empty: an empty value counts nothing (bound as NULL,
  * which matches no row). */
 const char *checkout_null_if_empty(const char *v);
@@ -175,9 +185,9 @@ struct checkout_fraud_input {
 	const char *session_email;    /* may be NULL */
 	int64_t total_cents;
 	int64_t offer_price_cents;
-	/* the counters as read with the card token, in the columns' order
+	/* the rules' columns as read with the card token, in their order
 	 * (NULL: read them) */
-	const int64_t *counts;
+	const bool *reached;
 };
 /* Scores an order with explainable rules.  *reasons is a JSON array
  * (caller deletes) of {rule, points, detail}.  Returns the score, or -1 on

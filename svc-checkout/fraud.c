@@ -20,8 +20,9 @@ static void add_reason(cJSON *reasons, int *score, const char *rule, int points,
 	*score += points;
 }
 
-/* The velocity rules (checkout.h, CHECKOUT_VELOCITY_COLUMNS): how many
- * recent orders (or charges) share a value, all five in one statement. */
+/* The velocity rules (checkout.h, CHECKOUT_VELOCITY_COLUMNS): whether the
+ * recent orders (or charges) sharing a value reached the rule's limit, all
+ * five in one statement. */
 #define VELOCITY_SQL "SELECT " CHECKOUT_VELOCITY_COLUMNS("?")
 
 struct velocity_rule {
@@ -73,15 +74,33 @@ const char *checkout_null_if_empty(const char *v)
 	return v && v[0] ? v : NULL;
 }
 
+/* The limits, in the columns' order; card_declines' is fixed. */
+static void velocity_limits(const struct checkout_app *app,
+			    int64_t limits[CHECKOUT_VELOCITY_COUNTERS])
+{
+	limits[0] = app->fraud_email_max;
+	limits[1] = app->fraud_document_max;
+	limits[2] = app->fraud_ip_max;
+	limits[3] = app->fraud_card_max;
+	limits[4] = 3;
+}
+
+void checkout_velocity_offsets(const struct checkout_app *app,
+			       int64_t offsets[CHECKOUT_VELOCITY_COUNTERS])
+{
+	velocity_limits(app, offsets);
+	for (size_t k = 0; k < CHECKOUT_VELOCITY_COUNTERS; k++)
+		offsets[k]--;
+}
+
 int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 			 const struct checkout_fraud_input *in, cJSON **reasons)
 {
 	const char *values[] = {in->email, in->document_bidx, in->client_ip, in->card_fingerprint,
 				in->card_fingerprint};
-	const int64_t limits[] = {app->fraud_email_max, app->fraud_document_max, app->fraud_ip_max,
-				  app->fraud_card_max, 3};
 	const int64_t window = app->fraud_window_seconds;
-	int64_t counts[CHECKOUT_VELOCITY_COUNTERS];
+	int64_t limits[CHECKOUT_VELOCITY_COUNTERS], off[CHECKOUT_VELOCITY_COUNTERS];
+	bool reached[CHECKOUT_VELOCITY_COUNTERS];
 	struct b4_db_result *res;
 	int score = 0;
 	char detail[128];
@@ -89,31 +108,33 @@ int checkout_fraud_score(struct b4_db *db, const struct checkout_app *app,
 	 * again: the card rules must not refuse them */
 	bool test_card = is_sandbox_test_card(app, in->card_fingerprint);
 
+	velocity_limits(app, limits);
 	*reasons = cJSON_CreateArray();
-	if (in->counts) {
-		memcpy(counts, in->counts, sizeof(counts));
+	if (in->reached) {
+		memcpy(reached, in->reached, sizeof(reached));
 	} else {
-		res = b4_db_query(db, VELOCITY_SQL, "sisisisisi", checkout_null_if_empty(values[0]),
-				  window, checkout_null_if_empty(values[1]), window,
-				  checkout_null_if_empty(values[2]), window,
-				  checkout_null_if_empty(values[3]), window,
-				  checkout_null_if_empty(values[4]), window);
+		checkout_velocity_offsets(app, off);
+		res = b4_db_query(db, VELOCITY_SQL, "siisiisiisiisii",
+				  checkout_null_if_empty(values[0]), window, off[0],
+				  checkout_null_if_empty(values[1]), window, off[1],
+				  checkout_null_if_empty(values[2]), window, off[2],
+				  checkout_null_if_empty(values[3]), window, off[3],
+				  checkout_null_if_empty(values[4]), window, off[4]);
 		if (!res) {
 			cJSON_Delete(*reasons);
 			*reasons = NULL;
 			return -1;
 		}
 		for (size_t k = 0; k < CHECKOUT_VELOCITY_COUNTERS; k++)
-			counts[k] = b4_db_i64(res, 0, k);
+			reached[k] = !b4_db_is_null(res, 0, k);
 		b4_db_result_free(res);
 	}
 	for (size_t k = 0; k < sizeof(velocity_rules) / sizeof(velocity_rules[0]); k++) {
-		int64_t n = counts[k];
 		if (test_card && values[k] == in->card_fingerprint)
 			continue;
-		if (n >= limits[k]) {
-			snprintf(detail, sizeof(detail), "%lld %s in %llds", (long long)n,
-				 velocity_rules[k].what, (long long)window);
+		if (reached[k]) {
+			snprintf(detail, sizeof(detail), "%lld or more %s in %llds",
+				 (long long)limits[k], velocity_rules[k].what, (long long)window);
 			add_reason(*reasons, &score, velocity_rules[k].rule,
 				   velocity_rules[k].points, detail);
 		}

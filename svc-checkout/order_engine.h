@@ -52,7 +52,7 @@ struct checkout_order {
 	int64_t interest_cents;
 	int64_t total_cents;
 	/* antifraud */
-	int64_t velocity[CHECKOUT_VELOCITY_COUNTERS]; /* read with the card token */
+	bool velocity_reached[CHECKOUT_VELOCITY_COUNTERS]; /* read with the card token */
 	bool velocity_known;
 	int fraud_score;
 	char *fraud_reasons; /* JSON text, malloc'd */

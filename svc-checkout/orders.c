@@ -413,7 +413,7 @@ static int score_fraud(struct checkout_order *o)
 	fraud.session_email = o->session_email;
 	fraud.total_cents = o->total_cents;
 	fraud.offer_price_cents = o->main.price_cents;
-	fraud.counts = o->velocity_known ? o->velocity : NULL;
+	fraud.reached = o->velocity_known ? o->velocity_reached : NULL;
 	o->fraud_score = checkout_fraud_score(o->req->db, o->app, &fraud, &reasons);
 	if (o->fraud_score < 0) {
 		b4_req_db_error(o->req);

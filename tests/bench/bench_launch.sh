@@ -24,6 +24,9 @@
 # share goes.  The profile costs throughput; take the rates from a run
 # without it.  B4_MARIADB_ARGS (deploy/dev/mariadb.sh) tries a server
 # setting, e.g. B4_MARIADB_ARGS=--thread-handling=pool-of-threads.
+# BENCH_ADDRESSES=N sends the buyers and visitors from N client addresses
+# instead of one each (bench_launch.c): BENCH_ADDRESSES=1 is a launch
+# behind one carrier's NAT, every order counted by the per-address rule.
 # BENCH_CPUS pins the whole run (MariaDB, the binaries, the driver and
 # mariadb-slap) to those CPUs (taskset -c), to see how both rates scale
 # with cores: BENCH_CPUS=0 for one core.
@@ -91,6 +94,7 @@ db_pid=$(cat "$bench_dir/db/mysqld.pid")
 sql() { mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev -N b4bench -e "$1"; }
 echo "durability: $(sql "SELECT CONCAT('innodb_flush_log_at_trx_commit=', @@innodb_flush_log_at_trx_commit, ' sync_binlog=', @@sync_binlog, ' log_bin=', @@log_bin)")"
 echo "b4-checkout: B4_WORKERS=${B4_WORKERS:-default} ${BENCH_CHECKOUT_ENV:-}; $address_note"
+[ -n "${BENCH_ADDRESSES:-}" ] && echo "client addresses: $BENCH_ADDRESSES"
 echo "cpus: $(taskset -pc $$ | sed 's/.*: //') of $(nproc --all)"
 
 ticks() { # PID: utime + stime in clock ticks
