@@ -122,7 +122,7 @@ enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *
 						     const char *body, int *status, cJSON **token);
 /* page_cache.c: the offer pages' answers, reused for app->page_cache_ms.
  * checkout_page_cache_answer sends the kept answer of key when there is a
- * fresh one (true); checkout_page_cache_send sends body (200, deleted)
+ * fresh one, the page or its 404 (true); checkout_page_cache_send sends body (200, deleted)
  * and keeps its text under key.  Init (the metric
  * checkout_offer_page_answers_total{source="kept"|"read"}) once before
  * the server starts. */
@@ -133,6 +133,8 @@ void checkout_page_cache_init(void);
  * error. */
 int checkout_offer_kept(struct b4_req *req, const char *code, struct checkout_offer *out);
 bool checkout_page_cache_answer(struct b4_req *req, const char *key);
+/* key has no live offer: its 404 is kept for app->page_cache_ms too */
+void checkout_page_cache_missing(struct b4_req *req, const char *key);
 void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body);
 void checkout_page_cache_cleanup(void);
 

@@ -199,9 +199,10 @@ static cJSON *installments_json(const struct checkout_app *app, const struct che
 	return arr;
 }
 
-/* Loads the offer of the :code parameter, or answers 404/503.  With kept,
- * as kept for the page cache's time (the installment table and coupon
- * checks only show it); the page itself reads it, being kept as a whole. */
+/* Loads the offer of the :code parameter (1), or answers 404 (0) or 503
+ * (-1).  With kept, as kept for the page cache's time (the installment
+ * table and coupon checks only show it); the page itself reads it, being
+ * kept as a whole. */
 static int offer_from_param(struct b4_req *req, bool kept, struct checkout_offer *offer)
 {
 	const char *code = b4_req_param(req, "code");
@@ -209,19 +210,15 @@ static int offer_from_param(struct b4_req *req, bool kept, struct checkout_offer
 
 	if (!code) {
 		b4_req_not_found(req, "offer");
-		return -1;
+		return 0;
 	}
 	found = kept ? checkout_offer_kept(req, code, offer)
 		     : checkout_offer_load(req->db, code, false, offer, NULL);
-	if (found < 0) {
+	if (found < 0)
 		b4_req_db_error(req);
-		return -1;
-	}
-	if (found == 0) {
+	else if (found == 0)
 		b4_req_not_found(req, "offer");
-		return -1;
-	}
-	return 0;
+	return found;
 }
 
 void checkout_offer_get(struct b4_req *req)
@@ -231,13 +228,17 @@ void checkout_offer_get(struct b4_req *req)
 	struct checkout_offer offer;
 	struct b4_db_result *res;
 	cJSON *body, *methods, *bumps;
+	int found;
 	static const char *const all_methods[] = {"card", "pix", "boleto"};
 
 	/* a launch's buyers ask for the same page: its answer of the last
 	 * moment, when there is one (page_cache.c) */
 	if (code && checkout_page_cache_answer(req, code))
 		return;
-	if (offer_from_param(req, false, &offer) < 0)
+	found = offer_from_param(req, false, &offer);
+	if (found == 0 && code && b4_text_is_offer_code(code))
+		checkout_page_cache_missing(req, code); /* it was read */
+	if (found != 1)
 		return;
 	res = b4_db_query(
 	    req->db,
@@ -293,7 +294,7 @@ void checkout_offer_installments(struct b4_req *req)
 	const char *amount_text = b4_req_query(req, "amount_cents");
 	int64_t amount;
 
-	if (offer_from_param(req, true, &offer) < 0)
+	if (offer_from_param(req, true, &offer) != 1)
 		return;
 	/* the page asks for the table of its cart (bumps and coupon included);
 	 * the order is always priced again on the server */
@@ -324,7 +325,7 @@ void checkout_offer_coupon(struct b4_req *req)
 	int valid;
 	cJSON *body;
 
-	if (checkout_coupon_admit(req) < 0 || offer_from_param(req, true, &offer) < 0)
+	if (checkout_coupon_admit(req) < 0 || offer_from_param(req, true, &offer) != 1)
 		return;
 	if (!code || !*code || strlen(code) > 40) {
 		b4_req_errorf(req, 422, "invalid_request_error", "invalid_coupon", "coupon",

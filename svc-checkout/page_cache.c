@@ -15,6 +15,11 @@
  * replacing whatever sat in its slot: the memory stays bounded (slots x
  * one page) whatever codes are asked for, and only found offers' answers
  * are stored, so unknown codes cannot push the launch's offer out.
+ *
+ * Codes without a live offer get their 404 again for the same time, from
+ * a table of their own: a launch's link with a typo, or an offer just
+ * taken down, costs one read a second per process instead of one per
+ * visitor, and asking for unknown codes still never evicts a found one.
  */
 #include "checkout.h"
 #include "b4/metrics.h"
@@ -41,9 +46,15 @@ struct offer_slot {
 	struct checkout_offer offer;
 };
 
+struct miss_slot {
+	char key[PAGE_KEY_MAX + 1];
+	int64_t expires_ms;
+};
+
 static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page_slot page_slots[PAGE_SLOTS];
 static struct offer_slot offer_slots[PAGE_SLOTS];
+static struct miss_slot miss_slots[PAGE_SLOTS];
 static struct b4_metric *m_answers;
 
 void checkout_page_cache_init(void)
@@ -119,6 +130,7 @@ bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 	struct page_slot *slot = i >= 0 ? &page_slots[i] : NULL;
 	char *copy = NULL;
 	size_t len = 0;
+	bool missing = false;
 
 	if (!slot)
 		return false;
@@ -128,13 +140,35 @@ bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 		copy = b4_arena_alloc(req->arena, len ? len : 1);
 		if (copy)
 			memcpy(copy, slot->body, len);
+	} else {
+		missing =
+		    strcmp(miss_slots[i].key, key) == 0 && now_ms() < miss_slots[i].expires_ms;
 	}
 	pthread_mutex_unlock(&page_lock);
+	if (missing) {
+		count("kept");
+		b4_req_not_found(req, "offer");
+		return true;
+	}
 	if (!copy)
 		return false;
 	count("kept");
 	b4_req_send(req, 200, "application/json", copy, len);
 	return true;
+}
+
+void checkout_page_cache_missing(struct b4_req *req, const char *key)
+{
+	const struct checkout_app *app = req->app;
+	int i = app->page_cache_ms > 0 ? slot_of(key) : -1;
+
+	count("read");
+	if (i < 0)
+		return;
+	pthread_mutex_lock(&page_lock);
+	snprintf(miss_slots[i].key, sizeof(miss_slots[i].key), "%s", key);
+	miss_slots[i].expires_ms = now_ms() + app->page_cache_ms;
+	pthread_mutex_unlock(&page_lock);
 }
 
 void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body)
@@ -175,6 +209,7 @@ void checkout_page_cache_cleanup(void)
 		free(page_slots[i].body);
 		memset(&page_slots[i], 0, sizeof(page_slots[i]));
 		memset(&offer_slots[i], 0, sizeof(offer_slots[i]));
+		memset(&miss_slots[i], 0, sizeof(miss_slots[i]));
 	}
 	pthread_mutex_unlock(&page_lock);
 }

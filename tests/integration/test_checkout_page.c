@@ -493,8 +493,9 @@ static void test_product_image_upload_and_serving(void **state)
 	h_resp_free(&r);
 }
 
-/* The offer page's answer is reused for B4_OFFER_PAGE_CACHE_MS; a change
- * shows once that is over, and an order always reads the offer's row. */
+/* The offer page's answer is reused for B4_OFFER_PAGE_CACHE_MS, and so is
+ * an unknown code's 404; a change shows once that is over, and an order
+ * always reads the offer's row. */
 static void test_offer_page_reused_orders_read_the_rows(void **state)
 {
 	static char kept_env[] = "B4_OFFER_PAGE_CACHE_MS=60000";
@@ -560,6 +561,26 @@ static void test_offer_page_reused_orders_read_the_rows(void **state)
 	h_resp_free(&r);
 	free(token);
 	assert_int_equal(h_sql(db, "UPDATE offers SET active = 1 WHERE code = 'DEMOOFFER1'"), 0);
+
+	/* a code without a live offer keeps its 404 as long: an offer put
+	 * back on sale shows there after the minute, here within the second */
+	assert_int_equal(h_sql(db, "UPDATE offers SET active = 0 WHERE code = 'DEMOUPSEL1'"), 0);
+	assert_int_equal(call(&r, "GET", h_url(&kept, "/v1/offers/DEMOUPSEL1"), NULL, NULL, NULL),
+			 404);
+	h_resp_free(&r);
+	assert_int_equal(h_sql(db, "UPDATE offers SET active = 1 WHERE code = 'DEMOUPSEL1'"), 0);
+	assert_int_equal(call(&r, "GET", h_url(&kept, "/v1/offers/DEMOUPSEL1"), NULL, NULL, NULL),
+			 404);
+	assert_string_equal(h_json_str(&r, "error.code"), "resource_not_found");
+	h_resp_free(&r);
+	shown = 0;
+	for (long long until = h_now_ms() + 3000; h_now_ms() < until && shown != 200;
+	     h_sleep_ms(100)) {
+		shown =
+		    call(&r, "GET", h_url(&checkout, "/v1/offers/DEMOUPSEL1"), NULL, NULL, NULL);
+		h_resp_free(&r);
+	}
+	assert_int_equal(shown, 200);
 	h_stop(&kept, SIGTERM, 10000);
 }
 

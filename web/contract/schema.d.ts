@@ -693,8 +693,9 @@ export interface paths {
          * Public offer page data.
          * @description Product and producer names, price, payment methods, the installment
          *     table, bumps, whether coupons apply. Each b4-checkout process reuses
-         *     an offer's answer for `B4_OFFER_PAGE_CACHE_MS` (1 s by default), so
-         *     a producer's change shows within that time; an order always prices
+         *     an offer's answer for `B4_OFFER_PAGE_CACHE_MS` (1 s by default), and
+         *     a code's 404 as long, so a producer's change (an offer put on sale or
+         *     taken down included) shows within that time; an order always prices
          *     and splits from the offer as it is.
          */
         get: operations["getCheckoutOffer"];
