@@ -158,11 +158,12 @@ done
 # who look never pay; wrk at BENCH_PAGE_CONNS (32), each request from its
 # own client address.  b4-checkout reuses the page's answer for
 # B4_OFFER_PAGE_CACHE_MS (1000; BENCH_CHECKOUT_ENV="B4_OFFER_PAGE_CACHE_MS=0"
-# measures every view reading the database)
+# measures every view reading the database); BENCH_PAGE_CODE=NOSUCHCODE
+# views a code without an offer instead (a launch link with a typo)
 if command -v wrk >/dev/null; then
 	page_conns=${BENCH_PAGE_CONNS:-32}
 	cpu_mark gateway checkout db
-	echo "--- offer page views (GET /checkout/v1/offers/DEMOOFFER1), $page_conns connections, ${seconds}s"
+	echo "--- offer page views (GET /checkout/v1/offers/${BENCH_PAGE_CODE:-DEMOOFFER1}), $page_conns connections, ${seconds}s"
 	out=$(wrk -t2 -c"$page_conns" -d"${seconds}s" --latency -s "$top/tests/bench/offer_page.lua" \
 		"http://127.0.0.1:$gw_port")
 	pages=$(echo "$out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
