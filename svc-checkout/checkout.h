@@ -76,13 +76,21 @@ int checkout_offer_load(struct b4_db *db, const char *key, bool by_id, struct ch
 			struct b4_order_partners *partners);
 /* Does the offer accept payment method ("card", "pix", "boleto")? */
 bool checkout_offer_allows(const struct checkout_offer *offer, const char *method);
-/* Evaluates coupon `code` for the offer at amount_cents.  method and
- * customer_id may be NULL (not known yet).  Returns 1 valid (discount and
- * coupon id filled), 0 invalid (*reason set to a static code), -1 on a
- * database error. */
+/* A valid coupon as an order takes it. */
+struct checkout_coupon {
+	char id[37];
+	char affiliation_id[37]; /* "" when it is the producer's */
+	bool once_per_customer;
+	int64_t discount_cents;
+};
+/* Evaluates coupon `code` for the offer at amount_cents, in one read (two
+ * for a once-per-customer coupon and a known buyer).  method and
+ * document_bidx (the buyer's) may be NULL (not known yet).  Returns 1
+ * valid (*out filled), 0 invalid (*reason set to a static code, discount
+ * 0), -1 on a database error. */
 int checkout_coupon_eval(struct b4_db *db, const struct checkout_offer *offer, const char *code,
-			 const char *method, int64_t amount_cents, const char *customer_id,
-			 int64_t *discount_cents, char coupon_id[37], const char **reason);
+			 const char *method, int64_t amount_cents, const char *document_bidx,
+			 struct checkout_coupon *out, const char **reason);
 
 /* limits.c */
 /* Counts a coupon check against the client address and the optional

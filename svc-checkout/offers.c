@@ -98,15 +98,45 @@ bool checkout_offer_allows(const struct checkout_offer *offer, const char *metho
 	return set_has(offer->methods, method);
 }
 
+/* The columns of a coupon's read, in checkout_coupon_eval. */
+enum coupon_col {
+	C_ID,
+	C_PERCENT,
+	C_AMOUNT,
+	C_METHODS,
+	C_MIN,
+	C_EXPIRED,
+	C_USED_UP,
+	C_ONCE,
+	C_ACTIVE,
+	C_AFFILIATION
+};
+
+/* Has the buyer of document_bidx an order holding the coupon? 1 yes, 0
+ * no, -1 on a database error. */
+static int used_by_buyer(struct b4_db *db, const char *coupon_id, const char *document_bidx)
+{
+	struct b4_db_result *res = b4_db_query(
+	    db,
+	    "SELECT 1 FROM orders o JOIN customers c ON c.id = o.customer_id"
+	    " WHERE c.document_bidx = ? AND o.coupon_id = ?"
+	    " AND o.status IN ('waiting_payment','paid','refund_requested','disputed') LIMIT 1",
+	    "ss", document_bidx, coupon_id);
+	int used = res ? b4_db_rows(res) > 0 : -1;
+
+	b4_db_result_free(res);
+	return used;
+}
+
 int checkout_coupon_eval(struct b4_db *db, const struct checkout_offer *offer, const char *code,
-			 const char *method, int64_t amount_cents, const char *customer_id,
-			 int64_t *discount_cents, char coupon_id[37], const char **reason)
+			 const char *method, int64_t amount_cents, const char *document_bidx,
+			 struct checkout_coupon *out, const char **reason)
 {
 	struct b4_db_result *res;
 	int64_t price;
-	int rc = 0;
+	int rc = 0, used;
 
-	*discount_cents = 0;
+	memset(out, 0, sizeof(*out));
 	if (!offer->allow_coupon) {
 		*reason = "coupons_not_allowed";
 		return 0;
@@ -114,63 +144,61 @@ int checkout_coupon_eval(struct b4_db *db, const struct checkout_offer *offer, c
 	res = b4_db_query(db,
 			  "SELECT id, percent_bps, amount_cents, payment_methods, min_amount_cents,"
 			  " expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(6),"
-			  " max_uses IS NOT NULL AND uses >= max_uses, once_per_customer, active"
-			  " FROM coupons WHERE product_id = ? AND code = ?",
+			  " max_uses IS NOT NULL AND uses >= max_uses, once_per_customer, active,"
+			  " affiliation_id FROM coupons WHERE product_id = ? AND code = ?",
 			  "ss", offer->product_id, code);
 	if (!res)
 		return -1;
-	if (b4_db_rows(res) == 0 || b4_db_i64(res, 0, 8) == 0) {
+	if (b4_db_rows(res) == 0 || b4_db_i64(res, 0, C_ACTIVE) == 0) {
 		*reason = "coupon_not_found";
 		goto out_free_res;
 	}
-	if (b4_db_i64(res, 0, 5)) {
+	if (b4_db_i64(res, 0, C_EXPIRED)) {
 		*reason = "coupon_expired";
 		goto out_free_res;
 	}
-	if (b4_db_i64(res, 0, 6)) {
+	if (b4_db_i64(res, 0, C_USED_UP)) {
 		*reason = "coupon_used_up";
 		goto out_free_res;
 	}
-	if (amount_cents < b4_db_i64(res, 0, 4)) {
+	if (amount_cents < b4_db_i64(res, 0, C_MIN)) {
 		*reason = "below_minimum_amount";
 		goto out_free_res;
 	}
-	if (method && !set_has(b4_db_str(res, 0, 3), method)) {
+	if (method && !set_has(b4_db_str(res, 0, C_METHODS), method)) {
 		*reason = "payment_method_not_eligible";
 		goto out_free_res;
 	}
-	if (customer_id && b4_db_i64(res, 0, 7)) {
-		struct b4_db_result *used = b4_db_query(
-		    db,
-		    "SELECT COUNT(*) FROM orders WHERE coupon_id = ? AND customer_id = ?"
-		    " AND status IN ('waiting_payment','paid','refund_requested','disputed')",
-		    "ss", b4_db_str(res, 0, 0), customer_id);
-		if (!used) {
-			rc = -1;
-			goto out_free_res;
-		}
-		if (b4_db_i64(used, 0, 0) > 0) {
-			b4_db_result_free(used);
+	out->once_per_customer = b4_db_i64(res, 0, C_ONCE) != 0;
+	if (document_bidx && out->once_per_customer) {
+		used = used_by_buyer(db, b4_db_str(res, 0, C_ID), document_bidx);
+		if (used != 0) {
+			rc = used < 0 ? -1 : 0;
 			*reason = "already_used_by_customer";
 			goto out_free_res;
 		}
-		b4_db_result_free(used);
 	}
 	/* The price never drops below R$ 5,00, the smallest offer price. */
-	if (!b4_db_is_null(res, 0, 1)) {
-		if (b4_money_discount(amount_cents, B4_DISCOUNT_PERCENT, b4_db_i64(res, 0, 1), 500,
-				      &price, discount_cents) < 0)
+	if (!b4_db_is_null(res, 0, C_PERCENT)) {
+		if (b4_money_discount(amount_cents, B4_DISCOUNT_PERCENT,
+				      b4_db_i64(res, 0, C_PERCENT), 500, &price,
+				      &out->discount_cents) < 0)
 			goto out_bad;
-	} else if (b4_money_discount(amount_cents, B4_DISCOUNT_FIXED, b4_db_i64(res, 0, 2), 500,
-				     &price, discount_cents) < 0) {
+	} else if (b4_money_discount(amount_cents, B4_DISCOUNT_FIXED, b4_db_i64(res, 0, C_AMOUNT),
+				     500, &price, &out->discount_cents) < 0) {
 		goto out_bad;
 	}
-	snprintf(coupon_id, 37, "%s", b4_db_str(res, 0, 0));
+	snprintf(out->id, sizeof(out->id), "%s", b4_db_str(res, 0, C_ID));
+	if (!b4_db_is_null(res, 0, C_AFFILIATION))
+		snprintf(out->affiliation_id, sizeof(out->affiliation_id), "%s",
+			 b4_db_str(res, 0, C_AFFILIATION));
 	rc = 1;
 	goto out_free_res;
 out_bad:
 	*reason = "coupon_not_found";
 out_free_res:
+	if (rc != 1)
+		out->discount_cents = 0;
 	b4_db_result_free(res);
 	return rc;
 }
@@ -320,8 +348,7 @@ void checkout_offer_coupon(struct b4_req *req)
 	const char *code = b4_req_param(req, "coupon");
 	const char *method = b4_req_query(req, "payment_method");
 	const char *reason = NULL;
-	char coupon_id[37];
-	int64_t discount = 0;
+	struct checkout_coupon coupon;
 	int valid;
 	cJSON *body;
 
@@ -339,15 +366,16 @@ void checkout_offer_coupon(struct b4_req *req)
 		return;
 	}
 	valid = checkout_coupon_eval(req->db, &offer, code, method, offer.price_cents, NULL,
-				     &discount, coupon_id, &reason);
+				     &coupon, &reason);
 	if (valid < 0) {
 		b4_req_db_error(req);
 		return;
 	}
 	body = cJSON_CreateObject();
 	cJSON_AddBoolToObject(body, "valid", valid == 1);
-	cJSON_AddNumberToObject(body, "discount_cents", (double)discount);
-	cJSON_AddNumberToObject(body, "price_cents", (double)(offer.price_cents - discount));
+	cJSON_AddNumberToObject(body, "discount_cents", (double)coupon.discount_cents);
+	cJSON_AddNumberToObject(body, "price_cents",
+				(double)(offer.price_cents - coupon.discount_cents));
 	if (valid != 1)
 		cJSON_AddStringToObject(body, "reason", reason);
 	b4_req_send_json(req, 200, body);

@@ -2,8 +2,8 @@
  * Never holds a transaction across the acquirer call:
  *   tx1: the Idempotency-Key claimed with the order it creates
  *        (b4/idempotency.h), the card token claimed for this attempt,
- *        b4_order_create (customer, coupon use, order waiting_payment,
- *        items, pending charge, splits) and the session's order
+ *        b4_order_create (customer, order waiting_payment, items,
+ *        pending charge, splits, coupon use) and the session's order
  *   the acquirers in priority order (b4/charges.h: failover only after a
  *        definite "not charged"; unknown is asked by reference), with
  *        Idempotency-Key = the charge id, so a retry never charges twice
@@ -109,6 +109,7 @@ static void order_new(const struct checkout_order *o, bool refuse, struct b4_ord
 	n->affiliate_id = o->affiliate_id;
 	n->affiliate_bps = o->affiliate_bps;
 	n->coupon_id = o->coupon_id;
+	n->coupon_once = o->coupon_once;
 	n->session_id = o->session_id;
 	n->parent_order_id = o->parent_order_id;
 	n->platform_fee_bp = (int)o->app->platform_fee_bp;

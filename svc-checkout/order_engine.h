@@ -45,6 +45,7 @@ struct checkout_order {
 	char affiliate_id[37];
 	int affiliate_bps;
 	char coupon_id[37];
+	bool coupon_once; /* once per customer */
 	char parent_order_id[37];
 	/* prices, server-computed */
 	int64_t subtotal_cents;

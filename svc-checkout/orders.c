@@ -352,26 +352,17 @@ out_db_error:
 /* The coupon on the main offer's price; an affiliate's own coupon
  * attributes the sale when no ref or session did.  The use itself is taken
  * in the order's transaction.  0 or -1 after answering. */
-static int take_coupon_code(struct checkout_order *o, const char *coupon)
+static int take_coupon_code(struct checkout_order *o, const char *code)
 {
 	struct b4_req *req = o->req;
+	struct checkout_coupon coupon;
 	const char *reason = NULL;
-	char customer_id[37] = "", coupon_affiliation[37] = "";
-	struct b4_db_result *res;
 	int found;
 
-	if (!coupon)
+	if (!code)
 		return 0;
-	res = b4_db_query(req->db, "SELECT id FROM customers WHERE document_bidx = ?", "s",
-			  o->document_bidx);
-	if (!res)
-		goto out_db_error;
-	if (b4_db_rows(res))
-		snprintf(customer_id, sizeof(customer_id), "%s", b4_db_str(res, 0, 0));
-	b4_db_result_free(res);
-	found = checkout_coupon_eval(req->db, &o->main, coupon, o->method, o->main.price_cents,
-				     customer_id[0] ? customer_id : NULL, &o->discount_cents,
-				     o->coupon_id, &reason);
+	found = checkout_coupon_eval(req->db, &o->main, code, o->method, o->main.price_cents,
+				     o->document_bidx, &coupon, &reason);
 	if (found < 0)
 		goto out_db_error;
 	if (found == 0) {
@@ -379,19 +370,12 @@ static int take_coupon_code(struct checkout_order *o, const char *coupon)
 			      "the coupon cannot be used: %s", reason);
 		return -1;
 	}
-	if (o->affiliate_id[0])
+	snprintf(o->coupon_id, sizeof(o->coupon_id), "%s", coupon.id);
+	o->coupon_once = coupon.once_per_customer;
+	o->discount_cents = coupon.discount_cents;
+	if (o->affiliate_id[0] || !coupon.affiliation_id[0])
 		return 0;
-	res = b4_db_query(req->db,
-			  "SELECT affiliation_id FROM coupons WHERE id = ?"
-			  " AND affiliation_id IS NOT NULL",
-			  "s", o->coupon_id);
-	if (!res)
-		goto out_db_error;
-	if (b4_db_rows(res) == 1)
-		snprintf(coupon_affiliation, sizeof(coupon_affiliation), "%s",
-			 b4_db_str(res, 0, 0));
-	b4_db_result_free(res);
-	if (coupon_affiliation[0] && resolve_affiliate(o, NULL, coupon_affiliation, true) < 0)
+	if (resolve_affiliate(o, NULL, coupon.affiliation_id, true) < 0)
 		goto out_db_error;
 	return 0;
 out_db_error:

@@ -123,7 +123,8 @@ static int take_coupon(struct b4_db *db, const struct b4_order_new *n,
 
 	if (!opt(n->coupon_id) || n->refuse)
 		return 0;
-	taken = b4_order_coupon_take(db, n->coupon_id, n->order_id, n->document_bidx, n->email);
+	taken = b4_order_coupon_take(db, n->coupon_id, n->coupon_once, n->order_id,
+				     n->document_bidx, n->email);
 	if (taken == 1)
 		return 0;
 	if (taken == 0)
@@ -464,7 +465,7 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 		goto out_free;
 	if (!n->customer_id[0] && upsert_customer(db, n, &sealed) < 0)
 		goto out_free;
-	if (take_coupon(db, n, refusal) < 0 || insert_order(db, n, &sealed, created, refusal) < 0)
+	if (insert_order(db, n, &sealed, created, refusal) < 0)
 		goto out_free;
 	for (size_t k = 0; k < n->nitems; k++)
 		if (insert_with_id(db,
@@ -484,8 +485,12 @@ int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refu
 	if (!partners_days(n, created) &&
 	    b4_sales_agg_known_days(db, n->order_id, &n->known.contrib) < 0)
 		goto out_free;
-	rc = b4_sales_agg_shift_known(db, n->order_id, &n->known.contrib, NULL,
-				      n->refuse ? "refused" : "waiting_payment");
+	if (b4_sales_agg_shift_known(db, n->order_id, &n->known.contrib, NULL,
+				     n->refuse ? "refused" : "waiting_payment") < 0)
+		goto out_free;
+	/* last: a launch's coupon is one row every order updates, locked from
+	 * here to the commit */
+	rc = take_coupon(db, n, refusal);
 out_free:
 	free(sealed.document_enc);
 	free(sealed.phone_enc);

@@ -345,28 +345,19 @@ int b4_order_set_expiry(struct b4_db *db, const char *order_id, int64_t seconds)
 	return b4_job_order(db, B4_JOB_ORDER_EXPIRE, order_id, seconds);
 }
 
-int b4_order_coupon_take(struct b4_db *db, const char *coupon_id, const char *order_id,
-			 const char *document_bidx, const char *email)
+int b4_order_coupon_take(struct b4_db *db, const char *coupon_id, bool once_per_customer,
+			 const char *order_id, const char *document_bidx, const char *email)
 {
-	struct b4_db_result *res;
 	char email_bidx[65], key[80];
-	bool once;
 	int64_t n;
 
-	res = b4_db_query(db,
-			  "SELECT once_per_customer FROM coupons WHERE id = ? AND active = 1"
-			  " AND (max_uses IS NULL OR uses < max_uses) FOR UPDATE",
-			  "s", coupon_id);
-	if (!res)
-		return -1;
-	n = (int64_t)b4_db_rows(res);
-	once = n == 1 && b4_db_i64(res, 0, 0) != 0;
-	b4_db_result_free(res);
-	if (n == 0)
-		return 0;
-	if (b4_db_exec(db, "UPDATE coupons SET uses = uses + 1 WHERE id = ?", "s", coupon_id) < 0)
-		return -1;
-	if (!once)
+	n = b4_db_exec(db,
+		       "UPDATE coupons SET uses = uses + 1 WHERE id = ? AND active = 1"
+		       " AND (max_uses IS NULL OR uses < max_uses)",
+		       "s", coupon_id);
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	if (!once_per_customer)
 		return 1;
 	if (b4_pii_blind_index("email", email, email_bidx) < 0)
 		return -1;

@@ -244,6 +244,7 @@ struct b4_order_new {
 	const char *acquirer; /* the charge's acquirer when not a card */
 	/* attribution and links */
 	const char *affiliation_id, *affiliate_id, *coupon_id, *session_id, *parent_order_id;
+	bool coupon_once; /* the coupon is once per customer, as the caller read it */
 	int affiliate_bps;
 	/* the platform's fee */
 	int platform_fee_bp;
@@ -269,11 +270,13 @@ enum b4_order_refusal {
 
 /* Writes a new order in the caller's transaction: the customer row (by
  * document; never an earlier order's buyer, each order keeps its own
- * snapshot), the coupon's use, the order (waiting_payment, or refused with
- * its refused-payment event), its items, its pending charge and its
- * splits: platform, affiliate, co-producers, producer on the price after
- * discounts, the installment interest on the platform's line.  One live
- * upsell per parent order (unique key).  Returns 0, or -1 with *refusal
+ * snapshot), the order (waiting_payment, or refused with its
+ * refused-payment event), its items, its pending charge and its splits:
+ * platform, affiliate, co-producers, producer on the price after
+ * discounts, the installment interest on the platform's line; the
+ * coupon's use last, so its row (one for a whole launch) stays locked
+ * only until the caller commits.  One live upsell per parent order
+ * (unique key).  Returns 0, or -1 with *refusal
  * saying why (B4_ORDER_REFUSAL_NONE: a database error, rolled back by the
  * caller). */
 int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal);
@@ -310,12 +313,13 @@ int b4_order_expire(struct b4_db *db, const char *order_id, bool now);
  * order.expire job then.  0 or -1. */
 int b4_order_set_expiry(struct b4_db *db, const char *order_id, int64_t seconds);
 
-/* Takes one use of coupon_id for order_id: counted only while below
- * max_uses, and for a once_per_customer coupon one redemption row per
+/* Takes one use of coupon_id for order_id, in one statement while the
+ * coupon is active and below max_uses, and for a once_per_customer coupon
+ * (as the caller read it when it priced the order) one redemption row per
  * (coupon, buyer CPF/CNPJ blind index) and per (coupon, e-mail blind
  * index), unique in the database.  1 taken, 0 used up (or inactive), 2
  * already used by this buyer, -1 error. */
-int b4_order_coupon_take(struct b4_db *db, const char *coupon_id, const char *order_id,
-			 const char *document_bidx, const char *email);
+int b4_order_coupon_take(struct b4_db *db, const char *coupon_id, bool once_per_customer,
+			 const char *order_id, const char *document_bidx, const char *email);
 
 #endif
