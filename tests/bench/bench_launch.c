@@ -10,7 +10,9 @@
  * /checkout/v1/card-tokens) and then orders (POST /checkout/v1/orders, card,
  * new Idempotency-Key).  With BENCH_ADDRESSES=N in the environment the
  * buyers come from N client addresses instead (buyer n from the (n mod N)th):
- * 1 is a launch behind one carrier's NAT.  Only the order request is timed.  Prints one line
+ * 1 is a launch behind one carrier's NAT.  BENCH_COUPON=CODE has every
+ * buyer order with that coupon (a launch's code in the link).  Only the
+ * order request is timed.  Prints one line
  * of key=value figures: buyers, paid, refused (any answer but 201 paid),
  * transport errors, paid/s, order p50/p99/max in ms, token p50 in ms.
  *
@@ -37,7 +39,8 @@
 #define MAX_SAMPLES 400000
 
 static int port, seconds;
-static long addresses; /* BENCH_ADDRESSES: 0, one per buyer */
+static long addresses;	   /* BENCH_ADDRESSES: 0, one per buyer */
+static const char *coupon; /* BENCH_COUPON, or NULL */
 static const char *offer, *tag;
 static atomic_long next_buyer, paid, refused, errors, buyers;
 static double deadline;
@@ -234,8 +237,9 @@ static long buy(int fd, long n)
 		 "{\"offer_code\":\"%s\",\"customer\":{\"full_name\":\"Comprador %ld\","
 		 "\"email\":\"comprador-%s-%ld@example.com\",\"document\":\"%s\","
 		 "\"phone\":\"11987654321\"},\"payment\":{\"method\":\"card\","
-		 "\"card_token\":\"%s\",\"installments\":3}}",
-		 offer, n, tag, n, cpf, tok);
+		 "\"card_token\":\"%s\",\"installments\":3}%s%s%s}",
+		 offer, n, tag, n, cpf, tok, coupon ? ",\"coupon\":\"" : "", coupon ? coupon : "",
+		 coupon ? "\"" : "");
 	snprintf(key, sizeof(key), "Idempotency-Key: launch-%s-%ld\r\n", tag, n);
 	t0 = now_s();
 	status = post_json(fd, "/checkout/v1/orders", xff, key, payload, body, sizeof(body));
@@ -351,6 +355,8 @@ int main(int argc, char **argv)
 	offer = argv[4];
 	tag = argv[5];
 	addresses = getenv("BENCH_ADDRESSES") ? atol(getenv("BENCH_ADDRESSES")) : 0;
+	coupon =
+	    getenv("BENCH_COUPON") && getenv("BENCH_COUPON")[0] ? getenv("BENCH_COUPON") : NULL;
 	if (conns < 1 || conns > 256 || seconds < 1)
 		return 2;
 	/* buyer numbers differ between runs of one database */

@@ -27,6 +27,8 @@
 # BENCH_ADDRESSES=N sends the buyers and visitors from N client addresses
 # instead of one each (bench_launch.c): BENCH_ADDRESSES=1 is a launch
 # behind one carrier's NAT, every order counted by the per-address rule.
+# BENCH_COUPON=BEMVINDO10 has every buyer order with the demo's coupon, as
+# a launch's link carries one.
 # BENCH_CPUS pins the whole run (MariaDB, the binaries, the driver and
 # mariadb-slap) to those CPUs (taskset -c), to see how both rates scale
 # with cores: BENCH_CPUS=0 for one core.
@@ -95,12 +97,13 @@ sql() { mariadb --ssl=0 -h127.0.0.1 -P"$B4_DB_PORT" -ub4 -pb4dev -N b4bench -e "
 echo "durability: $(sql "SELECT CONCAT('innodb_flush_log_at_trx_commit=', @@innodb_flush_log_at_trx_commit, ' sync_binlog=', @@sync_binlog, ' log_bin=', @@log_bin)")"
 echo "b4-checkout: B4_WORKERS=${B4_WORKERS:-default} ${BENCH_CHECKOUT_ENV:-}; $address_note"
 [ -n "${BENCH_ADDRESSES:-}" ] && echo "client addresses: $BENCH_ADDRESSES"
+[ -n "${BENCH_COUPON:-}" ] && echo "every order with coupon $BENCH_COUPON"
 echo "cpus: $(taskset -pc $$ | sed 's/.*: //') of $(nproc --all)"
 
 ticks() { # PID: utime + stime in clock ticks
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
-status_vars="'Questions','Com_commit','Handler_commit','Com_stmt_prepare','Com_stmt_execute','Com_select','Com_insert','Com_update','Com_delete'"
+status_vars="'Questions','Com_commit','Handler_commit','Com_stmt_prepare','Com_stmt_execute','Com_select','Com_insert','Com_update','Com_delete','Innodb_row_lock_waits','Innodb_row_lock_time'"
 status() { sql "SHOW GLOBAL STATUS WHERE Variable_name IN ($status_vars)" | tr '\t' '=' | tr '\n' ' '; }
 hz=$(getconf CLK_TCK)
 # cpu_mark PROC...: notes each process's CPU (PROC_pid); cpu_per WHAT N
