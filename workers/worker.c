@@ -50,7 +50,9 @@ struct runtime {
 	pthread_mutex_t claim_lock; /* per-type limits: choose types and claim at once */
 	pthread_mutex_t idle_lock;
 	pthread_cond_t idle_cond;
-	pthread_cond_t applier_cond; /* the applier's pause: only the stop ends it */
+	/* the monitor's and the applier's pauses: only the stop ends them (the
+	 * consumers' idle_cond wakes at every finished job) */
+	pthread_cond_t pause_cond;
 	atomic_int busy;
 	struct b4_metric *processed, *failed, *dead, *duration, *depth, *oldest;
 	struct b4_metric *sales_applied, *sales_lag;
@@ -335,7 +337,7 @@ static void *monitor_main(void *arg)
 			    "DELETE FROM jobs WHERE status = 'done'"
 			    " AND updated_at < CURRENT_TIMESTAMP(6) - INTERVAL 7 DAY LIMIT 10000",
 			    "");
-		sleep_on(rt, worker_config.lease_seconds < 10 ? 0.25 : 1.0);
+		sleep_on_cond(rt, &rt->pause_cond, worker_config.lease_seconds < 10 ? 0.25 : 1.0);
 	}
 	b4_db_close(db);
 	mysql_thread_end();
@@ -370,7 +372,7 @@ static void *applier_main(void *arg)
 			b4_metrics_set(rt->sales_lag, NULL, lag);
 		}
 		if (applied < SALES_APPLY_BATCH)
-			sleep_on_cond(rt, &rt->applier_cond, pause);
+			sleep_on_cond(rt, &rt->pause_cond, pause);
 	}
 	b4_db_close(db);
 	mysql_thread_end();
@@ -502,7 +504,7 @@ int worker_runtime_init(const struct b4_settings *settings, void **app)
 	pthread_mutex_init(&rt->claim_lock, NULL);
 	pthread_mutex_init(&rt->idle_lock, NULL);
 	pthread_cond_init(&rt->idle_cond, NULL);
-	pthread_cond_init(&rt->applier_cond, NULL);
+	pthread_cond_init(&rt->pause_cond, NULL);
 	if (select_types(rt) < 0)
 		goto out_free;
 	for (size_t i = 0; i < rt->nenabled; i++)
@@ -588,7 +590,7 @@ void worker_runtime_cleanup(void *app)
 	atomic_store(&rt->stopping, true);
 	wake_all(rt);
 	pthread_mutex_lock(&rt->idle_lock);
-	pthread_cond_broadcast(&rt->applier_cond);
+	pthread_cond_broadcast(&rt->pause_cond);
 	pthread_mutex_unlock(&rt->idle_lock);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
