@@ -185,16 +185,48 @@ visits=$(echo "$out" | sed -n 's/^visits=\([0-9]*\).*/\1/p')
 cpu_per "page load" "$visits" 3 gateway checkout db
 status_per "page load" "$visits" "$s0" "$s1"
 sleep 1
-if [ "$digests" = 1 ] && [ "$paid_all" -gt 0 ]; then
-	echo "--- time in the server per paid order (performance_schema, wall us), calls per order, statement"
-	sql "SELECT ROUND(SUM(t) / 1e6 / $paid_all), ROUND(SUM(n) / $paid_all, 2), LEFT(q, 120) FROM (
+# digests WHAT N: with BENCH_DIGESTS=1, each statement's time in the
+# server (performance_schema, wall us) and calls per WHAT since the last
+# call, over N of them, then starts counting again
+digests() {
+	[ "$digests" = 1 ] && [ "$2" -gt 0 ] || return 0
+	echo "--- time in the server per $1 (performance_schema, wall us), calls per $1, statement"
+	sql "SELECT ROUND(SUM(t) / 1e6 / $2), ROUND(SUM(n) / $2, 2), LEFT(q, 120) FROM (
 		SELECT SUM_TIMER_EXECUTE t, COUNT_EXECUTE n, REPLACE(REPLACE(SQL_TEXT, '\n', ' '), '\t', ' ') q
 		FROM performance_schema.prepared_statements_instances
 		UNION ALL SELECT SUM_TIMER_WAIT, COUNT_STAR, DIGEST_TEXT
 		FROM performance_schema.events_statements_summary_by_digest
 		WHERE SCHEMA_NAME = 'b4bench' AND DIGEST_TEXT IN ('COMMIT', 'START TRANSACTION', 'ROLLBACK')) s
-		GROUP BY q ORDER BY SUM(t) DESC LIMIT 30" | column -t -s $'\t'
-fi
+		GROUP BY q HAVING SUM(n) > 0 ORDER BY SUM(t) DESC LIMIT 30" | column -t -s $'\t'
+	sql "TRUNCATE performance_schema.events_statements_summary_by_digest; TRUNCATE performance_schema.prepared_statements_instances"
+}
+digests "paid order" "$paid_all"
+# the launch's jobs, drained as production drains them: each paid order
+# queued its invoice (invoice.issue) and its approved-payment event (the
+# webhooks' fan-out; the demo producer has no endpoint, so no delivery),
+# and the release of its commissions after the guarantee (not due yet).
+# A b4-worker as deployed (every job type, the outbox's applier too) takes
+# them with BENCH_WORKER_CONCURRENCY consumers (4, the default);
+# BENCH_WORKER_TYPES gives it a subset instead.
+due_jobs="SELECT COUNT(*) FROM jobs WHERE status IN ('ready','running') AND run_at <= UTC_TIMESTAMP(6)"
+echo "--- the launch's jobs: $(sql "SELECT GROUP_CONCAT(CONCAT(type, '=', n) ORDER BY type SEPARATOR ' ') FROM (SELECT type, COUNT(*) n FROM jobs WHERE status = 'ready' AND run_at <= UTC_TIMESTAMP(6) GROUP BY type) j"); B4_WORKER_CONCURRENCY=${BENCH_WORKER_CONCURRENCY:-4} B4_WORKER_TYPES=${BENCH_WORKER_TYPES:-all}"
+jobs_before=$(sql "$due_jobs")
+bench_start b4-worker B4_WORKER_CONCURRENCY="${BENCH_WORKER_CONCURRENCY:-4}" \
+	B4_WORKER_TYPES="${BENCH_WORKER_TYPES:-all}" B4_STORAGE_DIR="$bench_dir/objects"
+jobs_pid=${bench_pids[-1]}
+cpu_mark jobs db
+t0=$(date +%s.%N)
+jobs_left=$jobs_before
+for _ in $(seq 1 3000); do
+	jobs_left=$(sql "$due_jobs")
+	[ "$jobs_left" -eq 0 ] && break
+	sleep 0.1
+done
+t1=$(date +%s.%N)
+jobs_done=$((jobs_before - jobs_left))
+echo "jobs done=$jobs_done left=$jobs_left dead=$(sql "SELECT COUNT(*) FROM jobs WHERE status = 'dead'") seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') jobs_per_s=$(awk -v a="$t0" -v b="$t1" -v n="$jobs_done" 'BEGIN { printf "%.0f", n / (b - a) }') invoices=$(sql "SELECT COUNT(*) FROM invoices")"
+cpu_per job "$jobs_done" 3 jobs db
+digests job "$jobs_done"
 echo "sales outbox left: $(sql "SELECT COUNT(*) FROM sales_pending") rows"
 echo "database: $(sql "SELECT GROUP_CONCAT(CONCAT(n, ' ', status) SEPARATOR ', ') FROM (SELECT status, COUNT(*) n FROM orders GROUP BY status) s")"
 
