@@ -242,6 +242,32 @@ struct claim {
 	char status[32];
 };
 
+/* The series' next number, moved on in one statement that hands the new
+ * value back (LAST_INSERT_ID(expr)); the row is created the first time.
+ * Taken just before the invoice's insert: every invoice updates this one
+ * row, locked from here to the commit.  The number, or -1. */
+static int64_t take_number(struct b4_db *db, const char *series)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		int64_t n = b4_db_exec(db,
+				       "UPDATE invoice_sequences"
+				       " SET next_number = LAST_INSERT_ID(next_number + 1)"
+				       " WHERE series = ?",
+				       "s", series);
+		if (n < 0)
+			return -1;
+		if (n == 1) {
+			int64_t next = (int64_t)b4_db_insert_id(db);
+			return next >= 2 ? next - 1 : -1;
+		}
+		if (pass == 0 &&
+		    b4_db_exec(db, "INSERT IGNORE INTO invoice_sequences (series) VALUES (?)", "s",
+			       series) < 0)
+			return -1;
+	}
+	return -1;
+}
+
 static int claim_tx(struct b4_db *db, void *arg)
 {
 	struct claim *c = arg;
@@ -290,18 +316,8 @@ static int claim_tx(struct b4_db *db, void *arg)
 	}
 	b4_db_result_free(res);
 
-	/* the next number of the series, locked until commit */
 	snprintf(series, sizeof(series), "%05lld", (long long)worker_nfse_series);
-	if (b4_db_exec(db, "INSERT IGNORE INTO invoice_sequences (series) VALUES (?)", "s",
-		       series) < 0)
-		return -1;
-	res =
-	    b4_db_query(db, "SELECT next_number FROM invoice_sequences WHERE series = ? FOR UPDATE",
-			"s", series);
-	if (!res)
-		return -1;
-	number = b4_db_rows(res) ? b4_db_i64(res, 0, 0) : 0;
-	b4_db_result_free(res);
+	number = take_number(db, series);
 	if (number < 1 || number > 999999999999999LL)
 		return -1;
 
@@ -317,11 +333,6 @@ static int claim_tx(struct b4_db *db, void *arg)
 			c->outcome = CLAIM_DUPLICATE;
 		return -1;
 	}
-	if (b4_db_exec(db,
-		       "UPDATE invoice_sequences SET next_number = next_number + 1"
-		       " WHERE series = ?",
-		       "s", series) != 1)
-		return -1;
 	c->outcome = CLAIM_ISSUED;
 	return 0;
 }

@@ -199,7 +199,7 @@ static void test_numbers_are_unique_per_order_and_cnpj_taker(void **state)
 {
 	char customer[37], a[37], b[37], pa[128], pb[128];
 	const char *payloads[] = {pa, pb, pa};
-	char *id_a, *id_b, sql[256];
+	char *id_a, *id_b, *next = NULL, sql[256];
 	struct rapi api;
 	(void)state;
 
@@ -218,8 +218,14 @@ static void test_numbers_are_unique_per_order_and_cnpj_taker(void **state)
 	assert_non_null(id_a);
 	assert_non_null(id_b);
 	assert_string_not_equal(id_a, id_b);
-	/* consecutive numbers in one series, in the order the jobs ran */
+	/* consecutive numbers in one series, in the order the jobs ran, and
+	 * the series' next number is the one after the last handed out */
 	assert_true(atoll(id_b + 30) == atoll(id_a + 30) + 1);
+	next = h_sql_value(rapi_db,
+			   "SELECT next_number FROM invoice_sequences WHERE series = '00001'");
+	assert_non_null(next);
+	assert_true(atoll(next) == atoll(id_b + 30) + 1);
+	free(next);
 	assert_xpath(a, "string(//*[local-name()='toma']/*[local-name()='CNPJ'])", CNPJ_TAKER);
 	assert_xpath(b, "string(//*[local-name()='vServ'])", "200.00");
 	assert_xpath(a, "count(//*[local-name()='vDescIncond'])", "0");
