@@ -140,7 +140,8 @@ int commission_release_job(struct worker_ctx *ctx, const struct b4_job *job, cha
 
 /* ---- abandoned carts --------------------------------------------------- */
 
-#define SCAN_BATCH 200
+#define SCAN_BATCH	 200
+#define SCAN_MAX_BATCHES 50
 
 struct abandoned {
 	const char *session_id;
@@ -166,38 +167,82 @@ static int abandon_tx(struct b4_db *db, void *arg)
 	return 0;
 }
 
-/* cron.abandoned_cart {}: every session with an email, quiet for
- * B4_ABANDONED_CART_DELAY and without a paid order, fires abandoned-cart
- * once (abandoned_at marks it).  The monitor enqueues this job once per
- * time slot. */
-int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
+/* Closes the sessions a scan found paid (closed_at), so no scan reads
+ * them again: one statement for the batch.  0 or -1. */
+static int close_paid(struct b4_db *db, const char *const *ids, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return b4_db_insert_rows(db,
+				 "UPDATE checkout_sessions SET closed_at = CURRENT_TIMESTAMP(6)"
+				 " WHERE closed_at IS NULL AND id IN (",
+				 "?", 1, ")", n, ids) < 0
+		   ? -1
+		   : 0;
+}
+
+/* One batch of the scan: up to SCAN_BATCH sessions due (ix_sessions_
+ * abandon_due: an e-mail, not marked, not closed, quiet for the delay),
+ * the paid ones closed and the others abandoned.  Returns how many were
+ * due, or -1. */
+static int scan_batch(struct worker_ctx *ctx, struct abandoned *a)
 {
 	struct b4_db_result *res;
-	struct abandoned a = {0};
-	(void)job;
+	const char *paid[SCAN_BATCH];
+	size_t npaid = 0, rows;
 
 	res = b4_db_query(ctx->db,
-			  "SELECT s.id FROM checkout_sessions s"
-			  " WHERE s.abandoned_at IS NULL AND s.email IS NOT NULL AND s.email <> ''"
-			  " AND s.updated_at <= CURRENT_TIMESTAMP(6) - INTERVAL ? MICROSECOND"
-			  " AND NOT EXISTS (SELECT 1 FROM orders x"
+			  "SELECT s.id, EXISTS (SELECT 1 FROM orders x"
 			  "  WHERE x.session_id = s.id AND x.status IN (" PAID_STATES "))"
-			  " AND (s.order_id IS NULL OR NOT EXISTS (SELECT 1 FROM orders y"
-			  "  WHERE y.id = s.order_id AND y.status IN (" PAID_STATES ")))"
-			  " ORDER BY s.updated_at LIMIT ?",
+			  " OR EXISTS (SELECT 1 FROM orders y"
+			  "  WHERE y.id = s.order_id AND y.status IN (" PAID_STATES "))"
+			  " FROM checkout_sessions s"
+			  " WHERE s.abandon_due <= CURRENT_TIMESTAMP(6) - INTERVAL ? MICROSECOND"
+			  " ORDER BY s.abandon_due LIMIT ?",
 			  "ii", (int64_t)(worker_abandoned_cart_delay * 1e6), (int64_t)SCAN_BATCH);
 	if (!res)
-		return worker_db_failed(ctx, err, errcap);
-	for (size_t row = 0; row < b4_db_rows(res) && !worker_is_stopping(ctx); row++) {
-		a.session_id = b4_db_str(res, row, 0);
-		if (b4_db_tx(ctx->db, abandon_tx, &a) < 0) {
-			b4_db_result_free(res);
-			return worker_db_failed(ctx, err, errcap);
+		return -1;
+	rows = b4_db_rows(res);
+	for (size_t row = 0; row < rows && !worker_is_stopping(ctx); row++) {
+		if (b4_db_i64(res, row, 1)) {
+			paid[npaid++] = b4_db_str(res, row, 0);
+			continue;
 		}
+		a->session_id = b4_db_str(res, row, 0);
+		if (b4_db_tx(ctx->db, abandon_tx, a) < 0) {
+			b4_db_result_free(res);
+			return -1;
+		}
+	}
+	if (close_paid(ctx->db, paid, npaid) < 0) {
+		b4_db_result_free(res);
+		return -1;
+	}
+	b4_db_result_free(res);
+	return (int)rows;
+}
+
+/* cron.abandoned_cart {}: every session with an email, quiet for
+ * B4_ABANDONED_CART_DELAY and without a paid order, fires abandoned-cart
+ * once (abandoned_at marks it); one found paid is closed (closed_at).
+ * Batches until the due sessions are done (at most SCAN_MAX_BATCHES a
+ * run), so a launch's carts keep up.  The monitor enqueues this job once
+ * per time slot. */
+int abandoned_cart_job(struct worker_ctx *ctx, const struct b4_job *job, char *err, size_t errcap)
+{
+	struct abandoned a = {0};
+	int n = SCAN_BATCH;
+	(void)job;
+
+	for (int batch = 0; batch < SCAN_MAX_BATCHES && n == SCAN_BATCH; batch++) {
+		if (worker_is_stopping(ctx))
+			break;
+		n = scan_batch(ctx, &a);
+		if (n < 0)
+			return worker_db_failed(ctx, err, errcap);
 	}
 	if (a.fired > 0)
 		b4_log_info("abandoned carts", B4_LI("fired", a.fired));
-	b4_db_result_free(res);
 	return WORKER_DONE;
 }
 

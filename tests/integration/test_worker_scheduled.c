@@ -254,6 +254,17 @@ static void test_abandoned_cart_fires_once(void **state)
 	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM checkout_sessions"
 					    " WHERE abandoned_at IS NOT NULL"),
 			 1);
+	/* the paid sessions are closed, so no scan reads them again; the one
+	 * without an e-mail was never due */
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT GROUP_CONCAT(RIGHT(id, 1) ORDER BY id SEPARATOR '')"
+				   " FROM checkout_sessions WHERE closed_at IS NOT NULL"
+				   " AND id LIKE '0190f000-%'"),
+			 24);
+	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM checkout_sessions"
+					    " WHERE abandon_due IS NOT NULL"
+					    " AND id LIKE '0190f000-%'"),
+			 0);
 	/* the producer: the lead (named by the session's unpaid order) and the
 	 * cart, in its own job that no affiliate endpoint can match */
 	payload = h_sql_value(db_name, "SELECT CONCAT_WS('|', JSON_VALUE(payload, '$.event'),"
@@ -279,6 +290,36 @@ static void test_abandoned_cart_fires_once(void **state)
 	 * nothing of the lead or the cart */
 	assert_partner_job(AFFILIATE, "affiliate", 4000);
 	assert_partner_job(COPRODUCER, "coproducer", 2500);
+}
+
+/* A launch leaves more carts than one batch of the scan: one run takes
+ * them all (the next run is a minute away with a 4 minute delay). */
+static void test_abandoned_cart_scan_takes_every_batch(void **state)
+{
+	long long before;
+	char done[192];
+	(void)state;
+
+	/* the runs of this test's worker: the jobs after the earlier tests' */
+	before = h_sql_int(db_name, "SELECT COALESCE(MAX(id), 0) FROM jobs");
+	snprintf(done, sizeof(done),
+		 "SELECT COUNT(*) FROM jobs WHERE type = 'cron.abandoned_cart'"
+		 " AND status = 'done' AND id > %lld",
+		 before);
+	assert_int_equal(
+	    h_sql(db_name,
+		  "INSERT INTO checkout_sessions (id, offer_id, email, updated_at)"
+		  " SELECT CONCAT('0190f100-0000-7000-8000-', LPAD(seq, 12, '0')), '" OFFER "',"
+		  " CONCAT('many', seq, '@example.com'), CURRENT_TIMESTAMP(6) - INTERVAL 1 HOUR"
+		  " FROM seq_1_to_450"),
+	    0);
+	start_worker("cron.abandoned_cart", "B4_ABANDONED_CART_DELAY=4m");
+	assert_true(tw_wait_sql(db_name, done, 1, 15000));
+	assert_int_equal(h_sql_int(db_name,
+				   "SELECT COUNT(*) FROM checkout_sessions"
+				   " WHERE id LIKE '0190f100-%' AND abandoned_at IS NOT NULL"),
+			 450);
+	assert_int_equal(h_sql_int(db_name, done), 1);
 }
 
 /* Adds the co-producer of PRODUCT once (the abandoned-cart tests share it). */
@@ -558,6 +599,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_abandoned_cart_fires_once, tw_stop_all),
 	    cmocka_unit_test_teardown(test_abandoned_cart_affiliate_delivery_has_no_email,
 				      tw_stop_all),
+	    cmocka_unit_test_teardown(test_abandoned_cart_scan_takes_every_batch, tw_stop_all),
 	    cmocka_unit_test_teardown(test_worker_applies_sales_outbox, tw_stop_all),
 	    cmocka_unit_test_teardown(test_sales_compact_folds_past_days, tw_stop_all),
 	};
