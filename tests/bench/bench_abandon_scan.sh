@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# abandon_scan.sh - the abandoned-cart scan over a launch's leftover
+# bench_abandon_scan.sh - the abandoned-cart scan over a launch's leftover
 # sessions: SESSIONS (300000) checkout sessions without an e-mail (visitors
 # who never typed one), then the scan's query as it was before migration
 # 0026 (over its old (abandoned_at, updated_at) index, put back here) and
 # as it is (ix_sessions_abandon_due), twice each, wall time per query.
-#   tests/bench/abandon_scan.sh [SESSIONS]
+#   tests/bench/bench_abandon_scan.sh [SESSIONS]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 n=${1:-300000}
