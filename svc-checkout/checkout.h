@@ -130,8 +130,8 @@ enum checkout_acq_outcome checkout_acquirer_tokenize(const struct checkout_app *
 						     const char *body, int *status, cJSON **token);
 /* page_cache.c: the offer pages' answers, reused for app->page_cache_ms.
  * checkout_page_cache_answer sends the kept answer of key when there is a
- * fresh one, the page or its 404 (true); checkout_page_cache_send sends body (200, deleted)
- * and keeps its text under key.  Init (the metric
+ * fresh one, the page or its 404 (true); checkout_page_cache_send sends
+ * body (200, deleted) and keeps its text under key.  Init (the metric
  * checkout_offer_page_answers_total{source="kept"|"read"}) once before
  * the server starts. */
 void checkout_page_cache_init(void);

@@ -276,9 +276,8 @@ enum b4_order_refusal {
  * discounts, the installment interest on the platform's line; the
  * coupon's use last, so its row (one for a whole launch) stays locked
  * only until the caller commits.  One live upsell per parent order
- * (unique key).  Returns 0, or -1 with *refusal
- * saying why (B4_ORDER_REFUSAL_NONE: a database error, rolled back by the
- * caller). */
+ * (unique key).  Returns 0, or -1 with *refusal saying why
+ * (B4_ORDER_REFUSAL_NONE: a database error, rolled back by the caller). */
 int b4_order_create(struct b4_db *db, struct b4_order_new *n, enum b4_order_refusal *refusal);
 
 /* Releases the order's waiting commissions whose date has come, only while
