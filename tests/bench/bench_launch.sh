@@ -11,7 +11,9 @@
 # order (SHOW GLOBAL STATUS deltas); then the offer page's views (wrk,
 # tests/bench/offer_page.lua) with their rate, latency and CPU per view,
 # and whole page loads (bench_launch.c's visit mode: the offer, a session,
-# two funnel events) with their CPU and statements per load.
+# two funnel events) with their CPU and statements per load; then the
+# jobs the paid orders queued (invoices, approved-payment events), drained
+# by a b4-worker as deployed, with jobs/s and CPU per job.
 # A b4-worker runs the sales outbox's
 # applier (the aggregates, db/migrations/0023) as in production; its CPU
 # and its statements count in the figures.
