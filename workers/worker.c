@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include "b4/db.h"
+#include "b4/idempotency.h"
 #include "b4/log.h"
 #include "b4/metrics.h"
 #include "b4/pii.h"
@@ -330,6 +331,8 @@ static void *monitor_main(void *arg)
 			wake_all(rt);
 		update_queue_gauges(rt, db);
 		schedule_periodic(rt, db);
+		/* expired Idempotency-Keys and their stored answers */
+		b4_idem_prune(db, 1000);
 		/* done jobs are kept a week for inspection, then pruned */
 		if (tick++ % 600 == 0)
 			b4_db_exec(

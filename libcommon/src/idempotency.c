@@ -274,3 +274,10 @@ void b4_idem_release(struct b4_db *db, const struct b4_idem *idem)
 		       "ss", idem->scope, idem->key) < 0)
 		b4_log_error("cannot release an idempotency key", B4_LS("error", b4_db_error(db)));
 }
+
+int64_t b4_idem_prune(struct b4_db *db, int64_t max)
+{
+	return b4_db_exec(
+	    db, "DELETE FROM idempotency_keys WHERE expires_at <= UTC_TIMESTAMP(6) LIMIT ?", "i",
+	    max);
+}

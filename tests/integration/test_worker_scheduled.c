@@ -322,6 +322,31 @@ static void test_abandoned_cart_scan_takes_every_batch(void **state)
 	assert_int_equal(h_sql_int(db_name, done), 1);
 }
 
+/* Idempotency-Keys past their 24 hours answer nothing any more; the
+ * worker's monitor deletes them, with their stored answers, and leaves the
+ * live ones. */
+static void test_expired_idempotency_keys_are_pruned(void **state)
+{
+	(void)state;
+
+	assert_int_equal(
+	    h_sql(db_name, "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status,"
+			   " response_status, response_body, expires_at) VALUES"
+			   " ('test-prune', 'old', REPEAT('a', 64), 'done', 201, '{}',"
+			   "  UTC_TIMESTAMP(6) - INTERVAL 1 HOUR),"
+			   " ('test-prune', 'live', REPEAT('b', 64), 'done', 201, '{}',"
+			   "  UTC_TIMESTAMP(6) + INTERVAL 23 HOUR)"),
+	    0);
+	start_worker("cron.sales_compact", NULL);
+	assert_true(tw_wait_sql(db_name,
+				"SELECT COUNT(*) = 0 FROM idempotency_keys"
+				" WHERE scope = 'test-prune' AND idem_key = 'old'",
+				1, 15000));
+	assert_int_equal(h_sql_int(db_name, "SELECT COUNT(*) FROM idempotency_keys"
+					    " WHERE scope = 'test-prune' AND idem_key = 'live'"),
+			 1);
+}
+
 /* Adds the co-producer of PRODUCT once (the abandoned-cart tests share it). */
 static void add_coproducer(void)
 {
@@ -600,6 +625,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_abandoned_cart_affiliate_delivery_has_no_email,
 				      tw_stop_all),
 	    cmocka_unit_test_teardown(test_abandoned_cart_scan_takes_every_batch, tw_stop_all),
+	    cmocka_unit_test_teardown(test_expired_idempotency_keys_are_pruned, tw_stop_all),
 	    cmocka_unit_test_teardown(test_worker_applies_sales_outbox, tw_stop_all),
 	    cmocka_unit_test_teardown(test_sales_compact_folds_past_days, tw_stop_all),
 	};

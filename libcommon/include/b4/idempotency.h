@@ -89,4 +89,10 @@ void b4_idem_finish(struct b4_req *req, const struct b4_idem *idem, int status, 
 /* Gives the key back: nothing was created.  Logs a failure. */
 void b4_idem_release(struct b4_db *db, const struct b4_idem *idem);
 
+/* Deletes up to max keys whose B4_IDEM_TTL_HOURS are over: no lookup
+ * answers from them any more, and without this they, with their stored
+ * answers, stay for good.  The worker's monitor calls it.  Returns how
+ * many were deleted, or -1. */
+int64_t b4_idem_prune(struct b4_db *db, int64_t max);
+
 #endif
