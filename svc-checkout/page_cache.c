@@ -33,28 +33,27 @@
 #define PAGE_KEY_MAX  32
 #define PAGE_BODY_MAX (256 * 1024)
 
+/* Whose a slot is and until when, in every table. */
+struct slot_head {
+	char key[PAGE_KEY_MAX + 1]; /* "" free */
+	int64_t expires_ms;	    /* CLOCK_MONOTONIC */
+};
+
 struct page_slot {
-	char key[PAGE_KEY_MAX + 1];
-	int64_t expires_ms; /* CLOCK_MONOTONIC */
+	struct slot_head h;
 	char *body;
 	size_t len;
 };
 
 struct offer_slot {
-	char key[PAGE_KEY_MAX + 1]; /* "" free */
-	int64_t expires_ms;
+	struct slot_head h;
 	struct checkout_offer offer;
-};
-
-struct miss_slot {
-	char key[PAGE_KEY_MAX + 1];
-	int64_t expires_ms;
 };
 
 static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct page_slot page_slots[PAGE_SLOTS];
 static struct offer_slot offer_slots[PAGE_SLOTS];
-static struct miss_slot miss_slots[PAGE_SLOTS];
+static struct slot_head miss_slots[PAGE_SLOTS]; /* codes without a live offer */
 static struct b4_metric *m_answers;
 
 void checkout_page_cache_init(void)
@@ -96,15 +95,37 @@ static int slot_of(const char *key)
 	return (int)(h % PAGE_SLOTS);
 }
 
-int checkout_offer_kept(struct b4_req *req, const char *code, struct checkout_offer *out)
+/* key's slot when this process keeps answers, else -1. */
+static int cache_slot(const struct b4_req *req, const char *key)
 {
 	const struct checkout_app *app = req->app;
-	int i = app->page_cache_ms > 0 ? slot_of(code) : -1, found;
+
+	return app->page_cache_ms > 0 ? slot_of(key) : -1;
+}
+
+/* Does h hold key, still fresh?  page_lock held. */
+static bool slot_holds(const struct slot_head *h, const char *key)
+{
+	return strcmp(h->key, key) == 0 && now_ms() < h->expires_ms;
+}
+
+/* h is key's for the page cache's time.  page_lock held. */
+static void slot_take(struct slot_head *h, const struct b4_req *req, const char *key)
+{
+	const struct checkout_app *app = req->app;
+
+	snprintf(h->key, sizeof(h->key), "%s", key);
+	h->expires_ms = now_ms() + app->page_cache_ms;
+}
+
+int checkout_offer_kept(struct b4_req *req, const char *code, struct checkout_offer *out)
+{
+	int i = cache_slot(req, code), found;
 	bool kept = false;
 
 	if (i >= 0) {
 		pthread_mutex_lock(&page_lock);
-		if (strcmp(offer_slots[i].key, code) == 0 && now_ms() < offer_slots[i].expires_ms) {
+		if (slot_holds(&offer_slots[i].h, code)) {
 			*out = offer_slots[i].offer;
 			kept = true;
 		}
@@ -115,9 +136,8 @@ int checkout_offer_kept(struct b4_req *req, const char *code, struct checkout_of
 	found = checkout_offer_load(req->db, code, false, out, NULL);
 	if (found == 1 && i >= 0) {
 		pthread_mutex_lock(&page_lock);
-		snprintf(offer_slots[i].key, sizeof(offer_slots[i].key), "%s", code);
+		slot_take(&offer_slots[i].h, req, code);
 		offer_slots[i].offer = *out;
-		offer_slots[i].expires_ms = now_ms() + app->page_cache_ms;
 		pthread_mutex_unlock(&page_lock);
 	}
 	return found;
@@ -125,8 +145,7 @@ int checkout_offer_kept(struct b4_req *req, const char *code, struct checkout_of
 
 bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 {
-	const struct checkout_app *app = req->app;
-	int i = app->page_cache_ms > 0 ? slot_of(key) : -1;
+	int i = cache_slot(req, key);
 	struct page_slot *slot = i >= 0 ? &page_slots[i] : NULL;
 	char *copy = NULL;
 	size_t len = 0;
@@ -135,14 +154,13 @@ bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 	if (!slot)
 		return false;
 	pthread_mutex_lock(&page_lock);
-	if (slot->body && strcmp(slot->key, key) == 0 && now_ms() < slot->expires_ms) {
+	if (slot->body && slot_holds(&slot->h, key)) {
 		len = slot->len;
 		copy = b4_arena_alloc(req->arena, len ? len : 1);
 		if (copy)
 			memcpy(copy, slot->body, len);
 	} else {
-		missing =
-		    strcmp(miss_slots[i].key, key) == 0 && now_ms() < miss_slots[i].expires_ms;
+		missing = slot_holds(&miss_slots[i], key);
 	}
 	pthread_mutex_unlock(&page_lock);
 	if (missing) {
@@ -159,22 +177,19 @@ bool checkout_page_cache_answer(struct b4_req *req, const char *key)
 
 void checkout_page_cache_missing(struct b4_req *req, const char *key)
 {
-	const struct checkout_app *app = req->app;
-	int i = app->page_cache_ms > 0 ? slot_of(key) : -1;
+	int i = cache_slot(req, key);
 
 	count("read");
 	if (i < 0)
 		return;
 	pthread_mutex_lock(&page_lock);
-	snprintf(miss_slots[i].key, sizeof(miss_slots[i].key), "%s", key);
-	miss_slots[i].expires_ms = now_ms() + app->page_cache_ms;
+	slot_take(&miss_slots[i], req, key);
 	pthread_mutex_unlock(&page_lock);
 }
 
 void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body)
 {
-	const struct checkout_app *app = req->app;
-	int i = app->page_cache_ms > 0 ? slot_of(key) : -1;
+	int i = cache_slot(req, key);
 	struct page_slot *slot = i >= 0 ? &page_slots[i] : NULL;
 	char *text = cJSON_PrintUnformatted(body);
 	size_t len = text ? strlen(text) : 0;
@@ -190,10 +205,9 @@ void checkout_page_cache_send(struct b4_req *req, const char *key, cJSON *body)
 		memcpy(kept, text, len + 1);
 		pthread_mutex_lock(&page_lock);
 		old = slot->body;
-		snprintf(slot->key, sizeof(slot->key), "%s", key);
+		slot_take(&slot->h, req, key);
 		slot->body = kept;
 		slot->len = len;
-		slot->expires_ms = now_ms() + app->page_cache_ms;
 		pthread_mutex_unlock(&page_lock);
 		free(old);
 	}
