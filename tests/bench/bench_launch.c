@@ -355,8 +355,9 @@ int main(int argc, char **argv)
 	offer = argv[4];
 	tag = argv[5];
 	addresses = getenv("BENCH_ADDRESSES") ? atol(getenv("BENCH_ADDRESSES")) : 0;
-	coupon =
-	    getenv("BENCH_COUPON") && getenv("BENCH_COUPON")[0] ? getenv("BENCH_COUPON") : NULL;
+	coupon = getenv("BENCH_COUPON");
+	if (coupon && !coupon[0])
+		coupon = NULL;
 	if (conns < 1 || conns > 256 || seconds < 1)
 		return 2;
 	/* buyer numbers differ between runs of one database */
@@ -376,26 +377,22 @@ int main(int argc, char **argv)
 	nt = atomic_load(&ntoken) < MAX_SAMPLES ? atomic_load(&ntoken) : MAX_SAMPLES;
 	qsort(order_ms, (size_t)no, sizeof(double), cmp);
 	qsort(token_ms, (size_t)nt, sizeof(double), cmp);
-	if (visit_mode) {
+	if (visit_mode)
 		printf("visits=%ld failed=%ld errors=%ld seconds=%.1f visits_per_s=%.1f"
 		       " visit_p50_ms=%.1f visit_p99_ms=%.1f\n",
 		       atomic_load(&buyers), atomic_load(&refused), atomic_load(&errors), took,
 		       (double)atomic_load(&paid) / took, pct(order_ms, no, 0.50),
 		       pct(order_ms, no, 0.99));
-		for (int s = 0; s < 600; s++)
-			if (atomic_load(&refused_status[s]))
-				printf("failed_status_%d=%ld\n", s,
-				       atomic_load(&refused_status[s]));
-		return 0;
-	}
-	printf("buyers=%ld paid=%ld refused=%ld errors=%ld seconds=%.1f paid_per_s=%.1f"
-	       " order_p50_ms=%.1f order_p99_ms=%.1f order_max_ms=%.1f token_p50_ms=%.1f\n",
-	       atomic_load(&buyers), atomic_load(&paid), atomic_load(&refused),
-	       atomic_load(&errors), took, (double)atomic_load(&paid) / took,
-	       pct(order_ms, no, 0.50), pct(order_ms, no, 0.99), pct(order_ms, no, 1.0),
-	       pct(token_ms, nt, 0.50));
+	else
+		printf("buyers=%ld paid=%ld refused=%ld errors=%ld seconds=%.1f paid_per_s=%.1f"
+		       " order_p50_ms=%.1f order_p99_ms=%.1f order_max_ms=%.1f token_p50_ms=%.1f\n",
+		       atomic_load(&buyers), atomic_load(&paid), atomic_load(&refused),
+		       atomic_load(&errors), took, (double)atomic_load(&paid) / took,
+		       pct(order_ms, no, 0.50), pct(order_ms, no, 0.99), pct(order_ms, no, 1.0),
+		       pct(token_ms, nt, 0.50));
 	for (int s = 0; s < 600; s++)
 		if (atomic_load(&refused_status[s]))
-			printf("refused_status_%d=%ld\n", s, atomic_load(&refused_status[s]));
+			printf("%s_status_%d=%ld\n", visit_mode ? "failed" : "refused", s,
+			       atomic_load(&refused_status[s]));
 	return 0;
 }
